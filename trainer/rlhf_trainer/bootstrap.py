@@ -101,7 +101,7 @@ def warm_start(model, tokenizer, steps: int = 1200, batch: int = 128, lr: float 
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-        loss_value = float(loss)
+        loss_value = loss.item()
         if on_progress and (step % 50 == 0 or step == steps - 1):
             on_progress(step + 1, steps, loss_value)
     model.eval()

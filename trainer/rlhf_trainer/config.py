@@ -162,7 +162,9 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
 
     model, data = cfg["model"], cfg["data"]
     for key in ("policy", "reference"):
-        if model.get(key) and (model[key].startswith(".") or "/" in model[key] or (base_dir / model[key]).exists()):
+        local = model.get(key) and (model[key].startswith(".") or (base_dir / model[key]).exists()
+                                    or (key == "policy" and model["create_if_missing"]))
+        if local:
             model[key] = rel(model[key])
     for key in ("prompts", "eval_prompts"):
         data[key] = rel(data[key])

@@ -1,0 +1,119 @@
+"""python -m rlhf_trainer run --config FILE.yaml --run-dir DIR [--resume CHECKPOINT]
+
+Exit codes: 0 completed or stopped on request, 1 failed while training, 2 bad config or arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from .config import ConfigError, load_config
+
+
+def _tee_to_log(run_dir: Path):
+    """Mirror stdout/stderr into trainer.log unless the launcher already points them there."""
+    log = run_dir / "trainer.log"
+    try:
+        if log.exists() and os.fstat(1).st_ino == log.stat().st_ino:
+            return
+    except OSError:
+        pass
+    f = open(log, "a", buffering=1)
+
+    class Tee:
+        def __init__(self, stream):
+            self.stream = stream
+
+        def write(self, data):
+            f.write(data)
+            return self.stream.write(data)
+
+        def flush(self):
+            f.flush()
+            self.stream.flush()
+
+        def __getattr__(self, name):
+            return getattr(self.stream, name)
+
+    sys.stdout, sys.stderr = Tee(sys.stdout), Tee(sys.stderr)
+
+
+def cmd_run(args) -> int:
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(f"config error: {e}", file=sys.stderr)
+        return 2
+    if args.max_steps:
+        cfg["train"]["max_steps"] = args.max_steps
+    if args.resume and not Path(args.resume).is_dir():
+        print(f"error: --resume {args.resume}: no such checkpoint folder", file=sys.stderr)
+        return 2
+
+    from .runfolder import RunFolder
+    from .trainer import Control, Trainer, describe_device, pick_device, versions
+
+    run_dir = Path(args.run_dir)
+    run = RunFolder(run_dir)
+    _tee_to_log(run_dir)
+    run.write_config(cfg)
+    run.set_status(state="starting")
+    control = Control()
+    control.install(read_stdin=not args.no_stdin)
+    trainer = Trainer(cfg, run, resume=args.resume, control=control)
+    status, error = "failed", None
+    try:
+        device = pick_device(cfg)
+        run.emit("run_started", config={k: v for k, v in cfg.items() if not k.startswith("_")},
+                 device=describe_device(device), world_size=1, versions=versions(), run_dir=str(run_dir.resolve()),
+                 resumed_from=str(Path(args.resume).resolve()) if args.resume else None, pid=os.getpid())
+        trainer.setup()
+        run.emit("log", level="info", message=f"training {trainer.total_steps} steps on {describe_device(device)}")
+        status = trainer.fit()
+    except KeyboardInterrupt:
+        status, error = "stopped", "interrupted twice; stopped without a final checkpoint"
+    except Exception as e:  # recorded in the run folder; the traceback goes to trainer.log
+        traceback.print_exc()
+        error = f"{type(e).__name__}: {e}"
+        status = "failed"
+    finally:
+        trainer.close()
+    run.emit("run_finished", status=status, error=error, step=getattr(trainer, "step", 0))
+    run.set_status(state=status, error=error, step=getattr(trainer, "step", 0))
+    run.close()
+    print(f"run {status}" + (f": {error}" if error else ""), flush=True)
+    return 1 if status == "failed" else 0
+
+
+def cmd_validate(args) -> int:
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(f"config error: {e}", file=sys.stderr)
+        return 2
+    print(f"{args.config}: ok ({cfg['algorithm']['estimator']}, {cfg['rollout']['batch_size']} prompts x "
+          f"{cfg['rollout']['n_samples_per_prompt']} samples per step)")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m rlhf_trainer", description="RLHF Studio REINFORCE++ trainer")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="train with a config, writing the run folder")
+    r.add_argument("--config", required=True)
+    r.add_argument("--run-dir", required=True)
+    r.add_argument("--resume", help="checkpoint folder to continue from")
+    r.add_argument("--max-steps", type=int, help="override train.max_steps")
+    r.add_argument("--no-stdin", action="store_true", help="do not read control lines from stdin")
+    v = sub.add_parser("validate", help="check a config and exit")
+    v.add_argument("--config", required=True)
+    args = ap.parse_args(argv)
+    return {"run": cmd_run, "validate": cmd_validate}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

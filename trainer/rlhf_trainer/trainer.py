@@ -1,0 +1,627 @@
+"""The training loop: rollout -> reward -> experience (log-probs, KL, advantages) -> PPO-clip updates.
+
+One global step = one rollout batch of ``rollout.batch_size`` prompts x ``n_samples_per_prompt``.
+The math is in algorithms.py; this module moves tensors between models, files and the event stream.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import resource
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from . import algorithms as A
+from .rewards import RewardHub, RewardItem
+from .runfolder import RunFolder
+
+STATE_FILE = "trainer_state.pt"
+
+
+# --------------------------------------------------------------------------------------------
+# Control: stdin lines and signals set flags that the loop checks between steps
+# --------------------------------------------------------------------------------------------
+
+class Control:
+    def __init__(self):
+        self.stop = threading.Event()
+        self.save = threading.Event()
+        self.reason = ""
+
+    def request_stop(self, reason: str):
+        if self.stop.is_set() and reason.startswith("signal"):
+            raise KeyboardInterrupt  # a second signal: the user insists
+        self.reason = reason
+        self.stop.set()
+
+    def install(self, read_stdin: bool = True):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda s, _f: self.request_stop(f"signal {signal.Signals(s).name}"))
+        if read_stdin and sys.stdin is not None and not sys.stdin.isatty():
+            threading.Thread(target=self._read_stdin, daemon=True).start()
+
+    def _read_stdin(self):
+        for line in sys.stdin:
+            try:
+                msg = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            kind = msg.get("type") if isinstance(msg, dict) else None
+            if kind == "stop":
+                self.request_stop("stop requested")
+            elif kind == "save":
+                self.save.set()
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class Prompt:
+    text: str
+    label: object
+    raw: dict
+
+
+def load_prompts(path: str, cfg: dict, tokenizer, limit: int | None = None) -> list[Prompt]:
+    d = cfg["data"]
+    out = []
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg}); each line must be one JSON object")
+            if d["prompt_key"] not in row:
+                raise ValueError(f"{path}:{lineno}: no field '{d['prompt_key']}'; set data.prompt_key to the prompt's field")
+            p = row[d["prompt_key"]]
+            if d["apply_chat_template"]:
+                messages = p if isinstance(p, list) else [{"role": "user", "content": str(p)}]
+                text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            else:
+                text = str(p)
+                if d["input_template"]:
+                    text = d["input_template"].format(text)
+            label = row.get(d["label_key"]) if d["label_key"] else None
+            out.append(Prompt(text, label, row))
+            if limit and len(out) >= limit:
+                break
+    if not out:
+        raise ValueError(f"{path}: no prompts found")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Model helpers
+# --------------------------------------------------------------------------------------------
+
+def pick_device(cfg: dict) -> torch.device:
+    want = cfg["device"]
+    if want == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda was requested but torch sees no CUDA device; set device: auto or cpu")
+    return torch.device("cuda" if want in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
+
+
+def forward_logits(model, ids, attn, autocast: bool):
+    pos = (attn.cumsum(-1) - 1).clamp(min=0)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+        return model(input_ids=ids, attention_mask=attn, position_ids=pos).logits
+
+
+def response_logprobs(model, ids, attn, prompt_len: int, temperature: float, autocast: bool, with_entropy=False):
+    logits = forward_logits(model, ids, attn, autocast)[:, prompt_len - 1: -1]
+    logp = A.log_probs_from_logits(logits, ids[:, prompt_len:], temperature)
+    ent = A.entropy_from_logits(logits) if with_entropy else None
+    return logp, ent
+
+
+class Critic(torch.nn.Module):
+    """Value model for the ppo baseline: the policy's backbone with a scalar head."""
+
+    def __init__(self, causal_lm):
+        super().__init__()
+        self.lm = causal_lm
+        self.head = torch.nn.Linear(causal_lm.config.hidden_size, 1)
+        torch.nn.init.zeros_(self.head.weight)
+        torch.nn.init.zeros_(self.head.bias)
+
+    def forward(self, ids, attn, prompt_len: int, autocast: bool):
+        pos = (attn.cumsum(-1) - 1).clamp(min=0)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+            h = self.lm(input_ids=ids, attention_mask=attn, position_ids=pos, output_hidden_states=True).hidden_states[-1]
+        return self.head(h.float()).squeeze(-1)[:, prompt_len - 1: -1]
+
+
+def lr_lambda(total: int, warmup_ratio: float, min_ratio: float):
+    warm = math.ceil(warmup_ratio * total)
+
+    def f(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        progress = min((step - warm) / max(1, total - warm), 1.0)
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return f
+
+
+def rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict):
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+# --------------------------------------------------------------------------------------------
+# The trainer
+# --------------------------------------------------------------------------------------------
+
+class Trainer:
+    def __init__(self, cfg: dict, run: RunFolder, resume: str | None = None, control: Control | None = None):
+        self.cfg, self.run, self.control = cfg, run, control or Control()
+        self.resume = Path(resume) if resume else None
+        self.log = lambda msg, level="info": (run.log(msg, level), print(f"[{level}] {msg}", flush=True))
+
+    # ---- setup ---------------------------------------------------------------------------
+    def setup(self):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        cfg, run = self.cfg, self.run
+        seed = cfg["seed"]
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        self.device = pick_device(cfg)
+        self.autocast = self.device.type == "cuda"
+        mcfg = cfg["model"]
+        policy_path = mcfg["policy"]
+        if mcfg["create_if_missing"] and not Path(policy_path).exists():
+            from .bootstrap import create_arithmetic_model
+            self.log(f"building the embedded model at {policy_path} (supervised warm start, about a minute on CPU)")
+            create_arithmetic_model(policy_path, on_progress=lambda s, n, loss: run.progress(
+                "prepare", s, n, message=f"warm start loss {loss:.3f}"))
+        self.reference_path = mcfg["reference"] or policy_path
+        state = None
+        load_from = policy_path
+        if self.resume:
+            if not (self.resume / STATE_FILE).is_file() or not (self.resume / "COMPLETE").is_file():
+                raise ValueError(f"{self.resume} is not a complete checkpoint (no {STATE_FILE} or COMPLETE marker)")
+            state = torch.load(self.resume / STATE_FILE, map_location="cpu", weights_only=False)
+            self.reference_path = state.get("reference_path", self.reference_path)
+            load_from = str(self.resume)
+
+        run.progress("load", 0, 3, message=f"loading tokenizer and policy from {load_from}")
+        kw = {"trust_remote_code": mcfg["trust_remote_code"]}
+        self.tokenizer = AutoTokenizer.from_pretrained(load_from, **kw)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.policy = AutoModelForCausalLM.from_pretrained(load_from, dtype=torch.float32, **kw).to(self.device)
+        if mcfg["gradient_checkpointing"] and self.device.type == "cuda":
+            self.policy.gradient_checkpointing_enable()
+        self.policy.config.use_cache = True
+        run.progress("load", 1, 3, message="loading reference model")
+        self.kl_coef = cfg["algorithm"]["kl"]["coef"]
+        self.ref = None
+        if self.kl_coef > 0:
+            self.ref = AutoModelForCausalLM.from_pretrained(self.reference_path, dtype=torch.float32, **kw).to(self.device)
+            self.ref.eval().requires_grad_(False)
+        self.critic = None
+        if cfg["algorithm"]["estimator"] == "ppo":
+            self.critic = Critic(AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32, **kw)).to(self.device)
+
+        run.progress("load", 2, 3, message="loading prompts and reward sources")
+        d = cfg["data"]
+        self.prompts = load_prompts(d["prompts"], cfg, self.tokenizer, d["max_samples"])
+        self.eval_prompts = (load_prompts(d["eval_prompts"], cfg, self.tokenizer, cfg["eval"]["max_prompts"])
+                             if d["eval_prompts"] else [])
+        self.rewards = RewardHub(cfg)
+
+        roll, tr = cfg["rollout"], cfg["train"]
+        self.steps_per_episode = len(self.prompts) // roll["batch_size"]
+        if self.steps_per_episode == 0:
+            raise ValueError(f"{d['prompts']} has {len(self.prompts)} prompts, fewer than rollout.batch_size "
+                             f"{roll['batch_size']}; lower rollout.batch_size")
+        self.total_steps = self.steps_per_episode * tr["num_episodes"]
+        if tr["max_steps"]:
+            self.total_steps = min(self.total_steps, tr["max_steps"])
+        samples = roll["batch_size"] * roll["n_samples_per_prompt"]
+        self.opt_steps_per_global = samples * tr["max_epochs"] // tr["batch_size"]
+        total_opt = self.total_steps * self.opt_steps_per_global
+        self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=tr["lr"], betas=tuple(tr["adam_betas"]),
+                                           eps=1e-8, weight_decay=tr["weight_decay"])
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lr_lambda(total_opt, tr["warmup_ratio"], tr["min_lr_ratio"]))
+        if self.critic is not None:
+            self.critic_opt = torch.optim.AdamW(self.critic.parameters(), lr=tr["critic_lr"], betas=(0.9, 0.95))
+
+        self.step = 0
+        self.samples_seen = 0
+        if state is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.step = state["step"]
+            self.samples_seen = state["samples_seen"]
+            self.kl_coef = state.get("kl_coef", self.kl_coef)
+            if self.critic is not None and "critic" in state:
+                self.critic.load_state_dict(state["critic"])
+                self.critic_opt.load_state_dict(state["critic_optimizer"])
+            set_rng_state(state["rng"])
+        run.progress("load", 3, 3, message="ready")
+
+    # ---- data order ------------------------------------------------------------------------
+    def batch_prompts(self, step: int) -> list[Prompt]:
+        """Prompts of global step `step` (1-based): a seeded permutation per episode, no state needed."""
+        episode, pos = divmod(step - 1, self.steps_per_episode)
+        g = torch.Generator().manual_seed(self.cfg["seed"] * 1000 + episode)
+        perm = torch.randperm(len(self.prompts), generator=g)
+        b = self.cfg["rollout"]["batch_size"]
+        return [self.prompts[i] for i in perm[pos * b:(pos + 1) * b].tolist()]
+
+    # ---- rollout ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, texts: list[str], n: int, greedy: bool = False):
+        from transformers import GenerationConfig
+
+        roll = self.cfg["rollout"]
+        tok = self.tokenizer
+        enc = tok(texts, return_tensors="pt", padding=True, truncation=True,
+                  max_length=self.cfg["data"]["max_prompt_tokens"])
+        ids = enc["input_ids"].repeat_interleave(n, 0).to(self.device)
+        attn = enc["attention_mask"].repeat_interleave(n, 0).to(self.device)
+        gen = GenerationConfig(do_sample=not greedy, temperature=None if greedy else roll["temperature"],
+                               top_p=None if greedy else roll["top_p"], top_k=None,
+                               max_new_tokens=roll["max_new_tokens"], pad_token_id=tok.pad_token_id,
+                               eos_token_id=tok.eos_token_id)
+        self.policy.eval()
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
+            out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=gen)
+        P = ids.shape[1]
+        resp = out[:, P:]
+        # response mask: real tokens up to and including the first EOS
+        is_eos = resp == tok.eos_token_id
+        after_eos = (is_eos.cumsum(-1) - is_eos.long()) > 0
+        mask = (~after_eos).long()
+        finished = is_eos.any(-1)
+        width = max(int(mask.sum(-1).max()), 1)
+        resp, mask = resp[:, :width], mask[:, :width]
+        resp = torch.where(mask.bool(), resp, torch.full_like(resp, tok.pad_token_id))
+        full = torch.cat([ids, resp], 1)
+        full_attn = torch.cat([attn, mask], 1)
+        return full, full_attn, P, mask, ~finished
+
+    def decode(self, full, attn, P, mask):
+        tok = self.tokenizer
+        prompts, responses, queries = [], [], []
+        for i in range(full.shape[0]):
+            p_ids = full[i, :P][attn[i, :P].bool()]
+            r_ids = full[i, P:][mask[i].bool()]
+            prompts.append(tok.decode(p_ids, skip_special_tokens=True))
+            responses.append(tok.decode(r_ids, skip_special_tokens=True))
+            queries.append(tok.decode(torch.cat([p_ids, r_ids]), skip_special_tokens=False))
+        return prompts, responses, queries
+
+    @torch.no_grad()
+    def batched_logprobs(self, model, full, attn, P):
+        mb = self.cfg["rollout"]["micro_batch_size"]
+        temp = self.cfg["rollout"]["temperature"]
+        outs = [response_logprobs(model, full[i:i + mb], attn[i:i + mb], P, temp, self.autocast)[0]
+                for i in range(0, full.shape[0], mb)]
+        return torch.cat(outs).float()
+
+    # ---- one global step -------------------------------------------------------------------
+    def train_step(self, step: int) -> dict:
+        cfg, run = self.cfg, self.run
+        roll, tr, algo = cfg["rollout"], cfg["train"], cfg["algorithm"]
+        n = roll["n_samples_per_prompt"]
+        t0 = time.time()
+        prompts = self.batch_prompts(step)
+        run.progress("rollout", 0, len(prompts) * n, step=step)
+        full, attn, P, mask, truncated = self.generate([p.text for p in prompts], n)
+        B = full.shape[0]
+        maskf = mask.float()
+        t_gen = time.time()
+
+        run.progress("reward", 0, B, step=step)
+        labels = [p.label for p in prompts for _ in range(n)]
+        ptexts, responses, queries = self.decode(full, attn, P, mask)
+        items = [RewardItem(prompt=pt, response=r, label=lab, query=q, metadata={"index": k})
+                 for k, (pt, r, lab, q) in enumerate(zip(ptexts, responses, labels, queries))]
+        scored = self.rewards.score(items)
+        scores = torch.tensor(scored.total, dtype=torch.float32)
+        t_rew = time.time()
+
+        # experience: pi_old (recomputed by the training model), pi_ref, KL, advantages
+        old_lp = self.batched_logprobs(self.policy, full, attn, P) * maskf
+        ref_lp = self.batched_logprobs(self.ref, full, attn, P) * maskf if self.ref is not None else None
+        values = None
+        if self.critic is not None:
+            with torch.no_grad():
+                values = self.critic(full, attn, P, self.autocast).float() * maskf
+        kl_cfg = algo["kl"]
+        adv = A.compute_advantages(
+            algo["estimator"], scores.to(self.device), old_lp, ref_lp, maskf, n_samples_per_prompt=n,
+            kl_coef=self.kl_coef, kl_estimator=kl_cfg["estimator"], kl_in_reward=kl_cfg["mode"] == "reward",
+            gamma=algo["gamma"], lambd=algo["lambd"], reward_clip=tuple(algo["reward_clip"]),
+            std_norm=algo["std_norm"], values=values)
+        t_exp = time.time()
+
+        # updates
+        stats = self.update(full, attn, P, maskf, old_lp, ref_lp, adv, values, step)
+        t_train = time.time()
+
+        # metrics
+        resp_len = maskf.sum(-1)
+        prompt_len = attn[:, :P].float().sum(-1)
+        kl_seq = A.masked_mean(A.approx_kl(old_lp, ref_lp, kl_cfg["estimator"], maskf), maskf, -1) \
+            if ref_lp is not None else torch.zeros(B)
+        diff_seq = A.masked_mean(old_lp - ref_lp, maskf, -1) if ref_lp is not None else torch.zeros(B)
+        gen_tokens = float(resp_len.sum())
+        self.samples_seen += B
+        values_out = {
+            "reward_mean": float(scores.mean()), "reward_std": float(scores.std()) if B > 1 else 0.0,
+            "return_mean": float(A.masked_sum(adv.token_rewards, maskf, -1).mean()),
+            "kl": stats.pop("kl_loss") if kl_cfg["mode"] == "loss" else float(kl_seq.mean()),
+            "logprobs_diff": float(diff_seq.mean()), "kl_coef": self.kl_coef,
+            "response_length_mean": float(resp_len.mean()), "response_length_max": float(resp_len.max()),
+            "total_length_mean": float((resp_len + prompt_len).mean()),
+            "truncated_rate": float(truncated.float().mean()),
+            "advantage_abs_mean": float(A.masked_mean(adv.advantages.abs(), maskf)),
+            "reward_error_rate": sum(1 for e in scored.errors if e) / B,
+            "rollout_s": t_gen - t0, "reward_s": t_rew - t_gen, "experience_s": t_exp - t_rew,
+            "train_s": t_train - t_exp, "step_s": t_train - t0,
+            "tokens_per_s": gen_tokens / max(t_gen - t0, 1e-9),
+            "peak_memory_mb": peak_memory_mb(self.device),
+            **stats,
+        }
+        if n > 1:
+            g = scores.reshape(-1, n)
+            values_out["group_reward_std"] = float(g.std(dim=1).mean())
+            values_out["zero_std_group_frac"] = float((g.std(dim=1) == 0).float().mean())
+        for name in self.rewards_names():
+            values_out[f"reward/{name}"] = float(np.mean([s[name] for s in scored.per_source]))
+        for key, vals in scored.extra.items():
+            finite = [v for v in vals if v == v]
+            if finite:
+                values_out[f"reward/{key}"] = float(np.mean(finite))
+
+        self.log_samples(step, ptexts, responses, labels, scores, scored, full, P, maskf, old_lp, ref_lp, adv, truncated)
+        return values_out
+
+    def rewards_names(self):
+        return [src.name for src, _ in self.rewards.sources]
+
+    def update(self, full, attn, P, maskf, old_lp, ref_lp, adv, values, step) -> dict:
+        cfg = self.cfg
+        tr, algo, roll = cfg["train"], cfg["algorithm"], cfg["rollout"]
+        kl_cfg = algo["kl"]
+        B = full.shape[0]
+        temp = roll["temperature"]
+        want_entropy = True
+        self.policy.train()
+        pl_sum, kl_sum, ent_sum, clip_sum, ppo_kl_sum, tok_sum = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        grad_norms, vloss_sum = [], 0.0
+        opt_steps = 0
+        for _epoch in range(tr["max_epochs"]):
+            order = torch.randperm(B)
+            for start in range(0, B - tr["batch_size"] + 1, tr["batch_size"]):
+                idx = order[start:start + tr["batch_size"]]
+                step_tokens = maskf[idx].sum().clamp(min=1)
+                n_micro = tr["batch_size"] // tr["micro_batch_size"]
+                self.optimizer.zero_grad(set_to_none=True)
+                for m in range(n_micro):
+                    mb = idx[m * tr["micro_batch_size"]:(m + 1) * tr["micro_batch_size"]]
+                    ids, am, mk = full[mb], attn[mb], maskf[mb]
+                    width = int(mk.sum(-1).max().clamp(min=1))
+                    ids, am, mk = ids[:, :P + width], am[:, :P + width], mk[:, :width]
+                    logp, ent = response_logprobs(self.policy, ids, am, P, temp, self.autocast, want_entropy)
+                    logp = logp * mk
+                    a = adv.advantages[mb][:, :width]
+                    per_tok, clipped = A.clipped_policy_loss(logp, old_lp[mb][:, :width], a, algo["eps_clip"],
+                                                             algo["eps_clip_high"], algo["dual_clip"])
+                    if tr["loss_aggregation"] == "token_mean":
+                        agg = lambda x: A.aggregate_token_mean(x, mk, step_tokens)  # noqa: E731
+                    else:
+                        agg = lambda x: A.aggregate_sequence_mean(x, mk) / n_micro  # noqa: E731
+                    loss = agg(per_tok)
+                    pl_sum += float(loss)
+                    if kl_cfg["mode"] == "loss" and self.kl_coef > 0 and ref_lp is not None:
+                        kl_tok = A.approx_kl(logp, ref_lp[mb][:, :width], kl_cfg["estimator"], mk)
+                        kl_loss = agg(kl_tok)
+                        kl_sum += float(kl_loss)
+                        loss = loss + self.kl_coef * kl_loss
+                    if ent is not None:
+                        ent_term = agg(ent)
+                        ent_sum += float(ent_term)
+                        if algo["entropy_coef"]:
+                            loss = loss - algo["entropy_coef"] * ent_term
+                    loss.backward()
+                    clip_sum += float(A.masked_sum(clipped.float(), mk))
+                    ppo_kl_sum += float(A.masked_sum((old_lp[mb][:, :width] - logp.detach()), mk))
+                    tok_sum += float(mk.sum())
+                    if self.critic is not None:
+                        v = self.critic(ids, am, P, self.autocast)[:, :width]
+                        vl = A.aggregate_token_mean(A.value_loss(v, values[mb][:, :width], adv.returns[mb][:, :width]),
+                                                    mk, step_tokens)
+                        vl.backward()
+                        vloss_sum += float(vl)
+                gn = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), tr["max_grad_norm"])
+                grad_norms.append(float(gn))
+                self.optimizer.step()
+                self.scheduler.step()
+                if self.critic is not None:
+                    torch.nn.utils.clip_grad_norm_(self.critic.parameters(), tr["max_grad_norm"])
+                    self.critic_opt.step()
+                    self.critic_opt.zero_grad(set_to_none=True)
+                opt_steps += 1
+        self.policy.eval()
+        opt_steps = max(opt_steps, 1)
+        out = {
+            "policy_loss": pl_sum / opt_steps, "entropy": ent_sum / opt_steps,
+            "clip_frac": clip_sum / max(tok_sum, 1), "ppo_kl": ppo_kl_sum / max(tok_sum, 1),
+            "grad_norm": grad_norms[-1] if grad_norms else 0.0, "lr": self.scheduler.get_last_lr()[0],
+            "optimizer_steps": float(opt_steps), "kl_loss": kl_sum / opt_steps,
+        }
+        if self.critic is not None:
+            out["critic_loss"] = vloss_sum / opt_steps
+        return out
+
+    # ---- samples ---------------------------------------------------------------------------
+    def log_samples(self, step, ptexts, responses, labels, scores, scored, full, P, maskf, old_lp, ref_lp, adv, truncated):
+        lcfg = self.cfg["logging"]
+        k = min(lcfg["samples_per_step"], len(responses))
+        detailed = int(round(k * lcfg["token_details_share"]))
+        items = []
+        for i in range(k):
+            L = int(maskf[i].sum())
+            item = {"index": i, "prompt": ptexts[i], "response": responses[i], "label": labels[i],
+                    "reward": float(scores[i]), "rewards": scored.per_source[i], "response_length": L,
+                    "truncated": bool(truncated[i])}
+            if scored.errors[i]:
+                item["reward_errors"] = scored.errors[i]
+            if i < detailed:
+                ids = full[i, P:P + L].tolist()
+                item["tokens"] = [self.tokenizer.decode([t]) for t in ids]
+                item["logprobs"] = [round(x, 5) for x in old_lp[i, :L].tolist()]
+                if ref_lp is not None:
+                    item["ref_logprobs"] = [round(x, 5) for x in ref_lp[i, :L].tolist()]
+                item["kl"] = [round(x, 6) for x in adv.kl[i, :L].tolist()]
+                item["advantages"] = [round(x, 5) for x in adv.advantages[i, :L].tolist()]
+            items.append(item)
+        self.run.write_samples(step, items)
+        self.run.emit("samples", step=step, items=items)
+
+    # ---- eval ------------------------------------------------------------------------------
+    def evaluate(self, step: int):
+        if not self.eval_prompts:
+            return
+        ecfg = self.cfg["eval"]
+        texts = [p.text for p in self.eval_prompts]
+        labels = [p.label for p in self.eval_prompts]
+        self.run.progress("eval", 0, len(texts), step=step)
+        values = {}
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(self.cfg["seed"] + 7)
+            mb = self.cfg["rollout"]["micro_batch_size"]
+            def score(n, greedy):
+                rewards = []
+                for s in range(0, len(texts), mb):
+                    full, attn, P, mask, _ = self.generate(texts[s:s + mb], n, greedy=greedy)
+                    ptexts, responses, queries = self.decode(full, attn, P, mask)
+                    labs = [lab for lab in labels[s:s + mb] for _ in range(n)]
+                    items = [RewardItem(pt, r, lab, q) for pt, r, lab, q in zip(ptexts, responses, labs, queries)]
+                    rewards += self.rewards.score(items).total
+                    self.run.progress("eval", min(s + mb, len(texts)), len(texts), step=step)
+                return np.array(rewards, dtype=float).reshape(len(texts), n)
+            sampled = score(ecfg["k"], False)
+            values["eval_reward_mean"] = float(sampled.mean())
+            binary = bool(np.isin(sampled, [0.0, 1.0]).all())
+            if binary:
+                values["eval_pass@1"] = float(sampled.mean())
+                values[f"eval_pass@{ecfg['k']}"] = float(sampled.max(axis=1).mean())
+            if ecfg["greedy"]:
+                greedy = score(1, True)
+                values["eval_greedy_reward_mean"] = float(greedy.mean())
+                if binary and np.isin(greedy, [0.0, 1.0]).all():
+                    values["eval_greedy_accuracy"] = float(greedy.mean())
+        values["eval_num_prompts"] = float(len(texts))
+        self.run.emit("eval", step=step, values=values)
+        self.log(f"eval at step {step}: " + ", ".join(f"{k}={v:.3f}" for k, v in values.items()))
+
+    # ---- checkpoints -----------------------------------------------------------------------
+    def save_checkpoint(self, reason: str) -> Path:
+        run = self.run
+        run.progress("checkpoint", 0, 1, step=self.step)
+        tmp = run.begin_checkpoint(self.step)
+        self.policy.save_pretrained(tmp, safe_serialization=True)
+        self.tokenizer.save_pretrained(tmp)
+        state = {"step": self.step, "samples_seen": self.samples_seen, "optimizer": self.optimizer.state_dict(),
+                 "scheduler": self.scheduler.state_dict(), "rng": rng_state(), "kl_coef": self.kl_coef,
+                 "reference_path": self.reference_path, "episode": (self.step) // self.steps_per_episode,
+                 "data_position": self.step % self.steps_per_episode,
+                 "consumed_prompts": self.step * self.cfg["rollout"]["batch_size"], "version": __version__}
+        if self.critic is not None:
+            state["critic"] = self.critic.state_dict()
+            state["critic_optimizer"] = self.critic_opt.state_dict()
+        torch.save(state, tmp / STATE_FILE)
+        final = run.commit_checkpoint(tmp, self.step)
+        run.prune_checkpoints(self.cfg["checkpoint"]["keep_last"])
+        run.emit("checkpoint", step=self.step, path=str(final), reason=reason)
+        run.set_status(last_checkpoint=str(final))
+        run.progress("checkpoint", 1, 1, step=self.step)
+        return final
+
+    # ---- main loop -------------------------------------------------------------------------
+    def fit(self) -> str:
+        cfg, run = self.cfg, self.run
+        run.set_status(state="running", step=self.step, total_steps=self.total_steps)
+        if self.step == 0:
+            self.evaluate(0)
+        last_saved = -1
+        every = cfg["checkpoint"]["every_steps"]
+        while self.step < self.total_steps:
+            if self.control.stop.is_set():
+                break
+            step = self.step + 1
+            values = self.train_step(step)
+            self.step = step
+            run.emit("metrics", step=step, samples_seen=self.samples_seen, total_steps=self.total_steps, values=values)
+            run.set_status(step=step, reward_mean=values["reward_mean"])
+            print(f"step {step}/{self.total_steps} reward {values['reward_mean']:.3f} kl {values['kl']:.4f} "
+                  f"loss {values['policy_loss']:.4f} {values['step_s']:.2f}s", flush=True)
+            if self.step % cfg["eval"]["every_steps"] == 0 and self.step < self.total_steps:
+                self.evaluate(self.step)
+            if (every and self.step % every == 0) or self.control.save.is_set():
+                self.control.save.clear()
+                self.save_checkpoint("periodic" if every and self.step % every == 0 else "requested")
+                last_saved = self.step
+        stopped = self.control.stop.is_set() and self.step < self.total_steps
+        if not stopped:
+            self.evaluate(self.step)
+        if last_saved != self.step:
+            run.set_status(state="stopping" if stopped else "running")
+            self.save_checkpoint("stop" if stopped else "final")
+        return "stopped" if stopped else "completed"
+
+    def close(self):
+        if hasattr(self, "rewards"):
+            self.rewards.close()
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def versions() -> dict:
+    import transformers
+    return {"rlhf_trainer": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
+            "python": sys.version.split()[0]}
+

@@ -1,0 +1,59 @@
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "arithmetic"
+PY = sys.executable
+
+
+@pytest.fixture(scope="session")
+def example_model():
+    """The embedded example's model, built once (it is cached in the example folder, gitignored)."""
+    from rlhf_trainer.bootstrap import create_arithmetic_model
+    path = EXAMPLE / "model"
+    if not path.exists():
+        create_arithmetic_model(path)
+    return path
+
+
+def example_config(**overrides) -> dict:
+    cfg = yaml.safe_load((EXAMPLE / "config.yaml").read_text())
+    cfg["model"]["policy"] = str(EXAMPLE / "model")
+    cfg["data"]["prompts"] = str(EXAMPLE / "data" / "train.jsonl")
+    cfg["data"]["eval_prompts"] = None
+    cfg["reward"]["sources"][0]["function"] = str(EXAMPLE / "reward.py") + ":reward_func"
+    cfg["train"]["max_steps"] = 4
+    cfg["checkpoint"]["every_steps"] = None
+    for dotted, value in overrides.items():
+        node = cfg
+        keys = dotted.split(".")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return cfg
+
+
+def write_config(tmp_path: Path, cfg: dict, name="config.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return p
+
+
+def run_trainer(config: Path, run_dir: Path, *extra, timeout=600, stdin=subprocess.DEVNULL):
+    return subprocess.run([PY, "-m", "rlhf_trainer", "run", "--config", str(config), "--run-dir", str(run_dir), *extra],
+                          capture_output=True, text=True, timeout=timeout, stdin=stdin, cwd=ROOT)
+
+
+def read_events(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines() if line.strip()]
+
+
+def metrics(run_dir: Path) -> dict[int, dict]:
+    return {e["step"]: e["values"] for e in read_events(run_dir) if e["type"] == "metrics"}

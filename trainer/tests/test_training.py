@@ -1,0 +1,205 @@
+"""The real trainer on the embedded tiny model: run folder contract, control, checkpoints, resume, learning."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jsonschema
+import pytest
+import torch
+
+from rlhf_trainer.config import load_schema
+from rlhf_trainer.runfolder import latest_checkpoint
+from conftest import ROOT, EXAMPLE, PY, example_config, metrics, read_events, run_trainer, write_config
+
+REQUIRED_METRICS = ["reward_mean", "reward_std", "kl", "policy_loss", "entropy", "clip_frac", "response_length_mean",
+                    "response_length_max", "total_length_mean", "lr", "grad_norm", "rollout_s", "train_s",
+                    "tokens_per_s", "peak_memory_mb"]
+
+
+def test_run_folder_matches_the_contract(tmp_path, example_model):
+    cfg = example_config(**{"train.max_steps": 3, "checkpoint.every_steps": 2, "eval.every_steps": 2,
+                            "eval.max_prompts": 8, "logging.token_details_share": 0.5})
+    cfg["data"]["eval_prompts"] = str(EXAMPLE / "data" / "eval.jsonl")
+    run_dir = tmp_path / "run"
+    r = run_trainer(write_config(tmp_path, cfg), run_dir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for name in ("config.yaml", "status.json", "events.jsonl", "samples.jsonl", "trainer.log"):
+        assert (run_dir / name).is_file(), name
+    status = json.loads((run_dir / "status.json").read_text())
+    jsonschema.validate(status, load_schema("status.schema.json"))
+    assert status["state"] == "completed" and status["step"] == 3
+    events = read_events(run_dir)
+    schema = load_schema("events.schema.json")
+    for e in events:
+        jsonschema.validate(e, schema)
+    types = [e["type"] for e in events]
+    assert types[0] == "run_started" and types[-1] == "run_finished"
+    assert events[-1]["status"] == "completed"
+    assert {"progress", "metrics", "samples", "checkpoint", "eval"} <= set(types)
+    for values in metrics(run_dir).values():
+        for key in REQUIRED_METRICS:
+            assert key in values and values[key] is not None and math.isfinite(values[key]), key
+    evals = [e for e in events if e["type"] == "eval"]
+    assert [e["step"] for e in evals] == [0, 2, 3]
+    assert "eval_pass@1" in evals[0]["values"] and "eval_pass@4" in evals[0]["values"]
+    # checkpoints: periodic at 2, final at 3; HF folder + trainer state
+    ckpts = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert ckpts == ["step-000002", "step-000003"]
+    final = run_dir / "checkpoints" / "step-000003"
+    assert (final / "model.safetensors").is_file() and (final / "tokenizer.json").is_file()
+    state = torch.load(final / "trainer_state.pt", weights_only=False)
+    assert {"optimizer", "scheduler", "rng", "step", "samples_seen", "consumed_prompts", "data_position"} <= set(state)
+    assert set(state["rng"]) >= {"torch", "python", "numpy"}
+    # samples: prompt, response, label, per-source rewards, per-token data for a share
+    samples = [json.loads(l) for l in (run_dir / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 3 * 8
+    detailed = [s for s in samples if "advantages" in s]
+    assert len(detailed) == 3 * 4
+    s = detailed[0]
+    assert len(s["tokens"]) == len(s["logprobs"]) == len(s["ref_logprobs"]) == len(s["kl"]) == len(s["advantages"])
+    assert s["rewards"].keys() == {"correct"} and "label" in s
+    assert "step 3/3" in (run_dir / "trainer.log").read_text()
+
+
+def test_resume_reproduces_the_uninterrupted_run(tmp_path, example_model):
+    cfg = example_config(**{"train.max_steps": 6, "checkpoint.every_steps": 3})
+    config = write_config(tmp_path, cfg)
+    full = tmp_path / "full"
+    assert run_trainer(config, full).returncode == 0
+    ckpt = full / "checkpoints" / "step-000003"
+    resumed = tmp_path / "resumed"
+    r = run_trainer(config, resumed, "--resume", str(ckpt))
+    assert r.returncode == 0, r.stderr[-3000:]
+    a, b = metrics(full), metrics(resumed)
+    assert sorted(b) == [4, 5, 6]
+    for step in (4, 5, 6):
+        for key in ("reward_mean", "policy_loss", "kl", "grad_norm", "entropy", "lr", "response_length_mean"):
+            assert b[step][key] == pytest.approx(a[step][key], rel=1e-5, abs=1e-7), (step, key)
+    started = read_events(resumed)[0]
+    assert started["resumed_from"] == str(ckpt.resolve())
+
+
+def _wait_for(run_dir, predicate, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if (run_dir / "events.jsonl").exists() and predicate(read_events(run_dir)):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("how", ["stdin", "sigint", "sigterm"])
+def test_stop_finishes_the_step_checkpoints_and_reports_stopped(tmp_path, example_model, how):
+    cfg = example_config(**{"train.max_steps": 100000, "train.num_episodes": 1000})
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([PY, "-m", "rlhf_trainer", "run", "--config", str(write_config(tmp_path, cfg)),
+                             "--run-dir", str(run_dir)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert _wait_for(run_dir, lambda ev: any(e["type"] == "metrics" and e["step"] >= 2 for e in ev))
+        if how == "stdin":
+            proc.stdin.write(json.dumps({"type": "stop"}) + "\n")
+            proc.stdin.flush()
+        else:
+            proc.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()[-2000:]
+    finally:
+        proc.kill()
+    events = read_events(run_dir)
+    assert events[-1]["type"] == "run_finished" and events[-1]["status"] == "stopped"
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "stopped"
+    last_step = max(e["step"] for e in events if e["type"] == "metrics")
+    ckpt = latest_checkpoint(run_dir)
+    assert ckpt is not None and ckpt.name == f"step-{last_step:06d}"
+    assert any(e["type"] == "checkpoint" and e["reason"] == "stop" for e in events)
+
+
+def test_save_request_writes_a_checkpoint_and_training_goes_on(tmp_path, example_model):
+    cfg = example_config(**{"train.max_steps": 100000, "train.num_episodes": 1000})
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([PY, "-m", "rlhf_trainer", "run", "--config", str(write_config(tmp_path, cfg)),
+                             "--run-dir", str(run_dir)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    try:
+        assert _wait_for(run_dir, lambda ev: any(e["type"] == "metrics" for e in ev))
+        proc.stdin.write('{"type":"save"}\n')
+        proc.stdin.flush()
+        assert _wait_for(run_dir, lambda ev: any(e["type"] == "checkpoint" and e["reason"] == "requested" for e in ev))
+        saved = [e for e in read_events(run_dir) if e["type"] == "checkpoint"][0]["step"]
+        assert _wait_for(run_dir, lambda ev: any(e["type"] == "metrics" and e["step"] > saved + 1 for e in ev))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_sigkill_never_leaves_a_half_checkpoint_that_looks_whole(tmp_path, example_model):
+    from rlhf_trainer.runfolder import RunFolder
+    run = RunFolder(tmp_path / "run")
+    tmp = run.begin_checkpoint(7)
+    (tmp / "model.safetensors").write_bytes(b"partial")  # killed here: never renamed, no COMPLETE marker
+    assert latest_checkpoint(tmp_path / "run") is None
+    done = run.commit_checkpoint(run.begin_checkpoint(5), 5)
+    assert latest_checkpoint(tmp_path / "run") == done
+    # a real SIGKILL mid-run: the newest complete checkpoint still loads
+    cfg = example_config(**{"train.max_steps": 100000, "train.num_episodes": 1000, "checkpoint.every_steps": 1})
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen([PY, "-m", "rlhf_trainer", "run", "--config", str(write_config(tmp_path, cfg)),
+                             "--run-dir", str(run_dir)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=ROOT)
+    assert _wait_for(run_dir, lambda ev: sum(e["type"] == "checkpoint" for e in ev) >= 3)
+    proc.kill()
+    proc.wait()
+    ckpt = latest_checkpoint(run_dir)
+    from transformers import AutoModelForCausalLM
+    AutoModelForCausalLM.from_pretrained(ckpt)
+    torch.load(ckpt / "trainer_state.pt", weights_only=False)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"algorithm.estimator": "reinforce_pp_baseline", "rollout.n_samples_per_prompt": 4, "rollout.batch_size": 16,
+     "algorithm.kl.mode": "loss", "algorithm.kl.estimator": "k2"},
+    {"algorithm.estimator": "grpo", "rollout.n_samples_per_prompt": 2, "rollout.batch_size": 32, "algorithm.kl.estimator": "k3"},
+    {"algorithm.estimator": "rloo", "rollout.n_samples_per_prompt": 2, "rollout.batch_size": 32},
+    {"algorithm.estimator": "dr_grpo", "rollout.n_samples_per_prompt": 2, "rollout.batch_size": 32,
+     "train.loss_aggregation": "sequence_mean"},
+    {"algorithm.estimator": "ppo", "algorithm.gamma": 1.0, "algorithm.dual_clip": 3.0},
+    {"algorithm.kl.coef": 0.0, "algorithm.entropy_coef": 0.01, "train.micro_batch_size": 16, "train.max_epochs": 2},
+], ids=["baseline-kl-loss", "grpo-k3", "rloo", "dr_grpo-seqmean", "ppo-dualclip", "no-ref-entropy-accum"])
+def test_every_estimator_trains(tmp_path, example_model, overrides):
+    cfg = example_config(**{"train.max_steps": 2, **overrides})
+    run_dir = tmp_path / "run"
+    r = run_trainer(write_config(tmp_path, cfg), run_dir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = metrics(run_dir)
+    assert sorted(m) == [1, 2]
+    for v in m.values():
+        assert all(x is None or math.isfinite(x) for x in v.values())
+        assert v["grad_norm"] > 0
+    if "rollout.n_samples_per_prompt" in overrides:
+        assert "zero_std_group_frac" in m[1]
+    if overrides.get("algorithm.estimator") == "ppo":
+        assert "critic_loss" in m[1]
+
+
+def test_embedded_example_learns(tmp_path, example_model):
+    """The README's promise: on 2 CPU cores the reward rises clearly (fixed seed)."""
+    run_dir = tmp_path / "demo"
+    t0 = time.time()
+    r = run_trainer(EXAMPLE / "config.yaml", run_dir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = metrics(run_dir)
+    first = sum(m[s]["reward_mean"] for s in range(1, 11)) / 10
+    last = sum(m[s]["reward_mean"] for s in range(len(m) - 9, len(m) + 1)) / 10
+    evals = [e for e in read_events(run_dir) if e["type"] == "eval"]
+    print(f"reward {first:.3f} -> {last:.3f}; eval pass@1 {evals[0]['values']['eval_pass@1']:.3f} -> "
+          f"{evals[-1]['values']['eval_pass@1']:.3f} in {time.time() - t0:.0f}s")
+    assert last > first + 0.2
+    assert evals[-1]["values"]["eval_pass@1"] > evals[0]["values"]["eval_pass@1"] + 0.15
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "completed"
+    assert latest_checkpoint(run_dir) is not None
