@@ -1,0 +1,25 @@
+// Builds: dist/extension.js (extension host), dist/cli.js (rlhf), dist/webview.js (dashboard),
+// and with --tests / --bench the unit tests and benchmarks into out/.
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const args = new Set(process.argv.slice(2));
+const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
+
+await Promise.all([
+  esbuild.build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'] }),
+  esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', banner: { js: '#!/usr/bin/env node' } }),
+  esbuild.build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
+]);
+fs.copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/uPlot.min.css');
+fs.chmodSync('dist/cli.js', 0o755);
+
+if (args.has('--tests')) {
+  const entries = fs.readdirSync('test/unit').filter((f) => f.endsWith('.test.ts')).map((f) => path.join('test/unit', f));
+  fs.rmSync('out/test', { recursive: true, force: true });
+  await esbuild.build({ ...common, entryPoints: entries, outdir: 'out/test', platform: 'node', format: 'cjs', external: ['vscode'] });
+}
+if (args.has('--bench')) {
+  await esbuild.build({ ...common, entryPoints: ['bench/bench.ts'], outfile: 'out/bench/bench.js', platform: 'node', format: 'cjs', external: ['playwright-core'] });
+}

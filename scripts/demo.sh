@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# npm run demo: installs what is missing, builds, and trains the embedded example through the CLI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ONNXRUNTIME_NODE_INSTALL=skip
+[ -d node_modules/esbuild ] || npm install --no-audit --no-fund
+bash scripts/setup-python.sh
+node esbuild.mjs
+echo "[demo] training examples/arithmetic (REINFORCE++ on a tiny character-level Llama, CPU is fine)"
+RLHF_PYTHON="$PWD/.venv/bin/python" node dist/cli.js train examples/arithmetic/config.yaml --runs-dir runs

@@ -1,0 +1,164 @@
+// rlhf — the headless cockpit over the same core as the extension.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { stopRun, type TrainerHandle } from './core/launcher';
+import { resolvePython } from './core/python';
+import { displayState, listRuns, listCheckpoints } from './core/runStore';
+import { RunWatcher } from './core/runWatcher';
+import { formatDuration } from './core/runModel';
+import { StartError, installLayout, startTraining } from './core/training';
+
+const HELP = `rlhf — RLHF Studio from the terminal
+
+Usage:
+  rlhf train CONFIG [--runs-dir DIR] [--python PY] [--resume CHECKPOINT]
+                             start a run and follow it (Ctrl-C: stop gracefully; twice: kill)
+  rlhf runs [--runs-dir DIR]  list runs with state, step and last reward
+  rlhf stop RUN [--runs-dir DIR]
+                             stop a run (control line / SIGINT, then SIGKILL after a timeout)
+  rlhf --help
+
+Python: --python, else $RLHF_PYTHON, else ./.venv/bin/python, else python3.
+Runs directory: --runs-dir, else ./runs.
+`;
+
+interface Args { _: string[]; flags: Record<string, string | boolean> }
+
+function parseArgs(argv: string[]): Args {
+  const out: Args = { _: [], flags: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const [k, v] = a.slice(2).split('=', 2);
+      if (v !== undefined) out.flags[k] = v;
+      else if (i + 1 < argv.length && !argv[i + 1].startsWith('--') && !['help', 'json'].includes(k)) out.flags[k] = argv[++i];
+      else out.flags[k] = true;
+    } else if (a === '-h') out.flags.help = true;
+    else out._.push(a);
+  }
+  return out;
+}
+
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+const fmt = (v: number | null | undefined, d = 3) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '--');
+
+function pickPython(args: Args): string {
+  return str(args.flags.python) ?? process.env.RLHF_PYTHON
+    ?? resolvePython({ workspaceRoots: [process.cwd()] }).path;
+}
+
+async function cmdTrain(args: Args): Promise<number> {
+  const config = args._[1];
+  if (!config) { process.stderr.write('rlhf train: give the config file, e.g. rlhf train examples/arithmetic/config.yaml\n'); return 2; }
+  if (!fs.existsSync(config)) { process.stderr.write(`rlhf train: ${config}: no such file\n`); return 2; }
+  const layout = installLayout(path.resolve(__dirname, '..'));
+  const runsDir = path.resolve(str(args.flags['runs-dir']) ?? 'runs');
+  let handle: TrainerHandle;
+  try {
+    handle = await startTraining({ python: pickPython(args), layout, config: path.resolve(config), runsDir,
+      resume: str(args.flags.resume) && path.resolve(str(args.flags.resume)!) });
+  } catch (e) {
+    if (e instanceof StartError) {
+      process.stderr.write(`rlhf train: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`);
+      return 2;
+    }
+    throw e;
+  }
+  const tty = process.stdout.isTTY;
+  process.stdout.write(`run ${path.relative(process.cwd(), handle.runDir)} (pid ${handle.pid}); log: ${path.join(handle.runDir, 'trainer.log')}\n`);
+  const watcher = new RunWatcher(handle.runDir);
+  const m = watcher.model;
+  let firstReward: number | null = null;
+  let lastLine = '';
+  const render = () => {
+    const step = m.step;
+    const reward = m.metrics.last('reward_mean');
+    if (firstReward === null && reward !== null) firstReward = reward;
+    const p = m.progress;
+    const line = step > 0
+      ? `step ${step}/${m.totalSteps ?? '?'}  reward ${fmt(reward)}  kl ${fmt(m.metrics.last('kl'), 4)}  loss ${fmt(m.metrics.last('policy_loss'), 4)}  ETA ${formatDuration(m.eta())}`
+      : p ? `${p.phase} ${p.done}/${p.total}${p.message ? ` ${p.message}` : ''}` : 'starting';
+    if (line === lastLine) return;
+    lastLine = line;
+    if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+    else if (step > 0 && (step % 10 === 0 || step === m.totalSteps)) process.stdout.write(line + '\n');
+  };
+  m.onLog = (level, message) => {
+    if (level === 'warning' || level === 'error' || message.startsWith('eval')) {
+      process.stdout.write(`${tty ? '\r\x1b[2K' : ''}[${level}] ${message}\n`);
+    }
+  };
+  watcher.onEvents(render);
+  watcher.start(200);
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stdout.write('\nstopping: finishing the current step and writing a checkpoint (Ctrl-C again to kill)\n');
+      void stopRun(handle.runDir, handle, 60_000);
+    } else {
+      try { process.kill(-handle.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const code = await handle.exited;
+  watcher.poll();
+  watcher.dispose();
+  render();
+  const last = m.metrics.last('reward_mean');
+  process.stdout.write(`${tty ? '\n' : ''}run ${m.state}${m.error ? `: ${m.error}` : ''} at step ${m.step}` +
+    (firstReward !== null ? `; reward ${fmt(firstReward)} -> ${fmt(last)}` : '') + '\n');
+  const ev = m.evals;
+  if (ev.length >= 2 && ev.values['eval_pass@1']) {
+    const col = ev.values['eval_pass@1'];
+    process.stdout.write(`held-out pass@1 ${fmt(col[0])} (step ${ev.step[0]}) -> ${fmt(col[col.length - 1])} (step ${ev.step[ev.length - 1]})\n`);
+  }
+  const ck = listCheckpoints(handle.runDir);
+  if (ck.length) process.stdout.write(`checkpoint: ${path.relative(process.cwd(), ck[ck.length - 1])}\n`);
+  return m.state === 'failed' ? 1 : code === null ? 1 : code;
+}
+
+function cmdRuns(args: Args): number {
+  const runsDir = path.resolve(str(args.flags['runs-dir']) ?? 'runs');
+  const runs = listRuns(runsDir);
+  if (!runs.length) { process.stdout.write(`no runs in ${runsDir}\n`); return 0; }
+  const rows = runs.map((r) => [r.id, displayState(r), String(r.status?.step ?? 0) + (r.status?.total_steps ? `/${r.status.total_steps}` : ''),
+    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length)]);
+  const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n');
+  return 0;
+}
+
+async function cmdStop(args: Args): Promise<number> {
+  const id = args._[1];
+  if (!id) { process.stderr.write('rlhf stop: give a run id (see rlhf runs)\n'); return 2; }
+  const runsDir = path.resolve(str(args.flags['runs-dir']) ?? 'runs');
+  const dir = fs.existsSync(id) ? path.resolve(id) : path.join(runsDir, id);
+  if (!fs.existsSync(dir)) { process.stderr.write(`rlhf stop: no run ${id} in ${runsDir}\n`); return 2; }
+  const outcome = await stopRun(dir, undefined, 30_000, (s) => process.stdout.write(s + '\n'));
+  process.stdout.write(outcome === 'not-running' ? `${id} is not running\n` : `${id} stopped (${outcome})\n`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const cmd = args._[0];
+  if (args.flags.help || !cmd) { process.stdout.write(HELP); return cmd || args.flags.help ? 0 : 2; }
+  switch (cmd) {
+    case 'train': return cmdTrain(args);
+    case 'runs': return cmdRuns(args);
+    case 'stop': return cmdStop(args);
+    default:
+      process.stderr.write(`rlhf: unknown command '${cmd}'\n${HELP}`);
+      return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+    process.stderr.write(`rlhf: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,74 @@
+// Incremental reader of an append-only JSONL file: reads only new bytes, keeps a partial last line
+// until its newline arrives, skips garbage and over-long lines, and never holds the whole file.
+import * as fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { parseEventLine, type TrainerEvent } from './protocol';
+
+export const MAX_LINE_BYTES = 8 * 1024 * 1024;
+const CHUNK = 1 << 20;
+
+export interface TailStats { bytesRead: number; lines: number; events: number; skipped: number }
+
+export class EventTail {
+  private offset = 0;
+  private partial = '';
+  private dropping = false; // inside an over-long line: discard until its newline
+  private decoder = new StringDecoder('utf8');
+  private timer: NodeJS.Timeout | undefined;
+  readonly stats: TailStats = { bytesRead: 0, lines: 0, events: 0, skipped: 0 };
+
+  constructor(readonly file: string, private readonly onEvents: (events: TrainerEvent[]) => void) {}
+
+  /** Reads everything new since the last call; returns the number of events delivered. */
+  poll(): number {
+    let fd: number;
+    try { fd = fs.openSync(this.file, 'r'); } catch { return 0; }
+    let delivered = 0;
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size < this.offset) { this.offset = 0; this.partial = ''; this.dropping = false; } // truncated: start over
+      const buf = Buffer.allocUnsafe(CHUNK);
+      while (this.offset < size) {
+        const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, size - this.offset), this.offset);
+        if (n <= 0) break;
+        this.offset += n;
+        this.stats.bytesRead += n;
+        delivered += this.consume(this.decoder.write(buf.subarray(0, n)));
+      }
+    } finally { fs.closeSync(fd); }
+    return delivered;
+  }
+
+  private consume(text: string): number {
+    const events: TrainerEvent[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      const piece = text.slice(start, nl);
+      start = nl + 1;
+      if (this.dropping) { this.dropping = false; this.partial = ''; continue; }
+      const line = this.partial ? this.partial + piece : piece;
+      this.partial = '';
+      this.stats.lines++;
+      const e = parseEventLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+      if (e) events.push(e); else this.stats.skipped++;
+    }
+    if (!this.dropping) {
+      this.partial += text.slice(start);
+      if (this.partial.length > MAX_LINE_BYTES) { this.partial = ''; this.dropping = true; this.stats.skipped++; }
+    }
+    this.stats.events += events.length;
+    if (events.length) this.onEvents(events);
+    return events.length;
+  }
+
+  /** Polls on an interval (robust on network and remote file systems where watchers miss writes). */
+  start(intervalMs = 250): this {
+    this.poll();
+    this.timer = setInterval(() => this.poll(), intervalMs);
+    return this;
+  }
+
+  stop(): void { if (this.timer) clearInterval(this.timer); this.timer = undefined; }
+}

@@ -1,0 +1,102 @@
+// The contracts in one file: trainer events (schemas/events.schema.json, protocol v1), status.json,
+// and the one message union between the extension host and the dashboard webview.
+
+export type Phase = 'prepare' | 'load' | 'rollout' | 'reward' | 'train' | 'eval' | 'checkpoint';
+export type RunState = 'starting' | 'running' | 'stopping' | 'completed' | 'stopped' | 'failed';
+export type FinishStatus = 'completed' | 'stopped' | 'failed';
+
+interface EventBase { v: 1; time: number }
+export interface RunStartedEvent extends EventBase { type: 'run_started'; config: Record<string, unknown>; device: string; world_size: number; versions: Record<string, string>; run_dir: string; resumed_from?: string | null; pid?: number }
+export interface ProgressEvent extends EventBase { type: 'progress'; phase: Phase; done: number; total: number; step?: number; message?: string }
+export interface MetricsEvent extends EventBase { type: 'metrics'; step: number; samples_seen: number; total_steps?: number | null; values: Record<string, number | null> }
+export interface EvalEvent extends EventBase { type: 'eval'; step: number; values: Record<string, number | null> }
+export interface SampleItem {
+  index: number; prompt: string; response: string; label?: unknown; reward: number; rewards: Record<string, number>;
+  reward_errors?: Record<string, string>; response_length?: number; truncated?: boolean;
+  tokens?: string[]; logprobs?: number[]; ref_logprobs?: number[]; kl?: number[]; advantages?: number[];
+}
+export interface SamplesEvent extends EventBase { type: 'samples'; step: number; items: SampleItem[] }
+export interface CheckpointEvent extends EventBase { type: 'checkpoint'; step: number; path: string; reason?: string }
+export interface LogEvent extends EventBase { type: 'log'; level: 'debug' | 'info' | 'warning' | 'error'; message: string }
+export interface RunFinishedEvent extends EventBase { type: 'run_finished'; status: FinishStatus; error?: string | null; step?: number }
+
+export type TrainerEvent = RunStartedEvent | ProgressEvent | MetricsEvent | EvalEvent | SamplesEvent | CheckpointEvent | LogEvent | RunFinishedEvent;
+
+export interface RunStatus {
+  state: RunState; pid: number | null; step: number; total_steps?: number | null; updated: number;
+  error?: string | null; last_checkpoint?: string | null; reward_mean?: number | null;
+}
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isStr = (x: unknown): x is string => typeof x === 'string';
+const isNumRecord = (x: unknown): boolean => isObj(x) && Object.values(x).every((v) => v === null || isNum(v));
+
+/** Parses one events.jsonl line. Unknown types and malformed lines give undefined; it never throws. */
+export function parseEventLine(line: string): TrainerEvent | undefined {
+  if (line.length === 0 || line.charCodeAt(0) !== 123 /* { */) return undefined;
+  let e: unknown;
+  try { e = JSON.parse(line); } catch { return undefined; }
+  if (!isObj(e) || e.v !== 1 || !isStr(e.type) || !isNum(e.time)) return undefined;
+  switch (e.type) {
+    case 'metrics': return isNum(e.step) && isNumRecord(e.values) ? (e as unknown as MetricsEvent) : undefined;
+    case 'eval': return isNum(e.step) && isNumRecord(e.values) ? (e as unknown as EvalEvent) : undefined;
+    case 'progress': return isStr(e.phase) && isNum(e.done) && isNum(e.total) ? (e as unknown as ProgressEvent) : undefined;
+    case 'samples': return isNum(e.step) && Array.isArray(e.items) ? (e as unknown as SamplesEvent) : undefined;
+    case 'checkpoint': return isNum(e.step) && isStr(e.path) ? (e as unknown as CheckpointEvent) : undefined;
+    case 'log': return isStr(e.message) ? (e as unknown as LogEvent) : undefined;
+    case 'run_started': return isObj(e.config) ? (e as unknown as RunStartedEvent) : undefined;
+    case 'run_finished': return isStr(e.status) ? (e as unknown as RunFinishedEvent) : undefined;
+    default: return undefined;
+  }
+}
+
+export function parseStatus(text: string): RunStatus | undefined {
+  try {
+    const s = JSON.parse(text);
+    return isObj(s) && isStr(s.state) && typeof s.step === 'number' ? (s as unknown as RunStatus) : undefined;
+  } catch { return undefined; }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> webview: one typed union each way, validated on receipt on both sides.
+// ---------------------------------------------------------------------------------------------
+
+export interface SeriesChunk {
+  /** Metric columns appended since the last chunk; `step` and `samples` are the x axes. */
+  step: number[]; samples: number[]; time: number[];
+  values: Record<string, (number | null)[]>;
+}
+export interface RunInfo { id: string; name: string; state: RunState | 'unknown'; step: number; totalSteps: number | null; live: boolean; device?: string; error?: string | null }
+export interface ProgressInfo { phase: Phase; done: number; total: number; message?: string }
+
+export type HostToWebview =
+  | { type: 'reset'; run: RunInfo; series: SeriesChunk; evals: SeriesChunk; samples: SamplesEvent | null; readOnly: boolean }
+  | { type: 'append'; runId: string; series: SeriesChunk; evals: SeriesChunk | null; samples: SamplesEvent | null; run: RunInfo; progress: ProgressInfo | null };
+
+export type WebviewToHost =
+  | { type: 'ready'; runId: string | null }
+  | { type: 'stop'; runId: string }
+  | { type: 'openLog'; runId: string };
+
+export function isWebviewToHost(m: unknown): m is WebviewToHost {
+  if (!isObj(m) || !isStr(m.type)) return false;
+  switch (m.type) {
+    case 'ready': return m.runId === null || (isStr(m.runId) && m.runId.length < 512);
+    case 'stop':
+    case 'openLog': return isStr(m.runId) && m.runId.length < 512 && !m.runId.includes('/') && !m.runId.includes('..');
+    default: return false;
+  }
+}
+
+function isChunk(c: unknown): c is SeriesChunk {
+  return isObj(c) && Array.isArray(c.step) && Array.isArray(c.samples) && Array.isArray(c.time) && isObj(c.values)
+    && Object.values(c.values).every((col) => Array.isArray(col) && col.length === (c.step as unknown[]).length);
+}
+
+export function isHostToWebview(m: unknown): m is HostToWebview {
+  if (!isObj(m) || !isStr(m.type)) return false;
+  if (m.type === 'reset') return isObj(m.run) && isChunk(m.series) && isChunk(m.evals) && typeof m.readOnly === 'boolean';
+  if (m.type === 'append') return isStr(m.runId) && isObj(m.run) && isChunk(m.series) && (m.evals === null || isChunk(m.evals));
+  return false;
+}

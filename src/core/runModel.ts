@@ -1,0 +1,120 @@
+// What a reader knows about one run, built from its events: metric columns, evals, last samples,
+// progress and state. Columns are plain arrays so a chunk can be posted to a webview as is.
+import type { EvalEvent, MetricsEvent, ProgressInfo, RunState, SamplesEvent, SeriesChunk, TrainerEvent } from './protocol';
+
+export class SeriesColumns {
+  step: number[] = [];
+  samples: number[] = [];
+  time: number[] = [];
+  values: Record<string, (number | null)[]> = {};
+  private lastStep = -Infinity;
+
+  push(step: number, samples: number, time: number, values: Record<string, number | null>): void {
+    if (step <= this.lastStep) this.truncateFrom(step); // a resumed run re-reports steps: the newest wins
+    const n = this.step.length;
+    this.step.push(step); this.samples.push(samples); this.time.push(time);
+    for (const [k, v] of Object.entries(values)) {
+      let col = this.values[k];
+      if (!col) { col = this.values[k] = new Array<number | null>(n).fill(null); }
+      col.push(typeof v === 'number' ? v : null);
+    }
+    for (const col of Object.values(this.values)) if (col.length < n + 1) col.push(null);
+    this.lastStep = step;
+  }
+
+  private truncateFrom(step: number): void {
+    let i = this.step.length;
+    while (i > 0 && this.step[i - 1] >= step) i--;
+    this.step.length = i; this.samples.length = i; this.time.length = i;
+    for (const col of Object.values(this.values)) col.length = i;
+  }
+
+  get length(): number { return this.step.length; }
+
+  /** Rows [from, end) as a chunk. */
+  slice(from = 0): SeriesChunk {
+    const values: Record<string, (number | null)[]> = {};
+    for (const [k, col] of Object.entries(this.values)) values[k] = col.slice(from);
+    return { step: this.step.slice(from), samples: this.samples.slice(from), time: this.time.slice(from), values };
+  }
+
+  last(key: string): number | null {
+    const col = this.values[key];
+    return col && col.length ? col[col.length - 1] : null;
+  }
+}
+
+export class RunModel {
+  readonly metrics = new SeriesColumns();
+  readonly evals = new SeriesColumns();
+  lastSamples: SamplesEvent | null = null;
+  progress: ProgressInfo | null = null;
+  state: RunState | 'unknown' = 'unknown';
+  totalSteps: number | null = null;
+  device: string | undefined;
+  error: string | null = null;
+  checkpoints: { step: number; path: string }[] = [];
+  startedAt: number | null = null;
+  onLog: ((level: string, message: string) => void) | undefined;
+
+  ingest(events: TrainerEvent[]): void {
+    for (const e of events) {
+      switch (e.type) {
+        case 'run_started':
+          this.state = 'starting'; this.device = e.device; this.startedAt = e.time; this.error = null;
+          break;
+        case 'progress':
+          this.progress = { phase: e.phase, done: e.done, total: e.total, message: e.message };
+          if (this.state === 'unknown') this.state = 'running';
+          break;
+        case 'metrics':
+          this.addMetrics(e);
+          break;
+        case 'eval':
+          this.addEval(e);
+          break;
+        case 'samples':
+          this.lastSamples = e;
+          break;
+        case 'checkpoint':
+          this.checkpoints.push({ step: e.step, path: e.path });
+          break;
+        case 'log':
+          this.onLog?.(e.level, e.message);
+          break;
+        case 'run_finished':
+          this.state = e.status; this.error = e.error ?? null; this.progress = null;
+          break;
+      }
+    }
+  }
+
+  private addMetrics(e: MetricsEvent): void {
+    this.state = 'running';
+    if (e.total_steps) this.totalSteps = e.total_steps;
+    this.metrics.push(e.step, e.samples_seen, e.time, e.values);
+  }
+
+  private addEval(e: EvalEvent): void {
+    this.evals.push(e.step, 0, e.time, e.values);
+  }
+
+  get step(): number { return this.metrics.length ? this.metrics.step[this.metrics.length - 1] : 0; }
+
+  /** Seconds to go, from the mean step time of the last 20 steps. */
+  eta(): number | null {
+    const n = this.metrics.length;
+    if (!this.totalSteps || n < 2) return null;
+    const k = Math.min(20, n - 1);
+    const dt = (this.metrics.time[n - 1] - this.metrics.time[n - 1 - k]) / (this.metrics.step[n - 1] - this.metrics.step[n - 1 - k]);
+    return Math.max(0, (this.totalSteps - this.step) * dt);
+  }
+}
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
