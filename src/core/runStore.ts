@@ -13,7 +13,11 @@ export interface RunSummary {
 
 export function isAlive(pid: number | null | undefined): boolean {
   if (!pid || pid <= 0) return false;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try { process.kill(pid, 0); } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try { // a zombie (exited, not yet reaped) answers signal 0 but is not running
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch { return true; }
 }
 
 export function readStatus(runDir: string): RunStatus | undefined {

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { EventTail, MAX_LINE_BYTES } from '../../src/core/eventTail';
+import { parseEventLine, type TrainerEvent } from '../../src/core/protocol';
+import { RunModel } from '../../src/core/runModel';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-tail-'));
+const metrics = (step: number, reward: number) => JSON.stringify({ v: 1, type: 'metrics', time: 1000 + step, step, samples_seen: step * 8, values: { reward_mean: reward, kl: null } });
+
+test('parseEventLine accepts valid events and rejects garbage without throwing', () => {
+  assert.equal(parseEventLine(metrics(1, 0.5))?.type, 'metrics');
+  for (const bad of ['', 'garbage', '{', '{"v":2,"type":"metrics","time":1}', '{"v":1,"type":"metrics","time":1,"step":"x","values":{}}',
+    '{"v":1,"type":"from_the_future","time":1}', '[1,2]', '{"v":1,"type":"metrics","time":1,"step":1,"values":{"a":"b"}}', 'null']) {
+    assert.equal(parseEventLine(bad), undefined, bad);
+  }
+});
+
+test('partial lines wait for their newline; garbage lines are skipped; order is kept', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'events.jsonl');
+  const got: TrainerEvent[] = [];
+  const tail = new EventTail(file, (ev) => got.push(...ev));
+  assert.equal(tail.poll(), 0); // no file yet
+  const line1 = metrics(1, 0.1);
+  fs.writeFileSync(file, line1.slice(0, 20));
+  assert.equal(tail.poll(), 0);
+  fs.appendFileSync(file, line1.slice(20) + '\nnot json at all\n{"v":1,"type":"metr');
+  assert.equal(tail.poll(), 1);
+  fs.appendFileSync(file, 'ics","time":5,"step":2,"samples_seen":16,"values":{"reward_mean":0.2}}\n' + metrics(3, 0.3) + '\r\n');
+  assert.equal(tail.poll(), 2);
+  assert.deepEqual(got.map((e) => (e as { step: number }).step), [1, 2, 3]);
+  assert.equal(tail.stats.skipped, 1);
+});
+
+test('multi-byte characters split across reads are decoded correctly', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'events.jsonl');
+  const got: TrainerEvent[] = [];
+  const tail = new EventTail(file, (ev) => got.push(...ev));
+  const line = Buffer.from(JSON.stringify({ v: 1, type: 'log', time: 1, level: 'info', message: 'réponse ✓ 答' }) + '\n');
+  const cut = line.indexOf(Buffer.from('✓')) + 1; // inside the 3-byte sequence
+  fs.writeFileSync(file, line.subarray(0, cut));
+  tail.poll();
+  fs.appendFileSync(file, line.subarray(cut));
+  tail.poll();
+  assert.equal((got[0] as { message: string }).message, 'réponse ✓ 答');
+});
+
+test('an over-long line is dropped without holding it in memory, and reading goes on', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'events.jsonl');
+  const got: TrainerEvent[] = [];
+  const tail = new EventTail(file, (ev) => got.push(...ev));
+  const fd = fs.openSync(file, 'w');
+  const block = Buffer.alloc(1 << 20, 'x');
+  for (let i = 0; i < (MAX_LINE_BYTES >> 20) + 2; i++) { fs.writeSync(fd, block); }
+  fs.writeSync(fd, '\n' + metrics(7, 0.7) + '\n');
+  fs.closeSync(fd);
+  tail.poll();
+  assert.deepEqual(got.map((e) => e.type), ['metrics']);
+  assert.equal(tail.stats.skipped, 1);
+});
+
+test('a truncated (rewritten) file is read again from the start', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'events.jsonl');
+  const got: TrainerEvent[] = [];
+  const tail = new EventTail(file, (ev) => got.push(...ev));
+  fs.writeFileSync(file, metrics(1, 0.1) + '\n' + metrics(2, 0.2) + '\n');
+  tail.poll();
+  fs.writeFileSync(file, metrics(1, 0.9) + '\n');
+  tail.poll();
+  assert.equal(got.length, 3);
+});
+
+test('RunModel: resumed runs re-report steps and the newest values win; ETA from step times', () => {
+  const m = new RunModel();
+  const ev = (s: number, r: number, t = 1000 + s) => ({ v: 1 as const, type: 'metrics' as const, time: t, step: s, samples_seen: s, total_steps: 10, values: { reward_mean: r } });
+  m.ingest([ev(1, 0.1), ev(2, 0.2), ev(3, 0.3), ev(2, 0.25), ev(3, 0.35), { ...ev(4, 0.4), values: { reward_mean: 0.4, kl: 0.01 } }]);
+  assert.deepEqual(m.metrics.step, [1, 2, 3, 4]);
+  assert.deepEqual(m.metrics.values.reward_mean, [0.1, 0.25, 0.35, 0.4]);
+  assert.deepEqual(m.metrics.values.kl, [null, null, null, 0.01]);
+  assert.equal(m.step, 4);
+  assert.equal(m.eta(), 6);
+  m.ingest([{ v: 1, type: 'run_finished', time: 2000, status: 'stopped', error: null }]);
+  assert.equal(m.state, 'stopped');
+});

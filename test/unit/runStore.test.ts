@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { displayState, listCheckpoints, listRuns, newRunId } from '../../src/core/runStore';
+import { resolvePython, probePython } from '../../src/core/python';
+
+function makeRun(root: string, id: string, status: object | null, ckpts: [string, boolean][] = []) {
+  const dir = path.join(root, id);
+  fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'events.jsonl'), '');
+  if (status) fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ updated: 0, ...status }));
+  for (const [name, complete] of ckpts) {
+    fs.mkdirSync(path.join(dir, 'checkpoints', name));
+    if (complete) fs.writeFileSync(path.join(dir, 'checkpoints', name, 'COMPLETE'), '1');
+  }
+  return dir;
+}
+
+test('listRuns: newest first, live only when the pid is alive, half checkpoints ignored', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-runs-'));
+  const child = spawn(process.execPath, ['-e', 'setTimeout(()=>{}, 20000)']);
+  try {
+    makeRun(root, '20260101-000000-a', { state: 'completed', pid: 1, step: 10, reward_mean: 0.5 }, [['step-000010', true], ['.tmp-step-000011', false]]);
+    makeRun(root, '20260102-000000-b', { state: 'running', pid: child.pid, step: 3 });
+    makeRun(root, '20260103-000000-c', { state: 'running', pid: 999999999, step: 7 }, [['step-000005', true], ['step-000006', false]]);
+    makeRun(root, '20260104-000000-d', null);
+    fs.mkdirSync(path.join(root, 'not-a-run'));
+    const runs = listRuns(root);
+    assert.deepEqual(runs.map((r) => r.id), ['20260104-000000-d', '20260103-000000-c', '20260102-000000-b', '20260101-000000-a']);
+    assert.deepEqual(runs.map(displayState), ['unknown', 'lost', 'running', 'completed']);
+    assert.equal(runs[2].alive, true);
+    assert.deepEqual(runs[1].checkpoints.map((c) => path.basename(c)), ['step-000005']);
+    assert.deepEqual(listCheckpoints(runs[3].dir).map((c) => path.basename(c)), ['step-000010']);
+  } finally { child.kill(); }
+});
+
+test('newRunId: timestamped and filesystem-safe', () => {
+  assert.equal(newRunId('my run/1', new Date(2026, 10, 24, 9, 5, 3)), '20261124-090503-my_run_1');
+});
+
+test('resolvePython: setting, then Python extension, then workspace .venv, then python3', () => {
+  const have = new Set(['/ext/py', '/ws/.venv/bin/python']);
+  const exists = (p: string) => have.has(p);
+  assert.deepEqual(resolvePython({ setting: ' /my/python ', pythonExtensionPath: '/ext/py', workspaceRoots: ['/ws'], exists }), { path: '/my/python', source: 'setting' });
+  assert.deepEqual(resolvePython({ pythonExtensionPath: '/ext/py', workspaceRoots: ['/ws'], exists }), { path: '/ext/py', source: 'python-extension' });
+  assert.deepEqual(resolvePython({ pythonExtensionPath: '/gone', workspaceRoots: ['/other', '/ws'], exists }), { path: '/ws/.venv/bin/python', source: 'workspace-venv' });
+  assert.deepEqual(resolvePython({ workspaceRoots: ['/nowhere'], exists }), { path: 'python3', source: 'PATH' });
+});
+
+test('probePython: a missing interpreter and missing modules each say what fixes them', async () => {
+  const missing = await probePython('/definitely/not/python');
+  assert.equal(missing.ok, false);
+  assert.match(missing.problem!, /not found/);
+  assert.match(missing.fix!, /rlhf.pythonPath/);
+  // a fake interpreter that reports torch as missing
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-py-'));
+  const fake = path.join(dir, 'python');
+  fs.writeFileSync(fake, '#!/bin/sh\necho \'{"version": "3.11.0", "missing": ["torch"], "cuda": false}\'\n', { mode: 0o755 });
+  const r = await probePython(fake);
+  assert.equal(r.ok, false);
+  assert.match(r.problem!, /cannot import torch/);
+  assert.equal(r.fix, `"${fake}" -m pip install torch==2.13.0`);
+});
