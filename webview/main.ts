@@ -94,7 +94,7 @@ function buildCharts(): void {
     const axis = { stroke: fg, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } };
     const opts: uPlot.Options = {
       width, height: 170, series, legend: { live: true },
-      scales: { x: { time: false } }, axes: [axis, { ...axis, size: 60 }], cursor: { drag: { x: true, y: false } },
+      scales: { x: { time: false } }, axes: [axis, { ...axis, size: 64, values: (_u: uPlot, splits: number[]) => splits.map(tick) }], cursor: { drag: { x: true, y: false } },
     };
     const plot = new uPlot(opts, [[]] as unknown as uPlot.AlignedData, el);
     charts.set(panel.key, { plot, panel, el });
@@ -119,6 +119,14 @@ function redraw(): void {
     if (lastEl) lastEl.textContent = last === null || last === undefined ? '' : ` ${fmt(last)}`;
     el.dataset.points = String(panel.eval ? evals.step.length : xs.length);
   }
+}
+
+/** Axis ticks: short, and never '0 0 0' for a learning rate of 5e-6. */
+function tick(v: number): string {
+  const a = Math.abs(v);
+  if (a === 0) return '0';
+  if (a < 1e-2 || a >= 1e5) return v.toExponential(1);
+  return String(Number(v.toPrecision(3)));
 }
 
 function fmt(v: number): string {

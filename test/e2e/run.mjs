@@ -1,0 +1,142 @@
+// End-to-end: the packaged .vsix in a real VS Code (code-server 4.139) driven by playwright-core in
+// Debian's Chromium. Start Training from the palette, watch the reward chart gain points from the
+// real trainer, Stop Training, see the run stopped with a checkpoint in the Runs view.
+import { spawn, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const E2E = path.join(ROOT, '.e2e');
+const NODE24 = path.join(E2E, 'node24', 'bin', 'node');
+const CS = path.join(E2E, 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+const VSIX = path.join(ROOT, 'out', 'rlhf-studio.vsix');
+const SHOTS = path.join(ROOT, 'test-results', 'e2e');
+const PORT = 8765 + Math.floor(Math.random() * 200);
+const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+let passed = 0;
+let failed = 0;
+
+fs.rmSync(SHOTS, { recursive: true, force: true });
+fs.mkdirSync(SHOTS, { recursive: true });
+const STATE = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-e2e-'));
+for (const d of ['udd/User', 'ext', 'ws', 'xdg-config', 'xdg-data', 'browser']) fs.mkdirSync(path.join(STATE, d), { recursive: true });
+const settings = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/e2e/user-settings.json'), 'utf8'));
+settings['rlhf.pythonPath'] = PYTHON;
+fs.writeFileSync(path.join(STATE, 'udd/User/settings.json'), JSON.stringify(settings, null, 1));
+
+// the workspace: the embedded example, with a long run so that Stop comes before the end
+const WS = path.join(STATE, 'ws');
+const EX = path.join(ROOT, 'examples', 'arithmetic');
+fs.cpSync(path.join(EX, 'data'), path.join(WS, 'data'), { recursive: true });
+fs.copyFileSync(path.join(EX, 'reward.py'), path.join(WS, 'reward.py'));
+if (fs.existsSync(path.join(EX, 'model'))) fs.cpSync(path.join(EX, 'model'), path.join(WS, 'model'), { recursive: true });
+fs.writeFileSync(path.join(WS, 'config.yaml'), fs.readFileSync(path.join(EX, 'config.yaml'), 'utf8')
+  .replace('max_steps: 200', 'max_steps: 100000').replace('num_episodes: 10', 'num_episodes: 1000'));
+
+const env = { ...process.env, XDG_CONFIG_HOME: path.join(STATE, 'xdg-config'), XDG_DATA_HOME: path.join(STATE, 'xdg-data'),
+  EXTENSIONS_GALLERY: '{}', PATH: `${path.dirname(NODE24)}:${process.env.PATH}` };
+fs.writeFileSync(path.join(STATE, 'config.yaml'), `bind-addr: 127.0.0.1:${PORT}\nauth: none\ncert: false\n`);
+const csArgs = ['--config', path.join(STATE, 'config.yaml'), '--user-data-dir', path.join(STATE, 'udd'), '--extensions-dir', path.join(STATE, 'ext')];
+execFileSync(NODE24, [CS, ...csArgs, '--install-extension', VSIX, '--force'], { env, stdio: 'inherit' });
+
+const server = spawn(NODE24, [CS, ...csArgs, '--bind-addr', `127.0.0.1:${PORT}`, '--auth', 'none', '--disable-telemetry',
+  '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', WS],
+{ env, detached: true, stdio: ['ignore', fs.openSync(path.join(STATE, 'code-server.log'), 'w'), fs.openSync(path.join(STATE, 'code-server.err.log'), 'w')] });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(what, fn, timeoutMs = 60_000, everyMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+function check(name, ok, detail = '') {
+  if (ok) { passed++; console.log(`ok - ${name}`); } else { failed++; console.log(`not ok - ${name} ${detail}`); }
+}
+
+let context;
+try {
+  await until('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${PORT}/healthz`)).ok, 30_000);
+  context = await chromium.launchPersistentContext(path.join(STATE, 'browser'), {
+    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1600, height: 1000 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = context.pages()[0] ?? await context.newPage();
+  await page.goto(`http://127.0.0.1:${PORT}/?folder=${encodeURIComponent(WS)}`);
+  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  await page.waitForSelector('.part.statusbar', { timeout: 60_000 });
+  await page.waitForSelector('.explorer-folders-view', { timeout: 60_000 });
+
+  async function runCommand(title) {
+    await until(`command "${title}" in the palette`, async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ timeout: 5000 });
+      await input.fill(`>${title}`);
+      await sleep(400);
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+      if (!(await row.count())) return false;
+      await page.keyboard.press('Enter');
+      return true;
+    }, 60_000, 1500);
+  }
+
+  // 1. Start Training
+  await runCommand('RLHF: Start Training');
+  const dash = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+  await until('the dashboard', async () => (await dash.locator('[data-panel="reward"]').count()) > 0, 120_000);
+  const points = async () => Number(await dash.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 2000 }) ?? 0);
+  const first = await until('reward points from the trainer', async () => { const n = await points(); return n >= 3 ? n : 0; }, 240_000);
+  await sleep(1500);
+  const second = await points();
+  check('reward chart gains points from the real trainer', second > first, `(${first} -> ${second})`);
+  const canvases = await dash.locator('[data-panel] canvas').count();
+  check('every chart panel draws on a canvas', canvases >= 10, `(${canvases})`);
+  await page.screenshot({ path: path.join(SHOTS, '1-dashboard-live.png') });
+
+  // 2. Stop Training
+  await runCommand('RLHF: Stop Training');
+  const runsDir = path.join(WS, 'runs');
+  const runId = await until('run folder', () => fs.readdirSync(runsDir)[0], 10_000);
+  const status = await until('status stopped', () => {
+    const s = JSON.parse(fs.readFileSync(path.join(runsDir, runId, 'status.json'), 'utf8'));
+    return s.state === 'stopped' ? s : null;
+  }, 90_000);
+  const ckpt = fs.readdirSync(path.join(runsDir, runId, 'checkpoints')).filter((n) => n.startsWith('step-'));
+  check('run folder says stopped with a checkpoint', status.state === 'stopped' && ckpt.length > 0 && !!status.last_checkpoint, JSON.stringify(status));
+
+  // 3. The Runs view shows it stopped with a checkpoint
+  await runCommand('RLHF Studio: Focus on Runs View');
+  const row = page.locator('.pane-body .monaco-list-row', { hasText: runId });
+  await until('run row in the Runs view', async () => (await row.count()) > 0, 30_000);
+  const rowText = await until('row marked stopped', async () => { const t = await row.first().innerText(); return /stopped/.test(t) && /ckpt/.test(t) ? t : null; }, 30_000);
+  check('Runs view marks the run stopped with a checkpoint', /stopped/.test(rowText) && /ckpt/.test(rowText), rowText);
+  const state = await dash.locator('#state').textContent();
+  check('dashboard shows the stopped state', state === 'stopped', state ?? '');
+  await page.screenshot({ path: path.join(SHOTS, '2-stopped-runs-view.png') });
+} catch (e) {
+  failed++;
+  console.log(`not ok - e2e aborted: ${e.stack ?? e}`);
+  try { await context?.pages()[0]?.screenshot({ path: path.join(SHOTS, 'failure.png') }); } catch { /* ignore */ }
+  try { console.log(fs.readFileSync(path.join(STATE, 'code-server.err.log'), 'utf8').slice(-3000)); } catch { /* ignore */ }
+} finally {
+  await context?.close().catch(() => undefined);
+  try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
+  // a trainer still running (on failure) is killed with its group
+  try {
+    for (const id of fs.readdirSync(path.join(WS, 'runs'))) {
+      const s = JSON.parse(fs.readFileSync(path.join(WS, 'runs', id, 'status.json'), 'utf8'));
+      if (s.pid) try { process.kill(-s.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  } catch { /* no runs */ }
+}
+console.log(`screenshots: ${SHOTS}`);
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
