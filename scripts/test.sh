@@ -7,8 +7,11 @@ export ONNXRUNTIME_NODE_INSTALL=skip
 [ -d node_modules/esbuild ] || npm install --no-audit --no-fund || exit 1
 bash scripts/setup-python.sh || exit 1
 fail=0
+# the embedded example's model (cached, gitignored): built once here so parallel tests share it
+[ -d examples/arithmetic/model ] || .venv/bin/python -m rlhf_trainer.bootstrap model examples/arithmetic/model || exit 1
 step() { echo; echo "=== $1"; shift; "$@" || { echo "=== FAILED: $*"; fail=1; }; }
 step "typecheck" npx tsc -p . --noEmit
+step "build" node esbuild.mjs
 step "TS unit + integration tests" npm run -s test:unit
 step "trainer pytest suite" .venv/bin/python -m pytest -q trainer/tests
 if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then echo "=== e2e skipped (RLHF_SKIP_E2E=1)"; else step "end-to-end in code-server + chromium" npm run -s test:e2e; fi

@@ -184,8 +184,8 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
         pol = Path(model["policy"])
         _check(pol.exists() or model["create_if_missing"] or not model["policy"].startswith("/"), src, lines,
                ("model", "policy"), f"model folder {pol} not found; point it at a save_pretrained folder")
-    _check(bool(cfg["reward"]["sources"]) or bool(cfg["reward"]["rules"]), src, lines, ("reward",),
-           "no reward: add reward.sources (function, worker or http) or reward.rules")
+    _check(bool(cfg["reward"]["sources"]), src, lines, ("reward",),
+           "no reward source: add reward.sources with a function (file.py:fn), a worker or an http endpoint")
     cfg["_config_path"] = str(Path(src).resolve()) if src != "<config>" else None
     cfg["_base_dir"] = str(base_dir)
     return cfg

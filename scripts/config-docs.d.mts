@@ -1,0 +1,1 @@
+export function configDocs(schema: unknown): string;

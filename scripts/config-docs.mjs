@@ -1,0 +1,25 @@
+// Writes docs/config.md from schemas/config.schema.json (the one definition of the config).
+import * as fs from 'node:fs';
+
+export function configDocs(schema) {
+  const rows = [];
+  const walk = (props, prefix) => {
+    for (const [key, s] of Object.entries(props)) {
+      const name = prefix + key;
+      if (s.type === 'object' && s.properties) { walk(s.properties, name + '.'); continue; }
+      const type = s.enum ? s.enum.map((v) => JSON.stringify(v)).join(' \\| ') : [].concat(s.type ?? 'any').join(' \\| ');
+      const def = s.default === undefined ? '(required)' : '`' + JSON.stringify(s.default) + '`';
+      rows.push(`| \`${name}\` | ${type} | ${def} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`);
+    }
+  };
+  walk(schema.properties, '');
+  return `# Run config reference\n\nGenerated from \`schemas/config.schema.json\` by \`node scripts/config-docs.mjs\`; do not edit by hand.\n` +
+    `Relative paths are resolved against the config file's folder.\n\n| key | type | default | meaning |\n|---|---|---|---|\n${rows.join('\n')}\n`;
+}
+
+if (process.argv[1] && process.argv[1].endsWith('config-docs.mjs')) {
+  const schema = JSON.parse(fs.readFileSync('schemas/config.schema.json', 'utf8'));
+  fs.mkdirSync('docs', { recursive: true });
+  fs.writeFileSync('docs/config.md', configDocs(schema));
+  console.log('wrote docs/config.md');
+}

@@ -1,0 +1,87 @@
+// Integration: the rlhf CLI drives the real trainer (project .venv) end to end; every event it
+// writes validates against schemas/events.schema.json with ajv (the Python tests use jsonschema).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import Ajv from 'ajv';
+import YAML from 'yaml';
+import { configDocs } from '../../scripts/config-docs.mjs';
+
+const ROOT = path.resolve(__dirname, '../..');
+const PY = path.join(ROOT, '.venv', 'bin', 'python');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const EX = path.join(ROOT, 'examples', 'arithmetic');
+const schema = (n: string) => JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', n), 'utf8'));
+
+function workspace(maxSteps: number, extra: (cfg: Record<string, any>) => void = () => undefined): string {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-cli-'));
+  const cfg = YAML.parse(fs.readFileSync(path.join(EX, 'config.yaml'), 'utf8'));
+  cfg.model.policy = path.join(EX, 'model');
+  cfg.data.prompts = path.join(EX, 'data', 'train.jsonl');
+  cfg.data.eval_prompts = null;
+  cfg.reward.sources[0].function = path.join(EX, 'reward.py') + ':reward_func';
+  cfg.train.max_steps = maxSteps;
+  cfg.checkpoint.every_steps = null;
+  extra(cfg);
+  fs.writeFileSync(path.join(ws, 'config.yaml'), YAML.stringify(cfg));
+  return ws;
+}
+
+test('rlhf train runs the real trainer; events validate against the schema', { timeout: 300_000 }, () => {
+  const ws = workspace(3);
+  const r = spawnSync(process.execPath, [CLI, 'train', 'config.yaml'], { cwd: ws, encoding: 'utf8', env: { ...process.env, RLHF_PYTHON: PY }, timeout: 280_000 });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /run completed at step 3; reward \d\.\d{3} -> \d\.\d{3}/);
+  const runs = fs.readdirSync(path.join(ws, 'runs'));
+  assert.equal(runs.length, 1);
+  assert.match(runs[0], /^\d{8}-\d{6}-arithmetic$/);
+  const ajv = new Ajv({ strict: false });
+  const validate = ajv.compile(schema('events.schema.json'));
+  const lines = fs.readFileSync(path.join(ws, 'runs', runs[0], 'events.jsonl'), 'utf8').trim().split('\n');
+  for (const line of lines) assert.ok(validate(JSON.parse(line)), JSON.stringify(validate.errors) + line.slice(0, 200));
+  const status = JSON.parse(fs.readFileSync(path.join(ws, 'runs', runs[0], 'status.json'), 'utf8')) as { state: string };
+  assert.ok(ajv.validate(schema('status.schema.json'), status));
+  assert.equal(status.state, 'completed');
+  const list = spawnSync(process.execPath, [CLI, 'runs'], { cwd: ws, encoding: 'utf8' });
+  assert.match(list.stdout, new RegExp(`${runs[0]}\\s+completed\\s+3/3\\s+\\d\\.\\d{3}\\s+1`));
+});
+
+test('rlhf train with a bad config fails with the trainer\'s one-line message, before a run folder exists', { timeout: 120_000 }, () => {
+  const ws = workspace(3, (cfg) => { cfg.algorithm.estimator = 'grpo'; });
+  const r = spawnSync(process.execPath, [CLI, 'train', 'config.yaml'], { cwd: ws, encoding: 'utf8', env: { ...process.env, RLHF_PYTHON: PY } });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /config\.yaml:\d+: rollout\.n_samples_per_prompt: estimator 'grpo' .* needs n_samples_per_prompt >= 2/);
+  assert.equal(fs.existsSync(path.join(ws, 'runs')), false);
+  const noPy = spawnSync(process.execPath, [CLI, 'train', 'config.yaml', '--python', '/no/such/python'], { cwd: ws, encoding: 'utf8' });
+  assert.equal(noPy.status, 2);
+  assert.match(noPy.stderr, /was not found[\s\S]*fix: Set rlhf.pythonPath/);
+});
+
+test('Ctrl-C on rlhf train stops the run gracefully with a checkpoint', { timeout: 300_000 }, async () => {
+  const ws = workspace(100000, (cfg) => { cfg.train.num_episodes = 1000; });
+  const child = spawn(process.execPath, [CLI, 'train', 'config.yaml'], { cwd: ws, env: { ...process.env, RLHF_PYTHON: PY } });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const deadline = Date.now() + 240_000;
+  const runsDir = path.join(ws, 'runs');
+  while (Date.now() < deadline) {
+    const runs = fs.existsSync(runsDir) ? fs.readdirSync(runsDir) : [];
+    const ev = runs.length ? path.join(runsDir, runs[0], 'events.jsonl') : '';
+    if (ev && fs.existsSync(ev) && fs.readFileSync(ev, 'utf8').includes('"type":"metrics"')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  assert.equal(code, 0, out);
+  assert.match(out, /stopping: finishing the current step/);
+  assert.match(out, /run stopped at step \d+/);
+  assert.match(out, /checkpoint: runs\/.*step-\d{6}/);
+});
+
+test('docs/config.md is generated from the current schema', () => {
+  const current = fs.readFileSync(path.join(ROOT, 'docs', 'config.md'), 'utf8');
+  assert.equal(current, configDocs(schema('config.schema.json')), 'run: node scripts/config-docs.mjs');
+});
