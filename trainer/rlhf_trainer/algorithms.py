@@ -1,7 +1,7 @@
 """The math of REINFORCE++ and its sibling estimators, as pure torch functions.
 
 Read top to bottom next to the paper (Hu et al., arXiv 2501.03262 v9) and OpenRLHF's reference
-implementation (HEAD semantics, see docs/algorithms.md). Conventions:
+implementation (HEAD semantics; the estimator table is in the README). Conventions:
 
 * Arrays are response-only, shape [B, T], right-padded; ``mask`` is 1 on real response tokens.
 * Log-prob arrays hold 0 on padded positions.
