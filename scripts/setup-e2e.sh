@@ -19,7 +19,9 @@ if [ ! -f "$CS_DIR/node_modules/code-server/out/node/entry.js" ] || [ ! -f "$CS_
   echo "[e2e-setup] installing code-server@4.139.1 (builds native modules, ~2 min on 2 cores)"
   rm -rf "$CS_DIR"; mkdir -p "$CS_DIR"
   echo '{"name":"cs-host","private":true}' > "$CS_DIR/package.json"
-  (cd "$CS_DIR" && PATH="$NODE24/bin:$PATH" npm_config_nodedir="$NODE24" \
+  # under `npm test` the outer npm's npm_config_* variables (its user agent says node/v20) would leak
+  # into the nested install and fail code-server's Node 24 check: drop them for this install
+  (cd "$CS_DIR" && for v in $(env | grep -o '^npm_[A-Za-z_]*'); do unset "$v"; done && PATH="$NODE24/bin:$PATH" npm_config_nodedir="$NODE24" \
      npm_config_dangerously_allow_all_scripts=true npm install --no-audit --no-fund --foreground-scripts code-server@4.139.1 > install.log 2>&1) \
      || { echo "[e2e-setup] code-server install failed; see $CS_DIR/install.log"; tail -30 "$CS_DIR/install.log"; exit 1; }
   touch "$CS_DIR/.complete"

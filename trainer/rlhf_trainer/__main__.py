@@ -42,11 +42,18 @@ def _tee_to_log(run_dir: Path):
     sys.stdout, sys.stderr = Tee(sys.stdout), Tee(sys.stderr)
 
 
-def cmd_run(args) -> int:
+def _load(path: str) -> dict | None:
+    """The config, or None after printing the one-line error."""
     try:
-        cfg = load_config(args.config)
+        return load_config(path)
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
+        return None
+
+
+def cmd_run(args) -> int:
+    cfg = _load(args.config)
+    if cfg is None:
         return 2
     if args.max_steps:
         cfg["train"]["max_steps"] = args.max_steps
@@ -90,10 +97,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as e:
-        print(f"config error: {e}", file=sys.stderr)
+    cfg = _load(args.config)
+    if cfg is None:
         return 2
     print(f"{args.config}: ok ({cfg['algorithm']['estimator']}, {cfg['rollout']['batch_size']} prompts x "
           f"{cfg['rollout']['n_samples_per_prompt']} samples per step)")

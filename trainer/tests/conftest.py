@@ -57,3 +57,13 @@ def read_events(run_dir: Path) -> list[dict]:
 
 def metrics(run_dir: Path) -> dict[int, dict]:
     return {e["step"]: e["values"] for e in read_events(run_dir) if e["type"] == "metrics"}
+
+
+def start_long_run(tmp_path: Path, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, run_name="run", **overrides):
+    """A trainer that would run for hours, started in the background; the test stops or kills it."""
+    cfg = example_config(**{"train.max_steps": 100000, "train.num_episodes": 1000, **overrides})
+    run_dir = tmp_path / run_name
+    proc = subprocess.Popen([PY, "-m", "rlhf_trainer", "run", "--config", str(write_config(tmp_path, cfg)),
+                             "--run-dir", str(run_dir)], stdin=stdin, stdout=subprocess.DEVNULL,
+                            stderr=stderr, text=True, cwd=ROOT)
+    return proc, run_dir

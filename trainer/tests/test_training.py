@@ -14,7 +14,7 @@ import torch
 
 from rlhf_trainer.config import load_schema
 from rlhf_trainer.runfolder import latest_checkpoint
-from conftest import ROOT, EXAMPLE, PY, example_config, metrics, read_events, run_trainer, write_config
+from conftest import EXAMPLE, example_config, metrics, read_events, run_trainer, start_long_run, write_config
 
 REQUIRED_METRICS = ["reward_mean", "reward_std", "kl", "policy_loss", "entropy", "clip_frac", "response_length_mean",
                     "response_length_max", "total_length_mean", "lr", "grad_norm", "rollout_s", "train_s",
@@ -95,11 +95,7 @@ def _wait_for(run_dir, predicate, timeout=120):
 
 @pytest.mark.parametrize("how", ["stdin", "sigint", "sigterm"])
 def test_stop_finishes_the_step_checkpoints_and_reports_stopped(tmp_path, example_model, how):
-    cfg = example_config(**{"train.max_steps": 100000, "train.num_episodes": 1000})
-    run_dir = tmp_path / "run"
-    proc = subprocess.Popen([PY, "-m", "rlhf_trainer", "run", "--config", str(write_config(tmp_path, cfg)),
-                             "--run-dir", str(run_dir)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc, run_dir = start_long_run(tmp_path, stderr=subprocess.PIPE)
     try:
         assert _wait_for(run_dir, lambda ev: any(e["type"] == "metrics" and e["step"] >= 2 for e in ev))
         if how == "stdin":
@@ -121,11 +117,7 @@ def test_stop_finishes_the_step_checkpoints_and_reports_stopped(tmp_path, exampl
 
 
 def test_save_request_writes_a_checkpoint_and_training_goes_on(tmp_path, example_model):
-    cfg = example_config(**{"train.max_steps": 100000, "train.num_episodes": 1000})
-    run_dir = tmp_path / "run"
-    proc = subprocess.Popen([PY, "-m", "rlhf_trainer", "run", "--config", str(write_config(tmp_path, cfg)),
-                             "--run-dir", str(run_dir)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    proc, run_dir = start_long_run(tmp_path)
     try:
         assert _wait_for(run_dir, lambda ev: any(e["type"] == "metrics" for e in ev))
         proc.stdin.write('{"type":"save"}\n')
@@ -147,11 +139,7 @@ def test_sigkill_never_leaves_a_half_checkpoint_that_looks_whole(tmp_path, examp
     done = run.commit_checkpoint(run.begin_checkpoint(5), 5)
     assert latest_checkpoint(tmp_path / "run") == done
     # a real SIGKILL mid-run: the newest complete checkpoint still loads
-    cfg = example_config(**{"train.max_steps": 100000, "train.num_episodes": 1000, "checkpoint.every_steps": 1})
-    run_dir = tmp_path / "killed"
-    proc = subprocess.Popen([PY, "-m", "rlhf_trainer", "run", "--config", str(write_config(tmp_path, cfg)),
-                             "--run-dir", str(run_dir)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=ROOT)
+    proc, run_dir = start_long_run(tmp_path, stdin=subprocess.DEVNULL, run_name="killed", **{"checkpoint.every_steps": 1})
     assert _wait_for(run_dir, lambda ev: sum(e["type"] == "checkpoint" for e in ev) >= 3)
     proc.kill()
     proc.wait()
