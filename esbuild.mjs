@@ -8,8 +8,10 @@ const args = new Set(process.argv.slice(2));
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
 
 await Promise.all([
-  esbuild.build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'] }),
-  esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', banner: { js: '#!/usr/bin/env node' } }),
+  esbuild.build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode', 'esbuild'] }),
+  esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', external: ['esbuild'], banner: { js: '#!/usr/bin/env node' } }),
+  esbuild.build({ ...common, entryPoints: ['src/reward-worker.ts'], outfile: 'dist/reward-worker.js', platform: 'node', format: 'cjs', external: ['esbuild'] }),
+  esbuild.build({ ...common, entryPoints: ['src/core/rewards/evalWorker.ts'], outfile: 'dist/reward-eval-worker.js', platform: 'node', format: 'cjs' }),
   esbuild.build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
 ]);
 fs.copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/uPlot.min.css');
@@ -18,8 +20,8 @@ fs.chmodSync('dist/cli.js', 0o755);
 if (args.has('--tests')) {
   const entries = fs.readdirSync('test/unit').filter((f) => f.endsWith('.test.ts')).map((f) => path.join('test/unit', f));
   fs.rmSync('out/test', { recursive: true, force: true });
-  await esbuild.build({ ...common, entryPoints: entries, outdir: 'out/test', platform: 'node', format: 'cjs', external: ['vscode'] });
+  await esbuild.build({ ...common, entryPoints: entries, outdir: 'out/test', platform: 'node', format: 'cjs', external: ['vscode', 'esbuild'] });
 }
 if (args.has('--bench')) {
-  await esbuild.build({ ...common, entryPoints: ['bench/bench.ts'], outfile: 'out/bench/bench.js', platform: 'node', format: 'cjs', external: ['playwright-core'] });
+  await esbuild.build({ ...common, entryPoints: ['bench/bench.ts'], outfile: 'out/bench/bench.js', platform: 'node', format: 'cjs', external: ['playwright-core', 'esbuild'] });
 }

@@ -13,8 +13,13 @@ export function configDocs(schema) {
     }
   };
   walk(schema.properties, '');
+  const ruleRows = rows.splice(0);
+  walk(schema.definitions?.rule?.properties ?? {}, '');
+  const rules = rows.splice(0);
+  rows.push(...ruleRows);
+  const ruleTable = rules.length ? `\n## Fields of a rule in \`reward.rules\`\n\n| key | type | default | meaning |\n|---|---|---|---|\n${rules.join('\n')}\n` : '';
   return `# Run config reference\n\nGenerated from \`schemas/config.schema.json\` by \`node scripts/config-docs.mjs\`; do not edit by hand.\n` +
-    `Relative paths are resolved against the config file's folder.\n\n| key | type | default | meaning |\n|---|---|---|---|\n${rows.join('\n')}\n`;
+    `Relative paths are resolved against the config file's folder.\n\n| key | type | default | meaning |\n|---|---|---|---|\n${rows.join('\n')}\n${ruleTable}`;
 }
 
 if (process.argv[1] && process.argv[1].endsWith('config-docs.mjs')) {

@@ -15,6 +15,8 @@ export interface LaunchOptions {
   resume?: string;
   /** Node binary for reward workers (the one the extension or CLI runs on). */
   nodePath?: string;
+  /** dist/reward-worker.js: evaluates reward.rules for the trainer. */
+  rewardWorker?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -36,6 +38,7 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
     PYTHONPATH: [o.trainerDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
     RLHF_SCHEMAS_DIR: o.schemasDir,
     RLHF_NODE: o.nodePath ?? process.execPath,
+    ...(o.rewardWorker ? { RLHF_REWARD_WORKER: o.rewardWorker } : {}),
     PYTHONUNBUFFERED: '1',
     TOKENIZERS_PARALLELISM: 'false',
   };

@@ -8,11 +8,11 @@ import { launchTrainer, type TrainerHandle } from './launcher';
 import { probePython } from './python';
 import { newRunId } from './runStore';
 
-export interface InstallLayout { root: string; trainerDir: string; schemasDir: string }
+export interface InstallLayout { root: string; trainerDir: string; schemasDir: string; rewardWorker: string }
 
 /** Where the trainer sources and schemas live, from the folder that holds dist/. */
 export function installLayout(root: string): InstallLayout {
-  return { root, trainerDir: path.join(root, 'trainer'), schemasDir: path.join(root, 'schemas') };
+  return { root, trainerDir: path.join(root, 'trainer'), schemasDir: path.join(root, 'schemas'), rewardWorker: path.join(root, 'dist', 'reward-worker.js') };
 }
 
 export class StartError extends Error {
@@ -22,7 +22,7 @@ export class StartError extends Error {
 export function validateConfig(python: string, layout: InstallLayout, config: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(python, ['-m', 'rlhf_trainer', 'validate', '--config', config], {
-      env: { ...process.env, PYTHONPATH: layout.trainerDir, RLHF_SCHEMAS_DIR: layout.schemasDir }, timeout: 120_000,
+      env: { ...process.env, PYTHONPATH: layout.trainerDir, RLHF_SCHEMAS_DIR: layout.schemasDir, RLHF_REWARD_WORKER: layout.rewardWorker, RLHF_NODE: process.execPath }, timeout: 120_000,
     }, (err, _stdout, stderr) => {
       if (!err) return resolve();
       const line = stderr.trim().split('\n').filter(Boolean).pop() ?? err.message;
@@ -54,5 +54,5 @@ export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
   await validateConfig(o.python, o.layout, o.config);
   const runDir = path.join(o.runsDir, newRunId(runNameOf(o.config)));
   return launchTrainer({ python: o.python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir,
-    config: o.config, runDir, resume: o.resume, nodePath: o.nodePath });
+    config: o.config, runDir, resume: o.resume, nodePath: o.nodePath, rewardWorker: o.layout.rewardWorker });
 }

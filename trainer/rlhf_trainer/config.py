@@ -91,7 +91,7 @@ def _describe(err: jsonschema.ValidationError, schema: dict) -> tuple[tuple, str
         return path, f"{err.instance!r} is not allowed; use one of {', '.join(map(str, err.validator_value))}"
     if err.validator == "type":
         return path, f"expected {err.validator_value}, got {type(err.instance).__name__} {err.instance!r}"
-    if err.validator == "oneOf":
+    if err.validator == "oneOf" and "sources" in path and len(path) == 3:
         return path, "give exactly one of 'function', 'worker' or 'http' for this reward source"
     desc = err.schema.get("description")
     return path, err.message + (f" ({desc})" if desc else "")
@@ -184,8 +184,17 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
         pol = Path(model["policy"])
         _check(pol.exists() or model["create_if_missing"] or not model["policy"].startswith("/"), src, lines,
                ("model", "policy"), f"model folder {pol} not found; point it at a save_pretrained folder")
-    _check(bool(cfg["reward"]["sources"]), src, lines, ("reward",),
-           "no reward source: add reward.sources with a function (file.py:fn), a worker or an http endpoint")
+    _check(bool(cfg["reward"]["sources"]) or bool(cfg["reward"]["rules"]), src, lines, ("reward",),
+           "no reward: add reward.rules, or reward.sources with a function (file.py:fn), a worker or an http endpoint")
+    if cfg["reward"]["rules"] and check_files:
+        import shutil
+        from .rewards import rule_engine_command
+        node, worker = rule_engine_command()
+        _check(Path(worker).is_file(), src, lines, ("reward", "rules"),
+               f"reward.rules are evaluated by the rule engine {worker}, which is missing; run `npm run build` "
+               "(or set RLHF_REWARD_WORKER to dist/reward-worker.js)")
+        _check(bool(shutil.which(node)) or Path(node).is_file(), src, lines, ("reward", "rules"),
+               f"reward.rules need Node.js to run the rule engine and '{node}' was not found; install Node 20+ or set RLHF_NODE")
     cfg["_config_path"] = str(Path(src).resolve()) if src != "<config>" else None
     cfg["_base_dir"] = str(base_dir)
     return cfg

@@ -234,6 +234,14 @@ class HttpSource:
         pass
 
 
+def rule_engine_command() -> tuple[str, str]:
+    """Node and the TypeScript rule engine's worker script (dist/reward-worker.js) that evaluate reward.rules."""
+    import shutil
+    node = os.environ.get("RLHF_NODE") or shutil.which("node") or "node"
+    worker = os.environ.get("RLHF_REWARD_WORKER") or str(Path(__file__).resolve().parents[2] / "dist" / "reward-worker.js")
+    return node, worker
+
+
 @dataclass
 class Scored:
     total: list[float]
@@ -252,11 +260,15 @@ class RewardHub:
             if "function" in s:
                 src = FunctionSource(s["name"], s["function"])
             elif "worker" in s:
-                src = WorkerSource(s["name"], s["worker"]["command"], {**s["worker"].get("options", {}),
-                                   "rules": rcfg.get("rules", [])}, timeout, cwd=cfg.get("_base_dir"))
+                src = WorkerSource(s["name"], s["worker"]["command"], dict(s["worker"].get("options", {})), timeout,
+                                   cwd=cfg.get("_base_dir"))
             else:
                 src = HttpSource(s["name"], s["http"]["url"], s["http"].get("token_env"), s["http"]["retries"], timeout)
             self.sources.append((src, float(s.get("weight", 1.0))))
+        if rcfg.get("rules"):
+            node, worker = rule_engine_command()
+            options = {"rules": rcfg["rules"], "base_dir": cfg.get("_base_dir"), "time_budget_ms": rcfg["rule_time_budget_ms"]}
+            self.sources.append((WorkerSource("rules", [node, worker], options, timeout, cwd=cfg.get("_base_dir")), 1.0))
 
     def score(self, items: list[RewardItem]) -> Scored:
         n = len(items)

@@ -1,0 +1,50 @@
+// node dist/reward-worker.js — the trainer's reward worker: JSON lines over stdio
+// (schemas/reward-worker.schema.json). init {options: {rules, base_dir, time_budget_ms}} -> ready;
+// score {id, items} -> result {id, rewards, errors, breakdown}.
+import * as readline from 'node:readline';
+import { RewardEngine } from './core/rewards/engine';
+import { rulesFromSpecs } from './core/rewards/load';
+
+let engine: RewardEngine | undefined;
+const send = (m: object) => process.stdout.write(JSON.stringify(m) + '\n');
+// everything else a rule module might print goes to stderr, never into the protocol stream
+console.log = (...a: unknown[]) => process.stderr.write(a.map(String).join(' ') + '\n');
+
+const queue: string[] = [];
+let busy = false;
+
+async function handle(line: string): Promise<void> {
+  let msg: { type?: string; id?: number; options?: Record<string, unknown>; items?: { prompt: string; response: string; label?: unknown; metadata?: Record<string, unknown> }[] };
+  try { msg = JSON.parse(line); } catch { send({ v: 1, type: 'error', id: null, message: 'request is not JSON' }); return; }
+  if (msg.type === 'init') {
+    try {
+      const o = msg.options ?? {};
+      const rules = rulesFromSpecs(o.rules ?? [], typeof o.base_dir === 'string' ? o.base_dir : process.cwd());
+      await engine?.close();
+      engine = new RewardEngine(rules, { timeBudgetMs: Number(o.time_budget_ms ?? 1000), memoryMb: Number(o.memory_mb ?? 256) });
+      await engine.ready();
+      send({ v: 1, type: 'ready', rules: rules.rules.map((r) => r.name) });
+    } catch (e) {
+      send({ v: 1, type: 'error', id: null, message: e instanceof Error ? e.message : String(e) });
+    }
+    return;
+  }
+  if (msg.type === 'score') {
+    if (!engine) { send({ v: 1, type: 'error', id: msg.id ?? null, message: 'score before init' }); return; }
+    const results = await engine.evaluate((msg.items ?? []).map((it) => ({ prompt: String(it.prompt ?? ''), response: String(it.response ?? ''), label: it.label, metadata: it.metadata })));
+    send({ v: 1, type: 'result', id: msg.id, rewards: results.map((r) => (r.error ? null : r.reward)),
+      errors: results.map((r) => r.error ?? null), breakdown: results.map((r) => r.breakdown) });
+    return;
+  }
+  send({ v: 1, type: 'error', id: msg.id ?? null, message: `unknown request type '${msg.type}'` });
+}
+
+async function pump(): Promise<void> {
+  if (busy) return;
+  busy = true;
+  while (queue.length) await handle(queue.shift()!);
+  busy = false;
+}
+
+readline.createInterface({ input: process.stdin }).on('line', (line) => { if (line.trim()) { queue.push(line); void pump(); } })
+  .on('close', () => { void (async () => { while (busy) await new Promise((r) => setTimeout(r, 10)); await engine?.close(); process.exit(0); })(); });
