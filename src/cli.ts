@@ -7,6 +7,11 @@ import { displayState, listRuns, listCheckpoints } from './core/runStore';
 import { RunWatcher } from './core/runWatcher';
 import { formatDuration } from './core/runModel';
 import { StartError, installLayout, startTraining } from './core/training';
+import { RewardEngine } from './core/rewards/engine';
+import { loadRules } from './core/rewards/load';
+import { formatReport, replayRun } from './core/rewards/replay';
+import { RuleError } from './core/rewards/rules';
+import { serveRewards } from './core/rewards/serve';
 
 const HELP = `rlhf — RLHF Studio from the terminal
 
@@ -16,6 +21,12 @@ Usage:
   rlhf runs [--runs-dir DIR]  list runs with state, step and last reward
   rlhf stop RUN [--runs-dir DIR]
                              stop a run (control line / SIGINT, then SIGKILL after a timeout)
+  rlhf rewards test RULES [--run RUN] [--last N] [--json]
+                             score the last N (200) recorded samples of a run (default: the newest)
+                             with RULES (a config's reward.rules, or a *.reward.ts module)
+  rlhf serve-rewards RULES [--port P] [--token T]
+                             OpenRLHF-compatible remote reward on 127.0.0.1 (bearer token;
+                             default: $RLHF_REWARD_TOKEN or a new random one, printed)
   rlhf --help
 
 Python: --python, else $RLHF_PYTHON, else ./.venv/bin/python, else python3.
@@ -142,6 +153,51 @@ async function cmdStop(args: Args): Promise<number> {
   return 0;
 }
 
+function engineFor(file: string | undefined, cmd: string): RewardEngine | number {
+  if (!file) { process.stderr.write(`rlhf ${cmd}: give the rules: a run config with reward.rules, or a *.reward.ts module\n`); return 2; }
+  try {
+    return new RewardEngine(loadRules(file));
+  } catch (e) {
+    if (e instanceof RuleError) { process.stderr.write(`rlhf ${cmd}: ${e.message}\n`); return 2; }
+    throw e;
+  }
+}
+
+async function cmdRewardsTest(args: Args): Promise<number> {
+  if (args._[1] !== 'test') { process.stderr.write('rlhf rewards: the subcommand is test: rlhf rewards test RULES --run RUN\n'); return 2; }
+  const engine = engineFor(args._[2], 'rewards test');
+  if (typeof engine === 'number') return engine;
+  try {
+    await engine.ready();
+    const runsDir = path.resolve(str(args.flags['runs-dir']) ?? 'runs');
+    const run = str(args.flags.run);
+    const dir = run ? (fs.existsSync(run) ? path.resolve(run) : path.join(runsDir, run)) : listRuns(runsDir)[0]?.dir;
+    if (!dir || !fs.existsSync(path.join(dir, 'samples.jsonl'))) {
+      process.stderr.write(`rlhf rewards test: no samples.jsonl for ${run ?? `the newest run in ${runsDir}`}; pass --run RUN\n`);
+      return 2;
+    }
+    const report = await replayRun(engine, dir, Number(str(args.flags.last) ?? 200));
+    process.stdout.write((args.flags.json ? JSON.stringify(report, null, 1) : formatReport(report)) + '\n');
+    return 0;
+  } catch (e) {
+    process.stderr.write(`rlhf rewards test: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  } finally { await engine.close(); }
+}
+
+async function cmdServeRewards(args: Args): Promise<number> {
+  const engine = engineFor(args._[1], 'serve-rewards');
+  if (typeof engine === 'number') return engine;
+  try { await engine.ready(); } catch (e) { process.stderr.write(`rlhf serve-rewards: ${(e as Error).message}\n`); return 2; }
+  const srv = await serveRewards(engine, { port: Number(str(args.flags.port) ?? 0), token: str(args.flags.token) ?? process.env.RLHF_REWARD_TOKEN });
+  process.stdout.write(`serving rewards at ${srv.url}\ntoken: ${srv.token}\n` +
+    `OpenRLHF: --reward.remote_url ${srv.url} (send the header "Authorization: Bearer <token>")\n`);
+  await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+  await srv.close();
+  await engine.close();
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const cmd = args._[0];
@@ -150,6 +206,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'train': return cmdTrain(args);
     case 'runs': return cmdRuns(args);
     case 'stop': return cmdStop(args);
+    case 'rewards': return cmdRewardsTest(args);
+    case 'serve-rewards': return cmdServeRewards(args);
     default:
       process.stderr.write(`rlhf: unknown command '${cmd}'\n${HELP}`);
       return 2;

@@ -8,6 +8,7 @@ import { listCheckpoints, listRuns, summarize, type RunSummary } from '../core/r
 import { RunWatcher } from '../core/runWatcher';
 import { StartError, installLayout, startTraining } from '../core/training';
 import { DashboardPanel } from './dashboard';
+import { RewardsUi } from './rewardsUi';
 import { RunsView, type RunNode } from './runsView';
 
 export class Ctx {
@@ -225,6 +226,8 @@ export function activate(ext: vscode.ExtensionContext): void {
     if (id) void vscode.window.showTextDocument(vscode.Uri.file(path.join(ctx.runDir(id)!, 'trainer.log')), { preview: true });
   });
   reg('rlhf.refreshRuns', () => ctx.refresh());
+  const rewards = new RewardsUi(ctx);
+  reg('rlhf.showRewardReport', () => rewards.showReport());
   ext.subscriptions.push(vscode.window.createTreeView('rlhf.runs', { treeDataProvider: ctx.runsView }));
   ext.subscriptions.push(vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
     deserializeWebviewPanel: async (panel, state: { runId?: string } | undefined) => DashboardPanel.revive(ctx, panel, state?.runId),

@@ -22,7 +22,6 @@ function workspace(maxSteps: number, extra: (cfg: Record<string, any>) => void =
   cfg.model.policy = path.join(EX, 'model');
   cfg.data.prompts = path.join(EX, 'data', 'train.jsonl');
   cfg.data.eval_prompts = null;
-  cfg.reward.sources[0].function = path.join(EX, 'reward.py') + ':reward_func';
   cfg.train.max_steps = maxSteps;
   cfg.checkpoint.every_steps = null;
   extra(cfg);

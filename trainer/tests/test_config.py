@@ -21,7 +21,13 @@ def test_example_config_is_valid_and_defaults_come_from_schema():
     assert cfg["algorithm"]["eps_clip"] == 0.2          # schema default
     assert cfg["train"]["adam_betas"] == [0.9, 0.95]
     assert cfg["model"]["policy"].endswith("examples/arithmetic/model")
-    assert cfg["reward"]["sources"][0]["weight"] == 1.0  # default inside an array item
+    assert cfg["reward"]["rule_time_budget_ms"] == 1000
+    assert cfg["reward"]["rules"][0]["kind"] == "answer_match"
+
+
+def test_reward_source_defaults_inside_array_items(tmp_path):
+    cfg = load_config(write_config(tmp_path, example_config()))
+    assert cfg["reward"]["sources"][0]["weight"] == 1.0
 
 
 def test_unknown_key_names_file_line_and_allowed_keys(tmp_path):
@@ -73,3 +79,15 @@ def test_yaml_syntax_error_reports_line(tmp_path):
 def test_missing_file():
     with pytest.raises(ConfigError, match="config file not found"):
         load_config("/nonexistent/config.yaml")
+
+
+def test_rules_without_the_rule_engine_say_how_to_build_it(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text((ROOT / "examples/arithmetic/config.yaml").read_text())
+    import shutil
+    shutil.copytree(ROOT / "examples/arithmetic/data", tmp_path / "data")
+    r = subprocess.run([PY, "-m", "rlhf_trainer", "validate", "--config", str(p)], capture_output=True, text=True,
+                       cwd=ROOT, env={**__import__("os").environ, "RLHF_REWARD_WORKER": "/nowhere/reward-worker.js"})
+    assert r.returncode == 2
+    assert "reward.rules: reward.rules are evaluated by the rule engine /nowhere/reward-worker.js" in r.stderr
+    assert "npm run build" in r.stderr

@@ -1,0 +1,82 @@
+// "What would these rules have given the samples of my last run?" — re-scores recorded samples.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RewardEngine } from './engine';
+
+export interface RecordedSample { step: number; index: number; prompt: string; response: string; label?: unknown; reward: number }
+
+/** The last `n` samples of samples.jsonl, read from the end of the file (it can be large). */
+export function lastSamples(runDir: string, n: number): RecordedSample[] {
+  const file = path.join(runDir, 'samples.jsonl');
+  let fd: number;
+  try { fd = fs.openSync(file, 'r'); } catch { return []; }
+  try {
+    const size = fs.fstatSync(fd).size;
+    let pos = size;
+    let tail = Buffer.alloc(0);
+    let lines: string[] = [];
+    while (pos > 0) {
+      const len = Math.min(1 << 20, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, pos);
+      tail = Buffer.concat([buf, tail]);
+      lines = tail.toString('utf8').split('\n').filter((l) => l.trim());
+      if (lines.length > n + 1) break;
+    }
+    const out: RecordedSample[] = [];
+    const complete = pos > 0 ? lines.slice(1) : lines; // the first line may be cut by the read window
+    for (let i = complete.length - 1; i >= 0 && out.length < n; i--) {
+      try {
+        const s = JSON.parse(complete[i]);
+        if (typeof s.prompt === 'string' && typeof s.response === 'string' && typeof s.reward === 'number') out.push(s);
+      } catch { /* a torn line: the trainer is writing it */ }
+    }
+    return out.reverse();
+  } finally { fs.closeSync(fd); }
+}
+
+export interface ReplayReport {
+  runDir: string;
+  n: number;
+  mean: number;
+  recordedMean: number;
+  histogram: { from: number; to: number; count: number }[];
+  errors: number;
+  differ: { step: number; index: number; prompt: string; response: string; label?: unknown; recorded: number; now: number; error?: string; breakdown: Record<string, number> }[];
+}
+
+export function histogram(values: number[], bins = 10): ReplayReport['histogram'] {
+  if (!values.length) return [];
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  if (lo === hi) return [{ from: lo, to: hi, count: values.length }];
+  const w = (hi - lo) / bins;
+  const h = Array.from({ length: bins }, (_, i) => ({ from: lo + i * w, to: lo + (i + 1) * w, count: 0 }));
+  for (const v of values) h[Math.min(bins - 1, Math.floor((v - lo) / w))].count++;
+  return h;
+}
+
+export async function replayRun(engine: RewardEngine, runDir: string, lastN = 200): Promise<ReplayReport> {
+  const samples = lastSamples(runDir, lastN);
+  const results = await engine.evaluate(samples.map((s) => ({ prompt: s.prompt, response: s.response, label: s.label })));
+  const now = results.map((r) => r.reward);
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const differ = samples.flatMap((s, i) => (Math.abs(now[i] - s.reward) > 1e-9 || results[i].error
+    ? [{ step: s.step, index: s.index, prompt: s.prompt, response: s.response, label: s.label, recorded: s.reward, now: now[i], error: results[i].error, breakdown: results[i].breakdown }]
+    : []));
+  return { runDir, n: samples.length, mean: mean(now), recordedMean: mean(samples.map((s) => s.reward)), histogram: histogram(now),
+    errors: results.filter((r) => r.error).length, differ };
+}
+
+export function formatReport(r: ReplayReport, maxRows = 10): string {
+  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '--');
+  const lines = [`${r.n} samples of ${path.basename(r.runDir)}: mean reward ${f(r.mean)} (recorded ${f(r.recordedMean)}); ${r.differ.length} differ from the recorded reward; ${r.errors} errors`];
+  const peak = Math.max(1, ...r.histogram.map((b) => b.count));
+  for (const b of r.histogram) lines.push(`  ${f(b.from).padStart(7)} .. ${f(b.to).padEnd(7)} ${'#'.repeat(Math.round((30 * b.count) / peak)).padEnd(30)} ${b.count}`);
+  for (const d of r.differ.slice(0, maxRows)) {
+    lines.push(`  step ${d.step} #${d.index}: ${JSON.stringify(d.prompt)} -> ${JSON.stringify(d.response)} (label ${JSON.stringify(d.label)}): recorded ${f(d.recorded)}, now ${f(d.now)}${d.error ? ` [${d.error}]` : ''}`);
+  }
+  if (r.differ.length > maxRows) lines.push(`  ... ${r.differ.length - maxRows} more`);
+  return lines.join('\n');
+}
