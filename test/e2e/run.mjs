@@ -121,6 +121,49 @@ try {
   const state = await dash.locator('#state').textContent();
   check('dashboard shows the stopped state', state === 'stopped', state ?? '');
   await page.screenshot({ path: path.join(SHOTS, '2-stopped-runs-view.png') });
+
+  // 4. Reward rules: CodeLens on reward.rules tests them on the run's samples, and re-tests on edit
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').fill('config.yaml');
+  await until('config.yaml in quick open', async () => (await page.locator('.quick-input-list .monaco-list-row', { hasText: 'config.yaml' }).count()) > 0, 15_000);
+  await page.keyboard.press('Enter');
+  const lens = page.locator('.contentWidgets .codelens-decoration');
+  const testLens = lens.locator('a', { hasText: 'Test on last 200 samples' });
+  await until('the Test CodeLens on reward.rules', async () => (await testLens.count()) > 0, 60_000);
+  await testLens.first().click();
+  const resultText = async () => { const t = await lens.first().innerText(); return /mean reward (-?\d+\.\d+)/.exec(t) ? t : null; };
+  const before = await until('CodeLens result', resultText, 60_000);
+  const meanOf = (t) => Number(/mean reward (-?\d+\.\d+)/.exec(t)[1]);
+  const recordedOf = (t) => Number(/recorded (-?\d+\.\d+)/.exec(t)[1]);
+  check('CodeLens reports the rules\' mean reward on the recorded samples (equal to the recorded one)', Math.abs(meanOf(before) - recordedOf(before)) < 1e-9 && /0 differ/.test(before), before);
+  await page.screenshot({ path: path.join(SHOTS, '3-codelens-before-edit.png') });
+  // edit the rule in the editor: a correct answer is now worth 2
+  const configText = fs.readFileSync(path.join(WS, 'config.yaml'), 'utf8');
+  await page.locator('.monaco-editor .view-lines').first().click();
+  // paste, not type: typing a newline copies the previous line's indentation, pasting does not
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: `http://127.0.0.1:${PORT}` });
+  await page.evaluate((t) => navigator.clipboard.writeText(t), configText.replace('extract: full', 'extract: full\n      correct: 2'));
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Control+V');
+  const after = await until('CodeLens result after the edit', async () => { const t = await resultText(); return t && t !== before && !/testing/.test(t) ? t : null; }, 60_000);
+  check('editing the rule changes the CodeLens result', Math.abs(meanOf(after) - 2 * meanOf(before)) < 1e-9 && !/ 0 differ/.test(after), `${before} -> ${after}`);
+  await page.screenshot({ path: path.join(SHOTS, '4-codelens-after-edit.png') });
+
+  // 5. New Reward Rules: a typed module with hover docs, no npm install
+  await runCommand('RLHF: New Reward Rules');
+  await until('rewards/example.reward.ts', () => fs.existsSync(path.join(WS, 'rewards', 'example.reward.ts')) && fs.existsSync(path.join(WS, 'rewards', 'rlhf-rewards.d.ts')), 20_000);
+  const word = page.locator('.monaco-editor .view-line span', { hasText: /^extractAnswer$/ }).first();
+  await until('example module in the editor', async () => (await word.count()) > 0, 30_000);
+  const hover = page.locator('.monaco-hover');
+  const hoverText = await until('hover docs of a helper', async () => {
+    await word.hover();
+    await sleep(800);
+    const t = (await hover.count()) ? await hover.first().innerText() : '';
+    return /answer in a response/.test(t) ? t : null;
+  }, 90_000, 1500);
+  check('hover shows the helper\'s documentation in a fresh workspace', /answer in a response/.test(hoverText), hoverText.slice(0, 200));
+  await page.screenshot({ path: path.join(SHOTS, '5-rule-module-hover.png') });
 } catch (e) {
   failed++;
   console.log(`not ok - e2e aborted: ${e.stack ?? e}`);
