@@ -4,10 +4,65 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { RewardEngine } from '../src/core/rewards/engine';
+import { rulesFromSpecs } from '../src/core/rewards/load';
 import { RunWatcher } from '../src/core/runWatcher';
 
 const GOAL_EVENTS_PER_S = 250_000;
 const GOAL_DRAW_MS = 1000;
+const GOAL_RULE_EVALS_PER_S = 50_000;
+const DIST = path.resolve('dist');
+
+const SIMPLE_RULES = [
+  { name: 'correct', kind: 'answer_match', extract: 'last_number' },
+  { kind: 'format', pattern: '-?\\d+' },
+  { kind: 'length_penalty', max: 8 },
+  { kind: 'not_contains', text: ['sorry', 'cannot'] },
+];
+
+function makeSamples(n: number) {
+  return Array.from({ length: n }, (_, i) => ({ prompt: `${i % 50}+${(i * 7) % 50}=`, response: String((i % 50) + ((i * 7) % 50) + (i % 3 === 0 ? 1 : 0)), label: String((i % 50) + ((i * 7) % 50)) }));
+}
+
+async function benchRules(): Promise<void> {
+  const engine = new RewardEngine(rulesFromSpecs(SIMPLE_RULES, process.cwd()), { workerScript: path.join(DIST, 'reward-eval-worker.js'), workers: 2 });
+  await engine.ready();
+  const samples = makeSamples(10_000);
+  await engine.evaluate(samples.slice(0, 1000)); // warm both workers
+  const runs: number[] = [];
+  for (let k = 0; k < 5; k++) { const t0 = performance.now(); await engine.evaluate(samples); runs.push(performance.now() - t0); }
+  await engine.close();
+  const best = Math.min(...runs);
+  const evals = samples.length * SIMPLE_RULES.length;
+  const rate = (evals / best) * 1000;
+  console.log(`rule engine: 10,000 samples x ${SIMPLE_RULES.length} simple rules in ${best.toFixed(1)} ms (best of 5, 2 workers) = ${Math.round(rate).toLocaleString()} rule evaluations/s; ratio to goal ${GOAL_RULE_EVALS_PER_S.toLocaleString()}/s: ${(rate / GOAL_RULE_EVALS_PER_S).toFixed(2)}`);
+}
+
+async function benchWorkerRoundTrip(): Promise<void> {
+  const child = spawn(process.execPath, [path.join(DIST, 'reward-worker.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let buf = '';
+  const waiters: ((m: { type: string }) => void)[] = [];
+  child.stdout.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\n')) >= 0) { const m = JSON.parse(buf.slice(0, i)); buf = buf.slice(i + 1); waiters.shift()?.(m); } });
+  const ask = (m: object) => new Promise<{ type: string }>((r) => { waiters.push(r); child.stdin.write(JSON.stringify(m) + '\n'); });
+  await ask({ v: 1, type: 'init', options: { rules: SIMPLE_RULES } });
+  const items = makeSamples(256);
+  for (let k = 0; k < 10; k++) await ask({ v: 1, type: 'score', id: k, items }); // warm
+  const times: number[] = [];
+  for (let k = 0; k < 50; k++) { const t0 = performance.now(); await ask({ v: 1, type: 'score', id: 100 + k, items }); times.push(performance.now() - t0); }
+  child.stdin.end();
+  times.sort((a, b) => a - b);
+  const engine = new RewardEngine(rulesFromSpecs(SIMPLE_RULES, process.cwd()), { workerScript: path.join(DIST, 'reward-eval-worker.js'), workers: 2 });
+  await engine.ready();
+  for (let k = 0; k < 10; k++) await engine.evaluate(items);
+  const inproc: number[] = [];
+  for (let k = 0; k < 50; k++) { const t0 = performance.now(); await engine.evaluate(items); inproc.push(performance.now() - t0); }
+  await engine.close();
+  inproc.sort((a, b) => a - b);
+  const med = (xs: number[]) => xs[Math.floor(xs.length / 2)];
+  console.log(`reward worker round trip, batch of 256 over stdio: median ${med(times).toFixed(2)} ms, p90 ${times[Math.floor(times.length * 0.9)].toFixed(2)} ms; `
+    + `in-process engine ${med(inproc).toFixed(2)} ms; stdio overhead ${(med(times) - med(inproc)).toFixed(2)} ms per batch`);
+}
 
 function writeEvents(file: string, n: number): number {
   const fd = fs.openSync(file, 'w');
@@ -83,4 +138,6 @@ async function benchDraw(): Promise<void> {
 (async () => {
   await benchTail();
   await benchDraw();
+  await benchRules();
+  await benchWorkerRoundTrip();
 })().catch((e) => { console.error(e); process.exit(1); });
