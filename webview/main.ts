@@ -94,7 +94,7 @@ function buildCharts(): void {
     const axis = { stroke: fg, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } };
     const opts: uPlot.Options = {
       width, height: 170, series, legend: { live: true },
-      scales: { x: { time: false } }, axes: [axis, { ...axis, size: 64, values: (_u: uPlot, splits: number[]) => splits.map(tick) }], cursor: { drag: { x: true, y: false } },
+      scales: { x: { time: false }, y: { range: yRange } }, axes: [axis, { ...axis, size: 64, values: (_u: uPlot, splits: number[]) => splits.map(tick) }], cursor: { drag: { x: true, y: false } },
     };
     const plot = new uPlot(opts, [[]] as unknown as uPlot.AlignedData, el);
     charts.set(panel.key, { plot, panel, el });
@@ -119,6 +119,14 @@ function redraw(): void {
     if (lastEl) lastEl.textContent = last === null || last === undefined ? '' : ` ${fmt(last)}`;
     el.dataset.points = String(panel.eval ? evals.step.length : xs.length);
   }
+}
+
+/** A flat series (clip fraction 0 for 100 steps) gets a small band around it, not uPlot's 0..100. */
+function yRange(_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax {
+  if (min === null || max === null) return [0, 1];
+  if (min === max) { const pad = Math.abs(min) * 0.1 || 0.01; return [min - pad, max + pad]; }
+  const pad = (max - min) * 0.05;
+  return [min - pad, max + pad];
 }
 
 /** Axis ticks: short, and never '0 0 0' for a learning rate of 5e-6. */

@@ -61,6 +61,7 @@ function check(name, ok, detail = '') {
 }
 
 let context;
+let server2;
 try {
   await until('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${PORT}/healthz`)).ok, 30_000);
   context = await chromium.launchPersistentContext(path.join(STATE, 'browser'), {
@@ -73,17 +74,17 @@ try {
   await page.waitForSelector('.part.statusbar', { timeout: 60_000 });
   await page.waitForSelector('.explorer-folders-view', { timeout: 60_000 });
 
-  async function runCommand(title) {
+  async function runCommand(title, pg = page) {
     await until(`command "${title}" in the palette`, async () => {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
+      await pg.keyboard.press('Escape');
+      await pg.keyboard.press('F1');
+      const input = pg.locator('.quick-input-widget input');
       await input.waitFor({ timeout: 5000 });
       await input.fill(`>${title}`);
       await sleep(400);
-      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+      const row = pg.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
       if (!(await row.count())) return false;
-      await page.keyboard.press('Enter');
+      await pg.keyboard.press('Enter');
       return true;
     }, 60_000, 1500);
   }
@@ -164,6 +165,36 @@ try {
   }, 90_000, 1500);
   check('hover shows the helper\'s documentation in a fresh workspace', /answer in a response/.test(hoverText), hoverText.slice(0, 200));
   await page.screenshot({ path: path.join(SHOTS, '5-rule-module-hover.png') });
+
+  // 6. An untrusted workspace (trust enabled, Restricted Mode): runs and charts read-only, no training
+  try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
+  const STATE2 = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-e2e-untrusted-'));
+  for (const d of ['udd/User', 'ext', 'xdg-config', 'xdg-data']) fs.mkdirSync(path.join(STATE2, d), { recursive: true });
+  fs.writeFileSync(path.join(STATE2, 'udd/User/settings.json'), JSON.stringify({ ...settings,
+    'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' }, null, 1));
+  const WS2 = path.join(STATE2, 'ws');
+  fs.cpSync(WS, WS2, { recursive: true, filter: (src) => !src.includes(`${path.sep}model`) });
+  const PORT2 = PORT + 1;
+  const env2 = { ...env, XDG_CONFIG_HOME: path.join(STATE2, 'xdg-config'), XDG_DATA_HOME: path.join(STATE2, 'xdg-data') };
+  fs.writeFileSync(path.join(STATE2, 'config.yaml'), `bind-addr: 127.0.0.1:${PORT2}\nauth: none\ncert: false\n`);
+  const csArgs2 = ['--config', path.join(STATE2, 'config.yaml'), '--user-data-dir', path.join(STATE2, 'udd'), '--extensions-dir', path.join(STATE2, 'ext')];
+  execFileSync(NODE24, [CS, ...csArgs2, '--install-extension', VSIX, '--force'], { env: env2, stdio: 'ignore' });
+  server2 = spawn(NODE24, [CS, ...csArgs2, '--bind-addr', `127.0.0.1:${PORT2}`, '--auth', 'none', '--disable-telemetry',
+    '--disable-update-check', '--disable-getting-started-override', '--ignore-last-opened', WS2], { env: env2, detached: true, stdio: 'ignore' });
+  await until('second code-server', async () => (await fetch(`http://127.0.0.1:${PORT2}/healthz`)).ok, 30_000);
+  const page2 = await context.newPage();
+  await page2.goto(`http://127.0.0.1:${PORT2}/?folder=${encodeURIComponent(WS2)}`);
+  await page2.waitForSelector('.part.statusbar', { timeout: 60_000 });
+  await runCommand('RLHF: Start Training', page2);
+  const toast = page2.locator('.notifications-toasts', { hasText: 'untrusted workspace' });
+  await until('the refusal in an untrusted workspace', async () => (await toast.count()) > 0, 30_000);
+  check('starting a trainer is refused in an untrusted workspace, saying why', /disabled in an untrusted workspace/.test(await toast.first().innerText()));
+  await runCommand('RLHF: Open Dashboard', page2);
+  const dash2 = page2.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+  await until('read-only dashboard', async () => (await dash2.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 2000 })) > '0', 60_000);
+  const stopDisabled = await dash2.locator('#stop').evaluate((el) => el.disabled === true && /Read-only/.test(el.title));
+  check('charts of existing runs stay viewable, read-only', stopDisabled && fs.readdirSync(path.join(WS2, 'runs')).length === 1);
+  await page2.screenshot({ path: path.join(SHOTS, '6-untrusted-read-only.png') });
 } catch (e) {
   failed++;
   console.log(`not ok - e2e aborted: ${e.stack ?? e}`);
@@ -172,6 +203,7 @@ try {
 } finally {
   await context?.close().catch(() => undefined);
   try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
+  try { if (server2) process.kill(-server2.pid, 'SIGTERM'); } catch { /* gone */ }
   // a trainer still running (on failure) is killed with its group
   try {
     for (const id of fs.readdirSync(path.join(WS, 'runs'))) {
