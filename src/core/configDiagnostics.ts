@@ -1,7 +1,6 @@
 // Errors in a run config while it is edited: JSON Schema (ajv) plus the rule engine's own checks,
 // each pinned to the YAML node it is about. Used by the extension's diagnostics; no vscode here.
 import Ajv, { type ErrorObject } from 'ajv';
-import * as path from 'node:path';
 import YAML, { isMap, isPair, isScalar, type Document, type Node } from 'yaml';
 import { compileRules, RuleError } from './rewards/rules';
 
@@ -49,7 +48,7 @@ function describe(e: ErrorObject): { message: string; extraKey?: string } {
   }
 }
 
-export function diagnoseConfig(text: string, schema: object, file = 'config.yaml'): ConfigProblem[] {
+export function diagnoseConfig(text: string, schema: object): ConfigProblem[] {
   const doc = YAML.parseDocument(text, { prettyErrors: false });
   const problems: ConfigProblem[] = doc.errors.map((e) => ({ message: e.message.split('\n')[0], start: e.pos[0], end: e.pos[1], severity: 'error' as const }));
   if (problems.length) return problems;
@@ -81,7 +80,6 @@ export function diagnoseConfig(text: string, schema: object, file = 'config.yaml
       problems.push({ message: e.message, start, end: Math.max(end, start + 1), severity: 'error' });
     }
   }
-  void path; void file;
   return problems;
 }
 

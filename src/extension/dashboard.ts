@@ -33,7 +33,7 @@ export class DashboardPanel {
     new DashboardPanel(ctx, panel, id);
   }
 
-  static refreshAll(ctx: Ctx): void { for (const p of DashboardPanel.panels.values()) p.reset(); void ctx; }
+  static refreshAll(): void { for (const p of DashboardPanel.panels.values()) p.reset(); }
 
   private static options(ctx: Ctx): vscode.WebviewOptions & vscode.WebviewPanelOptions {
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(ctx.ext.extensionUri, 'dist'), vscode.Uri.joinPath(ctx.ext.extensionUri, 'media')] };

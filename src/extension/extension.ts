@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { stopRun, type TrainerHandle } from '../core/launcher';
 import { resolvePython } from '../core/python';
 import { formatDuration } from '../core/runModel';
-import { listCheckpoints, listRuns, summarize, type RunSummary } from '../core/runStore';
+import { listCheckpoints, listRuns, type RunSummary } from '../core/runStore';
 import { RunWatcher } from '../core/runWatcher';
 import { StartError, installLayout, startTraining } from '../core/training';
 import { DashboardPanel } from './dashboard';
@@ -232,11 +232,10 @@ export function activate(ext: vscode.ExtensionContext): void {
   ext.subscriptions.push(vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
     deserializeWebviewPanel: async (panel, state: { runId?: string } | undefined) => DashboardPanel.revive(ctx, panel, state?.runId),
   }));
-  ext.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => { ctx.refresh(); DashboardPanel.refreshAll(ctx); }));
+  ext.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => { ctx.refresh(); DashboardPanel.refreshAll(); }));
   ctx.refresh();
-  // summary of a run started before this window (re-attach)
+  // runs started before this window (another window, the CLI, before a reload) are re-attached
   for (const r of ctx.runs()) if (r.alive) ctx.log.info(`re-attached to live run ${r.id} (pid ${r.status?.pid})`);
-  void summarize;
 }
 
 export function deactivate(): void { /* trainers are detached: they keep running and are re-attached on the next activation */ }

@@ -58,7 +58,7 @@ export class RewardsUi implements vscode.CodeLensProvider {
       return;
     }
     if (!isRunConfig(doc)) return;
-    const problems = diagnoseConfig(doc.getText(), this.schema, doc.fileName);
+    const problems = diagnoseConfig(doc.getText(), this.schema);
     this.diagnostics.set(doc.uri, problems.map((p) => Object.assign(
       new vscode.Diagnostic(new vscode.Range(doc.positionAt(p.start), doc.positionAt(p.end)), p.message,
         p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning), { source: 'RLHF config' })));

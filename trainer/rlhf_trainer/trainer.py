@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import resource
 import signal
@@ -338,7 +337,7 @@ class Trainer:
     # ---- one global step -------------------------------------------------------------------
     def train_step(self, step: int) -> dict:
         cfg, run = self.cfg, self.run
-        roll, tr, algo = cfg["rollout"], cfg["train"], cfg["algorithm"]
+        roll, algo = cfg["rollout"], cfg["algorithm"]
         n = roll["n_samples_per_prompt"]
         t0 = time.time()
         prompts = self.batch_prompts(step)
@@ -423,7 +422,6 @@ class Trainer:
         kl_cfg = algo["kl"]
         B = full.shape[0]
         temp = roll["temperature"]
-        want_entropy = True
         self.policy.train()
         pl_sum, kl_sum, ent_sum, clip_sum, ppo_kl_sum, tok_sum = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
         grad_norms, vloss_sum = [], 0.0
@@ -440,7 +438,7 @@ class Trainer:
                     ids, am, mk = full[mb], attn[mb], maskf[mb]
                     width = int(mk.sum(-1).max().clamp(min=1))
                     ids, am, mk = ids[:, :P + width], am[:, :P + width], mk[:, :width]
-                    logp, ent = response_logprobs(self.policy, ids, am, P, temp, self.autocast, want_entropy)
+                    logp, ent = response_logprobs(self.policy, ids, am, P, temp, self.autocast, with_entropy=True)
                     logp = logp * mk
                     a = adv.advantages[mb][:, :width]
                     per_tok, clipped = A.clipped_policy_loss(logp, old_lp[mb][:, :width], a, algo["eps_clip"],

@@ -111,11 +111,16 @@ def test_loss_aggregation_over_uneven_micro_batches_is_one_step_token_mean():
     case = CASES["A_reinforce_n1"]
     agg = case["expected_openrlhf"]["aggregation_two_micro_batches"]
     exp = case["expected_openrlhf"]["reinforce_k1_gamma1_beta0.01"]
-    inp, mask = case["inputs"], t(case["inputs"]["action_mask"])
+    mask = t(case["inputs"]["action_mask"])
     per_tok = t(exp["per_token_policy_loss"])
     step_tokens = mask.sum()
     total = sum(float(A.aggregate_token_mean(per_tok[mb], mask[mb], step_tokens)) for mb in agg["micro_batches"])
     assert total == pytest.approx(agg["head_global_token_mean"], abs=2e-5)
+    assert [float(mask[mb].sum()) for mb in agg["micro_batches"]] == agg["tokens_per_micro_batch"]
+    # the older aggregation (mean of per-micro-batch token means) differs on uneven micro-batches
+    older = sum(float(A.masked_mean(per_tok[mb], mask[mb])) for mb in agg["micro_batches"]) / len(agg["micro_batches"])
+    assert older == pytest.approx(agg["v0.7_to_v0.10.3_mean_of_micro_batch_token_means"], abs=2e-5)
+    assert float(A.aggregate_sequence_mean(per_tok, mask)) == pytest.approx(agg["v0.5_v0.6_sequence_mean"], abs=2e-5)
 
 
 def test_logprobs_and_entropy_from_logits():
@@ -131,9 +136,11 @@ def test_equal_rewards_and_zero_kl_give_zero_advantages_via_variance_floor():
     case = CASES["C_edges"]
     exp = case["expected_openrlhf"]["reinforce_equal_scores_beta0"]
     inp, mask = case["inputs"], t(case["inputs"]["action_mask"])
-    out = A.compute_advantages("reinforce_pp", torch.ones(4), t(inp["old_logprobs"]), t(inp["ref_logprobs"]), mask,
-                               n_samples_per_prompt=2, kl_coef=0.0)
-    assert out.normalization.rstd == pytest.approx(1e4)
+    out = A.compute_advantages("reinforce_pp", t(exp["params"]["scores_override"]), t(inp["old_logprobs"]),
+                               t(inp["ref_logprobs"]), mask, n_samples_per_prompt=2, kl_coef=exp["params"]["init_kl_coef"])
+    close(out.returns, exp["returns"], mask)
+    assert out.normalization.rstd == pytest.approx(exp["normalization"]["rstd"])
+    assert out.normalization.num_tokens == exp["normalization"]["num_tokens"]
     assert torch.count_nonzero(out.advantages) == 0
 
 
