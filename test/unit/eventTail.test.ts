@@ -8,6 +8,12 @@ import { parseEventLine, type TrainerEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-tail-'));
+/** A tail on a fresh events.jsonl path, collecting what it delivers. */
+function newTail() {
+  const file = path.join(tmp(), 'events.jsonl');
+  const got: TrainerEvent[] = [];
+  return { file, got, tail: new EventTail(file, (ev) => got.push(...ev)) };
+}
 const metrics = (step: number, reward: number) => JSON.stringify({ v: 1, type: 'metrics', time: 1000 + step, step, samples_seen: step * 8, values: { reward_mean: reward, kl: null } });
 
 test('parseEventLine accepts valid events and rejects garbage without throwing', () => {
@@ -19,10 +25,7 @@ test('parseEventLine accepts valid events and rejects garbage without throwing',
 });
 
 test('partial lines wait for their newline; garbage lines are skipped; order is kept', () => {
-  const dir = tmp();
-  const file = path.join(dir, 'events.jsonl');
-  const got: TrainerEvent[] = [];
-  const tail = new EventTail(file, (ev) => got.push(...ev));
+  const { file, got, tail } = newTail();
   assert.equal(tail.poll(), 0); // no file yet
   const line1 = metrics(1, 0.1);
   fs.writeFileSync(file, line1.slice(0, 20));
@@ -36,10 +39,7 @@ test('partial lines wait for their newline; garbage lines are skipped; order is 
 });
 
 test('multi-byte characters split across reads are decoded correctly', () => {
-  const dir = tmp();
-  const file = path.join(dir, 'events.jsonl');
-  const got: TrainerEvent[] = [];
-  const tail = new EventTail(file, (ev) => got.push(...ev));
+  const { file, got, tail } = newTail();
   const line = Buffer.from(JSON.stringify({ v: 1, type: 'log', time: 1, level: 'info', message: 'réponse ✓ 答' }) + '\n');
   const cut = line.indexOf(Buffer.from('✓')) + 1; // inside the 3-byte sequence
   fs.writeFileSync(file, line.subarray(0, cut));
@@ -50,10 +50,7 @@ test('multi-byte characters split across reads are decoded correctly', () => {
 });
 
 test('an over-long line is dropped without holding it in memory, and reading goes on', () => {
-  const dir = tmp();
-  const file = path.join(dir, 'events.jsonl');
-  const got: TrainerEvent[] = [];
-  const tail = new EventTail(file, (ev) => got.push(...ev));
+  const { file, got, tail } = newTail();
   const fd = fs.openSync(file, 'w');
   const block = Buffer.alloc(1 << 20, 'x');
   for (let i = 0; i < (MAX_LINE_BYTES >> 20) + 2; i++) { fs.writeSync(fd, block); }
@@ -65,10 +62,7 @@ test('an over-long line is dropped without holding it in memory, and reading goe
 });
 
 test('a truncated (rewritten) file is read again from the start', () => {
-  const dir = tmp();
-  const file = path.join(dir, 'events.jsonl');
-  const got: TrainerEvent[] = [];
-  const tail = new EventTail(file, (ev) => got.push(...ev));
+  const { file, got, tail } = newTail();
   fs.writeFileSync(file, metrics(1, 0.1) + '\n' + metrics(2, 0.2) + '\n');
   tail.poll();
   fs.writeFileSync(file, metrics(1, 0.9) + '\n');
