@@ -145,8 +145,10 @@ async function startRun(ctx: Ctx, config: string | undefined, resume?: string): 
       w.poll();
       ctx.log.info(`${id} exited with code ${code}`);
       ctx.refresh();
-      if (w.model.state === 'failed') {
-        void vscode.window.showErrorMessage(`RLHF: run ${id} failed: ${w.model.error ?? 'see the trainer log'}`, 'Show Trainer Log')
+      // failed as reported by the trainer, or died before it could say (import error, OOM kill)
+      if (w.model.state === 'failed' || (code !== 0 && w.model.state !== 'stopped' && w.model.state !== 'completed')) {
+        const why = w.model.error ?? `the trainer exited with code ${code} before reporting; the log says why`;
+        void vscode.window.showErrorMessage(`RLHF: run ${id} failed: ${why}`, 'Show Trainer Log')
           .then((a) => { if (a) void vscode.commands.executeCommand('rlhf.showTrainerLog', id); });
       }
     });
