@@ -53,6 +53,10 @@ function parseArgs(argv: string[]): Args {
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 const fmt = (v: number | null | undefined, d = 3) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '--');
 
+const runsDirOf = (args: Args): string => path.resolve(str(args.flags['runs-dir']) ?? 'runs');
+/** A run given as a folder path, or as a run id inside the runs directory. */
+const runDirOf = (idOrPath: string, runsDir: string): string => (fs.existsSync(idOrPath) ? path.resolve(idOrPath) : path.join(runsDir, idOrPath));
+
 function pickPython(args: Args): string {
   return str(args.flags.python) ?? process.env.RLHF_PYTHON
     ?? resolvePython({ workspaceRoots: [process.cwd()] }).path;
@@ -63,7 +67,7 @@ async function cmdTrain(args: Args): Promise<number> {
   if (!config) { process.stderr.write('rlhf train: give the config file, e.g. rlhf train examples/arithmetic/config.yaml\n'); return 2; }
   if (!fs.existsSync(config)) { process.stderr.write(`rlhf train: ${config}: no such file\n`); return 2; }
   const layout = installLayout(path.resolve(__dirname, '..'));
-  const runsDir = path.resolve(str(args.flags['runs-dir']) ?? 'runs');
+  const runsDir = runsDirOf(args);
   let handle: TrainerHandle;
   try {
     handle = await startTraining({ python: pickPython(args), layout, config: path.resolve(config), runsDir,
@@ -131,7 +135,7 @@ async function cmdTrain(args: Args): Promise<number> {
 }
 
 function cmdRuns(args: Args): number {
-  const runsDir = path.resolve(str(args.flags['runs-dir']) ?? 'runs');
+  const runsDir = runsDirOf(args);
   const runs = listRuns(runsDir);
   if (!runs.length) { process.stdout.write(`no runs in ${runsDir}\n`); return 0; }
   const rows = runs.map((r) => [r.id, displayState(r), String(r.status?.step ?? 0) + (r.status?.total_steps ? `/${r.status.total_steps}` : ''),
@@ -145,8 +149,8 @@ function cmdRuns(args: Args): number {
 async function cmdStop(args: Args): Promise<number> {
   const id = args._[1];
   if (!id) { process.stderr.write('rlhf stop: give a run id (see rlhf runs)\n'); return 2; }
-  const runsDir = path.resolve(str(args.flags['runs-dir']) ?? 'runs');
-  const dir = fs.existsSync(id) ? path.resolve(id) : path.join(runsDir, id);
+  const runsDir = runsDirOf(args);
+  const dir = runDirOf(id, runsDir);
   if (!fs.existsSync(dir)) { process.stderr.write(`rlhf stop: no run ${id} in ${runsDir}\n`); return 2; }
   const outcome = await stopRun(dir, undefined, 30_000, (s) => process.stdout.write(s + '\n'));
   process.stdout.write(outcome === 'not-running' ? `${id} is not running\n` : `${id} stopped (${outcome})\n`);
@@ -169,9 +173,9 @@ async function cmdRewardsTest(args: Args): Promise<number> {
   if (typeof engine === 'number') return engine;
   try {
     await engine.ready();
-    const runsDir = path.resolve(str(args.flags['runs-dir']) ?? 'runs');
+    const runsDir = runsDirOf(args);
     const run = str(args.flags.run);
-    const dir = run ? (fs.existsSync(run) ? path.resolve(run) : path.join(runsDir, run)) : listRuns(runsDir)[0]?.dir;
+    const dir = run ? runDirOf(run, runsDir) : listRuns(runsDir)[0]?.dir;
     if (!dir || !fs.existsSync(path.join(dir, 'samples.jsonl'))) {
       process.stderr.write(`rlhf rewards test: no samples.jsonl for ${run ?? `the newest run in ${runsDir}`}; pass --run RUN\n`);
       return 2;

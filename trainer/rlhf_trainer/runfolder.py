@@ -97,18 +97,21 @@ class RunFolder:
         os.replace(tmp, final)
         return final
 
-    def prune_checkpoints(self, keep_last: int, keep: set[Path] = frozenset()):
-        done = sorted(p for p in (self.path / "checkpoints").glob("step-*") if (p / "COMPLETE").exists())
-        for p in done[:-keep_last]:
-            if p not in keep:
-                shutil.rmtree(p, ignore_errors=True)
+    def prune_checkpoints(self, keep_last: int):
+        for p in complete_checkpoints(self.path)[:-keep_last]:
+            shutil.rmtree(p, ignore_errors=True)
 
     def close(self):
         self._events.close()
         self._samples.close()
 
 
+def complete_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
+    """A run's complete checkpoints, oldest first (half-written ones have no COMPLETE marker)."""
+    return sorted(p for p in (Path(run_dir) / "checkpoints").glob("step-*") if (p / "COMPLETE").exists())
+
+
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
-    """The newest complete checkpoint of a run (half-written ones have no COMPLETE marker)."""
-    done = sorted(p for p in (Path(run_dir) / "checkpoints").glob("step-*") if (p / "COMPLETE").exists())
+    """The newest complete checkpoint of a run."""
+    done = complete_checkpoints(run_dir)
     return done[-1] if done else None

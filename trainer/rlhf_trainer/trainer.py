@@ -372,14 +372,13 @@ class Trainer:
         t_exp = time.time()
 
         # updates
-        stats = self.update(full, attn, P, maskf, old_lp, ref_lp, adv, values, step)
+        stats = self.update(full, attn, P, maskf, old_lp, ref_lp, adv, values)
         t_train = time.time()
 
         # metrics
         resp_len = maskf.sum(-1)
         prompt_len = attn[:, :P].float().sum(-1)
-        kl_seq = A.masked_mean(A.approx_kl(old_lp, ref_lp, kl_cfg["estimator"], maskf), maskf, -1) \
-            if ref_lp is not None else torch.zeros(B)
+        kl_seq = A.masked_mean(adv.kl, maskf, -1)  # the KL that went into the reward (kl.mode: reward)
         diff_seq = A.masked_mean(old_lp - ref_lp, maskf, -1) if ref_lp is not None else torch.zeros(B)
         gen_tokens = float(resp_len.sum())
         self.samples_seen += B
@@ -416,7 +415,7 @@ class Trainer:
     def rewards_names(self):
         return [src.name for src, _ in self.rewards.sources]
 
-    def update(self, full, attn, P, maskf, old_lp, ref_lp, adv, values, step) -> dict:
+    def update(self, full, attn, P, maskf, old_lp, ref_lp, adv, values) -> dict:
         cfg = self.cfg
         tr, algo, roll = cfg["train"], cfg["algorithm"], cfg["rollout"]
         kl_cfg = algo["kl"]
