@@ -64,11 +64,16 @@ export class EventTail {
   }
 
   /** Polls on an interval (robust on network and remote file systems where watchers miss writes). */
+  /** The timer is set before the first poll so that a listener may stop the tail from that poll on. */
   start(intervalMs = 250): this {
-    this.poll();
+    this.stop();
     this.timer = setInterval(() => this.poll(), intervalMs);
+    this.poll();
     return this;
   }
 
   stop(): void { if (this.timer) clearInterval(this.timer); this.timer = undefined; }
+
+  /** Whether it is polling on an interval (between start and stop). */
+  get polling(): boolean { return this.timer !== undefined; }
 }

@@ -1,4 +1,6 @@
 // Follows one run folder: tails events.jsonl into a RunModel and tells listeners what changed.
+// It stops polling once the run has finished: run_finished is the trainer's last event, and a
+// resume writes a new run folder, so nothing more will come.
 import * as path from 'node:path';
 import { EventTail } from './eventTail';
 import type { TrainerEvent } from './protocol';
@@ -13,10 +15,18 @@ export class RunWatcher {
     this.tail = new EventTail(path.join(runDir, 'events.jsonl'), (events) => {
       this.model.ingest(events);
       for (const l of this.listeners) l(events);
+      if (this.finished) this.tail.stop();
     });
   }
 
-  get id(): string { return path.basename(this.runDir); }
+  /** The trainer reported run_finished (completed, stopped or failed). */
+  get finished(): boolean {
+    const s = this.model.state;
+    return s === 'completed' || s === 'stopped' || s === 'failed';
+  }
+
+  /** Whether it still polls events.jsonl; false after dispose and once the run has finished. */
+  get polling(): boolean { return this.tail.polling; }
 
   onEvents(listener: (events: TrainerEvent[]) => void): () => void {
     this.listeners.add(listener);

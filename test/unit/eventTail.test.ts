@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { EventTail, MAX_LINE_BYTES } from '../../src/core/eventTail';
 import { parseEventLine, type TrainerEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
+import { RunWatcher } from '../../src/core/runWatcher';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-tail-'));
 /** A tail on a fresh events.jsonl path, collecting what it delivers. */
@@ -81,4 +82,34 @@ test('RunModel: resumed runs re-report steps and the newest values win; ETA from
   assert.equal(m.eta(), 6);
   m.ingest([{ v: 1, type: 'run_finished', time: 2000, status: 'stopped', error: null }]);
   assert.equal(m.state, 'stopped');
+});
+
+/** Polls `cond` every 20 ms until it holds; fails after `ms` (generous: the machine may be busy). */
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+const finished = JSON.stringify({ v: 1, type: 'run_finished', time: 2000, status: 'completed', error: null, step: 2 });
+
+test('RunWatcher stops polling once the run has finished, and a finished run is never polled', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'events.jsonl');
+  fs.writeFileSync(file, metrics(1, 0.1) + '\n');
+  const live = new RunWatcher(dir).start(20);
+  try {
+    await until('the first metrics row', () => live.model.metrics.length === 1);
+    assert.equal(live.polling, true);
+    fs.appendFileSync(file, metrics(2, 0.2) + '\n' + finished + '\n');
+    await until('the watcher to stop', () => !live.polling);
+    assert.equal(live.finished, true);
+    assert.deepEqual(live.model.metrics.values.reward_mean, [0.1, 0.2]);
+  } finally { live.dispose(); }
+
+  const done = new RunWatcher(dir).start(20);
+  assert.equal(done.model.state, 'completed');
+  assert.equal(done.polling, false);
+  done.dispose();
 });
