@@ -7,14 +7,20 @@ export interface PythonChoice { path: string; source: 'setting' | 'python-extens
 
 export interface ResolveInput {
   setting?: string;
+  /** Where the setting was set, e.g. 'User settings' (named in errors). */
+  settingLevel?: string;
+  /** The Python extension's resolved executable; a folder (a conda environment without Python) is not one. */
   pythonExtensionPath?: string;
   workspaceRoots: string[];
+  /** Whether an interpreter file is there; by default: a file (not a folder) exists. */
   exists?: (p: string) => boolean;
 }
 
+const isFile = (p: string): boolean => { try { return fs.statSync(p).isFile(); } catch { return false; } };
+
 /** Order: the rlhf.pythonPath setting, the Python extension's interpreter, a workspace .venv, python3. */
 export function resolvePython(input: ResolveInput): PythonChoice {
-  const exists = input.exists ?? ((p: string) => fs.existsSync(p));
+  const exists = input.exists ?? isFile;
   if (input.setting && input.setting.trim()) return { path: input.setting.trim(), source: 'setting' };
   if (input.pythonExtensionPath && exists(input.pythonExtensionPath)) return { path: input.pythonExtensionPath, source: 'python-extension' };
   for (const root of input.workspaceRoots) {
@@ -26,6 +32,18 @@ export function resolvePython(input: ResolveInput): PythonChoice {
   return { path: 'python3', source: 'PATH' };
 }
 
+/** Where a choice came from and, for the fallbacks, what was looked at before it: for error messages. */
+export function describePythonChoice(choice: PythonChoice, input: ResolveInput): string {
+  const roots = input.workspaceRoots.length ? input.workspaceRoots.join(', ') : 'no workspace folder';
+  switch (choice.source) {
+    case 'setting': return `rlhf.pythonPath${input.settingLevel ? ` in ${input.settingLevel}` : ''}`;
+    case 'python-extension': return "the Python extension's selected interpreter";
+    case 'workspace-venv': return 'the workspace .venv';
+    case 'PATH': return `python3 on PATH: rlhf.pythonPath is not set for this window, ${input.pythonExtensionPath === undefined
+      ? 'the Python extension gave no interpreter' : `the Python extension's '${input.pythonExtensionPath}' is not an interpreter file`}, no .venv or venv in ${roots}`;
+  }
+}
+
 export interface ProbeResult {
   ok: boolean;
   python: string;
@@ -35,6 +53,8 @@ export interface ProbeResult {
   cuda?: boolean;
   /** What is wrong and the command that fixes it. */
   problem?: string;
+  /** 'not-found': no such interpreter; 'packages': it lacks the trainer's packages; 'broken': it does not run. */
+  kind?: 'not-found' | 'packages' | 'broken';
   fix?: string;
 }
 
@@ -57,14 +77,16 @@ print(json.dumps(out))
 
 const PIP_NAMES: Record<string, string> = { torch: 'torch==2.13.0', transformers: 'transformers', yaml: 'PyYAML', jsonschema: 'jsonschema' };
 
-export function probePython(python: string, timeoutMs = 60_000): Promise<ProbeResult> {
+/** `origin` says where the interpreter came from (describePythonChoice); problems name it. */
+export function probePython(python: string, timeoutMs = 60_000, origin?: string): Promise<ProbeResult> {
+  const who = origin ? `${python} (${origin})` : python;
   return new Promise((resolve) => {
     execFile(python, ['-c', PROBE], { timeout: timeoutMs }, (err, stdout, stderr) => {
       if (err && !stdout) {
         const notFound = (err as NodeJS.ErrnoException).code === 'ENOENT';
         resolve({
-          ok: false, python,
-          problem: notFound ? `Python interpreter '${python}' was not found.` : `'${python}' failed: ${(stderr || err.message).trim().split('\n').pop()}`,
+          ok: false, python, kind: notFound ? 'not-found' : 'broken',
+          problem: notFound ? `Python interpreter '${python}' was not found${origin ? ` (${origin})` : ''}.` : `'${who}' failed: ${(stderr || err.message).trim().split('\n').pop()}`,
           fix: notFound ? 'Set rlhf.pythonPath to a Python 3.10+ interpreter, or create a .venv in the workspace.' : undefined,
         });
         return;
@@ -74,15 +96,15 @@ export function probePython(python: string, timeoutMs = 60_000): Promise<ProbeRe
         const missing: string[] = info.missing ?? [];
         if (missing.length) {
           resolve({
-            ok: false, python, version: info.version,
-            problem: `${python} cannot import ${missing.join(', ')}.`,
+            ok: false, python, version: info.version, kind: 'packages',
+            problem: `${who} cannot import ${missing.join(', ')}.`,
             fix: `"${python}" -m pip install ${missing.map((m) => PIP_NAMES[m] ?? m).join(' ')}`,
           });
           return;
         }
         resolve({ ok: true, python, version: info.version, torch: info.torch, transformers: info.transformers, cuda: info.cuda });
       } catch {
-        resolve({ ok: false, python, problem: `could not read the answer of ${python}: ${stdout.slice(0, 200)}` });
+        resolve({ ok: false, python, kind: 'broken', problem: `could not read the answer of ${who}: ${stdout.slice(0, 200)}` });
       }
     });
   });

@@ -7,26 +7,33 @@ import YAML from 'yaml';
 import { launchTrainer, type TrainerHandle } from './launcher';
 import { probePython } from './python';
 import { newRunId } from './runStore';
+import { chooseNode, trainerEnv, type NodeCommand } from './trainerEnv';
 
-export interface InstallLayout { root: string; trainerDir: string; schemasDir: string; rewardWorker: string }
+export interface InstallLayout { root: string; trainerDir: string; schemasDir: string; rewardWorker: string; requirements: string }
 
 /** Where the trainer sources and schemas live, from the folder that holds dist/. */
 export function installLayout(root: string): InstallLayout {
-  return { root, trainerDir: path.join(root, 'trainer'), schemasDir: path.join(root, 'schemas'), rewardWorker: path.join(root, 'dist', 'reward-worker.js') };
+  const trainerDir = path.join(root, 'trainer');
+  return { root, trainerDir, schemasDir: path.join(root, 'schemas'), rewardWorker: path.join(root, 'dist', 'reward-worker.js'),
+    requirements: path.join(trainerDir, 'requirements.txt') };
 }
 
 export class StartError extends Error {
-  constructor(message: string, readonly fix?: string) { super(message); }
+  /** reason 'python': the interpreter is missing or lacks packages; a set-up or another interpreter fixes it. */
+  constructor(message: string, readonly fix?: string, readonly reason?: 'python' | 'config') { super(message); }
 }
 
-export function validateConfig(python: string, layout: InstallLayout, config: string): Promise<void> {
+/** The trainer's environment for this install, the same for validate and run. */
+export function layoutEnv(layout: InstallLayout, node: NodeCommand, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return trainerEnv({ trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, rewardWorker: layout.rewardWorker, node, base });
+}
+
+export function validateConfig(python: string, layout: InstallLayout, config: string, node: NodeCommand = chooseNode()): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(python, ['-m', 'rlhf_trainer', 'validate', '--config', config], {
-      env: { ...process.env, PYTHONPATH: layout.trainerDir, RLHF_SCHEMAS_DIR: layout.schemasDir, RLHF_REWARD_WORKER: layout.rewardWorker, RLHF_NODE: process.execPath }, timeout: 120_000,
-    }, (err, _stdout, stderr) => {
+    execFile(python, ['-m', 'rlhf_trainer', 'validate', '--config', config], { env: layoutEnv(layout, node), timeout: 120_000 }, (err, _stdout, stderr) => {
       if (!err) return resolve();
       const line = stderr.trim().split('\n').filter(Boolean).pop() ?? err.message;
-      reject(new StartError(line.replace(/^config error: /, '')));
+      reject(new StartError(line.replace(/^config error: /, ''), undefined, 'config'));
     });
   });
 }
@@ -40,19 +47,23 @@ export function runNameOf(config: string): string {
 }
 
 export interface StartOptions {
-  python: string;
+  /** The interpreter, with where it came from when known (the error then says so). */
+  python: string | { path: string; origin?: string };
   layout: InstallLayout;
   config: string;
   runsDir: string;
   resume?: string;
+  /** rlhf.nodePath / --node; empty: the runtime we run on (see chooseNode). */
   nodePath?: string;
 }
 
 export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
-  const probe = await probePython(o.python);
-  if (!probe.ok) throw new StartError(probe.problem ?? 'Python is not usable', probe.fix);
-  await validateConfig(o.python, o.layout, o.config);
+  const python = typeof o.python === 'string' ? o.python : o.python.path;
+  const probe = await probePython(python, undefined, typeof o.python === 'string' ? undefined : o.python.origin);
+  if (!probe.ok) throw new StartError(probe.problem ?? 'Python is not usable', probe.fix, 'python');
+  const node = chooseNode({ setting: o.nodePath });
+  await validateConfig(python, o.layout, o.config, node);
   const runDir = path.join(o.runsDir, newRunId(runNameOf(o.config)));
-  return launchTrainer({ python: o.python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir,
-    config: o.config, runDir, resume: o.resume, nodePath: o.nodePath, rewardWorker: o.layout.rewardWorker });
+  return launchTrainer({ python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: o.config, runDir,
+    resume: o.resume, nodePath: node.path, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node) });
 }
