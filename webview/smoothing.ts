@@ -1,7 +1,7 @@
 /** TensorBoard-style debiased exponential moving average; nulls stay null and do not reset it. */
 export function ema(values: (number | null)[], weight: number): (number | null)[] {
   if (weight <= 0) return values;
-  const out: (number | null)[] = new Array(values.length);
+  const out = new Array<number | null>(values.length);
   let last = 0;
   let n = 0;
   for (let i = 0; i < values.length; i++) {

@@ -22,6 +22,16 @@ export class SeriesColumns {
     this.lastStep = step;
   }
 
+  /** Appends the rows of a chunk that `slice` made: how the dashboard keeps its copy of the host's columns. */
+  append(c: SeriesChunk): void {
+    const keys = Object.keys(c.values);
+    for (let i = 0; i < c.step.length; i++) {
+      const row: Record<string, number | null> = {};
+      for (const k of keys) row[k] = c.values[k][i] ?? null;
+      this.push(c.step[i], c.samples[i] ?? 0, c.time[i] ?? 0, row);
+    }
+  }
+
   private truncateFrom(step: number): void {
     let i = this.step.length;
     while (i > 0 && this.step[i - 1] >= step) i--;
@@ -111,10 +121,5 @@ export class RunModel {
   }
 }
 
-export function formatDuration(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds)) return '--';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
+// Moved to ./format with the other formatters; re-exported until cli.ts and extension.ts import it from there.
+export { formatDuration } from './format';

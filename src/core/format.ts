@@ -1,0 +1,43 @@
+// Numbers and durations as people read them: one place for the dashboard, the status bar, the runs
+// view and the CLI, so a learning rate of 5e-6 reads the same everywhere.
+
+/** Magnitudes that read better in exponent form: a learning rate of 5e-6, 2e5 tokens/s. */
+const wantsExponent = (a: number, below: number): boolean => a !== 0 && (a < below || a >= 1e5);
+
+/** A metric value: `--` when there is none; `decimals` places (one from 100 on); exponent form when tiny or huge. */
+export function formatNumber(v: number | null | undefined, decimals = 4): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '--';
+  const a = Math.abs(v);
+  if (wantsExponent(a, 1e-3)) return v.toExponential(2);
+  return v.toFixed(a >= 100 ? 1 : decimals);
+}
+
+/** One axis label with `extra` more significant digits than the shortest form (2 in exponent form, 3 else). */
+function tickLabel(v: number, extra: number): string {
+  const a = Math.abs(v);
+  if (a === 0) return '0';
+  if (wantsExponent(a, 1e-2)) return v.toExponential(1 + extra);
+  return String(Number(v.toPrecision(3 + extra)));
+}
+
+/**
+ * Axis labels for one axis: short, never '0 0 0' for a learning rate of 5e-6, and never the same label
+ * twice — ticks 1.95e-4, 2e-4, 2.05e-4 get a third digit rather than reading '2.0e-4' two times.
+ */
+export function formatTicks(ticks: number[]): string[] {
+  const distinct = new Set(ticks).size;
+  for (let extra = 0; extra <= 15; extra++) {
+    const labels = ticks.map((v) => tickLabel(v, extra));
+    if (new Set(labels).size === distinct) return labels;
+  }
+  return ticks.map(String);
+}
+
+/** A duration for an ETA: `--` when unknown, then 42s, 3m07s, 2h05m. */
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
