@@ -4,7 +4,8 @@ import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import { isWebviewToHost, type HostToWebview, type RunInfo } from '../core/protocol';
 import type { RunModel } from '../core/runModel';
-import type { Ctx } from './extension';
+import type { Ctx } from './ctx';
+import { dashboardHtml } from './dashboardHtml';
 
 const FLUSH_MS = 250;
 
@@ -58,7 +59,7 @@ export class DashboardPanel {
 
   private runInfo(): RunInfo {
     const m = this.model;
-    return { id: this.runId, name: this.runId, state: m.state, step: m.step, totalSteps: m.totalSteps,
+    return { id: this.runId, name: this.runId, state: this.ctx.runState(this.runId), step: m.step, totalSteps: m.totalSteps,
       live: this.ctx.runs().find((r) => r.id === this.runId)?.alive ?? false, device: m.device, error: m.error };
   }
 
@@ -96,21 +97,9 @@ export class DashboardPanel {
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = crypto.randomBytes(16).toString('base64');
-    const uri = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.ctx.ext.extensionUri, ...p));
-    const csp = [`default-src 'none'`, `img-src ${webview.cspSource} data:`, `font-src ${webview.cspSource}`,
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${uri('dist', 'uPlot.min.css')}" nonce="${nonce}">
-<link rel="stylesheet" href="${uri('media', 'dashboard.css')}" nonce="${nonce}">
-<title>RLHF dashboard</title></head>
-<body data-run-id="${this.runId}">
-<div id="app"></div>
-<script nonce="${nonce}" src="${uri('dist', 'webview.js')}"></script>
-</body></html>`;
+    const uri = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.ctx.ext.extensionUri, ...p)).toString();
+    return dashboardHtml({ runId: this.runId, nonce: crypto.randomBytes(16).toString('base64'), cspSource: webview.cspSource,
+      uplotCss: uri('dist', 'uPlot.min.css'), dashboardCss: uri('media', 'dashboard.css'), script: uri('dist', 'webview.js') });
   }
 
   dispose(): void {

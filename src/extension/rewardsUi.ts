@@ -9,7 +9,7 @@ import { RewardEngine } from '../core/rewards/engine';
 import { ModuleCompileError, compileModule, rulesFromText } from '../core/rewards/load';
 import { formatReport, replayRun, type ReplayReport } from '../core/rewards/replay';
 import { listRuns } from '../core/runStore';
-import type { Ctx } from './extension';
+import type { Ctx } from './ctx';
 
 const LAST_N = 200;
 const isRuleModule = (doc: vscode.TextDocument) => /\.reward\.(ts|js)$/.test(doc.fileName);
@@ -35,8 +35,6 @@ export class RewardsUi implements vscode.CodeLensProvider {
       vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
       vscode.workspace.onDidChangeTextDocument((e) => { this.check(e.document); this.retestSoon(e.document); }),
       vscode.workspace.onDidCloseTextDocument((d) => { this.diagnostics.delete(d.uri); this.tests.delete(d.uri.toString()); }),
-      vscode.commands.registerCommand('rlhf.testRules', (uri?: vscode.Uri) => this.test(uri)),
-      vscode.commands.registerCommand('rlhf.newRewardRules', () => this.scaffold()),
     );
     for (const d of vscode.workspace.textDocuments) this.check(d);
     this.refreshTypes();
@@ -135,17 +133,23 @@ export class RewardsUi implements vscode.CodeLensProvider {
   // ---- scaffold ---------------------------------------------------------------------------
   private typesSource(): string { return fs.readFileSync(path.join(this.ctx.ext.extensionPath, 'media', 'rlhf-rewards.d.ts'), 'utf8'); }
 
-  /** Keeps rewards/rlhf-rewards.d.ts in step with the installed extension. */
+  /** Keeps rewards/rlhf-rewards.d.ts in step with the installed extension (not in an untrusted folder: no silent writes there). */
   private refreshTypes(): void {
+    if (!this.ctx.trusted) return;
     const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const file = root && path.join(root, 'rewards', 'rlhf-rewards.d.ts');
     if (file && fs.existsSync(file) && fs.readFileSync(file, 'utf8') !== this.typesSource()) fs.writeFileSync(file, this.typesSource());
   }
 
-  private async scaffold(): Promise<void> {
+  async scaffold(): Promise<void> {
     const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     if (!root) { void vscode.window.showErrorMessage('RLHF: open a folder first.'); return; }
     const dir = path.join(root, 'rewards');
+    if (!this.ctx.trusted) {
+      const go = await vscode.window.showWarningMessage(`RLHF: this workspace is not trusted. Write an example rule module, its types and a tsconfig.json into ${vscode.workspace.asRelativePath(dir)}? (Rules run only once the workspace is trusted.)`,
+        { modal: true }, 'Write Files');
+      if (go !== 'Write Files') return;
+    }
     fs.mkdirSync(dir, { recursive: true });
     const media = path.join(this.ctx.ext.extensionPath, 'media');
     fs.writeFileSync(path.join(dir, 'rlhf-rewards.d.ts'), this.typesSource());

@@ -1,7 +1,8 @@
-// The Runs view: one row per run folder, with state icon, step and last reward.
+// The Runs view: one row per run folder. The row says what fits at the default sidebar width (state
+// icon and word, step, reward, checkpoints); everything else is in the tooltip.
 import * as vscode from 'vscode';
 import { displayState, type RunSummary } from '../core/runStore';
-import type { Ctx } from './extension';
+import type { Ctx } from './ctx';
 
 export interface RunNode { run: RunSummary }
 
@@ -11,27 +12,41 @@ const ICONS: Record<string, [string, string?]> = {
   lost: ['warning', 'charts.orange'], unknown: ['question'],
 };
 
-export class RunsView implements vscode.TreeDataProvider<RunNode> {
+export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Disposable {
   private emitter = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.emitter.event;
-  constructor(private readonly ctx: Ctx) {}
-
-  refresh(): void { this.emitter.fire(); }
+  private readonly sub: vscode.Disposable;
+  constructor(private readonly ctx: Ctx) { this.sub = ctx.onDidChange(() => this.emitter.fire()); }
 
   getChildren(): RunNode[] { return this.ctx.runs().map((run) => ({ run })); }
 
   getTreeItem({ run }: RunNode): vscode.TreeItem {
     const state = displayState(run);
     const item = new vscode.TreeItem(run.id, vscode.TreeItemCollapsibleState.None);
-    const reward = run.status?.reward_mean;
-    const step = `${run.status?.step ?? 0}${run.status?.total_steps ? `/${run.status.total_steps}` : ''}`;
-    item.description = `${state} · step ${step}${typeof reward === 'number' ? ` · reward ${reward.toFixed(3)}` : ''}${run.checkpoints.length ? ` · ${run.checkpoints.length} ckpt` : ''}`;
+    const s = run.status;
+    const step = `${s?.step ?? 0}${s?.total_steps ? `/${s.total_steps}` : ''}`;
+    const reward = typeof s?.reward_mean === 'number' ? s.reward_mean.toFixed(3) : undefined;
+    // short tokens, no labels: the tooltip spells them out
+    item.description = [state, step, reward, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined].filter(Boolean).join(' · ');
     const [icon, color] = ICONS[state] ?? ICONS.unknown;
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     item.contextValue = run.alive ? 'run-live' : 'run';
-    item.tooltip = new vscode.MarkdownString(`**${run.id}**\n\nstate: ${state}\n\nstep: ${step}` +
-      (run.status?.error ? `\n\nerror: ${run.status.error}` : '') + (run.status?.last_checkpoint ? `\n\nlast checkpoint: ${run.status.last_checkpoint}` : ''));
+    // run ids, errors and paths come from the file system: text, never markdown
+    const tip = new vscode.MarkdownString();
+    const line = (label: string, value: string) => { tip.appendMarkdown(`**${label}:** `); tip.appendText(value); tip.appendMarkdown('\n\n'); };
+    line('run', run.id);
+    line('state', state);
+    line('step', step);
+    if (reward) line('reward (mean)', reward);
+    line('checkpoints', String(run.checkpoints.length));
+    if (s?.last_checkpoint) line('last checkpoint', s.last_checkpoint);
+    if (s?.error) line('error', s.error);
+    line('folder', run.dir);
+    item.tooltip = tip;
+    item.accessibilityInformation = { label: `${run.id}, ${state}, step ${step}${reward ? `, reward ${reward}` : ''}` };
     item.command = { command: 'rlhf.openDashboard', title: 'Open Dashboard', arguments: [run.id] };
     return item;
   }
+
+  dispose(): void { this.sub.dispose(); this.emitter.dispose(); }
 }

@@ -1,0 +1,177 @@
+// Every command of the extension, registered here (rust-analyzer style: plain functions over the context).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { stopRun, type TrainerHandle } from '../core/launcher';
+import { listCheckpoints, type RunSummary } from '../core/runStore';
+import { StartError, startTraining } from '../core/training';
+import type { Ctx } from './ctx';
+import { DashboardPanel } from './dashboard';
+import type { RewardsUi } from './rewardsUi';
+import type { RunNode } from './runsView';
+
+export function registerCommands(ctx: Ctx, rewards: RewardsUi): void {
+  const reg = (id: string, fn: (...a: unknown[]) => unknown) => ctx.ext.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  reg('rlhf.startTraining', (uri) => startRun(ctx, uri instanceof vscode.Uri ? uri.fsPath : undefined));
+  reg('rlhf.stopTraining', (arg) => stopTraining(ctx, arg));
+  reg('rlhf.openDashboard', (arg) => openDashboard(ctx, arg));
+  reg('rlhf.resumeFromCheckpoint', (arg) => resumeFromCheckpoint(ctx, arg));
+  reg('rlhf.openRunFolder', async (arg) => {
+    const id = await pickRun(ctx, arg, () => true, 'Run folder to open');
+    if (id) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(ctx.runDir(id)!));
+  });
+  reg('rlhf.showTrainerLog', async (arg) => {
+    const id = await pickRun(ctx, arg, () => true, 'Run whose log to show');
+    if (id) void vscode.window.showTextDocument(vscode.Uri.file(path.join(ctx.runDir(id)!, 'trainer.log')), { preview: true });
+  });
+  reg('rlhf.refreshRuns', () => ctx.refresh());
+  reg('rlhf.setUpPython', () => !refuseUntrusted(ctx, 'Setting up the Python environment') && ctx.interpreters.setUp(ctx.layout.requirements));
+  reg('rlhf.selectInterpreter', () => !refuseUntrusted(ctx, 'Choosing the trainer interpreter') && ctx.interpreters.select());
+  reg('rlhf.testRules', (uri) => rewards.test(uri instanceof vscode.Uri ? uri : undefined));
+  reg('rlhf.newRewardRules', () => rewards.scaffold());
+  reg('rlhf.showRewardReport', () => rewards.showReport());
+}
+
+function refuseUntrusted(ctx: Ctx, what: string): boolean {
+  if (ctx.trusted) return false;
+  void vscode.window.showWarningMessage(
+    `RLHF Studio: ${what} is disabled in an untrusted workspace: it would run the trainer and reward code from this folder. ` +
+    'Trust the workspace (Workspaces: Manage Workspace Trust) to train; runs and charts stay viewable.', 'Manage Workspace Trust',
+  ).then((pick) => { if (pick) void vscode.commands.executeCommand('workbench.trust.manage'); });
+  return true;
+}
+
+async function pickConfig(): Promise<string | undefined> {
+  const found = await vscode.workspace.findFiles('**/*.{yaml,yml}', '{**/node_modules/**,**/runs/**,**/.venv/**}', 200);
+  const configs = found.filter((u) => /(^|\/)(config|rlhf[^/]*)\.ya?ml$/.test(u.fsPath));
+  const active = vscode.window.activeTextEditor?.document.uri;
+  if (active && /\.ya?ml$/.test(active.fsPath) && !configs.some((c) => c.fsPath === active.fsPath)) configs.unshift(active);
+  if (configs.length === 1) return configs[0].fsPath;
+  const pick = await vscode.window.showQuickPick(configs.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })),
+    { placeHolder: 'Run config to train with' });
+  if (pick) return pick.uri.fsPath;
+  if (!configs.length) {
+    const file = await vscode.window.showOpenDialog({ filters: { 'Run config': ['yaml', 'yml'] }, canSelectMany: false });
+    return file?.[0].fsPath;
+  }
+  return undefined;
+}
+
+const SET_UP = 'Set Up Python Environment';
+const SELECT = 'Select Interpreter';
+const COPY_FIX = 'Copy Fix Command';
+
+/** Starts a run; when the interpreter cannot train, offers to set one up or pick one and then starts again. */
+async function startRun(ctx: Ctx, config: string | undefined, resume?: string): Promise<void> {
+  if (refuseUntrusted(ctx, 'Starting a training run')) return;
+  config ??= await pickConfig();
+  if (!config || !ctx.runsDir) return;
+  const python = await ctx.interpreters.resolve();
+  let failure: StartError | Error | undefined;
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'RLHF', cancellable: true }, async (progress, token) => {
+    progress.report({ message: `checking ${python.path} and the config…` });
+    let handle: TrainerHandle;
+    try {
+      handle = await startTraining({ python, layout: ctx.layout, config: config!, runsDir: ctx.runsDir!, resume, nodePath: ctx.config.nodePath });
+    } catch (e) {
+      failure = e instanceof Error ? e : new Error(String(e));
+      return;
+    }
+    const id = attach(ctx, handle, python.path);
+    // cancelling the notification stops the run it is about
+    const stop = () => void vscode.commands.executeCommand('rlhf.stopTraining', id);
+    if (token.isCancellationRequested) { stop(); return; }
+    token.onCancellationRequested(stop);
+    // the notification stays while the trainer prepares and loads its models
+    progress.report({ message: 'starting the trainer…' });
+    const w = ctx.watcher(id)!;
+    const deadline = Date.now() + 10 * 60_000;
+    while (Date.now() < deadline && w.model.step === 0 && ctx.handles.has(id) && !token.isCancellationRequested) {
+      const p = w.model.progress;
+      if (p) progress.report({ message: `${p.phase}${p.total ? ` ${Math.round((100 * p.done) / p.total)}%` : ''}${p.message ? `: ${p.message}` : ''}` });
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  });
+  if (!failure) return;
+  const fix = failure instanceof StartError ? failure.fix : undefined;
+  ctx.log.error(`start failed: ${failure.message}${fix ? ` | fix: ${fix}` : ''}`);
+  const pythonProblem = failure instanceof StartError && failure.reason === 'python';
+  const actions = [...(pythonProblem ? [SET_UP, SELECT] : []), ...(fix ? [COPY_FIX] : [])];
+  const pick = await vscode.window.showErrorMessage(`RLHF: cannot start training: ${failure.message}`, ...actions);
+  if (pick === COPY_FIX && fix) void vscode.env.clipboard.writeText(fix);
+  const ready = pick === SET_UP ? await ctx.interpreters.setUp(ctx.layout.requirements) : pick === SELECT ? await ctx.interpreters.select() : false;
+  if (ready) await startRun(ctx, config, resume); // the start that was asked for
+}
+
+/** A launched trainer shows up at once everywhere as `starting`; its exit is reported when it did not end well. */
+function attach(ctx: Ctx, handle: TrainerHandle, python: string): string {
+  const id = path.basename(handle.runDir);
+  ctx.handles.set(id, handle);
+  ctx.activeRun = id;
+  ctx.log.info(`started ${id} (pid ${handle.pid}) with ${python}`);
+  const w = ctx.watcher(id)!;
+  ctx.refresh();
+  DashboardPanel.show(ctx, id);
+  void handle.exited.then((code) => {
+    ctx.handles.delete(id);
+    w.poll();
+    ctx.log.info(`${id} exited with code ${code}`);
+    ctx.refresh();
+    // failed as reported by the trainer, or died before it could say (import error, OOM kill)
+    if (w.model.state === 'failed' || (code !== 0 && w.model.state !== 'stopped' && w.model.state !== 'completed')) {
+      const why = w.model.error ?? `the trainer exited with code ${code} before reporting; the log says why`;
+      void vscode.window.showErrorMessage(`RLHF: run ${id} failed: ${why}`, 'Show Trainer Log')
+        .then((a) => { if (a) void vscode.commands.executeCommand('rlhf.showTrainerLog', id); });
+    }
+  });
+  return id;
+}
+
+function openDashboard(ctx: Ctx, arg: unknown): void {
+  const id = runIdOf(arg) ?? ctx.activeRun ?? ctx.runs()[0]?.id;
+  if (!id) { void vscode.window.showInformationMessage('RLHF: no runs yet. Start one with "RLHF: Start Training".'); return; }
+  ctx.activeRun = id;
+  DashboardPanel.show(ctx, id);
+}
+
+function runIdOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  if (arg && typeof arg === 'object' && 'run' in arg) return (arg as RunNode).run.id;
+  return undefined;
+}
+
+const isLive = (r: RunSummary) => r.alive;
+
+async function pickRun(ctx: Ctx, arg: unknown, filter: (r: RunSummary) => boolean, placeHolder: string): Promise<string | undefined> {
+  const given = runIdOf(arg);
+  if (given) return given;
+  const runs = ctx.runs().filter(filter);
+  if (runs.length === 1) return runs[0].id;
+  if (ctx.activeRun && runs.some((r) => r.id === ctx.activeRun) && filter === isLive) return ctx.activeRun;
+  const pick = await vscode.window.showQuickPick(runs.map((r) => ({ label: r.id, description: `${r.status?.state ?? ''} step ${r.status?.step ?? 0}` })), { placeHolder });
+  return pick?.label;
+}
+
+async function stopTraining(ctx: Ctx, arg: unknown): Promise<void> {
+  const id = await pickRun(ctx, arg, isLive, 'Run to stop');
+  if (!id) { void vscode.window.showInformationMessage('RLHF: no training run is active.'); return; }
+  const dir = ctx.runDir(id)!;
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RLHF: stopping ${id}` }, async (progress) => {
+    const outcome = await stopRun(dir, ctx.handles.get(id), ctx.config.stopTimeoutMs, (stage) => progress.report({ message: stage }));
+    ctx.log.info(`stop ${id}: ${outcome}`);
+    ctx.watcher(id)?.poll();
+    ctx.refresh();
+    const ck = listCheckpoints(dir);
+    void vscode.window.showInformationMessage(`RLHF: ${id} stopped (${outcome})${ck.length ? `; checkpoint ${path.basename(ck[ck.length - 1])}` : ''}.`);
+  });
+}
+
+async function resumeFromCheckpoint(ctx: Ctx, arg: unknown): Promise<void> {
+  if (refuseUntrusted(ctx, 'Resuming a run')) return;
+  const id = await pickRun(ctx, arg, (r) => r.checkpoints.length > 0 && !r.alive, 'Run to resume');
+  if (!id) return;
+  const dir = ctx.runDir(id)!;
+  const ckpts = listCheckpoints(dir).reverse();
+  const ck = ckpts.length === 1 ? ckpts[0] : (await vscode.window.showQuickPick(ckpts.map((c) => ({ label: path.basename(c), c })), { placeHolder: 'Checkpoint' }))?.c;
+  if (!ck) return;
+  await startRun(ctx, path.join(dir, 'config.yaml'), ck);
+}

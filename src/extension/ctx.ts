@@ -1,0 +1,93 @@
+// The extension's state, shared by commands and views: its own module so that views and commands
+// import it and it imports neither (no cycle through extension.ts).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { TrainerHandle } from '../core/launcher';
+import type { RunState } from '../core/protocol';
+import { formatDuration } from '../core/runModel';
+import { listRuns, type RunSummary } from '../core/runStore';
+import { RunWatcher } from '../core/runWatcher';
+import { installLayout, type InstallLayout } from '../core/training';
+import { Config } from './config';
+import { Interpreters } from './interpreter';
+
+export class Ctx {
+  readonly log = vscode.window.createOutputChannel('RLHF Studio', { log: true });
+  readonly config = new Config();
+  readonly interpreters = new Interpreters(this.config, this.log);
+  readonly layout: InstallLayout;
+  /** Trainers this window started; a run is listed as `starting` from launch, before it writes anything. */
+  readonly handles = new Map<string, TrainerHandle>();
+  readonly watchers = new Map<string, RunWatcher>();
+  readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
+  activeRun: string | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Runs, their states or the active run changed: views redraw. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(readonly ext: vscode.ExtensionContext) {
+    this.layout = installLayout(ext.extensionPath);
+    this.status.command = 'rlhf.openDashboard';
+    const timer = setInterval(() => this.refresh(), 2000);
+    ext.subscriptions.push(this.log, this.status, this.config, this.interpreters, this.changed, { dispose: () => clearInterval(timer) },
+      { dispose: () => { for (const w of this.watchers.values()) w.dispose(); } },
+      this.config.onDidChange((keys) => { if (keys.has('runsDirectory')) this.refresh(); }));
+  }
+
+  get trusted(): boolean { return vscode.workspace.isTrusted; }
+
+  get runsDir(): string | undefined {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    return folder && path.resolve(folder.uri.fsPath, this.config.runsDirectory);
+  }
+
+  /** The run folders, plus runs this window launched that have not written status.json yet. */
+  runs(): RunSummary[] {
+    const listed = this.runsDir ? listRuns(this.runsDir) : [];
+    const launched = [...this.handles.values()].filter((h) => !listed.some((r) => r.dir === h.runDir)).map((h): RunSummary => ({
+      id: path.basename(h.runDir), dir: h.runDir, alive: true, checkpoints: [],
+      status: { state: 'starting', pid: h.pid, step: 0, updated: Date.now() / 1000 },
+    }));
+    return [...launched, ...listed];
+  }
+
+  runDir(id: string): string | undefined { return this.runsDir && path.join(this.runsDir, id); }
+
+  /** A run's state as every view shows it: the trainer's word, or `starting` for one launched here that has not spoken yet. */
+  runState(id: string): RunState | 'unknown' {
+    const state = this.watchers.get(id)?.model.state ?? 'unknown';
+    return state === 'unknown' && this.handles.has(id) ? 'starting' : state;
+  }
+
+  /** The watcher of a run, created on first use; live runs found after a reload are re-attached here. */
+  watcher(id: string): RunWatcher | undefined {
+    let w = this.watchers.get(id);
+    const dir = this.runDir(id);
+    if (!w && dir) {
+      w = new RunWatcher(dir).start(250);
+      w.model.onLog = (level, message) => this.log.appendLine(`[${id}] ${level}: ${message}`);
+      w.onEvents(() => this.updateStatusBar());
+      this.watchers.set(id, w);
+    }
+    return w;
+  }
+
+  refresh(): void {
+    for (const r of this.runs()) if (r.alive) { this.watcher(r.id); if (!this.activeRun) this.activeRun = r.id; }
+    this.changed.fire();
+    this.updateStatusBar();
+  }
+
+  updateStatusBar(): void {
+    const id = this.activeRun;
+    const m = id ? this.watchers.get(id)?.model : undefined;
+    if (!id || !m) { this.status.hide(); return; }
+    const state = this.runState(id);
+    const reward = m.metrics.last('reward_mean');
+    const live = state === 'running' || state === 'starting' || state === 'stopping';
+    const icon = live ? '$(sync~spin)' : state === 'completed' ? '$(check)' : state === 'failed' ? '$(error)' : '$(debug-stop)';
+    this.status.text = `${icon} RLHF ${m.step}/${m.totalSteps ?? '?'} reward ${reward === null ? '--' : reward.toFixed(3)}${live ? ` ETA ${formatDuration(m.eta())}` : ''}`;
+    this.status.tooltip = `${id}: ${state}. Click to open the dashboard.`;
+    this.status.show();
+  }
+}
