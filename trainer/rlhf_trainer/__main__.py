@@ -6,6 +6,7 @@ Exit codes: 0 completed or stopped on request, 1 failed while training, 2 bad co
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -29,11 +30,17 @@ def _tee_to_log(run_dir: Path):
             self.stream = stream
 
         def write(self, data):
-            f.write(data)
+            try:
+                f.write(data)
+            except OSError:
+                pass  # a full disk must not turn reporting the failure into a second failure
             return self.stream.write(data)
 
         def flush(self):
-            f.flush()
+            try:
+                f.flush()
+            except OSError:
+                pass
             self.stream.flush()
 
         def __getattr__(self, name):
@@ -49,6 +56,25 @@ def _load(path: str) -> dict | None:
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return None
+
+
+def _chain(e: BaseException | None):
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        yield e
+        e = e.__cause__ or e.__context__
+
+
+def describe_error(e: BaseException) -> str:
+    """One line for status.json; a full disk is named as such even where a library (torch.save,
+    safetensors) reports it as its own error with the OSError only in the exception chain."""
+    text = f"{type(e).__name__}: {e}"
+    full = any((isinstance(x, OSError) and x.errno == errno.ENOSPC) or "No space left on device" in str(x)
+               or "os error 28" in str(x) for x in _chain(e))
+    if full and "ENOSPC" not in text:
+        text = f"ENOSPC: no space left on device ({text}); free disk space, then resume from the last checkpoint"
+    return text
 
 
 def cmd_run(args) -> int:
@@ -85,13 +111,22 @@ def cmd_run(args) -> int:
         status, error = "stopped", "interrupted twice; stopped without a final checkpoint"
     except Exception as e:  # recorded in the run folder; the traceback goes to trainer.log
         traceback.print_exc()
-        error = f"{type(e).__name__}: {e}"
+        error = describe_error(e)
         status = "failed"
     finally:
         trainer.close()
-    run.emit("run_finished", status=status, error=error, step=getattr(trainer, "step", 0))
-    run.set_status(state=status, error=error, step=getattr(trainer, "step", 0))
-    run.close()
+    if status == "failed":
+        run.remove_partial_checkpoints()  # on a full disk this frees the space to record the failure
+    step = getattr(trainer, "step", 0)
+    try:
+        run.emit("run_finished", status=status, error=error, step=step)
+    except OSError as e:  # status.json below is what readers trust; it is written in place if need be
+        print(f"could not append run_finished to events.jsonl: {e}", file=sys.stderr)
+    run.set_status(state=status, error=error, step=step)
+    try:
+        run.close()
+    except OSError:
+        pass
     print(f"run {status}" + (f": {error}" if error else ""), flush=True)
     return 1 if status == "failed" else 0
 

@@ -6,15 +6,17 @@ atomically; checkpoints are written under a temporary name and renamed when comp
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from . import checkpoint
 
 PROTOCOL_VERSION = 1
 
@@ -32,18 +34,35 @@ def _clean(value: Any) -> Any:
 
 def atomic_write_text(path: Path, text: str):
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        checkpoint.crash_point("status_write")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        if e.errno != errno.ENOSPC or not path.exists():
+            raise
+        # disk full: a second file does not fit, but the old one's blocks can be reused in place,
+        # so the final state (failed, with the ENOSPC error) still reaches the readers
+        with open(path, "r+") as f:
+            f.truncate(0)
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 class RunFolder:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / "checkpoints").mkdir(exist_ok=True)
+        self.checkpoints = self.path / "checkpoints"
+        self.checkpoints.mkdir(exist_ok=True)
+        checkpoint.remove_stale(self.checkpoints)
+        for stale in self.path.glob(".*.tmp-*"):  # a status/config write a kill interrupted
+            stale.unlink(missing_ok=True)
         self._events = open(self.path / "events.jsonl", "a", buffering=1)
         self._samples = open(self.path / "samples.jsonl", "a", buffering=1)
         self.status: dict[str, Any] = {"state": "starting", "pid": os.getpid(), "step": 0, "total_steps": None,
@@ -80,26 +99,20 @@ class RunFolder:
 
     # checkpoints ------------------------------------------------------------------------------
     def checkpoint_dir(self, step: int) -> Path:
-        return self.path / "checkpoints" / f"step-{step:06d}"
+        return self.checkpoints / f"step-{step:06d}"
 
     def begin_checkpoint(self, step: int) -> Path:
-        tmp = self.path / "checkpoints" / f".tmp-step-{step:06d}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
-        return tmp
+        return checkpoint.begin(self.checkpoints, step)
 
     def commit_checkpoint(self, tmp: Path, step: int) -> Path:
-        final = self.checkpoint_dir(step)
-        (tmp / "COMPLETE").write_text(str(step))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-        return final
+        return checkpoint.commit(tmp, self.checkpoint_dir(step))
 
     def prune_checkpoints(self, keep_last: int):
-        for p in complete_checkpoints(self.path)[:-keep_last]:
-            shutil.rmtree(p, ignore_errors=True)
+        checkpoint.prune(self.checkpoints, keep_last)
+
+    def remove_partial_checkpoints(self):
+        """Frees what a failed checkpoint write holds (on a full disk, the space to report the failure)."""
+        checkpoint.remove_stale(self.checkpoints)
 
     def close(self):
         self._events.close()
@@ -108,7 +121,7 @@ class RunFolder:
 
 def complete_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
     """A run's complete checkpoints, oldest first (half-written ones have no COMPLETE marker)."""
-    return sorted(p for p in (Path(run_dir) / "checkpoints").glob("step-*") if (p / "COMPLETE").exists())
+    return checkpoint.complete(Path(run_dir) / "checkpoints")
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:

@@ -22,10 +22,9 @@ import torch
 
 from . import __version__
 from . import algorithms as A
+from .checkpoint import load_state, rng_state, save_state, set_rng_state
 from .rewards import RewardHub, RewardItem
 from .runfolder import RunFolder
-
-STATE_FILE = "trainer_state.pt"
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,21 +155,6 @@ def lr_lambda(total: int, warmup_ratio: float, min_ratio: float):
     return f
 
 
-def rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict):
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
@@ -209,9 +193,7 @@ class Trainer:
         state = None
         load_from = policy_path
         if self.resume:
-            if not (self.resume / STATE_FILE).is_file() or not (self.resume / "COMPLETE").is_file():
-                raise ValueError(f"{self.resume} is not a complete checkpoint (no {STATE_FILE} or COMPLETE marker)")
-            state = torch.load(self.resume / STATE_FILE, map_location="cpu", weights_only=False)
+            state = load_state(self.resume)
             self.reference_path = state.get("reference_path", self.reference_path)
             load_from = str(self.resume)
 
@@ -566,7 +548,7 @@ class Trainer:
         if self.critic is not None:
             state["critic"] = self.critic.state_dict()
             state["critic_optimizer"] = self.critic_opt.state_dict()
-        torch.save(state, tmp / STATE_FILE)
+        save_state(state, tmp)
         final = run.commit_checkpoint(tmp, self.step)
         run.prune_checkpoints(self.cfg["checkpoint"]["keep_last"])
         run.emit("checkpoint", step=self.step, path=str(final), reason=reason)

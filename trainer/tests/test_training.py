@@ -50,7 +50,7 @@ def test_run_folder_matches_the_contract(tmp_path, example_model):
     assert ckpts == ["step-000002", "step-000003"]
     final = run_dir / "checkpoints" / "step-000003"
     assert (final / "model.safetensors").is_file() and (final / "tokenizer.json").is_file()
-    state = torch.load(final / "trainer_state.pt", weights_only=False)
+    state = torch.load(final / "trainer_state.pt", weights_only=True)
     assert {"optimizer", "scheduler", "rng", "step", "samples_seen", "consumed_prompts", "data_position"} <= set(state)
     assert set(state["rng"]) >= {"torch", "python", "numpy"}
     # samples: prompt, response, label, per-source rewards, per-token data for a share
@@ -144,7 +144,7 @@ def test_sigkill_never_leaves_a_half_checkpoint_that_looks_whole(tmp_path, examp
     ckpt = latest_checkpoint(run_dir)
     from transformers import AutoModelForCausalLM
     AutoModelForCausalLM.from_pretrained(ckpt)
-    torch.load(ckpt / "trainer_state.pt", weights_only=False)
+    torch.load(ckpt / "trainer_state.pt", weights_only=True)
 
 
 @pytest.mark.parametrize("overrides", [

@@ -1,0 +1,139 @@
+"""Checkpoint folders that are always whole, and a trainer state that loads without pickle.
+
+A checkpoint is written to ``checkpoints/.tmp-step-N``, every file and the folder are fsynced, a
+``COMPLETE`` marker is written last, and the folder is renamed to ``step-N``. Removing one (pruning,
+or overwriting a step saved twice) first renames it to ``.tmp-del-…``: a rename is atomic, so a
+kill at any point leaves either a whole ``step-N`` or a ``.tmp-*`` folder, and every ``.tmp-*``
+folder is deleted when a trainer next opens the run folder.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+from pathlib import Path
+
+import numpy as np
+import torch
+
+STATE_FILE = "trainer_state.pt"
+COMPLETE = "COMPLETE"
+TMP_PREFIX = ".tmp-"
+
+
+_crash_hits: dict[str, int] = {}
+
+
+def crash_point(name: str):
+    """Test hook: RLHF_TEST_CRASH_AT=name (or name:N, the Nth time it is reached) makes the trainer
+    SIGKILL itself there, so tests see exactly what a kill at that point leaves behind."""
+    want, _, nth = os.environ.get("RLHF_TEST_CRASH_AT", "").partition(":")
+    if want != name:
+        return
+    _crash_hits[name] = _crash_hits.get(name, 0) + 1
+    if _crash_hits[name] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fsync_path(path: Path):
+    """fsync a file or a folder (a folder's fsync makes the names in it durable)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path):
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            fsync_path(Path(dirpath) / name)
+        fsync_path(Path(dirpath))
+
+
+def remove_stale(checkpoints: Path):
+    """Deletes the .tmp-* folders a killed trainer left behind (half-written or half-deleted)."""
+    for p in checkpoints.glob(TMP_PREFIX + "*"):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _discard(folder: Path):
+    """Atomically takes a checkpoint out of the listing, then deletes it."""
+    trash = folder.with_name(f"{TMP_PREFIX}del-{folder.name}-{os.getpid()}")
+    os.replace(folder, trash)
+    fsync_path(folder.parent)
+    crash_point("prune")
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def begin(checkpoints: Path, step: int) -> Path:
+    tmp = checkpoints / f"{TMP_PREFIX}step-{step:06d}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def commit(tmp: Path, final: Path) -> Path:
+    """Makes a fully written tmp folder the checkpoint `final`, durably and atomically."""
+    (tmp / COMPLETE).write_text(final.name)
+    fsync_tree(tmp)
+    crash_point("checkpoint_commit")
+    if final.exists():
+        _discard(final)
+    os.replace(tmp, final)
+    fsync_path(final.parent)
+    return final
+
+
+def complete(checkpoints: Path) -> list[Path]:
+    """Complete checkpoints, oldest first (half-written ones have no COMPLETE marker)."""
+    return sorted(p for p in checkpoints.glob("step-*") if (p / COMPLETE).exists())
+
+
+def prune(checkpoints: Path, keep_last: int):
+    for p in complete(checkpoints)[:-keep_last]:
+        _discard(p)
+
+
+# ---- trainer state without pickle --------------------------------------------------------------
+# torch.load(weights_only=True) accepts tensors and plain containers of str/int/float/bool/None, so
+# the RNG states are stored as tensors and lists instead of numpy arrays and Python tuples.
+
+def rng_state() -> dict:
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(),
+             "python": {"version": version, "internal": list(internal), "gauss_next": gauss},
+             "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict):
+    torch.set_rng_state(state["torch"])
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["internal"]), py["gauss_next"]))
+    npy = state["numpy"]
+    np.random.set_state((npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
+                         npy["cached_gaussian"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_state(state: dict, folder: Path):
+    # through a Python file object, so that a full disk surfaces as OSError ENOSPC in the exception
+    # chain rather than only as torch's "unexpected pos" from its C++ writer
+    with open(folder / STATE_FILE, "wb") as f:
+        torch.save(state, f)
+    crash_point("checkpoint_write")
+
+
+def load_state(folder: Path) -> dict:
+    if not (folder / STATE_FILE).is_file() or not (folder / COMPLETE).is_file():
+        raise ValueError(f"{folder} is not a complete checkpoint (no {STATE_FILE} or {COMPLETE} marker)")
+    return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
