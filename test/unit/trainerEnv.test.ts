@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { test } from 'node:test';
 import { chooseNode, trainerEnv } from '../../src/core/trainerEnv';
-import { installLayout, layoutEnv } from '../../src/core/training';
+import { installLayout, layoutEnv, validateConfig } from '../../src/core/training';
 
 const ROOT = path.resolve(__dirname, '../..');
 const layout = installLayout(ROOT);
@@ -88,4 +88,21 @@ test("trainerEnv: the trainer comes first on PYTHONPATH and the user's PYTHONPAT
   assert.ok(sysPath.indexOf(layout.trainerDir) >= 0 && sysPath.indexOf(layout.trainerDir) < sysPath.indexOf(userDir), sysPath.join(':'));
   assert.equal(env.RLHF_SCHEMAS_DIR, layout.schemasDir);
   assert.equal(env.RLHF_REWARD_WORKER, undefined);
+});
+
+test("validate with the real trainer sees the user's PYTHONPATH (it used to be replaced by the trainer's folder)", async (t) => {
+  const venv = path.join(ROOT, '.venv', 'bin', 'python');
+  if (!fs.existsSync(venv)) { t.skip('no .venv (npm run setup:python)'); return; }
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-userpp-'));
+  const marker = path.join(userDir, 'seen');
+  // Python imports sitecustomize from sys.path at start-up: it runs only when userDir is on PYTHONPATH
+  fs.writeFileSync(path.join(userDir, 'sitecustomize.py'), `open(${JSON.stringify(marker)}, "w").write("1")\n`);
+  const saved = process.env.PYTHONPATH;
+  process.env.PYTHONPATH = userDir;
+  try {
+    await validateConfig(venv, layout, path.join(ROOT, 'examples', 'arithmetic', 'config.yaml'));
+  } finally {
+    if (saved === undefined) delete process.env.PYTHONPATH; else process.env.PYTHONPATH = saved;
+  }
+  assert.ok(fs.existsSync(marker), 'the trainer ran with the user PYTHONPATH');
 });
