@@ -53,7 +53,7 @@ export function parseEventLine(line: string): TrainerEvent | undefined {
 
 export function parseStatus(text: string): RunStatus | undefined {
   try {
-    const s = JSON.parse(text);
+    const s: unknown = JSON.parse(text);
     return isObj(s) && isStr(s.state) && typeof s.step === 'number' ? (s as unknown as RunStatus) : undefined;
   } catch { return undefined; }
 }
