@@ -2,7 +2,6 @@
 # npm run demo: installs what is missing, builds, and trains the embedded example through the CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export ONNXRUNTIME_NODE_INSTALL=skip
 [ -d node_modules/esbuild ] || npm install --no-audit --no-fund
 bash scripts/setup-python.sh
 node esbuild.mjs
