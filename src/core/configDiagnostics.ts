@@ -53,7 +53,7 @@ export function diagnoseConfig(text: string, schema: object): ConfigProblem[] {
   const problems: ConfigProblem[] = doc.errors.map((e) => ({ message: e.message.split('\n')[0], start: e.pos[0], end: e.pos[1], severity: 'error' as const }));
   if (problems.length) return problems;
   if (!compiled || compiled.schema !== schema) compiled = { schema, validate: new Ajv({ allErrors: true, strict: false }).compile(schema) };
-  const value = doc.toJS();
+  const value = doc.toJS() as unknown;
   if (!compiled.validate(value)) {
     const seen = new Set<string>();
     for (const e of compiled.validate.errors ?? []) {

@@ -75,6 +75,9 @@ except Exception:
 print(json.dumps(out))
 `;
 
+/** What the probe script prints. */
+interface ProbeAnswer { version?: string; missing?: string[]; torch?: string; transformers?: string; cuda?: boolean }
+
 const PIP_NAMES: Record<string, string> = { torch: 'torch==2.13.0', transformers: 'transformers', yaml: 'PyYAML', jsonschema: 'jsonschema' };
 
 /** `origin` says where the interpreter came from (describePythonChoice); problems name it. */
@@ -92,8 +95,8 @@ export function probePython(python: string, timeoutMs = 60_000, origin?: string)
         return;
       }
       try {
-        const info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
-        const missing: string[] = info.missing ?? [];
+        const info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as ProbeAnswer;
+        const missing = info.missing ?? [];
         if (missing.length) {
           resolve({
             ok: false, python, version: info.version, kind: 'packages',

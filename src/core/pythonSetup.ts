@@ -65,8 +65,8 @@ function step(cmd: string, args: string[], o: VenvSetupOptions, what: string): P
       const pkg = /^(Collecting|Downloading|Installing collected packages:?)\s*(.*)/.exec(line.trim());
       if (pkg) o.onProgress?.(`${pkg[1].toLowerCase()} ${pkg[2]}`.slice(0, 120));
     };
-    readline.createInterface({ input: child.stdout! }).on('line', onLine);
-    readline.createInterface({ input: child.stderr! }).on('line', onLine);
+    readline.createInterface({ input: child.stdout }).on('line', onLine);
+    readline.createInterface({ input: child.stderr }).on('line', onLine);
     child.once('error', (e) => reject(new SetupError((e as NodeJS.ErrnoException).code === 'ENOENT'
       ? `${cmd} was not found: install Python 3.10+ or choose an interpreter` : o.signal?.aborted ? `${what}: cancelled` : `${what}: ${e.message}`)));
     child.once('close', (code) => {

@@ -40,8 +40,9 @@ export function validateConfig(python: string, layout: InstallLayout, config: st
 
 export function runNameOf(config: string): string {
   try {
-    const doc = YAML.parse(fs.readFileSync(config, 'utf8'));
-    if (doc && typeof doc.name === 'string') return doc.name;
+    const doc = YAML.parse(fs.readFileSync(config, 'utf8')) as unknown;
+    const name = doc && typeof doc === 'object' ? (doc as { name?: unknown }).name : undefined;
+    if (typeof name === 'string') return name;
   } catch { /* the trainer reports config errors */ }
   return path.basename(config).replace(/\.(ya?ml)$/, '');
 }

@@ -71,7 +71,7 @@ async function startRun(ctx: Ctx, config: string | undefined, resume?: string): 
     progress.report({ message: `checking ${python.path} and the config…` });
     let handle: TrainerHandle;
     try {
-      handle = await startTraining({ python, layout: ctx.layout, config: config!, runsDir: ctx.runsDir!, resume, nodePath: ctx.config.nodePath });
+      handle = await startTraining({ python, layout: ctx.layout, config, runsDir: ctx.runsDir!, resume, nodePath: ctx.config.nodePath });
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));
       return;

@@ -12,7 +12,7 @@ export function activate(ext: vscode.ExtensionContext): void {
   registerCommands(ctx, new RewardsUi(ctx));
   ext.subscriptions.push(runsView, vscode.window.createTreeView('rlhf.runs', { treeDataProvider: runsView }));
   ext.subscriptions.push(vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
-    deserializeWebviewPanel: async (panel, state: { runId?: string } | undefined) => DashboardPanel.revive(ctx, panel, state?.runId),
+    deserializeWebviewPanel: (panel, state: { runId?: string } | undefined) => { DashboardPanel.revive(ctx, panel, state?.runId); return Promise.resolve(); },
   }));
   ext.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => { ctx.refresh(); DashboardPanel.refreshAll(); }));
   ctx.refresh();

@@ -27,7 +27,7 @@ export class Interpreters implements vscode.Disposable {
       this.disposables.push(api.environments.onDidChangeActiveEnvironmentPath((e) =>
         this.log.info(`Python extension: the selected interpreter is now ${e.path}; the next start uses it`)));
       return api;
-    }, (e) => { this.log.warn(`Python extension unavailable: ${e instanceof Error ? e.message : e}`); this.api = undefined; return undefined; });
+    }, (e) => { this.log.warn(`Python extension unavailable: ${e instanceof Error ? e.message : String(e)}`); this.api = undefined; return undefined; });
     return this.api;
   }
 
@@ -39,7 +39,7 @@ export class Interpreters implements vscode.Disposable {
       const env = await api.environments.resolveEnvironment(api.environments.getActiveEnvironmentPath(this.folder?.uri));
       return env?.executable.uri?.fsPath;
     } catch (e) {
-      this.log.warn(`Python extension: could not resolve the selected environment: ${e instanceof Error ? e.message : e}`);
+      this.log.warn(`Python extension: could not resolve the selected environment: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
     }
   }

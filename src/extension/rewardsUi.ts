@@ -27,7 +27,7 @@ export class RewardsUi implements vscode.CodeLensProvider {
   private schema: object;
 
   constructor(private readonly ctx: Ctx) {
-    this.schema = JSON.parse(fs.readFileSync(path.join(ctx.ext.extensionPath, 'schemas', 'config.schema.json'), 'utf8'));
+    this.schema = JSON.parse(fs.readFileSync(path.join(ctx.ext.extensionPath, 'schemas', 'config.schema.json'), 'utf8')) as object;
     const sel: vscode.DocumentSelector = [{ language: 'yaml' }, { pattern: '**/*.reward.{ts,js}' }];
     ctx.ext.subscriptions.push(
       this.diagnostics, this.output,

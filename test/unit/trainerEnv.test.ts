@@ -21,7 +21,7 @@ async function scoreThroughTrainerEnv(env: NodeJS.ProcessEnv): Promise<{ rewards
   const lines = readline.createInterface({ input: child.stdout });
   const replies: Record<string, unknown>[] = [];
   let wake: () => void = () => undefined;
-  lines.on('line', (l) => { replies.push(JSON.parse(l)); wake(); });
+  lines.on('line', (l) => { replies.push(JSON.parse(l) as Record<string, unknown>); wake(); });
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => { r(c); wake(); }));
   let code: number | null | undefined;
   void exited.then((c) => { code = c; });
@@ -84,7 +84,7 @@ test("trainerEnv: the trainer comes first on PYTHONPATH and the user's PYTHONPAT
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-pp-'));
   const env = trainerEnv({ trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, node: chooseNode(), base: { ...process.env, PYTHONPATH: userDir } });
   assert.equal(env.PYTHONPATH, [layout.trainerDir, userDir].join(path.delimiter));
-  const sysPath: string[] = JSON.parse(execFileSync('python3', ['-c', 'import json, sys; print(json.dumps(sys.path))'], { env, encoding: 'utf8' }));
+  const sysPath = JSON.parse(execFileSync('python3', ['-c', 'import json, sys; print(json.dumps(sys.path))'], { env, encoding: 'utf8' })) as string[];
   assert.ok(sysPath.indexOf(layout.trainerDir) >= 0 && sysPath.indexOf(layout.trainerDir) < sysPath.indexOf(userDir), sysPath.join(':'));
   assert.equal(env.RLHF_SCHEMAS_DIR, layout.schemasDir);
   assert.equal(env.RLHF_REWARD_WORKER, undefined);
