@@ -13,23 +13,37 @@ export class SeriesColumns {
     if (step <= this.lastStep) this.truncateFrom(step); // a resumed run re-reports steps: the newest wins
     const n = this.step.length;
     this.step.push(step); this.samples.push(samples); this.time.push(time);
-    for (const [k, v] of Object.entries(values)) {
-      let col = this.values[k];
-      if (!col) { col = this.values[k] = new Array<number | null>(n).fill(null); }
-      col.push(typeof v === 'number' ? v : null);
-    }
-    for (const col of Object.values(this.values)) if (col.length < n + 1) col.push(null);
+    for (const [k, v] of Object.entries(values)) this.column(k, n).push(typeof v === 'number' ? v : null);
+    this.padTo(n + 1);
     this.lastStep = step;
   }
 
-  /** Appends the rows of a chunk that `slice` made: how the dashboard keeps its copy of the host's columns. */
+  /**
+   * Appends the rows of a chunk that `slice` made (ascending steps), column by column: how the
+   * dashboard keeps its copy of the host's columns. Re-reported steps replace rows as in `push`.
+   */
   append(c: SeriesChunk): void {
-    const keys = Object.keys(c.values);
-    for (let i = 0; i < c.step.length; i++) {
-      const row: Record<string, number | null> = {};
-      for (const k of keys) row[k] = c.values[k][i] ?? null;
-      this.push(c.step[i], c.samples[i] ?? 0, c.time[i] ?? 0, row);
+    const rows = c.step.length;
+    if (rows === 0) return;
+    if (c.step[0] <= this.lastStep) this.truncateFrom(c.step[0]);
+    const n = this.step.length;
+    for (let i = 0; i < rows; i++) { this.step.push(c.step[i]); this.samples.push(c.samples[i] ?? 0); this.time.push(c.time[i] ?? 0); }
+    for (const [k, col] of Object.entries(c.values)) {
+      const dst = this.column(k, n);
+      for (let i = 0; i < rows; i++) { const v = col[i]; dst.push(typeof v === 'number' ? v : null); }
     }
+    this.padTo(n + rows);
+    this.lastStep = c.step[rows - 1];
+  }
+
+  /** The column of `key`; a key seen for the first time gets nulls for the `rows` before it. */
+  private column(key: string, rows: number): (number | null)[] {
+    return (this.values[key] ??= new Array<number | null>(rows).fill(null));
+  }
+
+  /** Columns without a value in the newest rows get nulls there. */
+  private padTo(rows: number): void {
+    for (const col of Object.values(this.values)) while (col.length < rows) col.push(null);
   }
 
   private truncateFrom(step: number): void {

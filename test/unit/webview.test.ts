@@ -108,6 +108,13 @@ test('the webview rebuilds the host columns from reset + append chunks, keys app
   const smoothed = data.aligned(panel('kl'), 'step', 0.5);
   assert.deepEqual(smoothed[1], ema([null, null, 0.01, 0.02], 0.5));
 
+  // a resumed run re-reports steps 3..4: the newest rows replace them, as in the host
+  host.ingest([metrics(3, { reward_mean: 0.35 }), metrics(4, { reward_mean: 0.45 })]);
+  data.append(host.metrics.slice(2), null);
+  assert.deepEqual(data.metrics.step, [1, 2, 3, 4]);
+  assert.deepEqual(data.metrics.values, host.metrics.values);
+  assert.deepEqual(data.metrics.values.reward_mean, [0.1, 0.2, 0.35, 0.45]);
+
   data.reset(host.metrics.slice(2), host.evals.slice(1)); // reset replaces, never appends
   assert.deepEqual(data.metrics.step, [3, 4]);
   assert.equal(data.points(panel('eval')), 0);
