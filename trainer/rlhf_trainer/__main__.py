@@ -49,10 +49,22 @@ def _tee_to_log(run_dir: Path):
     sys.stdout, sys.stderr = Tee(sys.stdout), Tee(sys.stderr)
 
 
-def _load(path: str) -> dict | None:
-    """The config, or None after printing the one-line error."""
+def _load(path: str, resume: str | None, max_steps: int | None = None) -> tuple | None:
+    """(config, prompt rows, applied resume changes) after every check that needs no model weights,
+    or None after printing the one-line error."""
+    from .preflight import preflight
+    from .resume import check_resume, resume_error
     try:
-        return load_config(path)
+        cfg = load_config(path)
+        if max_steps:
+            cfg["train"]["max_steps"] = max_steps
+        error = resume_error(resume)
+        if error:
+            print(f"error: {error}", file=sys.stderr)
+            return None
+        rows = preflight(cfg)
+        applied = check_resume(cfg, Path(resume), rows["train"].digest) if resume else []
+        return cfg, rows, applied
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return None
@@ -78,17 +90,13 @@ def describe_error(e: BaseException) -> str:
 
 
 def cmd_run(args) -> int:
-    cfg = _load(args.config)
-    if cfg is None:
+    loaded = _load(args.config, args.resume, args.max_steps)
+    if loaded is None:
         return 2
-    if args.max_steps:
-        cfg["train"]["max_steps"] = args.max_steps
-    if args.resume and not Path(args.resume).is_dir():
-        print(f"error: --resume {args.resume}: no such checkpoint folder", file=sys.stderr)
-        return 2
+    cfg, rows, applied = loaded
 
     from .runfolder import RunFolder
-    from .trainer import Control, Trainer, describe_device, pick_device, versions
+    from .trainer import Control, Trainer, describe_device, pick_device, sampling_parameters, versions
 
     run_dir = Path(args.run_dir)
     run = RunFolder(run_dir)
@@ -97,13 +105,16 @@ def cmd_run(args) -> int:
     run.set_status(state="starting")
     control = Control()
     control.install(read_stdin=not args.no_stdin)
-    trainer = Trainer(cfg, run, resume=args.resume, control=control)
+    trainer = Trainer(cfg, run, resume=args.resume, control=control, prompt_rows=rows)
     status, error = "failed", None
     try:
         device = pick_device(cfg)
         run.emit("run_started", config={k: v for k, v in cfg.items() if not k.startswith("_")},
                  device=describe_device(device), world_size=1, versions=versions(), run_dir=str(run_dir.resolve()),
-                 resumed_from=str(Path(args.resume).resolve()) if args.resume else None, pid=os.getpid())
+                 resumed_from=str(Path(args.resume).resolve()) if args.resume else None, pid=os.getpid(),
+                 sampling=sampling_parameters(cfg))
+        for message in applied:
+            trainer.log(message, "warning")
         trainer.setup()
         run.emit("log", level="info", message=f"training {trainer.total_steps} steps on {describe_device(device)}")
         status = trainer.fit()
@@ -132,9 +143,12 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    cfg = _load(args.config)
-    if cfg is None:
+    loaded = _load(args.config, args.resume)
+    if loaded is None:
         return 2
+    cfg, _rows, applied = loaded
+    for message in applied:
+        print(f"warning: {message}")
     print(f"{args.config}: ok ({cfg['algorithm']['estimator']}, {cfg['rollout']['batch_size']} prompts x "
           f"{cfg['rollout']['n_samples_per_prompt']} samples per step)")
     return 0
@@ -151,6 +165,7 @@ def main(argv=None) -> int:
     r.add_argument("--no-stdin", action="store_true", help="do not read control lines from stdin")
     v = sub.add_parser("validate", help="check a config and exit")
     v.add_argument("--config", required=True)
+    v.add_argument("--resume", help="also check the config against this checkpoint's run (changed keys)")
     args = ap.parse_args(argv)
     return {"run": cmd_run, "validate": cmd_validate}[args.cmd](args)
 

@@ -91,6 +91,11 @@ def _describe(err: jsonschema.ValidationError, schema: dict) -> tuple[tuple, str
         return path, f"{err.instance!r} is not allowed; use one of {', '.join(map(str, err.validator_value))}"
     if err.validator == "type":
         return path, f"expected {err.validator_value}, got {type(err.instance).__name__} {err.instance!r}"
+    if err.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[err.validator]
+        desc = err.schema.get("description")
+        return path, (f"must be {op} {err.validator_value} (got {err.instance!r}); change it"
+                      + (f" ({desc})" if desc else ""))
     if err.validator == "oneOf" and "sources" in path and len(path) == 3:
         return path, "give exactly one of 'function', 'worker' or 'http' for this reward source"
     desc = err.schema.get("description")
@@ -102,6 +107,78 @@ def _check(cond: bool, src: str, lines: dict, path: tuple, msg: str):
         line = lines.get(path)
         where = f"{src}:{line}" if line else src
         raise ConfigError(f"{where}: {_fmt_path(path)}: {msg}")
+
+
+def _check_batches(roll: dict, train: dict, src: str, lines: dict):
+    """Every rollout sample is trained on, in whole optimizer steps; else steps are silently skipped
+    (a rollout smaller than train.batch_size took no optimizer step at all) and the LR schedule's
+    length disagrees with the steps taken."""
+    n, rb, tb = roll["n_samples_per_prompt"], roll["batch_size"], train["batch_size"]
+    samples = rb * n
+    if samples % tb == 0:
+        return
+    divisors = [d for d in range(min(tb, samples), 0, -1) if samples % d == 0 and d % train["micro_batch_size"] == 0]
+    fix_rb = next(r for r in range(rb + 1, rb * tb + 1) if r * n % tb == 0)
+    fixes = ([f"set train.batch_size to {divisors[0]}"] if divisors else []) + [f"set rollout.batch_size to {fix_rb}"]
+    _check(False, src, lines, ("train", "batch_size"),
+           f"a rollout batch holds {samples} samples (rollout.batch_size {rb} x n_samples_per_prompt {n}), "
+           f"not a multiple of train.batch_size {tb}: each of the {train['max_epochs']} epoch(s) would train on "
+           f"{samples // tb * tb} and skip {samples % tb}; " + " or ".join(fixes))
+
+
+def _check_input_template(data: dict, src: str, lines: dict):
+    import string
+    tpl = data["input_template"]
+    if tpl is None:
+        return
+    try:
+        fields = [(name, spec, conv) for _lit, name, spec, conv in string.Formatter().parse(tpl) if name is not None]
+    except ValueError as e:
+        fields, bad = None, str(e)
+    if fields is not None:
+        bad = "" if fields == [("", "", None)] else f"it has {len(fields)} placeholder(s): " + ", ".join(
+            "{" + n + (f"!{c}" if c else "") + (f":{sp}" if sp else "") + "}" for n, sp, c in fields)
+    _check(not bad, src, lines, ("data", "input_template"),
+           f"needs exactly one {{}} where the prompt goes ({bad}); write literal braces as {{{{ and }}}}")
+
+
+def _resolve_model(value: str, base_dir: Path, will_build: bool, check_files: bool, check) -> str:
+    """A model folder (relative paths against the config's folder), or a hub id in the local cache.
+    A relative path that is neither is an error here: from_pretrained would try the hub instead."""
+    p = Path(value).expanduser()
+    if p.is_absolute():
+        return str(p)
+    local = (base_dir / p).resolve()
+    if local.exists() or will_build or value.startswith(".") or not check_files:
+        return str(local)
+    check(_in_hf_cache(value), f"model folder {local} not found (relative paths are resolved against the "
+                               f"config's folder), and '{value}' is not a model in the local Hugging Face cache; "
+                               "fix the path, or download the model first")
+    return value
+
+
+def _in_hf_cache(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # not a valid repo id, or no huggingface_hub
+        return False
+
+
+def locator(cfg: dict):
+    """fail(path, msg) -> ConfigError naming the config file and the path's line (checks after loading)."""
+    src = cfg.get("_config_path") or "<config>"
+    try:
+        lines = _line_map(Path(src).read_text())
+    except OSError:
+        lines = {}
+
+    def fail(path: tuple, msg: str) -> ConfigError:
+        try:
+            _check(False, src, lines, path, msg)
+        except ConfigError as e:
+            return e
+    return fail
 
 
 def load_config(path: str | os.PathLike, check_files: bool = True) -> dict:
@@ -144,10 +221,7 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
            f"micro_batch_size {train['micro_batch_size']} exceeds train.batch_size {train['batch_size']}; lower it")
     _check(train["batch_size"] % train["micro_batch_size"] == 0, src, lines, ("train", "batch_size"),
            f"batch_size {train['batch_size']} is not a multiple of micro_batch_size {train['micro_batch_size']}")
-    samples = roll["batch_size"] * n * train["max_epochs"]
-    _check(samples >= train["batch_size"], src, lines, ("train", "batch_size"),
-           f"a rollout batch holds {roll['batch_size'] * n} samples, fewer than train.batch_size "
-           f"{train['batch_size']}: lower train.batch_size or raise rollout.batch_size")
+    _check_batches(roll, train, src, lines)
     _check(algo["dual_clip"] is None or algo["dual_clip"] > 1, src, lines, ("algorithm", "dual_clip"),
            "dual_clip must be greater than 1 (3.0 is common) or null")
     lo, hi = algo["reward_clip"]
@@ -156,16 +230,17 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
            ("algorithm", "kl", "estimator"),
            "k1 as a loss has no useful gradient (paper appendix B.1); use k2 (or k3) with kl.mode: loss")
 
+    _check_input_template(cfg["data"], src, lines)
+
     # resolve paths relative to the config file
     def rel(p):
         return str((base_dir / p).resolve()) if p and not Path(p).is_absolute() else p
 
     model, data = cfg["model"], cfg["data"]
     for key in ("policy", "reference"):
-        local = model.get(key) and (model[key].startswith(".") or (base_dir / model[key]).exists()
-                                    or (key == "policy" and model["create_if_missing"]))
-        if local:
-            model[key] = rel(model[key])
+        if model.get(key):
+            model[key] = _resolve_model(model[key], base_dir, key == "policy" and bool(model["create_if_missing"]),
+                                        check_files, lambda ok, msg, k=key: _check(ok, src, lines, ("model", k), msg))
     for key in ("prompts", "eval_prompts"):
         data[key] = rel(data[key])
     for i, s in enumerate(cfg["reward"]["sources"]):
@@ -182,7 +257,7 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
             _check(Path(data["eval_prompts"]).is_file(), src, lines, ("data", "eval_prompts"),
                    f"eval prompt file {data['eval_prompts']} not found; fix the path or set it to null")
         pol = Path(model["policy"])
-        _check(pol.exists() or model["create_if_missing"] or not model["policy"].startswith("/"), src, lines,
+        _check(pol.exists() or model["create_if_missing"] or not pol.is_absolute(), src, lines,
                ("model", "policy"), f"model folder {pol} not found; point it at a save_pretrained folder")
     _check(bool(cfg["reward"]["sources"]) or bool(cfg["reward"]["rules"]), src, lines, ("reward",),
            "no reward: add reward.rules, or reward.sources with a function (file.py:fn), a worker or an http endpoint")

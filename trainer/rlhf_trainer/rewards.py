@@ -242,6 +242,13 @@ def rule_engine_command() -> tuple[str, str]:
     return node, worker
 
 
+def rule_worker(cfg: dict) -> WorkerSource:
+    """The rule engine with reward.rules compiled (its init fails on a bad regex or module)."""
+    rcfg = cfg["reward"]
+    options = {"rules": rcfg["rules"], "base_dir": cfg.get("_base_dir"), "time_budget_ms": rcfg["rule_time_budget_ms"]}
+    return WorkerSource("rules", list(rule_engine_command()), options, float(rcfg["timeout_s"]), cwd=cfg.get("_base_dir"))
+
+
 @dataclass
 class Scored:
     total: list[float]
@@ -266,9 +273,7 @@ class RewardHub:
                 src = HttpSource(s["name"], s["http"]["url"], s["http"].get("token_env"), s["http"]["retries"], timeout)
             self.sources.append((src, float(s.get("weight", 1.0))))
         if rcfg.get("rules"):
-            node, worker = rule_engine_command()
-            options = {"rules": rcfg["rules"], "base_dir": cfg.get("_base_dir"), "time_budget_ms": rcfg["rule_time_budget_ms"]}
-            self.sources.append((WorkerSource("rules", [node, worker], options, timeout, cwd=cfg.get("_base_dir")), 1.0))
+            self.sources.append((rule_worker(cfg), 1.0))
 
     def score(self, items: list[RewardItem]) -> Scored:
         n = len(items)

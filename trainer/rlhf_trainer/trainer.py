@@ -14,7 +14,6 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,10 @@ import torch
 from . import __version__
 from . import algorithms as A
 from .checkpoint import load_state, rng_state, save_state, set_rng_state
+from .config import locator
+from .data import Prompt, check_prompt_files, load_prompts
+from .preflight import load_tokenizer, prompt_token_lengths
+from .resume import write_resume_info
 from .rewards import RewardHub, RewardItem
 from .runfolder import RunFolder
 
@@ -60,47 +63,6 @@ class Control:
                 self.request_stop("stop requested")
             elif kind == "save":
                 self.save.set()
-
-
-# --------------------------------------------------------------------------------------------
-# Data
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class Prompt:
-    text: str
-    label: object
-    raw: dict
-
-
-def load_prompts(path: str, cfg: dict, tokenizer, limit: int | None = None) -> list[Prompt]:
-    d = cfg["data"]
-    out = []
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg}); each line must be one JSON object")
-            if d["prompt_key"] not in row:
-                raise ValueError(f"{path}:{lineno}: no field '{d['prompt_key']}'; set data.prompt_key to the prompt's field")
-            p = row[d["prompt_key"]]
-            if d["apply_chat_template"]:
-                messages = p if isinstance(p, list) else [{"role": "user", "content": str(p)}]
-                text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-            else:
-                text = str(p)
-                if d["input_template"]:
-                    text = d["input_template"].format(text)
-            label = row.get(d["label_key"]) if d["label_key"] else None
-            out.append(Prompt(text, label, row))
-            if limit and len(out) >= limit:
-                break
-    if not out:
-        raise ValueError(f"{path}: no prompts found")
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,14 +128,16 @@ def peak_memory_mb(device: torch.device) -> float:
 # --------------------------------------------------------------------------------------------
 
 class Trainer:
-    def __init__(self, cfg: dict, run: RunFolder, resume: str | None = None, control: Control | None = None):
+    def __init__(self, cfg: dict, run: RunFolder, resume: str | None = None, control: Control | None = None,
+                 prompt_rows: dict | None = None):
         self.cfg, self.run, self.control = cfg, run, control or Control()
+        self.prompt_rows = prompt_rows
         self.resume = Path(resume) if resume else None
         self.log = lambda msg, level="info": (run.log(msg, level), print(f"[{level}] {msg}", flush=True))
 
     # ---- setup ---------------------------------------------------------------------------
     def setup(self):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         cfg, run = self.cfg, self.run
         seed = cfg["seed"]
@@ -199,10 +163,7 @@ class Trainer:
 
         run.progress("load", 0, 3, message=f"loading tokenizer and policy from {load_from}")
         kw = {"trust_remote_code": mcfg["trust_remote_code"]}
-        self.tokenizer = AutoTokenizer.from_pretrained(load_from, **kw)
-        self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer = load_tokenizer(load_from, mcfg["trust_remote_code"])
         self.policy = AutoModelForCausalLM.from_pretrained(load_from, dtype=torch.float32, **kw).to(self.device)
         if mcfg["gradient_checkpointing"] and self.device.type == "cuda":
             self.policy.gradient_checkpointing_enable()
@@ -218,22 +179,22 @@ class Trainer:
             self.critic = Critic(AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32, **kw)).to(self.device)
 
         run.progress("load", 2, 3, message="loading prompts and reward sources")
-        d = cfg["data"]
-        self.prompts = load_prompts(d["prompts"], cfg, self.tokenizer, d["max_samples"])
-        self.eval_prompts = (load_prompts(d["eval_prompts"], cfg, self.tokenizer, cfg["eval"]["max_prompts"])
-                             if d["eval_prompts"] else [])
+        rows = self.prompt_rows or check_prompt_files(cfg, locator(cfg))
+        self.prompts_digest = rows["train"].digest
+        self.prompts = load_prompts(rows["train"], cfg, self.tokenizer)
+        self.eval_prompts = load_prompts(rows["eval"], cfg, self.tokenizer) if "eval" in rows else []
+        self.warn_truncated_prompts()
+        self.warn_off_policy_sampling()
         self.rewards = RewardHub(cfg)
 
         roll, tr = cfg["rollout"], cfg["train"]
-        self.steps_per_episode = len(self.prompts) // roll["batch_size"]
-        if self.steps_per_episode == 0:
-            raise ValueError(f"{d['prompts']} has {len(self.prompts)} prompts, fewer than rollout.batch_size "
-                             f"{roll['batch_size']}; lower rollout.batch_size")
+        self.steps_per_episode = len(self.prompts) // roll["batch_size"]  # >= 1: checked by preflight
         self.total_steps = self.steps_per_episode * tr["num_episodes"]
         if tr["max_steps"]:
             self.total_steps = min(self.total_steps, tr["max_steps"])
+        # as update() counts them: whole train batches per epoch (config.py makes the division exact)
         samples = roll["batch_size"] * roll["n_samples_per_prompt"]
-        self.opt_steps_per_global = samples * tr["max_epochs"] // tr["batch_size"]
+        self.opt_steps_per_global = samples // tr["batch_size"] * tr["max_epochs"]
         total_opt = self.total_steps * self.opt_steps_per_global
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=tr["lr"], betas=tuple(tr["adam_betas"]),
                                            eps=1e-8, weight_decay=tr["weight_decay"])
@@ -249,12 +210,47 @@ class Trainer:
             self.scheduler.load_state_dict(state["scheduler"])
             self.step = state["step"]
             self.samples_seen = state["samples_seen"]
-            self.kl_coef = state.get("kl_coef", self.kl_coef)
             if self.critic is not None and "critic" in state:
                 self.critic.load_state_dict(state["critic"])
                 self.critic_opt.load_state_dict(state["critic_optimizer"])
+            self.apply_optimizer_config()
             set_rng_state(state["rng"])
         run.progress("load", 3, 3, message="ready")
+
+    def apply_optimizer_config(self):
+        """After restoring optimizer and scheduler state, the config's hyperparameters hold (a changed
+        lr, betas, weight decay or schedule length is applied, never kept from the checkpoint)."""
+        tr = self.cfg["train"]
+        groups = self.optimizer.param_groups
+        for g in groups:
+            g.update(betas=tuple(tr["adam_betas"]), weight_decay=tr["weight_decay"], initial_lr=tr["lr"])
+        sched = self.scheduler
+        sched.base_lrs = [tr["lr"]] * len(groups)
+        for g, base, lam in zip(groups, sched.base_lrs, sched.lr_lambdas):
+            g["lr"] = base * lam(sched.last_epoch)  # the lr of the next optimizer step, on the current schedule
+        sched._last_lr = [g["lr"] for g in groups]
+        if self.critic is not None:
+            for g in self.critic_opt.param_groups:
+                g["lr"] = tr["critic_lr"]
+
+    def warn_truncated_prompts(self):
+        limit = self.cfg["data"]["max_prompt_tokens"]
+        for name, prompts in (("training", self.prompts), ("eval", self.eval_prompts)):
+            lengths = prompt_token_lengths([p.text for p in prompts], self.tokenizer) if prompts else []
+            cut = sum(n > limit for n in lengths)
+            if cut:
+                self.log(f"{cut} of {len(lengths)} {name} prompts are longer than data.max_prompt_tokens {limit} "
+                         f"(longest {max(lengths)} tokens) and are cut from the left: their beginning is dropped, "
+                         "the end next to the response is kept", "warning")
+
+    def warn_off_policy_sampling(self):
+        roll = self.cfg["rollout"]
+        truncating = [f"{k} {roll[k]}" for k in ("top_p", "top_k") if roll[k] and (k == "top_k" or roll[k] < 1)]
+        if truncating:
+            self.log(f"rollout.{' and rollout.'.join(truncating)} sample from a truncated distribution, while pi_old "
+                     f"and the loss use the full softmax at temperature {roll['temperature']}: estimator "
+                     f"{self.cfg['algorithm']['estimator']} assumes on-policy samples, so the importance ratio is "
+                     "biased; set top_p: 1.0 and top_k: null to train on-policy", "warning")
 
     # ---- data order ------------------------------------------------------------------------
     def batch_prompts(self, step: int) -> list[Prompt]:
@@ -268,21 +264,14 @@ class Trainer:
     # ---- rollout ---------------------------------------------------------------------------
     @torch.no_grad()
     def generate(self, texts: list[str], n: int, greedy: bool = False):
-        from transformers import GenerationConfig
-
-        roll = self.cfg["rollout"]
         tok = self.tokenizer
         enc = tok(texts, return_tensors="pt", padding=True, truncation=True,
                   max_length=self.cfg["data"]["max_prompt_tokens"])
         ids = enc["input_ids"].repeat_interleave(n, 0).to(self.device)
         attn = enc["attention_mask"].repeat_interleave(n, 0).to(self.device)
-        gen = GenerationConfig(do_sample=not greedy, temperature=None if greedy else roll["temperature"],
-                               top_p=None if greedy else roll["top_p"], top_k=None,
-                               max_new_tokens=roll["max_new_tokens"], pad_token_id=tok.pad_token_id,
-                               eos_token_id=tok.eos_token_id)
         self.policy.eval()
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
-            out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=gen)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast), self.own_generation_defaults():
+            out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=self.generation_config(greedy))
         P = ids.shape[1]
         resp = out[:, P:]
         # response mask: real tokens up to and including the first EOS
@@ -296,6 +285,38 @@ class Trainer:
         full = torch.cat([ids, resp], 1)
         full_attn = torch.cat([attn, mask], 1)
         return full, full_attn, P, mask, ~finished
+
+    def generation_config(self, greedy: bool = False):
+        """Every sampling parameter from the config; what is not in it is off, so the samples come from
+        softmax(logits / temperature), the distribution pi_old and the loss are computed from."""
+        from transformers import GenerationConfig
+        roll, tok = self.cfg["rollout"], self.tokenizer
+        sampling = {} if greedy else {"temperature": roll["temperature"], "top_p": roll["top_p"],
+                                      "top_k": roll["top_k"] or 0}  # 0 = off; None would become 50
+        return GenerationConfig(do_sample=not greedy, max_new_tokens=roll["max_new_tokens"],
+                                pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, **sampling)
+
+    def own_generation_defaults(self):
+        """generate() fills unset parameters from the model's generation_config.json (a chat model's
+        repetition_penalty, min_p, top_k...); during rollouts only the global defaults may fill them."""
+        import contextlib
+        from transformers import GenerationConfig
+
+        @contextlib.contextmanager
+        def swap():
+            saved = self.policy.generation_config
+            self.policy.generation_config = GenerationConfig()
+            try:
+                yield
+            finally:
+                self.policy.generation_config = saved
+        return swap()
+
+    def logits_processors(self, greedy: bool = False) -> list[str]:
+        """Names of the logits processors and warpers generate() applies (for run_started and tests)."""
+        with self.own_generation_defaults():
+            gen, _ = self.policy._prepare_generation_config(self.generation_config(greedy))
+            return [type(p).__name__ for p in self.policy._get_logits_processor(gen, input_ids_seq_length=1)]
 
     def decode(self, full, attn, P, mask):
         tok = self.tokenizer
@@ -549,6 +570,7 @@ class Trainer:
             state["critic"] = self.critic.state_dict()
             state["critic_optimizer"] = self.critic_opt.state_dict()
         save_state(state, tmp)
+        write_resume_info(tmp, self.cfg, self.prompts_digest)
         final = run.commit_checkpoint(tmp, self.step)
         run.prune_checkpoints(self.cfg["checkpoint"]["keep_last"])
         run.emit("checkpoint", step=self.step, path=str(final), reason=reason)
@@ -597,6 +619,14 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
     return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def sampling_parameters(cfg: dict) -> dict:
+    """Everything that decides the rollout distribution, for run_started."""
+    roll = cfg["rollout"]
+    return {"do_sample": True, "temperature": roll["temperature"], "top_p": roll["top_p"], "top_k": roll["top_k"] or 0,
+            "max_new_tokens": roll["max_new_tokens"], "max_prompt_tokens": cfg["data"]["max_prompt_tokens"],
+            "prompt_truncation": "left", "other_logits_processors": "none (the model's generation_config.json is not used)"}
 
 
 def versions() -> dict:

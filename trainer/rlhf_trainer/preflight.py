@@ -1,0 +1,122 @@
+"""Checks that need more than the config file: the prompt files, the reward code, the rule engine and
+the model's size limits. `validate` and `run` call them before any model weights load, so each mistake
+is one line naming file, line and field (exit 2) instead of a stack trace minutes later."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from .config import ConfigError, locator
+from .data import PromptRows, check_prompt_files, prompt_text
+
+POSITION_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx")
+
+
+def preflight(cfg: dict) -> dict[str, PromptRows]:
+    fail = locator(cfg)
+    rows = check_prompt_files(cfg, fail)
+    check_reward_functions(cfg, fail)
+    check_rules(cfg, fail)
+    check_model_limits(cfg, rows, fail)
+    return rows
+
+
+def check_reward_functions(cfg: dict, fail):
+    """file.py:fn must parse and define fn at top level (read, not run: importing may load a model)."""
+    for i, s in enumerate(cfg["reward"]["sources"]):
+        if "function" not in s:
+            continue
+        file, fn = s["function"].rsplit(":", 1)
+        field = ("reward", "sources", i, "function")
+        try:
+            tree = ast.parse(Path(file).read_text(), filename=file)
+        except SyntaxError as e:
+            raise ConfigError(f"{file}:{e.lineno}: reward.sources[{i}].function: syntax error ({e.msg}); fix the reward file")
+        names = set()
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+        if fn not in names:
+            defined = ", ".join(sorted(n for n in names if not n.startswith("_"))) or "none"
+            raise fail(field, f"{file} defines no function '{fn}' (top-level names: {defined}); fix the name after ':'")
+
+
+def check_rules(cfg: dict, fail):
+    """Has the rule engine compile reward.rules (regexes, module files, TypeScript) exactly as training will."""
+    rules = cfg["reward"]["rules"]
+    if not rules:
+        return
+    from .rewards import rule_worker
+    try:
+        rule_worker(cfg).close()
+    except Exception as e:
+        msg = str(e).removeprefix("reward worker rules failed to start: ")
+        m = re.search(r"reward\.rules\[(\d+)\]", msg)
+        index = int(m.group(1)) if m else next(
+            (k for k, r in enumerate(rules) if r.get("kind") == "module" and Path(r["path"]).name in msg), None)
+        field = ("reward", "rules", index) if index is not None else ("reward", "rules")
+        if m:  # the engine's message already names the rule; keep one copy of the name
+            msg = msg[m.end():].lstrip(" :")
+            name = re.match(r"\(([^)]*)\):?\s*", msg)
+            msg = msg[name.end():] if name else msg
+        raise fail(field, f"{msg}; fix the rule")
+
+
+def model_positions(cfg: dict):
+    """(positions, where the number comes from) from the model's config.json, or None; no weights load."""
+    from transformers import AutoConfig
+    mcfg = cfg["model"]
+    conf = AutoConfig.from_pretrained(mcfg["policy"], trust_remote_code=mcfg["trust_remote_code"], local_files_only=True)
+    conf = conf.get_text_config() if hasattr(conf, "get_text_config") else conf
+    for key in POSITION_KEYS:
+        value = getattr(conf, key, None)
+        if isinstance(value, int) and value > 0:
+            return value, key
+    return None
+
+
+def load_tokenizer(path: str, trust_remote_code: bool):
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code, local_files_only=True)
+    tok.padding_side = "left"
+    tok.truncation_side = "left"  # an over-long prompt keeps its end, next to the response (as OpenRLHF does)
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def prompt_token_lengths(texts: list[str], tokenizer) -> list[int]:
+    return [len(ids) for ids in tokenizer(texts)["input_ids"]]
+
+
+def check_model_limits(cfg: dict, rows: dict[str, PromptRows], fail):
+    """Prompt (after data.max_prompt_tokens) + rollout.max_new_tokens must fit the model's positions."""
+    mcfg, d = cfg["model"], cfg["data"]
+    if not Path(mcfg["policy"]).exists() and mcfg["create_if_missing"]:
+        return  # the embedded model is built at start; its positions fit its own example
+    try:
+        found = model_positions(cfg)
+        tok = load_tokenizer(mcfg["policy"], mcfg["trust_remote_code"])
+    except Exception as e:
+        raise fail(("model", "policy"), f"cannot read the model's config.json and tokenizer from {mcfg['policy']} "
+                                        f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                                        "point it at a save_pretrained folder")
+    if found is None:
+        return
+    positions, key = found
+    longest = max(prompt_token_lengths([prompt_text(r, d, tok) for pr in rows.values() for _, r in pr.rows], tok))
+    prompt = min(longest, d["max_prompt_tokens"])
+    new = cfg["rollout"]["max_new_tokens"]
+    if prompt + new > positions:
+        raise fail(("rollout", "max_new_tokens"),
+                   f"the longest prompt has {prompt} tokens" + (" (after data.max_prompt_tokens)" if longest > prompt else "")
+                   + f"; with max_new_tokens {new} that is {prompt + new}, beyond the model's {positions} positions "
+                   f"({key} in config.json); lower rollout.max_new_tokens to {max(positions - prompt, 1)}"
+                   f" or data.max_prompt_tokens to {max(positions - new, 1)}")
