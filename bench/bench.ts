@@ -1,13 +1,16 @@
 // npm run bench — not a test: prints numbers and their ratio to the goals in docs/benchmarks.md.
 //   1. EventTail + RunModel ingest of a 1,000,000-event events.jsonl: events/s and memory.
-//   2. Dashboard drawing: 11 uPlot charts x 100,000 points each in Debian's Chromium.
+//   2. Dashboard data: the webview's copy of those columns (reset) and the 11 panels' plotted columns.
+//   3. Dashboard drawing: 11 uPlot charts x 100,000 points each in Debian's Chromium.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { RewardEngine } from '../src/core/rewards/engine';
 import { rulesFromSpecs } from '../src/core/rewards/load';
+import type { RunModel } from '../src/core/runModel';
 import { RunWatcher } from '../src/core/runWatcher';
+import { DashboardData, PANELS } from '../webview/data';
 
 const GOAL_EVENTS_PER_S = 250_000;
 const GOAL_DRAW_MS = 1000;
@@ -43,7 +46,7 @@ async function benchWorkerRoundTrip(): Promise<void> {
   const child = spawn(process.execPath, [path.join(DIST, 'reward-worker.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';
   const waiters: ((m: { type: string }) => void)[] = [];
-  child.stdout.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\n')) >= 0) { const m = JSON.parse(buf.slice(0, i)); buf = buf.slice(i + 1); waiters.shift()?.(m); } });
+  child.stdout.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\n')) >= 0) { const m = JSON.parse(buf.slice(0, i)) as { type: string }; buf = buf.slice(i + 1); waiters.shift()?.(m); } });
   const ask = (m: object) => new Promise<{ type: string }>((r) => { waiters.push(r); child.stdin.write(JSON.stringify(m) + '\n'); });
   await ask({ v: 1, type: 'init', options: { rules: SIMPLE_RULES } });
   const items = makeSamples(256);
@@ -80,7 +83,7 @@ function writeEvents(file: string, n: number): number {
   return fs.statSync(file).size;
 }
 
-async function benchTail(): Promise<void> {
+function benchTail(): RunModel {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-bench-'));
   const N = 1_000_000;
   const size = writeEvents(path.join(dir, 'events.jsonl'), N);
@@ -99,6 +102,22 @@ async function benchTail(): Promise<void> {
     + ` for ${w.model.metrics.length.toLocaleString()} rows x ${Object.keys(w.model.metrics.values).length} metrics (file ${(size / 2 ** 20).toFixed(0)} MiB)`);
   if (w.model.metrics.length !== N) throw new Error(`ingested ${w.model.metrics.length} of ${N}`);
   fs.rmSync(dir, { recursive: true, force: true });
+  return w.model;
+}
+
+/** What opening the dashboard on that run costs in the webview besides drawing: the reset and the smoothed columns. */
+function benchDashboardData(model: RunModel): void {
+  const series = model.metrics.slice(0);
+  const evals = model.evals.slice(0);
+  const data = new DashboardData();
+  const t0 = performance.now();
+  data.reset(series, evals);
+  const reset = performance.now() - t0;
+  const t1 = performance.now();
+  for (const panel of PANELS) data.aligned(panel, 'step', 0.6);
+  const aligned = performance.now() - t1;
+  console.log(`dashboard data: reset with ${data.metrics.length.toLocaleString()} rows x ${Object.keys(data.metrics.values).length} metrics in ${reset.toFixed(0)} ms; `
+    + `plotted columns of ${PANELS.length} panels (smoothing 0.6) in ${aligned.toFixed(0)} ms`);
 }
 
 async function benchDraw(): Promise<void> {
@@ -136,7 +155,7 @@ async function benchDraw(): Promise<void> {
 }
 
 (async () => {
-  await benchTail();
+  benchDashboardData(benchTail());
   await benchDraw();
   await benchRules();
   await benchWorkerRoundTrip();
