@@ -4,7 +4,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.venv/**', '.e2e/**', 'test/e2e/**', 'scripts/**', '*.mjs'] },
+  // TypeScript only (the type-aware rules need a program); dot folders hold virtualenvs and test state
+  { ignores: ['**/*.js', '**/*.mjs', '**/*.cjs', '.*/**', 'dist/**', 'out/**', 'node_modules/**', 'trainer/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
