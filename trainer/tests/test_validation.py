@@ -1,0 +1,141 @@
+"""Every config and data mistake fails `validate` (what the extension and CLI run before a start) with
+exit 2 and one line naming the file, the line and the field, before any model weights load."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import EXAMPLE, PY, ROOT, example_config, write_config
+
+WORKER = ROOT / "dist" / "reward-worker.js"
+
+
+def validate(config, *extra):
+    return subprocess.run([PY, "-m", "rlhf_trainer", "validate", "--config", str(config), *extra],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def line_of(path, section, key):
+    """1-based line of `key:` inside the top-level `section:` of a YAML file (None section: top level)."""
+    lines = path.read_text().splitlines()
+    start = 0 if section is None else next(i for i, l in enumerate(lines) if l == f"{section}:") + 1
+    needle = key if key.startswith("- ") else f"{key}:"
+    return next(i for i, l in enumerate(lines[start:], start + 1) if l.strip().startswith(needle))
+
+
+def write_prompts(tmp_path, text, name="train.jsonl"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+GOOD = "".join(json.dumps({"prompt": f"{i}+1=", "answer": str(i + 1)}) + "\n" for i in range(8))
+
+
+def data_case(text, **over):
+    return lambda tmp_path: {"data.prompts": write_prompts(tmp_path, text), "rollout.batch_size": 4,
+                             "train.batch_size": 4, "train.micro_batch_size": 4, **over}
+
+
+CASES = {
+    # name: (overrides(tmp_path) -> dict, where the line points: (file 'data'|'config', section, key / data line), needle)
+    "malformed-jsonl-line": (data_case(GOOD + '{"prompt": "1+1=", \n' + GOOD), ("data", 9, None), "not valid JSON"),
+    "empty-file": (data_case("\n\n"), ("config", "data", "prompts"), "has no prompts (the file is empty)"),
+    "missing-prompt-key": (data_case("".join(GOOD.splitlines(True)[:2]) + '{"question": "2+2=", "answer": "4"}\n' + GOOD),
+                           ("data", 3, None), "data.prompt_key: no field 'prompt' (fields: answer, question)"),
+    "non-object-row": (data_case(GOOD + "[1, 2]\n"), ("data", 9, None), "the line is a JSON list, not an object"),
+    "fewer-prompts-than-a-rollout-batch": (data_case(GOOD, **{"rollout.batch_size": 16}), ("config", "rollout", "batch_size"),
+                                           "has 8 prompts, fewer than one rollout batch of 16"),
+    "label-key-in-no-row": (data_case(GOOD, **{"data.label_key": "solution"}), ("config", "data", "label_key"),
+                            "no row of"),
+    "adam-betas-out-of-range": (lambda t: {"train.adam_betas": [0.9, 1.5]}, ("config", "train", "- 1.5"),
+                                "train.adam_betas[1]: must be < 1 (got 1.5)"),
+    "input-template-other-placeholder": (lambda t: {"data.input_template": "Q: {question} A: {}"},
+                                         ("config", "data", "input_template"), "needs exactly one {} where the prompt goes"),
+    "input-template-no-placeholder": (lambda t: {"data.input_template": "Solve:"},
+                                      ("config", "data", "input_template"), "it has 0 placeholder(s)"),
+    "seed-out-of-range": (lambda t: {"seed": -1}, ("config", None, "seed"), "seed: must be >= 0 (got -1)"),
+    "seed-too-large": (lambda t: {"seed": 2**40}, ("config", None, "seed"), "seed: must be <= 4294967295"),
+    "eps-clip-high-negative": (lambda t: {"algorithm.eps_clip_high": -0.1}, ("config", "algorithm", "eps_clip_high"),
+                               "algorithm.eps_clip_high: must be > 0 (got -0.1)"),
+    "relative-model-path-missing": (lambda t: {"model.policy": "models/my-policy", "model.create_if_missing": None}, ("config", "model", "policy"),
+                                    "is not a model in the local Hugging Face cache"),
+    "reward-function-missing": (lambda t: {"reward.sources": [{"name": "c", "function": str(EXAMPLE / "reward.py") + ":score"}]},
+                                ("config", "reward", "function"), "defines no function 'score'"),
+    "max-new-tokens-beyond-positions": (lambda t: {"rollout.max_new_tokens": 60}, ("config", "rollout", "max_new_tokens"),
+                                        "beyond the model's 64 positions (max_position_embeddings"),
+    "rollout-smaller-than-train-batch": (lambda t: {"rollout.batch_size": 16}, ("config", "train", "batch_size"),
+                                         "a rollout batch holds 16 samples (rollout.batch_size 16 x n_samples_per_prompt 1), "
+                                         "not a multiple of train.batch_size 64"),
+    "rollout-not-a-multiple": (lambda t: {"rollout.batch_size": 96}, ("config", "train", "batch_size"),
+                               "would train on 64 and skip 32; set rollout.batch_size to 128"),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_mistake_fails_validate_with_file_line_and_field(tmp_path, example_model, name):
+    overrides, (kind, section, key), needle = CASES[name][0](tmp_path), *CASES[name][1:]
+    cfg = example_config(**overrides)
+    config = write_config(tmp_path, cfg)
+    r = validate(config)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert needle in lines[0], lines[0]
+    if kind == "data":
+        assert f"{cfg['data']['prompts']}:{section}: " in lines[0], lines[0]
+    else:
+        assert f"{config}:{line_of(config, section, key)}: " in lines[0], lines[0]
+
+
+def _rules_config(tmp_path, rule):
+    cfg = example_config()
+    cfg["reward"] = {"rules": [{"name": "correct", "kind": "answer_match", "extract": "full"}, rule]}
+    return write_config(tmp_path, cfg)
+
+
+@pytest.mark.skipif(not WORKER.is_file() or not shutil.which("node"), reason="needs `npm run build` (dist/reward-worker.js) and node")
+@pytest.mark.parametrize("rule,needle", [
+    ({"kind": "regex", "pattern": "(unclosed"}, "invalid pattern"),
+    ({"kind": "answer_match", "extract": {"regex": "[a-"}}, "invalid extract.regex"),
+    ({"kind": "module", "path": "rewards/missing.reward.ts"}, "missing.reward.ts not found"),
+])
+def test_bad_rule_fails_validate_at_its_line(tmp_path, rule, needle):
+    config = _rules_config(tmp_path, rule)
+    r = validate(config)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], r.stderr
+    text = config.read_text().splitlines()
+    rule_line = [i for i, l in enumerate(text, 1) if l.lstrip().startswith("- ")][-1]
+    assert f"{config}:{rule_line}: reward.rules[1]: " in lines[0], lines[0]
+
+
+def test_run_with_a_data_mistake_exits_2_before_creating_the_run(tmp_path, example_model):
+    cfg = example_config(**data_case(GOOD + "not json\n")(tmp_path))
+    run_dir = tmp_path / "run"
+    r = subprocess.run([PY, "-m", "rlhf_trainer", "run", "--config", str(write_config(tmp_path, cfg)), "--run-dir",
+                        str(run_dir)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 2 and "train.jsonl:9: not valid JSON" in r.stderr, r.stderr
+    assert not run_dir.exists()
+
+
+def test_relative_model_path_resolves_against_the_config_file(tmp_path, example_model):
+    shutil.copytree(example_model, tmp_path / "models" / "policy")
+    cfg = example_config(**{"model.policy": "models/policy"})
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    r = subprocess.run([PY, "-m", "rlhf_trainer", "validate", "--config", str(write_config(tmp_path, cfg))],
+                       capture_output=True, text=True, cwd=other, timeout=300,
+                       env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "trainer")})
+    assert r.returncode == 0, r.stderr
+
+
+def test_valid_example_still_validates():
+    r = validate(EXAMPLE / "config.yaml")
+    assert r.returncode == 0, r.stderr
+    assert "ok (reinforce_pp" in r.stdout
+    yaml.safe_load((EXAMPLE / "config.yaml").read_text())
