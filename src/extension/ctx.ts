@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainerHandle } from '../core/launcher';
 import type { RunState } from '../core/protocol';
-import { formatDuration } from '../core/runModel';
+import { formatDuration, formatNumber } from '../core/format';
 import { listRuns, type RunSummary } from '../core/runStore';
 import { RunWatcher } from '../core/runWatcher';
 import { installLayout, type InstallLayout } from '../core/training';
@@ -19,6 +19,8 @@ export class Ctx {
   /** Trainers this window started; a run is listed as `starting` from launch, before it writes anything. */
   readonly handles = new Map<string, TrainerHandle>();
   readonly watchers = new Map<string, RunWatcher>();
+  /** Runs whose watcher a view holds on to (an open dashboard): kept even after the run finished. */
+  private readonly held = new Map<string, number>();
   readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   activeRun: string | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
@@ -72,8 +74,25 @@ export class Ctx {
     return w;
   }
 
+  /** Keeps a run's watcher alive while a view shows it; call the returned function when the view goes. */
+  hold(id: string): () => void {
+    this.held.set(id, (this.held.get(id) ?? 0) + 1);
+    return () => {
+      const n = (this.held.get(id) ?? 1) - 1;
+      if (n > 0) this.held.set(id, n); else this.held.delete(id);
+    };
+  }
+
   refresh(): void {
-    for (const r of this.runs()) if (r.alive) { this.watcher(r.id); if (!this.activeRun) this.activeRun = r.id; }
+    const runs = this.runs();
+    for (const r of runs) if (r.alive) { this.watcher(r.id); if (!this.activeRun) this.activeRun = r.id; }
+    // watchers of runs that are over (finished, lost or gone) and that nothing shows are let go: a long
+    // session with many runs keeps only what is live or on screen
+    for (const [id, w] of this.watchers) {
+      if (id === this.activeRun || this.held.has(id) || runs.some((r) => r.id === id && r.alive)) continue;
+      w.dispose();
+      this.watchers.delete(id);
+    }
     this.changed.fire();
     this.updateStatusBar();
   }
@@ -86,7 +105,7 @@ export class Ctx {
     const reward = m.metrics.last('reward_mean');
     const live = state === 'running' || state === 'starting' || state === 'stopping';
     const icon = live ? '$(sync~spin)' : state === 'completed' ? '$(check)' : state === 'failed' ? '$(error)' : '$(debug-stop)';
-    this.status.text = `${icon} RLHF ${m.step}/${m.totalSteps ?? '?'} reward ${reward === null ? '--' : reward.toFixed(3)}${live ? ` ETA ${formatDuration(m.eta())}` : ''}`;
+    this.status.text = `${icon} RLHF ${m.step}/${m.totalSteps ?? '?'} reward ${formatNumber(reward, 3)}${live ? ` ETA ${formatDuration(m.eta())}` : ''}`;
     this.status.tooltip = `${id}: ${state}. Click to open the dashboard.`;
     this.status.show();
   }

@@ -51,6 +51,7 @@ export class DashboardPanel {
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => { if (panel.visible) this.dirty = true; }),
       { dispose: watcher.onEvents(() => { this.dirty = true; }) },
+      { dispose: ctx.hold(runId) },
     );
     this.timer = setInterval(() => this.flush(), FLUSH_MS);
   }

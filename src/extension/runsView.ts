@@ -1,6 +1,7 @@
 // The Runs view: one row per run folder. The row says what fits at the default sidebar width (state
 // icon and word, step, reward, checkpoints); everything else is in the tooltip.
 import * as vscode from 'vscode';
+import { formatNumber } from '../core/format';
 import { displayState, type RunSummary } from '../core/runStore';
 import type { Ctx } from './ctx';
 
@@ -25,7 +26,7 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     const item = new vscode.TreeItem(run.id, vscode.TreeItemCollapsibleState.None);
     const s = run.status;
     const step = `${s?.step ?? 0}${s?.total_steps ? `/${s.total_steps}` : ''}`;
-    const reward = typeof s?.reward_mean === 'number' ? s.reward_mean.toFixed(3) : undefined;
+    const reward = typeof s?.reward_mean === 'number' ? formatNumber(s.reward_mean, 3) : undefined;
     // short tokens, no labels: the tooltip spells them out
     item.description = [state, step, reward, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined].filter(Boolean).join(' · ');
     const [icon, color] = ICONS[state] ?? ICONS.unknown;
