@@ -1,0 +1,118 @@
+// A run of another framework, read from its own files into the same RunModel the native trainer's
+// events.jsonl fills: each adapter (a FrameworkSource) reports metrics and samples by step, and
+// this turns them into the protocol's metrics/eval/samples events. Read-only, polled, incremental.
+import type { EvalEvent, MetricsEvent, SampleItem, SamplesEvent, TrainerEvent } from '../protocol';
+import { RunModel } from '../runModel';
+import { mapEval, mapTrain, splitMetrics, type Framework } from './metricNames';
+import { StepMerger, type Row } from './stepMerger';
+
+type Values = Record<string, number | null>;
+
+export interface RunSink {
+  /** Raw metrics of one step under the framework's names; pieces of a step may come apart. */
+  metrics(step: number, values: Values, time?: number): void;
+  /** All samples known so far of one step (replaces what was reported for it before). */
+  samples(step: number, items: SampleItem[]): void;
+  /** A problem with one file: file, place and what is wrong, in one line. */
+  error(message: string): void;
+}
+
+export interface FrameworkSource {
+  readonly framework: Framework;
+  poll(sink: RunSink): void | Promise<void>;
+}
+
+/** Sample items are kept for the newest steps only; counts for every step. */
+export const KEEP_SAMPLE_STEPS = 50;
+const MAX_ERRORS = 100;
+
+export class ExternalRun {
+  readonly model = new RunModel();
+  readonly samplesByStep = new Map<number, SampleItem[]>();
+  readonly sampleCounts = new Map<number, number>();
+  readonly errors: string[] = [];
+  private readonly train: StepMerger;
+  private readonly evals: StepMerger;
+  private listeners = new Set<(events: TrainerEvent[]) => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<TrainerEvent[]> | undefined;
+
+  constructor(readonly dir: string, readonly source: FrameworkSource) {
+    const fw = source.framework;
+    this.train = new StepMerger(this.model.metrics, (raw) => mapTrain(fw, raw));
+    this.evals = new StepMerger(this.model.evals, (raw) => mapEval(fw, raw));
+  }
+
+  get framework(): Framework { return this.source.framework; }
+
+  /** Reads what is new in the run's files; the events it produced (already in `model`). */
+  poll(): Promise<TrainerEvent[]> {
+    // One poll at a time: a timer tick during a slow read (a large Parquet file) waits for it.
+    this.inFlight ??= this.pollOnce().finally(() => { this.inFlight = undefined; });
+    return this.inFlight;
+  }
+
+  private async pollOnce(): Promise<TrainerEvent[]> {
+    const now = Date.now() / 1000;
+    const changedSamples = new Map<number, SampleItem[]>();
+    const logs: TrainerEvent[] = [];
+    const fw = this.source.framework;
+    await this.source.poll({
+      metrics: (step, values, time = now) => {
+        // Raw names are merged per step and mapped at flush, so the mapping sees all of a step's pieces.
+        const { train, eval: ev } = splitMetrics(fw, values);
+        if (Object.keys(train).length) this.train.add(step, train, time);
+        if (Object.keys(ev).length) this.evals.add(step, ev, time);
+      },
+      samples: (step, items) => { changedSamples.set(step, items); },
+      error: (message) => {
+        if (this.errors.includes(message)) return;
+        if (this.errors.length < MAX_ERRORS) this.errors.push(message);
+        logs.push({ v: 1, type: 'log', time: now, level: 'error', message });
+      },
+    });
+    const events: TrainerEvent[] = [
+      ...logs,
+      ...this.train.flush().map((r) => metricsEvent(r)),
+      ...this.evals.flush().map((r): EvalEvent => ({ v: 1, type: 'eval', time: r.time, step: r.step, values: r.values })),
+      ...this.storeSamples(changedSamples, now),
+    ];
+    this.model.ingest(events);
+    for (const l of this.listeners) l(events);
+    return events;
+  }
+
+  private storeSamples(changed: Map<number, SampleItem[]>, now: number): SamplesEvent[] {
+    const out: SamplesEvent[] = [];
+    for (const step of [...changed.keys()].sort((a, b) => a - b)) {
+      const items = changed.get(step)!;
+      this.samplesByStep.set(step, items);
+      this.sampleCounts.set(step, items.length);
+      // The dashboard shows the newest step's samples: an older step's late samples are stored only.
+      if (step >= (this.model.lastSamples?.step ?? -Infinity)) out.push({ v: 1, type: 'samples', time: now, step, items });
+    }
+    while (this.samplesByStep.size > KEEP_SAMPLE_STEPS) this.samplesByStep.delete(Math.min(...this.samplesByStep.keys()));
+    return out;
+  }
+
+  onEvents(listener: (events: TrainerEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  start(intervalMs = 1000): this {
+    this.stop();
+    this.timer = setInterval(() => { void this.poll(); }, intervalMs);
+    void this.poll();
+    return this;
+  }
+
+  stop(): void { if (this.timer) clearInterval(this.timer); this.timer = undefined; }
+  get polling(): boolean { return this.timer !== undefined; }
+  dispose(): void { this.stop(); this.listeners.clear(); }
+}
+
+function metricsEvent(r: Row): MetricsEvent {
+  // Other frameworks do not say how many samples a step saw: the samples axis follows the step.
+  return { v: 1, type: 'metrics', time: r.time, step: r.step, samples_seen: r.step, values: r.values };
+}

@@ -1,0 +1,64 @@
+// Watching another framework's run: detect the framework from a folder's files, open it as an
+// ExternalRun (the same RunModel as a native run, polled incrementally).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ExternalRun, type FrameworkSource } from './externalRun';
+import { FRAMEWORKS, type Framework } from './metricNames';
+import { TensorBoardSource, findEventDirs } from './openrlhf';
+import { PrimeRlSource } from './primeRl';
+import { listDir } from './tail';
+import { TrlSource, findTrainerState, hasCompletions } from './trl';
+import { VerlSource, findDumpDirs, findVerlLogs, firstJsonLine } from './verl';
+
+export { ExternalRun, type FrameworkSource, type RunSink } from './externalRun';
+export { FRAMEWORKS, NAME_TABLES, type Framework } from './metricNames';
+
+export class AdapterError extends Error {}
+
+/**
+ * The framework whose files DIR holds, or undefined. Checked from the most specific layout on:
+ * prime-rl's metrics.jsonl (+ rollouts/step_N), TRL's trainer_state.json / completions/*.parquet,
+ * verl's file-logger JSONL or <step>.jsonl dumps, then TensorBoard event files (OpenRLHF).
+ */
+export function detectFramework(dir: string): Framework | undefined {
+  let st: fs.Stats;
+  try { st = fs.statSync(dir); } catch { return undefined; }
+  if (st.isFile()) return dir.endsWith('.jsonl') && isVerlFirstLine(dir) ? 'verl' : undefined;
+  if (isPrimeRl(dir)) return 'prime-rl';
+  if (findTrainerState(dir) || hasCompletions(dir)) return 'trl';
+  if (findVerlLogs(dir).length || findDumpDirs(dir).length) return 'verl';
+  if (findEventDirs(dir).length) return 'openrlhf';
+  return undefined;
+}
+
+function isPrimeRl(dir: string): boolean {
+  const first = firstJsonLine(path.join(dir, 'metrics.jsonl')) as Record<string, unknown> | undefined;
+  if (typeof first?.step === 'number' && !('data' in first)) return true;
+  return listDir(path.join(dir, 'rollouts')).some((e) => e.isDirectory() && /^step_\d+$/.test(e.name));
+}
+
+function isVerlFirstLine(file: string): boolean {
+  const r = firstJsonLine(file) as Record<string, unknown> | undefined;
+  return typeof r?.step === 'number' && typeof r.data === 'object' && r.data !== null;
+}
+
+export function sourceFor(framework: Framework, dir: string): FrameworkSource {
+  switch (framework) {
+    case 'verl': return new VerlSource(dir);
+    case 'openrlhf': return new TensorBoardSource(dir);
+    case 'trl': return new TrlSource(dir);
+    case 'prime-rl': return new PrimeRlSource(dir);
+  }
+}
+
+/** Opens DIR as a run of `framework` (detected when not given); throws AdapterError with a one-line reason. */
+export function openExternalRun(dir: string, framework?: Framework): ExternalRun {
+  const abs = path.resolve(dir);
+  if (!fs.existsSync(abs)) throw new AdapterError(`${dir}: no such file or folder`);
+  if (framework && !FRAMEWORKS.includes(framework)) throw new AdapterError(`unknown framework "${String(framework)}": use one of ${FRAMEWORKS.join(', ')}`);
+  const fw = framework ?? detectFramework(abs);
+  if (!fw) {
+    throw new AdapterError(`${dir}: no run files of ${FRAMEWORKS.join(', ')} found (looked for metrics.jsonl + rollouts/, trainer_state.json or completions/*.parquet, a verl file-logger .jsonl or <step>.jsonl dumps, events.out.tfevents.*): point at the run's output folder`);
+  }
+  return new ExternalRun(abs, sourceFor(fw, abs));
+}
