@@ -1,6 +1,8 @@
 // End-to-end: the packaged .vsix in a real VS Code (code-server 4.139) driven by playwright-core in
 // Debian's Chromium. Start Training from the palette, watch the reward chart gain points from the
 // real trainer, Stop Training, see the run stopped with a checkpoint in the Runs view.
+// Every wait is for a condition with a generous deadline (a busy 2-core machine is slow, not wrong); a
+// failure prints what was seen: screenshots, the notifications, the trainer's and the extension's logs.
 import { spawn, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,10 +24,17 @@ let failed = 0;
 fs.rmSync(SHOTS, { recursive: true, force: true });
 fs.mkdirSync(SHOTS, { recursive: true });
 const STATE = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-e2e-'));
-for (const d of ['udd/User', 'ext', 'ws', 'xdg-config', 'xdg-data', 'browser']) fs.mkdirSync(path.join(STATE, d), { recursive: true });
+for (const d of ['udd/User', 'udd/Machine', 'ext', 'ws', 'xdg-config', 'xdg-data', 'browser']) fs.mkdirSync(path.join(STATE, d), { recursive: true });
 const settings = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/e2e/user-settings.json'), 'utf8'));
 settings['rlhf.pythonPath'] = PYTHON;
 fs.writeFileSync(path.join(STATE, 'udd/User/settings.json'), JSON.stringify(settings, null, 1));
+// A code-server window is a remote window: the extension host runs on the server, and VS Code leaves
+// machine-scoped keys of the (local) User settings out there; the remote reads them from its own
+// <user-data-dir>/Machine/settings.json ("Preferences: Open Remote Settings"). code-server hands the
+// extension host the User value only after a later configuration update, so a User-only value reached an
+// early Start Training or not, by timing (and python3 was probed). The Machine file is where a remote
+// user sets it; the User value stays for hosts that run the extension locally.
+fs.writeFileSync(path.join(STATE, 'udd/Machine/settings.json'), JSON.stringify({ 'rlhf.pythonPath': PYTHON }, null, 1));
 
 // the workspace: the embedded example, with a long run so that Stop comes before the end
 const WS = path.join(STATE, 'ws');
@@ -46,15 +55,17 @@ const server = spawn(NODE24, [CS, ...csArgs, '--bind-addr', `127.0.0.1:${PORT}`,
   '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', WS],
 { env, detached: true, stdio: ['ignore', fs.openSync(path.join(STATE, 'code-server.log'), 'w'), fs.openSync(path.join(STATE, 'code-server.err.log'), 'w')] });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pause = (ms) => new Promise((r) => setTimeout(r, ms)); // only as until()'s poll interval
+/** Polls fn until it gives a truthy value. A thrown Fatal ends the wait at once (the awaited thing cannot come). */
+class Fatal extends Error {}
 async function until(what, fn, timeoutMs = 60_000, everyMs = 250) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
-    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
-    await sleep(everyMs);
+    try { const v = await fn(); if (v) return v; } catch (e) { if (e instanceof Fatal) throw e; last = e; }
+    await pause(everyMs);
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${last.message.split('\n')[0]})` : ''}`);
 }
 function check(name, ok, detail = '') {
   if (ok) { passed++; console.log(`ok - ${name}`); } else { failed++; console.log(`not ok - ${name} ${detail}`); }
@@ -62,64 +73,70 @@ function check(name, ok, detail = '') {
 
 let context;
 let server2;
+let WS2;
 try {
-  await until('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${PORT}/healthz`)).ok, 30_000);
+  await until('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${PORT}/healthz`)).ok, 90_000);
   context = await chromium.launchPersistentContext(path.join(STATE, 'browser'), {
     executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1600, height: 1000 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const page = context.pages()[0] ?? await context.newPage();
   await page.goto(`http://127.0.0.1:${PORT}/?folder=${encodeURIComponent(WS)}`);
-  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-  await page.waitForSelector('.part.statusbar', { timeout: 60_000 });
-  await page.waitForSelector('.explorer-folders-view', { timeout: 60_000 });
+  await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
+  await page.waitForSelector('.part.statusbar', { timeout: 120_000 });
+  await page.waitForSelector('.explorer-folders-view', { timeout: 120_000 });
 
+  /** Runs a palette command once its row is listed (an extension's commands appear late), by clicking that row. */
   async function runCommand(title, pg = page) {
     await until(`command "${title}" in the palette`, async () => {
       await pg.keyboard.press('Escape');
       await pg.keyboard.press('F1');
       const input = pg.locator('.quick-input-widget input');
-      await input.waitFor({ timeout: 5000 });
+      await input.waitFor({ timeout: 10_000 });
       await input.fill(`>${title}`);
-      await sleep(400);
-      const row = pg.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-      if (!(await row.count())) return false;
-      await pg.keyboard.press('Enter');
+      const row = pg.locator('.quick-input-list .monaco-list-row', { has: pg.locator('.label-name', { hasText: title }) }).first();
+      await row.waitFor({ timeout: 5000 });
+      await row.click({ timeout: 5000 });
       return true;
-    }, 60_000, 1500);
+    }, 120_000);
+  }
+  /** An error notification of the extension (e.g. Start Training refusing): what was awaited will not come. */
+  async function failOnProblemToast(pg = page) {
+    const problem = pg.locator('.notifications-toasts .notification-list-item', { has: pg.locator('.codicon-error'), hasText: /RLHF/ });
+    if (await problem.count()) throw new Fatal(`the extension reported: ${(await problem.first().innerText()).replace(/\s*\n\s*/g, ' | ')}`);
   }
 
   // 1. Start Training
   await runCommand('RLHF: Start Training');
   const dash = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
-  await until('the dashboard', async () => (await dash.locator('[data-panel="reward"]').count()) > 0, 120_000);
+  await until('the dashboard', async () => { await failOnProblemToast(); return (await dash.locator('[data-panel="reward"]').count()) > 0; }, 240_000);
   const points = async () => Number(await dash.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 2000 }) ?? 0);
-  const first = await until('reward points from the trainer', async () => { const n = await points(); return n >= 3 ? n : 0; }, 240_000);
-  await sleep(1500);
-  const second = await points();
+  const first = await until('reward points from the trainer', async () => { await failOnProblemToast(); const n = await points(); return n >= 3 ? n : 0; }, 300_000);
+  const second = await until(`the reward chart to grow past ${first} points`, async () => { await failOnProblemToast(); const n = await points(); return n > first ? n : 0; }, 300_000);
   check('reward chart gains points from the real trainer', second > first, `(${first} -> ${second})`);
-  const canvases = await dash.locator('[data-panel] canvas').count();
+  const canvases = await until('a canvas in every chart panel', async () => { const n = await dash.locator('[data-panel] canvas').count(); return n >= 10 ? n : 0; }, 60_000);
   check('every chart panel draws on a canvas', canvases >= 10, `(${canvases})`);
   await page.screenshot({ path: path.join(SHOTS, '1-dashboard-live.png') });
 
   // 2. Stop Training
   await runCommand('RLHF: Stop Training');
   const runsDir = path.join(WS, 'runs');
-  const runId = await until('run folder', () => fs.readdirSync(runsDir)[0], 10_000);
-  const status = await until('status stopped', () => {
+  const runId = await until('run folder', () => fs.readdirSync(runsDir)[0], 30_000);
+  const status = await until('status.json to say stopped', () => {
     const s = JSON.parse(fs.readFileSync(path.join(runsDir, runId, 'status.json'), 'utf8'));
+    if (s.state === 'failed' || s.state === 'completed') throw new Fatal(`the run ended ${s.state}, not stopped: ${JSON.stringify(s)}`);
     return s.state === 'stopped' ? s : null;
-  }, 90_000);
+  }, 180_000);
   const ckpt = fs.readdirSync(path.join(runsDir, runId, 'checkpoints')).filter((n) => n.startsWith('step-'));
   check('run folder says stopped with a checkpoint', status.state === 'stopped' && ckpt.length > 0 && !!status.last_checkpoint, JSON.stringify(status));
 
   // 3. The Runs view shows it stopped with a checkpoint
   await runCommand('RLHF Studio: Focus on Runs View');
   const row = page.locator('.pane-body .monaco-list-row', { hasText: runId });
-  await until('run row in the Runs view', async () => (await row.count()) > 0, 30_000);
-  const rowText = await until('row marked stopped', async () => { const t = await row.first().innerText(); return /stopped/.test(t) && /ckpt/.test(t) ? t : null; }, 30_000);
+  await until('run row in the Runs view', async () => (await row.count()) > 0, 60_000);
+  const rowText = await until('row marked stopped', async () => { const t = await row.first().innerText(); return /stopped/.test(t) && /ckpt/.test(t) ? t : null; }, 60_000);
   check('Runs view marks the run stopped with a checkpoint', /stopped/.test(rowText) && /ckpt/.test(rowText), rowText);
-  const state = await dash.locator('#state').textContent();
+  const state = await until('the dashboard to show the stopped state', async () => { const t = await dash.locator('#state').textContent({ timeout: 2000 }); return t === 'stopped' ? t : null; }, 60_000);
   check('dashboard shows the stopped state', state === 'stopped', state ?? '');
   await page.screenshot({ path: path.join(SHOTS, '2-stopped-runs-view.png') });
 
@@ -127,7 +144,7 @@ try {
   await page.keyboard.press('Escape');
   await page.keyboard.press('Control+P');
   await page.locator('.quick-input-widget input').fill('config.yaml');
-  await until('config.yaml in quick open', async () => (await page.locator('.quick-input-list .monaco-list-row', { hasText: 'config.yaml' }).count()) > 0, 15_000);
+  await until('config.yaml in quick open', async () => (await page.locator('.quick-input-list .monaco-list-row', { hasText: 'config.yaml' }).count()) > 0, 60_000);
   await page.keyboard.press('Enter');
   const lens = page.locator('.contentWidgets .codelens-decoration');
   const testLens = lens.locator('a', { hasText: 'Test on last 200 samples' });
@@ -153,16 +170,17 @@ try {
 
   // 5. New Reward Rules: a typed module with hover docs, no npm install
   await runCommand('RLHF: New Reward Rules');
-  await until('rewards/example.reward.ts', () => fs.existsSync(path.join(WS, 'rewards', 'example.reward.ts')) && fs.existsSync(path.join(WS, 'rewards', 'rlhf-rewards.d.ts')), 20_000);
+  await until('rewards/example.reward.ts', () => fs.existsSync(path.join(WS, 'rewards', 'example.reward.ts')) && fs.existsSync(path.join(WS, 'rewards', 'rlhf-rewards.d.ts')), 60_000);
   const word = page.locator('.monaco-editor .view-line span', { hasText: /^extractAnswer$/ }).first();
-  await until('example module in the editor', async () => (await word.count()) > 0, 30_000);
-  const hover = page.locator('.monaco-hover');
+  await until('example module in the editor', async () => (await word.count()) > 0, 60_000);
+  const docHover = page.locator('.monaco-hover', { hasText: /answer in a response/ });
   const hoverText = await until('hover docs of a helper', async () => {
+    // while the TypeScript server loads, the hover has no docs: move away and hover again
+    await page.mouse.move(0, 0);
     await word.hover();
-    await sleep(800);
-    const t = (await hover.count()) ? await hover.first().innerText() : '';
-    return /answer in a response/.test(t) ? t : null;
-  }, 90_000, 1500);
+    await docHover.first().waitFor({ timeout: 5000 });
+    return docHover.first().innerText();
+  }, 120_000);
   check('hover shows the helper\'s documentation in a fresh workspace', /answer in a response/.test(hoverText), hoverText.slice(0, 200));
   await page.screenshot({ path: path.join(SHOTS, '5-rule-module-hover.png') });
 
@@ -172,7 +190,7 @@ try {
   for (const d of ['udd/User', 'ext', 'xdg-config', 'xdg-data']) fs.mkdirSync(path.join(STATE2, d), { recursive: true });
   fs.writeFileSync(path.join(STATE2, 'udd/User/settings.json'), JSON.stringify({ ...settings,
     'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' }, null, 1));
-  const WS2 = path.join(STATE2, 'ws');
+  WS2 = path.join(STATE2, 'ws');
   fs.cpSync(WS, WS2, { recursive: true, filter: (src) => !src.includes(`${path.sep}model`) });
   const PORT2 = PORT + 1;
   const env2 = { ...env, XDG_CONFIG_HOME: path.join(STATE2, 'xdg-config'), XDG_DATA_HOME: path.join(STATE2, 'xdg-data') };
@@ -180,37 +198,65 @@ try {
   const csArgs2 = ['--config', path.join(STATE2, 'config.yaml'), '--user-data-dir', path.join(STATE2, 'udd'), '--extensions-dir', path.join(STATE2, 'ext')];
   execFileSync(NODE24, [CS, ...csArgs2, '--install-extension', VSIX, '--force'], { env: env2, stdio: 'ignore' });
   server2 = spawn(NODE24, [CS, ...csArgs2, '--bind-addr', `127.0.0.1:${PORT2}`, '--auth', 'none', '--disable-telemetry',
-    '--disable-update-check', '--disable-getting-started-override', '--ignore-last-opened', WS2], { env: env2, detached: true, stdio: 'ignore' });
-  await until('second code-server', async () => (await fetch(`http://127.0.0.1:${PORT2}/healthz`)).ok, 30_000);
+    '--disable-update-check', '--disable-getting-started-override', '--ignore-last-opened', WS2],
+  { env: env2, detached: true, stdio: ['ignore', 'ignore', fs.openSync(path.join(STATE2, 'code-server.err.log'), 'w')] });
+  await until('second code-server', async () => (await fetch(`http://127.0.0.1:${PORT2}/healthz`)).ok, 90_000);
   const page2 = await context.newPage();
   await page2.goto(`http://127.0.0.1:${PORT2}/?folder=${encodeURIComponent(WS2)}`);
-  await page2.waitForSelector('.part.statusbar', { timeout: 60_000 });
+  await page2.waitForSelector('.part.statusbar', { timeout: 120_000 });
   await runCommand('RLHF: Start Training', page2);
   const toast = page2.locator('.notifications-toasts', { hasText: 'untrusted workspace' });
-  await until('the refusal in an untrusted workspace', async () => (await toast.count()) > 0, 30_000);
+  await until('the refusal in an untrusted workspace', async () => (await toast.count()) > 0, 60_000);
   check('starting a trainer is refused in an untrusted workspace, saying why', /disabled in an untrusted workspace/.test(await toast.first().innerText()));
   await runCommand('RLHF: Open Dashboard', page2);
   const dash2 = page2.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
-  await until('read-only dashboard', async () => (await dash2.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 2000 })) > '0', 60_000);
+  await until('read-only dashboard', async () => Number(await dash2.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 2000 })) > 0, 120_000);
   const stopDisabled = await dash2.locator('#stop').evaluate((el) => el.disabled === true && /Read-only/.test(el.title));
   check('charts of existing runs stay viewable, read-only', stopDisabled && fs.readdirSync(path.join(WS2, 'runs')).length === 1);
   await page2.screenshot({ path: path.join(SHOTS, '6-untrusted-read-only.png') });
 } catch (e) {
   failed++;
-  console.log(`not ok - e2e aborted: ${e.stack ?? e}`);
-  try { await context?.pages()[0]?.screenshot({ path: path.join(SHOTS, 'failure.png') }); } catch { /* ignore */ }
-  try { console.log(fs.readFileSync(path.join(STATE, 'code-server.err.log'), 'utf8').slice(-3000)); } catch { /* ignore */ }
+  console.log(`not ok - e2e aborted: ${e instanceof Fatal ? e.message : e.stack ?? e}`);
+  await reportWhatWasSeen();
 } finally {
   await context?.close().catch(() => undefined);
   try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
   try { if (server2) process.kill(-server2.pid, 'SIGTERM'); } catch { /* gone */ }
-  // a trainer still running (on failure) is killed with its group
-  try {
-    for (const id of fs.readdirSync(path.join(WS, 'runs'))) {
+  // a trainer still running (on failure) is killed with its group, if that pid is still this run's trainer
+  for (const id of runIds(WS)) {
+    try {
       const s = JSON.parse(fs.readFileSync(path.join(WS, 'runs', id, 'status.json'), 'utf8'));
-      if (s.pid) try { process.kill(-s.pid, 'SIGKILL'); } catch { /* gone */ }
+      if (s.pid && fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').includes(path.join(WS, 'runs', id))) process.kill(-s.pid, 'SIGKILL');
+    } catch { /* no status, or gone */ }
+  }
+}
+
+function runIds(ws) { try { return fs.readdirSync(path.join(ws, 'runs')); } catch { return []; } }
+/** On a failure: a screenshot of every page, the notifications on screen, and the tails of the trainer's,
+ * the extension's and code-server's logs, so that a failed run says what happened without a rerun. */
+async function reportWhatWasSeen() {
+  const tail = (file, chars = 2500) => { try { return fs.readFileSync(file, 'utf8').slice(-chars); } catch { return null; } };
+  const section = (title, text) => { if (text) console.log(`--- ${title}\n${text.trimEnd()}`); };
+  for (const [i, pg] of (context?.pages() ?? []).entries()) {
+    try { await pg.screenshot({ path: path.join(SHOTS, `failure-page${i + 1}.png`) }); } catch { /* page gone */ }
+    try {
+      const shown = await pg.locator('.notification-list-item').allInnerTexts();
+      section(`notifications on page ${i + 1}`, shown.map((t) => `* ${t.replace(/\s*\n\s*/g, ' | ')}`).join('\n') || '(none)');
+    } catch { /* page gone */ }
+  }
+  for (const ws of [WS, WS2].filter(Boolean)) {
+    for (const id of runIds(ws)) {
+      section(`${id}/status.json`, tail(path.join(ws, 'runs', id, 'status.json')));
+      section(`${id}/trainer.log (tail)`, tail(path.join(ws, 'runs', id, 'trainer.log')));
     }
-  } catch { /* no runs */ }
+  }
+  for (const f of findFiles(path.join(STATE, 'udd', 'logs'), (n) => /RLHF|exthost/i.test(n))) section(`${path.relative(STATE, f)} (tail)`, tail(f, 2000));
+  section('code-server.err.log (tail)', tail(path.join(STATE, 'code-server.err.log'), 2000));
+}
+function findFiles(dir, match) {
+  let entries;
+  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return []; }
+  return entries.flatMap((e) => (e.isDirectory() ? findFiles(path.join(dir, e.name), match) : match(e.name) ? [path.join(dir, e.name)] : []));
 }
 console.log(`screenshots: ${SHOTS}`);
 console.log(`e2e: ${passed} passed, ${failed} failed`);
