@@ -125,15 +125,25 @@ export class RunModel {
 
   get step(): number { return this.metrics.length ? this.metrics.step[this.metrics.length - 1] : 0; }
 
-  /** Seconds to go, from the mean step time of the last 20 steps. */
+  /**
+   * Seconds to go, from the step rate over the last ETA_WINDOW_S seconds of trainer time (at least 20
+   * steps back). A window in time, not in steps, keeps a short stall — a window reload on a busy
+   * machine, an eval, a checkpoint — from swinging the ETA when steps are fast.
+   */
   eta(): number | null {
+    const { time, step } = this.metrics;
     const n = this.metrics.length;
     if (!this.totalSteps || n < 2) return null;
-    const k = Math.min(20, n - 1);
-    const dt = (this.metrics.time[n - 1] - this.metrics.time[n - 1 - k]) / (this.metrics.step[n - 1] - this.metrics.step[n - 1 - k]);
+    let j = n - 1;
+    while (j > 0 && step[j - 1] < step[j] && (n - 1 - j < 20 || time[n - 1] - time[j - 1] <= ETA_WINDOW_S)) j--;
+    if (j === n - 1) return null;
+    const dt = (time[n - 1] - time[j]) / (step[n - 1] - step[j]);
     return Math.max(0, (this.totalSteps - this.step) * dt);
   }
 }
+
+/** How much trainer time the ETA's step rate is measured over. */
+export const ETA_WINDOW_S = 120;
 
 // Moved to ./format with the other formatters; re-exported until cli.ts and extension.ts import it from there.
 export { formatDuration } from './format';

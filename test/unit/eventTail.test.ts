@@ -113,3 +113,15 @@ test('RunWatcher stops polling once the run has finished, and a finished run is 
   assert.equal(done.polling, false);
   done.dispose();
 });
+
+test('RunModel ETA: a short stall (a window reload on a busy machine) barely moves it', () => {
+  const m = new RunModel();
+  const row = (step: number, time: number): TrainerEvent => ({ v: 1, type: 'metrics', time, step, samples_seen: step, total_steps: 1000, values: {} });
+  // 300 steps at 1 s/step, then a 10 s stall spread over 2 steps
+  const rows = Array.from({ length: 300 }, (_, i) => row(i + 1, i + 1));
+  rows.push(row(301, 305), row(302, 310));
+  m.ingest(rows);
+  const eta = m.eta()!;
+  // 698 steps to go at the usual 1 s/step; the last 20 steps alone would say 977 s (40% off)
+  assert.ok(Math.abs(eta - 698) / 698 < 0.15, `eta ${eta}`);
+});
