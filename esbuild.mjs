@@ -7,11 +7,15 @@ import * as path from 'node:path';
 const args = new Set(process.argv.slice(2));
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
 
+// The rule sandbox runs inside a vm context, so it travels as source text inlined into the evaluator.
+const sandbox = await esbuild.build({ ...common, sourcemap: false, write: false, entryPoints: ['src/core/rewards/sandbox.ts'], platform: 'neutral', format: 'iife', globalName: 'RLHFSandbox', target: 'es2022' });
+
 await Promise.all([
   esbuild.build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode', 'esbuild'] }),
   esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', external: ['esbuild'], banner: { js: '#!/usr/bin/env node' } }),
   esbuild.build({ ...common, entryPoints: ['src/reward-worker.ts'], outfile: 'dist/reward-worker.js', platform: 'node', format: 'cjs', external: ['esbuild'] }),
-  esbuild.build({ ...common, entryPoints: ['src/core/rewards/evalWorker.ts'], outfile: 'dist/reward-eval-worker.js', platform: 'node', format: 'cjs' }),
+  esbuild.build({ ...common, entryPoints: ['src/core/rewards/evalWorker.ts'], outfile: 'dist/reward-eval-worker.js', platform: 'node', format: 'cjs',
+    banner: { js: "'use strict';" }, define: { RLHF_SANDBOX_SOURCE: JSON.stringify(sandbox.outputFiles[0].text) } }),
   esbuild.build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
 ]);
 fs.copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/uPlot.min.css');

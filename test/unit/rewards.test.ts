@@ -53,9 +53,9 @@ test('every declarative rule kind, weights and the per-rule breakdown', async ()
     { kind: 'not_contains', text: 'I cannot', reward: 0, otherwise: -1 },
   ]);
   const [good, bad] = await e.evaluate([S('Because thus \\boxed{1/2}', '0.5'), S('I cannot answer', '0.5')]);
-  assert.deepEqual(good.breakdown, { ans: 1, fmt: 1, regex: 0.2, length_penalty: -0, contains: 1, not_contains: 0 });
+  assert.deepEqual(good.breakdown, { ans: 1, fmt: 1, regex: 0.2, length_penalty: 0, contains: 1, not_contains: 0 });
   assert.equal(good.reward, 1 + 0.5 + 0.2 + 0 + 1 + 0);
-  assert.deepEqual(bad.breakdown, { ans: 0, fmt: 0, regex: 0, length_penalty: -0, contains: 0, not_contains: -1 });
+  assert.deepEqual(bad.breakdown, { ans: 0, fmt: 0, regex: 0, length_penalty: 0, contains: 0, not_contains: -1 });
   assert.ok(Math.abs(bad.reward - -1) < 1e-12);
   const [long] = await e.evaluate([S('Because thus \\boxed{0.5} and more words here', '1/2')]);
   assert.ok(Math.abs(long.breakdown.length_penalty - -0.4) < 1e-12);

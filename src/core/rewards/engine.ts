@@ -1,31 +1,59 @@
-// The rule engine: evaluates batches in worker threads with a per-sample time budget and a memory
-// cap. A rule that throws, hangs, runs out of memory or returns a non-number gives that sample a
-// recorded error and the fallback reward; the other samples are scored.
+// The rule engine: evaluates batches in evaluator processes (dist/reward-eval-worker.js) with a
+// per-sample time budget and a memory cap on each process's resident memory. A rule that throws,
+// hangs, runs out of memory or returns a non-number gives that sample a recorded error and the
+// fallback reward; the other samples are scored. Concurrent evaluate() calls never share a batch:
+// each process runs one batch at a time. What is isolated and what is not: docs/reward-isolation.md.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import type { SampleOutcome, WorkerOut } from './evalWorker';
+import { chooseNode, type NodeCommand } from '../trainerEnv';
+import { EXIT_MEMORY, type HostIn, type HostOut, type SampleOutcome } from './evalWorker';
 import type { RuleSet, Sample } from './rules';
 
 export interface EngineOptions {
   workers?: number;
-  /** Time one sample may take, all rules together. */
+  /** Time one sample may take, all rules together; also the time a module's top level may take. */
   timeBudgetMs?: number;
-  /** Heap cap of each worker. */
+  /** Memory cap of each evaluator process (rule heap and buffers), in MB. */
   memoryMb?: number;
   fallback?: number;
   /** dist/reward-eval-worker.js; defaults to the file next to the running bundle. */
   workerScript?: string;
+  /** The Node that runs the evaluator processes; defaults to the runtime we run on. */
+  node?: NodeCommand;
 }
 
 export interface SampleResult { reward: number; breakdown: Record<string, number>; error?: string }
 
-interface Slot { worker: Worker; progress: Int32Array; ready: Promise<void> }
+interface Slot { proc: ChildProcess; ready: Promise<void> }
+type BatchRun = { kind: 'done'; results: SampleOutcome[] } | { kind: 'died'; error: string };
+
+const permissionFlags = new Map<string, string[]>();
+/**
+ * Node's permission model for the evaluator: `--permission` (Node 22+) or `--experimental-permission`
+ * (Node 20), whichever this runtime accepts, with the two opt-ins the evaluator needs: reading its own
+ * script and starting its rule thread. Nothing else: no file system, no child processes, no addons.
+ */
+export function permissionArgs(node: NodeCommand, script: string): string[] {
+  const key = `${node.path}\u0000${script}`;
+  let args = permissionFlags.get(key);
+  if (!args) {
+    const allow = [`--allow-fs-read=${script}`, '--allow-worker'];
+    const accepted = ['--permission', '--experimental-permission'].find((flag) =>
+      spawnSync(node.path, [flag, ...allow, '-e', '0'], { env: { ...node.env }, stdio: 'ignore', timeout: 10_000 }).status === 0);
+    args = accepted ? [accepted, ...allow] : [];
+    permissionFlags.set(key, args);
+  }
+  return args;
+}
 
 export class RewardEngine {
   private slots: (Slot | undefined)[];
+  /** One batch at a time per process: the chain of batches waiting for slot i. */
+  private queues: Promise<unknown>[];
   private readonly o: Required<EngineOptions>;
   private nextId = 0;
+  private closed = false;
 
   constructor(private readonly rules: RuleSet, opts: EngineOptions = {}) {
     this.o = {
@@ -34,73 +62,111 @@ export class RewardEngine {
       memoryMb: opts.memoryMb ?? 256,
       fallback: opts.fallback ?? 0,
       workerScript: opts.workerScript ?? path.join(__dirname, 'reward-eval-worker.js'),
+      node: opts.node ?? chooseNode(),
     };
     this.slots = new Array(this.o.workers).fill(undefined);
+    this.queues = this.slots.map(() => Promise.resolve());
   }
 
   get fallback(): number { return this.o.fallback; }
 
   private spawn(i: number): Slot {
-    const shared = new SharedArrayBuffer(8);
-    const worker = new Worker(this.o.workerScript, {
-      workerData: { rules: this.rules, shared },
-      env: {}, // rules see no environment variables (tokens, keys)
-      resourceLimits: { maxOldGenerationSizeMb: this.o.memoryMb, maxYoungGenerationSizeMb: Math.min(64, this.o.memoryMb / 4), stackSizeMb: 4 },
-      stdout: true, stderr: true,
+    if (this.closed) throw new Error('the reward engine is closed');
+    const script = this.o.workerScript;
+    const proc = spawn(this.o.node.path, [...permissionArgs(this.o.node, script), '--no-warnings', script], {
+      env: { ...this.o.node.env }, // rules see no environment variables (tokens, keys)
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'advanced',
+      detached: true, // its own process group: close() ends it and anything it started
     });
-    worker.unref();
-    const ready = new Promise<void>((resolve, reject) => {
-      const onMsg = (m: WorkerOut) => {
-        if (m.type === 'ready') { worker.off('message', onMsg); resolve(); }
-        if (m.type === 'fatal') { worker.off('message', onMsg); reject(new Error(m.message)); }
-      };
-      worker.on('message', onMsg);
-      worker.once('error', reject);
-    });
+    proc.unref();
+    proc.channel?.unref();
+    proc.stderr?.on('data', (d: Buffer) => process.stderr.write(d.subarray(0, 4096)));
+    (proc.stderr as { unref?: () => void } | null)?.unref?.();
+    proc.on('error', () => undefined); // reported through 'exit'
+    proc.on('message', (m: HostOut) => { if (m.type === 'log') process.stderr.write(`${m.text}\n`); });
+    const ready = this.request<void>(proc, { type: 'init', rules: this.rules, timeBudgetMs: this.o.timeBudgetMs, memoryMb: this.o.memoryMb },
+      (m, done) => {
+        if (m.type === 'ready') done(undefined);
+        else if (m.type === 'fatal') done(new Error(m.message));
+      }, (error) => new Error(`the rule evaluator could not start: ${error}`));
     ready.catch(() => undefined);
-    const slot = { worker, progress: new Int32Array(shared), ready };
+    const slot = { proc, ready };
     this.slots[i] = slot;
     return slot;
+  }
+
+  /** Sends one message and waits for its answer, or for the process to end (then `ended`). */
+  private request<T>(proc: ChildProcess, msg: HostIn, onMessage: (m: HostOut, done: (v: T | Error) => void) => void, ended: (error: string) => T | Error): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const finish = (v: T | Error) => {
+        proc.off('message', onMsg);
+        proc.off('exit', onExit);
+        proc.unref(); // an idle engine does not keep its host process alive
+        proc.channel?.unref();
+        if (v instanceof Error) reject(v); else resolve(v);
+      };
+      const onMsg = (m: HostOut) => onMessage(m, finish);
+      const onExit = (code: number | null, signal: string | null) => finish(ended(
+        code === EXIT_MEMORY ? `rule exceeded the memory cap of ${this.o.memoryMb} MB (heap and buffers)`
+          : `rule ended the evaluator process (${signal ? `signal ${signal}` : `exit code ${code}`})`));
+      proc.on('message', onMsg);
+      proc.on('exit', onExit);
+      if (proc.exitCode !== null || proc.signalCode !== null) { onExit(proc.exitCode, proc.signalCode); return; }
+      proc.ref(); // while waiting, the answer or the exit must be delivered
+      proc.channel?.ref();
+      proc.send(msg, (e) => { if (e) onExit(proc.exitCode, proc.signalCode); });
+    });
   }
 
   private kill(i: number): void {
     const s = this.slots[i];
     this.slots[i] = undefined;
-    if (s) void s.worker.terminate();
+    if (s && s.proc.exitCode === null && s.proc.signalCode === null) {
+      try { process.kill(-s.proc.pid!, 'SIGKILL'); } catch { s.proc.kill('SIGKILL'); }
+    }
   }
 
-  /** Starts one worker and waits until the rule set has loaded in it (rejects with the load error). */
+  /** Starts one evaluator and waits until the rule set has loaded in it (rejects with the load error). */
   async ready(): Promise<void> {
     const s = this.slots[0] ?? this.spawn(0);
-    await s.ready;
+    try { await s.ready; } catch (e) { this.kill(0); throw e; }
   }
 
   /** Scores the samples; never rejects because of a rule (only when the rule set itself cannot load). */
   async evaluate(samples: Sample[]): Promise<SampleResult[]> {
     const out: SampleResult[] = new Array(samples.length);
     const per = Math.ceil(samples.length / this.o.workers);
-    await Promise.all(this.slots.map((_, i) => this.runRange(i, samples, i * per, Math.min(samples.length, (i + 1) * per), out)));
+    await Promise.all(this.slots.map((_, i) => {
+      const [a, b] = [i * per, Math.min(samples.length, (i + 1) * per)];
+      return a < b ? this.exclusive(i, () => this.runRange(i, samples.slice(a, b), a, out)) : undefined;
+    }));
     return out;
   }
 
-  private async runRange(i: number, samples: Sample[], start: number, end: number, out: SampleResult[]): Promise<void> {
-    const pending: [number, number][] = [[start, end]];
-    while (pending.length) {
-      const [a, b] = pending.shift()!;
-      if (a >= b) continue;
-      const slot = this.slots[i] ?? this.spawn(i);
-      await slot.ready; // a rule set that cannot load rejects here, with its message
-      const r = await this.runBatch(slot, samples.slice(a, b));
-      if (r.kind === 'done') {
-        r.results.forEach((res, k) => { out[a + k] = this.toResult(res); });
-        continue;
-      }
-      // the worker died on one sample: record it, restart, and redo the rest of the batch
-      // (the results before it died with the worker; rules are deterministic, so redoing is exact)
-      const failed = a + r.index;
-      out[failed] = { reward: this.o.fallback, breakdown: {}, error: r.error };
-      this.kill(i);
-      pending.unshift([a, failed], [failed + 1, b]);
+  /** Runs `job` when slot i has finished the batches queued before it. */
+  private exclusive<T>(i: number, job: () => Promise<T>): Promise<T> {
+    const run = this.queues[i].then(job, job);
+    this.queues[i] = run.catch(() => undefined);
+    return run;
+  }
+
+  private async slot(i: number): Promise<Slot> {
+    const slot = this.slots[i] ?? this.spawn(i);
+    try { await slot.ready; } catch (e) { this.kill(i); throw e; } // a rule set that cannot load rejects here, with its message
+    return slot;
+  }
+
+  private async runRange(i: number, samples: Sample[], offset: number, out: SampleResult[]): Promise<void> {
+    const r = await this.runBatch(await this.slot(i), samples);
+    if (r.kind === 'done') { r.results.forEach((res, k) => { out[offset + k] = this.toResult(res); }); return; }
+    // the process itself ended (a rule beyond what its watchdog can stop): redo the batch one sample at a
+    // time so that only the sample that does it is charged (rules are deterministic)
+    this.kill(i);
+    for (let k = 0; k < samples.length; k++) {
+      const one = samples.length === 1 ? r : await this.runBatch(await this.slot(i), [samples[k]]);
+      if (one.kind === 'done') out[offset + k] = this.toResult(one.results[0]);
+      else { out[offset + k] = { reward: this.o.fallback, breakdown: {}, error: one.error }; this.kill(i); }
     }
   }
 
@@ -108,39 +174,22 @@ export class RewardEngine {
     return 'error' in res ? { reward: this.o.fallback, breakdown: {}, error: res.error } : { reward: res.reward, breakdown: res.breakdown };
   }
 
-  private runBatch(slot: Slot, batch: Sample[]): Promise<{ kind: 'done'; results: SampleOutcome[] } | { kind: 'failed'; index: number; error: string }> {
+  private runBatch(slot: Slot, samples: Sample[]): Promise<BatchRun> {
     const id = ++this.nextId;
-    const budget = this.o.timeBudgetMs;
-    return new Promise((resolve) => {
-      let lastSeq = Atomics.load(slot.progress, 1);
-      let lastChange = Date.now();
-      const finish = (v: Parameters<typeof resolve>[0]) => {
-        clearInterval(watchdog);
-        slot.worker.off('message', onMsg);
-        slot.worker.off('error', onError);
-        slot.worker.off('exit', onExit);
-        resolve(v);
-      };
-      const current = () => Atomics.load(slot.progress, 0);
-      const onMsg = (m: WorkerOut) => { if (m.type === 'done' && m.id === id) finish({ kind: 'done', results: m.results }); };
-      const onError = (e: Error & { code?: string }) => finish({ kind: 'failed', index: current(),
-        error: e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `rule exceeded the memory cap of ${this.o.memoryMb} MB` : `rule crashed the worker: ${e.message}` });
-      const onExit = (code: number) => finish({ kind: 'failed', index: current(), error: `rule ended the worker (exit code ${code})` });
-      const watchdog = setInterval(() => {
-        const seq = Atomics.load(slot.progress, 1);
-        const now = Date.now();
-        if (seq !== lastSeq) { lastSeq = seq; lastChange = now; return; }
-        if (now - lastChange > budget) finish({ kind: 'failed', index: current(), error: `rule exceeded the time budget of ${budget} ms` });
-      }, Math.max(2, Math.min(25, budget / 10)));
-      slot.worker.on('message', onMsg);
-      slot.worker.on('error', onError);
-      slot.worker.on('exit', onExit);
-      slot.worker.postMessage({ id, samples: batch });
-    });
+    return this.request<BatchRun>(slot.proc, { type: 'batch', id, samples: JSON.stringify(samples) },
+      (m, done) => { if (m.type === 'done' && m.id === id) done({ kind: 'done', results: JSON.parse(m.results) as SampleOutcome[] }); },
+      (error) => (this.closed ? new Error('the reward engine was closed') : { kind: 'died', error }));
   }
 
+  /** Ends the evaluator processes and anything they started (their process groups). */
   async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s?.worker.terminate()));
-    this.slots.fill(undefined);
+    this.closed = true;
+    const procs = this.slots.filter((s): s is Slot => !!s).map((s) => s.proc);
+    this.slots.forEach((_, i) => this.kill(i));
+    await Promise.all(procs.map((p) => {
+      if (p.exitCode !== null || p.signalCode !== null) return undefined;
+      p.ref(); // the caller's exit code must wait for this
+      return new Promise((r) => p.once('exit', r));
+    }));
   }
 }

@@ -1,51 +1,241 @@
-// Worker thread that evaluates rules. It announces every sample it starts in shared memory so the
-// engine can tell which one hangs or runs out of memory, and seeds Math.random per sample so the
-// same inputs always give the same outputs.
-import { parentPort, workerData } from 'node:worker_threads';
-import { buildEvaluator, type RuleSet, type Sample } from './rules';
+// dist/reward-eval-worker.js: one evaluator *process* of the rule engine (see docs/reward-isolation.md).
+//
+//  main thread (the watchdog): talks to the engine over the IPC channel, never runs rule code, and so
+//    can always act: it ends the rule thread when a sample (or a module's top level) exceeds the time
+//    budget or when the process's resident memory exceeds the cap, records the error on exactly that
+//    sample, restarts the thread and goes on with the rest of the batch.
+//  rule thread (worker_threads): runs the rules inside a vm context built from the sandbox bundle;
+//    it announces every sample it starts in shared memory that no rule can reach.
+//
+// The engine starts this process with Node's permission model where the runtime has it (no file
+// system beyond this script, no child processes), an empty environment, in its own process group.
+import * as vm from 'node:vm';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { CompiledRule, RuleSet, Sample } from './rules';
+import type { Outcome, Sandbox } from './sandbox';
 
-export interface WorkerInit { rules: RuleSet; shared: SharedArrayBuffer }
-export type WorkerIn = { id: number; samples: Sample[] };
+/** The sandbox bundle's source, inlined by esbuild.mjs. */
+declare const RLHF_SANDBOX_SOURCE: string;
+
 export type SampleOutcome = { reward: number; breakdown: Record<string, number> } | { error: string };
-export type WorkerOut = { type: 'ready' } | { type: 'fatal'; message: string } | { type: 'done'; id: number; results: SampleOutcome[] };
+export interface HostInit { type: 'init'; rules: RuleSet; timeBudgetMs: number; memoryMb: number }
+// batches travel as JSON text: one string is copied across the process and thread boundaries far
+// faster than thousands of small objects are structured-cloned twice
+export type HostIn = HostInit | { type: 'batch'; id: number; samples: string };
+export type HostOut = { type: 'ready' } | { type: 'fatal'; message: string } | { type: 'done'; id: number; results: string } | { type: 'log'; text: string };
+/** Exit code of a process that had to end itself because its rule thread would not stop growing. */
+export const EXIT_MEMORY = 86;
 
-function seeded(seed: number): () => number { // mulberry32
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
+const MAX_TEXT = 2000;
+const cap = (s: string): string => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}… (${s.length} characters)` : s);
 
-const init = workerData as WorkerInit;
-const progress = new Int32Array(init.shared);
-let evaluate: ReturnType<typeof buildEvaluator>;
-try {
-  evaluate = buildEvaluator(init.rules);
-  parentPort!.postMessage({ type: 'ready' } satisfies WorkerOut);
-} catch (e) {
-  parentPort!.postMessage({ type: 'fatal', message: e instanceof Error ? e.message : String(e) } satisfies WorkerOut);
-}
+// ---- rule thread ------------------------------------------------------------------------------
 
-parentPort!.on('message', (msg: WorkerIn) => {
-  const results: SampleOutcome[] = new Array(msg.samples.length);
-  for (let i = 0; i < msg.samples.length; i++) {
-    Atomics.store(progress, 0, i);
-    Atomics.add(progress, 1, 1);
-    const s = msg.samples[i];
-    Math.random = seeded(hash(`${s.prompt}\u0000${s.response}`));
-    try {
-      results[i] = evaluate(s);
-    } catch (e) {
-      results[i] = { error: e instanceof Error ? e.message : String(e) };
-    }
+interface ThreadData { rules: CompiledRule[]; shared: SharedArrayBuffer }
+type ThreadOut = { type: 'ready' } | { type: 'load-error'; index: number; message: string } | { type: 'done'; id: number; results: string; logs: string };
+
+/** Copies an outcome made in the context into plain host values (numbers and capped strings only). */
+function copyOutcome(o: Outcome): SampleOutcome {
+  if ('error' in o) return { error: cap(String(o.error)) };
+  const breakdown: Record<string, number> = {};
+  for (const k of Object.keys(o.breakdown)) { const v = o.breakdown[k]; if (typeof v === 'number') breakdown[k] = v; }
+  return { reward: Number(o.reward), breakdown };
+}
+const json = (v: unknown): string | undefined => (v === undefined ? undefined : JSON.stringify(v));
+
+function ruleThread(data: ThreadData): void {
+  const progress = new Int32Array(data.shared);
+  const announce = (index: number) => { Atomics.store(progress, 0, index); Atomics.add(progress, 1, 1); };
+  // no wasm, and promise jobs a rule queues run when we drain them, still inside its batch
+  const context = vm.createContext({}, { codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' });
+  const sandbox = vm.runInContext(`(function () { 'use strict'; ${RLHF_SANDBOX_SOURCE}\nreturn RLHFSandbox.createSandbox(); })()`, context) as Sandbox;
+  const { load, evaluate, takeLogs } = sandbox;
+  const drain = new vm.Script('undefined');
+  for (let i = 0; i < data.rules.length; i++) {
+    announce(i);
+    const message = load(JSON.stringify(data.rules[i]));
+    drain.runInContext(context);
+    if (message) { parentPort!.postMessage({ type: 'load-error', index: i, message: cap(message) } satisfies ThreadOut); return; }
   }
-  Atomics.add(progress, 1, 1);
-  parentPort!.postMessage({ type: 'done', id: msg.id, results } satisfies WorkerOut);
-});
+  announce(-1);
+  parentPort!.postMessage({ type: 'ready' } satisfies ThreadOut);
+  parentPort!.on('message', (msg: { id: number; samples: string }) => {
+    const samples = JSON.parse(msg.samples) as Sample[];
+    const results: SampleOutcome[] = new Array(samples.length);
+    for (let i = 0; i < samples.length; i++) {
+      announce(i);
+      const s = samples[i];
+      results[i] = copyOutcome(evaluate(String(s.prompt), String(s.response), json(s.label), json(s.metadata)));
+      if (i === samples.length - 1) drain.runInContext(context); // the last sample owns what is still queued
+    }
+    announce(-1);
+    parentPort!.postMessage({ type: 'done', id: msg.id, results: JSON.stringify(results), logs: cap(takeLogs()) } satisfies ThreadOut);
+  });
+}
+
+// ---- main thread: the watchdog ----------------------------------------------------------------
+
+interface Thread { worker: Worker; progress: Int32Array; ready: Promise<void> }
+/** A rule thread's results, or the error that ended it on sample `index`. */
+type Run = { kind: 'done'; results: SampleOutcome[] } | { kind: 'failed'; index: number; error: string };
+
+function ruleLabel(r: CompiledRule): string { return r.kind === 'module' ? `rule module ${r.path}` : `rule ${r.name}`; }
+
+class Host {
+  private thread: Promise<Thread> | undefined;
+  /** The last ended thread, until its memory is given back (a new one must not be charged for it). */
+  private ending: Promise<unknown> = Promise.resolve();
+  private nextId = 0;
+  /** Resident memory allowed: measured once the rules have loaded, plus the cap; before that a thread's own runtime is allowed for. */
+  private rssCap: number;
+  private capMeasured = false;
+  constructor(private readonly init: HostInit, private readonly send: (m: HostOut) => void) {
+    this.rssCap = process.memoryUsage.rss() + (init.memoryMb + 64) * 2 ** 20;
+  }
+
+  private get memoryError(): string { return `rule exceeded the memory cap of ${this.init.memoryMb} MB (heap and buffers)`; }
+
+  private async spawn(): Promise<Thread> {
+    await this.ending;
+    const shared = new SharedArrayBuffer(8);
+    const worker = new Worker(__filename, {
+      workerData: { rules: this.init.rules.rules, shared } satisfies ThreadData,
+      env: {},
+      resourceLimits: { maxOldGenerationSizeMb: this.init.memoryMb, maxYoungGenerationSizeMb: Math.min(64, this.init.memoryMb / 4), stackSizeMb: 4 },
+    });
+    const progress = new Int32Array(shared);
+    const ready = this.watch<void>(worker, progress, (m, done) => {
+      if (m.type === 'ready') done(undefined);
+      else if (m.type === 'load-error') done(new Error(`${ruleLabel(this.init.rules.rules[m.index])} failed to load: ${m.message}`));
+    }, (index, error) => new Error(`${ruleLabel(this.init.rules.rules[Math.max(0, index)])} failed to load: ${error.replace(/^rule /, 'its top level ')}`));
+    ready.then(() => {
+      if (!this.capMeasured) { this.capMeasured = true; this.rssCap = process.memoryUsage.rss() + this.init.memoryMb * 2 ** 20; }
+    }, () => undefined);
+    return { worker, progress, ready };
+  }
+
+  private async current(): Promise<Thread> {
+    this.thread ??= this.spawn();
+    const t = await this.thread;
+    await t.ready;
+    return t;
+  }
+
+  private kill(): void {
+    const t = this.thread;
+    this.thread = undefined;
+    if (t) this.ending = t.then((th) => th.worker.terminate()).catch(() => undefined);
+  }
+
+  /**
+   * Waits for the thread's answer while watching time (per announced sample) and memory; `failed`
+   * turns a timeout, memory overrun, crash or exit into the value the caller wants.
+   */
+  private watch<T>(worker: Worker, progress: Int32Array, onMessage: (m: ThreadOut, done: (v: T | Error) => void) => void,
+    failed: (index: number, error: string) => T | Error): Promise<T> {
+    const budget = this.init.timeBudgetMs;
+    return new Promise<T>((resolve, reject) => {
+      let lastSeq = Atomics.load(progress, 1);
+      let lastChange = Date.now();
+      const finish = (v: T | Error) => {
+        clearInterval(tick);
+        worker.off('message', onMsg);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        if (v instanceof Error) reject(v); else resolve(v);
+      };
+      const current = () => Atomics.load(progress, 0);
+      const fail = (error: string) => finish(failed(current(), error));
+      const onMsg = (m: ThreadOut) => onMessage(m, finish);
+      const onError = (e: Error & { code?: string }) => fail(e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? this.memoryError : `rule crashed its worker: ${cap(String(e.message))}`);
+      const onExit = (code: number) => fail(`rule ended its worker (exit code ${code})`);
+      const tick = setInterval(() => {
+        const now = Date.now();
+        if (process.memoryUsage.rss() > this.rssCap) {
+          // a rule that keeps growing inside one native call cannot be stopped by terminate():
+          // then the whole process ends; the engine redoes its batch one sample at a time to find it
+          const stuck = setTimeout(() => process.exit(EXIT_MEMORY), 1000);
+          worker.once('exit', () => clearTimeout(stuck));
+          void worker.terminate();
+          return fail(this.memoryError);
+        }
+        const seq = Atomics.load(progress, 1);
+        if (seq !== lastSeq) { lastSeq = seq; lastChange = now; return; }
+        if (now - lastChange > budget) fail(`rule exceeded the time budget of ${budget} ms`);
+      }, Math.max(2, Math.min(10, budget / 10)));
+      worker.on('message', onMsg);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    });
+  }
+
+  /** Starts the rule thread and loads the rules: the load error, within the time budget, or ''. */
+  async start(): Promise<string> {
+    try { await this.current(); return ''; } catch (e) { this.kill(); return (e as Error).message; }
+  }
+
+  private runBatch(t: Thread, samples: Sample[]): Promise<Run> {
+    const text = JSON.stringify(samples);
+    const id = ++this.nextId;
+    const run = this.watch<Run>(t.worker, t.progress, (m, done) => {
+      if (m.type !== 'done' || m.id !== id) return;
+      if (m.logs) this.send({ type: 'log', text: m.logs });
+      done({ kind: 'done', results: JSON.parse(m.results) as SampleOutcome[] });
+    }, (index, error) => ({ kind: 'failed', index, error }));
+    t.worker.postMessage({ id, samples: text });
+    return run;
+  }
+
+  /** Scores a batch; a sample that fails the thread gets the error, the thread restarts, the rest is redone. */
+  async evaluate(samples: Sample[]): Promise<SampleOutcome[]> {
+    const out: SampleOutcome[] = new Array(samples.length);
+    const pending: [number, number][] = [[0, samples.length]];
+    while (pending.length) {
+      const [a, b] = pending.shift()!;
+      if (a >= b) continue;
+      let t: Thread;
+      try { t = await this.current(); } catch (e) {
+        // rules that loaded before no longer load (the machine ran short): the rest of the batch gets the reason
+        this.kill();
+        for (let k = a; k < b; k++) out[k] = { error: (e as Error).message };
+        continue;
+      }
+      const r = await this.runBatch(t, samples.slice(a, b));
+      if (r.kind === 'done') { r.results.forEach((res, k) => { out[a + k] = res; }); continue; }
+      // the results before the failed sample died with the thread; rules are deterministic, so redoing is exact
+      const failed = a + Math.max(0, r.index);
+      out[failed] = { error: r.error };
+      this.kill();
+      pending.unshift([a, failed], [failed + 1, b]);
+    }
+    return out;
+  }
+}
+
+function hostMain(): void {
+  const send = (m: HostOut) => { if (process.connected) process.send!(m); };
+  // never outlive the engine: its IPC channel closes when it exits, even on SIGKILL
+  process.on('disconnect', () => process.exit(0));
+  let host: Host | undefined;
+  let queue = Promise.resolve();
+  process.on('message', (m: HostIn) => {
+    if (m.type === 'init') {
+      host = new Host(m, send);
+      queue = queue.then(async () => {
+        const error = await host!.start();
+        send(error ? { type: 'fatal', message: error } : { type: 'ready' });
+      });
+    } else if (m.type === 'batch' && host) {
+      const h = host;
+      queue = queue.then(async () => {
+        let results: SampleOutcome[];
+        const samples = JSON.parse(m.samples) as Sample[];
+        try { results = await h.evaluate(samples); } catch (e) { results = samples.map(() => ({ error: cap(String(e)) })); }
+        send({ type: 'done', id: m.id, results: JSON.stringify(results) });
+      });
+    }
+  });
+}
+
+if (isMainThread) hostMain();
+else ruleThread(workerData as ThreadData);

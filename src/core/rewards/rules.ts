@@ -1,5 +1,5 @@
 // Declarative reward rules (reward.rules in a run config) and TypeScript rule modules, compiled into
-// one serialisable RuleSet that a worker thread turns into an evaluator.
+// one serialisable RuleSet that the rule sandbox (sandbox.ts) turns into an evaluator.
 import { helpers, extractAnswer, answersMatch, charCount, wordCount, tokenCount, type Extractor } from './helpers';
 
 export interface Sample { prompt: string; response: string; label?: unknown; metadata?: Record<string, unknown> }
@@ -65,7 +65,7 @@ export function compileRules(specs: unknown, opts: CompileOptions = {}): RuleSet
 
 export type RuleFn = (s: Sample) => number | { reward: number; breakdown?: Record<string, number> };
 
-/** Loads a compiled CommonJS module in the current realm with no require (rules are pure functions). */
+/** Loads a compiled CommonJS module in the current realm (the sandbox's vm context) with no require (rules are pure functions). */
 export function loadModule(js: string, path: string, exportName = 'default'): RuleFn {
   const module = { exports: {} as Record<string, unknown> };
   const noRequire = (id: string) => { throw new Error(`rule modules cannot import '${id}'; use the helpers argument`); };
@@ -130,10 +130,10 @@ export function ruleFunction(rule: CompiledRule): (s: Sample) => number | { rewa
 }
 
 export interface Scored { reward: number; breakdown: Record<string, number> }
+export interface LoadedRule { r: CompiledRule; f: ReturnType<typeof ruleFunction> }
 
-/** The evaluator of a rule set: weighted sum with a per-rule breakdown; throws "rule X: ..." on a bad rule. */
-export function buildEvaluator(set: RuleSet): (s: Sample) => Scored {
-  const fns = set.rules.map((r) => ({ r, f: ruleFunction(r) }));
+/** The evaluator of loaded rules: weighted sum with a per-rule breakdown; throws "rule X: ..." on a bad rule. */
+export function evaluatorOf(fns: LoadedRule[]): (s: Sample) => Scored {
   return (s) => {
     const breakdown: Record<string, number> = {};
     let reward = 0;
