@@ -1,6 +1,7 @@
 // rlhf — the headless cockpit over the same core as the extension.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { stopRun, type TrainerHandle } from './core/launcher';
 import { resolvePython } from './core/python';
 import { displayState, listRuns, listCheckpoints } from './core/runStore';
@@ -13,44 +14,89 @@ import { formatReport, replayRun } from './core/rewards/replay';
 import { RuleError } from './core/rewards/rules';
 import { serveRewards } from './core/rewards/serve';
 
+interface Command {
+  usage: string;
+  summary: string;
+  /** Flags: name -> [type, value name, description]. */
+  flags: Record<string, ['string' | 'boolean', string, string]>;
+  positionals: [min: number, max: number];
+}
+
+const RUNS_DIR: Command['flags'] = { 'runs-dir': ['string', 'DIR', 'the runs directory (default ./runs)'] };
+const COMMANDS: Record<string, Command> = {
+  train: { usage: 'rlhf train CONFIG', summary: 'start a run and follow it (Ctrl-C: stop gracefully; twice: kill)', positionals: [1, 1],
+    flags: { ...RUNS_DIR, python: ['string', 'PY', 'the Python for the trainer'], resume: ['string', 'CHECKPOINT', 'resume from this checkpoint folder'],
+      node: ['string', 'NODE', 'the Node that runs reward rules (default: the one running rlhf)'] } },
+  runs: { usage: 'rlhf runs', summary: 'list runs with state, step and last reward', positionals: [0, 0], flags: { ...RUNS_DIR } },
+  stop: { usage: 'rlhf stop RUN', summary: 'stop a run (control line / SIGINT, then SIGKILL after a timeout)', positionals: [1, 1], flags: { ...RUNS_DIR } },
+  'rewards test': { usage: 'rlhf rewards test RULES', positionals: [1, 1],
+    summary: 'score the last N recorded samples of a run (default: the newest) with RULES (a config\'s reward.rules, or a *.reward.ts module)',
+    flags: { run: ['string', 'RUN', 'the run (id or folder)'], ...RUNS_DIR, last: ['string', 'N', 'how many samples (default 200)'], json: ['boolean', '', 'print the report as JSON'] } },
+  'serve-rewards': { usage: 'rlhf serve-rewards RULES', positionals: [1, 1],
+    summary: 'OpenRLHF-compatible remote reward on 127.0.0.1; prints the URL (token in its path) for --reward.remote_url',
+    flags: { port: ['string', 'P', 'the port (default: a free one)'], token: ['string', 'T', 'the token (default: $RLHF_REWARD_TOKEN or a new random one)'] } },
+};
+
+function commandHelp(name: string, c: Command, indent = ''): string {
+  const flags = Object.entries(c.flags).map(([f, [type, v]]) => ` [--${f}${type === 'string' ? ` ${v}` : ''}]`).join('');
+  const lines = [`${indent}${c.usage}${flags}`, `${indent}    ${c.summary}`];
+  for (const [f, [type, v, d]] of Object.entries(c.flags)) lines.push(`${indent}    --${`${f}${type === 'string' ? ` ${v}` : ''}`.padEnd(20)} ${d}`);
+  return lines.join('\n') + '\n';
+}
+
 const HELP = `rlhf — RLHF Studio from the terminal
 
 Usage:
-  rlhf train CONFIG [--runs-dir DIR] [--python PY] [--resume CHECKPOINT]
-                             start a run and follow it (Ctrl-C: stop gracefully; twice: kill)
-  rlhf runs [--runs-dir DIR]  list runs with state, step and last reward
-  rlhf stop RUN [--runs-dir DIR]
-                             stop a run (control line / SIGINT, then SIGKILL after a timeout)
-  rlhf rewards test RULES [--run RUN] [--last N] [--json]
-                             score the last N (200) recorded samples of a run (default: the newest)
-                             with RULES (a config's reward.rules, or a *.reward.ts module)
-  rlhf serve-rewards RULES [--port P] [--token T]
-                             OpenRLHF-compatible remote reward on 127.0.0.1 (bearer token;
-                             default: $RLHF_REWARD_TOKEN or a new random one, printed)
-  rlhf --help
+${Object.entries(COMMANDS).map(([n, c]) => commandHelp(n, c, '  ')).join('')}  rlhf --help, rlhf COMMAND --help
 
 Python: --python, else $RLHF_PYTHON, else ./.venv/bin/python, else python3.
 Runs directory: --runs-dir, else ./runs.
 `;
 
-interface Args { _: string[]; flags: Record<string, string | boolean> }
+interface Args { _: string[]; flags: Record<string, string | boolean | undefined> }
 
-function parseArgs(argv: string[]): Args {
-  const out: Args = { _: [], flags: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const [k, v] = a.slice(2).split('=', 2);
-      if (v !== undefined) out.flags[k] = v;
-      else if (i + 1 < argv.length && !argv[i + 1].startsWith('--') && !['help', 'json'].includes(k)) out.flags[k] = argv[++i];
-      else out.flags[k] = true;
-    } else if (a === '-h') out.flags.help = true;
-    else out._.push(a);
+/** A mistake on the command line: its message is the whole line to print (exit code 2). */
+class UsageError extends Error {}
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** The command named by argv, its flags parsed strictly; UsageError names what is wrong. */
+function parseCommand(argv: string[]): { name: string; cmd: Command; args: Args } | 'help' {
+  const first = argv.findIndex((a) => !a.startsWith('-'));
+  const word = argv[first];
+  if (word === undefined) {
+    if (argv.length && argv.every((a) => a === '--help' || a === '-h')) return 'help';
+    throw new UsageError(argv.length ? `rlhf: unknown option '${argv[0]}'` : HELP.trimEnd());
   }
-  return out;
+  const name = word === 'rewards' && argv[first + 1] === 'test' ? 'rewards test' : word;
+  const cmd = COMMANDS[name];
+  if (!cmd) throw new UsageError(word === 'rewards' ? 'rlhf rewards: the subcommand is test: rlhf rewards test RULES --run RUN' : `rlhf: unknown command '${word}'`);
+  const rest = [...argv.slice(0, first), ...argv.slice(first + name.split(' ').length)];
+  const options = Object.fromEntries(Object.entries(cmd.flags).map(([f, [type]]) => [f, { type }]));
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { ...options, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    throw new UsageError(`rlhf ${name}: ${(e as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '')}`);
+  }
+  const flags = parsed.values as Args['flags'];
+  if (flags.help) { process.stdout.write(commandHelp(name, cmd)); return 'help'; }
+  const [min, max] = cmd.positionals;
+  const pos = parsed.positionals;
+  if (pos.length < min) throw new UsageError(`rlhf ${name}: give ${cmd.usage.split(' ').slice(name.split(' ').length + 1).join(' ')}`);
+  if (pos.length > max) throw new UsageError(`rlhf ${name}: unexpected argument '${pos[max]}'`);
+  return { name, cmd, args: { _: [...name.split(' '), ...pos], flags } };
 }
 
-const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+/** A flag that must be a whole number in [min, max]; UsageError otherwise. */
+function intFlag(args: Args, flag: string, fallback: number, min: number, max: number): number {
+  const cmd = args._.slice(0, args._[0] === 'rewards' ? 2 : 1).join(' ');
+  const v = str(args.flags[flag]);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new UsageError(`rlhf ${cmd}: --${flag} must be a whole number from ${min} to ${max}, not '${v}'`);
+  return n;
+}
+
 const fmt = (v: number | null | undefined, d = 3) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '--');
 
 const runsDirOf = (args: Args): string => path.resolve(str(args.flags['runs-dir']) ?? 'runs');
@@ -71,7 +117,7 @@ async function cmdTrain(args: Args): Promise<number> {
   let handle: TrainerHandle;
   try {
     handle = await startTraining({ python: pickPython(args), layout, config: path.resolve(config), runsDir,
-      resume: str(args.flags.resume) && path.resolve(str(args.flags.resume)!) });
+      resume: str(args.flags.resume) && path.resolve(str(args.flags.resume)!), nodePath: str(args.flags.node) });
   } catch (e) {
     if (e instanceof StartError) {
       process.stderr.write(`rlhf train: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`);
@@ -168,7 +214,7 @@ function engineFor(file: string | undefined, cmd: string): RewardEngine | number
 }
 
 async function cmdRewardsTest(args: Args): Promise<number> {
-  if (args._[1] !== 'test') { process.stderr.write('rlhf rewards: the subcommand is test: rlhf rewards test RULES --run RUN\n'); return 2; }
+  const last = intFlag(args, 'last', 200, 1, 1_000_000);
   const engine = engineFor(args._[2], 'rewards test');
   if (typeof engine === 'number') return engine;
   try {
@@ -180,7 +226,7 @@ async function cmdRewardsTest(args: Args): Promise<number> {
       process.stderr.write(`rlhf rewards test: no samples.jsonl for ${run ?? `the newest run in ${runsDir}`}; pass --run RUN\n`);
       return 2;
     }
-    const report = await replayRun(engine, dir, Number(str(args.flags.last) ?? 200));
+    const report = await replayRun(engine, dir, last);
     process.stdout.write((args.flags.json ? JSON.stringify(report, null, 1) : formatReport(report)) + '\n');
     return 0;
   } catch (e) {
@@ -190,12 +236,14 @@ async function cmdRewardsTest(args: Args): Promise<number> {
 }
 
 async function cmdServeRewards(args: Args): Promise<number> {
+  const port = intFlag(args, 'port', 0, 0, 65535);
   const engine = engineFor(args._[1], 'serve-rewards');
   if (typeof engine === 'number') return engine;
   try { await engine.ready(); } catch (e) { process.stderr.write(`rlhf serve-rewards: ${(e as Error).message}\n`); return 2; }
-  const srv = await serveRewards(engine, { port: Number(str(args.flags.port) ?? 0), token: str(args.flags.token) ?? process.env.RLHF_REWARD_TOKEN });
-  process.stdout.write(`serving rewards at ${srv.url}\ntoken: ${srv.token}\n` +
-    `OpenRLHF: --reward.remote_url ${srv.url} (send the header "Authorization: Bearer <token>")\n`);
+  const srv = await serveRewards(engine, { port, token: str(args.flags.token) ?? process.env.RLHF_REWARD_TOKEN });
+  process.stdout.write(`serving rewards at ${srv.url}\n` +
+    `OpenRLHF: --reward.remote_url ${srv.url}\n` +
+    `other clients: POST ${srv.headerUrl} with the header "Authorization: Bearer ${srv.token}"\n`);
   await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
   await srv.close();
   await engine.close();
@@ -203,18 +251,21 @@ async function cmdServeRewards(args: Args): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  const cmd = args._[0];
-  if (args.flags.help || !cmd) { process.stdout.write(HELP); return cmd || args.flags.help ? 0 : 2; }
-  switch (cmd) {
-    case 'train': return cmdTrain(args);
-    case 'runs': return cmdRuns(args);
-    case 'stop': return cmdStop(args);
-    case 'rewards': return cmdRewardsTest(args);
-    case 'serve-rewards': return cmdServeRewards(args);
-    default:
-      process.stderr.write(`rlhf: unknown command '${cmd}'\n${HELP}`);
-      return 2;
+  try {
+    const parsed = parseCommand(argv);
+    if (parsed === 'help') { if (!argv.some((a) => !a.startsWith('-'))) process.stdout.write(HELP); return 0; }
+    const { name, args } = parsed;
+    switch (name) {
+      case 'train': return await cmdTrain(args);
+      case 'runs': return cmdRuns(args);
+      case 'stop': return await cmdStop(args);
+      case 'rewards test': return await cmdRewardsTest(args);
+      default: return await cmdServeRewards(args);
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${e.message}\n${e.message === HELP.trimEnd() ? '' : 'see rlhf --help\n'}`);
+    return 2;
   }
 }
 

@@ -174,8 +174,8 @@ test('serve-rewards: OpenRLHF JSON on 127.0.0.1 with a bearer token; empty reque
   const e = engine([{ kind: 'answer_match', extract: 'full' }]);
   const srv = await serveRewards(e, { token: 'tok' });
   try {
-    assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+\/get_reward$/);
-    const post = (body: object, auth = 'Bearer tok') => fetch(srv.url, { method: 'POST', headers: { Authorization: auth, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    assert.match(srv.headerUrl, /^http:\/\/127\.0\.0\.1:\d+\/get_reward$/);
+    const post = (body: object, auth = 'Bearer tok') => fetch(srv.headerUrl, { method: 'POST', headers: { Authorization: auth, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal((await post({ query: [] }, 'Bearer nope')).status, 401);
     const r = await post({ query: ['1+1=2', '1+1=5'], prompts: ['1+1=', '1+1='], labels: ['2', '2'] });
     assert.deepEqual(await r.json(), { rewards: [1, 0], scores: [1, 0], extra_logs: { answer_match: [1, 0] } });

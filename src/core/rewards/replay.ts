@@ -5,30 +5,60 @@ import type { RewardEngine } from './engine';
 
 export interface RecordedSample { step: number; index: number; prompt: string; response: string; label?: unknown; reward: number }
 
+/** Longest samples.jsonl line that is read; longer ones (and a torn, unterminated tail that long) are skipped. */
+export const MAX_LINE_BYTES = 16 * 2 ** 20;
+
+/**
+ * The lines of a file from the end backwards, each as a Buffer, in one pass over its bytes (linear
+ * time) and with memory bounded by `maxLine`: a longer line is skipped, not assembled.
+ */
+function* linesBackwards(fd: number, size: number, maxLine: number): Generator<Buffer> {
+  const CHUNK = 1 << 20;
+  let pos = size;
+  let parts: Buffer[] = []; // the line being assembled, last part first
+  let length = 0;
+  let skipping = false;
+  const take = (): Buffer | undefined => {
+    const line = skipping ? undefined : Buffer.concat(parts.reverse(), length);
+    parts = [];
+    length = 0;
+    skipping = false;
+    return line;
+  };
+  const add = (b: Buffer) => {
+    if (skipping || !b.length) return;
+    length += b.length;
+    if (length > maxLine) { skipping = true; parts = []; } else parts.push(b);
+  };
+  while (pos > 0) {
+    const len = Math.min(CHUNK, pos);
+    pos -= len;
+    const buf = Buffer.alloc(len);
+    fs.readSync(fd, buf, 0, len, pos);
+    let end = len;
+    for (let i = buf.lastIndexOf(10, end - 1); i >= 0; i = i > 0 ? buf.lastIndexOf(10, i - 1) : -1) {
+      add(buf.subarray(i + 1, end));
+      const line = take();
+      if (line?.length) yield line;
+      end = i;
+    }
+    if (!skipping) add(Buffer.from(buf.subarray(0, end))); // a copy: the rest of the chunk is not kept alive
+  }
+  const first = take();
+  if (first?.length) yield first;
+}
+
 /** The last `n` samples of samples.jsonl, read from the end of the file (it can be large). */
 export function lastSamples(runDir: string, n: number): RecordedSample[] {
   const file = path.join(runDir, 'samples.jsonl');
   let fd: number;
   try { fd = fs.openSync(file, 'r'); } catch { return []; }
   try {
-    const size = fs.fstatSync(fd).size;
-    let pos = size;
-    let tail = Buffer.alloc(0);
-    let lines: string[] = [];
-    while (pos > 0) {
-      const len = Math.min(1 << 20, pos);
-      pos -= len;
-      const buf = Buffer.alloc(len);
-      fs.readSync(fd, buf, 0, len, pos);
-      tail = Buffer.concat([buf, tail]);
-      lines = tail.toString('utf8').split('\n').filter((l) => l.trim());
-      if (lines.length > n + 1) break;
-    }
     const out: RecordedSample[] = [];
-    const complete = pos > 0 ? lines.slice(1) : lines; // the first line may be cut by the read window
-    for (let i = complete.length - 1; i >= 0 && out.length < n; i--) {
+    for (const line of linesBackwards(fd, fs.fstatSync(fd).size, MAX_LINE_BYTES)) {
+      if (out.length >= n) break;
       try {
-        const s = JSON.parse(complete[i]);
+        const s = JSON.parse(line.toString('utf8'));
         if (typeof s.prompt === 'string' && typeof s.response === 'string' && typeof s.reward === 'number') out.push(s);
       } catch { /* a torn line: the trainer is writing it */ }
     }
