@@ -1,9 +1,11 @@
 // Starts the trainer detached in its own process group, and stops it: control line, then SIGINT to
 // the group, then SIGKILL of the group after a timeout. Works for runs started by another window too.
+// A group is signalled only while its leader is still this run's trainer (pids are reused), and an end
+// the trainer could not record itself (SIGKILL, a crash) is written into the run folder by whoever saw it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isAlive, readStatus } from './runStore';
+import { isAlive, isRunProcess, noteKillReason, readStatus, recordUnreportedEnd } from './runStore';
 
 export interface LaunchOptions {
   python: string;
@@ -25,13 +27,15 @@ export interface TrainerHandle {
   pid: number;
   runDir: string;
   child: ChildProcess;
+  /** The exit code (null when a signal ended it), once the run folder holds how the run ended. */
   exited: Promise<number | null>;
 }
 
 export function launchTrainer(o: LaunchOptions): TrainerHandle {
   fs.mkdirSync(o.runDir, { recursive: true });
   const log = fs.openSync(path.join(o.runDir, 'trainer.log'), 'a');
-  const args = ['-u', '-m', 'rlhf_trainer', 'run', '--config', o.config, '--run-dir', o.runDir];
+  // absolute: the trainer runs in the config's folder, and its --run-dir is how its process is recognised
+  const args = ['-u', '-m', 'rlhf_trainer', 'run', '--config', path.resolve(o.config), '--run-dir', path.resolve(o.runDir)];
   if (o.resume) args.push('--resume', o.resume);
   const env = {
     ...process.env, ...o.env,
@@ -45,13 +49,25 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
   const child = spawn(o.python, args, { cwd: o.cwd ?? path.dirname(o.config), env, detached: true, stdio: ['pipe', log, log] });
   fs.closeSync(log);
   child.stdin?.on('error', () => undefined); // the trainer may exit before it reads
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => resolve(code));
+  if (child.pid === undefined) throw new Error(`could not start ${o.python}`);
+  const handle: TrainerHandle = { pid: child.pid, runDir: o.runDir, child, exited: Promise.resolve(null) };
+  handle.exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code, signal) => {
+      // the parent is the one place where the exit status is known: keep it when the trainer could not
+      try { recordUnreportedEnd(o.runDir, { reason: exitReason(code, signal), exitCode: code, signal, pid: handle.pid }); } catch { /* folder gone */ }
+      resolve(code);
+    });
     child.once('error', () => resolve(null));
   });
-  if (child.pid === undefined) throw new Error(`could not start ${o.python}`);
   child.unref();
-  return { pid: child.pid, runDir: o.runDir, child, exited };
+  return handle;
+}
+
+/** One line on an exit the trainer did not report (it records its own ends, failures included). */
+function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal === 'SIGKILL') return 'the trainer was killed (SIGKILL) before it could record its end: out of memory, or killed from outside; trainer.log has its last lines';
+  if (signal) return `the trainer was ended by ${signal} before it could record its end; trainer.log has its last lines`;
+  return `the trainer exited with code ${code} without recording its end; trainer.log says why`;
 }
 
 export function sendControl(h: TrainerHandle | undefined, msg: { type: 'stop' | 'save' }): boolean {
@@ -60,7 +76,18 @@ export function sendControl(h: TrainerHandle | undefined, msg: { type: 'stop' | 
   return true;
 }
 
-function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
+/**
+ * Whether pid is still the trainer of this run. Our own child stays ours until it has exited (node reaps
+ * it then, and the pid is free for reuse); a trainer started elsewhere is recognised by its command line.
+ */
+function isTrainer(pid: number, runDir: string, handle?: TrainerHandle): boolean {
+  if (handle?.pid === pid) return handle.child.exitCode === null && handle.child.signalCode === null && isAlive(pid);
+  return isRunProcess(pid, runDir);
+}
+
+/** Signals the trainer's process group, only while its leader is still this run's trainer. */
+function signalTrainer(pid: number, runDir: string, handle: TrainerHandle | undefined, sig: NodeJS.Signals): boolean {
+  if (!isTrainer(pid, runDir, handle)) return false;
   try { process.kill(-pid, sig); return true; } catch {
     try { process.kill(pid, sig); return true; } catch { return false; }
   }
@@ -68,13 +95,13 @@ function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitForExit(pid: number, ms: number): Promise<boolean> {
+async function waitForExit(pid: number, runDir: string, handle: TrainerHandle | undefined, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
+    if (!isTrainer(pid, runDir, handle)) return true;
     await sleep(100);
   }
-  return !isAlive(pid);
+  return !isTrainer(pid, runDir, handle);
 }
 
 export type StopOutcome = 'not-running' | 'graceful' | 'sigint' | 'killed';
@@ -82,20 +109,39 @@ export type StopOutcome = 'not-running' | 'graceful' | 'sigint' | 'killed';
 /**
  * Escalates until the trainer is gone: control line (when attached) -> SIGINT to the group ->
  * SIGKILL to the group. Each stage waits its share of timeoutMs for the checkpoint to be written.
+ * A pid in status.json that is no longer this run's trainer is 'not-running' and is never signalled.
+ * When it had to kill, the run folder records that (failed, the reason, SIGKILL) instead of a live state.
  */
 export async function stopRun(runDir: string, handle?: TrainerHandle, timeoutMs = 30_000,
-  onStage?: (stage: string) => void): Promise<StopOutcome> {
+  onStage?: (stage: string) => void, by = 'a stop request'): Promise<StopOutcome> {
   const pid = handle?.pid ?? readStatus(runDir)?.pid ?? null;
-  if (!pid || !isAlive(pid)) return 'not-running';
+  if (!pid || !isTrainer(pid, runDir, handle)) return 'not-running';
   if (sendControl(handle, { type: 'stop' })) {
     onStage?.('stop requested: finishing the step and checkpointing');
-    if (await waitForExit(pid, timeoutMs)) return 'graceful';
+    if (await waitForExit(pid, runDir, handle, timeoutMs)) return 'graceful';
   }
   onStage?.('sending SIGINT');
-  signalGroup(pid, 'SIGINT');
-  if (await waitForExit(pid, timeoutMs)) return 'sigint';
+  signalTrainer(pid, runDir, handle, 'SIGINT');
+  if (await waitForExit(pid, runDir, handle, timeoutMs)) return 'sigint';
   onStage?.('killing the process group');
-  signalGroup(pid, 'SIGKILL');
-  await waitForExit(pid, 5_000);
+  const seconds = Math.round(timeoutMs / 100) / 10;
+  await killRun(runDir, handle, `killed (SIGKILL) by ${by}: the trainer did not finish its step and checkpoint within ${seconds} s of SIGINT; ` +
+    'steps after the last checkpoint are lost');
   return 'killed';
+}
+
+/**
+ * SIGKILLs the trainer's process group (only while its leader is this run's trainer), waits for it to go,
+ * and records the end with the reason. For a second Ctrl-C, or the last stage of stopRun.
+ */
+export async function killRun(runDir: string, handle: TrainerHandle | undefined, reason: string): Promise<boolean> {
+  const pid = handle?.pid ?? readStatus(runDir)?.pid ?? null;
+  if (!pid || !isTrainer(pid, runDir, handle)) return false;
+  noteKillReason(runDir, reason);
+  if (!signalTrainer(pid, runDir, handle, 'SIGKILL')) return false;
+  await waitForExit(pid, runDir, handle, 5_000);
+  // our child: its exit handler records the end (with the noted reason); else record it here
+  if (handle) await Promise.race([handle.exited, sleep(5_000)]);
+  else if (!isTrainer(pid, runDir)) recordUnreportedEnd(runDir, { reason, exitCode: null, signal: 'SIGKILL', pid });
+  return true;
 }

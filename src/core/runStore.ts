@@ -1,4 +1,6 @@
-// The runs of a workspace, read from their run folders (status.json, checkpoints/).
+// The runs of a workspace, read from their run folders (status.json, checkpoints/); whether a pid is still
+// a run's trainer; recording the end of a run whose trainer could not.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseStatus, type RunStatus } from './protocol';
@@ -24,6 +26,97 @@ export function readStatus(runDir: string): RunStatus | undefined {
   try { return parseStatus(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8')); } catch { return undefined; }
 }
 
+/** A process's command line, or undefined when it is gone or cannot be read. */
+function commandLine(pid: number): string[] | undefined {
+  try {
+    if (process.platform === 'linux') return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    // elsewhere ps joins the arguments with spaces: good enough to find the run folder's unique name in them
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/).filter(Boolean);
+  } catch { return undefined; }
+}
+
+const realOrResolved = (p: string): string => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+
+/**
+ * Whether pid is the trainer of runDir: alive and started with `--run-dir` naming this folder. A pid
+ * recorded in status.json can belong to an unrelated process once the trainer is gone and the pid is
+ * reused; such a process is never signalled, nor shown as the run being alive. A relative --run-dir is
+ * resolved against the process's working directory; when that cannot be read, the answer is no.
+ */
+export function isRunProcess(pid: number | null | undefined, runDir: string): boolean {
+  if (!pid || !isAlive(pid)) return false;
+  const args = commandLine(pid);
+  if (!args) return false;
+  if (process.platform !== 'linux') return args.some((a) => a.includes(path.basename(path.resolve(runDir))));
+  const i = args.findIndex((a) => a === '--run-dir' || a.startsWith('--run-dir='));
+  const arg = i < 0 ? undefined : args[i].startsWith('--run-dir=') ? args[i].slice('--run-dir='.length) : args[i + 1];
+  if (!arg) return false;
+  let dir = arg;
+  if (!path.isAbsolute(arg)) {
+    try { dir = path.resolve(fs.readlinkSync(`/proc/${pid}/cwd`), arg); } catch { return false; }
+  }
+  return realOrResolved(dir) === realOrResolved(runDir);
+}
+
+/** How a run's trainer ended when the trainer itself could not say so (it was killed, or crashed). */
+export interface UnreportedEnd {
+  /** One line for the user: what ended it and what to look at. */
+  reason: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** The trainer's pid, for a status.json the trainer never wrote. */
+  pid?: number;
+}
+
+// Who kills a trainer notes why, just before the SIGKILL, so that whoever records the end (the process that
+// started it sees the exit first; `rlhf stop` in a terminal may be someone else) records the same reason.
+const KILL_NOTE = '.kill-reason';
+
+export function noteKillReason(runDir: string, reason: string): void {
+  try { fs.writeFileSync(path.join(runDir, KILL_NOTE), reason); } catch { /* recorded with the generic reason */ }
+}
+
+function takeKillReason(runDir: string): string | undefined {
+  const file = path.join(runDir, KILL_NOTE);
+  try { const reason = fs.readFileSync(file, 'utf8'); fs.rmSync(file, { force: true }); return reason || undefined; } catch { return undefined; }
+}
+
+/**
+ * Records the end of a run whose status.json still says starting/running/stopping (or that has none):
+ * status.json becomes `failed` with the reason and the exit (written to a temporary file and renamed, as the
+ * trainer does), and a run_finished event is appended so that dashboards and the CLI read the same end.
+ * A run that recorded its own end is left alone. Only call this once the trainer is gone. Returns whether
+ * it wrote.
+ */
+export function recordUnreportedEnd(runDir: string, end: UnreportedEnd): boolean {
+  const noted = takeKillReason(runDir);
+  const old = readStatus(runDir);
+  if (old && !LIVE_STATES.has(old.state)) return false;
+  if (!fs.existsSync(runDir)) return false;
+  const reason = end.signal === 'SIGKILL' && noted ? noted : end.reason;
+  const status = { ...old, state: 'failed', pid: old?.pid ?? end.pid ?? null, step: old?.step ?? 0, updated: Date.now() / 1000,
+    error: reason, exit_code: end.exitCode ?? null, exit_signal: end.signal ?? null };
+  const file = path.join(runDir, 'status.json');
+  const tmp = path.join(runDir, `.status.json.tmp-${process.pid}`);
+  fs.writeFileSync(tmp, JSON.stringify(status, null, 1));
+  fs.renameSync(tmp, file);
+  const events = path.join(runDir, 'events.jsonl');
+  // a trainer killed mid-write leaves a partial last line: start on a fresh line so this event stays whole
+  let sep = '';
+  try {
+    const size = fs.statSync(events).size;
+    if (size > 0) {
+      const fd = fs.openSync(events, 'r');
+      const last = Buffer.alloc(1);
+      fs.readSync(fd, last, 0, 1, size - 1);
+      fs.closeSync(fd);
+      if (last[0] !== 0x0a) sep = '\n';
+    }
+  } catch { /* no events yet */ }
+  fs.appendFileSync(events, sep + JSON.stringify({ v: 1, time: status.updated, type: 'run_finished', status: 'failed', error: reason, step: status.step }) + '\n');
+  return true;
+}
+
 /** Complete checkpoints (with the COMPLETE marker), oldest first. */
 export function listCheckpoints(runDir: string): string[] {
   const dir = path.join(runDir, 'checkpoints');
@@ -36,7 +129,7 @@ const LIVE_STATES = new Set(['starting', 'running', 'stopping']);
 
 export function summarize(runDir: string): RunSummary {
   const status = readStatus(runDir);
-  const alive = !!status && LIVE_STATES.has(status.state) && isAlive(status.pid);
+  const alive = !!status && LIVE_STATES.has(status.state) && isRunProcess(status.pid, runDir);
   return { id: path.basename(runDir), dir: runDir, status, alive, checkpoints: listCheckpoints(runDir) };
 }
 
@@ -51,7 +144,11 @@ export function listRuns(runsDir: string): RunSummary[] {
     .map(summarize);
 }
 
-/** A run whose status says live but whose process is gone died without a word (SIGKILL, OOM, reboot). */
+/**
+ * A run whose status says live but whose trainer is gone (or whose pid now belongs to another process) died
+ * without a word, and nobody who saw it end was there to record how (OOM kill or reboot while no editor or
+ * CLI that started it was attached).
+ */
 export function displayState(s: RunSummary): string {
   if (!s.status) return 'unknown';
   if (LIVE_STATES.has(s.status.state) && !s.alive) return 'lost';

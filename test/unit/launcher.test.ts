@@ -1,53 +1,92 @@
 // Stop escalation against real child processes (not mocks): a cooperative one stops on the control
-// line, one that ignores it stops on SIGINT, one that ignores both is killed with its whole group.
+// line, one that ignores it stops on SIGINT, one that ignores both is killed with its whole group and the
+// kill is recorded in the run folder; a pid that now belongs to an unrelated process is never signalled.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { launchTrainer, stopRun } from '../../src/core/launcher';
-import { isAlive } from '../../src/core/runStore';
+import { launchTrainer, stopRun, type TrainerHandle } from '../../src/core/launcher';
+import { displayState, isAlive, readStatus, summarize } from '../../src/core/runStore';
 
-function fakeTrainer(behaviour: 'cooperative' | 'ignores-stdin' | 'stubborn'): { python: string; trainerDir: string } {
+type Behaviour = 'cooperative' | 'ignores-stdin' | 'stubborn' | 'crashes';
+
+function fakeTrainer(behaviour: Behaviour): { python: string; trainerDir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-fake-'));
   const pkg = path.join(dir, 'rlhf_trainer');
   fs.mkdirSync(pkg);
   fs.writeFileSync(path.join(pkg, '__init__.py'), '');
+  // status.json is written once the signal handlers are in place: the tests wait for it, not for a time
   fs.writeFileSync(path.join(pkg, '__main__.py'), `
 import json, os, signal, subprocess, sys, time
 run_dir = sys.argv[sys.argv.index("--run-dir") + 1]
 child = subprocess.Popen([sys.executable, "-c", "import signal,time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(300)"])
-json.dump({"state": "running", "pid": os.getpid(), "step": 0, "updated": 0, "child": child.pid}, open(os.path.join(run_dir, "status.json"), "w"))
 mode = ${JSON.stringify(behaviour)}
+def finish(*_):  # as the real trainer does: record the end, then exit 0
+    json.dump({"state": "stopped", "pid": os.getpid(), "step": 3, "updated": 0}, open(os.path.join(run_dir, "status.json"), "w"))
+    child.kill(); sys.exit(0)
 if mode == "stubborn":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 else:
-    def on_int(*_):
-        child.kill(); sys.exit(0)
-    signal.signal(signal.SIGINT, on_int)
+    signal.signal(signal.SIGINT, finish)
+with open(os.path.join(run_dir, "events.jsonl"), "w") as f:
+    f.write(json.dumps({"v": 1, "time": time.time(), "type": "metrics", "step": 3, "samples_seen": 24, "values": {}}) + "\\n")
+    f.write('{"v": 1, "time": 1, "type": "metr')  # a partial last line, as a kill mid-write leaves
+json.dump({"state": "running", "pid": os.getpid(), "step": 3, "updated": 0, "child": child.pid}, open(os.path.join(run_dir, "status.json"), "w"))
+if mode == "crashes":
+    child.kill(); sys.exit(3)
 if mode == "cooperative":
     for line in sys.stdin:
         if json.loads(line).get("type") == "stop":
-            child.kill(); sys.exit(0)
+            finish()
 while True:
     time.sleep(0.1)
 `);
   return { python: 'python3', trainerDir: dir };
 }
 
-async function launch(behaviour: 'cooperative' | 'ignores-stdin' | 'stubborn') {
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function prepare(behaviour: Behaviour) {
   const fake = fakeTrainer(behaviour);
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-run-'));
-  const cfg = path.join(runDir, 'c.yaml');
-  fs.writeFileSync(cfg, 'name: x\n');
-  const h = launchTrainer({ ...fake, schemasDir: runDir, config: cfg, runDir });
-  const deadline = Date.now() + 10_000;
-  while (!fs.existsSync(path.join(runDir, 'status.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 200));
-  const childPid = JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8')).child as number;
-  return { h, runDir, childPid };
+  const config = path.join(runDir, 'c.yaml');
+  fs.writeFileSync(config, 'name: x\n');
+  return { fake, runDir, config };
 }
+const childPidOnceStarted = async (runDir: string) =>
+  ((await until('the fake trainer to write status.json', () => readStatus(runDir))) as unknown as { child: number }).child;
+
+/** A fake trainer started through the launcher (this process is its parent and sees its exit). */
+async function launch(behaviour: Behaviour) {
+  const { fake, runDir, config } = prepare(behaviour);
+  const h = launchTrainer({ ...fake, schemasDir: runDir, config, runDir });
+  return { h, runDir, childPid: await childPidOnceStarted(runDir) };
+}
+
+/** A fake trainer started as another window or a terminal would: no launcher here watches its exit. */
+async function launchElsewhere(behaviour: Behaviour) {
+  const { fake, runDir, config } = prepare(behaviour);
+  const p = spawn(fake.python, ['-m', 'rlhf_trainer', 'run', '--config', config, '--run-dir', runDir],
+    { env: { ...process.env, PYTHONPATH: fake.trainerDir }, detached: true, stdio: 'ignore' });
+  await childPidOnceStarted(runDir);
+  return { pid: p.pid!, runDir };
+}
+
+/** The trainer's exit; the launcher unref()s its child, so the test keeps the event loop alive while it waits. */
+function exitOf(h: TrainerHandle): Promise<number | null> { h.child.ref(); return h.exited; }
+
+const lastEvent = (runDir: string) => JSON.parse(fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').pop()!) as Record<string, unknown>;
 
 test('cooperative trainer stops on the control line', async () => {
   const { h, runDir } = await launch('cooperative');
@@ -61,15 +100,74 @@ test('a trainer that ignores stdin is stopped with SIGINT (also without a handle
   assert.equal(isAlive(h.pid), false);
 });
 
-test('a trainer that ignores everything is killed with its whole process group', async () => {
+test('a trainer that ignores everything is killed with its whole process group, and the run says so', async () => {
   const { h, runDir, childPid } = await launch('stubborn');
   const stages: string[] = [];
   assert.equal(await stopRun(runDir, h, 1000, (s) => stages.push(s)), 'killed');
   assert.equal(isAlive(h.pid), false);
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(isAlive(childPid), false, 'grandchild in the group must be gone too');
+  await until('the grandchild in the group to be gone too', () => !isAlive(childPid));
   assert.deepEqual(stages, ['stop requested: finishing the step and checkpointing', 'sending SIGINT', 'killing the process group']);
-  assert.ok(fs.readFileSync(path.join(runDir, 'trainer.log'), 'utf8') !== undefined);
+  const s = readStatus(runDir) as unknown as Record<string, unknown>;
+  assert.equal(s.state, 'failed');
+  assert.match(String(s.error), /^killed \(SIGKILL\) by a stop request: the trainer did not finish its step and checkpoint within 1 s of SIGINT/);
+  assert.equal(s.exit_signal, 'SIGKILL');
+  assert.equal(s.step, 3);
+  assert.equal(displayState(summarize(runDir)), 'failed');
+  // the dashboard and the CLI read the end from the events: one whole run_finished line after the partial one
+  assert.deepEqual({ ...lastEvent(runDir), time: 0 }, { v: 1, time: 0, type: 'run_finished', status: 'failed', error: s.error, step: 3 });
+});
+
+test('killed by a stop without a handle (another window, rlhf stop): recorded failed with the reason, not lost', async () => {
+  const { pid, runDir } = await launchElsewhere('stubborn');
+  assert.equal(await stopRun(runDir, undefined, 500, undefined, 'rlhf stop'), 'killed');
+  assert.equal(isAlive(pid), false);
+  const s = readStatus(runDir)!;
+  assert.equal(s.state, 'failed');
+  assert.match(s.error!, /^killed \(SIGKILL\) by rlhf stop: /);
+  assert.equal(fs.existsSync(path.join(runDir, '.kill-reason')), false);
+  assert.equal(displayState(summarize(runDir)), 'failed');
+  assert.equal(lastEvent(runDir).status, 'failed');
+});
+
+test('a trainer SIGKILLed from outside (OOM killer) while attached is recorded as killed, not lost', async () => {
+  const { h, runDir } = await launch('ignores-stdin');
+  process.kill(h.pid, 'SIGKILL');
+  assert.equal(await exitOf(h), null);
+  const s = readStatus(runDir) as unknown as Record<string, unknown>;
+  assert.equal(s.state, 'failed');
+  assert.match(String(s.error), /killed \(SIGKILL\) before it could record its end/);
+  assert.equal(s.exit_signal, 'SIGKILL');
+  assert.equal(displayState(summarize(runDir)), 'failed');
+});
+
+test('a trainer that exits without recording its end gets its exit code recorded', async () => {
+  const { h, runDir } = await launch('crashes');
+  assert.equal(await exitOf(h), 3);
+  const s = readStatus(runDir) as unknown as Record<string, unknown>;
+  assert.equal(s.state, 'failed');
+  assert.equal(s.exit_code, 3);
+  assert.match(String(s.error), /exited with code 3 without recording its end; trainer.log says why/);
+});
+
+test('a run that recorded its own end is left as it said', async () => {
+  const { h, runDir } = await launch('cooperative');
+  assert.equal(await stopRun(runDir, h, 5000), 'graceful');
+  assert.equal(await exitOf(h), 0);
+  assert.deepEqual(readStatus(runDir), { state: 'stopped', pid: h.pid, step: 3, updated: 0 });
+  assert.doesNotMatch(fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8'), /run_finished/);
+});
+
+test('pid reuse: status.json pointing at an unrelated live process neither signals it nor shows the run alive', async () => {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-run-'));
+  // an unrelated process leading its own group, as a reused pid would be
+  const other = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+  try {
+    fs.writeFileSync(path.join(runDir, 'status.json'), JSON.stringify({ state: 'running', pid: other.pid, step: 5, updated: 0 }));
+    assert.equal(await stopRun(runDir, undefined, 500), 'not-running');
+    assert.equal(isAlive(other.pid), true, 'the unrelated process must not be signalled');
+    assert.equal(summarize(runDir).alive, false);
+    assert.equal(displayState(summarize(runDir)), 'lost');
+  } finally { other.kill('SIGKILL'); }
 });
 
 test('stopping a run that is not running says so', async () => {

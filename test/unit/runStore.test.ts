@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { displayState, listCheckpoints, listRuns, newRunId } from '../../src/core/runStore';
+import { displayState, isRunProcess, listCheckpoints, listRuns, newRunId } from '../../src/core/runStore';
 import { resolvePython, probePython } from '../../src/core/python';
 
 function makeRun(root: string, id: string, status: object | null, ckpts: [string, boolean][] = []) {
@@ -19,22 +19,44 @@ function makeRun(root: string, id: string, status: object | null, ckpts: [string
   return dir;
 }
 
-test('listRuns: newest first, live only when the pid is alive, half checkpoints ignored', async () => {
+/** A live process that looks like the trainer of runDir (`--run-dir` relative to its working directory). */
+function fakeTrainerProcess(cwd: string, runDirArg: string) {
+  return spawn(process.execPath, ['-e', 'setTimeout(()=>{}, 20000)', '--', '--run-dir', runDirArg], { cwd, stdio: 'ignore' });
+}
+
+test('listRuns: newest first, live only while the pid is the run\'s trainer, half checkpoints ignored', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-runs-'));
-  const child = spawn(process.execPath, ['-e', 'setTimeout(()=>{}, 20000)']);
+  const trainer = fakeTrainerProcess(root, '20260102-000000-b');
+  const unrelated = spawn(process.execPath, ['-e', 'setTimeout(()=>{}, 20000)'], { stdio: 'ignore' });
   try {
     makeRun(root, '20260101-000000-a', { state: 'completed', pid: 1, step: 10, reward_mean: 0.5 }, [['step-000010', true], ['.tmp-step-000011', false]]);
-    makeRun(root, '20260102-000000-b', { state: 'running', pid: child.pid, step: 3 });
+    makeRun(root, '20260102-000000-b', { state: 'running', pid: trainer.pid, step: 3 });
     makeRun(root, '20260103-000000-c', { state: 'running', pid: 999999999, step: 7 }, [['step-000005', true], ['step-000006', false]]);
     makeRun(root, '20260104-000000-d', null);
+    makeRun(root, '20260105-000000-e', { state: 'running', pid: unrelated.pid, step: 2 }); // its pid was reused
     fs.mkdirSync(path.join(root, 'not-a-run'));
     const runs = listRuns(root);
-    assert.deepEqual(runs.map((r) => r.id), ['20260104-000000-d', '20260103-000000-c', '20260102-000000-b', '20260101-000000-a']);
-    assert.deepEqual(runs.map(displayState), ['unknown', 'lost', 'running', 'completed']);
-    assert.equal(runs[2].alive, true);
-    assert.deepEqual(runs[1].checkpoints.map((c) => path.basename(c)), ['step-000005']);
-    assert.deepEqual(listCheckpoints(runs[3].dir).map((c) => path.basename(c)), ['step-000010']);
-  } finally { child.kill(); }
+    assert.deepEqual(runs.map((r) => r.id), ['20260105-000000-e', '20260104-000000-d', '20260103-000000-c', '20260102-000000-b', '20260101-000000-a']);
+    assert.deepEqual(runs.map(displayState), ['lost', 'unknown', 'lost', 'running', 'completed']);
+    assert.equal(runs[3].alive, true);
+    assert.deepEqual(runs[2].checkpoints.map((c) => path.basename(c)), ['step-000005']);
+    assert.deepEqual(listCheckpoints(runs[4].dir).map((c) => path.basename(c)), ['step-000010']);
+  } finally { trainer.kill(); unrelated.kill(); }
+});
+
+test('isRunProcess: the --run-dir of a live process, resolved against its working directory, names the run', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-runs-'));
+  const run = path.join(root, 'runs', 'r1');
+  fs.mkdirSync(run, { recursive: true });
+  const relative = fakeTrainerProcess(root, 'runs/r1');
+  const absolute = spawn(process.execPath, ['-e', 'setTimeout(()=>{}, 20000)', '--', `--run-dir=${run}`], { stdio: 'ignore' });
+  try {
+    assert.equal(isRunProcess(relative.pid, run), true);
+    assert.equal(isRunProcess(absolute.pid, run), true);
+    assert.equal(isRunProcess(relative.pid, path.join(root, 'runs', 'r2')), false);
+    assert.equal(isRunProcess(process.pid, run), false); // alive, but not started for this run
+    assert.equal(isRunProcess(999999999, run), false);
+  } finally { relative.kill(); absolute.kill(); }
 });
 
 test('newRunId: timestamped and filesystem-safe', () => {
