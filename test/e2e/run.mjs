@@ -20,6 +20,10 @@ const PORT = 8765 + Math.floor(Math.random() * 200);
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 let passed = 0;
 let failed = 0;
+if (!fs.existsSync(PYTHON)) {
+  console.log(`not ok - the e2e trains with ${PYTHON}, which is missing: run bash scripts/setup-python.sh first (npm test does)`);
+  process.exit(1);
+}
 
 fs.rmSync(SHOTS, { recursive: true, force: true });
 fs.mkdirSync(SHOTS, { recursive: true });
