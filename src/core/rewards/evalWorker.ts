@@ -26,7 +26,7 @@ export type HostOut = { type: 'ready' } | { type: 'fatal'; message: string } | {
 /** Exit code of a process that had to end itself because its rule thread would not stop growing. */
 export const EXIT_MEMORY = 86;
 
-const MAX_TEXT = 2000;
+const MAX_TEXT = 4000; // the sandbox already caps at 2000; this is the host's own guard
 const cap = (s: string): string => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}… (${s.length} characters)` : s);
 
 // ---- rule thread ------------------------------------------------------------------------------
@@ -103,6 +103,7 @@ class Host {
       env: {},
       resourceLimits: { maxOldGenerationSizeMb: this.init.memoryMb, maxYoungGenerationSizeMb: Math.min(64, this.init.memoryMb / 4), stackSizeMb: 4 },
     });
+    worker.on('error', () => undefined); // an error after its batch was settled (e.g. out of memory while ending) is not a crash
     const progress = new Int32Array(shared);
     const ready = this.watch<void>(worker, progress, (m, done) => {
       if (m.type === 'ready') done(undefined);
