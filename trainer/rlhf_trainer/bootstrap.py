@@ -141,7 +141,7 @@ def main(argv=None):
         write_data(args.out)
     else:
         create_arithmetic_model(args.out, args.steps,
-                                on_progress=lambda s, n, l: print(f"warm start {s}/{n} loss {l:.3f}", flush=True))
+                                on_progress=lambda s, n, loss: print(f"warm start {s}/{n} loss {loss:.3f}", flush=True))
     print(f"wrote {args.out} in {time.time() - t0:.1f}s")
 
 

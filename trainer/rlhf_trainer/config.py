@@ -193,7 +193,7 @@ def load_config(path: str | os.PathLike, check_files: bool = True) -> dict:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{src}:{mark.line + 1}" if mark else src
-        raise ConfigError(f"{where}: YAML syntax error: {getattr(e, 'problem', e)}; fix the indentation or quoting")
+        raise ConfigError(f"{where}: YAML syntax error: {getattr(e, 'problem', e)}; fix the indentation or quoting") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

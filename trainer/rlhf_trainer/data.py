@@ -38,7 +38,7 @@ def read_rows(path: str, d: dict, limit: int | None) -> PromptRows:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ConfigError(f"{where}: not valid JSON ({e.msg} at column {e.colno}); each line must be one "
-                                  "JSON object like {\"" + key + "\": \"...\"}")
+                                  "JSON object like {\"" + key + "\": \"...\"}") from None
             if not isinstance(row, dict):
                 raise ConfigError(f"{where}: the line is a JSON {type(row).__name__}, not an object; each line must "
                                   "be one JSON object like {\"" + key + "\": \"...\"}")

@@ -33,7 +33,7 @@ def check_reward_functions(cfg: dict, fail):
         try:
             tree = ast.parse(Path(file).read_text(), filename=file)
         except SyntaxError as e:
-            raise ConfigError(f"{file}:{e.lineno}: reward.sources[{i}].function: syntax error ({e.msg}); fix the reward file")
+            raise ConfigError(f"{file}:{e.lineno}: reward.sources[{i}].function: syntax error ({e.msg}); fix the reward file") from None
         names = set()
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -66,7 +66,7 @@ def check_rules(cfg: dict, fail):
             msg = msg[m.end():].lstrip(" :")
             name = re.match(r"\(([^)]*)\):?\s*", msg)
             msg = msg[name.end():] if name else msg
-        raise fail(field, f"{msg}; fix the rule")
+        raise fail(field, f"{msg}; fix the rule") from None
 
 
 def model_positions(cfg: dict):
@@ -107,7 +107,7 @@ def check_model_limits(cfg: dict, rows: dict[str, PromptRows], fail):
     except Exception as e:
         raise fail(("model", "policy"), f"cannot read the model's config.json and tokenizer from {mcfg['policy']} "
                                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
-                                        "point it at a save_pretrained folder")
+                                        "point it at a save_pretrained folder") from None
     if found is None:
         return
     positions, key = found

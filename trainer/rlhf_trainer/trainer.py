@@ -446,9 +446,9 @@ class Trainer:
                     per_tok, clipped = A.clipped_policy_loss(logp, old_lp[mb][:, :width], a, algo["eps_clip"],
                                                              algo["eps_clip_high"], algo["dual_clip"])
                     if tr["loss_aggregation"] == "token_mean":
-                        agg = lambda x: A.aggregate_token_mean(x, mk, step_tokens)  # noqa: E731
+                        agg = lambda x, mk=mk, st=step_tokens: A.aggregate_token_mean(x, mk, st)  # noqa: E731
                     else:
-                        agg = lambda x: A.aggregate_sequence_mean(x, mk) / n_micro  # noqa: E731
+                        agg = lambda x, mk=mk, nm=n_micro: A.aggregate_sequence_mean(x, mk) / nm  # noqa: E731
                     loss = agg(per_tok)
                     pl_sum += float(loss)
                     if kl_cfg["mode"] == "loss" and self.kl_coef > 0 and ref_lp is not None:

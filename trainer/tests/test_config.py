@@ -37,7 +37,7 @@ def test_unknown_key_names_file_line_and_allowed_keys(tmp_path):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1
-    line_no = next(i for i, l in enumerate(p.read_text().splitlines(), 1) if "max_stepz" in l)
+    line_no = next(i for i, text in enumerate(p.read_text().splitlines(), 1) if "max_stepz" in text)
     assert f"c.yaml:{line_no}: train.max_stepz: unknown key 'max_stepz'" in lines[0]
     assert "max_steps" in lines[0]
 

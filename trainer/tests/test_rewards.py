@@ -77,7 +77,7 @@ def test_worker_protocol_messages_match_the_schema(tmp_path):
     assert h.score(items("2")).total == [1.0]
     h.close()
     schema = load_schema("reward-worker.schema.json")
-    wire = [json.loads(l) for l in log.read_text().splitlines()]
+    wire = [json.loads(line) for line in log.read_text().splitlines()]
     assert {m["type"] for m in wire} == {"init", "ready", "score", "result"}
     for m in wire:
         jsonschema.validate(m, schema)

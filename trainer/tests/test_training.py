@@ -54,7 +54,7 @@ def test_run_folder_matches_the_contract(tmp_path, example_model):
     assert {"optimizer", "scheduler", "rng", "step", "samples_seen", "consumed_prompts", "data_position"} <= set(state)
     assert set(state["rng"]) >= {"torch", "python", "numpy"}
     # samples: prompt, response, label, per-source rewards, per-token data for a share
-    samples = [json.loads(l) for l in (run_dir / "samples.jsonl").read_text().splitlines()]
+    samples = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 3 * 8
     detailed = [s for s in samples if "advantages" in s]
     assert len(detailed) == 3 * 4

@@ -21,9 +21,9 @@ def validate(config, *extra):
 def line_of(path, section, key):
     """1-based line of `key:` inside the top-level `section:` of a YAML file (None section: top level)."""
     lines = path.read_text().splitlines()
-    start = 0 if section is None else next(i for i, l in enumerate(lines) if l == f"{section}:") + 1
+    start = 0 if section is None else next(i for i, text in enumerate(lines) if text == f"{section}:") + 1
     needle = key if key.startswith("- ") else f"{key}:"
-    return next(i for i, l in enumerate(lines[start:], start + 1) if l.strip().startswith(needle))
+    return next(i for i, text in enumerate(lines[start:], start + 1) if text.strip().startswith(needle))
 
 
 def write_prompts(tmp_path, text, name="train.jsonl"):
@@ -110,7 +110,7 @@ def test_bad_rule_fails_validate_at_its_line(tmp_path, rule, needle):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], r.stderr
     text = config.read_text().splitlines()
-    rule_line = [i for i, l in enumerate(text, 1) if l.lstrip().startswith("- ")][-1]
+    rule_line = [i for i, line in enumerate(text, 1) if line.lstrip().startswith("- ")][-1]
     assert f"{config}:{rule_line}: reward.rules[1]: " in lines[0], lines[0]
 
 
