@@ -11,6 +11,8 @@ type Values = Record<string, number | null>;
 export interface RunSink {
   /** Raw metrics of one step under the framework's names; pieces of a step may come apart. */
   metrics(step: number, values: Values, time?: number): void;
+  /** The framework rewrote its metrics from `step` on: rows at and after it are replaced, not merged. */
+  truncate(step: number): void;
   /** All samples known so far of one step (replaces what was reported for it before). */
   samples(step: number, items: SampleItem[]): void;
   /** A problem with one file: file, place and what is wrong, in one line. */
@@ -64,6 +66,7 @@ export class ExternalRun {
         if (Object.keys(train).length) this.train.add(step, train, time);
         if (Object.keys(ev).length) this.evals.add(step, ev, time);
       },
+      truncate: (step) => { this.train.truncateFrom(step); this.evals.truncateFrom(step); },
       samples: (step, items) => { changedSamples.set(step, items); },
       error: (message) => {
         if (this.errors.includes(message)) return;

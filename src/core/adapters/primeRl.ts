@@ -42,7 +42,7 @@ function traceItem(episode: JsonRecord, trace: JsonRecord, index: number): Sampl
   const errors = Array.isArray(episode.errors) ? episode.errors.filter(isObj) : [];
   const item: SampleItem = { index, prompt: show(messages.slice(0, split)), response: show(messages.slice(split)), reward, rewards };
   if (isObj(episode.task) && episode.task.data !== undefined) item.label = episode.task.data;
-  if (errors.length) item.reward_errors = Object.fromEntries(errors.map((e, i) => [String(e.type ?? i), text(e.message)]));
+  if (errors.length) item.reward_errors = Object.fromEntries(errors.map((e, i) => [typeof e.type === 'string' ? e.type : String(i), text(e.message)]));
   return item;
 }
 

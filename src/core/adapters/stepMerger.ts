@@ -13,6 +13,7 @@ const WINDOW = 1024;
 export class StepMerger {
   private raw = new Map<number, Row>();
   private touched = new Set<number>();
+  private cutFrom = Infinity; // a rewritten history: the series' rows from here on are stale
 
   constructor(private readonly series: SeriesColumns, private readonly map: (raw: Values) => Values) {}
 
@@ -26,14 +27,23 @@ export class StepMerger {
     this.touched.add(step);
   }
 
+  /** The framework rewrote its log from `step` on (verl truncates it on resume): rows from there are dropped. */
+  truncateFrom(step: number): void {
+    for (const k of [...this.raw.keys()]) if (k >= step) this.raw.delete(k);
+    for (const k of [...this.touched]) if (k >= step) this.touched.delete(k);
+    this.cutFrom = Math.min(this.cutFrom, step);
+  }
+
   /** The rows to push, ascending: the touched ones and, after an out-of-order piece, all later ones. */
   flush(): Row[] {
     if (this.touched.size === 0) return [];
     const from = Math.min(...this.touched);
+    const cut = this.cutFrom;
     this.touched.clear();
+    this.cutFrom = Infinity;
     const s = this.series;
     const steps = new Set<number>();
-    for (let i = s.length - 1; i >= 0 && s.step[i] >= from; i--) steps.add(s.step[i]);
+    for (let i = s.length - 1; i >= 0 && s.step[i] >= from; i--) if (s.step[i] < cut) steps.add(s.step[i]);
     for (const step of this.raw.keys()) if (step >= from) steps.add(step);
     return [...steps].sort((a, b) => a - b).map((step) => this.row(step));
   }

@@ -12,8 +12,8 @@ let eventType: protobuf.Type | undefined;
 function eventMessage(): protobuf.Type {
   if (!eventType) {
     const root = new protobuf.Root();
-    protobuf.parse(summaryProto as string, root, { keepCase: true });
-    protobuf.parse(eventProto as string, root, { keepCase: true });
+    protobuf.parse(summaryProto, root, { keepCase: true });
+    protobuf.parse(eventProto, root, { keepCase: true });
     root.resolveAll();
     eventType = root.lookupType('tensorboard.Event');
   }

@@ -59,6 +59,7 @@ function dumpItem(r: JsonRecord, index: number): SampleItem | undefined {
 export class VerlSource implements FrameworkSource {
   readonly framework = 'verl';
   private log: JsonlTail | undefined;
+  private cut = false; // the log was rewritten and no record has come since
   private dumps = new SampleFiles(dumpItem);
 
   /** `target` is the run folder, or the logger's JSONL itself. */
@@ -90,9 +91,11 @@ export class VerlSource implements FrameworkSource {
       if (!file) return;
       this.log = new JsonlTail(file);
     }
-    const { records } = this.log.poll();
+    const { records, restarted } = this.log.poll();
+    this.cut ||= restarted; // a resumed run reopened the log with "wb": its first step starts the new history
     for (const r of records) {
       if (!isVerlLine(r)) continue;
+      if (this.cut) { sink.truncate(r.step); this.cut = false; }
       sink.metrics(r.step, numericFields(r.data));
     }
   }
