@@ -264,3 +264,36 @@ test('rlhf watch DIR (live) prints a line per new step as the run writes it', as
   assert.equal(await done, 0);
   assert.match(out.text, /^watching .* \(prime-rl\)/);
 });
+
+test('Python\'s NaN in a verl rollout dump and in trainer_state.json reads as null instead of losing the file', async () => {
+  const dir = tmp();
+  fs.mkdirSync(path.join(dir, 'rollout'));
+  // what verl's json.dumps(entry) and transformers' json.dumps(state) write for a float("nan")
+  fs.writeFileSync(path.join(dir, 'rollout/3.jsonl'), '{"input": "1+1=", "output": "NaN", "gts": "2", "score": NaN, "step": 3}\n');
+  const run = openExternalRun(dir, 'verl');
+  await readAll(run);
+  const [item] = run.samplesByStep.get(3)!;
+  assert.equal(item.response, 'NaN'); // a string "NaN" stays text
+  assert.ok(Number.isNaN(item.reward));
+  const trl = tmp();
+  fs.writeFileSync(path.join(trl, 'trainer_state.json'), '{"log_history": [{"loss": 0.5, "reward": 0.1, "step": 1}, {"loss": NaN, "reward": -Infinity, "step": 2}]}');
+  const t = await opened(trl);
+  assert.deepEqual(t.model.metrics.step, [1, 2]);
+  assert.equal(at(t, 'policy_loss', 2), null);
+  assert.equal(at(t, 'reward_mean', 1), 0.1);
+});
+
+test('a poll reads only the bytes appended since the last one', async () => {
+  const { JsonlTail } = await import('../../src/core/adapters/tail');
+  const dir = tmp();
+  const file = path.join(dir, 'm.jsonl');
+  fs.writeFileSync(file, `${'{"step": 1, "x": 1}\n'.repeat(1000)}`);
+  const tail = new JsonlTail(file);
+  assert.equal(tail.poll().records.length, 1000);
+  const size = fs.statSync(file).size;
+  assert.equal(tail.bytes.offset, size);
+  fs.appendFileSync(file, '{"step": 2, "x": 2}\n');
+  const { records } = tail.poll();
+  assert.deepEqual(records, [{ step: 2, x: 2 }]);
+  assert.equal(tail.bytes.offset - size, 20);
+});

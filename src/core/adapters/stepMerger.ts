@@ -22,7 +22,7 @@ export class StepMerger {
     if (row) { Object.assign(row.values, values); row.time = Math.max(row.time, time); }
     else {
       this.raw.set(step, { step, time, values: { ...values } });
-      if (this.raw.size > WINDOW) this.raw.delete(Math.min(...this.raw.keys()));
+      if (this.raw.size > WINDOW) this.raw.delete(this.raw.keys().next().value!); // the oldest inserted: steps come mostly in order
     }
     this.touched.add(step);
   }

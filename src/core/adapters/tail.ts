@@ -84,11 +84,18 @@ export class JsonlTail {
   }
 }
 
-function parseObject(line: string): JsonRecord | undefined {
-  try {
-    const v: unknown = JSON.parse(line);
-    return isRecord(v) ? v : undefined;
-  } catch { return undefined; }
+// Python's json.dumps writes NaN/Infinity for non-finite floats (verl's rollout dumps, transformers'
+// trainer_state.json when a loss diverges): not JSON, so they are read as null.
+const NON_FINITE = /([:,[]\s*)-?(?:NaN|Infinity)(?=\s*[,}\]])/g;
+
+/** A JSON object from text written by Python; undefined when it is none. */
+export function parseObject(line: string): JsonRecord | undefined {
+  let v: unknown;
+  try { v = JSON.parse(line); } catch {
+    if (!/NaN|Infinity/.test(line)) return undefined;
+    try { v = JSON.parse(line.replace(NON_FINITE, '$1null')); } catch { return undefined; }
+  }
+  return isRecord(v) ? v : undefined;
 }
 
 /** Files in a folder (names only), sorted; none when it is missing. */

@@ -10,7 +10,7 @@ import { parquetReadObjects } from 'hyparquet';
 import type { SampleItem } from '../protocol';
 import type { FrameworkSource, RunSink } from './externalRun';
 import { num, numericFields, text } from './sampleFiles';
-import { listDir, type JsonRecord } from './tail';
+import { listDir, parseObject, type JsonRecord } from './tail';
 
 const COMPLETIONS = /^completions_(\d+)\.parquet$/;
 const CHECKPOINT = /^checkpoint-(\d+)$/;
@@ -68,10 +68,9 @@ export class TrlSource implements FrameworkSource {
     try { st = fs.statSync(file); } catch { return; }
     const key = `${file}:${st.size}:${st.mtimeMs}`;
     if (key === this.stateSeen) return;
-    let state: { log_history?: JsonRecord[] };
-    try { state = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof state; } catch {
-      return; // being rewritten: the next poll reads it whole
-    }
+    let state: { log_history?: JsonRecord[] } | undefined;
+    try { state = parseObject(fs.readFileSync(file, 'utf8')); } catch { /* gone between stat and read */ }
+    if (!state) return; // being rewritten: the next poll reads it whole
     this.stateSeen = key;
     const history = Array.isArray(state.log_history) ? state.log_history : [];
     // Another checkpoint's file repeats the history: entries are told apart by their position.
