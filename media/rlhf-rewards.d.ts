@@ -50,5 +50,9 @@ export interface Helpers {
   tokenCount(text: string): number;
 }
 
-/** A reward rule: pure, synchronous, no imports (it runs in a sandboxed worker with a time budget). */
+/**
+ * A reward rule: pure, synchronous, no imports. It runs in a separate process and thread, in a context
+ * without Node APIs (no process, require, file system, timers or environment), with a time budget per
+ * sample and a memory cap. `console.log` output goes to the host's stderr.
+ */
 export type Rule = (sample: Sample, h: Helpers) => RuleResult;
