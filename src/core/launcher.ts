@@ -138,7 +138,7 @@ export async function killRun(runDir: string, handle: TrainerHandle | undefined,
   const pid = handle?.pid ?? readStatus(runDir)?.pid ?? null;
   if (!pid || !isTrainer(pid, runDir, handle)) return false;
   noteKillReason(runDir, reason);
-  if (!signalTrainer(pid, runDir, handle, 'SIGKILL')) return false;
+  if (!signalTrainer(pid, runDir, handle, 'SIGKILL')) { noteKillReason(runDir, undefined); return false; }
   await waitForExit(pid, runDir, handle, 5_000);
   // our child: its exit handler records the end (with the noted reason); else record it here
   if (handle) await Promise.race([handle.exited, sleep(5_000)]);

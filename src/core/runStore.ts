@@ -72,8 +72,12 @@ export interface UnreportedEnd {
 // started it sees the exit first; `rlhf stop` in a terminal may be someone else) records the same reason.
 const KILL_NOTE = '.kill-reason';
 
-export function noteKillReason(runDir: string, reason: string): void {
-  try { fs.writeFileSync(path.join(runDir, KILL_NOTE), reason); } catch { /* recorded with the generic reason */ }
+/** Notes why the trainer is about to be killed; undefined takes the note back (the kill did not happen). */
+export function noteKillReason(runDir: string, reason: string | undefined): void {
+  try {
+    if (reason === undefined) fs.rmSync(path.join(runDir, KILL_NOTE), { force: true });
+    else fs.writeFileSync(path.join(runDir, KILL_NOTE), reason);
+  } catch { /* recorded with the generic reason */ }
 }
 
 function takeKillReason(runDir: string): string | undefined {
