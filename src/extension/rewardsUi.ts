@@ -9,6 +9,7 @@ import { RewardEngine } from '../core/rewards/engine';
 import { ModuleCompileError, compileModule, rulesFromText } from '../core/rewards/load';
 import { formatReport, replayRun, type ReplayReport } from '../core/rewards/replay';
 import { listRuns } from '../core/runStore';
+import { chooseNode } from '../core/trainerEnv';
 import type { Ctx } from './ctx';
 
 const LAST_N = 200;
@@ -115,7 +116,7 @@ export class RewardsUi implements vscode.CodeLensProvider {
     const overlay = (p: string) => vscode.workspace.textDocuments.find((d) => d.fileName === p)?.getText();
     let engine: RewardEngine | undefined;
     try {
-      engine = new RewardEngine(rulesFromText(doc.fileName, doc.getText(), overlay), { workers: 2 });
+      engine = new RewardEngine(rulesFromText(doc.fileName, doc.getText(), overlay), { workers: 2, node: chooseNode({ setting: this.ctx.config.nodePath }) });
       const report = await replayRun(engine, run, LAST_N);
       this.tests.set(key, { status: 'done', report, runId: path.basename(run) });
       this.output.clear();
