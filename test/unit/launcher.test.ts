@@ -7,8 +7,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import Ajv from 'ajv';
+import YAML from 'yaml';
 import { launchTrainer, stopRun, type TrainerHandle } from '../../src/core/launcher';
 import { displayState, isAlive, readStatus, summarize } from '../../src/core/runStore';
+import { RunWatcher } from '../../src/core/runWatcher';
+import { installLayout } from '../../src/core/training';
+
+const ROOT = path.resolve(__dirname, '../..');
+const VENV_PY = path.join(ROOT, '.venv', 'bin', 'python');
 
 type Behaviour = 'cooperative' | 'ignores-stdin' | 'stubborn' | 'crashes';
 
@@ -169,6 +176,39 @@ test('pid reuse: status.json pointing at an unrelated live process neither signa
     assert.equal(displayState(summarize(runDir)), 'lost');
   } finally { other.kill('SIGKILL'); }
 });
+
+test('the real trainer SIGKILLed mid-run (as the OOM killer does) is recorded failed with the reason, for the Runs view and the dashboard alike',
+  { timeout: 300_000, skip: !fs.existsSync(VENV_PY) && 'no .venv (bash scripts/setup-python.sh)' }, async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-kill-'));
+    const ex = path.join(ROOT, 'examples', 'arithmetic');
+    const cfg = YAML.parse(fs.readFileSync(path.join(ex, 'config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+    cfg.model.policy = path.join(ex, 'model');
+    cfg.data.prompts = path.join(ex, 'data', 'train.jsonl');
+    cfg.data.eval_prompts = null;
+    cfg.train.max_steps = 100_000;
+    fs.writeFileSync(path.join(ws, 'config.yaml'), YAML.stringify(cfg));
+    const layout = installLayout(ROOT);
+    const runDir = path.join(ws, 'runs', 'r1');
+    const h = launchTrainer({ python: VENV_PY, trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, rewardWorker: layout.rewardWorker, config: path.join(ws, 'config.yaml'), runDir });
+    const w = new RunWatcher(runDir);
+    try {
+      await until('a training step', () => { w.poll(); return w.model.metrics.length > 0; }, 240_000);
+      assert.equal(summarize(runDir).alive, true);
+      process.kill(-h.pid, 'SIGKILL'); // the whole group, as `kill -9 -PGID` would; the OOM killer takes the trainer
+      assert.equal(await exitOf(h), null);
+      const s = readStatus(runDir)!;
+      assert.equal(s.state, 'failed');
+      assert.match(s.error!, /killed \(SIGKILL\) before it could record its end/);
+      assert.equal(displayState(summarize(runDir)), 'failed');
+      const ajv = new Ajv({ strict: false });
+      assert.ok(ajv.validate(JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'status.schema.json'), 'utf8')), s), ajv.errorsText());
+      w.poll();
+      assert.deepEqual([w.model.state, w.model.error], ['failed', s.error]);
+    } finally {
+      w.dispose();
+      try { process.kill(-h.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  });
 
 test('stopping a run that is not running says so', async () => {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-run-'));
