@@ -6,7 +6,7 @@ import { stopRun, type TrainerHandle } from './core/launcher';
 import { resolvePython } from './core/python';
 import { displayState, listRuns, listCheckpoints } from './core/runStore';
 import { RunWatcher } from './core/runWatcher';
-import { formatDuration } from './core/runModel';
+import { formatDuration, formatNumber } from './core/format';
 import { StartError, installLayout, startTraining } from './core/training';
 import { RewardEngine } from './core/rewards/engine';
 import { loadRules } from './core/rewards/load';
@@ -97,15 +97,20 @@ function intFlag(args: Args, flag: string, fallback: number, min: number, max: n
   return n;
 }
 
-const fmt = (v: number | null | undefined, d = 3) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '--');
+const fmt = (v: number | null | undefined, d = 3) => formatNumber(v, d);
 
 const runsDirOf = (args: Args): string => path.resolve(str(args.flags['runs-dir']) ?? 'runs');
 /** A run given as a folder path, or as a run id inside the runs directory. */
 const runDirOf = (idOrPath: string, runsDir: string): string => (fs.existsSync(idOrPath) ? path.resolve(idOrPath) : path.join(runsDir, idOrPath));
 
-function pickPython(args: Args): string {
-  return str(args.flags.python) ?? process.env.RLHF_PYTHON
-    ?? resolvePython({ workspaceRoots: [process.cwd()] }).path;
+/** The interpreter, and where it came from (so "cannot import torch" says which Python that was). */
+function pickPython(args: Args): { path: string; origin: string } {
+  const flag = str(args.flags.python);
+  if (flag) return { path: flag, origin: '--python' };
+  if (process.env.RLHF_PYTHON) return { path: process.env.RLHF_PYTHON, origin: 'RLHF_PYTHON' };
+  const choice = resolvePython({ workspaceRoots: [process.cwd()] });
+  return { path: choice.path, origin: choice.source === 'workspace-venv' ? `the .venv in ${process.cwd()}`
+    : `${choice.path} on PATH: no --python, no RLHF_PYTHON, no .venv or venv in ${process.cwd()}` };
 }
 
 async function cmdTrain(args: Args): Promise<number> {
