@@ -2,9 +2,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { stopRun, type TrainerHandle } from './core/launcher';
+import { killRun, stopRun, type TrainerHandle } from './core/launcher';
 import { resolvePython } from './core/python';
-import { displayState, listRuns, listCheckpoints } from './core/runStore';
+import { displayState, listRuns, listCheckpoints, readStatus } from './core/runStore';
 import { RunWatcher } from './core/runWatcher';
 import { formatDuration, formatNumber } from './core/format';
 import { StartError, installLayout, startTraining } from './core/training';
@@ -161,9 +161,9 @@ async function cmdTrain(args: Args): Promise<number> {
     interrupts++;
     if (interrupts === 1) {
       process.stdout.write('\nstopping: finishing the current step and writing a checkpoint (Ctrl-C again to kill)\n');
-      void stopRun(handle.runDir, handle, 60_000);
+      void stopRun(handle.runDir, handle, 60_000, undefined, 'rlhf train (Ctrl-C)');
     } else {
-      try { process.kill(-handle.pid, 'SIGKILL'); } catch { /* gone */ }
+      void killRun(handle.runDir, handle, 'killed (SIGKILL) by a second Ctrl-C on rlhf train; steps after the last checkpoint are lost');
     }
   };
   process.on('SIGINT', onSigint);
@@ -203,8 +203,10 @@ async function cmdStop(args: Args): Promise<number> {
   const runsDir = runsDirOf(args);
   const dir = runDirOf(id, runsDir);
   if (!fs.existsSync(dir)) { process.stderr.write(`rlhf stop: no run ${id} in ${runsDir}\n`); return 2; }
-  const outcome = await stopRun(dir, undefined, 30_000, (s) => process.stdout.write(s + '\n'));
-  process.stdout.write(outcome === 'not-running' ? `${id} is not running\n` : `${id} stopped (${outcome})\n`);
+  const outcome = await stopRun(dir, undefined, 30_000, (s) => process.stdout.write(s + '\n'), 'rlhf stop');
+  if (outcome === 'not-running') process.stdout.write(`${id} is not running\n`);
+  else if (outcome === 'killed') process.stdout.write(`${id} killed: ${readStatus(dir)?.error ?? 'it did not stop within 30 s of SIGINT'}\n`);
+  else process.stdout.write(`${id} stopped (${outcome})\n`);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { chooseNode, trainerEnv } from './trainerEnv';
 import { isAlive, isRunProcess, noteKillReason, readStatus, recordUnreportedEnd } from './runStore';
 
 export interface LaunchOptions {
@@ -15,12 +16,12 @@ export interface LaunchOptions {
   config: string;
   runDir: string;
   resume?: string;
-  /** Node binary for reward workers (the one the extension or CLI runs on). */
+  /** Node binary for reward workers (rlhf.nodePath / --node); chooseNode() picks one when absent. */
   nodePath?: string;
   /** dist/reward-worker.js: evaluates reward.rules for the trainer. */
   rewardWorker?: string;
+  /** The trainer's whole environment, as trainerEnv() builds it; built here from the fields above when absent. */
   env?: NodeJS.ProcessEnv;
-  cwd?: string;
 }
 
 export interface TrainerHandle {
@@ -37,16 +38,9 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
   // absolute: the trainer runs in the config's folder, and its --run-dir is how its process is recognised
   const args = ['-u', '-m', 'rlhf_trainer', 'run', '--config', path.resolve(o.config), '--run-dir', path.resolve(o.runDir)];
   if (o.resume) args.push('--resume', o.resume);
-  const env = {
-    ...process.env, ...o.env,
-    PYTHONPATH: [o.trainerDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
-    RLHF_SCHEMAS_DIR: o.schemasDir,
-    RLHF_NODE: o.nodePath ?? process.execPath,
-    ...(o.rewardWorker ? { RLHF_REWARD_WORKER: o.rewardWorker } : {}),
-    PYTHONUNBUFFERED: '1',
-    TOKENIZERS_PARALLELISM: 'false',
-  };
-  const child = spawn(o.python, args, { cwd: o.cwd ?? path.dirname(o.config), env, detached: true, stdio: ['pipe', log, log] });
+  const env = o.env ?? trainerEnv({ trainerDir: o.trainerDir, schemasDir: o.schemasDir, rewardWorker: o.rewardWorker,
+    node: chooseNode({ setting: o.nodePath }) });
+  const child = spawn(o.python, args, { cwd: path.dirname(o.config), env, detached: true, stdio: ['pipe', log, log] });
   fs.closeSync(log);
   child.stdin?.on('error', () => undefined); // the trainer may exit before it reads
   if (child.pid === undefined) throw new Error(`could not start ${o.python}`);

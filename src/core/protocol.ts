@@ -25,6 +25,8 @@ export type TrainerEvent = RunStartedEvent | ProgressEvent | MetricsEvent | Eval
 export interface RunStatus {
   state: RunState; pid: number | null; step: number; total_steps?: number | null; updated: number;
   error?: string | null; last_checkpoint?: string | null; reward_mean?: number | null;
+  /** Set when the end was recorded by the process that saw the trainer die (it could not say itself). */
+  exit_code?: number | null; exit_signal?: string | null;
 }
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);

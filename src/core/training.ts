@@ -66,5 +66,5 @@ export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
   await validateConfig(python, o.layout, o.config, node);
   const runDir = path.join(o.runsDir, newRunId(runNameOf(o.config)));
   return launchTrainer({ python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: o.config, runDir,
-    resume: o.resume, nodePath: node.path, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node) });
+    resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node) });
 }

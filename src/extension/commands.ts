@@ -156,7 +156,7 @@ async function stopTraining(ctx: Ctx, arg: unknown): Promise<void> {
   if (!id) { void vscode.window.showInformationMessage('RLHF: no training run is active.'); return; }
   const dir = ctx.runDir(id)!;
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RLHF: stopping ${id}` }, async (progress) => {
-    const outcome = await stopRun(dir, ctx.handles.get(id), ctx.config.stopTimeoutMs, (stage) => progress.report({ message: stage }));
+    const outcome = await stopRun(dir, ctx.handles.get(id), ctx.config.stopTimeoutMs, (stage) => progress.report({ message: stage }), 'Stop Training');
     ctx.log.info(`stop ${id}: ${outcome}`);
     ctx.watcher(id)?.poll();
     ctx.refresh();

@@ -11,7 +11,7 @@ import { RewardEngine } from '../../src/core/rewards/engine';
 import { answersMatch, boxed, extractAnswer, lastNumber, numbersEqual, parseNumber, tokenCount } from '../../src/core/rewards/helpers';
 import { ModuleCompileError, loadRules, rulesFromSpecs, rulesFromText } from '../../src/core/rewards/load';
 import { replayRun } from '../../src/core/rewards/replay';
-import { RuleError, compileRules } from '../../src/core/rewards/rules';
+import { compileRules } from '../../src/core/rewards/rules';
 import { serveRewards } from '../../src/core/rewards/serve';
 import { diagnoseConfig } from '../../src/core/configDiagnostics';
 
@@ -218,4 +218,3 @@ test('the New Reward Rules scaffold type-checks with its .d.ts alone (no npm ins
   assert.ok(d2.length > 0);
 });
 
-test('RuleError is what the CLI reports', () => { assert.ok(new RuleError('x') instanceof Error); });
