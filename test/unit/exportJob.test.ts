@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { parquetReadObjects } from 'hyparquet';
 import YAML from 'yaml';
-import { Float, exportVerlJob, hydraArg, verlOverrides, withDefaults } from '../../src/core/exportJob';
+import { openExternalRun } from '../../src/core/adapters/index';
+import { readAll } from '../../src/core/adapters/watchCommand';
+import { Float, PROJECT_NAME, exportVerlJob, hydraArg, verlOverrides, withDefaults } from '../../src/core/exportJob';
 import { RewardEngine } from '../../src/core/rewards/engine';
 import { loadRules } from '../../src/core/rewards/load';
 import { serveRewards } from '../../src/core/rewards/serve';
@@ -128,4 +130,22 @@ print(json.dumps([m.compute_score('arithmetic', '5', '5', {'prompt_text': '2+3='
     assert.equal(code, 0, stderr);
     assert.deepEqual(JSON.parse(stdout.trim()), [1, 0]);
   } finally { await srv.close(); await engine.close(); }
+});
+
+test('an exported job\'s folder is watched as a verl run once verl writes its file log and rollout dumps there', async () => {
+  const out = tmp();
+  const job = exportVerlJob({ configFile: CONFIG, schema: SCHEMA, outDir: out });
+  assert.throws(() => openExternalRun(out), /no run files/); // nothing logged yet: data, reward_fn.py, run.sh only
+  // where verl writes with this job's settings: $VERL_FILE_LOGGER_ROOT/<project>/<experiment>.jsonl and rollout_data_dir/<step>.jsonl
+  const fixture = path.join(ROOT, 'test/fixtures/frameworks/verl');
+  const rolloutDir = job.overrides.find(([k]) => k === 'trainer.rollout_data_dir')![1] as string;
+  fs.mkdirSync(path.join(job.env.VERL_FILE_LOGGER_ROOT, PROJECT_NAME), { recursive: true });
+  fs.copyFileSync(path.join(fixture, 'arith/grpo_tiny.jsonl'), path.join(job.env.VERL_FILE_LOGGER_ROOT, PROJECT_NAME, 'arithmetic.jsonl'));
+  fs.mkdirSync(rolloutDir);
+  fs.copyFileSync(path.join(fixture, 'rollout_data/2.jsonl'), path.join(rolloutDir, '2.jsonl'));
+  const run = openExternalRun(out);
+  await readAll(run);
+  assert.equal(run.framework, 'verl');
+  assert.deepEqual(run.model.metrics.step, [1, 2, 3, 4, 5]);
+  assert.equal(run.sampleCounts.get(2), 3);
 });
