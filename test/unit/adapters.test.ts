@@ -297,3 +297,54 @@ test('a poll reads only the bytes appended since the last one', async () => {
   assert.deepEqual(records, [{ step: 2, x: 2 }]);
   assert.equal(tail.bytes.offset - size, 20);
 });
+
+test('TensorBoard torn at every byte: never an error, never a step too many, and whole again after the rest', async () => {
+  const full = fs.readFileSync(eventFile(path.join(FIX, 'openrlhf')));
+  const dir = tmp();
+  const file = path.join(dir, 'events.out.tfevents.1.host');
+  for (let cut = 0; cut <= full.length; cut += 1) {
+    fs.writeFileSync(file, full.subarray(0, cut));
+    const run = openExternalRun(dir, 'openrlhf');
+    await readAll(run);
+    assert.deepEqual(run.errors, [], `cut at ${cut}`);
+    assert.ok(run.model.metrics.length <= 4);
+    fs.appendFileSync(file, full.subarray(cut));
+    await readAll(run);
+    assert.deepEqual(run.model.metrics.step, [1, 2, 3, 4], `cut at ${cut}`);
+    assert.equal(run.sampleCounts.size, 4, `cut at ${cut}`);
+  }
+});
+
+test('TensorBoard: every single-bit flip is caught by a CRC32C (reported, never decoded silently)', async () => {
+  const full = fs.readFileSync(eventFile(path.join(FIX, 'openrlhf')));
+  const dir = tmp();
+  const file = path.join(dir, 'events.out.tfevents.1.host');
+  let flips = 0;
+  for (let byte = 0; byte < full.length; byte += 5) {
+    const bad = Buffer.from(full);
+    bad[byte] ^= 1 << (byte % 8);
+    fs.writeFileSync(file, bad);
+    const run = openExternalRun(dir, 'openrlhf');
+    await readAll(run);
+    // a flipped length is caught by its own checksum before the reader would wait for a longer record
+    assert.ok(run.errors.length >= 1, `flip at byte ${byte} went unnoticed`);
+    flips++;
+  }
+  assert.ok(flips > 500);
+});
+
+test('verl log torn at every byte: exactly the complete lines are read', async () => {
+  const text = fs.readFileSync(path.join(FIX, 'verl/arith/grpo_tiny.jsonl'));
+  const dir = tmp();
+  const file = path.join(dir, 'exp.jsonl');
+  for (let cut = 0; cut <= text.length; cut += 3) {
+    fs.writeFileSync(file, text.subarray(0, cut));
+    const run = openExternalRun(file, 'verl');
+    await readAll(run);
+    const complete = text.subarray(0, cut).toString().split('\n').length - 1;
+    assert.equal(run.model.metrics.length, complete, `cut at ${cut}`);
+    fs.appendFileSync(file, text.subarray(cut));
+    await readAll(run);
+    assert.equal(run.model.metrics.length, 5);
+  }
+});
