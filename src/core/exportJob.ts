@@ -311,22 +311,31 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kw
 `;
 }
 
-/** Reads the config, writes OUT/{data/*.parquet, reward_fn.py, run.sh, overrides.json}; returns the job. */
-export function exportVerlJob(opts: VerlExportOptions): VerlJob {
+interface LoadedConfig { c: Obj; configDir: string; modelPath: string; warnings: string[] }
+
+/** The config with defaults, its folder, and the policy as a path (or a hub id). */
+function loadConfig(configFile: string, schema: Obj): LoadedConfig {
   let raw: unknown;
-  try { raw = YAML.parse(fs.readFileSync(opts.configFile, 'utf8')); } catch (e) {
-    throw new ExportError(`${opts.configFile}: cannot read the config (${(e as Error).message.split('\n')[0]})`);
+  try { raw = YAML.parse(fs.readFileSync(configFile, 'utf8')); } catch (e) {
+    throw new ExportError(`${configFile}: cannot read the config (${(e as Error).message.split('\n')[0]})`);
   }
-  if (!isObj(raw)) throw new ExportError(`${opts.configFile}: the config must be a YAML mapping`);
-  const c = withDefaults(opts.schema, raw) as Obj;
-  const configDir = path.dirname(path.resolve(opts.configFile));
-  const out = path.resolve(opts.outDir);
+  if (!isObj(raw)) throw new ExportError(`${configFile}: the config must be a YAML mapping`);
+  const c = withDefaults(schema, raw) as Obj;
+  const configDir = path.dirname(path.resolve(configFile));
   const modelSetting = get(c, 'model.policy');
-  if (typeof modelSetting !== 'string') throw new ExportError(`${opts.configFile}: model.policy is required`);
+  if (typeof modelSetting !== 'string') throw new ExportError(`${configFile}: model.policy is required`);
   const local = path.resolve(configDir, modelSetting);
-  const modelPath = fs.existsSync(local) ? local : modelSetting; // else a hub id
   const warnings: string[] = [];
   if (!fs.existsSync(local) && get(c, 'model.create_if_missing')) warnings.push(`model.policy ${local} does not exist yet: train once here (model.create_if_missing builds it) or point at a Hugging Face model folder`);
+  // a folder (existing, or one create_if_missing will build) as an absolute path; anything else is a hub id
+  const isLocal = fs.existsSync(local) || Boolean(get(c, 'model.create_if_missing'));
+  return { c, configDir, modelPath: isLocal ? local : modelSetting, warnings };
+}
+
+/** Reads the config, writes OUT/{data/*.parquet, reward_fn.py, run.sh, overrides.json}; returns the job. */
+export function exportVerlJob(opts: VerlExportOptions): VerlJob {
+  const { c, configDir, modelPath, warnings } = loadConfig(opts.configFile, opts.schema);
+  const out = path.resolve(opts.outDir);
 
   fs.mkdirSync(path.join(out, 'data'), { recursive: true });
   const name = get(c, 'name') as string;
@@ -356,4 +365,128 @@ export function exportVerlJob(opts: VerlExportOptions): VerlJob {
   fs.writeFileSync(json, `${JSON.stringify({ overrides: built.overrides.map(hydraArg), env, warnings }, null, 1)}\n`);
   files.push(runSh, json);
   return { overrides: built.overrides, env, command, warnings, files };
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenRLHF (second target): python3 -m openrlhf.cli.train_ppo_ray with its dotted flags (0.11).
+// The prompts stay the config's JSONL files (OpenRLHF reads them with its input/label keys and
+// applies input_template itself); rules are scored by `rlhf serve-rewards` (--reward.remote_url).
+// ---------------------------------------------------------------------------------------------
+
+const OPENRLHF_ESTIMATORS: Record<string, string> = {
+  reinforce_pp: 'reinforce', reinforce_pp_baseline: 'reinforce_baseline', rloo: 'rloo', grpo: 'group_norm', dr_grpo: 'dr_grpo', ppo: 'gae',
+};
+
+export interface OpenRlhfExportOptions { configFile: string; schema: Obj; outDir: string; nnodes?: number; gpusPerNode?: number }
+export interface OpenRlhfJob { args: string[]; command: string; warnings: string[]; files: string[] }
+
+/** The flags for a config (defaults filled); `args` alternate flag and value(s). Pure. */
+export function openRlhfArgs(c: Obj, p: { modelPath: string; configDir: string; outDir: string; nnodes: number; gpusPerNode: number; rewardUrl: string }): { args: string[]; warnings: string[] } {
+  const a: string[] = [];
+  const warn: string[] = [];
+  const flag = (k: string, ...v: (string | number)[]) => a.push(`--${k}`, ...v.map(String));
+  const on = (k: string, b: unknown) => { if (b === true) a.push(`--${k}`); };
+  const estimator = get(c, 'algorithm.estimator') as string;
+  flag('actor.model_name_or_path', p.modelPath);
+  on('actor.gradient_checkpointing_enable', get(c, 'model.gradient_checkpointing'));
+  if (estimator === 'ppo') { flag('critic.model_name_or_path', p.modelPath); flag('critic.adam.lr', get(c, 'train.critic_lr') as number); }
+  if (get(c, 'model.reference')) warn.push('model.reference: OpenRLHF\'s reference model is the initial policy; the reference given is not used');
+  flag('data.prompt_dataset', path.resolve(p.configDir, get(c, 'data.prompts') as string));
+  flag('data.input_key', get(c, 'data.prompt_key') as string);
+  const label = get(c, 'data.label_key');
+  if (typeof label === 'string') flag('data.label_key', label);
+  const template = get(c, 'data.input_template');
+  if (typeof template === 'string') flag('data.input_template', template);
+  on('data.apply_chat_template', get(c, 'data.apply_chat_template'));
+  flag('data.max_samples', get(c, 'data.max_samples') as number);
+  flag('data.max_len', (get(c, 'data.max_prompt_tokens') as number) + (get(c, 'rollout.max_new_tokens') as number));
+  flag('rollout.batch_size', get(c, 'rollout.batch_size') as number);
+  flag('rollout.n_samples_per_prompt', get(c, 'rollout.n_samples_per_prompt') as number);
+  flag('rollout.max_new_tokens', get(c, 'rollout.max_new_tokens') as number);
+  flag('rollout.micro_batch_size', get(c, 'rollout.micro_batch_size') as number);
+  flag('rollout.temperature', get(c, 'rollout.temperature') as number);
+  flag('rollout.top_p', get(c, 'rollout.top_p') as number);
+  if (get(c, 'rollout.top_k') !== null) warn.push('rollout.top_k: no OpenRLHF flag (vLLM samples from the full softmax)');
+  flag('train.batch_size', get(c, 'train.batch_size') as number);
+  flag('train.micro_batch_size', get(c, 'train.micro_batch_size') as number);
+  flag('train.max_epochs', get(c, 'train.max_epochs') as number);
+  flag('train.num_episodes', get(c, 'train.num_episodes') as number);
+  flag('train.seed', get(c, 'seed') as number);
+  if (get(c, 'train.max_steps') !== null) warn.push('train.max_steps: no OpenRLHF flag (it trains train.num_episodes passes over the prompts)');
+  flag('actor.adam.lr', get(c, 'train.lr') as number);
+  flag('actor.adam.betas', ...(get(c, 'train.adam_betas') as number[]));
+  flag('actor.adam.weight_decay', get(c, 'train.weight_decay') as number);
+  flag('actor.lr_warmup_ratio', get(c, 'train.warmup_ratio') as number);
+  flag('actor.min_lr_ratio', get(c, 'train.min_lr_ratio') as number);
+  flag('actor.max_norm', get(c, 'train.max_grad_norm') as number);
+  flag('actor.loss_agg_mode', LOSS_AGG[get(c, 'train.loss_aggregation') as string]);
+  flag('algo.advantage.estimator', OPENRLHF_ESTIMATORS[estimator] ?? estimator);
+  flag('algo.advantage.gamma', get(c, 'algorithm.gamma') as number);
+  flag('algo.advantage.lambd', get(c, 'algorithm.lambd') as number);
+  if (get(c, 'algorithm.std_norm') === false) a.push('--algo.advantage.no_std_norm');
+  const eps = get(c, 'algorithm.eps_clip') as number;
+  const epsHigh = get(c, 'algorithm.eps_clip_high') as number | null;
+  if (epsHigh === null) flag('actor.eps_clip', eps); else flag('actor.eps_clip_low_high', eps, epsHigh);
+  const dual = get(c, 'algorithm.dual_clip');
+  if (typeof dual === 'number') flag('actor.dual_clip', dual);
+  const ent = get(c, 'algorithm.entropy_coef');
+  if (typeof ent === 'number') flag('actor.entropy_coef', ent);
+  flag('reward.clip_range', ...(get(c, 'algorithm.reward_clip') as number[]));
+  const kl = get(c, 'algorithm.kl') as Obj;
+  flag('algo.kl.init_coef', kl.coef as number);
+  flag('algo.kl.estimator', kl.estimator as string);
+  if (kl.mode === 'loss') a.push('--algo.kl.use_loss');
+  flag('reward.remote_url', p.rewardUrl);
+  const evalPrompts = get(c, 'data.eval_prompts');
+  if (typeof evalPrompts === 'string') {
+    flag('eval.dataset', path.resolve(p.configDir, evalPrompts));
+    flag('eval.steps', get(c, 'eval.every_steps') as number);
+    flag('eval.n_samples_per_prompt', get(c, 'eval.k') as number);
+    if (get(c, 'eval.greedy') === true) flag('eval.temperature', 0);
+  }
+  flag('ckpt.path', path.join(p.outDir, 'checkpoints'));
+  flag('ckpt.save_steps', (get(c, 'checkpoint.every_steps') as number | null) ?? -1);
+  flag('ckpt.max_num', get(c, 'checkpoint.keep_last') as number);
+  // TensorBoard events at OUT/tensorboard/<name>: what `rlhf watch OUT` reads for OpenRLHF.
+  flag('logger.tensorboard_dir', path.join(p.outDir, 'tensorboard'));
+  flag('logger.wandb.run_name', get(c, 'name') as string);
+  flag('actor.num_nodes', p.nnodes);
+  flag('actor.num_gpus_per_node', p.gpusPerNode);
+  flag('ref.num_nodes', p.nnodes);
+  flag('ref.num_gpus_per_node', p.gpusPerNode);
+  flag('vllm.num_engines', p.nnodes * p.gpusPerNode);
+  a.push('--train.colocate_all');
+  return { args: a, warnings: warn };
+}
+
+/** The reward for OpenRLHF: one Python function source as its file, else the serve-rewards URL. */
+function openRlhfReward(c: Obj, configDir: string, warnings: string[]): string {
+  const sources = (get(c, 'reward.sources') as Obj[]).filter(isObj);
+  const rules = get(c, 'reward.rules') as unknown[];
+  const fn = sources.length === 1 && rules.length === 0 && typeof sources[0].function === 'string' ? sources[0].function : undefined;
+  if (fn && fn.endsWith(':reward_func') && (sources[0].weight ?? 1) === 1) return path.resolve(configDir, fn.split(':')[0]);
+  if (sources.length) warnings.push('reward.sources: OpenRLHF takes one reward (a URL or a reward_func file): the job posts to rlhf serve-rewards, which scores reward.rules only');
+  return '${RLHF_REWARD_URL:?run rlhf serve-rewards CONFIG and export the URL it prints}';
+}
+
+/** Writes OUT/run.sh (and OUT/args.json) for OpenRLHF; returns the job. */
+export function exportOpenRlhfJob(opts: OpenRlhfExportOptions): OpenRlhfJob {
+  const { c, configDir, modelPath, warnings } = loadConfig(opts.configFile, opts.schema);
+  const out = path.resolve(opts.outDir);
+  fs.mkdirSync(out, { recursive: true });
+  const rewardUrl = openRlhfReward(c, configDir, warnings);
+  const built = openRlhfArgs(c, { modelPath, configDir, outDir: out, nnodes: opts.nnodes ?? 1, gpusPerNode: opts.gpusPerNode ?? 1, rewardUrl });
+  warnings.push(...built.warnings);
+  // one flag (with its values) per line; the reward URL stays a shell expansion
+  const lines: string[] = [];
+  for (const arg of built.args) {
+    const q = arg === rewardUrl && arg.startsWith('${') ? `"${arg}"` : shellQuote(arg);
+    if (arg.startsWith('--')) lines.push(q); else lines[lines.length - 1] += ` ${q}`;
+  }
+  const command = ['python3 -m openrlhf.cli.train_ppo_ray', ...lines].join(' \\\n  ');
+  const runSh = path.join(out, 'run.sh');
+  fs.writeFileSync(runSh, `#!/usr/bin/env bash\n# OpenRLHF job exported by RLHF Studio from ${path.resolve(opts.configFile)}\n# Watch it: rlhf watch ${shellQuote(path.join(out, 'tensorboard'))}\n${warnings.map((w) => `# warning: ${w}\n`).join('')}set -euo pipefail\n${command}\n`, { mode: 0o755 });
+  const json = path.join(out, 'args.json');
+  fs.writeFileSync(json, `${JSON.stringify({ args: built.args, warnings }, null, 1)}\n`);
+  return { args: built.args, command, warnings, files: [runSh, json] };
 }

@@ -11,7 +11,7 @@ import { parquetReadObjects } from 'hyparquet';
 import YAML from 'yaml';
 import { openExternalRun } from '../../src/core/adapters/index';
 import { readAll } from '../../src/core/adapters/watchCommand';
-import { Float, PROJECT_NAME, exportVerlJob, hydraArg, verlOverrides, withDefaults } from '../../src/core/exportJob';
+import { Float, PROJECT_NAME, exportOpenRlhfJob, exportVerlJob, hydraArg, verlOverrides, withDefaults } from '../../src/core/exportJob';
 import { RewardEngine } from '../../src/core/rewards/engine';
 import { loadRules } from '../../src/core/rewards/load';
 import { serveRewards } from '../../src/core/rewards/serve';
@@ -148,4 +148,33 @@ test('an exported job\'s folder is watched as a verl run once verl writes its fi
   assert.equal(run.framework, 'verl');
   assert.deepEqual(run.model.metrics.step, [1, 2, 3, 4, 5]);
   assert.equal(run.sampleCounts.get(2), 3);
+});
+
+test('OpenRLHF target: every flag is one of train_ppo_ray\'s own parser and the whole command parses (.venv-fixtures)', (t) => {
+  const out = tmp();
+  const job = exportOpenRlhfJob({ configFile: CONFIG, schema: SCHEMA, outDir: out });
+  const args = new Map<string, string[]>();
+  for (const a of job.args) { if (a.startsWith('--')) args.set(a, []); else [...args.values()].pop()!.push(a); }
+  assert.deepEqual(args.get('--algo.advantage.estimator'), ['reinforce']);
+  assert.deepEqual(args.get('--algo.kl.init_coef'), ['0.001']);
+  assert.deepEqual(args.get('--reward.clip_range'), ['-10', '10']);
+  assert.deepEqual(args.get('--logger.tensorboard_dir'), [path.join(out, 'tensorboard')]);
+  assert.match(args.get('--reward.remote_url')![0], /^\$\{RLHF_REWARD_URL/);
+  assert.match(fs.readFileSync(path.join(out, 'run.sh'), 'utf8'), /--reward\.remote_url "\$\{RLHF_REWARD_URL:\?/);
+  assert.ok(job.warnings.some((w) => w.startsWith('train.max_steps')));
+  if (!fs.existsSync(FIXTURE_PY)) { t.skip('.venv-fixtures is missing (see docs/verl-export.md): OpenRLHF\'s parser cannot be loaded'); return; }
+  for (const patch of [{}, { rollout: { n_samples_per_prompt: 4 }, algorithm: { estimator: 'grpo', eps_clip_high: 0.28, kl: { mode: 'loss', estimator: 'k3' }, std_norm: false } }]) {
+    const cfgFile = path.join(tmp(), 'config.yaml');
+    const base = YAML.parse(fs.readFileSync(CONFIG, 'utf8')) as Record<string, unknown>;
+    const data = base.data as Record<string, string>;
+    fs.writeFileSync(cfgFile, YAML.stringify({ ...base, ...patch, data: { ...data, prompts: path.join(ROOT, 'examples/arithmetic', data.prompts), eval_prompts: path.join(ROOT, 'examples/arithmetic', data.eval_prompts) } }));
+    const dir = tmp();
+    const j = exportOpenRlhfJob({ configFile: cfgFile, schema: SCHEMA, outDir: dir });
+    const r = spawnSync(FIXTURE_PY, [path.join(ROOT, 'test/fixtures/frameworks/check_openrlhf_args.py'), dir], { encoding: 'utf8', timeout: 120_000 });
+    const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { checked: number; unknown: string[]; error: string | null; parsed: Record<string, unknown> };
+    assert.equal(r.status, 0, `check failed: ${r.stdout}\n${r.stderr.slice(-2000)}`);
+    assert.equal(report.checked, j.args.filter((a) => a.startsWith('--')).length);
+    assert.deepEqual(report.unknown, []);
+    assert.equal(report.error, null);
+  }
 });
