@@ -28,9 +28,11 @@ export function layoutEnv(layout: InstallLayout, node: NodeCommand, base?: NodeJ
   return trainerEnv({ trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, rewardWorker: layout.rewardWorker, node, base });
 }
 
-export function validateConfig(python: string, layout: InstallLayout, config: string, node: NodeCommand = chooseNode()): Promise<void> {
+/** `validate` with the trainer itself; with `resume`, also the per-key rules for a config changed since that checkpoint. */
+export function validateConfig(python: string, layout: InstallLayout, config: string, node: NodeCommand = chooseNode(), resume?: string): Promise<void> {
+  const args = ['-m', 'rlhf_trainer', 'validate', '--config', config, ...(resume ? ['--resume', resume] : [])];
   return new Promise((resolve, reject) => {
-    execFile(python, ['-m', 'rlhf_trainer', 'validate', '--config', config], { env: layoutEnv(layout, node), timeout: 120_000 }, (err, _stdout, stderr) => {
+    execFile(python, args, { env: layoutEnv(layout, node), timeout: 120_000 }, (err, _stdout, stderr) => {
       if (!err) return resolve();
       const line = stderr.trim().split('\n').filter(Boolean).pop() ?? err.message;
       reject(new StartError(line.replace(/^config error: /, ''), undefined, 'config'));
@@ -63,7 +65,7 @@ export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
   const probe = await probePython(python, undefined, typeof o.python === 'string' ? undefined : o.python.origin);
   if (!probe.ok) throw new StartError(probe.problem ?? 'Python is not usable', probe.fix, 'python');
   const node = chooseNode({ setting: o.nodePath });
-  await validateConfig(python, o.layout, o.config, node);
+  await validateConfig(python, o.layout, o.config, node, o.resume);
   const runDir = path.join(o.runsDir, newRunId(runNameOf(o.config)));
   return launchTrainer({ python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: o.config, runDir,
     resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node) });
