@@ -13,12 +13,15 @@ import { loadRules } from './core/rewards/load';
 import { formatReport, replayRun } from './core/rewards/replay';
 import { RuleError } from './core/rewards/rules';
 import { serveRewards } from './core/rewards/serve';
+import { FRAMEWORKS, type Framework } from './core/adapters';
+import { watchCommand } from './core/adapters/watchCommand';
+import { ExportError, exportOpenRlhfJob, exportVerlJob } from './core/exportJob';
 
 interface Command {
   usage: string;
   summary: string;
-  /** Flags: name -> [type, value name, description]. */
-  flags: Record<string, ['string' | 'boolean', string, string]>;
+  /** Flags: name -> [type, value name, description, one-letter alias]. */
+  flags: Record<string, ['string' | 'boolean', string, string, string?]>;
   positionals: [min: number, max: number];
 }
 
@@ -35,12 +38,21 @@ const COMMANDS: Record<string, Command> = {
   'serve-rewards': { usage: 'rlhf serve-rewards RULES', positionals: [1, 1],
     summary: 'OpenRLHF-compatible remote reward on 127.0.0.1; prints the URL (token in its path) for --reward.remote_url',
     flags: { port: ['string', 'P', 'the port (default: a free one)'], token: ['string', 'T', 'the token (default: $RLHF_REWARD_TOKEN or a new random one)'] } },
+  watch: { usage: 'rlhf watch DIR', positionals: [1, 1],
+    summary: `follow a run of another framework (${FRAMEWORKS.join(', ')}; detected from DIR's files): a line per new step until Ctrl-C`,
+    flags: { once: ['boolean', '', 'read everything there is, print a summary and exit'], json: ['boolean', '', 'with --once: print the run model as JSON'],
+      framework: ['string', 'NAME', `skip detection: ${FRAMEWORKS.join(', ')}`], interval: ['string', 'MS', 'how often to read the files (default 1000)'] } },
+  'export-job': { usage: 'rlhf export-job CONFIG', positionals: [1, 1],
+    summary: 'write a verl or OpenRLHF launch script (and its data files) for CONFIG into DIR; rlhf watch DIR follows the job',
+    flags: { engine: ['string', 'verl|openrlhf', 'the framework that runs the job'], out: ['string', 'DIR', 'the output folder', 'o'],
+      nnodes: ['string', 'N', 'nodes (default 1)'], 'gpus-per-node': ['string', 'G', 'GPUs per node (default 1)'],
+      rollout: ['string', 'vllm|sglang|hf', 'verl rollout engine (default vllm)'] } },
 };
 
 function commandHelp(name: string, c: Command, indent = ''): string {
-  const flags = Object.entries(c.flags).map(([f, [type, v]]) => ` [--${f}${type === 'string' ? ` ${v}` : ''}]`).join('');
+  const flags = Object.entries(c.flags).map(([f, [type, v, , short]]) => ` [${short ? `-${short}` : `--${f}`}${type === 'string' ? ` ${v}` : ''}]`).join('');
   const lines = [`${indent}${c.usage}${flags}`, `${indent}    ${c.summary}`];
-  for (const [f, [type, v, d]] of Object.entries(c.flags)) lines.push(`${indent}    --${`${f}${type === 'string' ? ` ${v}` : ''}`.padEnd(20)} ${d}`);
+  for (const [f, [type, v, d, short]] of Object.entries(c.flags)) lines.push(`${indent}    ${short ? `-${short}, ` : ''}--${`${f}${type === 'string' ? ` ${v}` : ''}`.padEnd(short ? 16 : 20)} ${d}`);
   return lines.join('\n') + '\n';
 }
 
@@ -71,7 +83,7 @@ function parseCommand(argv: string[]): { name: string; cmd: Command; args: Args 
   const cmd = COMMANDS[name];
   if (!cmd) throw new UsageError(word === 'rewards' ? 'rlhf rewards: the subcommand is test: rlhf rewards test RULES --run RUN' : `rlhf: unknown command '${word}'`);
   const rest = [...argv.slice(0, first), ...argv.slice(first + name.split(' ').length)];
-  const options = Object.fromEntries(Object.entries(cmd.flags).map(([f, [type]]) => [f, { type }]));
+  const options = Object.fromEntries(Object.entries(cmd.flags).map(([f, [type, , , short]]) => [f, short ? { type, short } : { type }]));
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { ...options, help: { type: 'boolean', short: 'h' } } });
@@ -95,6 +107,13 @@ function intFlag(args: Args, flag: string, fallback: number, min: number, max: n
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new UsageError(`rlhf ${cmd}: --${flag} must be a whole number from ${min} to ${max}, not '${v}'`);
   return n;
+}
+
+/** A flag that must be one of `choices` (undefined when absent); UsageError otherwise. */
+function choiceFlag<T extends string>(args: Args, flag: string, choices: readonly T[]): T | undefined {
+  const v = str(args.flags[flag]);
+  if (v === undefined || (choices as readonly string[]).includes(v)) return v as T | undefined;
+  throw new UsageError(`rlhf ${args._[0]}: --${flag} must be one of ${choices.join(', ')}, not '${v}'`);
 }
 
 const fmt = (v: number | null | undefined, d = 3) => formatNumber(v, d);
@@ -257,6 +276,49 @@ async function cmdServeRewards(args: Args): Promise<number> {
   return 0;
 }
 
+async function cmdWatch(args: Args): Promise<number> {
+  const framework = choiceFlag<Framework>(args, 'framework', FRAMEWORKS);
+  const intervalMs = intFlag(args, 'interval', 1000, 50, 3_600_000);
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
+  try {
+    return await watchCommand({ dir: args._[1], once: Boolean(args.flags.once), json: Boolean(args.flags.json), framework, intervalMs, signal: abort.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+function cmdExportJob(args: Args): number {
+  const engine = choiceFlag(args, 'engine', ['verl', 'openrlhf'] as const);
+  if (!engine) throw new UsageError('rlhf export-job: give --engine verl or --engine openrlhf');
+  const outDir = str(args.flags.out);
+  if (!outDir) throw new UsageError('rlhf export-job: give the output folder: -o DIR');
+  const rollout = choiceFlag(args, 'rollout', ['vllm', 'sglang', 'hf'] as const);
+  if (rollout && engine !== 'verl') throw new UsageError('rlhf export-job: --rollout is a verl option');
+  const configFile = args._[1];
+  if (!fs.existsSync(configFile)) { process.stderr.write(`rlhf export-job: ${configFile}: no such file\n`); return 2; }
+  const schemaFile = path.join(installLayout(path.resolve(__dirname, '..')).schemasDir, 'config.schema.json');
+  const common = { configFile, schema: JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as Record<string, unknown>, outDir,
+    nnodes: intFlag(args, 'nnodes', 1, 1, 100_000), gpusPerNode: intFlag(args, 'gpus-per-node', 1, 1, 1024) };
+  let job: { command: string; warnings: string[]; files: string[] };
+  try {
+    job = engine === 'verl' ? exportVerlJob({ ...common, rolloutEngine: rollout }) : exportOpenRlhfJob(common);
+  } catch (e) {
+    if (e instanceof ExportError) { process.stderr.write(`rlhf export-job: ${e.message}\n`); return 2; }
+    throw e;
+  }
+  // paths under the working folder relative, others absolute: what a user pastes into a shell
+  const rel = (f: string) => { const r = path.relative(process.cwd(), f); return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : path.resolve(f); };
+  process.stdout.write(`${engine} job written to ${rel(path.resolve(outDir))}: ${job.files.map(rel).join(', ')}\n\n${job.command}\n\n`);
+  for (const w of job.warnings) process.stdout.write(`warning: ${w}\n`);
+  const watchDir = engine === 'verl' ? path.resolve(outDir) : path.join(path.resolve(outDir), 'tensorboard');
+  process.stdout.write(`run it with: bash ${rel(path.join(path.resolve(outDir), 'run.sh'))}; watch it with: rlhf watch ${rel(watchDir)}\n`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const parsed = parseCommand(argv);
@@ -267,6 +329,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'runs': return cmdRuns(args);
       case 'stop': return await cmdStop(args);
       case 'rewards test': return await cmdRewardsTest(args);
+      case 'watch': return await cmdWatch(args);
+      case 'export-job': return cmdExportJob(args);
       default: return await cmdServeRewards(args);
     }
   } catch (e) {
