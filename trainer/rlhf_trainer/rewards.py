@@ -130,10 +130,14 @@ class WorkerSource:
         self.lines = queue.Queue()
         threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True).start()
         threading.Thread(target=self._pump_err, args=(self.proc.stderr,), daemon=True).start()
-        self._send({"v": 1, "type": "init", "options": self.options})
-        msg = self._receive(lambda m: m.get("type") in ("ready", "error"), self.timeout_s)
-        if msg.get("type") != "ready":
-            raise RuntimeError(f"reward worker {self.name} failed to start: {msg.get('message')}")
+        try:
+            self._send({"v": 1, "type": "init", "options": self.options})
+            msg = self._receive(lambda m: m.get("type") in ("ready", "error"), self.timeout_s)
+            if msg.get("type") != "ready":
+                raise RuntimeError(f"reward worker {self.name} failed to start: {msg.get('message')}")
+        except BaseException:
+            self.close()  # a worker that failed its init must not outlive the error (no one would end it)
+            raise
 
     @staticmethod
     def _pump(stream, q):
@@ -201,6 +205,7 @@ class WorkerSource:
                 self.proc.wait(timeout=2)
             except Exception:
                 self.proc.kill()
+                self.proc.wait()  # reaped, so it is gone from the process table when close() returns
         self.proc = None
 
 

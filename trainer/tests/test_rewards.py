@@ -142,3 +142,32 @@ def test_training_through_the_worker_with_weighted_sources(tmp_path, example_mod
     assert m["reward_mean"] == pytest.approx(m["reward/fn"])
     sample = json.loads((run_dir / "samples.jsonl").read_text().splitlines()[0])
     assert set(sample["rewards"]) == {"worker", "fn"}
+
+
+SILENT_WORKER = r'''
+import json, sys, time
+open(sys.argv[1], "w").write(str(__import__("os").getpid()))
+if sys.argv[2] == "error":
+    sys.stdin.readline()
+    print(json.dumps({"v": 1, "type": "error", "message": "bad options"}), flush=True)
+time.sleep(120)  # never ready, and deaf to its stdin closing
+'''
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("mode", ["timeout", "error"])
+def test_worker_that_fails_its_init_is_ended_at_once(tmp_path, mode):
+    from rlhf_trainer.rewards import WorkerSource
+    w = tmp_path / "worker.py"
+    w.write_text(SILENT_WORKER)
+    pid_file = tmp_path / "pid"
+    with pytest.raises((TimeoutError, RuntimeError), match="did not answer" if mode == "timeout" else "bad options"):
+        WorkerSource("silent", [sys.executable, str(w), str(pid_file), mode], {}, timeout_s=4)
+    assert not _alive(int(pid_file.read_text()))
