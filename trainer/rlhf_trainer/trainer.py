@@ -185,6 +185,7 @@ class Trainer:
         self.eval_prompts = load_prompts(rows["eval"], cfg, self.tokenizer) if "eval" in rows else []
         self.warn_truncated_prompts()
         self.warn_off_policy_sampling()
+        self.warn_forced_gamma()
         self.rewards = RewardHub(cfg)
 
         roll, tr = cfg["rollout"], cfg["train"]
@@ -242,6 +243,13 @@ class Trainer:
                 self.log(f"{cut} of {len(lengths)} {name} prompts are longer than data.max_prompt_tokens {limit} "
                          f"(longest {max(lengths)} tokens) and are cut from the left: their beginning is dropped, "
                          "the end next to the response is kept", "warning")
+
+    def warn_forced_gamma(self):
+        algo = self.cfg["algorithm"]
+        if algo["estimator"] in A.GROUPED_ESTIMATORS and algo["gamma"] != 1:
+            self.log(f"algorithm.gamma {algo['gamma']} is not used: estimator {algo['estimator']} compares the "
+                     "undiscounted returns of samples of one prompt, so gamma is forced to 1; remove algorithm.gamma "
+                     "or use estimator reinforce_pp or ppo for a discounted return", "warning")
 
     def warn_off_policy_sampling(self):
         roll = self.cfg["rollout"]

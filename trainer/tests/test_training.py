@@ -150,7 +150,8 @@ def test_sigkill_never_leaves_a_half_checkpoint_that_looks_whole(tmp_path, examp
 @pytest.mark.parametrize("overrides", [
     {"algorithm.estimator": "reinforce_pp_baseline", "rollout.n_samples_per_prompt": 4, "rollout.batch_size": 16,
      "algorithm.kl.mode": "loss", "algorithm.kl.estimator": "k2"},
-    {"algorithm.estimator": "grpo", "rollout.n_samples_per_prompt": 2, "rollout.batch_size": 32, "algorithm.kl.estimator": "k3"},
+    {"algorithm.estimator": "grpo", "rollout.n_samples_per_prompt": 2, "rollout.batch_size": 32, "algorithm.kl.estimator": "k3",
+     "algorithm.gamma": 0.9},
     {"algorithm.estimator": "rloo", "rollout.n_samples_per_prompt": 2, "rollout.batch_size": 32},
     {"algorithm.estimator": "dr_grpo", "rollout.n_samples_per_prompt": 2, "rollout.batch_size": 32,
      "train.loss_aggregation": "sequence_mean"},
@@ -171,6 +172,14 @@ def test_every_estimator_trains(tmp_path, example_model, overrides):
         assert "zero_std_group_frac" in m[1]
     if overrides.get("algorithm.estimator") == "ppo":
         assert "critic_loss" in m[1]
+    # a gamma the estimator cannot use is named, in the event stream and on stdout; nowhere else
+    forced = [e["message"] for e in read_events(run_dir) if e["type"] == "log" and e["level"] == "warning"
+              and "gamma" in e["message"]]
+    if overrides.get("algorithm.gamma", 1.0) != 1.0:
+        assert len(forced) == 1 and forced[0].startswith("algorithm.gamma 0.9 is not used: estimator grpo"), forced
+        assert "[warning] algorithm.gamma 0.9 is not used" in r.stdout
+    else:
+        assert forced == []
 
 
 def test_embedded_example_learns(tmp_path, example_model):
