@@ -17,10 +17,11 @@ export function registerCommands(ctx: Ctx, rewards: RewardsUi): void {
   reg('rlhf.resumeFromCheckpoint', (arg) => resumeFromCheckpoint(ctx, arg));
   reg('rlhf.openRunFolder', async (arg) => {
     const id = await pickRun(ctx, arg, () => true, 'Run folder to open');
-    if (id) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(ctx.runDir(id)!));
+    if (id) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(ctx.external.get(id)?.dir ?? ctx.runDir(id)!));
   });
   reg('rlhf.showTrainerLog', async (arg) => {
     const id = await pickRun(ctx, arg, () => true, 'Run whose log to show');
+    if (id && refuseExternal(ctx, id, 'has no trainer log of RLHF Studio: its own files are in')) return;
     if (id) void vscode.window.showTextDocument(vscode.Uri.file(path.join(ctx.runDir(id)!, 'trainer.log')), { preview: true });
   });
   reg('rlhf.refreshRuns', () => ctx.refresh());
@@ -29,6 +30,14 @@ export function registerCommands(ctx: Ctx, rewards: RewardsUi): void {
   reg('rlhf.testRules', (uri) => rewards.test(uri instanceof vscode.Uri ? uri : undefined));
   reg('rlhf.newRewardRules', () => rewards.scaffold());
   reg('rlhf.showRewardReport', () => rewards.showReport());
+}
+
+/** A watched run of another framework is read-only: Stop, Resume and the trainer log are not for it. */
+function refuseExternal(ctx: Ctx, id: string, what: string): boolean {
+  const run = ctx.external.get(id);
+  if (!run) return false;
+  void vscode.window.showInformationMessage(`RLHF: ${id} is a ${run.framework} run watched read-only; it ${what} ${run.dir}.`);
+  return true;
 }
 
 function refuseUntrusted(ctx: Ctx, what: string): boolean {
@@ -40,14 +49,14 @@ function refuseUntrusted(ctx: Ctx, what: string): boolean {
   return true;
 }
 
-async function pickConfig(): Promise<string | undefined> {
+export async function pickConfig(placeHolder = 'Run config to train with'): Promise<string | undefined> {
   const found = await vscode.workspace.findFiles('**/*.{yaml,yml}', '{**/node_modules/**,**/runs/**,**/.venv/**}', 200);
   const configs = found.filter((u) => /(^|\/)(config|rlhf[^/]*)\.ya?ml$/.test(u.fsPath));
   const active = vscode.window.activeTextEditor?.document.uri;
   if (active && /\.ya?ml$/.test(active.fsPath) && !configs.some((c) => c.fsPath === active.fsPath)) configs.unshift(active);
   if (configs.length === 1) return configs[0].fsPath;
   const pick = await vscode.window.showQuickPick(configs.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })),
-    { placeHolder: 'Run config to train with' });
+    { placeHolder });
   if (pick) return pick.uri.fsPath;
   if (!configs.length) {
     const file = await vscode.window.showOpenDialog({ filters: { 'Run config': ['yaml', 'yml'] }, canSelectMany: false });
@@ -133,9 +142,10 @@ function openDashboard(ctx: Ctx, arg: unknown): void {
   DashboardPanel.show(ctx, id);
 }
 
-function runIdOf(arg: unknown): string | undefined {
+export function runIdOf(arg: unknown): string | undefined {
   if (typeof arg === 'string') return arg;
-  if (arg && typeof arg === 'object' && 'run' in arg) return (arg as RunNode).run.id;
+  if (arg && typeof arg === 'object' && 'run' in arg) return (arg as { run: RunSummary }).run.id;
+  if (arg && typeof arg === 'object' && 'external' in arg) return (arg as Extract<RunNode, { external: unknown }>).external.id;
   return undefined;
 }
 
@@ -154,6 +164,7 @@ async function pickRun(ctx: Ctx, arg: unknown, filter: (r: RunSummary) => boolea
 async function stopTraining(ctx: Ctx, arg: unknown): Promise<void> {
   const id = await pickRun(ctx, arg, isLive, 'Run to stop');
   if (!id) { void vscode.window.showInformationMessage('RLHF: no training run is active.'); return; }
+  if (refuseExternal(ctx, id, 'cannot be stopped from here: its trainer writes')) return;
   const dir = ctx.runDir(id)!;
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RLHF: stopping ${id}` }, async (progress) => {
     const outcome = await stopRun(dir, ctx.handles.get(id), ctx.config.stopTimeoutMs, (stage) => progress.report({ message: stage }), 'Stop Training');
@@ -168,7 +179,7 @@ async function stopTraining(ctx: Ctx, arg: unknown): Promise<void> {
 async function resumeFromCheckpoint(ctx: Ctx, arg: unknown): Promise<void> {
   if (refuseUntrusted(ctx, 'Resuming a run')) return;
   const id = await pickRun(ctx, arg, (r) => r.checkpoints.length > 0 && !r.alive, 'Run to resume');
-  if (!id) return;
+  if (!id || refuseExternal(ctx, id, 'cannot be resumed from here: its checkpoints are in')) return;
   const dir = ctx.runDir(id)!;
   const ckpts = listCheckpoints(dir).reverse();
   const ck = ckpts.length === 1 ? ckpts[0] : (await vscode.window.showQuickPick(ckpts.map((c) => ({ label: path.basename(c), c })), { placeHolder: 'Checkpoint' }))?.c;

@@ -3,13 +3,21 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainerHandle } from '../core/launcher';
-import type { RunState } from '../core/protocol';
+import type { RunState, TrainerEvent } from '../core/protocol';
+import type { RunModel } from '../core/runModel';
 import { formatDuration, formatNumber } from '../core/format';
 import { listRuns, type RunSummary } from '../core/runStore';
 import { RunWatcher } from '../core/runWatcher';
 import { installLayout, type InstallLayout } from '../core/training';
 import { Config } from './config';
+import { ExternalRuns } from './externalRuns';
 import { Interpreters } from './interpreter';
+
+/** What the dashboard and the status bar read a run from: a native run's RunWatcher, or an ExternalRun of another framework. */
+export interface RunSource {
+  readonly model: RunModel;
+  onEvents(listener: (events: TrainerEvent[]) => void): () => void;
+}
 
 export class Ctx {
   readonly log = vscode.window.createOutputChannel('RLHF Studio', { log: true });
@@ -19,6 +27,8 @@ export class Ctx {
   /** Trainers this window started; a run is listed as `starting` from launch, before it writes anything. */
   readonly handles = new Map<string, TrainerHandle>();
   readonly watchers = new Map<string, RunWatcher>();
+  /** Runs of other frameworks watched from their own files (read-only). */
+  readonly external: ExternalRuns;
   /** Runs whose watcher a view holds on to (an open dashboard): kept even after the run finished. */
   private readonly held = new Map<string, number>();
   readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
@@ -30,9 +40,10 @@ export class Ctx {
   constructor(readonly ext: vscode.ExtensionContext) {
     this.layout = installLayout(ext.extensionPath);
     this.status.command = 'rlhf.openDashboard';
+    this.external = new ExternalRuns(ext.workspaceState, this.log, () => this.refresh());
     const timer = setInterval(() => this.refresh(), 2000);
     ext.subscriptions.push(this.log, this.status, this.config, this.interpreters, this.changed, { dispose: () => clearInterval(timer) },
-      { dispose: () => { for (const w of this.watchers.values()) w.dispose(); } },
+      { dispose: () => { for (const w of this.watchers.values()) w.dispose(); } }, this.external,
       this.config.onDidChange((keys) => { if (keys.has('runsDirectory')) this.refresh(); }));
   }
 
@@ -57,6 +68,8 @@ export class Ctx {
 
   /** A run's state as every view shows it: the trainer's word, or `starting` for one launched here that has not spoken yet. */
   runState(id: string): RunState | 'unknown' {
+    // another framework's files say nothing about whether its trainer still runs
+    if (this.external.has(id)) return 'unknown';
     const state = this.watchers.get(id)?.model.state ?? 'unknown';
     return state === 'unknown' && this.handles.has(id) ? 'starting' : state;
   }
@@ -73,6 +86,12 @@ export class Ctx {
     }
     return w;
   }
+
+  /** Where a run's model comes from: an external run by its id, else the native run's watcher. */
+  source(id: string): RunSource | undefined { return this.external.get(id) ?? this.watcher(id); }
+
+  /** Whether a run id names a run this window knows (native folder or watched external folder). */
+  hasRun(id: string): boolean { return this.external.has(id) || this.runs().some((r) => r.id === id); }
 
   /** Keeps a run's watcher alive while a view shows it; call the returned function when the view goes. */
   hold(id: string): () => void {
@@ -99,7 +118,7 @@ export class Ctx {
 
   updateStatusBar(): void {
     const id = this.activeRun;
-    const m = id ? this.watchers.get(id)?.model : undefined;
+    const m = id ? (this.external.get(id) ?? this.watchers.get(id))?.model : undefined;
     if (!id || !m) { this.status.hide(); return; }
     const state = this.runState(id);
     const reward = m.metrics.last('reward_mean');

@@ -29,10 +29,13 @@ export class DashboardPanel {
 
   static revive(ctx: Ctx, panel: vscode.WebviewPanel, runId: string | undefined): void {
     panel.webview.options = DashboardPanel.options(ctx);
-    const id = runId && ctx.runs().some((r) => r.id === runId) ? runId : ctx.runs()[0]?.id;
+    const id = runId && ctx.hasRun(runId) ? runId : ctx.runs()[0]?.id;
     if (!id) { panel.dispose(); return; }
     new DashboardPanel(ctx, panel, id);
   }
+
+  /** Closes a run's dashboard (a watched folder no longer watched). */
+  static close(runId: string): void { DashboardPanel.panels.get(runId)?.panel.dispose(); }
 
   static refreshAll(): void { for (const p of DashboardPanel.panels.values()) p.reset(); }
 
@@ -45,18 +48,18 @@ export class DashboardPanel {
     panel.title = `RLHF: ${runId}`;
     panel.iconPath = vscode.Uri.joinPath(ctx.ext.extensionUri, 'media', 'rlhf.svg');
     panel.webview.html = this.html(panel.webview);
-    const watcher = ctx.watcher(runId)!;
+    const source = ctx.source(runId)!;
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m) => this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => { if (panel.visible) this.dirty = true; }),
-      { dispose: watcher.onEvents(() => { this.dirty = true; }) },
+      { dispose: source.onEvents(() => { this.dirty = true; }) },
       { dispose: ctx.hold(runId) },
     );
     this.timer = setInterval(() => this.flush(), FLUSH_MS);
   }
 
-  private get model(): RunModel { return this.ctx.watcher(this.runId)!.model; }
+  private get model(): RunModel { return this.ctx.source(this.runId)!.model; }
 
   private runInfo(): RunInfo {
     const m = this.model;

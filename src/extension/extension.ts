@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
 import { DashboardPanel } from './dashboard';
+import { registerExternalCommands } from './externalCommands';
 import { RewardsUi } from './rewardsUi';
 import { RunsView } from './runsView';
 
@@ -10,6 +11,9 @@ export function activate(ext: vscode.ExtensionContext): void {
   const ctx = new Ctx(ext);
   const runsView = new RunsView(ctx);
   registerCommands(ctx, new RewardsUi(ctx));
+  registerExternalCommands(ctx);
+  // folders watched before a reload, before the dashboards that show them are revived
+  ctx.external.restore();
   ext.subscriptions.push(runsView, vscode.window.createTreeView('rlhf.runs', { treeDataProvider: runsView }));
   ext.subscriptions.push(vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
     deserializeWebviewPanel: (panel, state: { runId?: string } | undefined) => { DashboardPanel.revive(ctx, panel, state?.runId); return Promise.resolve(); },

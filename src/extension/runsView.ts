@@ -4,8 +4,10 @@ import * as vscode from 'vscode';
 import { formatNumber } from '../core/format';
 import { displayState, type RunSummary } from '../core/runStore';
 import type { Ctx } from './ctx';
+import type { WatchedRun } from './externalRuns';
 
-export interface RunNode { run: RunSummary }
+/** A native run folder, or a watched run of another framework. */
+export type RunNode = { run: RunSummary } | { external: WatchedRun };
 
 const ICONS: Record<string, [string, string?]> = {
   starting: ['loading~spin'], running: ['sync~spin', 'charts.blue'], stopping: ['loading~spin', 'charts.yellow'],
@@ -19,9 +21,13 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
   private readonly sub: vscode.Disposable;
   constructor(private readonly ctx: Ctx) { this.sub = ctx.onDidChange(() => this.emitter.fire()); }
 
-  getChildren(): RunNode[] { return this.ctx.runs().map((run) => ({ run })); }
+  getChildren(): RunNode[] {
+    return [...this.ctx.runs().map((run) => ({ run })), ...this.ctx.external.list().map((external) => ({ external }))];
+  }
 
-  getTreeItem({ run }: RunNode): vscode.TreeItem {
+  getTreeItem(node: RunNode): vscode.TreeItem {
+    if ('external' in node) return externalItem(node.external);
+    const { run } = node;
     const state = displayState(run);
     const item = new vscode.TreeItem(run.id, vscode.TreeItemCollapsibleState.None);
     const s = run.status;
@@ -50,4 +56,31 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
   }
 
   dispose(): void { this.sub.dispose(); this.emitter.dispose(); }
+}
+
+/** A watched run: marked with its framework, no Stop/Resume (contextValue `external-run`); its strings are text. */
+function externalItem({ id, run }: WatchedRun): vscode.TreeItem {
+  const m = run.model;
+  const name = id.slice(run.framework.length + 1);
+  const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.None);
+  const steps = m.metrics.length;
+  const reward = m.metrics.last('reward_mean');
+  const rewardText = reward === null ? undefined : formatNumber(reward, 3);
+  item.description = [run.framework, steps ? `step ${m.step}` : 'no steps yet', rewardText, run.errors.length ? `${run.errors.length} problems` : undefined].filter(Boolean).join(' · ');
+  item.iconPath = new vscode.ThemeIcon('eye', run.errors.length ? new vscode.ThemeColor('charts.orange') : undefined);
+  item.contextValue = 'external-run';
+  const tip = new vscode.MarkdownString();
+  const line = (label: string, value: string) => { tip.appendMarkdown(`**${label}:** `); tip.appendText(value); tip.appendMarkdown('\n\n'); };
+  line('run', name);
+  line('framework', `${run.framework} (watched from its files, read-only)`);
+  line('steps', String(steps));
+  if (steps) line('last step', String(m.step));
+  if (rewardText) line('reward (mean)', rewardText);
+  if (m.lastSamples) line('samples', `${m.lastSamples.items.length} at step ${m.lastSamples.step}`);
+  for (const e of run.errors.slice(0, 5)) line('problem', e);
+  line('folder', run.dir);
+  item.tooltip = tip;
+  item.accessibilityInformation = { label: `${name}, ${run.framework} run, step ${m.step}${rewardText ? `, reward ${rewardText}` : ''}` };
+  item.command = { command: 'rlhf.openDashboard', title: 'Open Dashboard', arguments: [id] };
+  return item;
 }
