@@ -1,6 +1,7 @@
 // End-to-end: the packaged .vsix in a real VS Code (code-server 4.139) driven by playwright-core in
 // Debian's Chromium. Start Training from the palette, watch the reward chart gain points from the
-// real trainer, Stop Training, see the run stopped with a checkpoint in the Runs view.
+// real trainer, Stop Training, see the run stopped with a checkpoint in the Runs view; in an untrusted
+// window, watch an OpenRLHF run folder (TensorBoard files written by OpenRLHF's own logger).
 // Every wait is for a condition with a generous deadline (a busy 2-core machine is slow, not wrong); a
 // failure prints what was seen: screenshots, the notifications, the trainer's and the extension's logs.
 import { spawn, execFileSync } from 'node:child_process';
@@ -196,6 +197,15 @@ try {
     'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' }, null, 1));
   WS2 = path.join(STATE2, 'ws');
   fs.cpSync(WS, WS2, { recursive: true, filter: (src) => !src.includes(`${path.sep}model`) });
+  // another framework's run for step 7: the OpenRLHF fixture (TensorBoard event files of OpenRLHF's TensorboardLogger)
+  const OPENRLHF_RUN = path.join(WS2, 'openrlhf-run');
+  fs.cpSync(path.join(ROOT, 'test/fixtures/frameworks/openrlhf'), OPENRLHF_RUN, { recursive: true });
+  const openrlhfExpected = JSON.parse(fs.readFileSync(path.join(OPENRLHF_RUN, 'expected.json'), 'utf8'));
+  const openrlhfSteps = Object.keys(openrlhfExpected.metrics).length;
+  const lastSampleText = Object.entries(openrlhfExpected.samples).sort((a, b) => Number(b[0]) - Number(a[0]))[0][1].text;
+  // The fallback route into "Watch Run Folder..." if the folder picker cannot be driven: a keybinding
+  // with the folder as the command's argument (a user keybinding's "args", as VS Code passes them).
+  fs.writeFileSync(path.join(STATE2, 'udd/User/keybindings.json'), JSON.stringify([{ key: 'ctrl+alt+shift+f9', command: 'rlhf.watchRunFolder', args: OPENRLHF_RUN }]));
   const PORT2 = PORT + 1;
   const env2 = { ...env, XDG_CONFIG_HOME: path.join(STATE2, 'xdg-config'), XDG_DATA_HOME: path.join(STATE2, 'xdg-data') };
   fs.writeFileSync(path.join(STATE2, 'config.yaml'), `bind-addr: 127.0.0.1:${PORT2}\nauth: none\ncert: false\n`);
@@ -218,6 +228,43 @@ try {
   const stopDisabled = await dash2.locator('#stop').evaluate((el) => el.disabled === true && /Read-only/.test(el.title));
   check('charts of existing runs stay viewable, read-only', stopDisabled && fs.readdirSync(path.join(WS2, 'runs')).length === 1);
   await page2.screenshot({ path: path.join(SHOTS, '6-untrusted-read-only.png') });
+
+  // 7. Watch Run Folder... on an OpenRLHF run, in the same untrusted window (reading files runs nothing)
+  await runCommand('View: Close All Editors', page2);
+  await until('no webview left open', async () => (await page2.locator('iframe.webview').count()) === 0, 30_000);
+  await runCommand('RLHF: Watch Run Folder...', page2);
+  // code-server's folder picker is a quick input ("simple file dialog"): type the path, accept it
+  const pickerInput = page2.locator('.quick-input-widget input');
+  await pickerInput.waitFor({ timeout: 30_000 });
+  await until('the folder picker to take the path', async () => { await pickerInput.fill(OPENRLHF_RUN); return (await pickerInput.inputValue()) === OPENRLHF_RUN; }, 30_000);
+  const dash3 = page2.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+  const extPoints = async () => Number(await dash3.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 1000 }) ?? 0);
+  let route = 'folder picker';
+  const viaPicker = await until('the watched run\'s dashboard (folder picker)', async () => {
+    if ((await page2.locator('iframe.webview').count()) > 0) return true;
+    // Enter takes a typed folder (the first may only open it in the picker; the next accepts it)
+    if (await pickerInput.isVisible()) await pickerInput.press('Enter');
+    return false;
+  }, 30_000, 2000).catch(() => false);
+  if (!viaPicker) {
+    route = 'keybinding with the folder as argument';
+    await page2.keyboard.press('Escape');
+    await page2.keyboard.press('Control+Alt+Shift+F9');
+  }
+  const extN = await until(`the OpenRLHF run's reward chart with ${openrlhfSteps} points`, async () => { await failOnProblemToast(page2); const n = await extPoints(); return n >= openrlhfSteps ? n : 0; }, 120_000);
+  check(`Watch Run Folder (${route}) shows an OpenRLHF run's reward chart`, extN === openrlhfSteps, `(${extN} points, expected ${openrlhfSteps})`);
+  const sampleText = await until('the samples table with the newest step\'s text', async () => {
+    const t = await dash3.locator('#samples tbody tr').first().innerText({ timeout: 1000 });
+    return t.includes(lastSampleText) ? t : null;
+  }, 60_000);
+  check('the watched run\'s samples table shows its generated text', sampleText.includes(lastSampleText), sampleText.slice(0, 200));
+  const title = await dash3.locator('#run-id').textContent({ timeout: 5000 });
+  await runCommand('RLHF Studio: Focus on Runs View', page2);
+  const extRow = page2.locator('.pane-body .monaco-list-row', { hasText: 'openrlhf-run' });
+  const extRowText = await until('the watched run in the Runs view, marked openrlhf', async () => { const t = await extRow.first().innerText({ timeout: 1000 }); return /openrlhf/.test(t) && /step \d/.test(t) ? t : null; }, 60_000);
+  check('Runs view lists the watched run with its framework, no Stop action', /openrlhf/.test(extRowText) && /^openrlhf:/.test(title ?? '')
+    && (await extRow.first().locator('.codicon-debug-stop').count()) === 0, `${extRowText.replace(/\n/g, ' ')} | ${title}`);
+  await page2.screenshot({ path: path.join(SHOTS, '7-watched-openrlhf-run.png') });
 } catch (e) {
   failed++;
   console.log(`not ok - e2e aborted: ${e instanceof Fatal ? e.message : e.stack ?? e}`);
