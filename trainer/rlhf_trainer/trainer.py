@@ -106,9 +106,22 @@ class Critic(torch.nn.Module):
         return self.head(h.float()).squeeze(-1)[:, prompt_len - 1: -1]
 
 
-def lr_lambda(total: int, warmup_ratio: float, min_ratio: float):
-    warm = math.ceil(warmup_ratio * total)
+LR_SCHEDULE = "cosine_with_min_lr"  # transformers' schedule, as OpenRLHF uses it
+LEGACY_LR_SCHEDULE = "legacy_cosine"  # checkpoints written before LR_SCHEDULE keep theirs when resumed
 
+
+def make_scheduler(optimizer, total: int, warmup_ratio: float, min_ratio: float, kind: str = LR_SCHEDULE):
+    """Linear warmup over ceil(total x warmup_ratio) optimizer steps (OpenRLHF's
+    math.ceil(max_steps * lr_warmup_ratio)), then cosine down to lr x min_ratio at `total`."""
+    warm = math.ceil(warmup_ratio * total)
+    if kind == LEGACY_LR_SCHEDULE:
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, legacy_lr_lambda(total, warm, min_ratio))
+    from transformers import get_cosine_with_min_lr_schedule_with_warmup
+    return get_cosine_with_min_lr_schedule_with_warmup(optimizer, warm, total, min_lr_rate=min_ratio)
+
+
+def legacy_lr_lambda(total: int, warm: int, min_ratio: float):
+    """The schedule before LR_SCHEDULE: its warmup ran one step ahead (lr x 1/warm at the first step)."""
     def f(step: int) -> float:
         if step < warm:
             return (step + 1) / warm
@@ -199,8 +212,9 @@ class Trainer:
         total_opt = self.total_steps * self.opt_steps_per_global
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=tr["lr"], betas=tuple(tr["adam_betas"]),
                                            eps=1e-8, weight_decay=tr["weight_decay"])
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_lambda(total_opt, tr["warmup_ratio"], tr["min_lr_ratio"]))
+        self.lr_schedule = state.get("lr_schedule", LEGACY_LR_SCHEDULE) if state is not None else LR_SCHEDULE
+        self.scheduler = make_scheduler(self.optimizer, total_opt, tr["warmup_ratio"], tr["min_lr_ratio"],
+                                        self.lr_schedule)
         if self.critic is not None:
             self.critic_opt = torch.optim.AdamW(self.critic.parameters(), lr=tr["critic_lr"], betas=(0.9, 0.95))
 
@@ -570,7 +584,7 @@ class Trainer:
         self.policy.save_pretrained(tmp, safe_serialization=True)
         self.tokenizer.save_pretrained(tmp)
         state = {"step": self.step, "samples_seen": self.samples_seen, "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict(), "rng": rng_state(), "kl_coef": self.kl_coef,
+                 "scheduler": self.scheduler.state_dict(), "lr_schedule": self.lr_schedule, "rng": rng_state(), "kl_coef": self.kl_coef,
                  "reference_path": self.reference_path, "episode": (self.step) // self.steps_per_episode,
                  "data_position": self.step % self.steps_per_episode,
                  "consumed_prompts": self.step * self.cfg["rollout"]["batch_size"], "version": __version__}

@@ -150,7 +150,28 @@ def test_resume_applies_lr_betas_kl_coef_and_max_steps(tmp_path, base_run):
         assert m[step]["kl_coef"] == 0.005
     state = torch.load(run_dir / "checkpoints" / "step-000008" / "trainer_state.pt", weights_only=True)
     assert state["optimizer"]["param_groups"][0]["betas"] == (0.8, 0.9)
+    assert state["lr_schedule"] == "cosine_with_min_lr"
     warnings = [e["message"] for e in read_events(run_dir) if e["type"] == "log" and e["level"] == "warning"]
     for key in ("train.lr changed from 0.0002 to 0.0001", "train.max_steps changed from 3 to 8",
                 "algorithm.kl.coef changed from 0.001 to 0.005", "train.adam_betas changed from [0.9, 0.95] to [0.8, 0.9]"):
         assert any(key in w and "applied" in w for w in warnings), (key, warnings)
+
+
+def test_checkpoint_from_before_the_transformers_schedule_resumes_on_its_own_schedule(tmp_path, base_run):
+    """A trainer_state.pt without lr_schedule was written with the old warmup; resuming it keeps that schedule
+    (the checkpoint's scheduler state restores into it) instead of switching schedules mid-run."""
+    cfg, ckpt = base_run
+    old = tmp_path / "old" / "checkpoints" / ckpt.name
+    shutil.copytree(ckpt, old)
+    state = torch.load(old / "trainer_state.pt", weights_only=True)
+    del state["lr_schedule"]
+    torch.save(state, old / "trainer_state.pt")
+    changed = json.loads(json.dumps(cfg))
+    changed["train"].update(max_steps=4, warmup_ratio=0.5)  # 4 x 2 optimizer steps: warmup 4, step 4 ends at 8
+    run_dir = tmp_path / "resumed"
+    r = run_trainer(write_config(tmp_path, changed), run_dir, "--resume", str(old))
+    assert r.returncode == 0, r.stderr[-3000:]
+    resumed = torch.load(run_dir / "checkpoints" / "step-000004" / "trainer_state.pt", weights_only=True)
+    assert resumed["lr_schedule"] == "legacy_cosine"
+    assert resumed["scheduler"]["last_epoch"] == 8
+    assert metrics(run_dir)[4]["lr"] == pytest.approx(2e-4 * 0.1)

@@ -198,3 +198,25 @@ def test_embedded_example_learns(tmp_path, example_model):
     assert evals[-1]["values"]["eval_pass@1"] > evals[0]["values"]["eval_pass@1"] + 0.15
     assert json.loads((run_dir / "status.json").read_text())["state"] == "completed"
     assert latest_checkpoint(run_dir) is not None
+
+
+def test_lr_follows_transformers_cosine_with_min_lr_schedule(tmp_path, example_model):
+    """The schedule OpenRLHF uses, warmup ceil(total x warmup_ratio) steps: 4 global steps x 2 optimizer steps
+    (128 samples / train.batch_size 64) = 8, warmup ceil(8 x 0.5) = 4; the first optimizer step runs at lr 0."""
+    from transformers import get_cosine_with_min_lr_schedule_with_warmup
+    cfg = example_config(**{"train.max_steps": 4, "train.warmup_ratio": 0.5, "train.min_lr_ratio": 0.1})
+    run_dir = tmp_path / "run"
+    r = run_trainer(write_config(tmp_path, cfg), run_dir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=cfg["train"]["lr"])
+    ref = get_cosine_with_min_lr_schedule_with_warmup(opt, num_warmup_steps=4, num_training_steps=8, min_lr_rate=0.1)
+    expected = []
+    for _ in range(8):
+        opt.step()
+        ref.step()
+        expected.append(ref.get_last_lr()[0])
+    m = metrics(run_dir)
+    assert [m[s]["lr"] for s in (1, 2, 3, 4)] == pytest.approx(expected[1::2], rel=1e-9)
+    assert m[2]["lr"] == pytest.approx(2e-4) and m[4]["lr"] == pytest.approx(2e-5)  # peak after warmup, then the floor
+    state = torch.load(run_dir / "checkpoints" / "step-000004" / "trainer_state.pt", weights_only=True)
+    assert state["lr_schedule"] == "cosine_with_min_lr"
