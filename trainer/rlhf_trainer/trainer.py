@@ -76,9 +76,14 @@ def pick_device(cfg: dict) -> torch.device:
     return torch.device("cuda" if want in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
 
 
+def mixed_precision(enabled: bool):
+    """bf16 autocast on CUDA for every forward pass (rollout, log-probs, critic); a no-op on CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled)
+
+
 def forward_logits(model, ids, attn, autocast: bool):
     pos = (attn.cumsum(-1) - 1).clamp(min=0)
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+    with mixed_precision(autocast):
         return model(input_ids=ids, attention_mask=attn, position_ids=pos).logits
 
 
@@ -101,7 +106,7 @@ class Critic(torch.nn.Module):
 
     def forward(self, ids, attn, prompt_len: int, autocast: bool):
         pos = (attn.cumsum(-1) - 1).clamp(min=0)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+        with mixed_precision(autocast):
             h = self.lm(input_ids=ids, attention_mask=attn, position_ids=pos, output_hidden_states=True).hidden_states[-1]
         return self.head(h.float()).squeeze(-1)[:, prompt_len - 1: -1]
 
@@ -292,7 +297,7 @@ class Trainer:
         ids = enc["input_ids"].repeat_interleave(n, 0).to(self.device)
         attn = enc["attention_mask"].repeat_interleave(n, 0).to(self.device)
         self.policy.eval()
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast), self.own_generation_defaults():
+        with mixed_precision(self.autocast), self.own_generation_defaults():
             out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=self.generation_config(greedy))
         P = ids.shape[1]
         resp = out[:, P:]
