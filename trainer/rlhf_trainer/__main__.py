@@ -96,7 +96,8 @@ def cmd_run(args) -> int:
     cfg, rows, applied = loaded
 
     from .runfolder import RunFolder
-    from .trainer import Control, Trainer, describe_device, pick_device, sampling_parameters, versions
+    from .control import Control
+    from .trainer import Trainer, describe_device, pick_device, sampling_parameters, versions
 
     run_dir = Path(args.run_dir)
     run = RunFolder(run_dir)

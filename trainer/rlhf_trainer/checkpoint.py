@@ -137,3 +137,30 @@ def load_state(folder: Path) -> dict:
     if not (folder / STATE_FILE).is_file() or not (folder / COMPLETE).is_file():
         raise ValueError(f"{folder} is not a complete checkpoint (no {STATE_FILE} or {COMPLETE} marker)")
     return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
+
+
+# ---- what trainer_state.pt holds ---------------------------------------------------------------
+
+def training_state(step: int, samples_seen: int, steps_per_episode: int, rollout_batch_size: int, optimizer,
+                   scheduler, lr_schedule: str, critic=None, critic_opt=None, **extra) -> dict:
+    """Everything a resume needs beyond the weights: optimizer and LR schedule, RNG, step and data position
+    (`extra`: kl_coef, reference_path, version, recorded as they are)."""
+    state = {"step": step, "samples_seen": samples_seen, "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "lr_schedule": lr_schedule, "rng": rng_state(),
+             "episode": step // steps_per_episode, "data_position": step % steps_per_episode,
+             "consumed_prompts": step * rollout_batch_size, **extra}
+    if critic is not None:
+        state["critic"] = critic.state_dict()
+        state["critic_optimizer"] = critic_opt.state_dict()
+    return state
+
+
+def restore_training_state(state: dict, optimizer, scheduler, critic=None, critic_opt=None) -> tuple[int, int]:
+    """Loads optimizer, scheduler and critic state in place; returns (step, samples_seen). The RNG is
+    restored separately (set_rng_state), as the last thing before training."""
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    if critic is not None and "critic" in state:
+        critic.load_state_dict(state["critic"])
+        critic_opt.load_state_dict(state["critic_optimizer"])
+    return state["step"], state["samples_seen"]

@@ -6,13 +6,10 @@ The math is in algorithms.py; this module moves tensors between models, files an
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import resource
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -21,48 +18,14 @@ import torch
 
 from . import __version__
 from . import algorithms as A
-from .checkpoint import load_state, rng_state, save_state, set_rng_state
+from .checkpoint import load_state, restore_training_state, save_state, set_rng_state, training_state
 from .config import locator
+from .control import Control
 from .data import Prompt, check_prompt_files, load_prompts
 from .preflight import load_tokenizer, prompt_token_lengths
 from .resume import write_resume_info
 from .rewards import RewardHub, RewardItem
 from .runfolder import RunFolder
-
-
-# --------------------------------------------------------------------------------------------
-# Control: stdin lines and signals set flags that the loop checks between steps
-# --------------------------------------------------------------------------------------------
-
-class Control:
-    def __init__(self):
-        self.stop = threading.Event()
-        self.save = threading.Event()
-        self.reason = ""
-
-    def request_stop(self, reason: str):
-        if self.stop.is_set() and reason.startswith("signal"):
-            raise KeyboardInterrupt  # a second signal: the user insists
-        self.reason = reason
-        self.stop.set()
-
-    def install(self, read_stdin: bool = True):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda s, _f: self.request_stop(f"signal {signal.Signals(s).name}"))
-        if read_stdin and sys.stdin is not None and not sys.stdin.isatty():
-            threading.Thread(target=self._read_stdin, daemon=True).start()
-
-    def _read_stdin(self):
-        for line in sys.stdin:
-            try:
-                msg = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            kind = msg.get("type") if isinstance(msg, dict) else None
-            if kind == "stop":
-                self.request_stop("stop requested")
-            elif kind == "save":
-                self.save.set()
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,7 +155,7 @@ class Trainer:
         if self.kl_coef > 0:
             self.ref = AutoModelForCausalLM.from_pretrained(self.reference_path, dtype=torch.float32, **kw).to(self.device)
             self.ref.eval().requires_grad_(False)
-        self.critic = None
+        self.critic, self.critic_opt = None, None
         if cfg["algorithm"]["estimator"] == "ppo":
             self.critic = Critic(AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32, **kw)).to(self.device)
 
@@ -226,15 +189,10 @@ class Trainer:
         self.step = 0
         self.samples_seen = 0
         if state is not None:
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scheduler.load_state_dict(state["scheduler"])
-            self.step = state["step"]
-            self.samples_seen = state["samples_seen"]
-            if self.critic is not None and "critic" in state:
-                self.critic.load_state_dict(state["critic"])
-                self.critic_opt.load_state_dict(state["critic_optimizer"])
+            self.step, self.samples_seen = restore_training_state(state, self.optimizer, self.scheduler, self.critic,
+                                                                  self.critic_opt)
             self.apply_optimizer_config()
-            set_rng_state(state["rng"])
+            set_rng_state(state["rng"])  # last: nothing after it may draw from a generator before step 1
         run.progress("load", 3, 3, message="ready")
 
     def apply_optimizer_config(self):
@@ -588,14 +546,10 @@ class Trainer:
         tmp = run.begin_checkpoint(self.step)
         self.policy.save_pretrained(tmp, safe_serialization=True)
         self.tokenizer.save_pretrained(tmp)
-        state = {"step": self.step, "samples_seen": self.samples_seen, "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict(), "lr_schedule": self.lr_schedule, "rng": rng_state(), "kl_coef": self.kl_coef,
-                 "reference_path": self.reference_path, "episode": (self.step) // self.steps_per_episode,
-                 "data_position": self.step % self.steps_per_episode,
-                 "consumed_prompts": self.step * self.cfg["rollout"]["batch_size"], "version": __version__}
-        if self.critic is not None:
-            state["critic"] = self.critic.state_dict()
-            state["critic_optimizer"] = self.critic_opt.state_dict()
+        state = training_state(self.step, self.samples_seen, self.steps_per_episode, self.cfg["rollout"]["batch_size"],
+                               self.optimizer, self.scheduler, self.lr_schedule, self.critic,
+                               self.critic_opt, kl_coef=self.kl_coef,
+                               reference_path=self.reference_path, version=__version__)
         save_state(state, tmp)
         write_resume_info(tmp, self.cfg, self.prompts_digest)
         final = run.commit_checkpoint(tmp, self.step)

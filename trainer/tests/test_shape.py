@@ -17,3 +17,31 @@ def test_mixed_precision_is_bf16_on_cuda_only():
         assert (c @ c).dtype == torch.bfloat16
     with mixed_precision(False):
         assert (c @ c).dtype == torch.float32
+
+
+def test_training_state_round_trips_through_trainer_state_pt(tmp_path):
+    from rlhf_trainer.checkpoint import COMPLETE, load_state, restore_training_state, save_state, training_state
+    from rlhf_trainer.trainer import make_scheduler
+
+    def build():
+        torch.manual_seed(0)
+        policy, critic = torch.nn.Linear(3, 3), torch.nn.Linear(3, 1)
+        opt, copt = torch.optim.AdamW(policy.parameters(), lr=1e-3), torch.optim.AdamW(critic.parameters(), lr=1e-2)
+        return policy, critic, opt, copt, make_scheduler(opt, 10, 0.3, 0.1)
+
+    policy, critic, opt, copt, sched = build()
+    for _ in range(4):
+        (policy(torch.ones(1, 3)).sum() + critic(torch.ones(1, 3)).sum()).backward()
+        opt.step()
+        copt.step()
+        sched.step()
+    state = training_state(6, 60, 4, 10, opt, sched, "cosine_with_min_lr", critic, copt, kl_coef=0.01)
+    assert (state["episode"], state["data_position"], state["consumed_prompts"]) == (1, 2, 60)
+    save_state(state, tmp_path)
+    (tmp_path / COMPLETE).write_text("")
+    _, critic2, opt2, copt2, sched2 = build()
+    assert restore_training_state(load_state(tmp_path), opt2, sched2, critic2, copt2) == (6, 60)
+    assert sched2.last_epoch == 4 and sched2.get_last_lr() == sched.get_last_lr()
+    assert torch.equal(opt2.state_dict()["state"][0]["exp_avg"], opt.state_dict()["state"][0]["exp_avg"])
+    assert torch.equal(critic2.weight, critic.weight)
+    assert copt2.state_dict()["state"][0]["step"] == 4
