@@ -10,14 +10,8 @@ fail=0
 [ -d examples/arithmetic/model ] || .venv/bin/python -m rlhf_trainer.bootstrap model examples/arithmetic/model || exit 1
 step() { echo; echo "=== $1"; shift; "$@" || { echo "=== FAILED: $*"; fail=1; }; }
 step "typecheck" npx tsc -p . --noEmit
-# TEMPORARY (issue #9 item 7): files whose owners are still fixing their eslint findings. `npm run lint`
-# checks everything; drop a file from here once `npx eslint FILE` is clean, and the list with the last one.
-LINT_PENDING=('src/core/rewards/**' src/reward-worker.ts
-  test/unit/cli.integration.test.ts test/unit/launcher.test.ts test/unit/rewards.test.ts test/unit/runStore.test.ts)
-step "lint: eslint (type-aware)" npx eslint "${LINT_PENDING[@]/#/--ignore-pattern=}"
-# TEMPORARY: ruff joins trainer/requirements.txt (installed by setup-python.sh above) in a parallel change
-if grep -q '^ruff' trainer/requirements.txt; then step "lint: ruff" .venv/bin/ruff check trainer
-else echo; echo "=== lint: ruff skipped (not in trainer/requirements.txt yet)"; fi
+step "lint: eslint (type-aware)" npx eslint
+step "lint: ruff" .venv/bin/ruff check trainer
 step "build" node esbuild.mjs
 step "TS unit + integration tests" npm run -s test:unit
 step "trainer pytest suite" .venv/bin/python -m pytest -q trainer/tests

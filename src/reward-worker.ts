@@ -19,9 +19,16 @@ console.log = (...a: unknown[]) => process.stderr.write(a.map(String).join(' ') 
 const queue: string[] = [];
 let busy = false;
 
+type Request = { type?: string; id?: number; options?: Record<string, unknown>; items?: { prompt: string; response: string; label?: unknown; metadata?: Record<string, unknown> }[] };
+/** A request line as a request object; its fields are checked where they are used. JSON that is not an object is a request of no type. */
+function parseRequest(line: string): Request {
+  const v: unknown = JSON.parse(line);
+  return typeof v === 'object' && v !== null ? v : {};
+}
+
 async function handle(line: string): Promise<void> {
-  let msg: { type?: string; id?: number; options?: Record<string, unknown>; items?: { prompt: string; response: string; label?: unknown; metadata?: Record<string, unknown> }[] };
-  try { msg = JSON.parse(line); } catch { send({ v: 1, type: 'error', id: null, message: 'request is not JSON' }); return; }
+  let msg: Request;
+  try { msg = parseRequest(line); } catch { send({ v: 1, type: 'error', id: null, message: 'request is not JSON' }); return; }
   if (msg.type === 'init') {
     try {
       const o = msg.options ?? {};

@@ -14,11 +14,34 @@ const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const EX = path.join(ROOT, 'examples', 'arithmetic');
-const schema = (n: string) => JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', n), 'utf8'));
+/** A JSON Schema from schemas/ (ajv checks the schema itself). */
+const schema = (n: string): object => {
+  const s: unknown = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', n), 'utf8'));
+  assert.ok(typeof s === 'object' && s !== null, `${n} is not a JSON object`);
+  return s;
+};
 
-function workspace(maxSteps: number, extra: (cfg: Record<string, any>) => void = () => undefined): string {
+/** The sections of examples/arithmetic/config.yaml that these tests change (the rest is kept as it is). */
+interface ExampleConfig {
+  model: { policy: string };
+  data: { prompts: string; eval_prompts: string | null };
+  train: { max_steps: number; num_episodes: number };
+  checkpoint: { every_steps: number | null };
+  algorithm: { estimator: string };
+}
+function readExampleConfig(): ExampleConfig {
+  const cfg: unknown = YAML.parse(fs.readFileSync(path.join(EX, 'config.yaml'), 'utf8'));
+  assert.ok(typeof cfg === 'object' && cfg !== null, 'config.yaml is not a mapping');
+  for (const section of ['model', 'data', 'train', 'checkpoint', 'algorithm']) {
+    const v = (cfg as Record<string, unknown>)[section];
+    assert.ok(typeof v === 'object' && v !== null, `config.yaml has no ${section} section`);
+  }
+  return cfg as ExampleConfig;
+}
+
+function workspace(maxSteps: number, extra: (cfg: ExampleConfig) => void = () => undefined): string {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-cli-'));
-  const cfg = YAML.parse(fs.readFileSync(path.join(EX, 'config.yaml'), 'utf8'));
+  const cfg = readExampleConfig();
   cfg.model.policy = path.join(EX, 'model');
   cfg.data.prompts = path.join(EX, 'data', 'train.jsonl');
   cfg.data.eval_prompts = null;

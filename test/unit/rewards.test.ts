@@ -25,6 +25,12 @@ const engine = (specs: unknown[], opts: ConstructorParameters<typeof RewardEngin
 };
 after(async () => { for (const e of engines) await e.close(); });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-rules-'));
+/** A JSON Schema from schemas/ (ajv and diagnoseConfig check the schema itself). */
+const readSchema = (name: string): object => {
+  const s: unknown = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', name), 'utf8'));
+  assert.ok(typeof s === 'object' && s !== null, `${name} is not a JSON object`);
+  return s;
+};
 const S = (response: string, label: unknown = '42', prompt = 'q') => ({ prompt, response, label });
 
 test('helpers: numeric forms, extraction, counting', () => {
@@ -135,9 +141,9 @@ test('same inputs, same outputs (Math.random is seeded per sample)', async () =>
 
 test('stdio reward worker speaks schemas/reward-worker.schema.json', async () => {
   const ajv = new Ajv({ strict: false });
-  const validate = ajv.compile(JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'reward-worker.schema.json'), 'utf8')));
+  const validate = ajv.compile(readSchema('reward-worker.schema.json'));
   const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'reward-worker.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines: object[] = [];
+  const lines: unknown[] = [];
   let buf = '';
   child.stdout.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\n')) >= 0) { lines.push(JSON.parse(buf.slice(0, i))); buf = buf.slice(i + 1); } });
   const reqs = [
@@ -184,7 +190,7 @@ test('serve-rewards: OpenRLHF JSON on 127.0.0.1 with a bearer token; empty reque
 });
 
 test('config diagnostics point at the offending YAML node', () => {
-  const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'config.schema.json'), 'utf8'));
+  const schema = readSchema('config.schema.json');
   const text = 'model:\n  policy: m\ndata:\n  prompts: p.jsonl\nreward:\n  rules:\n    - kind: answer_mtch\n    - kind: regex\n      pattern: "("\ntrain:\n  lr: fast\n  bogus: 1\n';
   const probs = diagnoseConfig(text, schema);
   const at = (needle: string) => probs.find((p) => text.slice(p.start, p.end).includes(needle));

@@ -64,7 +64,7 @@ export class RewardEngine {
       workerScript: opts.workerScript ?? path.join(__dirname, 'reward-eval-worker.js'),
       node: opts.node ?? chooseNode(),
     };
-    this.slots = new Array(this.o.workers).fill(undefined);
+    this.slots = Array.from({ length: this.o.workers }, (): Slot | undefined => undefined);
     this.queues = this.slots.map(() => Promise.resolve());
   }
 
@@ -135,11 +135,11 @@ export class RewardEngine {
 
   /** Scores the samples; never rejects because of a rule (only when the rule set itself cannot load). */
   async evaluate(samples: Sample[]): Promise<SampleResult[]> {
-    const out: SampleResult[] = new Array(samples.length);
+    const out = new Array<SampleResult>(samples.length);
     const per = Math.ceil(samples.length / this.o.workers);
     await Promise.all(this.slots.map((_, i) => {
       const [a, b] = [i * per, Math.min(samples.length, (i + 1) * per)];
-      return a < b ? this.exclusive(i, () => this.runRange(i, samples.slice(a, b), a, out)) : undefined;
+      return a < b ? this.exclusive(i, () => this.runRange(i, samples.slice(a, b), a, out)) : Promise.resolve();
     }));
     return out;
   }
@@ -187,7 +187,7 @@ export class RewardEngine {
     const procs = this.slots.filter((s): s is Slot => !!s).map((s) => s.proc);
     this.slots.forEach((_, i) => this.kill(i));
     await Promise.all(procs.map((p) => {
-      if (p.exitCode !== null || p.signalCode !== null) return undefined;
+      if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
       p.ref(); // the caller's exit code must wait for this
       return new Promise((r) => p.once('exit', r));
     }));

@@ -61,7 +61,7 @@ function ruleThread(data: ThreadData): void {
   parentPort!.postMessage({ type: 'ready' } satisfies ThreadOut);
   parentPort!.on('message', (msg: { id: number; samples: string }) => {
     const samples = JSON.parse(msg.samples) as Sample[];
-    const results: SampleOutcome[] = new Array(samples.length);
+    const results = new Array<SampleOutcome>(samples.length);
     for (let i = 0; i < samples.length; i++) {
       announce(i);
       const s = samples[i];
@@ -189,7 +189,7 @@ class Host {
 
   /** Scores a batch; a sample that fails the thread gets the error, the thread restarts, the rest is redone. */
   async evaluate(samples: Sample[]): Promise<SampleOutcome[]> {
-    const out: SampleOutcome[] = new Array(samples.length);
+    const out = new Array<SampleOutcome>(samples.length);
     const pending: [number, number][] = [[0, samples.length]];
     while (pending.length) {
       const [a, b] = pending.shift()!;

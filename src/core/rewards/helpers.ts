@@ -64,7 +64,9 @@ export function jsonField(text: string, path: string): string | null {
     if (obj === null || typeof obj !== 'object') return null;
     obj = (obj as Record<string, unknown>)[key];
   }
-  return obj === undefined || obj === null ? null : typeof obj === 'object' ? JSON.stringify(obj) : String(obj);
+  if (obj === undefined || obj === null) return null;
+  // JSON.parse gives a string, number or boolean, or an object or list (written back as JSON)
+  return typeof obj === 'string' || typeof obj === 'number' || typeof obj === 'boolean' ? String(obj) : JSON.stringify(obj);
 }
 
 export type Extractor = 'last_number' | 'boxed' | 'full' | { regex: string; group?: number | string; flags?: string } | { json: string };
@@ -84,10 +86,19 @@ export function textEqual(a: string, b: string): boolean {
   return n(a) === n(b);
 }
 
+/** A label as text: an object as its JSON (not "[object Object]"), a list as String() writes it ("1,2"), anything else as itself. */
+function labelText(label: unknown): string {
+  switch (typeof label) {
+    case 'string': return label;
+    case 'object': return Array.isArray(label) ? label.join(',') : JSON.stringify(label);
+    default: return String(label);
+  }
+}
+
 /** True when the extracted answer equals the label, numerically where both are numbers. */
 export function answersMatch(answer: string | null, label: unknown, tolerance = 1e-6): boolean {
   if (answer === null || label === null || label === undefined) return false;
-  const l = String(label);
+  const l = labelText(label);
   if (!Number.isNaN(parseNumber(answer)) && !Number.isNaN(parseNumber(l))) return numbersEqual(answer, l, tolerance);
   return textEqual(answer, l);
 }

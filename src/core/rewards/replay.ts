@@ -48,6 +48,13 @@ function* linesBackwards(fd: number, size: number, maxLine: number): Generator<B
   if (first?.length) yield first;
 }
 
+/** A samples.jsonl record this module can use: prompt, response and reward of the right types. */
+function isRecordedSample(s: unknown): s is RecordedSample {
+  if (typeof s !== 'object' || s === null) return false;
+  const r = s as Record<string, unknown>;
+  return typeof r.prompt === 'string' && typeof r.response === 'string' && typeof r.reward === 'number';
+}
+
 /** The last `n` samples of samples.jsonl, read from the end of the file (it can be large). */
 export function lastSamples(runDir: string, n: number): RecordedSample[] {
   const file = path.join(runDir, 'samples.jsonl');
@@ -58,8 +65,8 @@ export function lastSamples(runDir: string, n: number): RecordedSample[] {
     for (const line of linesBackwards(fd, fs.fstatSync(fd).size, MAX_LINE_BYTES)) {
       if (out.length >= n) break;
       try {
-        const s = JSON.parse(line.toString('utf8'));
-        if (typeof s.prompt === 'string' && typeof s.response === 'string' && typeof s.reward === 'number') out.push(s);
+        const s: unknown = JSON.parse(line.toString('utf8'));
+        if (isRecordedSample(s)) out.push(s);
       } catch { /* a torn line: the trainer is writing it */ }
     }
     return out.reverse();

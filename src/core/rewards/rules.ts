@@ -56,7 +56,7 @@ export function compileRules(specs: unknown, opts: CompileOptions = {}): RuleSet
     if (spec.kind === 'module') {
       if (!opts.compileModule) throw new RuleError(`${where}: rule modules cannot be compiled here`);
       const abs = opts.resolvePath ? opts.resolvePath(spec.path) : spec.path;
-      return { ...rule, kind: 'module', path: abs, js: opts.compileModule(abs) } as CompiledRule;
+      return { ...rule, kind: 'module', path: abs, js: opts.compileModule(abs) };
     }
     return rule;
   });
@@ -69,9 +69,12 @@ export type RuleFn = (s: Sample) => number | { reward: number; breakdown?: Recor
 export function loadModule(js: string, path: string, exportName = 'default'): RuleFn {
   const module = { exports: {} as Record<string, unknown> };
   const noRequire = (id: string) => { throw new Error(`rule modules cannot import '${id}'; use the helpers argument`); };
-  new Function('module', 'exports', 'require', js)(module, module.exports, noRequire);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- runs the module's compiled CommonJS source; only ever inside the rule sandbox's vm context (sandbox.ts)
+  const run = new Function('module', 'exports', 'require', js) as (m: typeof module, e: typeof module.exports, r: typeof noRequire) => void;
+  run(module, module.exports, noRequire);
   const exp = module.exports[exportName] ?? (exportName === 'default' ? module.exports : undefined);
-  if (typeof exp === 'function') return (s) => exp(s, helpers);
+  // a rule's result is checked by evaluatorOf (toNumber), whatever the module returns
+  if (typeof exp === 'function') { const f = exp as (s: Sample, h: typeof helpers) => ReturnType<RuleFn>; return (s) => f(s, helpers); }
   if (exp && typeof exp === 'object') { // { ruleName: fn, ... } -> summed, each in the breakdown
     const entries = Object.entries(exp as Record<string, unknown>).filter(([, f]) => typeof f === 'function') as [string, (s: Sample, h: typeof helpers) => unknown][];
     if (entries.length) {
@@ -139,7 +142,7 @@ export function evaluatorOf(fns: LoadedRule[]): (s: Sample) => Scored {
     let reward = 0;
     for (const { r, f } of fns) {
       let out: ReturnType<typeof f>;
-      try { out = f(s); } catch (e) { throw new Error(`rule ${r.name} threw: ${e instanceof Error ? e.message : String(e)}`); }
+      try { out = f(s); } catch (e) { throw new Error(`rule ${r.name} threw: ${e instanceof Error ? e.message : String(e)}`, { cause: e }); }
       const value = typeof out === 'object' && out !== null ? toNumber(out.reward, `rule ${r.name}`) : toNumber(out, `rule ${r.name}`);
       breakdown[r.name] = value;
       if (typeof out === 'object' && out?.breakdown) for (const [k, v] of Object.entries(out.breakdown)) breakdown[`${r.name}.${k}`] = toNumber(v, `rule ${r.name}.${k}`);

@@ -10,7 +10,7 @@ export const MAX_TEXT = 2000;
 export const capText = (s: string): string => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}… (${s.length} characters)` : s);
 
 // Captured before any rule code runs: a rule may replace the context's globals, never these.
-const parse = JSON.parse;
+const parse: (text: string) => unknown = JSON.parse;
 const mathObject = Math;
 
 function describe(e: unknown): string {
@@ -46,7 +46,7 @@ export function createSandbox() {
   (globalThis as { console?: unknown }).console = { log, info: log, warn: log, error: log, debug: log };
   return {
     /** Loads one rule (runs a module's top level); '' or the error, one line. */
-    load(ruleJson: string): string {
+    load(this: void, ruleJson: string): string {
       try {
         const r = parse(ruleJson) as CompiledRule;
         loaded.push({ r, f: ruleFunction(r) });
@@ -57,19 +57,20 @@ export function createSandbox() {
       }
     },
     /** Scores one sample; inputs are primitives (label and metadata as JSON text). */
-    evaluate(prompt: string, response: string, labelJson: string | undefined, metadataJson: string | undefined): Outcome {
+    evaluate(this: void, prompt: string, response: string, labelJson: string | undefined, metadataJson: string | undefined): Outcome {
       evaluate ??= evaluatorOf(loaded);
       try {
         mathObject.random = seeded(hash(`${prompt}\u0000${response}`));
         const label = labelJson === undefined ? undefined : parse(labelJson);
-        const metadata = metadataJson === undefined ? {} : parse(metadataJson);
+        // the host wrote it with JSON.stringify from a Sample's metadata (evalWorker.ts), so it has that type
+        const metadata = metadataJson === undefined ? {} : parse(metadataJson) as Sample['metadata'];
         return evaluate({ prompt, response, label, metadata });
       } catch (e) {
         return { error: describe(e) };
       }
     },
     /** What rules printed since the last call, one line each. */
-    takeLogs(): string { const out = logs.join('\n'); logs = []; return out; },
+    takeLogs(this: void): string { const out = logs.join('\n'); logs = []; return out; },
   };
 }
 export type Sandbox = ReturnType<typeof createSandbox>;
