@@ -22,6 +22,7 @@ from .checkpoint import load_state, restore_training_state, save_state, set_rng_
 from .config import locator
 from .control import Control
 from .data import Prompt, check_prompt_files, load_prompts
+from .experience import Experience
 from .preflight import load_tokenizer, prompt_token_lengths
 from .resume import write_resume_info
 from .rewards import RewardHub, RewardItem
@@ -357,28 +358,32 @@ class Trainer:
             kl_coef=self.kl_coef, kl_estimator=kl_cfg["estimator"], kl_in_reward=kl_cfg["mode"] == "reward",
             gamma=algo["gamma"], lambd=algo["lambd"], reward_clip=tuple(algo["reward_clip"]),
             std_norm=algo["std_norm"], values=values)
+        exp = Experience(sequences=full, attention_mask=attn, action_mask=maskf, prompt_length=P,
+                         action_log_probs=old_lp, base_action_log_probs=ref_lp, values=values,
+                         advantages=adv.advantages, returns=adv.returns, token_rewards=adv.token_rewards,
+                         kl=adv.kl, rewards=scores, truncated=truncated)
         t_exp = time.time()
 
         # updates
-        stats = self.update(full, attn, P, maskf, old_lp, ref_lp, adv, values)
+        stats = self.update(exp)
         t_train = time.time()
 
         # metrics
         resp_len = maskf.sum(-1)
         prompt_len = attn[:, :P].float().sum(-1)
-        kl_seq = A.masked_mean(adv.kl, maskf, -1)  # the KL that went into the reward (kl.mode: reward)
+        kl_seq = A.masked_mean(exp.kl, maskf, -1)  # the KL that went into the reward (kl.mode: reward)
         diff_seq = A.masked_mean(old_lp - ref_lp, maskf, -1) if ref_lp is not None else torch.zeros(B)
         gen_tokens = float(resp_len.sum())
         self.samples_seen += B
         values_out = {
             "reward_mean": float(scores.mean()), "reward_std": float(scores.std()) if B > 1 else 0.0,
-            "return_mean": float(A.masked_sum(adv.token_rewards, maskf, -1).mean()),
+            "return_mean": float(A.masked_sum(exp.token_rewards, maskf, -1).mean()),
             "kl": stats.pop("kl_loss") if kl_cfg["mode"] == "loss" else float(kl_seq.mean()),
             "logprobs_diff": float(diff_seq.mean()), "kl_coef": self.kl_coef,
             "response_length_mean": float(resp_len.mean()), "response_length_max": float(resp_len.max()),
             "total_length_mean": float((resp_len + prompt_len).mean()),
             "truncated_rate": float(truncated.float().mean()),
-            "advantage_abs_mean": float(A.masked_mean(adv.advantages.abs(), maskf)),
+            "advantage_abs_mean": float(A.masked_mean(exp.advantages.abs(), maskf)),
             "reward_error_rate": sum(1 for e in scored.errors if e) / B,
             "rollout_s": t_gen - t0, "reward_s": t_rew - t_gen, "experience_s": t_exp - t_rew,
             "train_s": t_train - t_exp, "step_s": t_train - t0,
@@ -397,13 +402,15 @@ class Trainer:
             if finite:
                 values_out[f"reward/{key}"] = float(np.mean(finite))
 
-        self.log_samples(step, ptexts, responses, labels, scores, scored, full, P, maskf, old_lp, ref_lp, adv, truncated)
+        self.log_samples(step, exp, ptexts, responses, labels, scored)
         return values_out
 
     def rewards_names(self):
         return [src.name for src, _ in self.rewards.sources]
 
-    def update(self, full, attn, P, maskf, old_lp, ref_lp, adv, values) -> dict:
+    def update(self, exp: Experience) -> dict:
+        full, attn, P, maskf = exp.sequences, exp.attention_mask, exp.prompt_length, exp.action_mask
+        old_lp, ref_lp = exp.action_log_probs, exp.base_action_log_probs
         cfg = self.cfg
         tr, algo, roll = cfg["train"], cfg["algorithm"], cfg["rollout"]
         kl_cfg = algo["kl"]
@@ -427,7 +434,7 @@ class Trainer:
                     ids, am, mk = ids[:, :P + width], am[:, :P + width], mk[:, :width]
                     logp, ent = response_logprobs(self.policy, ids, am, P, temp, self.autocast, with_entropy=True)
                     logp = logp * mk
-                    a = adv.advantages[mb][:, :width]
+                    a = exp.advantages[mb][:, :width]
                     per_tok, clipped = A.clipped_policy_loss(logp, old_lp[mb][:, :width], a, algo["eps_clip"],
                                                              algo["eps_clip_high"], algo["dual_clip"])
                     if tr["loss_aggregation"] == "token_mean":
@@ -452,7 +459,7 @@ class Trainer:
                     tok_sum += float(mk.sum())
                     if self.critic is not None:
                         v = self.critic(ids, am, P, self.autocast)[:, :width]
-                        vl = A.aggregate_token_mean(A.value_loss(v, values[mb][:, :width], adv.returns[mb][:, :width]),
+                        vl = A.aggregate_token_mean(A.value_loss(v, exp.values[mb][:, :width], exp.returns[mb][:, :width]),
                                                     mk, step_tokens)
                         vl.backward()
                         vloss_sum += float(vl)
@@ -478,26 +485,27 @@ class Trainer:
         return out
 
     # ---- samples ---------------------------------------------------------------------------
-    def log_samples(self, step, ptexts, responses, labels, scores, scored, full, P, maskf, old_lp, ref_lp, adv, truncated):
+    def log_samples(self, step: int, exp: Experience, ptexts, responses, labels, scored):
         lcfg = self.cfg["logging"]
         k = min(lcfg["samples_per_step"], len(responses))
         detailed = int(round(k * lcfg["token_details_share"]))
         items = []
         for i in range(k):
-            L = int(maskf[i].sum())
+            L = int(exp.action_mask[i].sum())
             item = {"index": i, "prompt": ptexts[i], "response": responses[i], "label": labels[i],
-                    "reward": float(scores[i]), "rewards": scored.per_source[i], "response_length": L,
-                    "truncated": bool(truncated[i])}
+                    "reward": float(exp.rewards[i]), "rewards": scored.per_source[i], "response_length": L,
+                    "truncated": bool(exp.truncated[i])}
             if scored.errors[i]:
                 item["reward_errors"] = scored.errors[i]
             if i < detailed:
-                ids = full[i, P:P + L].tolist()
+                P = exp.prompt_length
+                ids = exp.sequences[i, P:P + L].tolist()
                 item["tokens"] = [self.tokenizer.decode([t]) for t in ids]
-                item["logprobs"] = [round(x, 5) for x in old_lp[i, :L].tolist()]
-                if ref_lp is not None:
-                    item["ref_logprobs"] = [round(x, 5) for x in ref_lp[i, :L].tolist()]
-                item["kl"] = [round(x, 6) for x in adv.kl[i, :L].tolist()]
-                item["advantages"] = [round(x, 5) for x in adv.advantages[i, :L].tolist()]
+                item["logprobs"] = [round(x, 5) for x in exp.action_log_probs[i, :L].tolist()]
+                if exp.base_action_log_probs is not None:
+                    item["ref_logprobs"] = [round(x, 5) for x in exp.base_action_log_probs[i, :L].tolist()]
+                item["kl"] = [round(x, 6) for x in exp.kl[i, :L].tolist()]
+                item["advantages"] = [round(x, 5) for x in exp.advantages[i, :L].tolist()]
             items.append(item)
         self.run.write_samples(step, items)
         self.run.emit("samples", step=step, items=items)

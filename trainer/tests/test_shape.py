@@ -45,3 +45,34 @@ def test_training_state_round_trips_through_trainer_state_pt(tmp_path):
     assert torch.equal(opt2.state_dict()["state"][0]["exp_avg"], opt.state_dict()["state"][0]["exp_avg"])
     assert torch.equal(critic2.weight, critic.weight)
     assert copt2.state_dict()["state"][0]["step"] == 4
+
+
+def test_one_step_carries_an_experience_with_openrlhf_shapes(tmp_path, example_model):
+    from conftest import example_config, write_config
+    from rlhf_trainer.config import load_config
+    from rlhf_trainer.runfolder import RunFolder
+    from rlhf_trainer.trainer import Trainer
+
+    cfg = load_config(write_config(tmp_path, example_config(**{"algorithm.estimator": "ppo", "rollout.batch_size": 64,
+                                                                "train.batch_size": 32, "train.micro_batch_size": 32})))
+    t = Trainer(cfg, RunFolder(tmp_path / "run"))
+    t.setup()
+    seen = []
+    update = t.update
+    t.update = lambda exp: (seen.append(exp), update(exp))[1]  # observe what the loop hands over
+    try:
+        values = t.train_step(1)
+    finally:
+        t.close()
+    (exp,) = seen
+    B, P = 64, exp.prompt_length
+    R = exp.action_mask.shape[1]
+    assert exp.sequences.shape == exp.attention_mask.shape == (B, P + R)
+    for name in ("action_mask", "action_log_probs", "base_action_log_probs", "values", "advantages", "returns",
+                 "token_rewards", "kl"):
+        assert getattr(exp, name).shape == (B, R), name
+    assert exp.rewards.shape == exp.truncated.shape == (B,)
+    assert torch.equal(exp.attention_mask[:, P:].float(), exp.action_mask)
+    assert float((exp.advantages * (1 - exp.action_mask)).abs().sum()) == 0
+    assert values["response_length_mean"] == pytest.approx(float(exp.action_mask.sum(-1).mean()))
+    assert values["reward_mean"] == pytest.approx(float(exp.rewards.mean()))
