@@ -1,0 +1,249 @@
+"""Export a causal-LM checkpoint to ONNX in the folder layout transformers.js and optimum load.
+
+    python -m rlhf_trainer.onnx_export CHECKPOINT_DIR -o OUT_DIR [--int8]
+
+writes OUT_DIR/config.json, generation_config.json, the tokenizer files and OUT_DIR/onnx/model.onnx
+(plus onnx/model_quantized.onnx with --int8). The graph takes input_ids, attention_mask,
+position_ids and past_key_values.{i}.key/value and returns logits and present.{i}.key/value, the
+names optimum's text-generation-with-past export uses, so any loader of that layout can run it.
+
+Why torch.onnx.export(dynamo=False) (the TorchScript exporter) and not optimum-onnx or dynamo=True:
+docs/onnx.md. In short: optimum-onnx requires transformers < 4.58 (the trainer runs 5.x), and the
+dynamo exporter needs onnxscript and traces transformers' mask code, which changes every release;
+tracing a small wrapper that builds the cache and the 4-D mask itself depends only on the model's
+forward taking a Cache and an additive 4-D mask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+# The files a tokenizer folder may hold; whichever exist are copied next to config.json.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
+                   "merges.txt", "tokenizer.model", "added_tokens.json", "chat_template.jinja")
+OPSET = 17
+# Example shapes for tracing: a past of 3 and a step of 2 so that no axis is 1 (a size-1 axis can be
+# specialised away by the tracer) and batch != past != step (so the dynamic axes are told apart).
+TRACE_BATCH, TRACE_PAST, TRACE_STEP = 2, 3, 4
+
+
+class ExportError(Exception):
+    """A problem the user can act on; printed as one line."""
+
+
+def progress(message: str):
+    print(f"export: {message}", flush=True)
+
+
+def load_causal_lm(checkpoint: Path):
+    """The checkpoint's model in eval mode, fp32, eager attention (the mask is passed in 4-D)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+    if not (checkpoint / "config.json").is_file():
+        raise ExportError(f"{checkpoint}: no config.json here; pass a checkpoint folder (checkpoints/step-N) or a model folder")
+    try:
+        config = AutoConfig.from_pretrained(checkpoint)
+    except Exception as e:  # unknown model_type, malformed JSON
+        raise ExportError(f"{checkpoint / 'config.json'}: cannot read the model config ({first_line(e)})") from e
+    arch = (config.architectures or [config.model_type])[0]
+    try:
+        model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32, attn_implementation="eager")
+    except ValueError as e:  # the model type has no causal-LM head in transformers
+        raise ExportError(f"cannot export {arch}: it is not a causal language model ({first_line(e)})") from e
+    model.eval()
+    return model, arch
+
+
+def first_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0][:300]
+
+
+def cache_geometry(config) -> tuple[int, int, int]:
+    """(layers, key/value heads, head dim): the shape of every past_key_values tensor but batch and length."""
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    layers = getattr(text, "num_hidden_layers", None)
+    heads = getattr(text, "num_attention_heads", None)
+    kv_heads = getattr(text, "num_key_value_heads", None) or heads
+    head_dim = getattr(text, "head_dim", None) or (text.hidden_size // heads if heads else None)
+    if not layers or not kv_heads or not head_dim:
+        raise ExportError(f"cannot export {config.model_type}: its config has no num_hidden_layers / num_attention_heads / head_dim")
+    return layers, kv_heads, head_dim
+
+
+def additive_causal_mask(attention_mask: torch.Tensor, step: int, dtype: torch.dtype) -> torch.Tensor:
+    """(batch, 1, step, past+step) additive mask: 0 where a query may attend, the dtype's minimum elsewhere.
+
+    Query i of this step sits at absolute position past+i, so it sees keys 0..past+i that are not padding.
+    Built from tensor shapes only, so the traced graph stays dynamic in batch, past and step. A finite
+    minimum (not -inf) keeps fully masked rows (left padding) finite instead of NaN.
+    """
+    total = attention_mask.shape[1]
+    keys = torch.arange(total, device=attention_mask.device)
+    queries = torch.arange(step, device=attention_mask.device) + (total - step)
+    causal = keys[None, :] <= queries[:, None]
+    allowed = causal[None, None, :, :] & attention_mask[:, None, None, :].bool()
+    zero = torch.zeros((), dtype=dtype)
+    return torch.where(allowed, zero, torch.full((), torch.finfo(dtype).min, dtype=dtype))
+
+
+class FlatCacheCausalLM(torch.nn.Module):
+    """forward(input_ids, attention_mask, position_ids, k0, v0, k1, v1, ...) -> (logits, k0', v0', ...).
+
+    ONNX has no cache objects: the past comes in as flat tensors, is put into the DynamicCache the
+    model expects, and the updated cache goes out flat again (present = past + this step).
+    """
+
+    def __init__(self, model, layers: int):
+        super().__init__()
+        self.model = model
+        self.layers = layers
+
+    def forward(self, input_ids, attention_mask, position_ids, *past):
+        from transformers import DynamicCache
+        pairs = [(past[2 * i], past[2 * i + 1]) for i in range(self.layers)]
+        cache = DynamicCache(pairs, config=self.model.config)
+        mask = additive_causal_mask(attention_mask, input_ids.shape[1], torch.float32)
+        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=position_ids,
+                         cache=cache, use_cache=True, return_dict=True)
+        present = []
+        for layer in out.cache.layers:
+            present += [layer.keys, layer.values]
+        return (out.logits, *present)
+
+
+def io_names(layers: int) -> tuple[list[str], list[str], dict]:
+    past = [f"past_key_values.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
+    present = [f"present.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
+    inputs = ["input_ids", "attention_mask", "position_ids", *past]
+    outputs = ["logits", *present]
+    axes = {"input_ids": {0: "batch_size", 1: "sequence_length"},
+            "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
+            "position_ids": {0: "batch_size", 1: "sequence_length"},
+            "logits": {0: "batch_size", 1: "sequence_length"}}
+    axes |= {name: {0: "batch_size", 2: "past_sequence_length"} for name in past}
+    axes |= {name: {0: "batch_size", 2: "total_sequence_length"} for name in present}
+    return inputs, outputs, axes
+
+
+def example_inputs(config, layers: int, kv_heads: int, head_dim: int) -> tuple:
+    generator = torch.Generator().manual_seed(0)
+    vocab = config.get_text_config().vocab_size if hasattr(config, "get_text_config") else config.vocab_size
+    total = TRACE_PAST + TRACE_STEP
+    input_ids = torch.randint(0, vocab, (TRACE_BATCH, TRACE_STEP), generator=generator)
+    attention_mask = torch.ones(TRACE_BATCH, total, dtype=torch.int64)
+    attention_mask[0, 0] = 0  # one left-padded row, as a batch of prompts of different lengths has
+    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)[:, TRACE_PAST:]
+    past = [torch.randn(TRACE_BATCH, kv_heads, TRACE_PAST, head_dim, generator=generator) for _ in range(2 * layers)]
+    return (input_ids, attention_mask, position_ids, *past)
+
+
+def export_graph(model, arch: str, path: Path) -> tuple:
+    layers, kv_heads, head_dim = cache_geometry(model.config)
+    wrapper = FlatCacheCausalLM(model, layers).eval()
+    inputs, outputs, axes = io_names(layers)
+    args = example_inputs(model.config, layers, kv_heads, head_dim)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about Python values: checked by verify()
+            torch.onnx.export(wrapper, args, str(path), dynamo=False, opset_version=OPSET,
+                              input_names=inputs, output_names=outputs, dynamic_axes=axes,
+                              do_constant_folding=True, external_data=False)
+    except Exception as e:
+        raise ExportError(f"cannot export {arch} to ONNX: {first_line(e)}") from e
+    return wrapper, args, inputs
+
+
+def verify(wrapper, path: Path, input_names: list[str], args: tuple) -> float:
+    """Max |logits difference| between PyTorch and onnxruntime on inputs with other shapes than the trace's."""
+    import onnxruntime as ort
+    batch, past, step = 3, 5, 1  # a decode step: different batch, past and step than traced
+    layers, kv_heads, head_dim = len(args[3:]) // 2, args[3].shape[1], args[3].shape[3]
+    generator = torch.Generator().manual_seed(1)
+    input_ids = torch.randint(0, int(args[0].max()) + 1, (batch, step), generator=generator)
+    attention_mask = torch.ones(batch, past + step, dtype=torch.int64)
+    attention_mask[1, :2] = 0
+    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)[:, past:]
+    past_tensors = [torch.randn(batch, kv_heads, past, head_dim, generator=generator) for _ in range(2 * layers)]
+    feed = (input_ids, attention_mask, position_ids, *past_tensors)
+    with torch.no_grad():
+        expected = wrapper(*feed)[0].numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(["logits"], {n: t.numpy() for n, t in zip(input_names, feed)})[0]
+    return float(abs(expected - got).max())
+
+
+def copy_model_files(model, checkpoint: Path, out: Path):
+    """config.json, generation_config.json and the tokenizer files: what a loader needs beside the graph."""
+    model.config.save_pretrained(out)
+    if model.generation_config is not None:
+        model.generation_config.save_pretrained(out)
+    copied = [name for name in TOKENIZER_FILES if (checkpoint / name).is_file()]
+    if "tokenizer.json" not in copied:
+        raise ExportError(f"{checkpoint}: no tokenizer.json; the ONNX folder needs a fast tokenizer (save it with tokenizer.save_pretrained)")
+    for name in copied:
+        shutil.copyfile(checkpoint / name, out / name)
+    return copied
+
+
+def quantize_int8(model_path: Path) -> Path:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    target = model_path.with_name("model_quantized.onnx")
+    quantize_dynamic(str(model_path), str(target), weight_type=QuantType.QInt8)
+    return target
+
+
+def export(checkpoint: Path, out: Path, int8: bool = False) -> dict:
+    """Export and check; returns a summary (also written as OUT/onnx/export.json)."""
+    started = time.monotonic()
+    checkpoint, out = Path(checkpoint), Path(out)
+    progress(f"loading {checkpoint}")
+    model, arch = load_causal_lm(checkpoint)
+    out.mkdir(parents=True, exist_ok=True)
+    graph = out / "onnx" / "model.onnx"
+    progress(f"tracing {arch} ({sum(p.numel() for p in model.parameters()):,} parameters) -> {graph}")
+    wrapper, args, input_names = export_graph(model, arch, graph)
+    progress("checking the graph against PyTorch on a decode step")
+    diff = verify(wrapper, graph, input_names, args)
+    if not diff < 1e-3:
+        raise ExportError(f"cannot export {arch}: ONNX logits differ from PyTorch by {diff:.3g} (the trace is not faithful)")
+    progress(f"max |logits difference| {diff:.2e}")
+    files = copy_model_files(model, checkpoint, out)
+    summary = {"architecture": arch, "model": "onnx/model.onnx", "max_abs_logits_diff": diff,
+               "tokenizer_files": files, "opset": OPSET}
+    if int8:
+        progress("quantising weights to int8 (dynamic)")
+        summary["quantized"] = f"onnx/{quantize_int8(graph).name}"
+    (out / "onnx" / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
+    progress(f"done in {time.monotonic() - started:.1f}s: {out}")
+    return summary
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rlhf_trainer.onnx_export",
+                                     description="Export a causal-LM checkpoint to ONNX (transformers.js / optimum layout).")
+    parser.add_argument("checkpoint", type=Path, help="checkpoint or model folder (config.json, weights, tokenizer)")
+    parser.add_argument("-o", "--out", type=Path, required=True, help="output folder (gets onnx/model.onnx)")
+    parser.add_argument("--int8", action="store_true", help="also write onnx/model_quantized.onnx (dynamic int8)")
+    args = parser.parse_args(argv)
+    try:
+        export(args.checkpoint, args.out, int8=args.int8)
+    except ExportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ImportError as e:
+        print(f"error: {first_line(e)}; install the ONNX packages: pip install -r trainer/requirements.txt", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
