@@ -26,6 +26,7 @@ from .experience import Experience
 from .preflight import load_tokenizer, prompt_token_lengths
 from .resume import write_resume_info
 from .rewards import RewardHub, RewardItem
+from .runconfig import RunConfig
 from .runfolder import RunFolder
 
 
@@ -113,6 +114,7 @@ class Trainer:
     def __init__(self, cfg: dict, run: RunFolder, resume: str | None = None, control: Control | None = None,
                  prompt_rows: dict | None = None):
         self.cfg, self.run, self.control = cfg, run, control or Control()
+        self.rc = RunConfig.from_dict(cfg)  # typed view; the dict is what the run folder records
         self.prompt_rows = prompt_rows
         self.resume = Path(resume) if resume else None
         self.log = lambda msg, level="info": (run.log(msg, level), print(f"[{level}] {msg}", flush=True))
@@ -122,20 +124,20 @@ class Trainer:
         from transformers import AutoModelForCausalLM
 
         cfg, run = self.cfg, self.run
-        seed = cfg["seed"]
+        seed = self.rc.seed
         random.seed(seed)
         np.random.seed(seed)
         torch.manual_seed(seed)
         self.device = pick_device(cfg)
         self.autocast = self.device.type == "cuda"
-        mcfg = cfg["model"]
-        policy_path = mcfg["policy"]
-        if mcfg["create_if_missing"] and not Path(policy_path).exists():
+        mcfg = self.rc.model
+        policy_path = mcfg.policy
+        if mcfg.create_if_missing and not Path(policy_path).exists():
             from .bootstrap import create_arithmetic_model
             self.log(f"building the embedded model at {policy_path} (supervised warm start, about a minute on CPU)")
             create_arithmetic_model(policy_path, on_progress=lambda s, n, loss: run.progress(
                 "prepare", s, n, message=f"warm start loss {loss:.3f}"))
-        self.reference_path = mcfg["reference"] or policy_path
+        self.reference_path = mcfg.reference or policy_path
         state = None
         load_from = policy_path
         if self.resume:
@@ -144,20 +146,20 @@ class Trainer:
             load_from = str(self.resume)
 
         run.progress("load", 0, 3, message=f"loading tokenizer and policy from {load_from}")
-        kw = {"trust_remote_code": mcfg["trust_remote_code"]}
-        self.tokenizer = load_tokenizer(load_from, mcfg["trust_remote_code"])
+        kw = {"trust_remote_code": mcfg.trust_remote_code}
+        self.tokenizer = load_tokenizer(load_from, mcfg.trust_remote_code)
         self.policy = AutoModelForCausalLM.from_pretrained(load_from, dtype=torch.float32, **kw).to(self.device)
-        if mcfg["gradient_checkpointing"] and self.device.type == "cuda":
+        if mcfg.gradient_checkpointing and self.device.type == "cuda":
             self.policy.gradient_checkpointing_enable()
         self.policy.config.use_cache = True
         run.progress("load", 1, 3, message="loading reference model")
-        self.kl_coef = cfg["algorithm"]["kl"]["coef"]
+        self.kl_coef = self.rc.algorithm.kl.coef
         self.ref = None
         if self.kl_coef > 0:
             self.ref = AutoModelForCausalLM.from_pretrained(self.reference_path, dtype=torch.float32, **kw).to(self.device)
             self.ref.eval().requires_grad_(False)
         self.critic, self.critic_opt = None, None
-        if cfg["algorithm"]["estimator"] == "ppo":
+        if self.rc.algorithm.estimator == "ppo":
             self.critic = Critic(AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32, **kw)).to(self.device)
 
         run.progress("load", 2, 3, message="loading prompts and reward sources")
@@ -170,22 +172,22 @@ class Trainer:
         self.warn_forced_gamma()
         self.rewards = RewardHub(cfg)
 
-        roll, tr = cfg["rollout"], cfg["train"]
-        self.steps_per_episode = len(self.prompts) // roll["batch_size"]  # >= 1: checked by preflight
-        self.total_steps = self.steps_per_episode * tr["num_episodes"]
-        if tr["max_steps"]:
-            self.total_steps = min(self.total_steps, tr["max_steps"])
+        roll, tr = self.rc.rollout, self.rc.train
+        self.steps_per_episode = len(self.prompts) // roll.batch_size  # >= 1: checked by preflight
+        self.total_steps = self.steps_per_episode * tr.num_episodes
+        if tr.max_steps:
+            self.total_steps = min(self.total_steps, tr.max_steps)
         # as update() counts them: whole train batches per epoch (config.py makes the division exact)
-        samples = roll["batch_size"] * roll["n_samples_per_prompt"]
-        self.opt_steps_per_global = samples // tr["batch_size"] * tr["max_epochs"]
+        samples = roll.batch_size * roll.n_samples_per_prompt
+        self.opt_steps_per_global = samples // tr.batch_size * tr.max_epochs
         total_opt = self.total_steps * self.opt_steps_per_global
-        self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=tr["lr"], betas=tuple(tr["adam_betas"]),
-                                           eps=1e-8, weight_decay=tr["weight_decay"])
+        self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=tr.lr, betas=tuple(tr.adam_betas),
+                                           eps=1e-8, weight_decay=tr.weight_decay)
         self.lr_schedule = state.get("lr_schedule", LEGACY_LR_SCHEDULE) if state is not None else LR_SCHEDULE
-        self.scheduler = make_scheduler(self.optimizer, total_opt, tr["warmup_ratio"], tr["min_lr_ratio"],
+        self.scheduler = make_scheduler(self.optimizer, total_opt, tr.warmup_ratio, tr.min_lr_ratio,
                                         self.lr_schedule)
         if self.critic is not None:
-            self.critic_opt = torch.optim.AdamW(self.critic.parameters(), lr=tr["critic_lr"], betas=(0.9, 0.95))
+            self.critic_opt = torch.optim.AdamW(self.critic.parameters(), lr=tr.critic_lr, betas=(0.9, 0.95))
 
         self.step = 0
         self.samples_seen = 0
@@ -199,21 +201,21 @@ class Trainer:
     def apply_optimizer_config(self):
         """After restoring optimizer and scheduler state, the config's hyperparameters hold (a changed
         lr, betas, weight decay or schedule length is applied, never kept from the checkpoint)."""
-        tr = self.cfg["train"]
+        tr = self.rc.train
         groups = self.optimizer.param_groups
         for g in groups:
-            g.update(betas=tuple(tr["adam_betas"]), weight_decay=tr["weight_decay"], initial_lr=tr["lr"])
+            g.update(betas=tuple(tr.adam_betas), weight_decay=tr.weight_decay, initial_lr=tr.lr)
         sched = self.scheduler
-        sched.base_lrs = [tr["lr"]] * len(groups)
+        sched.base_lrs = [tr.lr] * len(groups)
         for g, base, lam in zip(groups, sched.base_lrs, sched.lr_lambdas):
             g["lr"] = base * lam(sched.last_epoch)  # the lr of the next optimizer step, on the current schedule
         sched._last_lr = [g["lr"] for g in groups]
         if self.critic is not None:
             for g in self.critic_opt.param_groups:
-                g["lr"] = tr["critic_lr"]
+                g["lr"] = tr.critic_lr
 
     def warn_truncated_prompts(self):
-        limit = self.cfg["data"]["max_prompt_tokens"]
+        limit = self.rc.data.max_prompt_tokens
         for name, prompts in (("training", self.prompts), ("eval", self.eval_prompts)):
             lengths = prompt_token_lengths([p.text for p in prompts], self.tokenizer) if prompts else []
             cut = sum(n > limit for n in lengths)
@@ -223,28 +225,29 @@ class Trainer:
                          "the end next to the response is kept", "warning")
 
     def warn_forced_gamma(self):
-        algo = self.cfg["algorithm"]
-        if algo["estimator"] in A.GROUPED_ESTIMATORS and algo["gamma"] != 1:
-            self.log(f"algorithm.gamma {algo['gamma']} is not used: estimator {algo['estimator']} compares the "
+        algo = self.rc.algorithm
+        if algo.estimator in A.GROUPED_ESTIMATORS and algo.gamma != 1:
+            self.log(f"algorithm.gamma {algo.gamma} is not used: estimator {algo.estimator} compares the "
                      "undiscounted returns of samples of one prompt, so gamma is forced to 1; remove algorithm.gamma "
                      "or use estimator reinforce_pp or ppo for a discounted return", "warning")
 
     def warn_off_policy_sampling(self):
-        roll = self.cfg["rollout"]
-        truncating = [f"{k} {roll[k]}" for k in ("top_p", "top_k") if roll[k] and (k == "top_k" or roll[k] < 1)]
+        roll = self.rc.rollout
+        truncating = [f"{k} {getattr(roll, k)}" for k in ("top_p", "top_k")
+                      if getattr(roll, k) and (k == "top_k" or getattr(roll, k) < 1)]
         if truncating:
             self.log(f"rollout.{' and rollout.'.join(truncating)} sample from a truncated distribution, while pi_old "
-                     f"and the loss use the full softmax at temperature {roll['temperature']}: estimator "
-                     f"{self.cfg['algorithm']['estimator']} assumes on-policy samples, so the importance ratio is "
+                     f"and the loss use the full softmax at temperature {roll.temperature}: estimator "
+                     f"{self.rc.algorithm.estimator} assumes on-policy samples, so the importance ratio is "
                      "biased; set top_p: 1.0 and top_k: null to train on-policy", "warning")
 
     # ---- data order ------------------------------------------------------------------------
     def batch_prompts(self, step: int) -> list[Prompt]:
         """Prompts of global step `step` (1-based): a seeded permutation per episode, no state needed."""
         episode, pos = divmod(step - 1, self.steps_per_episode)
-        g = torch.Generator().manual_seed(self.cfg["seed"] * 1000 + episode)
+        g = torch.Generator().manual_seed(self.rc.seed * 1000 + episode)
         perm = torch.randperm(len(self.prompts), generator=g)
-        b = self.cfg["rollout"]["batch_size"]
+        b = self.rc.rollout.batch_size
         return [self.prompts[i] for i in perm[pos * b:(pos + 1) * b].tolist()]
 
     # ---- rollout ---------------------------------------------------------------------------
@@ -252,7 +255,7 @@ class Trainer:
     def generate(self, texts: list[str], n: int, greedy: bool = False):
         tok = self.tokenizer
         enc = tok(texts, return_tensors="pt", padding=True, truncation=True,
-                  max_length=self.cfg["data"]["max_prompt_tokens"])
+                  max_length=self.rc.data.max_prompt_tokens)
         ids = enc["input_ids"].repeat_interleave(n, 0).to(self.device)
         attn = enc["attention_mask"].repeat_interleave(n, 0).to(self.device)
         self.policy.eval()
@@ -276,10 +279,10 @@ class Trainer:
         """Every sampling parameter from the config; what is not in it is off, so the samples come from
         softmax(logits / temperature), the distribution pi_old and the loss are computed from."""
         from transformers import GenerationConfig
-        roll, tok = self.cfg["rollout"], self.tokenizer
-        sampling = {} if greedy else {"temperature": roll["temperature"], "top_p": roll["top_p"],
-                                      "top_k": roll["top_k"] or 0}  # 0 = off; None would become 50
-        return GenerationConfig(do_sample=not greedy, max_new_tokens=roll["max_new_tokens"],
+        roll, tok = self.rc.rollout, self.tokenizer
+        sampling = {} if greedy else {"temperature": roll.temperature, "top_p": roll.top_p,
+                                      "top_k": roll.top_k or 0}  # 0 = off; None would become 50
+        return GenerationConfig(do_sample=not greedy, max_new_tokens=roll.max_new_tokens,
                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, **sampling)
 
     def own_generation_defaults(self):
@@ -317,17 +320,17 @@ class Trainer:
 
     @torch.no_grad()
     def batched_logprobs(self, model, full, attn, P):
-        mb = self.cfg["rollout"]["micro_batch_size"]
-        temp = self.cfg["rollout"]["temperature"]
+        mb = self.rc.rollout.micro_batch_size
+        temp = self.rc.rollout.temperature
         outs = [response_logprobs(model, full[i:i + mb], attn[i:i + mb], P, temp, self.autocast)[0]
                 for i in range(0, full.shape[0], mb)]
         return torch.cat(outs).float()
 
     # ---- one global step -------------------------------------------------------------------
     def train_step(self, step: int) -> dict:
-        cfg, run = self.cfg, self.run
-        roll, algo = cfg["rollout"], cfg["algorithm"]
-        n = roll["n_samples_per_prompt"]
+        run = self.run
+        roll, algo = self.rc.rollout, self.rc.algorithm
+        n = roll.n_samples_per_prompt
         t0 = time.time()
         prompts = self.batch_prompts(step)
         run.progress("rollout", 0, len(prompts) * n, step=step)
@@ -352,12 +355,12 @@ class Trainer:
         if self.critic is not None:
             with torch.no_grad():
                 values = self.critic(full, attn, P, self.autocast).float() * maskf
-        kl_cfg = algo["kl"]
+        kl_cfg = algo.kl
         adv = A.compute_advantages(
-            algo["estimator"], scores.to(self.device), old_lp, ref_lp, maskf, n_samples_per_prompt=n,
-            kl_coef=self.kl_coef, kl_estimator=kl_cfg["estimator"], kl_in_reward=kl_cfg["mode"] == "reward",
-            gamma=algo["gamma"], lambd=algo["lambd"], reward_clip=tuple(algo["reward_clip"]),
-            std_norm=algo["std_norm"], values=values)
+            algo.estimator, scores.to(self.device), old_lp, ref_lp, maskf, n_samples_per_prompt=n,
+            kl_coef=self.kl_coef, kl_estimator=kl_cfg.estimator, kl_in_reward=kl_cfg.mode == "reward",
+            gamma=algo.gamma, lambd=algo.lambd, reward_clip=tuple(algo.reward_clip),
+            std_norm=algo.std_norm, values=values)
         exp = Experience(sequences=full, attention_mask=attn, action_mask=maskf, prompt_length=P,
                          action_log_probs=old_lp, base_action_log_probs=ref_lp, values=values,
                          advantages=adv.advantages, returns=adv.returns, token_rewards=adv.token_rewards,
@@ -378,7 +381,7 @@ class Trainer:
         values_out = {
             "reward_mean": float(scores.mean()), "reward_std": float(scores.std()) if B > 1 else 0.0,
             "return_mean": float(A.masked_sum(exp.token_rewards, maskf, -1).mean()),
-            "kl": stats.pop("kl_loss") if kl_cfg["mode"] == "loss" else float(kl_seq.mean()),
+            "kl": stats.pop("kl_loss") if kl_cfg.mode == "loss" else float(kl_seq.mean()),
             "logprobs_diff": float(diff_seq.mean()), "kl_coef": self.kl_coef,
             "response_length_mean": float(resp_len.mean()), "response_length_max": float(resp_len.max()),
             "total_length_mean": float((resp_len + prompt_len).mean()),
@@ -411,48 +414,47 @@ class Trainer:
     def update(self, exp: Experience) -> dict:
         full, attn, P, maskf = exp.sequences, exp.attention_mask, exp.prompt_length, exp.action_mask
         old_lp, ref_lp = exp.action_log_probs, exp.base_action_log_probs
-        cfg = self.cfg
-        tr, algo, roll = cfg["train"], cfg["algorithm"], cfg["rollout"]
-        kl_cfg = algo["kl"]
+        tr, algo, roll = self.rc.train, self.rc.algorithm, self.rc.rollout
+        kl_cfg = algo.kl
         B = full.shape[0]
-        temp = roll["temperature"]
+        temp = roll.temperature
         self.policy.train()
         pl_sum, kl_sum, ent_sum, clip_sum, ppo_kl_sum, tok_sum = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
         grad_norms, vloss_sum = [], 0.0
         opt_steps = 0
-        for _epoch in range(tr["max_epochs"]):
+        for _epoch in range(tr.max_epochs):
             order = torch.randperm(B)
-            for start in range(0, B - tr["batch_size"] + 1, tr["batch_size"]):
-                idx = order[start:start + tr["batch_size"]]
+            for start in range(0, B - tr.batch_size + 1, tr.batch_size):
+                idx = order[start:start + tr.batch_size]
                 step_tokens = maskf[idx].sum().clamp(min=1)
-                n_micro = tr["batch_size"] // tr["micro_batch_size"]
+                n_micro = tr.batch_size // tr.micro_batch_size
                 self.optimizer.zero_grad(set_to_none=True)
                 for m in range(n_micro):
-                    mb = idx[m * tr["micro_batch_size"]:(m + 1) * tr["micro_batch_size"]]
+                    mb = idx[m * tr.micro_batch_size:(m + 1) * tr.micro_batch_size]
                     ids, am, mk = full[mb], attn[mb], maskf[mb]
                     width = int(mk.sum(-1).max().clamp(min=1))
                     ids, am, mk = ids[:, :P + width], am[:, :P + width], mk[:, :width]
                     logp, ent = response_logprobs(self.policy, ids, am, P, temp, self.autocast, with_entropy=True)
                     logp = logp * mk
                     a = exp.advantages[mb][:, :width]
-                    per_tok, clipped = A.clipped_policy_loss(logp, old_lp[mb][:, :width], a, algo["eps_clip"],
-                                                             algo["eps_clip_high"], algo["dual_clip"])
-                    if tr["loss_aggregation"] == "token_mean":
+                    per_tok, clipped = A.clipped_policy_loss(logp, old_lp[mb][:, :width], a, algo.eps_clip,
+                                                             algo.eps_clip_high, algo.dual_clip)
+                    if tr.loss_aggregation == "token_mean":
                         agg = lambda x, mk=mk, st=step_tokens: A.aggregate_token_mean(x, mk, st)  # noqa: E731
                     else:
                         agg = lambda x, mk=mk, nm=n_micro: A.aggregate_sequence_mean(x, mk) / nm  # noqa: E731
                     loss = agg(per_tok)
                     pl_sum += float(loss)
-                    if kl_cfg["mode"] == "loss" and self.kl_coef > 0 and ref_lp is not None:
-                        kl_tok = A.approx_kl(logp, ref_lp[mb][:, :width], kl_cfg["estimator"], mk)
+                    if kl_cfg.mode == "loss" and self.kl_coef > 0 and ref_lp is not None:
+                        kl_tok = A.approx_kl(logp, ref_lp[mb][:, :width], kl_cfg.estimator, mk)
                         kl_loss = agg(kl_tok)
                         kl_sum += float(kl_loss)
                         loss = loss + self.kl_coef * kl_loss
                     if ent is not None:
                         ent_term = agg(ent)
                         ent_sum += float(ent_term)
-                        if algo["entropy_coef"]:
-                            loss = loss - algo["entropy_coef"] * ent_term
+                        if algo.entropy_coef:
+                            loss = loss - algo.entropy_coef * ent_term
                     loss.backward()
                     clip_sum += float(A.masked_sum(clipped.float(), mk))
                     ppo_kl_sum += float(A.masked_sum((old_lp[mb][:, :width] - logp.detach()), mk))
@@ -463,12 +465,12 @@ class Trainer:
                                                     mk, step_tokens)
                         vl.backward()
                         vloss_sum += float(vl)
-                gn = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), tr["max_grad_norm"])
+                gn = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), tr.max_grad_norm)
                 grad_norms.append(float(gn))
                 self.optimizer.step()
                 self.scheduler.step()
                 if self.critic is not None:
-                    torch.nn.utils.clip_grad_norm_(self.critic.parameters(), tr["max_grad_norm"])
+                    torch.nn.utils.clip_grad_norm_(self.critic.parameters(), tr.max_grad_norm)
                     self.critic_opt.step()
                     self.critic_opt.zero_grad(set_to_none=True)
                 opt_steps += 1
@@ -486,9 +488,9 @@ class Trainer:
 
     # ---- samples ---------------------------------------------------------------------------
     def log_samples(self, step: int, exp: Experience, ptexts, responses, labels, scored):
-        lcfg = self.cfg["logging"]
-        k = min(lcfg["samples_per_step"], len(responses))
-        detailed = int(round(k * lcfg["token_details_share"]))
+        lcfg = self.rc.logging
+        k = min(lcfg.samples_per_step, len(responses))
+        detailed = int(round(k * lcfg.token_details_share))
         items = []
         for i in range(k):
             L = int(exp.action_mask[i].sum())
@@ -514,14 +516,14 @@ class Trainer:
     def evaluate(self, step: int):
         if not self.eval_prompts:
             return
-        ecfg = self.cfg["eval"]
+        ecfg = self.rc.eval
         texts = [p.text for p in self.eval_prompts]
         labels = [p.label for p in self.eval_prompts]
         self.run.progress("eval", 0, len(texts), step=step)
         values = {}
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(self.cfg["seed"] + 7)
-            mb = self.cfg["rollout"]["micro_batch_size"]
+            torch.manual_seed(self.rc.seed + 7)
+            mb = self.rc.rollout.micro_batch_size
             def score(n, greedy):
                 rewards = []
                 for s in range(0, len(texts), mb):
@@ -532,13 +534,13 @@ class Trainer:
                     rewards += self.rewards.score(items).total
                     self.run.progress("eval", min(s + mb, len(texts)), len(texts), step=step)
                 return np.array(rewards, dtype=float).reshape(len(texts), n)
-            sampled = score(ecfg["k"], False)
+            sampled = score(ecfg.k, False)
             values["eval_reward_mean"] = float(sampled.mean())
             binary = bool(np.isin(sampled, [0.0, 1.0]).all())
             if binary:
                 values["eval_pass@1"] = float(sampled.mean())
-                values[f"eval_pass@{ecfg['k']}"] = float(sampled.max(axis=1).mean())
-            if ecfg["greedy"]:
+                values[f"eval_pass@{ecfg.k}"] = float(sampled.max(axis=1).mean())
+            if ecfg.greedy:
                 greedy = score(1, True)
                 values["eval_greedy_reward_mean"] = float(greedy.mean())
                 if binary and np.isin(greedy, [0.0, 1.0]).all():
@@ -554,14 +556,14 @@ class Trainer:
         tmp = run.begin_checkpoint(self.step)
         self.policy.save_pretrained(tmp, safe_serialization=True)
         self.tokenizer.save_pretrained(tmp)
-        state = training_state(self.step, self.samples_seen, self.steps_per_episode, self.cfg["rollout"]["batch_size"],
+        state = training_state(self.step, self.samples_seen, self.steps_per_episode, self.rc.rollout.batch_size,
                                self.optimizer, self.scheduler, self.lr_schedule, self.critic,
                                self.critic_opt, kl_coef=self.kl_coef,
                                reference_path=self.reference_path, version=__version__)
         save_state(state, tmp)
         write_resume_info(tmp, self.cfg, self.prompts_digest)
         final = run.commit_checkpoint(tmp, self.step)
-        run.prune_checkpoints(self.cfg["checkpoint"]["keep_last"])
+        run.prune_checkpoints(self.rc.checkpoint.keep_last)
         run.emit("checkpoint", step=self.step, path=str(final), reason=reason)
         run.set_status(last_checkpoint=str(final))
         run.progress("checkpoint", 1, 1, step=self.step)
@@ -569,12 +571,12 @@ class Trainer:
 
     # ---- main loop -------------------------------------------------------------------------
     def fit(self) -> str:
-        cfg, run = self.cfg, self.run
+        run = self.run
         run.set_status(state="running", step=self.step, total_steps=self.total_steps)
         if self.step == 0:
             self.evaluate(0)
         last_saved = -1
-        every = cfg["checkpoint"]["every_steps"]
+        every = self.rc.checkpoint.every_steps
         while self.step < self.total_steps:
             if self.control.stop.is_set():
                 break
@@ -585,7 +587,7 @@ class Trainer:
             run.set_status(step=step, reward_mean=values["reward_mean"])
             print(f"step {step}/{self.total_steps} reward {values['reward_mean']:.3f} kl {values['kl']:.4f} "
                   f"loss {values['policy_loss']:.4f} {values['step_s']:.2f}s", flush=True)
-            if self.step % cfg["eval"]["every_steps"] == 0 and self.step < self.total_steps:
+            if self.step % self.rc.eval.every_steps == 0 and self.step < self.total_steps:
                 self.evaluate(self.step)
             if (every and self.step % every == 0) or self.control.save.is_set():
                 self.control.save.clear()

@@ -76,3 +76,86 @@ def test_one_step_carries_an_experience_with_openrlhf_shapes(tmp_path, example_m
     assert float((exp.advantages * (1 - exp.action_mask)).abs().sum()) == 0
     assert values["response_length_mean"] == pytest.approx(float(exp.action_mask.sum(-1).mean()))
     assert values["reward_mean"] == pytest.approx(float(exp.rewards.mean()))
+
+
+# ---- the typed config view cannot drift from schemas/config.schema.json -------------------------
+
+JSON_TYPES = {"string": str, "integer": int, "number": float, "boolean": bool}
+
+
+def _schema_types(sub: dict) -> set[str]:
+    t = sub.get("type")
+    if t is None and "enum" in sub:  # enum-only keys: the types of their values
+        return {"null" if v is None else {str: "string", int: "integer"}[type(v)] for v in sub["enum"]}
+    return {t} if isinstance(t, str) else set(t or ())
+
+
+def _check_compatible(path: str, sub: dict, tp, optional: bool, problems: list):
+    import dataclasses
+    import types
+    import typing
+    args = typing.get_args(tp)
+    is_union = isinstance(tp, types.UnionType)
+    if is_union != optional:
+        problems.append(f"{path}: {'optional' if optional else 'required'} in the schema, field type {tp}")
+    if is_union:
+        tp = next(a for a in args if a is not type(None))
+    kinds = _schema_types(sub) - {"null"}
+    if len(kinds) != 1:
+        problems.append(f"{path}: schema gives no single type ({sorted(kinds)})")
+        return
+    kind = kinds.pop()
+    if kind in JSON_TYPES:
+        if tp is not JSON_TYPES[kind]:
+            problems.append(f"{path}: schema {kind}, field {tp}")
+    elif kind == "array":
+        if typing.get_origin(tp) is not tuple:
+            problems.append(f"{path}: schema array, field {tp}")
+        elif "properties" in sub["items"] or sub["items"].get("type") in JSON_TYPES:
+            _check_compatible(path + "[]", sub["items"], typing.get_args(tp)[0], False, problems)
+    elif "properties" in sub:
+        if not dataclasses.is_dataclass(tp):
+            problems.append(f"{path}: schema object with properties, field {tp}")
+        else:
+            _walk(path, sub, tp, problems)
+    elif tp is not dict:
+        problems.append(f"{path}: schema free-form object, field {tp}")
+
+
+def _walk(path: str, schema: dict, cls, problems: list):
+    from rlhf_trainer.runconfig import field_types
+    props, hints = schema["properties"], field_types(cls)
+    for key in sorted(set(props) - set(hints)):
+        problems.append(f"{path}.{key}: in the schema, no field in {cls.__name__}")
+    for key in sorted(set(hints) - set(props)):
+        problems.append(f"{path}.{key}: field of {cls.__name__}, not in the schema")
+    for key in sorted(set(props) & set(hints)):
+        sub = props[key]
+        # None can reach the field when the schema allows null, or the key is optional without a default
+        optional = "null" in _schema_types(sub) or (key not in schema.get("required", ()) and "default" not in sub)
+        _check_compatible(f"{path}.{key}", sub, hints[key], optional, problems)
+
+
+def test_run_config_dataclasses_match_the_schema_both_ways():
+    from rlhf_trainer.config import load_schema
+    from rlhf_trainer.runconfig import RunConfig
+    schema = load_schema()
+    # top-level model and data are required without defaults; everything else has one
+    problems: list[str] = []
+    _walk("config", {**schema, "required": list(schema["properties"])}, RunConfig, problems)
+    assert problems == []
+
+
+def test_run_config_reads_the_resolved_example(tmp_path):
+    from conftest import example_config, write_config
+    from rlhf_trainer.config import load_config
+    from rlhf_trainer.runconfig import RunConfig
+    cfg = load_config(write_config(tmp_path, example_config(**{"train.lr": 1, "algorithm.kl.coef": 0})),
+                      check_files=False)
+    rc = RunConfig.from_dict(cfg)
+    assert rc.train.lr == 1.0 and isinstance(rc.train.lr, float) and rc.train.adam_betas == (0.9, 0.95)
+    assert rc.algorithm.kl.coef == 0.0 and rc.rollout.top_k is None and rc.model.policy == cfg["model"]["policy"]
+    assert rc.reward.sources[0].function.endswith("reward.py:reward_func") and rc.reward.sources[0].worker is None
+    import dataclasses
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rc.train.lr = 2.0  # frozen: the view cannot disagree with the dict it was built from

@@ -1,0 +1,182 @@
+"""A typed, read-only view of a resolved config (after load_config: defaults filled, paths resolved).
+
+One frozen dataclass per section of schemas/config.schema.json; test_shape.py walks the schema and the
+dataclasses both ways, so a key added to one and not the other fails a test. The dict stays what is
+written to config.yaml and run_started; code reads `RunConfig.from_dict(cfg).train.lr`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    policy: str
+    reference: str | None
+    create_if_missing: str | None
+    gradient_checkpointing: bool
+    trust_remote_code: bool
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    prompts: str
+    prompt_key: str
+    label_key: str | None
+    apply_chat_template: bool
+    input_template: str | None
+    max_prompt_tokens: int
+    max_samples: int
+    eval_prompts: str | None
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    batch_size: int
+    n_samples_per_prompt: int
+    max_new_tokens: int
+    temperature: float
+    top_p: float
+    top_k: int | None
+    micro_batch_size: int
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int
+    micro_batch_size: int
+    max_epochs: int
+    num_episodes: int
+    max_steps: int | None
+    lr: float
+    warmup_ratio: float
+    min_lr_ratio: float
+    weight_decay: float
+    adam_betas: tuple[float, ...]
+    max_grad_norm: float
+    loss_aggregation: str
+    critic_lr: float
+
+
+@dataclass(frozen=True)
+class KLConfig:
+    coef: float
+    estimator: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class AlgorithmConfig:
+    estimator: str
+    gamma: float
+    lambd: float
+    std_norm: bool
+    eps_clip: float
+    eps_clip_high: float | None
+    dual_clip: float | None
+    entropy_coef: float | None
+    reward_clip: tuple[float, ...]
+    kl: KLConfig
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    command: tuple[str, ...]
+    options: dict
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    url: str
+    token_env: str | None
+    retries: int
+
+
+@dataclass(frozen=True)
+class RewardSourceConfig:
+    name: str
+    weight: float
+    function: str | None = None  # exactly one of function, worker, http (the schema's oneOf)
+    worker: WorkerConfig | None = None
+    http: HttpConfig | None = None
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    fallback: float
+    timeout_s: float
+    rules: tuple[dict, ...]  # compiled and checked by the TypeScript rule engine, not read here
+    sources: tuple[RewardSourceConfig, ...]
+    rule_time_budget_ms: float
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    every_steps: int
+    greedy: bool
+    k: int
+    max_prompts: int
+
+
+@dataclass(frozen=True)
+class CheckpointConfig:
+    every_steps: int | None
+    keep_last: int
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    samples_per_step: int
+    token_details_share: float
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str
+    seed: int
+    device: str
+    model: ModelConfig
+    data: DataConfig
+    rollout: RolloutConfig
+    train: TrainConfig
+    algorithm: AlgorithmConfig
+    reward: RewardConfig
+    eval: EvalConfig
+    checkpoint: CheckpointConfig
+    logging: LoggingConfig
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> RunConfig:
+        """From a resolved config dict (keys starting with '_' are load_config's bookkeeping)."""
+        return _build(cls, {k: v for k, v in cfg.items() if not k.startswith("_")})
+
+
+def field_types(cls) -> dict[str, object]:
+    return typing.get_type_hints(cls)
+
+
+def _convert(tp, value):
+    if value is None:
+        return None
+    args = typing.get_args(tp)
+    if isinstance(tp, types.UnionType):  # X | None
+        return _convert(next(a for a in args if a is not type(None)), value)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value)
+    if typing.get_origin(tp) is tuple:
+        return tuple(_convert(args[0], v) for v in value)
+    if tp is float:
+        return float(value)  # YAML's `lr: 1` is an int; the field is a float either way
+    return value
+
+
+def _build(cls, d: dict):
+    hints = field_types(cls)
+    unknown = set(d) - set(hints)
+    if unknown:
+        raise ValueError(f"{cls.__name__}: no field for config key(s) {', '.join(sorted(unknown))}")
+    return cls(**{k: _convert(hints[k], v) for k, v in d.items()})
