@@ -1,0 +1,39 @@
+// schemas/sample.schema.json is the contract of samples.jsonl: the lines the real trainer writes
+// validate against it, and so does a line with every field the trainer may add (group, dataset
+// position, entropy...); a line missing a required field or with a wrong type does not.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import Ajv from 'ajv';
+
+const ROOT = path.resolve(__dirname, '../..');
+const PY = path.join(ROOT, '.venv', 'bin', 'python');
+const validate = new Ajv({ strict: true }).compile(JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'sample.schema.json'), 'utf8')) as object);
+
+const full = {
+  step: 3, index: 5, prompt: '2+2=', response: '4', label: '4', reward: 1, rewards: { correct: 1, format: 0 }, reward_errors: { judge: 'timeout' },
+  response_length: 2, truncated: false, group: 1, sample_in_group: 1, source: { file: 'data/train.jsonl', line: 12 },
+  tokens: ['4', '<eos>'], logprobs: [-0.1, -0.01], ref_logprobs: [-0.2, -0.01], kl: [0.1, 0], advantages: [0.5, 0.5], entropy: [0.7, 0.1],
+};
+
+test('a line with every field, old and new, validates; a broken one does not', () => {
+  assert.ok(validate(full), JSON.stringify(validate.errors));
+  for (const bad of [{ ...full, reward: '1' }, { ...full, step: 0 }, { ...full, source: { file: 'x' } }, { ...full, entropy: ['a'] }, (({ prompt: _p, ...rest }) => rest)(full)]) {
+    assert.equal(validate(bad), false, JSON.stringify(bad).slice(0, 120));
+  }
+});
+
+test('the real trainer\'s samples.jsonl validates line by line', { timeout: 300_000, skip: !fs.existsSync(PY) && 'no .venv' }, () => {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-samples-schema-'));
+  const r = spawnSync(PY, ['-m', 'rlhf_trainer', 'run', '--config', path.join(ROOT, 'examples/arithmetic/config.yaml'), '--run-dir', runDir, '--max-steps', '2'],
+    { cwd: ROOT, encoding: 'utf8', timeout: 280_000, env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') } });
+  assert.equal(r.status, 0, r.stderr.slice(-2000));
+  const lines = fs.readFileSync(path.join(runDir, 'samples.jsonl'), 'utf8').trim().split('\n');
+  assert.ok(lines.length >= 2, 'the trainer logged no samples');
+  for (const line of lines) assert.ok(validate(JSON.parse(line)), `${JSON.stringify(validate.errors)} ${line.slice(0, 200)}`);
+  assert.ok(lines.some((l) => 'logprobs' in JSON.parse(l)), 'no line carries per-token data');
+  fs.rmSync(runDir, { recursive: true, force: true });
+});
