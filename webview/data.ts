@@ -1,15 +1,30 @@
 // What the dashboard shows, without the DOM: the panels, the host's metric and eval columns (the
-// core's SeriesColumns, appended chunk by chunk) and the aligned columns each chart plots.
+// core's SeriesColumns, appended chunk by chunk), the x axes derived from them and the smoothed
+// series. Everything derived is kept up to date from the first changed row only, so a live update
+// costs the new tail, not the run's length.
 import type { SeriesChunk } from '../src/core/protocol';
+import { lowerBound } from '../src/core/downsample';
 import { SeriesColumns } from '../src/core/runModel';
-import { ema } from './smoothing';
+import { EmaColumn } from './smoothing';
 
-export type XAxis = 'step' | 'samples';
+export type XAxis = 'step' | 'samples' | 'tokens' | 'time' | 'kl';
+export const X_AXES: { key: XAxis; title: string }[] = [
+  { key: 'step', title: 'step' },
+  { key: 'samples', title: 'samples' },
+  { key: 'tokens', title: 'generated tokens' },
+  { key: 'time', title: 'wall time (s)' },
+  { key: 'kl', title: 'cumulative KL' },
+];
+export const isXAxis = (s: unknown): s is XAxis => X_AXES.some((a) => a.key === s);
+export const xTitle = (x: XAxis): string => X_AXES.find((a) => a.key === x)!.title;
+
 export type Column = (number | null)[];
 
 export interface Panel { key: string; title: string; keys: string[]; eval?: boolean }
+/** The default order: held-out eval right beside the training reward. */
 export const PANELS: Panel[] = [
   { key: 'reward', title: 'Reward', keys: ['reward_mean'] },
+  { key: 'eval', title: 'Held-out eval', keys: ['eval_pass@1', 'eval_greedy_accuracy', 'eval_reward_mean'], eval: true },
   { key: 'kl', title: 'KL', keys: ['kl'] },
   { key: 'policy_loss', title: 'Policy loss', keys: ['policy_loss'] },
   { key: 'response_length', title: 'Response length', keys: ['response_length_mean'] },
@@ -19,40 +34,134 @@ export const PANELS: Panel[] = [
   { key: 'clip_frac', title: 'Clip fraction', keys: ['clip_frac'] },
   { key: 'grad_norm', title: 'Grad norm (pre-clip)', keys: ['grad_norm'] },
   { key: 'throughput', title: 'Throughput (tokens/s)', keys: ['tokens_per_s'] },
-  { key: 'eval', title: 'Held-out eval', keys: ['eval_pass@1', 'eval_greedy_accuracy', 'eval_reward_mean'], eval: true },
 ];
+
+/** One line of a panel: a y column against the panel's x column. */
+export interface Line { key: string; y: Column; kind: 'smoothed' | 'raw' | 'eval' }
+/** A panel at full resolution (the chart downsamples it): one x column, the lines drawn against it. */
+export interface PanelColumns { x: ArrayLike<number>; lines: Line[] }
+
+/** What an append changed, so only those charts redraw. */
+export interface Changed { metricsFrom: number; evalsFrom: number | null }
+
+const val = (v: number | null | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/**
+ * A running sum column: out[i] = out[i-1] + term(i), out[-1] = 0, recomputed from the first changed
+ * row. Used for the tokens and cumulative-KL axes.
+ */
+class RunningSum {
+  readonly out: number[] = [];
+  constructor(private readonly term: (i: number) => number) {}
+  update(rows: number, from: number): number[] {
+    if (from < this.out.length) this.out.length = from;
+    let acc = this.out.length ? this.out[this.out.length - 1] : 0;
+    for (let i = this.out.length; i < rows; i++) { acc += this.term(i); this.out.push(acc); }
+    return this.out;
+  }
+}
 
 export class DashboardData {
   metrics = new SeriesColumns();
   evals = new SeriesColumns();
+  private smoothing = 0;
+  private smoothed = new Map<string, EmaColumn>();
+  /**
+   * Generated tokens so far: the sum over steps of response_length_mean x the step's samples
+   * (samples_seen minus the previous row's; the trainer logs both every step).
+   */
+  private tokens = new RunningSum((i) => {
+    const m = this.metrics;
+    return val(m.values.response_length_mean?.[i]) * (m.samples[i] - (i > 0 ? m.samples[i - 1] : 0));
+  });
+  /**
+   * Cumulative KL, the x axis of the REINFORCE++ paper's Figure 3 (reward gained per unit of KL):
+   * the running sum over logged steps of the per-step `kl` metric (the batch mean of the KL estimate
+   * the trainer penalises). A step without `kl` adds 0; a negative estimate (k1 can dip below 0 on
+   * one batch, true KL never does) adds 0 too, so the axis never runs backwards.
+   */
+  private cumKl = new RunningSum((i) => Math.max(0, val(this.metrics.values.kl?.[i])));
+  /** Trainer seconds since the first row (as a running sum of row gaps, so appends stay incremental). */
+  private wall = new RunningSum((i) => (i > 0 ? this.metrics.time[i] - this.metrics.time[i - 1] : 0));
 
   /** Starts over from the host's full columns (first load, reload, or a resumed run rewrote steps). */
-  reset(series: SeriesChunk, evals: SeriesChunk): void {
+  reset(series: SeriesChunk, evals: SeriesChunk): Changed {
     this.metrics = new SeriesColumns();
     this.evals = new SeriesColumns();
-    this.append(series, evals);
+    this.smoothed.clear();
+    return this.append(series, evals);
   }
 
-  append(series: SeriesChunk, evals: SeriesChunk | null): void {
-    this.metrics.append(series);
-    if (evals) this.evals.append(evals);
+  append(series: SeriesChunk, evals: SeriesChunk | null): Changed {
+    const metricsFrom = this.metrics.append(series);
+    const evalsFrom = evals && evals.step.length ? this.evals.append(evals) : null;
+    this.tokens.update(this.metrics.length, metricsFrom);
+    this.cumKl.update(this.metrics.length, metricsFrom);
+    this.wall.update(this.metrics.length, metricsFrom);
+    for (const [k, col] of this.smoothed) col.update(this.metrics.values[k] ?? [], metricsFrom);
+    return { metricsFrom, evalsFrom };
   }
 
-  private source(panel: Panel): SeriesColumns { return panel.eval ? this.evals : this.metrics; }
+  /** The EMA weight; a new weight smooths every series once, then appends are incremental again. */
+  setSmoothing(weight: number): void {
+    if (weight !== this.smoothing) { this.smoothing = weight; this.smoothed.clear(); }
+  }
+
+  /** The metrics' x column on an axis. */
+  x(axis: XAxis): ArrayLike<number> {
+    const m = this.metrics;
+    switch (axis) {
+      case 'step': return m.step;
+      case 'samples': return m.samples;
+      case 'tokens': return this.tokens.out;
+      case 'kl': return this.cumKl.out;
+      case 'time': return this.wall.out;
+    }
+  }
+
+  /** The evals' x column: an eval at step s sits where the metrics put step s on that axis. */
+  private evalX(axis: XAxis): number[] {
+    if (axis === 'step') return this.evals.step;
+    const mx = this.x(axis), ms = this.metrics.step;
+    return this.evals.step.map((s) => (ms.length ? mx[Math.min(lowerBound(ms, s), ms.length - 1)] : s));
+  }
+
+  private column(src: SeriesColumns, k: string): Column {
+    return src.values[k] ?? new Array<number | null>(src.length).fill(null);
+  }
+
+  private smooth(k: string): Column {
+    const raw = this.column(this.metrics, k);
+    if (this.smoothing <= 0) return raw;
+    let col = this.smoothed.get(k);
+    if (!col) { col = new EmaColumn(this.smoothing); col.update(raw, 0); this.smoothed.set(k, col); }
+    return col.out.length === raw.length ? col.out : col.update(raw, 0);
+  }
 
   /**
-   * uPlot's columns for a panel: x, then each key (smoothed on metric panels), then on metric panels
-   * the raw first key, drawn faintly under its smoothed line. Eval panels plot points against step.
+   * A panel's lines: on metric panels each key smoothed, then the raw first key (drawn faintly under
+   * its smoothed line); on the eval panel each key as logged, at the evals' steps.
    */
-  aligned(panel: Panel, x: XAxis, smoothing: number): Column[] {
-    const src = this.source(panel);
-    const column = (k: string): Column => src.values[k] ?? new Array<number | null>(src.length).fill(null);
-    if (panel.eval) return [src.step, ...panel.keys.map(column)];
-    return [x === 'samples' ? src.samples : src.step, ...panel.keys.map((k) => ema(column(k), smoothing)), column(panel.keys[0])];
+  columns(panel: Panel, axis: XAxis): PanelColumns {
+    if (panel.eval) return { x: this.evalX(axis), lines: panel.keys.map((k) => ({ key: k, y: this.column(this.evals, k), kind: 'eval' })) };
+    const lines: Line[] = panel.keys.map((k) => ({ key: k, y: this.smooth(k), kind: 'smoothed' }));
+    if (this.smoothing > 0) lines.push({ key: panel.keys[0], y: this.column(this.metrics, panel.keys[0]), kind: 'raw' });
+    return { x: this.x(axis), lines };
+  }
+
+  /** Whether rows from `changed` on hold a value of the panel's keys (else its chart need not redraw). */
+  touches(panel: Panel, changed: Changed): boolean {
+    const [src, from] = panel.eval ? [this.evals, changed.evalsFrom] : [this.metrics, changed.metricsFrom];
+    if (from === null) return false;
+    return panel.keys.some((k) => {
+      const col = src.values[k];
+      for (let i = from; col && i < col.length; i++) if (col[i] !== null) return true;
+      return false;
+    });
   }
 
   /** The newest value of a panel's first key, for its title. */
-  last(panel: Panel): number | null { return this.source(panel).last(panel.keys[0]); }
+  last(panel: Panel): number | null { return (panel.eval ? this.evals : this.metrics).last(panel.keys[0]); }
 
-  points(panel: Panel): number { return this.source(panel).length; }
+  points(panel: Panel): number { return (panel.eval ? this.evals : this.metrics).length; }
 }

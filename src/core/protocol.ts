@@ -79,7 +79,27 @@ export type HostToWebview =
 export type WebviewToHost =
   | { type: 'ready'; runId: string | null }
   | { type: 'stop'; runId: string }
-  | { type: 'openLog'; runId: string };
+  | { type: 'openLog'; runId: string }
+  | ExportMessage;
+
+/**
+ * The webview cannot write files: an export (a chart or the dashboard as PNG, a chart as SVG, the
+ * metrics as CSV) travels to the host, which saves it where the user picks. PNG data is a
+ * `data:image/png;base64,` URL (canvas.toDataURL); SVG and CSV are the file's text.
+ */
+export type ExportFormat = 'png' | 'svg' | 'csv';
+export interface ExportMessage { type: 'export'; format: ExportFormat; name: string; data: string }
+/** Exports larger than this are refused (10,000,000 rows of CSV fit). */
+export const MAX_EXPORT_CHARS = 1 << 30;
+const EXPORT_FORMATS: readonly string[] = ['png', 'svg', 'csv'];
+
+/** A file name without folders, for the save dialog's default: letters, digits, . _ - and spaces. */
+const isExportName = (s: unknown): s is string => isStr(s) && s.length > 0 && s.length < 200 && /^[\w. -]+$/.test(s) && !s.startsWith('.');
+
+function isExport(m: Record<string, unknown>): boolean {
+  if (!isStr(m.format) || !EXPORT_FORMATS.includes(m.format) || !isExportName(m.name) || !isStr(m.data) || m.data.length > MAX_EXPORT_CHARS) return false;
+  return m.format !== 'png' || m.data.startsWith('data:image/png;base64,');
+}
 
 export function isWebviewToHost(m: unknown): m is WebviewToHost {
   if (!isObj(m) || !isStr(m.type)) return false;
@@ -87,6 +107,7 @@ export function isWebviewToHost(m: unknown): m is WebviewToHost {
     case 'ready': return m.runId === null || (isStr(m.runId) && m.runId.length < 512);
     case 'stop':
     case 'openLog': return isStr(m.runId) && m.runId.length < 512 && !m.runId.includes('/') && !m.runId.includes('..');
+    case 'export': return isExport(m);
     default: return false;
   }
 }

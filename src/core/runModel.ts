@@ -21,10 +21,12 @@ export class SeriesColumns {
   /**
    * Appends the rows of a chunk that `slice` made (ascending steps), column by column: how the
    * dashboard keeps its copy of the host's columns. Re-reported steps replace rows as in `push`.
+   * Returns the first row that is new or changed (the length before, unless rows were replaced), so
+   * what is derived from the columns can be brought up to date from there.
    */
-  append(c: SeriesChunk): void {
+  append(c: SeriesChunk): number {
     const rows = c.step.length;
-    if (rows === 0) return;
+    if (rows === 0) return this.step.length;
     if (c.step[0] <= this.lastStep) this.truncateFrom(c.step[0]);
     const n = this.step.length;
     for (let i = 0; i < rows; i++) { this.step.push(c.step[i]); this.samples.push(c.samples[i] ?? 0); this.time.push(c.time[i] ?? 0); }
@@ -34,6 +36,7 @@ export class SeriesColumns {
     }
     this.padTo(n + rows);
     this.lastStep = c.step[rows - 1];
+    return n;
   }
 
   /** The column of `key`; a key seen for the first time gets nulls for the `rows` before it. */

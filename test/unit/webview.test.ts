@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import { formatDuration, formatNumber, formatTicks } from '../../src/core/format';
 import type { MetricsEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
-import { DashboardData, PANELS, type Panel } from '../../webview/data';
-import { yAxisWidth, yRange } from '../../webview/scale';
-import { ema } from '../../webview/smoothing';
+import { DashboardData, PANELS, type Panel, type XAxis } from '../../webview/data';
+import { logTickLabels, yAxisWidth, yRange } from '../../webview/scale';
+import { ema, EmaColumn } from '../../webview/smoothing';
 
 const close = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(a - b) < 1e-12, `${a} != ${b}`);
 
@@ -98,15 +98,20 @@ test('the webview rebuilds the host columns from reset + append chunks, keys app
 
   assert.deepEqual(data.metrics.step, host.metrics.step);
   assert.deepEqual(data.metrics.values, { reward_mean: [0.1, 0.2, 0.3, null], kl: [null, null, 0.01, 0.02] });
-  assert.deepEqual(data.aligned(panel('reward'), 'samples', 0), [[8, 16, 24, 32], [0.1, 0.2, 0.3, null], [0.1, 0.2, 0.3, null]]);
-  assert.deepEqual(data.aligned(panel('entropy'), 'step', 0.6).map((c) => c.length), [4, 4, 4]); // never logged: nulls
-  assert.deepEqual(data.aligned(panel('eval'), 'samples', 0.6), [[4], [0.5], [null], [null]]); // evals: against step, unsmoothed
+  const cols = (p: string, x: XAxis) => { const c = data.columns(panel(p), x); return [Array.from(c.x), ...c.lines.map((l) => l.y)]; };
+  data.setSmoothing(0);
+  assert.deepEqual(cols('reward', 'samples'), [[8, 16, 24, 32], [0.1, 0.2, 0.3, null]]); // no smoothing: the raw line only
+  data.setSmoothing(0.6);
+  assert.deepEqual(cols('entropy', 'step').map((c) => c.length), [4, 4, 4]); // never logged: nulls
+  assert.deepEqual(cols('eval', 'samples'), [[32], [0.5], [null], [null]]); // evals: unsmoothed, where the metrics put their step
   assert.equal(data.last(panel('kl')), 0.02);
   assert.equal(data.last(panel('reward')), null);
   assert.equal(data.points(panel('eval')), 1);
 
-  const smoothed = data.aligned(panel('kl'), 'step', 0.5);
+  data.setSmoothing(0.5);
+  const smoothed = cols('kl', 'step');
   assert.deepEqual(smoothed[1], ema([null, null, 0.01, 0.02], 0.5));
+  assert.deepEqual(smoothed[2], [null, null, 0.01, 0.02]); // the raw series, drawn faintly under it
 
   // a resumed run re-reports steps 3..4: the newest rows replace them, as in the host
   host.ingest([metrics(3, { reward_mean: 0.35 }), metrics(4, { reward_mean: 0.45 })]);
@@ -118,4 +123,83 @@ test('the webview rebuilds the host columns from reset + append chunks, keys app
   data.reset(host.metrics.slice(2), host.evals.slice(1)); // reset replaces, never appends
   assert.deepEqual(data.metrics.step, [3, 4]);
   assert.equal(data.points(panel('eval')), 0);
+});
+
+test('incremental EMA over appended chunks equals the EMA of the full series, and restarts when rows are rewritten', () => {
+  const values: (number | null)[] = Array.from({ length: 1000 }, (_, i) => (i % 17 === 0 ? null : Math.sin(i / 7) + (i % 5)));
+  for (const w of [0.3, 0.6, 0.99]) {
+    const col = new EmaColumn(w);
+    const grown: (number | null)[] = [];
+    for (let from = 0; from < values.length; from += 37) {
+      grown.push(...values.slice(from, from + 37));
+      col.update(grown, from);
+    }
+    assert.deepEqual(col.out, ema(values, w));
+    grown.length = 500; grown.push(42, 43); // a resumed run rewrote rows 500..
+    col.update(grown, 500);
+    assert.deepEqual(col.out, ema(grown, w));
+  }
+  // the dashboard's smoothed lines stay equal to a full EMA across live appends
+  const host = new RunModel();
+  const data = new DashboardData();
+  data.setSmoothing(0.6);
+  data.reset(host.metrics.slice(0), host.evals.slice(0));
+  let sent = 0;
+  for (let step = 1; step <= 300; step++) {
+    host.ingest([metrics(step, { reward_mean: step % 3 ? Math.cos(step) : null, kl: 0.01 * step })]);
+    if (step % 7 === 0) { data.append(host.metrics.slice(sent), null); sent = host.metrics.length; }
+  }
+  data.append(host.metrics.slice(sent), null);
+  assert.deepEqual(data.columns(panel('reward'), 'step').lines[0].y, ema(host.metrics.values.reward_mean, 0.6));
+});
+
+test('x axes: samples, generated tokens, wall time and cumulative KL (running sum of per-step kl, negatives add 0)', () => {
+  const host = new RunModel();
+  const ev = (step: number, samples: number, time: number, values: Record<string, number | null>): MetricsEvent =>
+    ({ v: 1, type: 'metrics', time, step, samples_seen: samples, values });
+  host.ingest([
+    ev(1, 8, 100, { kl: 0.5, response_length_mean: 10 }),
+    ev(2, 16, 102.5, { kl: -0.25, response_length_mean: 20 }), // a k1 batch estimate below 0: adds nothing
+  ]);
+  const data = new DashboardData();
+  data.reset(host.metrics.slice(0), host.evals.slice(0));
+  host.ingest([
+    ev(3, 32, 110, { kl: null, response_length_mean: null }),   // not logged: adds nothing
+    ev(4, 40, 111, { kl: 1.5, response_length_mean: 4 }),
+  ]);
+  data.append(host.metrics.slice(2), null); // derived axes grow with appends
+  assert.deepEqual(Array.from(data.x('step')), [1, 2, 3, 4]);
+  assert.deepEqual(Array.from(data.x('samples')), [8, 16, 32, 40]);
+  assert.deepEqual(Array.from(data.x('kl')), [0.5, 0.5, 0.5, 2]);
+  assert.deepEqual(Array.from(data.x('tokens')), [80, 80 + 160, 240, 240 + 32]); // response_length_mean x samples of the step
+  assert.deepEqual(Array.from(data.x('time')), [0, 2.5, 10, 11]);
+  // a resumed run rewrites step 4: the sums are redone from there
+  host.ingest([ev(4, 40, 111, { kl: 0.25, response_length_mean: 1 })]);
+  data.append(host.metrics.slice(3), null);
+  assert.deepEqual(Array.from(data.x('kl')), [0.5, 0.5, 0.5, 0.75]);
+  assert.deepEqual(Array.from(data.x('tokens')), [80, 240, 240, 248]);
+  // an eval sits where the metrics put its step
+  host.ingest([{ v: 1, type: 'eval', time: 111, step: 2, values: { 'eval_pass@1': 0.5 } }]);
+  data.append(host.metrics.slice(4), host.evals.slice(0));
+  assert.deepEqual(Array.from(data.columns(panel('eval'), 'kl').x), [0.5]);
+  assert.deepEqual(Array.from(data.columns(panel('eval'), 'tokens').x), [240]);
+});
+
+test('a live append marks only the panels whose series got values', () => {
+  const data = new DashboardData();
+  data.reset(new RunModel().metrics.slice(0), new RunModel().evals.slice(0));
+  const host = new RunModel();
+  host.ingest([metrics(1, { reward_mean: 0.1, kl: 0.1 })]);
+  const first = data.append(host.metrics.slice(0), null);
+  assert.ok(data.touches(panel('kl'), first) && data.touches(panel('reward'), first));
+  host.ingest([metrics(2, { reward_mean: 0.2 })]);
+  const second = data.append(host.metrics.slice(1), null);
+  assert.deepEqual(PANELS.filter((p) => data.touches(p, second)).map((p) => p.key), ['reward']);
+});
+
+test('logTickLabels: a log axis labels powers of ten (or 1-2-5 within one decade), each once, the rest blank', () => {
+  const decades = [1e-3, 2e-3, 3e-3, 5e-3, 9e-3, 1e-2, 2e-2, 5e-2, 1e-1];
+  assert.deepEqual(logTickLabels(decades), ['1.0e-3', '', '', '', '', '0.01', '', '', '0.1']);
+  assert.deepEqual(logTickLabels([20, 30, 40, 50, 60]), ['20', '', '', '50', '']);
+  assert.deepEqual(logTickLabels([]), []);
 });
