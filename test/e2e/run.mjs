@@ -265,6 +265,18 @@ try {
   check('Runs view lists the watched run with its framework, no Stop action', /openrlhf/.test(extRowText) && /^openrlhf:/.test(title ?? '')
     && (await extRow.first().locator('.codicon-debug-stop').count()) === 0, `${extRowText.replace(/\n/g, ' ')} | ${title}`);
   await page2.screenshot({ path: path.join(SHOTS, '7-watched-openrlhf-run.png') });
+  await dash3.locator('#samples').scrollIntoViewIfNeeded({ timeout: 5000 });
+  await page2.screenshot({ path: path.join(SHOTS, '7b-watched-openrlhf-samples.png') });
+
+  // 8. The watched folder is remembered by the workspace: after a reload it is listed again
+  await runCommand('Developer: Reload Window', page2);
+  await page2.waitForSelector('.part.statusbar', { timeout: 120_000 });
+  await runCommand('RLHF Studio: Focus on Runs View', page2);
+  const reloadedRow = await until('the watched run listed again after a reload', async () => {
+    const t = await page2.locator('.pane-body .monaco-list-row', { hasText: 'openrlhf-run' }).first().innerText({ timeout: 1000 });
+    return /openrlhf/.test(t) && /step \d/.test(t) ? t : null;
+  }, 180_000);
+  check('a watched folder is watched again after a reload', /step 4/.test(reloadedRow), reloadedRow.replace(/\n/g, ' '));
 } catch (e) {
   failed++;
   console.log(`not ok - e2e aborted: ${e instanceof Fatal ? e.message : e.stack ?? e}`);
