@@ -182,13 +182,18 @@ def verify(wrapper, path: Path, input_names: list[str], args: tuple) -> float:
 
 
 def copy_model_files(model, checkpoint: Path, out: Path):
-    """config.json, generation_config.json and the tokenizer files: what a loader needs beside the graph."""
-    model.config.save_pretrained(out)
-    if model.generation_config is not None:
-        model.generation_config.save_pretrained(out)
+    """config.json, generation_config.json and the tokenizer files: what a loader needs beside the graph.
+
+    Exporting into the checkpoint folder itself (-o CHECKPOINT) adds only onnx/: its files stay untouched.
+    """
     copied = [name for name in TOKENIZER_FILES if (checkpoint / name).is_file()]
     if "tokenizer.json" not in copied:
         raise ExportError(f"{checkpoint}: no tokenizer.json; the ONNX folder needs a fast tokenizer (save it with tokenizer.save_pretrained)")
+    if out.resolve() == checkpoint.resolve():
+        return copied
+    model.config.save_pretrained(out)
+    if model.generation_config is not None:
+        model.generation_config.save_pretrained(out)
     for name in copied:
         shutil.copyfile(checkpoint / name, out / name)
     return copied
@@ -201,7 +206,38 @@ def quantize_int8(model_path: Path) -> Path:
     return target
 
 
-def export(checkpoint: Path, out: Path, int8: bool = False) -> dict:
+def read_prompts(path: Path) -> list[str]:
+    """Prompts from a JSONL file (the "prompt" field, as the trainer's data) or a plain text file (one a line)."""
+    prompts = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        if path.suffix != ".jsonl":
+            prompts.append(line)
+            continue
+        try:
+            prompts.append(json.loads(line)["prompt"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ExportError(f"{path}:{n}: expected a JSON object with a \"prompt\" string") from e
+    return prompts
+
+
+def reference_greedy(model, checkpoint: Path, prompts: list[str], max_new_tokens: int) -> list[dict]:
+    """PyTorch greedy decoding (generate, do_sample=False), one prompt at a time: what ONNX decoding must reproduce."""
+    from transformers import AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    results = []
+    with torch.no_grad():
+        for prompt in prompts:
+            ids = tokenizer(prompt, return_tensors="pt").input_ids
+            out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                 max_new_tokens=max_new_tokens, pad_token_id=model.config.pad_token_id)
+            results.append({"prompt": prompt, "prompt_ids": ids[0].tolist(), "tokens": out[0, ids.shape[1]:].tolist()})
+    return results
+
+
+def export(checkpoint: Path, out: Path, int8: bool = False, reference_prompts: Path | None = None,
+           reference_max_new_tokens: int = 16) -> dict:
     """Export and check; returns a summary (also written as OUT/onnx/export.json)."""
     started = time.monotonic()
     checkpoint, out = Path(checkpoint), Path(out)
@@ -222,6 +258,12 @@ def export(checkpoint: Path, out: Path, int8: bool = False) -> dict:
     if int8:
         progress("quantising weights to int8 (dynamic)")
         summary["quantized"] = f"onnx/{quantize_int8(graph).name}"
+    if reference_prompts is not None:
+        prompts = read_prompts(reference_prompts)
+        progress(f"PyTorch greedy decoding of {len(prompts)} prompts -> onnx/reference_greedy.json")
+        reference = reference_greedy(model, checkpoint, prompts, reference_max_new_tokens)
+        (out / "onnx" / "reference_greedy.json").write_text(json.dumps(reference) + "\n")
+        summary["reference"] = "onnx/reference_greedy.json"
     (out / "onnx" / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
     progress(f"done in {time.monotonic() - started:.1f}s: {out}")
     return summary
@@ -233,9 +275,14 @@ def main(argv=None) -> int:
     parser.add_argument("checkpoint", type=Path, help="checkpoint or model folder (config.json, weights, tokenizer)")
     parser.add_argument("-o", "--out", type=Path, required=True, help="output folder (gets onnx/model.onnx)")
     parser.add_argument("--int8", action="store_true", help="also write onnx/model_quantized.onnx (dynamic int8)")
+    parser.add_argument("--reference-prompts", type=Path, metavar="FILE",
+                        help="also write onnx/reference_greedy.json: PyTorch greedy tokens for these prompts "
+                             "(.jsonl with a prompt field, or one prompt a line), to check ONNX decoding against")
+    parser.add_argument("--reference-max-new-tokens", type=int, default=16, metavar="N")
     args = parser.parse_args(argv)
     try:
-        export(args.checkpoint, args.out, int8=args.int8)
+        export(args.checkpoint, args.out, int8=args.int8, reference_prompts=args.reference_prompts,
+               reference_max_new_tokens=args.reference_max_new_tokens)
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
