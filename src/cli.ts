@@ -149,6 +149,9 @@ async function cmdTrain(args: Args): Promise<number> {
     }
     throw e;
   }
+  // the launcher unrefs the trainer (an editor must not wait for it); `rlhf train` waits for its exit
+  // to print the summary, and its watcher stops polling at run_finished, before the trainer exits
+  handle.child.ref();
   const tty = process.stdout.isTTY;
   process.stdout.write(`run ${path.relative(process.cwd(), handle.runDir)} (pid ${handle.pid}); log: ${path.join(handle.runDir, 'trainer.log')}\n`);
   const watcher = new RunWatcher(handle.runDir);
