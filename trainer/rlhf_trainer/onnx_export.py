@@ -46,6 +46,8 @@ def progress(message: str):
 def load_causal_lm(checkpoint: Path):
     """The checkpoint's model in eval mode, fp32, eager attention (the mask is passed in 4-D)."""
     from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()  # the progress lines are ours ("export: ..."), one per stage
     if not (checkpoint / "config.json").is_file():
         raise ExportError(f"{checkpoint}: no config.json here; pass a checkpoint folder (checkpoints/step-N) or a model folder")
     try:
@@ -241,6 +243,7 @@ def export(checkpoint: Path, out: Path, int8: bool = False, reference_prompts: P
     """Export and check; returns a summary (also written as OUT/onnx/export.json)."""
     started = time.monotonic()
     checkpoint, out = Path(checkpoint), Path(out)
+    prompts = read_prompts(reference_prompts) if reference_prompts is not None else None  # bad lines fail before any work
     progress(f"loading {checkpoint}")
     model, arch = load_causal_lm(checkpoint)
     out.mkdir(parents=True, exist_ok=True)
@@ -258,8 +261,7 @@ def export(checkpoint: Path, out: Path, int8: bool = False, reference_prompts: P
     if int8:
         progress("quantising weights to int8 (dynamic)")
         summary["quantized"] = f"onnx/{quantize_int8(graph).name}"
-    if reference_prompts is not None:
-        prompts = read_prompts(reference_prompts)
+    if prompts is not None:
         progress(f"PyTorch greedy decoding of {len(prompts)} prompts -> onnx/reference_greedy.json")
         reference = reference_greedy(model, checkpoint, prompts, reference_max_new_tokens)
         (out / "onnx" / "reference_greedy.json").write_text(json.dumps(reference) + "\n")
