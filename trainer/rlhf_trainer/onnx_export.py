@@ -43,9 +43,13 @@ def progress(message: str):
     print(f"export: {message}", flush=True)
 
 
-def load_causal_lm(checkpoint: Path):
-    """The checkpoint's model in eval mode, fp32, eager attention (the mask is passed in 4-D)."""
-    from transformers import AutoConfig, AutoModelForCausalLM
+def load_model(checkpoint: Path):
+    """The checkpoint's model in eval mode, fp32, eager attention (the mask is passed in 4-D).
+
+    A *ForSequenceClassification checkpoint (a reward model) loads with its scalar head; anything
+    else as a causal LM. Returns (model, architecture name, is_reward_model).
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()  # the progress lines are ours ("export: ..."), one per stage
     if not (checkpoint / "config.json").is_file():
@@ -55,12 +59,17 @@ def load_causal_lm(checkpoint: Path):
     except Exception as e:  # unknown model_type, malformed JSON
         raise ExportError(f"{checkpoint / 'config.json'}: cannot read the model config ({first_line(e)})") from e
     arch = (config.architectures or [config.model_type])[0]
+    reward = arch.endswith("ForSequenceClassification")
+    if reward and getattr(config, "num_labels", 1) != 1:
+        raise ExportError(f"cannot export {arch} as a reward model: num_labels is {config.num_labels}, a reward model has 1")
+    auto = AutoModelForSequenceClassification if reward else AutoModelForCausalLM
     try:
-        model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32, attn_implementation="eager")
-    except ValueError as e:  # the model type has no causal-LM head in transformers
-        raise ExportError(f"cannot export {arch}: it is not a causal language model ({first_line(e)})") from e
+        model = auto.from_pretrained(checkpoint, dtype=torch.float32, attn_implementation="eager")
+    except ValueError as e:  # the model type has no such head in transformers
+        kind = "sequence-classification (reward) model" if reward else "causal language model"
+        raise ExportError(f"cannot export {arch}: it is not a {kind} ({first_line(e)})") from e
     model.eval()
-    return model, arch
+    return model, arch, reward
 
 
 def first_line(e: BaseException) -> str:
@@ -119,6 +128,75 @@ class FlatCacheCausalLM(torch.nn.Module):
         for layer in out.cache.layers:
             present += [layer.keys, layer.values]
         return (out.logits, *present)
+
+
+class RewardModelWithMask(torch.nn.Module):
+    """forward(input_ids, attention_mask) -> logits (batch, 1): the score of each (right-padded) sequence.
+
+    Same 4-D mask as the causal LM (past of 0), so transformers' mask code is not traced either; the
+    model pools the last token that is not pad_token_id, as it does in PyTorch.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        mask = additive_causal_mask(attention_mask, input_ids.shape[1], torch.float32)
+        return self.model(input_ids=input_ids, attention_mask=mask, return_dict=True).logits
+
+
+REWARD_INPUTS, REWARD_AXES = ["input_ids", "attention_mask"], {
+    "input_ids": {0: "batch_size", 1: "sequence_length"}, "attention_mask": {0: "batch_size", 1: "sequence_length"},
+    "logits": {0: "batch_size"}}
+
+
+def right_padded(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+    return ids, mask
+
+
+def export_reward_graph(model, arch: str, path: Path) -> float:
+    """Exports the scalar-head model and returns max |score difference| vs PyTorch on other shapes."""
+    import onnxruntime as ort
+    wrapper = RewardModelWithMask(model).eval()
+    pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+    vocab = model.config.vocab_size
+    trace = right_padded([[1 + (i % (vocab - 1)) for i in range(n)] for n in (TRACE_PAST + TRACE_STEP, TRACE_STEP)], pad)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(wrapper, trace, str(path), dynamo=False, opset_version=OPSET, input_names=REWARD_INPUTS,
+                              output_names=["logits"], dynamic_axes=REWARD_AXES, do_constant_folding=True,
+                              external_data=False)
+    except Exception as e:
+        raise ExportError(f"cannot export {arch} to ONNX: {first_line(e)}") from e
+    check = right_padded([[1 + (i * 7 % (vocab - 1)) for i in range(n)] for n in (5, 11, 2)], pad)
+    with torch.no_grad():
+        expected = model(input_ids=check[0], attention_mask=check[1]).logits.numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(["logits"], {"input_ids": check[0].numpy(), "attention_mask": check[1].numpy()})[0]
+    return float(abs(expected - got).max())
+
+
+def create_tiny_reward_model(out: Path, tokenizer_from: Path, seed: int = 0) -> Path:
+    """A small Bradley-Terry reward model (LlamaForSequenceClassification, one label) built from a config,
+    with the tokenizer of `tokenizer_from`: random weights, for tests and benchmarks of the reward path."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_from)
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128, num_labels=1,
+                         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, architectures=["LlamaForSequenceClassification"])
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()
+    LlamaForSequenceClassification(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
 
 
 def io_names(layers: int) -> tuple[list[str], list[str], dict]:
@@ -194,7 +272,7 @@ def copy_model_files(model, checkpoint: Path, out: Path):
     if out.resolve() == checkpoint.resolve():
         return copied
     model.config.save_pretrained(out)
-    if model.generation_config is not None:
+    if getattr(model, "generation_config", None) is not None:  # causal LMs only
         model.generation_config.save_pretrained(out)
     for name in copied:
         shutil.copyfile(checkpoint / name, out / name)
@@ -208,8 +286,11 @@ def quantize_int8(model_path: Path) -> Path:
     return target
 
 
-def read_prompts(path: Path) -> list[str]:
-    """Prompts from a JSONL file (the "prompt" field, as the trainer's data) or a plain text file (one a line)."""
+def read_prompts(path: Path, fields: tuple[str, ...] = ("prompt",)) -> list:
+    """Prompts from a JSONL file (the "prompt" field, as the trainer's data) or a plain text file (one a line).
+
+    With fields=("prompt", "response") (reward models) each JSONL line gives a (prompt, response) pair.
+    """
     prompts = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
@@ -218,9 +299,14 @@ def read_prompts(path: Path) -> list[str]:
             prompts.append(line)
             continue
         try:
-            prompts.append(json.loads(line)["prompt"])
+            row = json.loads(line)
+            values = tuple(row[f] for f in fields)
+            if not all(isinstance(v, str) for v in values):
+                raise TypeError
         except (ValueError, KeyError, TypeError) as e:
-            raise ExportError(f"{path}:{n}: expected a JSON object with a \"prompt\" string") from e
+            wanted = " and ".join(f'"{f}"' for f in fields)
+            raise ExportError(f"{path}:{n}: expected a JSON object with {wanted} string{'s' if len(fields) > 1 else ''}") from e
+        prompts.append(values if len(fields) > 1 else values[0])
     return prompts
 
 
@@ -238,16 +324,28 @@ def reference_greedy(model, checkpoint: Path, prompts: list[str], max_new_tokens
     return results
 
 
+def reference_scores(model, checkpoint: Path, samples: list[tuple[str, str]]) -> list[dict]:
+    """PyTorch scores of prompt+response, one sample at a time (no padding): what ONNX scoring must reproduce."""
+    from transformers import AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    with torch.no_grad():
+        return [{"prompt": p, "response": r,
+                 "score": float(model(**tokenizer(p + r, return_tensors="pt")).logits[0, 0])} for p, r in samples]
+
+
 def export(checkpoint: Path, out: Path, int8: bool = False, reference_prompts: Path | None = None,
            reference_max_new_tokens: int = 16) -> dict:
     """Export and check; returns a summary (also written as OUT/onnx/export.json)."""
     started = time.monotonic()
     checkpoint, out = Path(checkpoint), Path(out)
-    prompts = read_prompts(reference_prompts) if reference_prompts is not None else None  # bad lines fail before any work
     progress(f"loading {checkpoint}")
-    model, arch = load_causal_lm(checkpoint)
+    model, arch, reward = load_model(checkpoint)
+    fields = ("prompt", "response") if reward else ("prompt",)
+    prompts = read_prompts(reference_prompts, fields) if reference_prompts is not None else None
     out.mkdir(parents=True, exist_ok=True)
     graph = out / "onnx" / "model.onnx"
+    if reward:
+        return export_reward(model, arch, checkpoint, out, graph, prompts, int8, started)
     progress(f"tracing {arch} ({sum(p.numel() for p in model.parameters()):,} parameters) -> {graph}")
     wrapper, args, input_names = export_graph(model, arch, graph)
     progress("checking the graph against PyTorch on a decode step")
@@ -271,6 +369,27 @@ def export(checkpoint: Path, out: Path, int8: bool = False, reference_prompts: P
     return summary
 
 
+def export_reward(model, arch, checkpoint: Path, out: Path, graph: Path, samples, int8: bool, started: float) -> dict:
+    progress(f"tracing reward model {arch} -> {graph}")
+    diff = export_reward_graph(model, arch, graph)
+    if not diff < 1e-4:
+        raise ExportError(f"cannot export {arch}: ONNX scores differ from PyTorch by {diff:.3g} (the trace is not faithful)")
+    progress(f"max |score difference| {diff:.2e}")
+    files = copy_model_files(model, checkpoint, out)
+    summary = {"architecture": arch, "task": "reward", "model": "onnx/model.onnx", "max_abs_score_diff": diff,
+               "tokenizer_files": files, "opset": OPSET}
+    if samples is not None:
+        progress(f"PyTorch scores of {len(samples)} samples -> onnx/reference_scores.json")
+        (out / "onnx" / "reference_scores.json").write_text(json.dumps(reference_scores(model, checkpoint, samples)) + "\n")
+        summary["reference"] = "onnx/reference_scores.json"
+    if int8:
+        progress("quantising weights to int8 (dynamic)")
+        summary["quantized"] = f"onnx/{quantize_int8(graph).name}"
+    (out / "onnx" / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
+    progress(f"done in {time.monotonic() - started:.1f}s: {out}")
+    return summary
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rlhf_trainer.onnx_export",
                                      description="Export a causal-LM checkpoint to ONNX (transformers.js / optimum layout).")
@@ -279,7 +398,8 @@ def main(argv=None) -> int:
     parser.add_argument("--int8", action="store_true", help="also write onnx/model_quantized.onnx (dynamic int8)")
     parser.add_argument("--reference-prompts", type=Path, metavar="FILE",
                         help="also write onnx/reference_greedy.json: PyTorch greedy tokens for these prompts "
-                             "(.jsonl with a prompt field, or one prompt a line), to check ONNX decoding against")
+                             "(.jsonl with a prompt field, or one prompt a line), to check ONNX decoding against; "
+                             "for a reward model, onnx/reference_scores.json from .jsonl prompt+response lines")
     parser.add_argument("--reference-max-new-tokens", type=int, default=16, metavar="N")
     args = parser.parse_args(argv)
     try:

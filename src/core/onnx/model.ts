@@ -34,7 +34,7 @@ export interface LoadOptions {
 
 type Json = Record<string, unknown>;
 
-function readJson(file: string): Json {
+export function readJson(file: string): Json {
   let text: string;
   try { text = fs.readFileSync(file, 'utf8'); } catch { throw new OnnxModelError(`${file}: missing; export the checkpoint again`); }
   try {
@@ -65,6 +65,12 @@ function eosIds(...configs: Json[]): Set<number> {
   return ids;
 }
 
+/** tokenizer.json (+ tokenizer_config.json) of an exported folder. */
+export function loadTokenizer(dir: string): Tokenizer {
+  const configFile = path.join(dir, 'tokenizer_config.json');
+  return new Tokenizer(readJson(path.join(dir, 'tokenizer.json')), fs.existsSync(configFile) ? readJson(configFile) : {});
+}
+
 /** Where the graph of an exported folder is, or undefined when `dir` holds no export. */
 export function onnxGraphPath(dir: string, quantized = false): string | undefined {
   const file = path.join(dir, 'onnx', quantized ? 'model_quantized.onnx' : 'model.onnx');
@@ -82,7 +88,7 @@ export function cudaProviderPresent(): boolean {
   }
 }
 
-async function openSession(graph: string, device: LoadOptions['device']): Promise<[Ort.InferenceSession, 'cpu' | 'cuda']> {
+export async function openSession(graph: string, device: LoadOptions['device']): Promise<[Ort.InferenceSession, 'cpu' | 'cuda']> {
   const options: Ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
   // CUDA ships only for Linux x64 and its provider libraries are not in the package (installs skip
   // the download): auto tries it only where they were put beside the binding, and falls back to CPU.
@@ -107,7 +113,7 @@ export async function loadOnnxCausalLM(dir: string, opts: LoadOptions = {}): Pro
   const config = readJson(path.join(dir, 'config.json'));
   const genFile = path.join(dir, 'generation_config.json');
   const generation = fs.existsSync(genFile) ? readJson(genFile) : {};
-  const tokenizer = new Tokenizer(readJson(path.join(dir, 'tokenizer.json')), fs.existsSync(path.join(dir, 'tokenizer_config.json')) ? readJson(path.join(dir, 'tokenizer_config.json')) : {});
+  const tokenizer = loadTokenizer(dir);
   const cache = cacheGeometry(config, path.join(dir, 'config.json'));
   const [session, device] = await openSession(graph, opts.device ?? 'auto');
   const missing = ['input_ids', 'attention_mask', 'past_key_values.0.key'].filter((n) => !session.inputNames.includes(n));

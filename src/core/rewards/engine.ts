@@ -3,12 +3,19 @@
 // hangs, runs out of memory or returns a non-number gives that sample a recorded error and the
 // fallback reward; the other samples are scored. Concurrent evaluate() calls never share a batch:
 // each process runs one batch at a time. What is isolated and what is not: docs/reward-isolation.md.
+// onnx_model rules (a reward model on onnxruntime-node) cannot run in the sandbox (a native addon,
+// files to read): the engine scores them itself, batched, in its own process, at the same time as the
+// evaluators run the other rules, and adds them to each sample's weighted sum and breakdown.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chooseNode, type NodeCommand } from '../trainerEnv';
 import { EXIT_MEMORY, type HostIn, type HostOut, type SampleOutcome } from './evalWorker';
-import type { RuleSet, Sample } from './rules';
+import { RuleError, type CompiledRule, type RuleSet, type Sample } from './rules';
+import { loadOnnxRewardModel, scoreSamples, type OnnxRewardModel } from '../onnx/rewardModel';
+
+type OnnxRule = Extract<CompiledRule, { kind: 'onnx_model' }>;
+const isOnnxRule = (r: CompiledRule): r is OnnxRule => r.kind === 'onnx_model';
 
 export interface EngineOptions {
   workers?: number;
@@ -54,8 +61,14 @@ export class RewardEngine {
   private readonly o: Required<EngineOptions>;
   private nextId = 0;
   private closed = false;
+  /** The rules the evaluator processes run (all but onnx_model). */
+  private readonly rules: RuleSet;
+  private readonly onnxRules: OnnxRule[];
+  private onnxModels?: Promise<OnnxRewardModel[]>;
 
-  constructor(private readonly rules: RuleSet, opts: EngineOptions = {}) {
+  constructor(rules: RuleSet, opts: EngineOptions = {}) {
+    this.rules = { rules: rules.rules.filter((r) => !isOnnxRule(r)) };
+    this.onnxRules = rules.rules.filter(isOnnxRule);
     this.o = {
       workers: opts.workers ?? Math.max(1, Math.min(4, os.availableParallelism?.() ?? os.cpus().length)),
       timeBudgetMs: opts.timeBudgetMs ?? 1000,
@@ -129,12 +142,50 @@ export class RewardEngine {
 
   /** Starts one evaluator and waits until the rule set has loaded in it (rejects with the load error). */
   async ready(): Promise<void> {
+    if (this.onnxRules.length) {
+      await this.loadOnnxModels();
+      if (!this.rules.rules.length) return; // nothing for an evaluator process to run
+    }
     const s = this.slots[0] ?? this.spawn(0);
     try { await s.ready; } catch (e) { this.kill(0); throw e; }
   }
 
   /** Scores the samples; never rejects because of a rule (only when the rule set itself cannot load). */
   async evaluate(samples: Sample[]): Promise<SampleResult[]> {
+    if (!this.onnxRules.length) return this.evaluateSandboxed(samples);
+    const [sandboxed, onnx] = await Promise.all([
+      this.rules.rules.length ? this.evaluateSandboxed(samples) : samples.map((): SampleResult => ({ reward: 0, breakdown: {} })),
+      this.scoreOnnx(samples),
+    ]);
+    return sandboxed.map((res, k) => {
+      if (res.error) return res;
+      if (typeof onnx === 'string') return { reward: this.o.fallback, breakdown: {}, error: onnx };
+      const breakdown = { ...res.breakdown };
+      let reward = res.reward;
+      this.onnxRules.forEach((r, j) => { breakdown[r.name] = onnx[j][k]; reward += r.weight * onnx[j][k]; });
+      return { reward, breakdown };
+    });
+  }
+
+  /** The reward models, loaded once; rejects (like a rule set that cannot load) naming the rule. */
+  private loadOnnxModels(): Promise<OnnxRewardModel[]> {
+    this.onnxModels ??= Promise.all(this.onnxRules.map((r) => loadOnnxRewardModel(r.path).catch((e: unknown) => {
+      throw new RuleError(`rule ${r.name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    })));
+    return this.onnxModels;
+  }
+
+  /** Each onnx_model rule's scores ([rule][sample]), or the error that charges every sample of the batch. */
+  private async scoreOnnx(samples: Sample[]): Promise<number[][] | string> {
+    const models = await this.loadOnnxModels();
+    try {
+      return await Promise.all(models.map((m, j) => scoreSamples(m, samples, this.onnxRules[j].batch_size ?? 16)));
+    } catch (e) {
+      return `onnx_model rule failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+    }
+  }
+
+  private async evaluateSandboxed(samples: Sample[]): Promise<SampleResult[]> {
     const out = new Array<SampleResult>(samples.length);
     const per = Math.ceil(samples.length / this.o.workers);
     await Promise.all(this.slots.map((_, i) => {
@@ -184,6 +235,9 @@ export class RewardEngine {
   /** Ends the evaluator processes and anything they started (their process groups). */
   async close(): Promise<void> {
     this.closed = true;
+    const models = this.onnxModels;
+    this.onnxModels = undefined;
+    if (models) await models.then((ms) => Promise.all(ms.map((m) => m.session.release())), () => undefined);
     const procs = this.slots.filter((s): s is Slot => !!s).map((s) => s.proc);
     this.slots.forEach((_, i) => this.kill(i));
     await Promise.all(procs.map((p) => {

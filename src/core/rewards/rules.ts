@@ -11,9 +11,11 @@ export type RuleSpec = Base & (
   | { kind: 'length_penalty'; unit?: 'chars' | 'words' | 'tokens'; max: number; per_unit?: number }
   | { kind: 'contains' | 'not_contains'; text: string | string[]; case_sensitive?: boolean; reward?: number; otherwise?: number }
   | { kind: 'module'; path: string; export?: string }
+  // scored by the engine in its own process, not in the sandbox (see engine.ts, docs/onnx.md)
+  | { kind: 'onnx_model'; path: string; batch_size?: number }
 );
 export type RuleKind = RuleSpec['kind'];
-export const RULE_KINDS: RuleKind[] = ['answer_match', 'regex', 'format', 'length_penalty', 'contains', 'not_contains', 'module'];
+export const RULE_KINDS: RuleKind[] = ['answer_match', 'regex', 'format', 'length_penalty', 'contains', 'not_contains', 'module', 'onnx_model'];
 
 /** A rule ready to ship to a worker: name and weight resolved, modules compiled to CommonJS. */
 export type CompiledRule = RuleSpec & { name: string; weight: number; js?: string };
@@ -53,6 +55,12 @@ export function compileRules(specs: unknown, opts: CompileOptions = {}): RuleSet
       try { new RegExp(spec.extract.regex, spec.extract.flags); } catch (e) { throw new RuleError(`${where}: invalid extract.regex: ${(e as Error).message}`); }
     }
     if (spec.kind === 'length_penalty' && !(typeof spec.max === 'number' && spec.max >= 0)) throw new RuleError(`${where}: max must be a number >= 0`);
+    if (spec.kind === 'onnx_model') {
+      if (typeof spec.path !== 'string' || !spec.path) throw new RuleError(`${where}: path must name an exported reward model folder (python -m rlhf_trainer.onnx_export)`);
+      const batch = spec.batch_size ?? 16;
+      if (!Number.isInteger(batch) || batch < 1) throw new RuleError(`${where}: batch_size must be a whole number >= 1`);
+      return { ...rule, kind: 'onnx_model', path: opts.resolvePath ? opts.resolvePath(spec.path) : spec.path };
+    }
     if (spec.kind === 'module') {
       if (!opts.compileModule) throw new RuleError(`${where}: rule modules cannot be compiled here`);
       const abs = opts.resolvePath ? opts.resolvePath(spec.path) : spec.path;
@@ -129,6 +137,8 @@ export function ruleFunction(rule: CompiledRule): (s: Sample) => number | { rewa
     }
     case 'module':
       return loadModule(rule.js ?? '', rule.path, rule.export);
+    case 'onnx_model': // the engine removes these before the rule set reaches the sandbox
+      throw new Error(`rule ${rule.name}: onnx_model rules are scored by the reward engine, not inside the rule sandbox`);
   }
 }
 
