@@ -305,7 +305,8 @@ def read_prompts(path: Path, fields: tuple[str, ...] = ("prompt",)) -> list:
                 raise TypeError
         except (ValueError, KeyError, TypeError) as e:
             wanted = " and ".join(f'"{f}"' for f in fields)
-            raise ExportError(f"{path}:{n}: expected a JSON object with {wanted} string{'s' if len(fields) > 1 else ''}") from e
+            wanted = f"{wanted} strings" if len(fields) > 1 else f"a {wanted} string"
+            raise ExportError(f"{path}:{n}: expected a JSON object with {wanted}") from e
         prompts.append(values if len(fields) > 1 else values[0])
     return prompts
 

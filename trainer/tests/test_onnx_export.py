@@ -132,3 +132,36 @@ def test_bad_reference_prompts_line_is_named(example_model, tmp_path):
     r = export(example_model, "-o", tmp_path / "out", "--reference-prompts", prompts)
     assert r.returncode == 2
     assert r.stderr.strip() == f'error: {prompts}:2: expected a JSON object with a "prompt" string'
+
+
+def test_reward_model_export_scores_equal_pytorch(example_model, tmp_path):
+    from rlhf_trainer.onnx_export import create_tiny_reward_model
+    built = create_tiny_reward_model(tmp_path / "rm", example_model)
+    samples = [{"prompt": f"{i}+{i}=", "response": str(2 * i) * (1 + i % 5)} for i in range(12)]
+    file = tmp_path / "samples.jsonl"
+    file.write_text("".join(json.dumps(s) + "\n" for s in samples))
+    r = export(built, "-o", tmp_path / "out", "--reference-prompts", file)
+    assert r.returncode == 0, r.stderr
+    graph = onnx.load(str(tmp_path / "out" / "onnx" / "model.onnx"))
+    assert [i.name for i in graph.graph.input] == ["input_ids", "attention_mask"]
+    reference = json.loads((tmp_path / "out" / "onnx" / "reference_scores.json").read_text())
+    from transformers import AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "out")
+    batch = tokenizer([s["prompt"] + s["response"] for s in samples], padding=True, padding_side="right", return_tensors="np")
+    session = ort.InferenceSession(str(tmp_path / "out" / "onnx" / "model.onnx"))
+    got = session.run(["logits"], {"input_ids": batch["input_ids"].astype(np.int64),
+                                   "attention_mask": batch["attention_mask"].astype(np.int64)})[0][:, 0]
+    assert np.abs(got - np.array([x["score"] for x in reference])).max() < 1e-4
+    assert len({round(x["score"], 4) for x in reference}) > 6
+
+
+def test_reward_model_with_several_labels_is_refused(example_model, tmp_path):
+    from rlhf_trainer.onnx_export import create_tiny_reward_model
+    built = create_tiny_reward_model(tmp_path / "rm", example_model)
+    config = json.loads((built / "config.json").read_text())
+    config["id2label"] = {"0": "a", "1": "b"}
+    config["label2id"] = {"a": 0, "b": 1}
+    (built / "config.json").write_text(json.dumps(config))
+    r = export(built, "-o", tmp_path / "out")
+    assert r.returncode == 2
+    assert r.stderr.strip() == "error: cannot export LlamaForSequenceClassification as a reward model: num_labels is 2, a reward model has 1"
