@@ -12,6 +12,7 @@ import { before, test } from 'node:test';
 import { loadOnnxRewardModel, scoreSamples } from '../../src/core/onnx/rewardModel';
 import { RewardEngine } from '../../src/core/rewards/engine';
 import { rulesFromSpecs } from '../../src/core/rewards/load';
+import YAML from 'yaml';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -96,5 +97,35 @@ test('rule engine: an onnx_model rule whose folder has no export fails to load w
     });
   } finally {
     await engine.close();
+  }
+});
+
+test('the trainer scores with an onnx_model rule through its reward worker (real trainer, 2 steps)', { skip: skipReason, timeout: 300_000 }, async () => {
+  const ex = path.join(ROOT, 'examples', 'arithmetic');
+  const cfg = YAML.parse(fs.readFileSync(path.join(ex, 'config.yaml'), 'utf8')) as {
+    model: { policy: string }; data: { prompts: string; eval_prompts: string | null }; checkpoint: { every_steps: number | null };
+    reward: { rules: object[] };
+  };
+  cfg.model.policy = path.join(ex, 'model');
+  cfg.data.prompts = path.join(ex, 'data', 'train.jsonl');
+  cfg.data.eval_prompts = null;
+  cfg.checkpoint.every_steps = null;
+  cfg.reward.rules.push({ name: 'rm', kind: 'onnx_model', path: exported, weight: 0.5 });
+  const config = path.join(tmp, 'config.yaml');
+  fs.writeFileSync(config, YAML.stringify(cfg));
+  const runDir = path.join(tmp, 'run');
+  python(['-m', 'rlhf_trainer', 'run', '--config', config, '--run-dir', runDir, '--max-steps', '2']);
+  const samples = fs.readFileSync(path.join(runDir, 'samples.jsonl'), 'utf8').trim().split('\n')
+    .map((l) => JSON.parse(l) as { prompt: string; response: string; label: string; reward: number });
+  assert.ok(samples.length >= 8);
+  const model = await loadOnnxRewardModel(exported, { device: 'cpu' });
+  try {
+    const scores = await scoreSamples(model, samples);
+    samples.forEach((s, i) => {
+      const expected = (s.response.trim() === s.label ? 1 : 0) + 0.5 * scores[i];
+      assert.ok(Math.abs(s.reward - expected) <= 1e-4, `sample ${i} (${s.prompt}${s.response}): reward ${s.reward}, expected ${expected}`);
+    });
+  } finally {
+    await model.session.release();
   }
 });
