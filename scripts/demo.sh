@@ -2,6 +2,9 @@
 # npm run demo: installs what is missing, builds, and trains the embedded example through the CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# onnxruntime-node's postinstall would fetch CUDA libraries from outside the npm registry: the CPU
+# binaries ship in the package, and the CUDA provider is used only where the machine has one
+export ONNXRUNTIME_NODE_INSTALL=skip
 [ -d node_modules/esbuild ] || npm install --no-audit --no-fund
 bash scripts/setup-python.sh
 node esbuild.mjs

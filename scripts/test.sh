@@ -3,6 +3,9 @@
 # in a real VS Code (code-server) in Debian's Chromium. Exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# onnxruntime-node's postinstall would fetch CUDA libraries from outside the npm registry: the CPU
+# binaries ship in the package, and the CUDA provider is used only where the machine has one
+export ONNXRUNTIME_NODE_INSTALL=skip
 [ -d node_modules/esbuild ] || npm install --no-audit --no-fund || exit 1
 bash scripts/setup-python.sh || exit 1
 fail=0
