@@ -17,6 +17,7 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: ['src/core/rewards/evalWorker.ts'], outfile: 'dist/reward-eval-worker.js', platform: 'node', format: 'cjs',
     banner: { js: "'use strict';" }, define: { RLHF_SANDBOX_SOURCE: JSON.stringify(sandbox.outputFiles[0].text) } }),
   esbuild.build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
+  esbuild.build({ ...common, entryPoints: ['samples-webview/main.ts'], outfile: 'dist/samples.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
 ]);
 fs.copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/uPlot.min.css');
 fs.chmodSync('dist/cli.js', 0o755);
@@ -28,4 +29,5 @@ if (args.has('--tests')) {
 }
 if (args.has('--bench')) {
   await esbuild.build({ ...common, entryPoints: ['bench/bench.ts'], outfile: 'out/bench/bench.js', platform: 'node', format: 'cjs', external: ['playwright-core', 'esbuild'] });
+  await esbuild.build({ ...common, entryPoints: ['bench/samples.ts'], outfile: 'out/bench/samples.js', platform: 'node', format: 'cjs', external: ['playwright-core', 'esbuild'] });
 }

@@ -1,0 +1,86 @@
+// The sample browser's host side without vscode: answers the webview's messages from a run's
+// SampleIndex and Labels. The panel (src/extension/samplesPanel.ts), the benchmark and the tests
+// all drive this one class.
+import * as path from 'node:path';
+import { isSamplesWebviewToHost, MAX_WINDOW, type SamplesHostToWebview, type SamplesInfo } from '../samplesProtocol';
+import { SampleIndex } from './index';
+import { Labels } from './labels';
+
+export class SamplesSession {
+  readonly index: SampleIndex;
+  readonly labels: Labels;
+  /** The current query's rows (display order): windows are cut from it. */
+  private rows: Uint32Array = new Uint32Array(0);
+  private seq = -1;
+
+  constructor(readonly runDir: string, private readonly post: (m: SamplesHostToWebview) => void,
+    private readonly opts: { readOnly?: boolean; focusStep?: number; openPrompt?: (prompt: string, source: { file: string; line: number } | undefined) => void } = {}) {
+    this.index = new SampleIndex(runDir);
+    this.labels = new Labels(runDir);
+  }
+
+  info(): SamplesInfo {
+    const i = this.index;
+    return { runId: path.basename(this.runDir), total: i.size, steps: i.steps(), rules: [...i.rules], rewardRange: i.rewardRange(), readOnly: !!this.opts.readOnly };
+  }
+
+  /** Indexes what the trainer appended; tells the webview when there is more. */
+  poll(): void {
+    if (this.index.poll() > 0) this.post({ type: 'grown', info: this.info() });
+  }
+
+  private withVerdicts(rows: number[] | Uint32Array) {
+    return this.index.summaries(rows).map((s) => ({ ...s, verdict: this.labels.verdict(s.offset) ?? null }));
+  }
+
+  handle(m: unknown): void {
+    if (!isSamplesWebviewToHost(m)) { this.post({ type: 'error', message: 'ignored an invalid message from the sample browser' }); return; }
+    switch (m.type) {
+      case 'ready':
+        this.index.poll();
+        this.post({ type: 'init', info: this.info(), focusStep: this.opts.focusStep ?? null });
+        break;
+      case 'query': {
+        const r = this.index.query(m.filter, m.sort);
+        this.rows = r.rows; this.seq = m.seq;
+        this.post({ type: 'result', seq: m.seq, matched: r.rows.length, capped: r.capped });
+        break;
+      }
+      case 'window':
+        if (m.seq !== this.seq) return; // an answer to an older query: the webview moved on
+        this.post({ type: 'rows', seq: m.seq, start: m.start, rows: this.withVerdicts(this.rows.subarray(m.start, m.start + Math.min(m.count, MAX_WINDOW))) });
+        break;
+      case 'open': {
+        const record = this.index.read(m.row);
+        if (!record) { this.post({ type: 'error', message: `sample ${m.row} could not be read back from samples.jsonl (the file changed); reload the browser` }); return; }
+        this.post({ type: 'sample', row: m.row, record, verdict: this.labels.verdict(this.index.where(m.row)!.offset) ?? null });
+        break;
+      }
+      case 'group': this.post({ type: 'group', row: m.row, rows: this.withVerdicts(this.index.groupOf(m.row)) }); break;
+      case 'label': this.label(m.row, m.verdict); break;
+      case 'prefer': this.prefer(m.chosen, m.rejected); break;
+      case 'openPrompt': {
+        const r = this.index.read(m.row);
+        if (r) this.opts.openPrompt?.(r.prompt, r.source);
+        break;
+      }
+    }
+  }
+
+  private label(row: number, verdict: 'good' | 'bad' | 'none'): void {
+    if (this.opts.readOnly) { this.post({ type: 'error', message: 'labels are off in an untrusted workspace' }); return; }
+    const rec = this.index.read(row), at = this.index.where(row);
+    if (!rec || !at) return;
+    this.labels.mark(at, rec.prompt, rec.response, verdict);
+    this.post({ type: 'labeled', row, verdict: this.labels.verdict(at.offset) ?? null, pairs: this.labels.pairs().length });
+  }
+
+  private prefer(chosen: number, rejected: number): void {
+    if (this.opts.readOnly) { this.post({ type: 'error', message: 'labels are off in an untrusted workspace' }); return; }
+    const [c, r] = this.index.readMany([chosen, rejected]);
+    if (!c || !r) return;
+    if (c.prompt !== r.prompt) { this.post({ type: 'error', message: 'a preference compares two responses to the same prompt' }); return; }
+    this.labels.prefer(c.prompt, { ...this.index.where(chosen)!, response: c.response }, { ...this.index.where(rejected)!, response: r.response });
+    this.post({ type: 'labeled', row: chosen, verdict: this.labels.verdict(this.index.where(chosen)!.offset) ?? null, pairs: this.labels.pairs().length });
+  }
+}

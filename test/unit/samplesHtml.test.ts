@@ -1,0 +1,67 @@
+// The sample browser page and its message contract: a run id cannot inject markup, the CSP allows
+// only the nonce'd style and script, and invalid messages are refused on both sides; the host
+// session answers a real samples.jsonl with windows of rows, never the whole selection.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { samplesHtml } from '../../src/extension/samplesHtml';
+import { isSamplesHostToWebview, isSamplesWebviewToHost, MAX_WINDOW, type SamplesHostToWebview } from '../../src/core/samplesProtocol';
+import { SamplesSession } from '../../src/core/samples/session';
+
+test('a run id like <img src=x onerror=alert(1)> is inert in the samples page; the CSP has no unsafe source', () => {
+  for (const runId of ['<img src=x onerror=alert(1)>', '"><script>alert(1)</script>', "x' onload='alert(1)"]) {
+    const html = samplesHtml({ runId, nonce: 'n0nce', cspSource: 'vscode-resource:', script: 's.js', focusStep: 3 });
+    assert.ok(!html.includes(runId), runId);
+    assert.equal((html.match(/<script/g) ?? []).length, 1);
+    assert.match(html, /<script nonce="n0nce" src="s\.js"><\/script>/);
+    assert.match(html, /data-focus-step="3"/);
+    const csp = /content="([^"]*)"/.exec(html)![1].replace(/&#39;/g, "'");
+    assert.ok(!csp.includes('unsafe'), csp);
+    assert.match(csp, /script-src 'nonce-n0nce'/);
+  }
+});
+
+test('messages are validated both ways', () => {
+  assert.ok(isSamplesWebviewToHost({ type: 'query', seq: 1, filter: { stepMin: 1, text: 'x' }, sort: { key: 'reward', desc: true } }));
+  assert.ok(!isSamplesWebviewToHost({ type: 'query', seq: 1, filter: { stepMin: 'a' }, sort: { key: 'reward', desc: true } }));
+  assert.ok(!isSamplesWebviewToHost({ type: 'query', seq: 1, filter: {}, sort: { key: 'constructor', desc: true } }));
+  assert.ok(!isSamplesWebviewToHost({ type: 'window', seq: 1, start: 0, count: MAX_WINDOW + 1 }));
+  assert.ok(!isSamplesWebviewToHost({ type: 'label', row: 1, verdict: 'great' }));
+  assert.ok(!isSamplesWebviewToHost({ type: 'prefer', chosen: 1, rejected: 1 }));
+  assert.ok(!isSamplesWebviewToHost({ type: 'open', row: -1 }));
+  assert.ok(isSamplesHostToWebview({ type: 'result', seq: 1, matched: 0, capped: false }));
+  assert.ok(!isSamplesHostToWebview({ type: 'rows', seq: 1, start: 0, rows: [{ row: 0 }] }));
+});
+
+test('the session answers queries with windows of rows and writes labels to the run folder', () => {
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-samples-session-'));
+  const lines: string[] = [];
+  for (let step = 1; step <= 300; step++) for (let i = 0; i < 4; i++) lines.push(JSON.stringify({ step, index: i, prompt: `p${step}`, response: `r${step}.${i}`, reward: i / 3, rewards: { r: i / 3 } }));
+  fs.writeFileSync(path.join(run, 'samples.jsonl'), lines.join('\n') + '\n');
+  const got: SamplesHostToWebview[] = [];
+  const s = new SamplesSession(run, (m) => { assert.ok(isSamplesHostToWebview(m), JSON.stringify(m).slice(0, 200)); got.push(m); }, { focusStep: 7 });
+  const last = () => got[got.length - 1];
+  s.handle({ type: 'ready' });
+  assert.deepEqual(last(), { type: 'init', info: { runId: path.basename(run), total: 1200, steps: s.index.steps(), rules: ['r'], rewardRange: [0, 1], readOnly: false }, focusStep: 7 });
+  s.handle({ type: 'query', seq: 1, filter: { rewardMin: 0.5 }, sort: { key: 'reward', desc: true } });
+  assert.deepEqual(last(), { type: 'result', seq: 1, matched: 600, capped: false });
+  s.handle({ type: 'window', seq: 1, start: 590, count: 50 });
+  const w = last();
+  assert.ok(w.type === 'rows' && w.rows.length === 10 && w.rows.every((r) => r.reward < 1));
+  s.handle({ type: 'window', seq: 0, start: 0, count: 10 }); // stale: no answer
+  assert.equal(got.length, 3);
+  s.handle({ type: 'label', row: 5, verdict: 'good' });
+  s.handle({ type: 'label', row: 4, verdict: 'bad' });
+  assert.deepEqual(last(), { type: 'labeled', row: 4, verdict: 'bad', pairs: 1 });
+  s.handle({ type: 'prefer', chosen: 0, rejected: 8 });
+  assert.deepEqual(last(), { type: 'error', message: 'a preference compares two responses to the same prompt' });
+  s.handle({ type: 'group', row: 5 });
+  const g = last();
+  assert.ok(g.type === 'group');
+  assert.deepEqual(g.rows.map((r) => [r.index, r.verdict]), [[3, null], [2, null], [1, 'good'], [0, 'bad']]);
+  s.handle({ type: 'nonsense' });
+  assert.equal(last().type, 'error');
+  assert.equal(fs.readFileSync(path.join(run, 'labels.jsonl'), 'utf8').trim().split('\n').length, 2);
+});
