@@ -20,6 +20,7 @@ import torch
 
 STATE_FILE = "trainer_state.pt"
 COMPLETE = "COMPLETE"
+KEEP = "KEEP"  # written by the user (Checkpoints view: Keep): such a checkpoint is never pruned
 TMP_PREFIX = ".tmp-"
 
 
@@ -94,7 +95,9 @@ def complete(checkpoints: Path) -> list[Path]:
 
 
 def prune(checkpoints: Path, keep_last: int):
-    for p in complete(checkpoints)[:-keep_last]:
+    """Removes all but the newest keep_last checkpoints; kept ones (KEEP marker) are neither removed
+    nor counted, so keeping one never costs a periodic checkpoint its place."""
+    for p in [c for c in complete(checkpoints) if not (c / KEEP).exists()][:-keep_last]:
         _discard(p)
 
 

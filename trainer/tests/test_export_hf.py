@@ -1,0 +1,59 @@
+"""Checkpoints as the user manages them: a KEEP marker survives pruning by a real trainer, and an
+exported Hugging Face folder is a clean save_pretrained folder that generates what the checkpoint does."""
+
+import subprocess
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from rlhf_trainer.checkpoint import KEEP
+from rlhf_trainer.runfolder import complete_checkpoints
+from conftest import PY, ROOT, example_config, run_trainer, write_config
+
+
+def _greedy(folder, prompts):
+    tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True).eval()
+    out = []
+    for p in prompts:
+        ids = tok(p, return_tensors="pt")
+        with torch.no_grad():
+            gen = model.generate(**ids, max_new_tokens=6, do_sample=False, pad_token_id=tok.pad_token_id)
+        out.append(gen[0, ids["input_ids"].shape[1]:].tolist())
+    return out
+
+
+def test_keep_marker_survives_pruning_and_export_generates_like_the_checkpoint(tmp_path, example_model):
+    cfg = example_config(**{"train.max_steps": 2, "checkpoint.every_steps": 1, "checkpoint.keep_last": 1,
+                            "eval.every_steps": 1, "eval.max_prompts": 8})
+    cfg["data"]["eval_prompts"] = str(ROOT / "examples" / "arithmetic" / "data" / "eval.jsonl")
+    config = write_config(tmp_path, cfg)
+    run_dir = tmp_path / "run"
+    r = run_trainer(config, run_dir, "--no-stdin", "--max-steps", "1")
+    assert r.returncode == 0, r.stderr
+    (first,) = complete_checkpoints(run_dir)
+    (first / KEEP).write_text("")
+    # the continuation saves steps 2 (and the final one): keep_last 1 would prune step 1 without the marker
+    r = run_trainer(config, run_dir, "--no-stdin", "--resume", str(first))
+    assert r.returncode == 0, r.stderr
+    names = [p.name for p in complete_checkpoints(run_dir)]
+    assert names == ["step-000001", "step-000002"], names
+
+    out = tmp_path / "exported"
+    r = subprocess.run([PY, "-m", "rlhf_trainer.export_hf", str(first), "-o", str(out)], capture_output=True,
+                       text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    files = sorted(p.name for p in out.iterdir())
+    assert "model.safetensors" in files and "tokenizer.json" in files and "README.md" in files, files
+    assert not {"trainer_state.pt", "resume.json", "COMPLETE", KEEP} & set(files), files
+    card = (out / "README.md").read_text()
+    assert "| step | 1 |" in card and "| run | `run` |" in card
+    assert "reward (mean, step 1) | n/a" not in card  # the step's reward is in the card
+    assert "eval_" in card, card
+    prompts = ["12+7=", "3+45=", "60+9="]
+    assert _greedy(out, prompts) == _greedy(first, prompts)
+
+    # a second export to the same folder is refused with one line, the first one intact
+    r = subprocess.run([PY, "-m", "rlhf_trainer.export_hf", str(first), "-o", str(out)], capture_output=True,
+                       text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 2 and "already exists" in r.stderr and "Traceback" not in r.stderr
