@@ -2,6 +2,8 @@
 //   1. EventTail + RunModel ingest of a 1,000,000-event events.jsonl: events/s and memory.
 //   2. Dashboard data: the webview's copy of those columns (reset) and the 11 panels' plotted columns.
 //   3. Dashboard drawing: 11 uPlot charts x 100,000 points each in Debian's Chromium.
+//   4. The dashboard's own charts (M4-downsampled) in Chromium: first draw and a zoom at 1M and 10M
+//      points per series, and one live update (a row appended) at 100k and 1M rows.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -155,8 +157,80 @@ async function benchDraw(): Promise<void> {
     + `full redraw ${result.update.toFixed(0)} ms; ratio to goal ${GOAL_DRAW_MS} ms: ${(GOAL_DRAW_MS / result.first).toFixed(2)}`);
 }
 
+/**
+ * The dashboard's Charts and DashboardData, bundled for a plain page (the webview's own modules,
+ * not a copy): a run of `rows` steps logging 4 of the 11 panels' metrics, all 11 panels shown.
+ */
+async function benchCharts(): Promise<void> {
+  if (!fs.existsSync('/usr/bin/chromium')) { console.log('dashboard charts: skipped (no /usr/bin/chromium)'); return; }
+  const esbuild = await import('esbuild');
+  const bundle = await esbuild.build({ stdin: { resolveDir: process.cwd(), loader: 'ts', contents:
+    `import { Charts, mountLayout } from './webview/render'; import { DashboardData, PANELS } from './webview/data';
+     (window as any).RLHF = { Charts, mountLayout, DashboardData, PANELS };` },
+  bundle: true, write: false, platform: 'browser', format: 'iife', target: 'es2022', logLevel: 'error' });
+  const script = bundle.outputFiles[0].text;
+  const css = fs.readFileSync(path.resolve('node_modules/uplot/dist/uPlot.min.css'), 'utf8') + fs.readFileSync(path.resolve('media/dashboard.css'), 'utf8');
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--js-flags=--max-old-space-size=16000'] });
+  for (const rows of [100_000, 1_000_000, 10_000_000]) {
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await page.setContent(`<html><head><style>${css}</style></head><body><div id="app"></div><script>${script}</script></body></html>`);
+    const r = await page.evaluate(async (N) => {
+      type Api = { Charts: new (e: object) => { build(v: object, s: boolean): void; draw(d: unknown, c?: unknown): void };
+        mountLayout: (el: HTMLElement) => void; DashboardData: new () => { setSmoothing(w: number): void; reset(s: object, e: object): void; append(s: object, e: null): unknown }; PANELS: { key: string }[] };
+      const { Charts, mountLayout, DashboardData, PANELS } = (window as unknown as { RLHF: Api }).RLHF;
+      // uPlot draws its canvas in a microtask after setData: a macrotask later the chart is drawn
+      const frame = () => new Promise<void>((res) => setTimeout(res, 0));
+      const chunk = (from: number, n: number) => {
+        const step: number[] = [], samples: number[] = [], time: number[] = [];
+        const values: Record<string, number[]> = { reward_mean: [], kl: [], response_length_mean: [], lr: [] };
+        for (let i = from; i < from + n; i++) {
+          step.push(i + 1); samples.push((i + 1) * 64); time.push(i * 0.5);
+          values.reward_mean.push(Math.tanh(i / N * 5) + Math.sin(i * 12.9898) * 0.2 + (i === N >> 1 ? 5 : 0));
+          values.kl.push(0.001 + (i % 1000) * 1e-6); values.response_length_mean.push(20 + i / N * 30); values.lr.push(2e-4);
+        }
+        return { step, samples, time, values };
+      };
+      mountLayout(document.getElementById('app')!);
+      const data = new DashboardData();
+      data.setSmoothing(0.6);
+      const series = chunk(0, N);
+      const t0 = performance.now();
+      data.reset(series, { step: [], samples: [], time: [], values: {} });
+      const reset = performance.now() - t0;
+      const view = { x: 'step', order: PANELS.map((p) => p.key), hidden: [] as string[], log: [] as string[], zoom: null as [number, number] | null };
+      const charts = new Charts({ zoom() {}, toggleLog() {}, exportPanel() {} });
+      const t1 = performance.now();
+      charts.build(view, true); charts.draw(data); await frame();
+      const first = performance.now() - t1;
+      const t2 = performance.now();
+      view.zoom = [N * 0.4, N * 0.6]; charts.draw(data); await frame();
+      const zoom = performance.now() - t2;
+      view.zoom = null; charts.draw(data); await frame();
+      const updates: number[] = [];
+      for (let k = 0; k < 20; k++) {
+        const tail = chunk(N + k, 1);
+        const t = performance.now();
+        charts.draw(data, data.append(tail, null)); await frame();
+        updates.push(performance.now() - t);
+      }
+      updates.sort((a, b) => a - b);
+      const spikes = Array.from(document.querySelectorAll<HTMLElement>('[data-panel]')).map((el) => Number(el.dataset.drawn ?? 0));
+      return { reset, first, zoom, update: updates[updates.length >> 1], drawn: Math.max(...spikes) };
+    }, rows);
+    await page.close();
+    console.log(`dashboard charts, ${rows.toLocaleString()} points per series (4 metrics, 11 panels, EMA 0.6): webview reset ${r.reset.toFixed(0)} ms; `
+      + `first draw ${r.first.toFixed(0)} ms; zoom to 20% ${r.zoom.toFixed(0)} ms; one live update (1 row) ${r.update.toFixed(1)} ms median of 20; `
+      + `at most ${r.drawn.toLocaleString()} points drawn per chart`);
+  }
+  await browser.close();
+}
+
 (async () => {
+  if (process.argv.includes('--charts')) { await benchCharts(); return; } // node out/bench/bench.js --charts: these alone
   benchDashboardData(benchTail());
+  await benchCharts();
   await benchDraw();
   await benchRules();
   await benchWorkerRoundTrip();

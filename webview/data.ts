@@ -44,6 +44,9 @@ export interface PanelColumns { x: ArrayLike<number>; lines: Line[] }
 /** What an append changed, so only those charts redraw. */
 export interface Changed { metricsFrom: number; evalsFrom: number | null }
 
+/** The column of a key that was never logged: rows past its end read undefined, drawn as gaps. */
+const NEVER_LOGGED: Column = Object.freeze([]) as unknown as Column;
+
 const val = (v: number | null | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /**
@@ -126,13 +129,14 @@ export class DashboardData {
     return this.evals.step.map((s) => (ms.length ? mx[Math.min(lowerBound(ms, s), ms.length - 1)] : s));
   }
 
+  /** A key's column; a key the run never logged reads as an empty column (no row has a value). */
   private column(src: SeriesColumns, k: string): Column {
-    return src.values[k] ?? new Array<number | null>(src.length).fill(null);
+    return src.values[k] ?? NEVER_LOGGED;
   }
 
   private smooth(k: string): Column {
     const raw = this.column(this.metrics, k);
-    if (this.smoothing <= 0) return raw;
+    if (this.smoothing <= 0 || raw === NEVER_LOGGED) return raw;
     let col = this.smoothed.get(k);
     if (!col) { col = new EmaColumn(this.smoothing); col.update(raw, 0); this.smoothed.set(k, col); }
     return col.out.length === raw.length ? col.out : col.update(raw, 0);

@@ -33,7 +33,8 @@ export function m4Rows(x: ArrayLike<number>, y: YColumn, i0: number, i1: number,
   const n = Math.max(1, Math.floor(buckets));
   const first = new Int32Array(n).fill(-1), last = new Int32Array(n), lo = new Int32Array(n), hi = new Int32Array(n);
   const scale = xMax > xMin ? n / (xMax - xMin) : 0;
-  for (let i = i0; i < i1; i++) {
+  const end = Math.min(i1, y.length); // a column shorter than x (a key never logged) has no rows past its end
+  for (let i = i0; i < end; i++) {
     const v = y[i];
     if (!has(v)) continue;
     let b = Math.floor((x[i] - xMin) * scale);
