@@ -111,7 +111,7 @@ def cmd_run(args) -> int:
     try:
         device = pick_device(cfg)
         run.emit("run_started", config={k: v for k, v in cfg.items() if not k.startswith("_")},
-                 device=describe_device(device), world_size=1, versions=versions(), run_dir=str(run_dir.resolve()),
+                 device=describe_device(device), world_size=int(os.environ.get("WORLD_SIZE", "1")), versions=versions(), run_dir=str(run_dir.resolve()),
                  resumed_from=str(Path(args.resume).resolve()) if args.resume else None, pid=os.getpid(),
                  sampling=sampling_parameters(cfg))
         for message in applied:
