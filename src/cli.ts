@@ -7,7 +7,11 @@ import { resolvePython } from './core/python';
 import { displayState, listRuns, listCheckpoints, readStatus } from './core/runStore';
 import { RunWatcher } from './core/runWatcher';
 import { formatDuration, formatNumber } from './core/format';
-import { StartError, installLayout, startTraining } from './core/training';
+import { StartError, installLayout, runTrainerModule, startTraining, validationProblems } from './core/training';
+import { PRESETS, findPreset, renderPreset } from './core/presets';
+import { checkpointInfos, formatBytes, lineageOf } from './core/checkpoints';
+import { chooseNode } from './core/trainerEnv';
+import { formatProblem, parseTrainerProblem, schemaProblems } from './core/configCheck';
 import { RewardEngine } from './core/rewards/engine';
 import { loadRules } from './core/rewards/load';
 import { formatReport, replayRun } from './core/rewards/replay';
@@ -47,7 +51,26 @@ const COMMANDS: Record<string, Command> = {
     flags: { engine: ['string', 'verl|openrlhf', 'the framework that runs the job'], out: ['string', 'DIR', 'the output folder', 'o'],
       nnodes: ['string', 'N', 'nodes (default 1)'], 'gpus-per-node': ['string', 'G', 'GPUs per node (default 1)'],
       rollout: ['string', 'vllm|sglang|hf', 'verl rollout engine (default vllm)'] } },
+  'config presets': { usage: 'rlhf config presets', summary: 'list the config presets (paper Table 1, the embedded CPU example, estimator comparisons)',
+    positionals: [0, 0], flags: {} },
+  'config new': { usage: 'rlhf config new', positionals: [0, 0],
+    summary: 'write a commented run config from a preset (default model and data: the embedded example); it validates as written',
+    flags: { preset: ['string', 'NAME', 'the preset (rlhf config presets)'], model: ['string', 'PATH', 'a model folder, or a model id in the local Hugging Face cache'],
+      data: ['string', 'FILE', 'a JSONL prompt file (prompt and label keys picked from its first rows)'],
+      'prompt-key': ['string', 'KEY', 'the prompt field (default: guessed)'], 'label-key': ['string', 'KEY', 'the label field (default: guessed)'],
+      out: ['string', 'FILE', 'the file to write (not overwritten)', 'o'] } },
+  validate: { usage: 'rlhf validate CONFIG', positionals: [1, 1],
+    summary: 'check a config with the trainer (schema, paths, model config and tokenizer, batch sizes, rules); exit 2 with file:line: field: message lines',
+    flags: { python: ['string', 'PY', 'the Python for the trainer'], node: ['string', 'NODE', 'the Node that runs reward rules'] } },
+  checkpoints: { usage: 'rlhf checkpoints RUN', positionals: [1, 1], summary: 'list a run\'s checkpoints: step, time, size, reward and eval when saved, kept',
+    flags: { ...RUNS_DIR, json: ['boolean', '', 'print them as JSON'] } },
+  export: { usage: 'rlhf export CHECKPOINT', positionals: [1, 1],
+    summary: 'export a checkpoint folder as a Hugging Face model folder (weights, tokenizer, model card)',
+    flags: { format: ['string', 'hf', 'the format (hf)'], out: ['string', 'DIR', 'the folder to create', 'o'], python: ['string', 'PY', 'the Python for the trainer'] } },
 };
+
+/** Words that group subcommands (`rlhf rewards test`, `rlhf config new`): the first word of a two-word command. */
+const GROUPS = new Set(Object.keys(COMMANDS).filter((n) => n.includes(' ')).map((n) => n.split(' ')[0]));
 
 function commandHelp(name: string, c: Command, indent = ''): string {
   const flags = Object.entries(c.flags).map(([f, [type, v, , short]]) => ` [${short ? `-${short}` : `--${f}`}${type === 'string' ? ` ${v}` : ''}]`).join('');
@@ -79,9 +102,13 @@ function parseCommand(argv: string[]): { name: string; cmd: Command; args: Args 
     if (argv.length && argv.every((a) => a === '--help' || a === '-h')) return 'help';
     throw new UsageError(argv.length ? `rlhf: unknown option '${argv[0]}'` : HELP.trimEnd());
   }
-  const name = word === 'rewards' && argv[first + 1] === 'test' ? 'rewards test' : word;
+  const name = GROUPS.has(word) ? `${word} ${argv[first + 1]}` : word;
   const cmd = COMMANDS[name];
-  if (!cmd) throw new UsageError(word === 'rewards' ? 'rlhf rewards: the subcommand is test: rlhf rewards test RULES --run RUN' : `rlhf: unknown command '${word}'`);
+  if (!cmd && GROUPS.has(word)) {
+    const subs = Object.keys(COMMANDS).filter((n) => n.startsWith(`${word} `));
+    throw new UsageError(`rlhf ${word}: the subcommand${subs.length > 1 ? 's are' : ' is'} ${subs.map((n) => n.split(' ')[1]).join(', ')}: ${subs.map((n) => COMMANDS[n].usage).join('; ')}`);
+  }
+  if (!cmd) throw new UsageError(`rlhf: unknown command '${word}'`);
   const rest = [...argv.slice(0, first), ...argv.slice(first + name.split(' ').length)];
   const options = Object.fromEntries(Object.entries(cmd.flags).map(([f, [type, , , short]]) => [f, short ? { type, short } : { type }]));
   let parsed: ReturnType<typeof parseArgs>;
@@ -101,7 +128,7 @@ function parseCommand(argv: string[]): { name: string; cmd: Command; args: Args 
 
 /** A flag that must be a whole number in [min, max]; UsageError otherwise. */
 function intFlag(args: Args, flag: string, fallback: number, min: number, max: number): number {
-  const cmd = args._.slice(0, args._[0] === 'rewards' ? 2 : 1).join(' ');
+  const cmd = args._.slice(0, GROUPS.has(args._[0]) ? 2 : 1).join(' ');
   const v = str(args.flags[flag]);
   if (v === undefined) return fallback;
   const n = Number(v);
@@ -211,9 +238,11 @@ function cmdRuns(args: Args): number {
   const runsDir = runsDirOf(args);
   const runs = listRuns(runsDir);
   if (!runs.length) { process.stdout.write(`no runs in ${runsDir}\n`); return 0; }
+  const from = (dir: string) => { const l = lineageOf(dir); return l ? `${l.parentId}@${l.step}` : ''; };
   const rows = runs.map((r) => [r.id, displayState(r), String(r.status?.step ?? 0) + (r.status?.total_steps ? `/${r.status.total_steps}` : ''),
-    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length)]);
-  const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS'];
+    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r.dir)]);
+  // RESUMED FROM: a resumed run continues its parent's history from that checkpoint step (docs/architecture.md)
+  const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS', 'RESUMED FROM'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n');
   return 0;
@@ -322,6 +351,76 @@ function cmdExportJob(args: Args): number {
   return 0;
 }
 
+function cmdConfigPresets(): number {
+  const w = Math.max(...PRESETS.map((p) => p.name.length));
+  for (const p of PRESETS) process.stdout.write(`${p.name.padEnd(w)}  ${p.summary}\n`);
+  process.stdout.write('\nwrite one: rlhf config new --preset NAME [--model PATH] [--data FILE] -o FILE\n');
+  return 0;
+}
+
+function cmdConfigNew(args: Args): number {
+  const name = str(args.flags.preset);
+  if (!name) throw new UsageError(`rlhf config new: give --preset NAME (one of ${PRESETS.map((p) => p.name).join(', ')})`);
+  const preset = findPreset(name);
+  if (!preset) throw new UsageError(`rlhf config new: --preset must be one of ${PRESETS.map((p) => p.name).join(', ')}, not '${name}'`);
+  const out = str(args.flags.out);
+  if (!out) throw new UsageError('rlhf config new: give the file to write: -o FILE');
+  if (fs.existsSync(out)) { process.stderr.write(`rlhf config new: ${out} already exists; choose another file or delete it\n`); return 2; }
+  const data = str(args.flags.data);
+  if (data && !fs.existsSync(data)) { process.stderr.write(`rlhf config new: --data ${data}: no such file\n`); return 2; }
+  const text = renderPreset(preset, { root: path.resolve(__dirname, '..'), model: str(args.flags.model), data, outFile: out,
+    promptKey: str(args.flags['prompt-key']), labelKey: str(args.flags['label-key']) });
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  fs.writeFileSync(out, text, { flag: 'wx' });
+  process.stdout.write(`wrote ${out} (preset ${preset.name}); check it with: rlhf validate ${out}\n`);
+  return 0;
+}
+
+async function cmdValidate(args: Args): Promise<number> {
+  const config = args._[1];
+  if (!fs.existsSync(config)) { process.stderr.write(`rlhf validate: ${config}: no such file\n`); return 2; }
+  const layout = installLayout(path.resolve(__dirname, '..'));
+  // the schema problems all at once (no Python needed); the trainer's semantic checks stop at the first
+  const schema = JSON.parse(fs.readFileSync(path.join(layout.schemasDir, 'config.schema.json'), 'utf8')) as object;
+  let lines = schemaProblems(fs.readFileSync(config, 'utf8'), schema).map((p) => formatProblem(config, p));
+  if (!lines.length) {
+    lines = (await validationProblems(pickPython(args).path, layout, config, { node: chooseNode({ setting: str(args.flags.node) }) }))
+      .map((l) => { const p = parseTrainerProblem(l); return p.line || p.field ? formatProblem(config, p) : `${config}: ${p.message}`; });
+  }
+  if (!lines.length) { process.stdout.write(`${config}: ok\n`); return 0; }
+  process.stderr.write(lines.join('\n') + '\n');
+  return 2;
+}
+
+function cmdCheckpoints(args: Args): number {
+  const runsDir = runsDirOf(args);
+  const dir = runDirOf(args._[1], runsDir);
+  if (!fs.existsSync(dir)) { process.stderr.write(`rlhf checkpoints: no run ${args._[1]} in ${runsDir}\n`); return 2; }
+  const infos = checkpointInfos(dir);
+  if (args.flags.json) { process.stdout.write(JSON.stringify(infos, null, 1) + '\n'); return 0; }
+  if (!infos.length) { process.stdout.write(`${path.basename(dir)} has no complete checkpoints\n`); return 0; }
+  const rows = infos.map((c) => [c.name, String(c.step), new Date(c.time).toISOString().replace('T', ' ').slice(0, 19), formatBytes(c.bytes),
+    fmt(c.metrics.reward_mean ?? null), c.evalValues ? Object.entries(c.evalValues).map(([k, v]) => `${k}=${fmt(v)}`).join(' ') : '', c.kept ? 'kept' : '', c.dir]);
+  const head = ['CHECKPOINT', 'STEP', 'SAVED', 'SIZE', 'REWARD', 'EVAL', 'KEEP', 'PATH'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n');
+  return 0;
+}
+
+async function cmdExport(args: Args): Promise<number> {
+  if (choiceFlag(args, 'format', ['hf'] as const) !== 'hf') throw new UsageError('rlhf export: give --format hf');
+  const out = str(args.flags.out);
+  if (!out) throw new UsageError('rlhf export: give the folder to create: -o DIR');
+  const ckpt = args._[1];
+  if (!fs.existsSync(ckpt)) { process.stderr.write(`rlhf export: ${ckpt}: no such checkpoint folder (see rlhf checkpoints RUN)\n`); return 2; }
+  const r = await runTrainerModule(pickPython(args).path, installLayout(path.resolve(__dirname, '..')), 'rlhf_trainer.export_hf',
+    [path.resolve(ckpt), '-o', path.resolve(out)]);
+  process.stdout.write(r.stdout);
+  if (r.code === 0) return 0;
+  process.stderr.write(`rlhf export: ${r.stderr.trim().split('\n').filter(Boolean).pop()?.replace(/^error: /, '') ?? `exit code ${r.code}`}\n`);
+  return r.code === 2 ? 2 : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const parsed = parseCommand(argv);
@@ -334,6 +433,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'rewards test': return await cmdRewardsTest(args);
       case 'watch': return await cmdWatch(args);
       case 'export-job': return cmdExportJob(args);
+      case 'config presets': return cmdConfigPresets();
+      case 'config new': return cmdConfigNew(args);
+      case 'validate': return await cmdValidate(args);
+      case 'checkpoints': return cmdCheckpoints(args);
+      case 'export': return await cmdExport(args);
       default: return await cmdServeRewards(args);
     }
   } catch (e) {

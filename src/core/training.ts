@@ -40,6 +40,29 @@ export function validateConfig(python: string, layout: InstallLayout, config: st
   });
 }
 
+export interface TrainerOutput { code: number | null; stdout: string; stderr: string }
+
+/** `python -m MODULE ARGS` with the trainer's environment; resolves with the exit code and output (never rejects on exit codes). */
+export function runTrainerModule(python: string, layout: InstallLayout, module: string, args: string[],
+  o: { node?: NodeCommand; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<TrainerOutput> {
+  return new Promise((resolve) => {
+    execFile(python, ['-m', module, ...args], { env: layoutEnv(layout, o.node ?? chooseNode()), timeout: o.timeoutMs ?? 300_000, signal: o.signal,
+      maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      resolve({ code, stdout, stderr: stderr || (err && code === null ? err.message : '') });
+    });
+  });
+}
+
+/** The problem lines of `validate` (empty when the config is fine); the trainer stops at its first problem. */
+export async function validationProblems(python: string, layout: InstallLayout, config: string,
+  o: { node?: NodeCommand; signal?: AbortSignal } = {}): Promise<string[]> {
+  const r = await runTrainerModule(python, layout, 'rlhf_trainer', ['validate', '--config', config], { ...o, timeoutMs: 120_000 });
+  if (r.code === 0) return [];
+  const lines = r.stderr.trim().split('\n').filter((l) => /^(config error|error): /.test(l));
+  return lines.length ? lines : [r.stderr.trim().split('\n').filter(Boolean).pop() ?? `the trainer's validate exited with code ${r.code}`];
+}
+
 export function runNameOf(config: string): string {
   try {
     const doc = YAML.parse(fs.readFileSync(config, 'utf8')) as unknown;

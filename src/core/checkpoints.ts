@@ -1,0 +1,148 @@
+// A run's checkpoints as the Checkpoints view and `rlhf checkpoints` show them (step, time, size, the
+// metrics of that step, kept or not), the KEEP marker, deleting one, and a run's lineage (the run a
+// resumed run continues). Read from the run folder only; no vscode here.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseEventLine, type TrainerEvent } from './protocol';
+import { listCheckpoints } from './runStore';
+
+/** The marker file the trainer's prune honours (trainer/rlhf_trainer/checkpoint.py): a kept checkpoint is never pruned. */
+export const KEEP_MARKER = 'KEEP';
+
+export interface CheckpointInfo {
+  dir: string;
+  name: string;
+  step: number;
+  /** When it was completed (ms since the epoch): the COMPLETE marker's mtime. */
+  time: number;
+  bytes: number;
+  kept: boolean;
+  /** Why it was saved (periodic, requested, stop, final), from its checkpoint event. */
+  reason?: string;
+  /** The training metrics of its step, and the newest evaluation at or before it. */
+  metrics: Record<string, number | null>;
+  evalStep?: number;
+  evalValues?: Record<string, number | null>;
+}
+
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    total += e.isDirectory() ? folderBytes(p) : e.isFile() ? fs.statSync(p).size : 0;
+  }
+  return total;
+}
+
+/** The events of a run of the given types (a checkpoint list needs a few kinds, not the samples). */
+export function readEvents(runDir: string, types: ReadonlySet<string>): TrainerEvent[] {
+  let text: string;
+  try { text = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8'); } catch { return []; }
+  const out: TrainerEvent[] = [];
+  for (const line of text.split('\n')) {
+    const m = /"type":"([a-z_]+)"/.exec(line);
+    if (!m || !types.has(m[1])) continue;
+    const e = parseEventLine(line);
+    if (e) out.push(e);
+  }
+  return out;
+}
+
+const stepOf = (name: string): number => Number(/step-(\d+)/.exec(name)?.[1] ?? NaN);
+
+/** Every complete checkpoint of a run, oldest first, with what was measured when it was saved. */
+export function checkpointInfos(runDir: string): CheckpointInfo[] {
+  const events = readEvents(runDir, new Set(['metrics', 'eval', 'checkpoint']));
+  return listCheckpoints(runDir).map((dir) => {
+    const step = stepOf(path.basename(dir));
+    let metrics: Record<string, number | null> = {};
+    let evalEv: { step: number; values: Record<string, number | null> } | undefined;
+    let reason: string | undefined;
+    for (const e of events) {
+      if (e.type === 'metrics' && e.step === step) metrics = e.values;
+      else if (e.type === 'eval' && e.step <= step && (!evalEv || e.step >= evalEv.step)) evalEv = e;
+      else if (e.type === 'checkpoint' && e.step === step) reason = e.reason;
+    }
+    let time = 0;
+    try { time = fs.statSync(path.join(dir, 'COMPLETE')).mtimeMs; } catch { /* listed as complete a moment ago */ }
+    return { dir, name: path.basename(dir), step, time, bytes: folderBytes(dir), kept: fs.existsSync(path.join(dir, KEEP_MARKER)),
+      reason, metrics, evalStep: evalEv?.step, evalValues: evalEv?.values };
+  });
+}
+
+/** Protects a checkpoint from the trainer's pruning (or lifts the protection). */
+export function setKept(checkpointDir: string, keep: boolean): void {
+  const marker = path.join(checkpointDir, KEEP_MARKER);
+  if (keep) fs.writeFileSync(marker, 'kept by the user: never pruned\n');
+  else fs.rmSync(marker, { force: true });
+}
+
+/**
+ * Deletes a checkpoint the way the trainer prunes one: renamed to `.tmp-del-*` first (atomic: readers never
+ * see half a checkpoint), then removed; a leftover temp folder is cleaned when a trainer next opens the run.
+ */
+export function deleteCheckpoint(checkpointDir: string): void {
+  const trash = path.join(path.dirname(checkpointDir), `.tmp-del-${path.basename(checkpointDir)}-${process.pid}`);
+  fs.renameSync(checkpointDir, trash);
+  fs.rmSync(trash, { recursive: true, force: true });
+}
+
+/** The config a checkpoint was trained with: its resume.json's config, else the run's config.yaml (older checkpoints). */
+export function checkpointConfig(checkpointDir: string): { config: unknown } | { file: string } | undefined {
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(checkpointDir, 'resume.json'), 'utf8')) as { config?: unknown };
+    if (info.config) return { config: info.config };
+  } catch { /* older checkpoint */ }
+  const file = path.join(checkpointDir, '..', '..', 'config.yaml');
+  return fs.existsSync(file) ? { file: path.resolve(file) } : undefined;
+}
+
+export interface Lineage {
+  /** The run folder the resumed checkpoint belongs to. */
+  parentDir: string;
+  parentId: string;
+  /** The checkpoint's step: the parent's history up to it is this run's history. */
+  step: number;
+  checkpoint: string;
+}
+
+/**
+ * The run this run continues, from its run_started event's `resumed_from` (a checkpoint folder
+ * `PARENT/checkpoints/step-N`). Decision (docs/architecture.md): a resume writes a new run folder linked to
+ * its parent, never into the parent's folder, so each folder stays one trainer's append-only record.
+ */
+export function lineageOf(runDir: string): Lineage | undefined {
+  let fd: number;
+  try { fd = fs.openSync(path.join(runDir, 'events.jsonl'), 'r'); } catch { return undefined; }
+  try {
+    // run_started is among the first lines; 1 MiB holds it with a large config
+    const buf = Buffer.alloc(1 << 20);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    for (const line of buf.subarray(0, n).toString('utf8').split('\n')) {
+      if (!line.includes('"run_started"')) continue;
+      const e = parseEventLine(line);
+      if (e?.type !== 'run_started' || !e.resumed_from) return undefined;
+      const parentDir = path.dirname(path.dirname(e.resumed_from));
+      return { parentDir, parentId: path.basename(parentDir), step: stepOf(path.basename(e.resumed_from)), checkpoint: e.resumed_from };
+    }
+    return undefined;
+  } finally { fs.closeSync(fd); }
+}
+
+/** The runs of a lineage, oldest ancestor first, ending with runDir (a cycle or a missing folder ends the walk). */
+export function ancestry(runDir: string): { dir: string; upTo?: number }[] {
+  const chain: { dir: string; upTo?: number }[] = [{ dir: runDir }];
+  const seen = new Set([path.resolve(runDir)]);
+  for (let l = lineageOf(runDir); l && !seen.has(path.resolve(l.parentDir)) && fs.existsSync(l.parentDir); l = lineageOf(l.parentDir)) {
+    seen.add(path.resolve(l.parentDir));
+    chain.unshift({ dir: l.parentDir, upTo: l.step });
+  }
+  return chain;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
