@@ -112,8 +112,21 @@ export interface Lineage {
  * its parent, never into the parent's folder, so each folder stays one trainer's append-only record.
  */
 export function lineageOf(runDir: string): Lineage | undefined {
+  const key = path.resolve(runDir);
+  if (!lineageCache.has(key)) {
+    const found = readLineage(runDir);
+    if (found === 'unknown') return undefined;
+    lineageCache.set(key, found);
+  }
+  return lineageCache.get(key) ?? undefined;
+}
+
+// run_started never changes once written: views that redraw every 2 s read it once per run folder
+const lineageCache = new Map<string, Lineage | null>();
+
+function readLineage(runDir: string): Lineage | null | 'unknown' {
   let fd: number;
-  try { fd = fs.openSync(path.join(runDir, 'events.jsonl'), 'r'); } catch { return undefined; }
+  try { fd = fs.openSync(path.join(runDir, 'events.jsonl'), 'r'); } catch { return 'unknown'; }
   try {
     // run_started is among the first lines; 1 MiB holds it with a large config
     const buf = Buffer.alloc(1 << 20);
@@ -121,11 +134,12 @@ export function lineageOf(runDir: string): Lineage | undefined {
     for (const line of buf.subarray(0, n).toString('utf8').split('\n')) {
       if (!line.includes('"run_started"')) continue;
       const e = parseEventLine(line);
-      if (e?.type !== 'run_started' || !e.resumed_from) return undefined;
+      if (e?.type !== 'run_started') continue;
+      if (!e.resumed_from) return null;
       const parentDir = path.dirname(path.dirname(e.resumed_from));
       return { parentDir, parentId: path.basename(parentDir), step: stepOf(path.basename(e.resumed_from)), checkpoint: e.resumed_from };
     }
-    return undefined;
+    return 'unknown'; // not written yet
   } finally { fs.closeSync(fd); }
 }
 

@@ -1,6 +1,8 @@
 // Every command of the extension, registered here (rust-analyzer style: plain functions over the context).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { looksLikeRunConfig } from '../core/configDiagnostics';
 import { stopRun, type TrainerHandle } from '../core/launcher';
 import { listCheckpoints, type RunSummary } from '../core/runStore';
 import { StartError, startTraining } from '../core/training';
@@ -8,13 +10,18 @@ import type { Ctx } from './ctx';
 import { DashboardPanel } from './dashboard';
 import type { RewardsUi } from './rewardsUi';
 import type { RunNode } from './runsView';
+import { compareCheckpointConfig, deleteCheckpointCommand, exportCheckpointHf, isCheckpointNode, keepCheckpoint, openCheckpointFolder,
+  saveCheckpointNow } from './checkpointCommands';
+import { newConfig, validateConfigCommand } from './configCommands';
+import type { ConfigValidation } from './configValidation';
 
-export function registerCommands(ctx: Ctx, rewards: RewardsUi): void {
+export function registerCommands(ctx: Ctx, rewards: RewardsUi, validation: ConfigValidation): void {
   const reg = (id: string, fn: (...a: unknown[]) => unknown) => ctx.ext.subscriptions.push(vscode.commands.registerCommand(id, fn));
   reg('rlhf.startTraining', (uri) => startRun(ctx, uri instanceof vscode.Uri ? uri.fsPath : undefined));
   reg('rlhf.stopTraining', (arg) => stopTraining(ctx, arg));
   reg('rlhf.openDashboard', (arg) => openDashboard(ctx, arg));
   reg('rlhf.resumeFromCheckpoint', (arg) => resumeFromCheckpoint(ctx, arg));
+  reg('rlhf.resumeFromHere', (arg) => resumeFromCheckpoint(ctx, arg));
   reg('rlhf.openRunFolder', async (arg) => {
     const id = await pickRun(ctx, arg, () => true, 'Run folder to open');
     if (id) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(ctx.external.get(id)?.dir ?? ctx.runDir(id)!));
@@ -30,6 +37,15 @@ export function registerCommands(ctx: Ctx, rewards: RewardsUi): void {
   reg('rlhf.testRules', (uri) => rewards.test(uri instanceof vscode.Uri ? uri : undefined));
   reg('rlhf.newRewardRules', () => rewards.scaffold());
   reg('rlhf.showRewardReport', () => rewards.showReport());
+  reg('rlhf.newConfig', () => newConfig(ctx));
+  reg('rlhf.validateConfig', async (uri) => validateConfigCommand(ctx, validation, uri instanceof vscode.Uri ? uri.fsPath : await pickConfig('Run config to validate')));
+  reg('rlhf.saveCheckpointNow', async (arg) => saveCheckpointNow(ctx, await pickRun(ctx, arg, isLive, 'Run to checkpoint now')));
+  reg('rlhf.openCheckpointFolder', (arg) => openCheckpointFolder(arg));
+  reg('rlhf.keepCheckpoint', (arg) => keepCheckpoint(ctx, arg, true));
+  reg('rlhf.unkeepCheckpoint', (arg) => keepCheckpoint(ctx, arg, false));
+  reg('rlhf.deleteCheckpoint', (arg) => deleteCheckpointCommand(ctx, arg));
+  reg('rlhf.compareCheckpointConfig', (arg) => compareCheckpointConfig(arg, () => pickConfig('Current config to compare with')));
+  reg('rlhf.exportCheckpointHf', (arg) => exportCheckpointHf(ctx, arg));
 }
 
 /** A watched run of another framework is read-only: Stop, Resume and the trainer log are not for it. */
@@ -51,7 +67,8 @@ function refuseUntrusted(ctx: Ctx, what: string): boolean {
 
 export async function pickConfig(placeHolder = 'Run config to train with'): Promise<string | undefined> {
   const found = await vscode.workspace.findFiles('**/*.{yaml,yml}', '{**/node_modules/**,**/runs/**,**/.venv/**}', 200);
-  const configs = found.filter((u) => /(^|\/)(config|rlhf[^/]*)\.ya?ml$/.test(u.fsPath));
+  // a run config by its keys, whatever its file name (arith-debug.yaml too)
+  const configs = found.filter((u) => { try { return looksLikeRunConfig(fs.readFileSync(u.fsPath, 'utf8')); } catch { return false; } });
   const active = vscode.window.activeTextEditor?.document.uri;
   if (active && /\.ya?ml$/.test(active.fsPath) && !configs.some((c) => c.fsPath === active.fsPath)) configs.unshift(active);
   if (configs.length === 1) return configs[0].fsPath;
@@ -178,6 +195,11 @@ async function stopTraining(ctx: Ctx, arg: unknown): Promise<void> {
 
 async function resumeFromCheckpoint(ctx: Ctx, arg: unknown): Promise<void> {
   if (refuseUntrusted(ctx, 'Resuming a run')) return;
+  if (isCheckpointNode(arg)) { // Resume From Here: a new run folder linked to this one (lineage)
+    if (arg.alive) { void vscode.window.showInformationMessage(`RLHF: ${arg.runId} is still training; stop it before resuming from its checkpoint.`); return; }
+    await startRun(ctx, path.join(arg.runDir, 'config.yaml'), arg.checkpoint.dir);
+    return;
+  }
   const id = await pickRun(ctx, arg, (r) => r.checkpoints.length > 0 && !r.alive, 'Run to resume');
   if (!id || refuseExternal(ctx, id, 'cannot be resumed from here: its checkpoints are in')) return;
   const dir = ctx.runDir(id)!;

@@ -1,6 +1,7 @@
 // Activation: the context, the views, the commands.
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { ConfigValidation } from './configValidation';
 import { Ctx } from './ctx';
 import { DashboardPanel } from './dashboard';
 import { registerExternalCommands } from './externalCommands';
@@ -10,7 +11,7 @@ import { RunsView } from './runsView';
 export function activate(ext: vscode.ExtensionContext): void {
   const ctx = new Ctx(ext);
   const runsView = new RunsView(ctx);
-  registerCommands(ctx, new RewardsUi(ctx));
+  registerCommands(ctx, new RewardsUi(ctx), new ConfigValidation(ctx));
   registerExternalCommands(ctx);
   // folders watched before a reload, before the dashboards that show them are revived
   ctx.external.restore();

@@ -1,0 +1,123 @@
+// The trainer's own `validate` as you type: every semantic check (batch sizes, estimator and sample
+// count, paths, the model's config and tokenizer, prompt + response within its positions, the rules)
+// shows at its line, with Quick Fixes where the message names the value. The schema checks without
+// Python stay in rewardsUi (configDiagnostics); this runs only when they pass, so the two never repeat.
+//
+// Runs after typing stops (1.5 s), on open and on save; only in a trusted workspace (validate reads the
+// reward code); one process at a time: a newer request aborts the running one, and a result for an
+// older version of the document is dropped.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { applyFix, fixesOf, parseTrainerProblem, schemaProblems, valueRange, type ConfigLineProblem } from '../core/configCheck';
+import { looksLikeRunConfig } from '../core/configDiagnostics';
+import { chooseNode } from '../core/trainerEnv';
+import { validationProblems } from '../core/training';
+import type { Ctx } from './ctx';
+
+export const RUN_CONFIG_CONTEXT = 'rlhf.isRunConfig';
+const SOURCE = 'RLHF trainer';
+const TYPING_DELAY_MS = 1500;
+
+export const isRunConfigDoc = (doc: vscode.TextDocument): boolean => doc.languageId === 'yaml' && looksLikeRunConfig(doc.getText());
+
+export class ConfigValidation implements vscode.CodeActionProvider {
+  private readonly diagnostics = vscode.languages.createDiagnosticCollection('rlhf-trainer');
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private running: AbortController | undefined;
+  private readonly problems = new WeakMap<vscode.Diagnostic, ConfigLineProblem>();
+  private readonly schema: object;
+
+  constructor(private readonly ctx: Ctx) {
+    this.schema = JSON.parse(fs.readFileSync(path.join(ctx.layout.schemasDir, 'config.schema.json'), 'utf8')) as object;
+    ctx.ext.subscriptions.push(
+      this.diagnostics,
+      vscode.languages.registerCodeActionsProvider({ language: 'yaml' }, this, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
+      vscode.workspace.onDidOpenTextDocument((d) => this.schedule(d, 300)),
+      vscode.workspace.onDidSaveTextDocument((d) => this.schedule(d, 0)),
+      vscode.workspace.onDidChangeTextDocument((e) => { if (e.contentChanges.length) this.schedule(e.document, TYPING_DELAY_MS); this.updateContext(); }),
+      vscode.workspace.onDidCloseTextDocument((d) => this.diagnostics.delete(d.uri)),
+      vscode.window.onDidChangeActiveTextEditor(() => this.updateContext()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => { for (const d of vscode.workspace.textDocuments) this.schedule(d, 0); }),
+      { dispose: () => { this.running?.abort(); for (const t of this.timers.values()) clearTimeout(t); } },
+    );
+    this.updateContext();
+    for (const d of vscode.workspace.textDocuments) this.schedule(d, 300);
+  }
+
+  /** The ▷ in the editor title shows for YAML files that are run configs by their keys. */
+  private updateContext(): void {
+    const doc = vscode.window.activeTextEditor?.document;
+    void vscode.commands.executeCommand('setContext', RUN_CONFIG_CONTEXT, !!doc && isRunConfigDoc(doc));
+  }
+
+  private schedule(doc: vscode.TextDocument, delayMs: number): void {
+    if (!this.ctx.trusted || doc.uri.scheme !== 'file' || !isRunConfigDoc(doc)) return;
+    const key = doc.uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.set(key, setTimeout(() => { this.timers.delete(key); void this.validate(doc); }, delayMs));
+  }
+
+  /**
+   * Runs the trainer's validate on the document as it is now and shows its problem; returns the problem lines
+   * (empty: valid), or undefined when a newer run superseded this one or the interpreter could not check.
+   */
+  async validate(doc: vscode.TextDocument): Promise<ConfigLineProblem[] | undefined> {
+    const text = doc.getText();
+    const version = doc.version;
+    const dirty = doc.isDirty;
+    if (schemaProblems(text, this.schema).length) { this.diagnostics.set(doc.uri, []); return undefined; }
+    this.running?.abort();
+    const abort = new AbortController();
+    this.running = abort;
+    // unsaved text is checked from a hidden sibling file: relative paths resolve against the same folder
+    const file = dirty ? path.join(path.dirname(doc.fileName), `.${path.basename(doc.fileName)}.rlhf-check-${process.pid}.yaml`) : doc.fileName;
+    try {
+      if (dirty) fs.writeFileSync(file, text);
+      const python = await this.ctx.interpreters.resolve();
+      const lines = await validationProblems(python.path, this.ctx.layout, file, { node: chooseNode({ setting: this.ctx.config.nodePath }), signal: abort.signal });
+      if (abort.signal.aborted || doc.version !== version || doc.isClosed) return undefined;
+      const problems: ConfigLineProblem[] = [];
+      for (const l of lines) {
+        if (!/^(config error|error): /.test(l)) { this.ctx.log.warn(`validate ${doc.fileName}: ${l}`); continue; }
+        problems.push(parseTrainerProblem(l));
+      }
+      this.show(doc, problems);
+      return problems;
+    } finally {
+      if (dirty) fs.rmSync(file, { force: true });
+      if (this.running === abort) this.running = undefined;
+    }
+  }
+
+  private show(doc: vscode.TextDocument, problems: ConfigLineProblem[]): void {
+    this.diagnostics.set(doc.uri, problems.map((p) => {
+      const line = doc.lineAt(Math.min(Math.max((p.line ?? 1) - 1, 0), doc.lineCount - 1));
+      const d = new vscode.Diagnostic(new vscode.Range(line.lineNumber, line.firstNonWhitespaceCharacterIndex, line.lineNumber, line.text.length),
+        `${p.field ? `${p.field}: ` : ''}${p.message}`, vscode.DiagnosticSeverity.Error);
+      d.source = SOURCE;
+      this.problems.set(d, p);
+      return d;
+    }));
+  }
+
+  provideCodeActions(doc: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
+    const actions: vscode.CodeAction[] = [];
+    const text = doc.getText();
+    for (const d of context.diagnostics) {
+      const p = d.source === SOURCE ? this.problems.get(d) : undefined;
+      if (!p) continue;
+      for (const fix of fixesOf(p)) {
+        const r = valueRange(text, fix.path);
+        if (!r || applyFix(text, fix) === undefined) continue;
+        const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
+        action.edit = new vscode.WorkspaceEdit();
+        action.edit.replace(doc.uri, new vscode.Range(doc.positionAt(r[0]), doc.positionAt(r[1])), fix.value);
+        action.diagnostics = [d];
+        actions.push(action);
+      }
+      if (actions.length) actions[0].isPreferred = true;
+    }
+    return actions;
+  }
+}
