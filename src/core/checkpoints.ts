@@ -3,7 +3,8 @@
 // resumed run continues). Read from the run folder only; no vscode here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseEventLine, type TrainerEvent } from './protocol';
+import { parseEventLine, type SeriesChunk, type TrainerEvent } from './protocol';
+import { RunModel } from './runModel';
 import { listCheckpoints } from './runStore';
 
 /** The marker file the trainer's prune honours (trainer/rlhf_trainer/checkpoint.py): a kept checkpoint is never pruned. */
@@ -159,4 +160,27 @@ export function formatBytes(n: number): string {
   let i = 0;
   while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
   return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
+
+/**
+ * The history a resumed run continues: its ancestors' metrics and evaluations up to the step each child
+ * resumed from (a parent's steps after that checkpoint were not continued and are left out).
+ */
+export function inheritedHistory(runDir: string): { metrics: SeriesChunk; evals: SeriesChunk } | undefined {
+  const chain = ancestry(runDir);
+  if (chain.length < 2) return undefined;
+  const model = new RunModel();
+  for (const { dir, upTo } of chain.slice(0, -1)) {
+    model.ingest(readEvents(dir, new Set(['metrics', 'eval'])).filter((e) => 'step' in e && typeof e.step === 'number' && e.step <= (upTo ?? Infinity)));
+  }
+  return { metrics: model.metrics.slice(0), evals: model.evals.slice(0) };
+}
+
+/** Two series one after the other; a column only one of them has is null in the other's rows. */
+export function concatChunks(a: SeriesChunk, b: SeriesChunk): SeriesChunk {
+  const values: Record<string, (number | null)[]> = {};
+  for (const k of new Set([...Object.keys(a.values), ...Object.keys(b.values)])) {
+    values[k] = [...(a.values[k] ?? a.step.map(() => null)), ...(b.values[k] ?? b.step.map(() => null))];
+  }
+  return { step: [...a.step, ...b.step], samples: [...a.samples, ...b.samples], time: [...a.time, ...b.time], values };
 }

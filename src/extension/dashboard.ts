@@ -2,6 +2,7 @@
 // 'append' messages (4 a second at most) while the run writes events.
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
+import { concatChunks, inheritedHistory } from '../core/checkpoints';
 import { isWebviewToHost, type HostToWebview, type RunInfo } from '../core/protocol';
 import type { RunModel } from '../core/runModel';
 import type { Ctx } from './ctx';
@@ -19,6 +20,8 @@ export class DashboardPanel {
   private timer: NodeJS.Timeout;
   private disposables: vscode.Disposable[] = [];
   private ready = false;
+  /** A resumed run's parents up to its checkpoint step, drawn before its own steps (read once: they are finished). */
+  private history: ReturnType<typeof inheritedHistory> | null = null;
 
   static show(ctx: Ctx, runId: string): DashboardPanel {
     const existing = DashboardPanel.panels.get(runId);
@@ -74,7 +77,11 @@ export class DashboardPanel {
     this.sentRows = m.metrics.length;
     this.sentEvals = m.evals.length;
     this.sentSamplesStep = m.lastSamples?.step ?? -1;
-    this.post({ type: 'reset', run: this.runInfo(), series: m.metrics.slice(0), evals: m.evals.slice(0), samples: m.lastSamples, readOnly: !this.ctx.trusted });
+    const dir = this.ctx.external.has(this.runId) ? undefined : this.ctx.runDir(this.runId);
+    if (this.history === null) this.history = dir ? inheritedHistory(dir) : undefined;
+    const h = this.history;
+    this.post({ type: 'reset', run: this.runInfo(), series: h ? concatChunks(h.metrics, m.metrics.slice(0)) : m.metrics.slice(0),
+      evals: h ? concatChunks(h.evals, m.evals.slice(0)) : m.evals.slice(0), samples: m.lastSamples, readOnly: !this.ctx.trusted });
     this.dirty = false;
   }
 
