@@ -11,6 +11,7 @@ implementation (HEAD semantics; the estimator table is in the README). Conventio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -128,6 +129,13 @@ def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float =
     return returns
 
 
+Reduce = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _local(t: torch.Tensor) -> torch.Tensor:
+    return t  # one process holds the whole batch
+
+
 @dataclass
 class Normalization:
     mean: float
@@ -136,13 +144,17 @@ class Normalization:
     num_tokens: float
 
 
-def whiten_global(advantages: torch.Tensor, mask: torch.Tensor, std_norm: bool = True
-                  ) -> tuple[torch.Tensor, Normalization]:
-    """(A - mu) / sqrt(max(var, 1e-8)) over all real tokens of the rollout batch; var is ddof 0."""
+def whiten_global(advantages: torch.Tensor, mask: torch.Tensor, std_norm: bool = True,
+                  reduce: Reduce | None = None) -> tuple[torch.Tensor, Normalization]:
+    """(A - mu) / sqrt(max(var, 1e-8)) over all real tokens of the rollout batch; var is ddof 0.
+
+    With the batch split over processes, `reduce` sums a tensor over them (an all-reduce): the token
+    count, the sum and the squared deviations are global, so mu and var are the whole batch's."""
     a = advantages.float()
-    n = mask.sum()
-    mean = (a * mask).sum() / n
-    var = (((a - mean) ** 2) * mask).sum() / n
+    total = reduce or _local
+    n = total(mask.sum())
+    mean = total((a * mask).sum()) / n
+    var = total((((a - mean) ** 2) * mask).sum()) / n
     rstd = torch.rsqrt(var.clamp(min=VARIANCE_FLOOR)) if std_norm else torch.ones_like(var)
     return (a - mean) * rstd, Normalization(float(mean), float(var), float(rstd), float(n))
 
@@ -191,8 +203,11 @@ def compute_advantages(
     reward_clip: tuple[float, float] = (-10.0, 10.0),
     std_norm: bool = True,
     values: torch.Tensor | None = None,
+    reduce: Reduce | None = None,
 ) -> Advantages:
-    """One rollout batch, end to end: shaping -> clip -> token rewards -> returns -> whitening."""
+    """One rollout batch, end to end: shaping -> clip -> token rewards -> returns -> whitening.
+    `reduce`: see whiten_global (the batch split over processes; grouped shaping needs no exchange, a
+    prompt's samples are never split)."""
     if estimator not in ESTIMATORS:
         raise ValueError(f"unknown estimator {estimator!r}; one of {ESTIMATORS}")
     mask = mask.float()
@@ -214,7 +229,7 @@ def compute_advantages(
         adv = returns.clone()
     norm = None
     if estimator in WHITENED_ESTIMATORS:
-        adv, norm = whiten_global(adv, mask, std_norm)
+        adv, norm = whiten_global(adv, mask, std_norm, reduce)
     return Advantages(adv * mask, returns, rewards, kl, shaped, clipped, gamma, norm)
 
 

@@ -7,6 +7,8 @@ import signal
 import sys
 import threading
 
+from .distributed import env_rank
+
 
 class Control:
     def __init__(self):
@@ -23,7 +25,8 @@ class Control:
     def install(self, read_stdin: bool = True):
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda s, _f: self.request_stop(f"signal {signal.Signals(s).name}"))
-        if read_stdin and sys.stdin is not None and not sys.stdin.isatty():
+        # under torchrun only rank 0 reads the launcher's control lines; the trainer broadcasts its flags
+        if read_stdin and env_rank() == 0 and sys.stdin is not None and not sys.stdin.isatty():
             threading.Thread(target=self._read_stdin, daemon=True).start()
 
     def _read_stdin(self):

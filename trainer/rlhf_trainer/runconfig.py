@@ -43,6 +43,7 @@ class RolloutConfig:
     top_p: float
     top_k: int | None
     micro_batch_size: int
+    engine: str
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class TrainConfig:
     max_grad_norm: float
     loss_aggregation: str
     critic_lr: float
+    strategy: str
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from . import checkpoint
+from .distributed import env_rank
 
 PROTOCOL_VERSION = 1
 
@@ -55,19 +56,25 @@ def atomic_write_text(path: Path, text: str):
 
 
 class RunFolder:
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, writer: bool | None = None):
+        """`writer`: whether this process writes the folder; by default rank 0 of a torchrun launch (or the
+        only process). The other ranks' events, samples and status are dropped: one writer per file."""
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
         self.checkpoints = self.path / "checkpoints"
+        self.writer = env_rank() == 0 if writer is None else writer
+        self.status: dict[str, Any] = {"state": "starting", "pid": os.getpid(), "step": 0, "total_steps": None,
+                                       "updated": time.time(), "error": None, "last_checkpoint": None,
+                                       "reward_mean": None}
+        self.path.mkdir(parents=True, exist_ok=True)  # every rank: its launcher may log into the folder
+        if not self.writer:
+            self._events = self._samples = open(os.devnull, "w")
+            return
         self.checkpoints.mkdir(exist_ok=True)
         checkpoint.remove_stale(self.checkpoints)
         for stale in self.path.glob(".*.tmp-*"):  # a status/config write a kill interrupted
             stale.unlink(missing_ok=True)
         self._events = open(self.path / "events.jsonl", "a", buffering=1)
         self._samples = open(self.path / "samples.jsonl", "a", buffering=1)
-        self.status: dict[str, Any] = {"state": "starting", "pid": os.getpid(), "step": 0, "total_steps": None,
-                                       "updated": time.time(), "error": None, "last_checkpoint": None,
-                                       "reward_mean": None}
 
     # events -----------------------------------------------------------------------------------
     def emit(self, type_: str, **fields):
@@ -91,11 +98,13 @@ class RunFolder:
     def set_status(self, **fields):
         self.status.update(fields)
         self.status["updated"] = time.time()
-        atomic_write_text(self.path / "status.json", json.dumps(_clean(self.status), indent=1))
+        if self.writer:
+            atomic_write_text(self.path / "status.json", json.dumps(_clean(self.status), indent=1))
 
     def write_config(self, cfg: dict):
         public = {k: v for k, v in cfg.items() if not k.startswith("_")}
-        atomic_write_text(self.path / "config.yaml", yaml.safe_dump(public, sort_keys=False))
+        if self.writer:
+            atomic_write_text(self.path / "config.yaml", yaml.safe_dump(public, sort_keys=False))
 
     # checkpoints ------------------------------------------------------------------------------
     def checkpoint_dir(self, step: int) -> Path:
@@ -112,7 +121,8 @@ class RunFolder:
 
     def remove_partial_checkpoints(self):
         """Frees what a failed checkpoint write holds (on a full disk, the space to report the failure)."""
-        checkpoint.remove_stale(self.checkpoints)
+        if self.writer:
+            checkpoint.remove_stale(self.checkpoints)
 
     def close(self):
         self._events.close()

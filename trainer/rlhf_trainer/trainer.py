@@ -22,12 +22,14 @@ from .checkpoint import load_state, restore_training_state, save_state, set_rng_
 from .config import locator
 from .control import Control
 from .data import Prompt, check_prompt_files, load_prompts
+from .distributed import Dist, pad_columns
 from .experience import Experience
 from .preflight import load_tokenizer, prompt_token_lengths
 from .resume import write_resume_info
-from .rewards import RewardHub, RewardItem
+from .rewards import RewardHub, RewardItem, Scored
 from .runconfig import RunConfig
 from .runfolder import RunFolder
+from .sampling import SeededSampler, sample_seed
 
 
 # --------------------------------------------------------------------------------------------
@@ -46,16 +48,27 @@ def mixed_precision(enabled: bool):
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled)
 
 
-def forward_logits(model, ids, attn, autocast: bool):
+def forward_logits(model, ids, attn, autocast: bool, keep: int = 0):
+    """Logits of the last `keep` positions (0: all). The LM head, a [hidden x vocab] matmul per position,
+    runs on those positions only (transformers' logits_to_keep)."""
     pos = (attn.cumsum(-1) - 1).clamp(min=0)
     with mixed_precision(autocast):
-        return model(input_ids=ids, attention_mask=attn, position_ids=pos).logits
+        return model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=keep).logits
 
 
-def response_logprobs(model, ids, attn, prompt_len: int, temperature: float, autocast: bool, with_entropy=False):
-    logits = forward_logits(model, ids, attn, autocast)[:, prompt_len - 1: -1]
+def response_logprobs(model, ids, attn, prompt_len: int, temperature: float, autocast: bool, entropy: str = "no"):
+    """log pi of the response tokens, and their entropy: entropy "no" (none), "metric" (no gradient) or
+    "loss" (with gradient, for a non-zero entropy coefficient)."""
+    width = ids.shape[1] - prompt_len
+    # the logits at positions P-1 .. end-1 predict the response tokens: the last width+1 positions, minus one
+    logits = forward_logits(model, ids, attn, autocast, keep=width + 1)[:, :-1]
     logp = A.log_probs_from_logits(logits, ids[:, prompt_len:], temperature)
-    ent = A.entropy_from_logits(logits) if with_entropy else None
+    ent = None
+    if entropy == "loss":
+        ent = A.entropy_from_logits(logits)
+    elif entropy == "metric":
+        with torch.no_grad():
+            ent = A.entropy_from_logits(logits.detach())
     return logp, ent
 
 
@@ -72,8 +85,9 @@ class Critic(torch.nn.Module):
     def forward(self, ids, attn, prompt_len: int, autocast: bool):
         pos = (attn.cumsum(-1) - 1).clamp(min=0)
         with mixed_precision(autocast):
-            h = self.lm(input_ids=ids, attention_mask=attn, position_ids=pos, output_hidden_states=True).hidden_states[-1]
-        return self.head(h.float()).squeeze(-1)[:, prompt_len - 1: -1]
+            # the backbone's last hidden state (after the final norm), without the LM head's vocab logits
+            h = self.lm.base_model(input_ids=ids, attention_mask=attn, position_ids=pos).last_hidden_state
+        return self.head(h[:, prompt_len - 1: -1].float()).squeeze(-1)
 
 
 LR_SCHEDULE = "cosine_with_min_lr"  # transformers' schedule, as OpenRLHF uses it
@@ -117,7 +131,12 @@ class Trainer:
         self.rc = RunConfig.from_dict(cfg)  # typed view; the dict is what the run folder records
         self.prompt_rows = prompt_rows
         self.resume = Path(resume) if resume else None
-        self.log = lambda msg, level="info": (run.log(msg, level), print(f"[{level}] {msg}", flush=True))
+        self.dist = Dist.from_env()
+
+    def log(self, msg: str, level: str = "info"):
+        if self.dist.is_main:  # one copy of every message, not one per rank
+            self.run.log(msg, level)
+            print(f"[{level}] {msg}", flush=True)
 
     # ---- setup ---------------------------------------------------------------------------
     def setup(self):
@@ -128,15 +147,18 @@ class Trainer:
         random.seed(seed)
         np.random.seed(seed)
         torch.manual_seed(seed)
-        self.device = pick_device(cfg)
+        check_rollout_engine(self.rc.rollout.engine)
+        self.device = self.dist.device(pick_device(cfg))
+        self.dist.init(self.device)
         self.autocast = self.device.type == "cuda"
         mcfg = self.rc.model
         policy_path = mcfg.policy
-        if mcfg.create_if_missing and not Path(policy_path).exists():
+        if mcfg.create_if_missing and not Path(policy_path).exists() and self.dist.is_main:
             from .bootstrap import create_arithmetic_model
             self.log(f"building the embedded model at {policy_path} (supervised warm start, about a minute on CPU)")
             create_arithmetic_model(policy_path, on_progress=lambda s, n, loss: run.progress(
                 "prepare", s, n, message=f"warm start loss {loss:.3f}"))
+        self.dist.barrier()  # the other ranks load the model rank 0 built
         self.reference_path = mcfg.reference or policy_path
         state = None
         load_from = policy_path
@@ -180,6 +202,9 @@ class Trainer:
         # as update() counts them: whole train batches per epoch (config.py makes the division exact)
         samples = roll.batch_size * roll.n_samples_per_prompt
         self.opt_steps_per_global = samples // tr.batch_size * tr.max_epochs
+        self.dist.check_divisible("rollout.batch_size", roll.batch_size)
+        self.dist.check_divisible("train.batch_size", tr.batch_size)
+        self.reuse_generation_logprobs = self.opt_steps_per_global == 1 and not has_dropout(self.policy)
         total_opt = self.total_steps * self.opt_steps_per_global
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=tr.lr, betas=tuple(tr.adam_betas),
                                            eps=1e-8, weight_decay=tr.weight_decay)
@@ -188,6 +213,9 @@ class Trainer:
                                         self.lr_schedule)
         if self.critic is not None:
             self.critic_opt = torch.optim.AdamW(self.critic.parameters(), lr=tr.critic_lr, betas=(0.9, 0.95))
+        # what the training forward/backward goes through (DDP with N ranks); self.policy stays the raw model
+        self.train_policy = self.dist.wrap(self.policy, tr.strategy)
+        self.train_critic = self.dist.wrap(self.critic, tr.strategy, find_unused=True) if self.critic else None
 
         self.step = 0
         self.samples_seen = 0
@@ -252,15 +280,21 @@ class Trainer:
 
     # ---- rollout ---------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, texts: list[str], n: int, greedy: bool = False):
+    def generate(self, texts: list[str], n: int, seeds: list[int] | None = None):
+        """n samples of each text, row k drawn with generator seeds[k] (sampling.py); greedy without seeds.
+        Returns (sequences, attention mask, P, response mask, truncated, log pi of the response tokens)."""
+        from transformers import LogitsProcessorList
         tok = self.tokenizer
         enc = tok(texts, return_tensors="pt", padding=True, truncation=True,
                   max_length=self.rc.data.max_prompt_tokens)
         ids = enc["input_ids"].repeat_interleave(n, 0).to(self.device)
         attn = enc["attention_mask"].repeat_interleave(n, 0).to(self.device)
         self.policy.eval()
+        roll = self.rc.rollout
+        sampler = None if seeds is None else SeededSampler(seeds, self.device, roll.temperature, roll.top_k, roll.top_p)
         with mixed_precision(self.autocast), self.own_generation_defaults():
-            out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=self.generation_config(greedy))
+            out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=self.generation_config(True),
+                                       logits_processor=LogitsProcessorList([sampler] if sampler else []))
         P = ids.shape[1]
         resp = out[:, P:]
         # response mask: real tokens up to and including the first EOS
@@ -273,7 +307,8 @@ class Trainer:
         resp = torch.where(mask.bool(), resp, torch.full_like(resp, tok.pad_token_id))
         full = torch.cat([ids, resp], 1)
         full_attn = torch.cat([attn, mask], 1)
-        return full, full_attn, P, mask, ~finished
+        gen_lp = sampler.response_logprobs(width).to(self.device) * mask if sampler else None
+        return full, full_attn, P, mask, ~finished, gen_lp
 
     def generation_config(self, greedy: bool = False):
         """Every sampling parameter from the config; what is not in it is off, so the samples come from
@@ -309,13 +344,12 @@ class Trainer:
 
     def decode(self, full, attn, P, mask):
         tok = self.tokenizer
-        prompts, responses, queries = [], [], []
-        for i in range(full.shape[0]):
-            p_ids = full[i, :P][attn[i, :P].bool()]
-            r_ids = full[i, P:][mask[i].bool()]
-            prompts.append(tok.decode(p_ids, skip_special_tokens=True))
-            responses.append(tok.decode(r_ids, skip_special_tokens=True))
-            queries.append(tok.decode(torch.cat([p_ids, r_ids]), skip_special_tokens=False))
+        rows, keep = full.cpu().tolist(), attn.bool().cpu().tolist()
+        p_ids = [[t for t, k in zip(r[:P], m[:P]) if k] for r, m in zip(rows, keep)]
+        r_ids = [[t for t, k in zip(r[P:], m[P:]) if k] for r, m in zip(rows, keep)]
+        prompts = tok.batch_decode(p_ids, skip_special_tokens=True)
+        responses = tok.batch_decode(r_ids, skip_special_tokens=True)
+        queries = tok.batch_decode([p + r for p, r in zip(p_ids, r_ids)], skip_special_tokens=False)
         return prompts, responses, queries
 
     @torch.no_grad()
@@ -328,28 +362,34 @@ class Trainer:
 
     # ---- one global step -------------------------------------------------------------------
     def train_step(self, step: int) -> dict:
+        """Rollout, reward and experience on this rank's share of the step's prompts; the update and the
+        metrics on the global batch (the same numbers for any number of ranks)."""
         run = self.run
         roll, algo = self.rc.rollout, self.rc.algorithm
         n = roll.n_samples_per_prompt
         t0 = time.time()
-        prompts = self.batch_prompts(step)
-        run.progress("rollout", 0, len(prompts) * n, step=step)
-        full, attn, P, mask, truncated = self.generate([p.text for p in prompts], n)
-        B = full.shape[0]
+        prompts, first = self.dist.shard(self.batch_prompts(step))
+        seeds = [sample_seed(self.rc.seed, step, (first + i) * n + j) for i in range(len(prompts)) for j in range(n)]
+        run.progress("rollout", 0, roll.batch_size * n, step=step)
+        full, attn, P, mask, truncated, gen_lp = self.generate([p.text for p in prompts], n, seeds)
         maskf = mask.float()
         t_gen = time.time()
 
-        run.progress("reward", 0, B, step=step)
+        run.progress("reward", 0, roll.batch_size * n, step=step)
         labels = [p.label for p in prompts for _ in range(n)]
         ptexts, responses, queries = self.decode(full, attn, P, mask)
-        items = [RewardItem(prompt=pt, response=r, label=lab, query=q, metadata={"index": k})
+        items = [RewardItem(prompt=pt, response=r, label=lab, query=q, metadata={"index": first * n + k})
                  for k, (pt, r, lab, q) in enumerate(zip(ptexts, responses, labels, queries))]
         scored = self.rewards.score(items)
-        scores = torch.tensor(scored.total, dtype=torch.float32)
+        scores = torch.tensor(scored.total, dtype=torch.float32, device=self.device)
         t_rew = time.time()
 
-        # experience: pi_old (recomputed by the training model), pi_ref, KL, advantages
-        old_lp = self.batched_logprobs(self.policy, full, attn, P) * maskf
+        # experience: pi_old, pi_ref, KL, advantages. pi_old is what generation recorded when the policy
+        # takes one optimizer step per rollout (it has not changed since), else recomputed by the training model
+        if self.reuse_generation_logprobs:
+            old_lp = gen_lp.float() * maskf
+        else:
+            old_lp = self.batched_logprobs(self.policy, full, attn, P) * maskf
         ref_lp = self.batched_logprobs(self.ref, full, attn, P) * maskf if self.ref is not None else None
         values = None
         if self.critic is not None:
@@ -357,27 +397,60 @@ class Trainer:
                 values = self.critic(full, attn, P, self.autocast).float() * maskf
         kl_cfg = algo.kl
         adv = A.compute_advantages(
-            algo.estimator, scores.to(self.device), old_lp, ref_lp, maskf, n_samples_per_prompt=n,
+            algo.estimator, scores, old_lp, ref_lp, maskf, n_samples_per_prompt=n,
             kl_coef=self.kl_coef, kl_estimator=kl_cfg.estimator, kl_in_reward=kl_cfg.mode == "reward",
             gamma=algo.gamma, lambd=algo.lambd, reward_clip=tuple(algo.reward_clip),
-            std_norm=algo.std_norm, values=values)
-        exp = Experience(sequences=full, attention_mask=attn, action_mask=maskf, prompt_length=P,
-                         action_log_probs=old_lp, base_action_log_probs=ref_lp, values=values,
-                         advantages=adv.advantages, returns=adv.returns, token_rewards=adv.token_rewards,
-                         kl=adv.kl, rewards=scores, truncated=truncated)
+            std_norm=algo.std_norm, values=values, reduce=self.dist.all_sum if self.dist.enabled else None)
+        exp = self.gather_experience(Experience(
+            sequences=full, attention_mask=attn, action_mask=maskf, prompt_length=P, action_log_probs=old_lp,
+            base_action_log_probs=ref_lp, values=values, advantages=adv.advantages, returns=adv.returns,
+            token_rewards=adv.token_rewards, kl=adv.kl, rewards=scores, truncated=truncated))
+        parts = self.dist.gather_objects((ptexts, responses, labels, scored))
+        ptexts, responses, labels = (sum((list(part[i]) for part in parts), []) for i in range(3))
+        scored = merge_scored([part[3] for part in parts])
         t_exp = time.time()
 
         # updates
         stats = self.update(exp)
         t_train = time.time()
+        values_out = self.step_metrics(exp, scored, stats)
+        values_out.update({"rollout_s": t_gen - t0, "reward_s": t_rew - t_gen, "experience_s": t_exp - t_rew,
+                           "train_s": t_train - t_exp, "step_s": t_train - t0,
+                           "tokens_per_s": values_out.pop("generated_tokens") / max(t_gen - t0, 1e-9)})
+        self.samples_seen += exp.rewards.shape[0]
+        self.log_samples(step, exp, ptexts, responses, labels, scored)
+        return values_out
 
-        # metrics
+    def gather_experience(self, e: Experience) -> Experience:
+        """Every rank's experience, padded to a common prompt and response width, in rank order."""
+        d = self.dist
+        if not d.enabled:
+            return e
+        P, R = e.prompt_length, e.action_mask.shape[1]
+        left, right = d.all_max(P) - P, d.all_max(R) - R
+        pad_id = self.tokenizer.pad_token_id
+
+        def seq(t, value):
+            return d.gather_rows(torch.cat([pad_columns(t[:, :P], left, 0, value), pad_columns(t[:, P:], 0, right, value)], 1))
+
+        def resp(t):
+            return d.gather_rows(pad_columns(t, 0, right))
+
+        return Experience(sequences=seq(e.sequences, pad_id), attention_mask=seq(e.attention_mask, 0),
+                          action_mask=resp(e.action_mask), prompt_length=P + left,
+                          action_log_probs=resp(e.action_log_probs), base_action_log_probs=resp(e.base_action_log_probs),
+                          values=resp(e.values), advantages=resp(e.advantages), returns=resp(e.returns),
+                          token_rewards=resp(e.token_rewards), kl=resp(e.kl), rewards=d.gather_rows(e.rewards),
+                          truncated=d.gather_rows(e.truncated.to(torch.uint8)).bool())
+
+    def step_metrics(self, exp: Experience, scored, stats: dict) -> dict:
+        maskf, old_lp, ref_lp, scores = exp.action_mask, exp.action_log_probs, exp.base_action_log_probs, exp.rewards
+        B, P, n = scores.shape[0], exp.prompt_length, self.rc.rollout.n_samples_per_prompt
+        kl_cfg = self.rc.algorithm.kl
         resp_len = maskf.sum(-1)
-        prompt_len = attn[:, :P].float().sum(-1)
+        prompt_len = exp.attention_mask[:, :P].float().sum(-1)
         kl_seq = A.masked_mean(exp.kl, maskf, -1)  # the KL that went into the reward (kl.mode: reward)
         diff_seq = A.masked_mean(old_lp - ref_lp, maskf, -1) if ref_lp is not None else torch.zeros(B)
-        gen_tokens = float(resp_len.sum())
-        self.samples_seen += B
         values_out = {
             "reward_mean": float(scores.mean()), "reward_std": float(scores.std()) if B > 1 else 0.0,
             "return_mean": float(A.masked_sum(exp.token_rewards, maskf, -1).mean()),
@@ -385,12 +458,10 @@ class Trainer:
             "logprobs_diff": float(diff_seq.mean()), "kl_coef": self.kl_coef,
             "response_length_mean": float(resp_len.mean()), "response_length_max": float(resp_len.max()),
             "total_length_mean": float((resp_len + prompt_len).mean()),
-            "truncated_rate": float(truncated.float().mean()),
+            "truncated_rate": float(exp.truncated.float().mean()),
             "advantage_abs_mean": float(A.masked_mean(exp.advantages.abs(), maskf)),
             "reward_error_rate": sum(1 for e in scored.errors if e) / B,
-            "rollout_s": t_gen - t0, "reward_s": t_rew - t_gen, "experience_s": t_exp - t_rew,
-            "train_s": t_train - t_exp, "step_s": t_train - t0,
-            "tokens_per_s": gen_tokens / max(t_gen - t0, 1e-9),
+            "generated_tokens": float(resp_len.sum()),
             "peak_memory_mb": peak_memory_mb(self.device),
             **stats,
         }
@@ -404,69 +475,42 @@ class Trainer:
             finite = [v for v in vals if v == v]
             if finite:
                 values_out[f"reward/{key}"] = float(np.mean(finite))
-
-        self.log_samples(step, exp, ptexts, responses, labels, scored)
         return values_out
 
     def rewards_names(self):
         return [src.name for src, _ in self.rewards.sources]
 
     def update(self, exp: Experience) -> dict:
-        full, attn, P, maskf = exp.sequences, exp.attention_mask, exp.prompt_length, exp.action_mask
-        old_lp, ref_lp = exp.action_log_probs, exp.base_action_log_probs
+        """PPO-clip updates on the global batch: every optimizer mini-batch is the same set of samples for
+        any number of ranks; rank r runs forward/backward on its 1/N of it."""
+        maskf = exp.action_mask
         tr, algo, roll = self.rc.train, self.rc.algorithm, self.rc.rollout
-        kl_cfg = algo.kl
-        B = full.shape[0]
+        B = maskf.shape[0]
         temp = roll.temperature
-        self.policy.train()
-        pl_sum, kl_sum, ent_sum, clip_sum, ppo_kl_sum, tok_sum = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
-        grad_norms, vloss_sum = [], 0.0
+        world, rank = self.dist.world_size, self.dist.rank
+        local_bs = tr.batch_size // world
+        micro = min(tr.micro_batch_size, local_bs)
+        n_micro = local_bs // micro
+        entropy = "loss" if algo.entropy_coef else "metric"
+        self.train_policy.train()
+        # sums over micro-batches, kept on the device: one host sync per update, not several per micro-batch
+        # [policy loss, kl loss, entropy, clipped tokens, ppo kl, tokens, critic loss]
+        acc = torch.zeros(7, dtype=torch.float64, device=self.device)
+        grad_norms = []
         opt_steps = 0
         for _epoch in range(tr.max_epochs):
             order = torch.randperm(B)
             for start in range(0, B - tr.batch_size + 1, tr.batch_size):
                 idx = order[start:start + tr.batch_size]
                 step_tokens = maskf[idx].sum().clamp(min=1)
-                n_micro = tr.batch_size // tr.micro_batch_size
+                mine = idx[rank * local_bs:(rank + 1) * local_bs]
                 self.optimizer.zero_grad(set_to_none=True)
                 for m in range(n_micro):
-                    mb = idx[m * tr.micro_batch_size:(m + 1) * tr.micro_batch_size]
-                    ids, am, mk = full[mb], attn[mb], maskf[mb]
-                    width = int(mk.sum(-1).max().clamp(min=1))
-                    ids, am, mk = ids[:, :P + width], am[:, :P + width], mk[:, :width]
-                    logp, ent = response_logprobs(self.policy, ids, am, P, temp, self.autocast, with_entropy=True)
-                    logp = logp * mk
-                    a = exp.advantages[mb][:, :width]
-                    per_tok, clipped = A.clipped_policy_loss(logp, old_lp[mb][:, :width], a, algo.eps_clip,
-                                                             algo.eps_clip_high, algo.dual_clip)
-                    if tr.loss_aggregation == "token_mean":
-                        agg = lambda x, mk=mk, st=step_tokens: A.aggregate_token_mean(x, mk, st)  # noqa: E731
-                    else:
-                        agg = lambda x, mk=mk, nm=n_micro: A.aggregate_sequence_mean(x, mk) / nm  # noqa: E731
-                    loss = agg(per_tok)
-                    pl_sum += float(loss)
-                    if kl_cfg.mode == "loss" and self.kl_coef > 0 and ref_lp is not None:
-                        kl_tok = A.approx_kl(logp, ref_lp[mb][:, :width], kl_cfg.estimator, mk)
-                        kl_loss = agg(kl_tok)
-                        kl_sum += float(kl_loss)
-                        loss = loss + self.kl_coef * kl_loss
-                    if ent is not None:
-                        ent_term = agg(ent)
-                        ent_sum += float(ent_term)
-                        if algo.entropy_coef:
-                            loss = loss - algo.entropy_coef * ent_term
-                    loss.backward()
-                    clip_sum += float(A.masked_sum(clipped.float(), mk))
-                    ppo_kl_sum += float(A.masked_sum((old_lp[mb][:, :width] - logp.detach()), mk))
-                    tok_sum += float(mk.sum())
-                    if self.critic is not None:
-                        v = self.critic(ids, am, P, self.autocast)[:, :width]
-                        vl = A.aggregate_token_mean(A.value_loss(v, exp.values[mb][:, :width], exp.returns[mb][:, :width]),
-                                                    mk, step_tokens)
-                        vl.backward()
-                        vloss_sum += float(vl)
+                    mb = mine[m * micro:(m + 1) * micro]
+                    with self.dist.accumulating(self.train_policy, self.train_critic, sync=m == n_micro - 1):
+                        acc += self.micro_step(exp, mb, step_tokens, n_micro * world, entropy, temp)
                 gn = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), tr.max_grad_norm)
-                grad_norms.append(float(gn))
+                grad_norms.append(gn.detach())
                 self.optimizer.step()
                 self.scheduler.step()
                 if self.critic is not None:
@@ -475,15 +519,62 @@ class Trainer:
                     self.critic_opt.zero_grad(set_to_none=True)
                 opt_steps += 1
         self.policy.eval()
+        pl_sum, kl_sum, ent_sum, clip_sum, ppo_kl_sum, tok_sum, vloss_sum = self.dist.all_sum(acc).tolist()
         opt_steps = max(opt_steps, 1)
         out = {
             "policy_loss": pl_sum / opt_steps, "entropy": ent_sum / opt_steps,
             "clip_frac": clip_sum / max(tok_sum, 1), "ppo_kl": ppo_kl_sum / max(tok_sum, 1),
-            "grad_norm": grad_norms[-1] if grad_norms else 0.0, "lr": self.scheduler.get_last_lr()[0],
+            "grad_norm": float(grad_norms[-1]) if grad_norms else 0.0, "lr": self.scheduler.get_last_lr()[0],
             "optimizer_steps": float(opt_steps), "kl_loss": kl_sum / opt_steps,
         }
         if self.critic is not None:
             out["critic_loss"] = vloss_sum / opt_steps
+        return out
+
+    def micro_step(self, exp: Experience, mb, step_tokens, n_seq_parts: int, entropy: str, temp: float):
+        """Forward/backward of one micro-batch; returns its share of the update's sums (see update).
+
+        Each loss term is this micro-batch's share of the optimizer step's loss (token mean: / the step's
+        tokens over all ranks; sequence mean: / all micro-batches of all ranks), so the shares sum to the
+        step's loss; DDP averages gradients over ranks, hence the backward of share x world size."""
+        tr, algo = self.rc.train, self.rc.algorithm
+        P = exp.prompt_length
+        ids, am, mk = exp.sequences[mb], exp.attention_mask[mb], exp.action_mask[mb]
+        width = int(mk.sum(-1).max().clamp(min=1))
+        ids, am, mk = ids[:, :P + width], am[:, :P + width], mk[:, :width]
+        logp, ent = response_logprobs(self.train_policy, ids, am, P, temp, self.autocast, entropy=entropy)
+        logp = logp * mk
+        # one optimizer step per rollout: pi_old is the current policy, the ratio is exactly 1
+        old = logp.detach() if self.reuse_generation_logprobs else exp.action_log_probs[mb][:, :width]
+        a = exp.advantages[mb][:, :width]
+        per_tok, clipped = A.clipped_policy_loss(logp, old, a, algo.eps_clip, algo.eps_clip_high, algo.dual_clip)
+        if tr.loss_aggregation == "token_mean":
+            agg = lambda x: A.aggregate_token_mean(x, mk, step_tokens)  # noqa: E731
+        else:
+            agg = lambda x: A.aggregate_sequence_mean(x, mk) / n_seq_parts  # noqa: E731
+        loss = agg(per_tok)
+        out = torch.zeros(7, dtype=torch.float64, device=self.device)
+        out[0] = loss.detach()
+        ref_lp = exp.base_action_log_probs
+        if algo.kl.mode == "loss" and self.kl_coef > 0 and ref_lp is not None:
+            kl_loss = agg(A.approx_kl(logp, ref_lp[mb][:, :width], algo.kl.estimator, mk))
+            out[1] = kl_loss.detach()
+            loss = loss + self.kl_coef * kl_loss
+        ent_term = agg(ent)
+        out[2] = ent_term.detach()
+        if algo.entropy_coef:
+            loss = loss - algo.entropy_coef * ent_term
+        world = self.dist.world_size
+        (loss * world if world > 1 else loss).backward()
+        out[3] = A.masked_sum(clipped.float(), mk).detach()
+        out[4] = A.masked_sum(old - logp.detach(), mk)
+        out[5] = mk.sum()
+        if self.critic is not None:
+            v = self.train_critic(ids, am, P, self.autocast)[:, :width]
+            vl = A.aggregate_token_mean(A.value_loss(v, exp.values[mb][:, :width], exp.returns[mb][:, :width]),
+                                        mk, step_tokens)
+            (vl * world if world > 1 else vl).backward()
+            out[6] = vl.detach()
         return out
 
     # ---- samples ---------------------------------------------------------------------------
@@ -514,43 +605,54 @@ class Trainer:
 
     # ---- eval ------------------------------------------------------------------------------
     def evaluate(self, step: int):
-        if not self.eval_prompts:
+        """On rank 0 only (the other ranks wait at the next step's first collective)."""
+        if not self.eval_prompts or not self.dist.is_main:
             return
         ecfg = self.rc.eval
         texts = [p.text for p in self.eval_prompts]
         labels = [p.label for p in self.eval_prompts]
         self.run.progress("eval", 0, len(texts), step=step)
+        mb = self.rc.rollout.micro_batch_size
+
+        def score(n, greedy):
+            rewards = []
+            for s in range(0, len(texts), mb):
+                # eval samples have their own seeds (seed + 7): evaluating never moves the training samples
+                seeds = None if greedy else [sample_seed(self.rc.seed + 7, step, s * n + k)
+                                             for k in range(min(mb, len(texts) - s) * n)]
+                full, attn, P, mask, _, _ = self.generate(texts[s:s + mb], n, seeds)
+                ptexts, responses, queries = self.decode(full, attn, P, mask)
+                labs = [lab for lab in labels[s:s + mb] for _ in range(n)]
+                items = [RewardItem(pt, r, lab, q) for pt, r, lab, q in zip(ptexts, responses, labs, queries)]
+                rewards += self.rewards.score(items).total
+                self.run.progress("eval", min(s + mb, len(texts)), len(texts), step=step)
+            return np.array(rewards, dtype=float).reshape(len(texts), n)
+
         values = {}
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(self.rc.seed + 7)
-            mb = self.rc.rollout.micro_batch_size
-            def score(n, greedy):
-                rewards = []
-                for s in range(0, len(texts), mb):
-                    full, attn, P, mask, _ = self.generate(texts[s:s + mb], n, greedy=greedy)
-                    ptexts, responses, queries = self.decode(full, attn, P, mask)
-                    labs = [lab for lab in labels[s:s + mb] for _ in range(n)]
-                    items = [RewardItem(pt, r, lab, q) for pt, r, lab, q in zip(ptexts, responses, labs, queries)]
-                    rewards += self.rewards.score(items).total
-                    self.run.progress("eval", min(s + mb, len(texts)), len(texts), step=step)
-                return np.array(rewards, dtype=float).reshape(len(texts), n)
-            sampled = score(ecfg.k, False)
-            values["eval_reward_mean"] = float(sampled.mean())
-            binary = bool(np.isin(sampled, [0.0, 1.0]).all())
-            if binary:
-                values["eval_pass@1"] = float(sampled.mean())
-                values[f"eval_pass@{ecfg.k}"] = float(sampled.max(axis=1).mean())
-            if ecfg.greedy:
-                greedy = score(1, True)
-                values["eval_greedy_reward_mean"] = float(greedy.mean())
-                if binary and np.isin(greedy, [0.0, 1.0]).all():
-                    values["eval_greedy_accuracy"] = float(greedy.mean())
+        sampled = score(ecfg.k, False)
+        values["eval_reward_mean"] = float(sampled.mean())
+        binary = bool(np.isin(sampled, [0.0, 1.0]).all())
+        if binary:
+            values["eval_pass@1"] = float(sampled.mean())
+            values[f"eval_pass@{ecfg.k}"] = float(sampled.max(axis=1).mean())
+        if ecfg.greedy:
+            greedy = score(1, True)
+            values["eval_greedy_reward_mean"] = float(greedy.mean())
+            if binary and np.isin(greedy, [0.0, 1.0]).all():
+                values["eval_greedy_accuracy"] = float(greedy.mean())
         values["eval_num_prompts"] = float(len(texts))
         self.run.emit("eval", step=step, values=values)
         self.log(f"eval at step {step}: " + ", ".join(f"{k}={v:.3f}" for k, v in values.items()))
 
     # ---- checkpoints -----------------------------------------------------------------------
-    def save_checkpoint(self, reason: str) -> Path:
+    def save_checkpoint(self, reason: str) -> Path | None:
+        """Rank 0 writes the one consolidated checkpoint (every rank holds the same weights and optimizer
+        state); the others wait for it, so a stop never ends a rank before the checkpoint is whole."""
+        final = self.write_checkpoint(reason) if self.dist.is_main else None
+        self.dist.barrier()
+        return final
+
+    def write_checkpoint(self, reason: str) -> Path:
         run = self.run
         run.progress("checkpoint", 0, 1, step=self.step)
         tmp = run.begin_checkpoint(self.step)
@@ -577,23 +679,26 @@ class Trainer:
             self.evaluate(0)
         last_saved = -1
         every = self.rc.checkpoint.every_steps
+        stop, save = self.control_flags()
         while self.step < self.total_steps:
-            if self.control.stop.is_set():
+            if stop:
                 break
             step = self.step + 1
             values = self.train_step(step)
             self.step = step
             run.emit("metrics", step=step, samples_seen=self.samples_seen, total_steps=self.total_steps, values=values)
             run.set_status(step=step, reward_mean=values["reward_mean"])
-            print(f"step {step}/{self.total_steps} reward {values['reward_mean']:.3f} kl {values['kl']:.4f} "
-                  f"loss {values['policy_loss']:.4f} {values['step_s']:.2f}s", flush=True)
+            if self.dist.is_main:
+                print(f"step {step}/{self.total_steps} reward {values['reward_mean']:.3f} kl {values['kl']:.4f} "
+                      f"loss {values['policy_loss']:.4f} {values['step_s']:.2f}s", flush=True)
             if self.step % self.rc.eval.every_steps == 0 and self.step < self.total_steps:
                 self.evaluate(self.step)
-            if (every and self.step % every == 0) or self.control.save.is_set():
+            stop, save = self.control_flags()
+            if (every and self.step % every == 0) or save:
                 self.control.save.clear()
                 self.save_checkpoint("periodic" if every and self.step % every == 0 else "requested")
                 last_saved = self.step
-        stopped = self.control.stop.is_set() and self.step < self.total_steps
+        stopped = stop and self.step < self.total_steps
         if not stopped:
             self.evaluate(self.step)
         if last_saved != self.step:
@@ -601,9 +706,41 @@ class Trainer:
             self.save_checkpoint("stop" if stopped else "final")
         return "stopped" if stopped else "completed"
 
+    def control_flags(self) -> tuple[bool, bool]:
+        """(stop, save) as rank 0 received them (stdin and signals), the same decision on every rank."""
+        stop, save = self.dist.broadcast_flags(self.control.stop.is_set(), self.control.save.is_set())
+        return stop, save
+
     def close(self):
         if hasattr(self, "rewards"):
             self.rewards.close()
+        self.dist.close()
+
+
+def check_rollout_engine(engine: str):
+    """rollout.engine: vllm needs the vllm package and a CUDA device; neither is a requirement."""
+    if engine != "vllm":
+        return
+    import importlib.util
+    if importlib.util.find_spec("vllm") is None or not torch.cuda.is_available():
+        missing = "the vllm package is not installed" if importlib.util.find_spec("vllm") is None else "torch sees no CUDA device"
+        raise ValueError(f"rollout.engine: vllm cannot run here: {missing}; set rollout.engine: hf (the default), "
+                         "or install vllm (pip install vllm) on a machine with a CUDA GPU")
+    raise ValueError("rollout.engine: vllm is not supported by this trainer version yet; set rollout.engine: hf")
+
+
+def has_dropout(model) -> bool:
+    """Whether the model's config turns on any dropout (then train-mode log-probs differ from eval-mode ones)."""
+    return any(isinstance(v, float) and v > 0 and ("dropout" in k or "pdrop" in k)
+               for k, v in model.config.to_dict().items())
+
+
+def merge_scored(parts: list) -> Scored:
+    """The ranks' reward results as one, in rank order (an extra a rank lacks counts as NaN there)."""
+    keys = {k for p in parts for k in p.extra}
+    return Scored(total=[x for p in parts for x in p.total], per_source=[x for p in parts for x in p.per_source],
+                  errors=[x for p in parts for x in p.errors],
+                  extra={k: [x for p in parts for x in p.extra.get(k, [float("nan")] * len(p.total))] for k in keys})
 
 
 def describe_device(device: torch.device) -> str:
