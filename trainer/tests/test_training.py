@@ -220,3 +220,96 @@ def test_lr_follows_transformers_cosine_with_min_lr_schedule(tmp_path, example_m
     assert m[2]["lr"] == pytest.approx(2e-4) and m[4]["lr"] == pytest.approx(2e-5)  # peak after warmup, then the floor
     state = torch.load(run_dir / "checkpoints" / "step-000004" / "trainer_state.pt", weights_only=True)
     assert state["lr_schedule"] == "cosine_with_min_lr"
+
+
+# ---- speed on one device: what is skipped must not change the numbers ---------------------------------
+
+def _setup_trainer(tmp_path, **overrides):
+    from rlhf_trainer.config import load_config
+    from rlhf_trainer.runfolder import RunFolder
+    from rlhf_trainer.trainer import Trainer
+    t = Trainer(load_config(write_config(tmp_path, example_config(**overrides))), RunFolder(tmp_path / "run"))
+    t.setup()
+    return t
+
+
+@pytest.mark.parametrize("train_batch,recomputed", [(16, False), (8, True)])
+def test_pi_old_is_recomputed_only_when_the_policy_moves_before_the_last_update(tmp_path, example_model, train_batch,
+                                                                               recomputed):
+    """One optimizer step per rollout: pi_old is the generation's log-probs (no second forward), and they equal
+    what the training model computes; two steps: pi_old is recomputed."""
+    t = _setup_trainer(tmp_path, **{"rollout.batch_size": 16, "train.batch_size": train_batch,
+                                    "train.micro_batch_size": 8})
+    forwards, checked = [], []
+    batched, update = t.batched_logprobs, t.update
+    t.batched_logprobs = lambda model, *a: (forwards.append(model), batched(model, *a))[1]
+
+    def observed_update(exp):  # before the update changes the policy: recompute pi_old and compare
+        again = batched(t.policy, exp.sequences, exp.attention_mask, exp.prompt_length) * exp.action_mask
+        torch.testing.assert_close(exp.action_log_probs, again, rtol=1e-5, atol=1e-5)
+        checked.append(float(exp.action_mask.sum()))
+        return update(exp)
+
+    t.update = observed_update
+    try:
+        values = t.train_step(1)
+    finally:
+        t.close()
+    assert checked and checked[0] > 0
+    assert (t.policy in forwards) == recomputed and t.ref in forwards
+    if not recomputed:  # ratio exactly 1: nothing is clipped, no policy drift within the step
+        assert values["clip_frac"] == 0 and values["ppo_kl"] == 0
+
+
+def test_response_logits_only_and_entropy_without_gradient_give_the_full_forwards_numbers(example_model):
+    from transformers import AutoModelForCausalLM
+    from rlhf_trainer import algorithms as A
+    from rlhf_trainer.trainer import response_logprobs
+    model = AutoModelForCausalLM.from_pretrained(example_model)
+    torch.manual_seed(0)
+    ids = torch.randint(3, 20, (4, 11))
+    attn = torch.ones_like(ids)
+    attn[0, :2] = 0  # a left-padded prompt
+    P = 5
+    pos = (attn.cumsum(-1) - 1).clamp(min=0)
+    full = model(input_ids=ids, attention_mask=attn, position_ids=pos).logits[:, P - 1:-1]
+    logp, ent = response_logprobs(model, ids, attn, P, 0.7, False, entropy="metric")
+    torch.testing.assert_close(logp, A.log_probs_from_logits(full, ids[:, P:], 0.7), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(ent, A.entropy_from_logits(full), rtol=1e-6, atol=1e-6)
+    assert logp.requires_grad and not ent.requires_grad  # no backward through the entropy at coefficient 0
+    _, ent = response_logprobs(model, ids, attn, P, 0.7, False, entropy="loss")
+    assert ent.requires_grad
+
+
+def test_a_sample_depends_on_its_seed_not_on_the_batch_it_was_generated_in(tmp_path, example_model):
+    t = _setup_trainer(tmp_path, **{"rollout.max_new_tokens": 6})
+    try:
+        texts = [p.text for p in t.prompts[:6]]
+        seeds = list(range(100, 112))
+        g = t.generate(texts, 2, seeds)
+        whole = t.decode(*g[:4])[1]
+        part = t.generate(texts[3:5], 2, seeds[6:10])
+        assert t.decode(*part[:4])[1] == whole[6:10]
+        other = t.generate(texts, 2, [s + 1000 for s in seeds])
+        assert t.decode(*other[:4])[1] != whole  # the seed does choose the sample
+    finally:
+        t.close()
+
+
+@pytest.mark.parametrize("temperature,top_k", [(1.0, None), (0.5, None), (1.0, 2)])
+def test_seeded_sampler_draws_from_the_warped_softmax(temperature, top_k):
+    from rlhf_trainer.sampling import SeededSampler
+    logits = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0])
+    rows = 6000
+    s = SeededSampler(list(range(rows)), torch.device("cpu"), temperature, top_k, 1.0)
+    out = s(torch.zeros(rows, 1, dtype=torch.long), logits.expand(rows, -1).clone())
+    picked = out.argmax(-1)
+    assert bool((out.isfinite().sum(-1) == 1).all())  # greedy decoding can only take the drawn token
+    z = logits / temperature
+    if top_k:
+        z = torch.where(z >= z.topk(top_k).values[-1], z, torch.tensor(float("-inf")))
+    want = torch.softmax(z, -1)
+    got = torch.bincount(picked, minlength=5).float() / rows
+    assert (got - want).abs().max() < 0.02, (got, want)
+    # the recorded log-prob is the full softmax at the temperature (pi_old's definition), not the warped one
+    torch.testing.assert_close(s.logprobs[0], torch.log_softmax(logits / temperature, -1)[picked])
