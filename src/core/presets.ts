@@ -108,7 +108,9 @@ export function renderPreset(preset: Preset, o: RenderOptions): string {
     const r = path.relative(path.dirname(path.resolve(o.outFile)), p);
     return r.startsWith('..') ? p : r;
   };
-  const model = o.model ? (fs.existsSync(o.model) ? rel(path.resolve(o.model)) : o.model) : rel(ex.model);
+  // the embedded model: the install's built copy when there is one (a checkout), else a `model` folder next
+  // to the config, built on first use (an installed extension does not ship the weights)
+  const model = o.model ? (fs.existsSync(o.model) ? rel(path.resolve(o.model)) : o.model) : fs.existsSync(ex.model) ? rel(ex.model) : 'model';
   const data = o.data ? rel(path.resolve(o.data)) : rel(ex.data);
   const evalData = o.data ? null : rel(ex.eval);
   const keys = o.data && o.promptKey === undefined ? guessKeys(jsonlKeys(o.data)) : { prompt: o.promptKey ?? 'prompt', label: o.labelKey === undefined ? 'answer' : o.labelKey };

@@ -24,7 +24,7 @@ export const isRunConfigDoc = (doc: vscode.TextDocument): boolean => doc.languag
 export class ConfigValidation implements vscode.CodeActionProvider {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('rlhf-trainer');
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private running: AbortController | undefined;
+  private running: { abort: AbortController; doc: vscode.TextDocument } | undefined;
   private readonly problems = new WeakMap<vscode.Diagnostic, ConfigLineProblem>();
   private readonly schema: object;
 
@@ -39,7 +39,7 @@ export class ConfigValidation implements vscode.CodeActionProvider {
       vscode.workspace.onDidCloseTextDocument((d) => this.diagnostics.delete(d.uri)),
       vscode.window.onDidChangeActiveTextEditor(() => this.updateContext()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => { for (const d of vscode.workspace.textDocuments) this.schedule(d, 0); }),
-      { dispose: () => { this.running?.abort(); for (const t of this.timers.values()) clearTimeout(t); } },
+      { dispose: () => { this.running?.abort.abort(); for (const t of this.timers.values()) clearTimeout(t); } },
     );
     this.updateContext();
     for (const d of vscode.workspace.textDocuments) this.schedule(d, 300);
@@ -67,9 +67,11 @@ export class ConfigValidation implements vscode.CodeActionProvider {
     const version = doc.version;
     const dirty = doc.isDirty;
     if (schemaProblems(text, this.schema).length) { this.diagnostics.set(doc.uri, []); return undefined; }
-    this.running?.abort();
+    // one process at a time: a newer check replaces the running one; another file's check is redone after this one
+    const displaced = this.running && this.running.doc !== doc ? this.running.doc : undefined;
+    this.running?.abort.abort();
     const abort = new AbortController();
-    this.running = abort;
+    this.running = { abort, doc };
     // unsaved text is checked from a hidden sibling file: relative paths resolve against the same folder
     const file = dirty ? path.join(path.dirname(doc.fileName), `.${path.basename(doc.fileName)}.rlhf-check-${process.pid}.yaml`) : doc.fileName;
     try {
@@ -86,7 +88,8 @@ export class ConfigValidation implements vscode.CodeActionProvider {
       return problems;
     } finally {
       if (dirty) fs.rmSync(file, { force: true });
-      if (this.running === abort) this.running = undefined;
+      if (this.running?.abort === abort) this.running = undefined;
+      if (displaced) this.schedule(displaced, 0);
     }
   }
 
