@@ -35,13 +35,16 @@ test('every preset is written, validates with the trainer and trains one step of
     assert.equal(cfg.algorithm.estimator, p.estimator);
     assert.equal(cfg.rollout.batch_size, p.rolloutBatch);
     // one step: no held-out evaluation (it would be most of the time), the preset's batch sizes as written
-    cfg.data.eval_prompts = null;
-    fs.writeFileSync(path.join(ws, `${p.name}-step.yaml`), YAML.stringify(cfg));
+    // (the text is edited, not re-serialised: PyYAML reads YAML 1.2's `5e-7` as a string)
+    const text = fs.readFileSync(path.join(ws, file), 'utf8');
+    assert.ok(cfg.data.eval_prompts && /^ {2}eval_prompts: .*$/m.test(text));
+    fs.writeFileSync(path.join(ws, `${p.name}-step.yaml`), text.replace(/^ {2}eval_prompts: .*$/m, '  eval_prompts: null'));
     const run = spawnSync(PY, ['-m', 'rlhf_trainer', 'run', '--config', `${p.name}-step.yaml`, '--run-dir', path.join(ws, 'runs', p.name), '--max-steps', '1', '--no-stdin'],
       { cwd: ws, encoding: 'utf8', timeout: 600_000, env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer'), RLHF_REWARD_WORKER: path.join(ROOT, 'dist', 'reward-worker.js') } });
     assert.equal(run.status, 0, `${p.name}: ${run.stdout.slice(-2000)}`);
-    const events = fs.readFileSync(path.join(ws, 'runs', p.name, 'events.jsonl'), 'utf8');
-    assert.match(events, /"type":"metrics","step":1/, p.name);
+    const events = fs.readFileSync(path.join(ws, 'runs', p.name, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: number; config?: { algorithm: { estimator: string } } });
+    assert.ok(events.some((e) => e.type === 'metrics' && e.step === 1), `${p.name}: no metrics for step 1`);
+    assert.equal(events.find((e) => e.type === 'run_started')?.config?.algorithm.estimator, p.estimator);
   }
   // written files are not overwritten
   const again = rlhf(ws, 'config', 'new', '--preset', PRESETS[0].name, '-o', `${PRESETS[0].name}.yaml`);
