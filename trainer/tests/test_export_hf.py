@@ -57,3 +57,14 @@ def test_keep_marker_survives_pruning_and_export_generates_like_the_checkpoint(t
     r = subprocess.run([PY, "-m", "rlhf_trainer.export_hf", str(first), "-o", str(out)], capture_output=True,
                        text=True, timeout=300, cwd=ROOT)
     assert r.returncode == 2 and "already exists" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_prune_skips_kept_checkpoints_and_does_not_count_them(tmp_path):
+    from rlhf_trainer.checkpoint import COMPLETE, prune
+    for step in (1, 2, 3, 4):
+        folder = tmp_path / f"step-{step:06d}"
+        folder.mkdir()
+        (folder / COMPLETE).write_text(folder.name)
+    (tmp_path / "step-000001" / KEEP).write_text("")
+    prune(tmp_path, keep_last=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-000001", "step-000003", "step-000004"]
