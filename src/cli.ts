@@ -20,6 +20,9 @@ import { serveRewards } from './core/rewards/serve';
 import { FRAMEWORKS, type Framework } from './core/adapters';
 import { watchCommand } from './core/adapters/watchCommand';
 import { ExportError, exportOpenRlhfJob, exportVerlJob } from './core/exportJob';
+import { tryCommand } from './core/onnx/tryCommand';
+import { labelsExportCommand, parseStepRange, samplesCommand } from './core/samples/samplesCommand';
+import { metricsCsv } from './core/csv';
 
 interface Command {
   usage: string;
@@ -65,8 +68,24 @@ const COMMANDS: Record<string, Command> = {
   checkpoints: { usage: 'rlhf checkpoints RUN', positionals: [1, 1], summary: 'list a run\'s checkpoints: step, time, size, reward and eval when saved, kept',
     flags: { ...RUNS_DIR, json: ['boolean', '', 'print them as JSON'] } },
   export: { usage: 'rlhf export CHECKPOINT', positionals: [1, 1],
-    summary: 'export a checkpoint folder as a Hugging Face model folder (weights, tokenizer, model card)',
-    flags: { format: ['string', 'hf', 'the format (hf)'], out: ['string', 'DIR', 'the folder to create', 'o'], python: ['string', 'PY', 'the Python for the trainer'] } },
+    summary: 'export a checkpoint folder as a Hugging Face model folder (weights, tokenizer, model card) or as ONNX with a KV cache (for rlhf try)',
+    flags: { format: ['string', 'hf|onnx', 'the format'], out: ['string', 'DIR', 'the folder to create', 'o'],
+      int8: ['boolean', '', 'with --format onnx: also an int8 (dynamically quantised) graph'], python: ['string', 'PY', 'the Python for the trainer'] } },
+  try: { usage: 'rlhf try ONNX_DIR', positionals: [1, 1],
+    summary: 'generate from an ONNX export (rlhf export --format onnx) on onnxruntime-node, streaming; prints the text, token ids and tokens/s',
+    flags: { prompt: ['string', 'TEXT', 'the prompt'], greedy: ['boolean', '', 'greedy decoding (default: sample)'],
+      'max-new-tokens': ['string', 'N', 'tokens to generate (default 64)'], temperature: ['string', 'T', 'sampling temperature (default 1)'],
+      'top-p': ['string', 'P', 'nucleus sampling (default 1: off)'], seed: ['string', 'S', 'sampling seed (default 0)'],
+      int8: ['boolean', '', 'use the int8 graph'], json: ['boolean', '', 'print the result as JSON'] } },
+  samples: { usage: 'rlhf samples RUN', positionals: [1, 1], summary: 'print a run\'s recorded samples, filtered (newest last)',
+    flags: { ...RUNS_DIR, step: ['string', 'N', 'only step N'], steps: ['string', 'A:B', 'only steps A to B (either side may be empty)'],
+      prompt: ['string', 'TEXT', 'only prompts containing TEXT (case-insensitive)'], 'min-reward': ['string', 'R', 'only rewards >= R'],
+      json: ['boolean', '', 'one JSON object per line'] } },
+  'labels export': { usage: 'rlhf labels export RUN', positionals: [1, 1],
+    summary: 'write the run\'s human preference labels as prompt/chosen/rejected JSONL (OpenRLHF / TRL reward-model and DPO format)',
+    flags: { ...RUNS_DIR, out: ['string', 'FILE', 'the JSONL file to write', 'o'] } },
+  metrics: { usage: 'rlhf metrics RUN', positionals: [1, 1], summary: 'print a run\'s metrics, one row per step',
+    flags: { ...RUNS_DIR, csv: ['boolean', '', 'as CSV (RFC 4180; the default)'] } },
 };
 
 /** Words that group subcommands (`rlhf rewards test`, `rlhf config new`): the first word of a two-word command. */
@@ -351,6 +370,48 @@ function cmdExportJob(args: Args): number {
   return 0;
 }
 
+/** A flag that must be a finite number (undefined when absent); UsageError otherwise. */
+function numFlag(args: Args, flag: string): number | undefined {
+  const v = str(args.flags[flag]);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`rlhf ${args._.slice(0, GROUPS.has(args._[0]) ? 2 : 1).join(' ')}: --${flag} must be a number, not '${v}'`);
+  return n;
+}
+
+function cmdTry(args: Args): Promise<number> {
+  const prompt = str(args.flags.prompt);
+  if (prompt === undefined) throw new UsageError('rlhf try: give the prompt: --prompt TEXT');
+  return tryCommand({ target: args._[1], prompt, greedy: !!args.flags.greedy, maxNewTokens: intFlag(args, 'max-new-tokens', 64, 1, 100_000),
+    temperature: numFlag(args, 'temperature'), topP: numFlag(args, 'top-p'), seed: intFlag(args, 'seed', 0, 0, 2 ** 32 - 1),
+    int8: !!args.flags.int8, json: !!args.flags.json }, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+}
+
+function cmdSamples(args: Args): number {
+  const stepsText = str(args.flags.steps);
+  const steps = stepsText === undefined ? undefined : parseStepRange(stepsText);
+  if (stepsText !== undefined && !steps) throw new UsageError(`rlhf samples: --steps must be A:B with A <= B (either side may be empty), not '${stepsText}'`);
+  const step = str(args.flags.step) === undefined ? undefined : intFlag(args, 'step', 0, 0, Number.MAX_SAFE_INTEGER);
+  return samplesCommand({ run: runDirOf(args._[1], runsDirOf(args)), step, steps, prompt: str(args.flags.prompt),
+    minReward: numFlag(args, 'min-reward'), json: !!args.flags.json }, process.stdout, process.stderr);
+}
+
+function cmdLabelsExport(args: Args): number {
+  const output = str(args.flags.out);
+  if (!output) throw new UsageError('rlhf labels export: give the file to write: -o FILE');
+  return labelsExportCommand({ run: runDirOf(args._[2], runsDirOf(args)), output }, process.stdout, process.stderr);
+}
+
+function cmdMetrics(args: Args): number {
+  const dir = runDirOf(args._[1], runsDirOf(args));
+  if (!fs.existsSync(path.join(dir, 'events.jsonl'))) { process.stderr.write(`rlhf metrics: ${args._[1]}: no events.jsonl there (see rlhf runs)\n`); return 2; }
+  const w = new RunWatcher(dir);
+  w.poll();
+  w.dispose();
+  process.stdout.write(metricsCsv(w.model.metrics));
+  return 0;
+}
+
 function cmdConfigPresets(): number {
   const w = Math.max(...PRESETS.map((p) => p.name.length));
   for (const p of PRESETS) process.stdout.write(`${p.name.padEnd(w)}  ${p.summary}\n`);
@@ -408,13 +469,16 @@ function cmdCheckpoints(args: Args): number {
 }
 
 async function cmdExport(args: Args): Promise<number> {
-  if (choiceFlag(args, 'format', ['hf'] as const) !== 'hf') throw new UsageError('rlhf export: give --format hf');
+  const format = choiceFlag(args, 'format', ['hf', 'onnx'] as const);
+  if (!format) throw new UsageError('rlhf export: give --format hf or --format onnx');
+  if (args.flags.int8 && format !== 'onnx') throw new UsageError('rlhf export: --int8 goes with --format onnx');
   const out = str(args.flags.out);
   if (!out) throw new UsageError('rlhf export: give the folder to create: -o DIR');
   const ckpt = args._[1];
   if (!fs.existsSync(ckpt)) { process.stderr.write(`rlhf export: ${ckpt}: no such checkpoint folder (see rlhf checkpoints RUN)\n`); return 2; }
-  const r = await runTrainerModule(pickPython(args).path, installLayout(path.resolve(__dirname, '..')), 'rlhf_trainer.export_hf',
-    [path.resolve(ckpt), '-o', path.resolve(out)]);
+  const r = await runTrainerModule(pickPython(args).path, installLayout(path.resolve(__dirname, '..')),
+    format === 'hf' ? 'rlhf_trainer.export_hf' : 'rlhf_trainer.onnx_export',
+    [path.resolve(ckpt), '-o', path.resolve(out), ...(args.flags.int8 ? ['--int8'] : [])]);
   process.stdout.write(r.stdout);
   if (r.code === 0) return 0;
   process.stderr.write(`rlhf export: ${r.stderr.trim().split('\n').filter(Boolean).pop()?.replace(/^error: /, '') ?? `exit code ${r.code}`}\n`);
@@ -438,6 +502,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'validate': return await cmdValidate(args);
       case 'checkpoints': return cmdCheckpoints(args);
       case 'export': return await cmdExport(args);
+      case 'try': return await cmdTry(args);
+      case 'samples': return cmdSamples(args);
+      case 'labels export': return cmdLabelsExport(args);
+      case 'metrics': return cmdMetrics(args);
       default: return await cmdServeRewards(args);
     }
   } catch (e) {
@@ -448,6 +516,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // `rlhf samples RUN | head`: a reader that has seen enough is not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
   main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
     process.stderr.write(`rlhf: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
