@@ -8,6 +8,8 @@ import { listCheckpoints, type RunSummary } from '../core/runStore';
 import { StartError, startTraining } from '../core/training';
 import type { Ctx } from './ctx';
 import { DashboardPanel } from './dashboard';
+import { SamplesPanel } from './samplesPanel';
+import { Labels } from '../core/samples/labels';
 import type { RewardsUi } from './rewardsUi';
 import type { RunNode } from './runsView';
 import { compareCheckpointConfig, deleteCheckpointCommand, exportCheckpointHf, isCheckpointNode, keepCheckpoint, openCheckpointFolder,
@@ -37,6 +39,8 @@ export function registerCommands(ctx: Ctx, rewards: RewardsUi, validation: Confi
   reg('rlhf.testRules', (uri) => rewards.test(uri instanceof vscode.Uri ? uri : undefined));
   reg('rlhf.newRewardRules', () => rewards.scaffold());
   reg('rlhf.showRewardReport', () => rewards.showReport());
+  reg('rlhf.openSampleBrowser', (arg, step) => openSampleBrowser(ctx, arg, typeof step === 'number' ? step : undefined));
+  reg('rlhf.exportPreferences', (arg) => exportPreferences(ctx, arg));
   reg('rlhf.newConfig', () => newConfig(ctx));
   reg('rlhf.validateConfig', async (uri) => validateConfigCommand(ctx, validation, uri instanceof vscode.Uri ? uri.fsPath : await pickConfig('Run config to validate')));
   reg('rlhf.saveCheckpointNow', async (arg) => saveCheckpointNow(ctx, await pickRun(ctx, arg, isLive, 'Run to checkpoint now')));
@@ -176,6 +180,30 @@ async function pickRun(ctx: Ctx, arg: unknown, filter: (r: RunSummary) => boolea
   if (ctx.activeRun && runs.some((r) => r.id === ctx.activeRun) && filter === isLive) return ctx.activeRun;
   const pick = await vscode.window.showQuickPick(runs.map((r) => ({ label: r.id, description: `${r.status?.state ?? ''} step ${r.status?.step ?? 0}` })), { placeHolder });
   return pick?.label;
+}
+
+const hasSamples = (r: RunSummary) => fs.existsSync(path.join(r.dir, 'samples.jsonl'));
+
+async function openSampleBrowser(ctx: Ctx, arg: unknown, step?: number): Promise<void> {
+  const id = runIdOf(arg) ?? (ctx.activeRun && ctx.runs().some((r) => r.id === ctx.activeRun && hasSamples(r)) ? ctx.activeRun : undefined)
+    ?? await pickRun(ctx, undefined, hasSamples, 'Run whose samples to browse');
+  const dir = id && ctx.runDir(id);
+  if (!dir || !fs.existsSync(path.join(dir, 'samples.jsonl'))) { void vscode.window.showInformationMessage('RLHF: no run with recorded samples yet; train once first.'); return; }
+  SamplesPanel.show(ctx, dir, { step });
+}
+
+async function exportPreferences(ctx: Ctx, arg: unknown): Promise<void> {
+  const id = await pickRun(ctx, arg, (r) => fs.existsSync(path.join(r.dir, 'labels.jsonl')), 'Run whose preference labels to export');
+  const dir = id && ctx.runDir(id);
+  if (!dir) { void vscode.window.showInformationMessage('RLHF: no run has preference labels yet; label samples in the sample browser first.'); return; }
+  const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(dir, 'preferences.jsonl')), filters: { 'JSON Lines': ['jsonl'] } });
+  if (!target) return;
+  try {
+    const n = new Labels(dir).export(target.fsPath);
+    void vscode.window.showInformationMessage(`RLHF: wrote ${n} preference pair${n === 1 ? '' : 's'} (prompt/chosen/rejected) to ${vscode.workspace.asRelativePath(target)}.`);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`RLHF: cannot write ${target.fsPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 async function stopTraining(ctx: Ctx, arg: unknown): Promise<void> {

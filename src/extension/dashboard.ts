@@ -1,7 +1,9 @@
 // The dashboard webview panel: host side. Sends a full 'reset' when the page is ready and batched
 // 'append' messages (4 a second at most) while the run writes events.
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { saveExport } from './exportHandler';
 import { concatChunks, inheritedHistory } from '../core/checkpoints';
 import { isWebviewToHost, type HostToWebview, type RunInfo } from '../core/protocol';
 import type { RunModel } from '../core/runModel';
@@ -104,6 +106,11 @@ export class DashboardPanel {
       case 'ready': this.ready = true; this.reset(); break;
       case 'stop': void vscode.commands.executeCommand('rlhf.stopTraining', m.runId); break;
       case 'openLog': void vscode.commands.executeCommand('rlhf.showTrainerLog', m.runId); break;
+      case 'export': {
+        const dir = this.ctx.runDir(this.runId);
+        void saveExport(m, dir && fs.existsSync(dir) ? vscode.Uri.file(dir) : undefined);
+        break;
+      }
     }
   }
 
