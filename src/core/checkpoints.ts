@@ -49,11 +49,25 @@ export function readEvents(runDir: string, types: ReadonlySet<string>): TrainerE
   return out;
 }
 
+// the Runs view redraws every 2 s: a run's events are re-read only when events.jsonl has grown
+const eventCache = new Map<string, { size: number; events: TrainerEvent[] }>();
+const CHECKPOINT_EVENT_TYPES = new Set(['metrics', 'eval', 'checkpoint']);
+
+function checkpointEvents(runDir: string): TrainerEvent[] {
+  let size = -1;
+  try { size = fs.statSync(path.join(runDir, 'events.jsonl')).size; } catch { /* no events yet */ }
+  const hit = eventCache.get(runDir);
+  if (hit && hit.size === size) return hit.events;
+  const events = readEvents(runDir, CHECKPOINT_EVENT_TYPES);
+  eventCache.set(runDir, { size, events });
+  return events;
+}
+
 const stepOf = (name: string): number => Number(/step-(\d+)/.exec(name)?.[1] ?? NaN);
 
 /** Every complete checkpoint of a run, oldest first, with what was measured when it was saved. */
 export function checkpointInfos(runDir: string): CheckpointInfo[] {
-  const events = readEvents(runDir, new Set(['metrics', 'eval', 'checkpoint']));
+  const events = checkpointEvents(runDir);
   return listCheckpoints(runDir).map((dir) => {
     const step = stepOf(path.basename(dir));
     let metrics: Record<string, number | null> = {};

@@ -123,6 +123,13 @@ try {
   check('every chart panel draws on a canvas', canvases >= 10, `(${canvases})`);
   await page.screenshot({ path: path.join(SHOTS, '1-dashboard-live.png') });
 
+  // 1b. Save Checkpoint Now: the trainer checkpoints after its current step (reason "requested")
+  const eventsOf = (id) => fs.readFileSync(path.join(WS, 'runs', id, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const liveId = await until('the live run folder', () => runIds(WS)[0], 30_000);
+  await runCommand('RLHF: Save Checkpoint Now');
+  const saved = await until('a checkpoint saved on request', () => eventsOf(liveId).find((e) => e.type === 'checkpoint' && e.reason === 'requested'), 120_000);
+  check('Save Checkpoint Now writes a checkpoint during the run', fs.existsSync(path.join(saved.path, 'COMPLETE')), JSON.stringify(saved));
+
   // 2. Stop Training
   await runCommand('RLHF: Stop Training');
   const runsDir = path.join(WS, 'runs');
@@ -144,6 +151,45 @@ try {
   const state = await until('the dashboard to show the stopped state', async () => { const t = await dash.locator('#state').textContent({ timeout: 2000 }); return t === 'stopped' ? t : null; }, 60_000);
   check('dashboard shows the stopped state', state === 'stopped', state ?? '');
   await page.screenshot({ path: path.join(SHOTS, '2-stopped-runs-view.png') });
+
+  // 3b. Checkpoints under the run: Resume From Here continues the step count from the checkpoint's step
+  /** Right-click a tree row and pick a context-menu entry. */
+  async function rowAction(r, label) {
+    await r.click({ button: 'right' });
+    const item = page.locator('.context-view .monaco-menu .action-label', { hasText: label }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await item.click();
+  }
+  await row.first().locator('.monaco-tl-twistie').click();
+  // by its label: a row's text runs label and description together ("step 5" + "11/25/…")
+  const ckRow = page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^step ${saved.step}$`) }) });
+  const ckText = await until(`the checkpoint row step ${saved.step}`, async () => ((await ckRow.count()) ? ckRow.first().innerText() : null), 60_000);
+  check('the run lists its checkpoints with size and reward', /MB|KB/.test(ckText) && /reward/.test(ckText), ckText.replace(/\n/g, ' '));
+  await page.screenshot({ path: path.join(SHOTS, '2b-checkpoints-under-run.png') });
+  await runCommand('View: Close All Editors'); // the continuation's dashboard is then the one webview
+  await until('no webview left open', async () => (await page.locator('iframe.webview').count()) === 0, 30_000);
+  await rowAction(ckRow.first(), 'Resume From Here');
+  const childId = await until('the resumed run folder', () => runIds(WS).find((id) => id !== runId), 120_000);
+  const firstStep = await until('the resumed run\'s first step', async () => { await failOnProblemToast(); return eventsOf(childId).find((e) => e.type === 'metrics')?.step; }, 300_000);
+  const started = eventsOf(childId).find((e) => e.type === 'run_started');
+  check('Resume From Here continues the step count from the checkpoint', firstStep === saved.step + 1 && started.resumed_from === saved.path,
+    `(checkpoint step ${saved.step}, first step ${firstStep}, resumed_from ${started.resumed_from})`);
+  const childPoints = await until('the continuation\'s dashboard with the parent\'s steps before its own', async () => { const n = await points(); return n > saved.step ? n : 0; }, 120_000);
+  check('the continuation\'s dashboard draws the parent\'s steps up to the checkpoint first', childPoints > saved.step, `(${childPoints} points)`);
+  const childRow = page.locator('.pane-body .monaco-list-row', { hasText: childId });
+  const lineage = await until('the lineage in the Runs view', async () => { const t = await childRow.first().innerText({ timeout: 1000 }); return t.includes(`${runId}@${saved.step}`) ? t : null; }, 60_000);
+  check('the Runs view shows which run and step the continuation resumed from', !!lineage, lineage.replace(/\n/g, ' '));
+  await page.screenshot({ path: path.join(SHOTS, '2c-resumed-continues.png') });
+  await runCommand('RLHF: Stop Training');
+  await until('the resumed run to stop', () => JSON.parse(fs.readFileSync(path.join(WS, 'runs', childId, 'status.json'), 'utf8')).state === 'stopped', 180_000);
+
+  // 3c. Compare Config With Current: a diff editor between the checkpoint's config and config.yaml
+  await rowAction(ckRow.first(), 'Compare Config With Current');
+  const diffTab = page.locator('.tabs-container .tab', { hasText: '↔' });
+  await until('the diff editor', async () => (await diffTab.count()) > 0 && (await page.locator('.monaco-diff-editor').count()) > 0, 60_000);
+  check('Compare Config With Current opens a diff editor', true);
+  await page.screenshot({ path: path.join(SHOTS, '2d-compare-config.png') });
+  await runCommand('View: Close All Editors');
 
   // 4. Reward rules: CodeLens on reward.rules tests them on the run's samples, and re-tests on edit
   await page.keyboard.press('Escape');
@@ -189,6 +235,30 @@ try {
   check('hover shows the helper\'s documentation in a fresh workspace', /answer in a response/.test(hoverText), hoverText.slice(0, 200));
   await page.screenshot({ path: path.join(SHOTS, '5-rule-module-hover.png') });
 
+  // 5b. New Training Config from a preset (embedded model and prompts), started from the ▷ in its editor title
+  await runCommand('RLHF: New Training Config');
+  const qi = page.locator('.quick-input-widget input');
+  await qi.waitFor({ timeout: 30_000 });
+  await qi.fill('arithmetic-cpu');
+  await page.keyboard.press('Enter');
+  await until('the model picker', async () => /Model to train/.test(await qi.getAttribute('placeholder') ?? ''), 30_000);
+  await page.keyboard.press('Enter');
+  await until('the prompts picker', async () => /Prompts to train on/.test(await qi.getAttribute('placeholder') ?? ''), 30_000);
+  await page.keyboard.press('Enter');
+  const newConfig = path.join(WS, 'arithmetic-cpu.yaml');
+  // the save dialog is code-server's simple file dialog, prefilled with the default name: accept it
+  await until('the preset file', async () => { if (fs.existsSync(newConfig)) return true; if (await qi.isVisible()) await qi.press('Enter'); return false; }, 60_000, 2000);
+  const play = page.locator('.editor-actions .action-label[aria-label*="Start Training"]');
+  await until('the ▷ in the config\'s editor title', async () => (await play.count()) > 0, 60_000);
+  await page.screenshot({ path: path.join(SHOTS, '5b-new-config-from-preset.png') });
+  const before5b = runIds(WS);
+  await play.first().click();
+  const presetRun = await until('a run of the preset', () => runIds(WS).find((id) => !before5b.includes(id) && id.endsWith('arithmetic-cpu')), 120_000);
+  const presetStep = await until('the preset run\'s first step', () => eventsOf(presetRun).find((e) => e.type === 'metrics')?.step, 300_000);
+  check('a config from a preset validates and trains (started from the editor title)', presetStep === 1, `(${presetRun})`);
+  await runCommand('RLHF: Stop Training');
+  await until('the preset run to stop', () => JSON.parse(fs.readFileSync(path.join(WS, 'runs', presetRun, 'status.json'), 'utf8')).state === 'stopped', 180_000);
+
   // 6. An untrusted workspace (trust enabled, Restricted Mode): runs and charts read-only, no training
   try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
   const STATE2 = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-e2e-untrusted-'));
@@ -226,7 +296,7 @@ try {
   const dash2 = page2.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
   await until('read-only dashboard', async () => Number(await dash2.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 2000 })) > 0, 120_000);
   const stopDisabled = await dash2.locator('#stop').evaluate((el) => el.disabled === true && /Read-only/.test(el.title));
-  check('charts of existing runs stay viewable, read-only', stopDisabled && fs.readdirSync(path.join(WS2, 'runs')).length === 1);
+  check('charts of existing runs stay viewable, read-only', stopDisabled && fs.readdirSync(path.join(WS2, 'runs')).length === runIds(WS).length);
   await page2.screenshot({ path: path.join(SHOTS, '6-untrusted-read-only.png') });
 
   // 7. Watch Run Folder... on an OpenRLHF run, in the same untrusted window (reading files runs nothing)

@@ -81,7 +81,7 @@ test('checkpoints list, lineage of a resumed run, keep/delete, export', { timeou
   const again = rlhf(ws, 'export', infos[2].dir, '--format', 'hf', '-o', out);
   assert.equal(again.status, 2);
   assert.match(again.stderr, /^rlhf export: .*already exists/);
-  const bad = rlhf(ws, 'export', infos[2].dir, '--format', 'onnx', '-o', out);
+  const bad = rlhf(ws, 'export', infos[2].dir, '--format', 'gguf', '-o', out);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--format must be one of hf/);
 });
