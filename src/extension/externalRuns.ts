@@ -69,7 +69,9 @@ export class ExternalRuns implements vscode.Disposable {
 
   private saved(): Saved[] {
     const v = this.state.get<unknown>(STATE_KEY);
-    return Array.isArray(v) ? v.filter((s): s is Saved => typeof s?.dir === 'string' && FRAMEWORKS.includes(s?.framework)) : [];
+    const isSaved = (s: unknown): s is Saved => typeof s === 'object' && s !== null && typeof (s as Saved).dir === 'string'
+      && (FRAMEWORKS as readonly unknown[]).includes((s as Saved).framework);
+    return Array.isArray(v) ? (v as unknown[]).filter(isSaved) : [];
   }
 
   private save(): Thenable<void> {
