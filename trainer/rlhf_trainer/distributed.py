@@ -12,6 +12,15 @@ How the work is split (the same answer for any N, so a run's numbers do not depe
   count, and DDP's gradient mean is turned back into that sum;
 * rank 0 alone writes the run folder (events, status, samples, checkpoints) and reads stdin; its
   stop/save flags are broadcast once per step.
+
+Launch (one machine, N processes; --standalone picks a free local rendezvous port):
+
+    python -m torch.distributed.run --standalone --nproc-per-node N -m rlhf_trainer run --config C --run-dir D
+
+Several machines: the same command on each, with --standalone replaced by torchrun's rendezvous flags
+--nnodes M --node-rank I --rdzv-backend c10d --rdzv-endpoint HOST:PORT --rdzv-id RUN_NAME; the model,
+prompts, config and any --resume checkpoint must be at the same paths on every machine; the run folder
+fills on rank 0's machine (the other ranks write nothing there but their own trainer.log).
 """
 
 from __future__ import annotations

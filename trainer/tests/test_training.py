@@ -313,3 +313,17 @@ def test_seeded_sampler_draws_from_the_warped_softmax(temperature, top_k):
     assert (got - want).abs().max() < 0.02, (got, want)
     # the recorded log-prob is the full softmax at the temperature (pi_old's definition), not the warped one
     torch.testing.assert_close(s.logprobs[0], torch.log_softmax(logits / temperature, -1)[picked])
+
+
+def test_vllm_engine_without_vllm_fails_in_one_line_naming_the_key(tmp_path, example_model):
+    import importlib.util
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vllm is installed here")
+    run_dir = tmp_path / "run"
+    r = run_trainer(write_config(tmp_path, example_config(**{"rollout.engine": "vllm"})), run_dir)
+    assert r.returncode == 1
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "failed"
+    assert "rollout.engine: vllm cannot run here: the vllm package is not installed; set rollout.engine: hf" \
+        in status["error"], status
+    assert "\n" not in status["error"]
