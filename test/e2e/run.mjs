@@ -155,10 +155,17 @@ try {
   // 3b. Checkpoints under the run: Resume From Here continues the step count from the checkpoint's step
   /** Right-click a tree row and pick a context-menu entry. */
   async function rowAction(r, label) {
-    await r.click({ button: 'right' });
-    const item = page.locator('.context-view .monaco-menu .action-label', { hasText: label }).first();
-    await item.waitFor({ timeout: 10_000 });
-    await item.click();
+    const menu = page.locator('.context-view .monaco-menu');
+    // the menu can swallow a click that comes right after it opens: pick the entry with the keyboard
+    // (hover focuses it, Enter runs it) and check the menu closed, else try again
+    await until(`the context menu entry '${label}' to run`, async () => {
+      if (!(await menu.count())) await r.click({ button: 'right' });
+      const item = menu.locator('.action-label', { hasText: label }).first();
+      await item.waitFor({ timeout: 10_000 });
+      await item.hover();
+      await page.keyboard.press('Enter');
+      return until('the context menu to close', async () => (await menu.count()) === 0, 5_000).then(() => true, () => false);
+    }, 60_000);
   }
   await row.first().locator('.monaco-tl-twistie').click();
   // by its label: a row's text runs label and description together ("step 5" + "11/25/…")
@@ -192,11 +199,16 @@ try {
   await runCommand('View: Close All Editors');
 
   // 4. Reward rules: CodeLens on reward.rules tests them on the run's samples, and re-tests on edit
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+P');
-  await page.locator('.quick-input-widget input').fill('config.yaml');
-  await until('config.yaml in quick open', async () => (await page.locator('.quick-input-list .monaco-list-row', { hasText: 'config.yaml' }).count()) > 0, 60_000);
-  await page.keyboard.press('Enter');
+  // quick open, retried as the palette is: the widget can still be closing (inert) from the last pick
+  await until('config.yaml opened from quick open', async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('config.yaml', { timeout: 5000 });
+    const hit = page.locator('.quick-input-list .monaco-list-row', { hasText: 'config.yaml' }).first();
+    await hit.waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    return true;
+  }, 120_000);
   const lens = page.locator('.contentWidgets .codelens-decoration');
   const testLens = lens.locator('a', { hasText: 'Test on last 200 samples' });
   await until('the Test CodeLens on reward.rules', async () => (await testLens.count()) > 0, 60_000);
