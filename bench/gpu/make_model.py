@@ -35,28 +35,33 @@ def build_tokenizer():
                                    unk_token="<unk>", padding_side="left")
 
 
-def main(out: str):
+def build(out: str, n_prompts: int, **sizes) -> dict:
+    """A Llama of the given sizes with this tokenizer, and n_prompts prompts of 128 tokens, under out/."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     out_dir = Path(out)
     model_dir = out_dir / "model"
     tok = build_tokenizer()
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=VOCAB, hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
-                      num_attention_heads=16, num_key_value_heads=16, max_position_embeddings=512,
-                      tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    cfg = LlamaConfig(vocab_size=VOCAB, max_position_embeddings=512, tie_word_embeddings=False,
+                      bos_token_id=1, eos_token_id=2, pad_token_id=0, **sizes)
     model = LlamaForCausalLM(cfg)
     model.generation_config.pad_token_id = 0
     model.generation_config.eos_token_id = 2
     model.save_pretrained(model_dir)
     tok.save_pretrained(model_dir)
-    n_params = sum(p.numel() for p in model.parameters())
     rng = random.Random(0)
     with open(out_dir / "prompts.jsonl", "w") as f:
-        for _ in range(2048):
-            words = " ".join(f"w{rng.randrange(VOCAB - 4)}" for _ in range(127))
+        for _ in range(n_prompts):
+            words = " ".join(f"w{rng.randrange(VOCAB - 4)}" for _ in range(127))  # + <bos> = 128 tokens
             f.write(json.dumps({"prompt": words, "answer": "w7"}) + "\n")
-    print(json.dumps({"params": n_params, "model": str(model_dir)}))
+    return {"params": sum(p.numel() for p in model.parameters()), "model": str(model_dir),
+            "prompts": str(out_dir / "prompts.jsonl")}
+
+
+def main(out: str):
+    print(json.dumps(build(out, 2048, hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
+                           num_attention_heads=16, num_key_value_heads=16)))
 
 
 if __name__ == "__main__":

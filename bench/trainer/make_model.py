@@ -11,15 +11,12 @@ A Llama-style causal LM of about 58M parameters (hidden 512, 8 layers, MLP 1408,
 from __future__ import annotations
 
 import json
-import random
 import sys
 from pathlib import Path
 
-import torch
-
 
 def gpu_bench_module():
-    """bench/gpu/make_model.py, for its 32k word-level tokenizer (one definition for both benchmarks)."""
+    """bench/gpu/make_model.py: its 32k word-level tokenizer and model builder (one definition for both benchmarks)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("gpu_make_model", Path(__file__).resolve().parents[1] / "gpu" /
                                                   "make_model.py")
@@ -29,29 +26,8 @@ def gpu_bench_module():
 
 
 def main(out: str):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    gpu = gpu_bench_module()
-    vocab = gpu.VOCAB
-    out_dir = Path(out)
-    model_dir = out_dir / "model"
-    tok = gpu.build_tokenizer()
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=vocab, hidden_size=512, intermediate_size=1408, num_hidden_layers=8,
-                      num_attention_heads=8, num_key_value_heads=8, max_position_embeddings=512,
-                      tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=0)
-    model = LlamaForCausalLM(cfg)
-    model.generation_config.pad_token_id = 0
-    model.generation_config.eos_token_id = 2
-    model.save_pretrained(model_dir)
-    tok.save_pretrained(model_dir)
-    n_params = sum(p.numel() for p in model.parameters())
-    rng = random.Random(0)
-    with open(out_dir / "prompts.jsonl", "w") as f:
-        for _ in range(512):
-            words = " ".join(f"w{rng.randrange(vocab - 4)}" for _ in range(127))  # + <bos> = 128 tokens
-            f.write(json.dumps({"prompt": words, "answer": "w7"}) + "\n")
-    print(json.dumps({"params": n_params, "model": str(model_dir), "prompts": str(out_dir / "prompts.jsonl")}))
+    print(json.dumps(gpu_bench_module().build(out, 512, hidden_size=512, intermediate_size=1408, num_hidden_layers=8,
+                                              num_attention_heads=8, num_key_value_heads=8)))
 
 
 if __name__ == "__main__":
