@@ -20,7 +20,7 @@ for line in (run / "events.jsonl").read_text().splitlines():
     elif e.get("type") == "run_started":
         started = e
 steady = rows[1:] if len(rows) > 2 else rows  # step 1 carries CUDA/cuBLAS warm-up
-med = lambda k: statistics.median(float(r["values"][k]) for r in steady if k in r["values"])  # noqa: E731
+med = lambda k: statistics.median(float(r["values"][k]) for r in steady if k in r["values"])
 B = 256
 P, R = 128 + 1, med("response_length_mean")
 T = P + R
