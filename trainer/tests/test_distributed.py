@@ -25,7 +25,12 @@ def torchrun(nproc: int, config, run_dir, *extra, stdin=subprocess.DEVNULL, **po
 
 def run_ranks(nproc: int, config, run_dir, *extra) -> str:
     proc = torchrun(nproc, config, run_dir, *extra)
-    out, _ = proc.communicate(timeout=600)
+    try:
+        out, _ = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # torchrun ends its ranks with it
+        out, _ = proc.communicate()
+        raise AssertionError(f"torchrun did not exit within 600 s; its last output:\n{out[-4000:]}") from None
     assert proc.returncode == 0, out[-4000:]
     return out
 
