@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chooseNode, trainerEnv } from './trainerEnv';
-import { isAlive, isRunProcess, noteKillReason, readStatus, recordUnreportedEnd } from './runStore';
+import { isAlive, isExiting, isRunProcess, noteKillReason, readStatus, recordUnreportedEnd } from './runStore';
 
 export interface LaunchOptions {
   python: string;
@@ -92,8 +92,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitForExit(pid: number, runDir: string, handle: TrainerHandle | undefined, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (!isTrainer(pid, runDir, handle)) return true;
-    await sleep(100);
+    // a dying trainer drops its command line before it is a zombie: it has gone only after that
+    if (!isTrainer(pid, runDir, handle) && !isExiting(pid)) return true;
+    await sleep(isTrainer(pid, runDir, handle) ? 100 : 10);
   }
   return !isTrainer(pid, runDir, handle);
 }

@@ -35,6 +35,11 @@ function commandLine(pid: number): string[] | undefined {
   } catch { return undefined; }
 }
 
+/** A process that is exiting: its memory (and command line) is gone but it is not yet a zombie. */
+export function isExiting(pid: number): boolean {
+  return process.platform === 'linux' && isAlive(pid) && commandLine(pid)?.length === 0;
+}
+
 const realOrResolved = (p: string): string => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
 
 /**
