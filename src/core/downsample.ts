@@ -29,20 +29,32 @@ export function visibleRows(x: ArrayLike<number>, xMin: number, xMax: number): [
  * [xMin, xMax]: per bucket its first, lowest, highest and last non-null point, ascending and without
  * repeats. One pass over the rows; at most 4 x buckets indices.
  */
-export function m4Rows(x: ArrayLike<number>, y: YColumn, i0: number, i1: number, xMin: number, xMax: number, buckets: number): Int32Array {
+export function m4Rows(x: ArrayLike<number>, y: YColumn, i0: number, i1: number, xMin: number, xMax: number, buckets: number, summary?: M4Summary): Int32Array {
   const n = Math.max(1, Math.floor(buckets));
   const first = new Int32Array(n).fill(-1), last = new Int32Array(n), lo = new Int32Array(n), hi = new Int32Array(n);
   const scale = xMax > xMin ? n / (xMax - xMin) : 0;
+  const bucket = (i: number): number => { const b = Math.floor((x[i] - xMin) * scale); return b < 0 ? 0 : b >= n ? n - 1 : b; };
+  /** Takes the point summary (f, l, a, c: first, last, lowest, highest row) into bucket b; the same result as its rows one by one. */
+  const take = (b: number, f: number, l: number, a: number, c: number): void => {
+    if (first[b] < 0) { first[b] = f; last[b] = l; lo[b] = a; hi[b] = c; return; }
+    last[b] = l;
+    if ((y[a] as number) < (y[lo[b]] as number)) lo[b] = a; // strict: the earliest extreme stays, as row by row
+    if ((y[c] as number) > (y[hi[b]] as number)) hi[b] = c;
+  };
   const end = Math.min(i1, y.length); // a column shorter than x (a key never logged) has no rows past its end
-  for (let i = i0; i < end; i++) {
-    const v = y[i];
-    if (!has(v)) continue;
-    let b = Math.floor((x[i] - xMin) * scale);
-    b = b < 0 ? 0 : b >= n ? n - 1 : b;
-    if (first[b] < 0) { first[b] = last[b] = lo[b] = hi[b] = i; continue; }
-    last[b] = i;
-    if (v < (y[lo[b]] as number)) lo[b] = i;
-    else if (v > (y[hi[b]] as number)) hi[b] = i;
+  const levels = summary && summary.rows === y.length ? summary.levels : []; // a stale summary is not used
+  for (let i = i0; i < end;) {
+    // the largest whole summarised block that starts here and falls in one bucket stands for its rows
+    let L = levels.length - 1;
+    while (L >= 0 && (i % levels[L].size !== 0 || i + levels[L].size > end || bucket(i) !== bucket(i + levels[L].size - 1))) L--;
+    if (L >= 0) {
+      const lv = levels[L], k = i / lv.size;
+      if (lv.first[k] >= 0) take(bucket(i), lv.first[k], lv.last[k], lv.lo[k], lv.hi[k]);
+      i += lv.size;
+      continue;
+    }
+    if (has(y[i])) take(bucket(i), i, i, i, i);
+    i++;
   }
   const out = new Int32Array(4 * n);
   let k = 0;
@@ -61,9 +73,9 @@ export type Columns = [number[], ...(number | null)[][]];
  * What a chart of several series sharing one x column draws for [xMin, xMax] at `buckets` pixels:
  * the union of each series' M4 rows plus the row just outside each edge (so lines run to the frame).
  */
-export function downsample(x: ArrayLike<number>, ys: YColumn[], xMin: number, xMax: number, buckets: number): Columns {
+export function downsample(x: ArrayLike<number>, ys: YColumn[], xMin: number, xMax: number, buckets: number, summaries?: (M4Summary | undefined)[]): Columns {
   const [i0, i1] = visibleRows(x, xMin, xMax);
-  const parts: Int32Array[] = ys.map((y) => m4Rows(x, y, i0, i1, xMin, xMax, buckets));
+  const parts: Int32Array[] = ys.map((y, k) => m4Rows(x, y, i0, i1, xMin, xMax, buckets, summaries?.[k]));
   const edges = [i0 - 1, i1].filter((i) => i >= 0 && i < x.length);
   const all = new Int32Array(parts.reduce((s, p) => s + p.length, edges.length));
   let k = 0;
@@ -79,4 +91,68 @@ export function downsample(x: ArrayLike<number>, ys: YColumn[], xMin: number, xM
 /** The x extent [first, last] of a column, or null when it is empty. */
 export function extent(x: ArrayLike<number>): [number, number] | null {
   return x.length ? [x[0], x[x.length - 1]] : null;
+}
+
+/** One level of an M4Summary: per block of `size` rows its first, last, lowest and highest row with a value (-1: none). */
+export interface SummaryLevel { size: number; first: number[]; last: number[]; lo: number[]; hi: number[] }
+
+/** Rows per block of the first level, and blocks per block of the next: 64, 4,096, 262,144 rows. */
+const FAN = 64;
+const LEVELS = 3;
+
+/**
+ * Per-block first/last/min/max rows of one y column, kept up to date as rows arrive, so that M4 over
+ * millions of rows reads a block summary where a whole block falls in one pixel column and scans
+ * rows only at bucket edges: a draw costs about buckets x 64 x levels, not the run's length, and a
+ * live append recomputes only the tail block of each level. Depends on y only (not on the x axis).
+ */
+export class M4Summary {
+  readonly levels: SummaryLevel[] = Array.from({ length: LEVELS }, (_, L) => ({ size: FAN ** (L + 1), first: [], last: [], lo: [], hi: [] }));
+  /** Rows summarised (the column's length at the last update). */
+  rows = 0;
+
+  /** Brings the summary up to `y`, given that rows from `from` on are new or changed. */
+  update(y: YColumn, from: number): this {
+    from = Math.max(0, Math.min(from, this.rows));
+    this.rows = y.length;
+    let changed = from; // first row whose block is recomputed, per level
+    let below: SummaryLevel | null = null;
+    for (const lv of this.levels) {
+      const k0 = Math.floor(changed / lv.size), blocks = Math.ceil(this.rows / lv.size);
+      for (const a of [lv.first, lv.last, lv.lo, lv.hi]) a.length = Math.min(a.length, k0);
+      for (let k = k0; k < blocks; k++) {
+        if (below) this.fromBlocks(y, lv, below, k); else this.fromRows(y, lv, k);
+      }
+      changed = k0 * lv.size;
+      below = lv;
+    }
+    return this;
+  }
+
+  private fromRows(y: YColumn, lv: SummaryLevel, k: number): void {
+    let f = -1, l = -1, a = -1, c = -1;
+    for (let i = k * lv.size, e = Math.min(y.length, i + lv.size); i < e; i++) {
+      const v = y[i];
+      if (!has(v)) continue;
+      if (f < 0) { f = l = a = c = i; continue; }
+      l = i;
+      if (v < (y[a] as number)) a = i; else if (v > (y[c] as number)) c = i;
+    }
+    lv.first.push(f); lv.last.push(l); lv.lo.push(a); lv.hi.push(c);
+  }
+
+  private fromBlocks(y: YColumn, lv: SummaryLevel, below: SummaryLevel, k: number): void {
+    let f = -1, l = -1, a = -1, c = -1;
+    const per = lv.size / below.size;
+    for (let j = k * per, e = Math.min(below.first.length, j + per); j < e; j++) {
+      if (below.first[j] < 0) continue;
+      if (f < 0) { f = below.first[j]; a = below.lo[j]; c = below.hi[j]; }
+      else {
+        if ((y[below.lo[j]] as number) < (y[a] as number)) a = below.lo[j];
+        if ((y[below.hi[j]] as number) > (y[c] as number)) c = below.hi[j];
+      }
+      l = below.last[j];
+    }
+    lv.first.push(f); lv.last.push(l); lv.lo.push(a); lv.hi.push(c);
+  }
 }

@@ -19,8 +19,11 @@ export interface SamplesEvent extends EventBase { type: 'samples'; step: number;
 export interface CheckpointEvent extends EventBase { type: 'checkpoint'; step: number; path: string; reason?: string }
 export interface LogEvent extends EventBase { type: 'log'; level: 'debug' | 'info' | 'warning' | 'error'; message: string }
 export interface RunFinishedEvent extends EventBase { type: 'run_finished'; status: FinishStatus; error?: string | null; step?: number }
+/** A detector's finding (length hacking, eval divergence) over steps [first, last]; the dashboard shows it above the charts. */
+export type AlertKind = 'length_hacking' | 'eval_divergence';
+export interface AlertEvent extends EventBase { type: 'alert'; kind: AlertKind; step: number; message: string; steps: [number, number] }
 
-export type TrainerEvent = RunStartedEvent | ProgressEvent | MetricsEvent | EvalEvent | SamplesEvent | CheckpointEvent | LogEvent | RunFinishedEvent;
+export type TrainerEvent = RunStartedEvent | ProgressEvent | MetricsEvent | EvalEvent | SamplesEvent | CheckpointEvent | LogEvent | RunFinishedEvent | AlertEvent;
 
 export interface RunStatus {
   state: RunState; pid: number | null; step: number; total_steps?: number | null; updated: number;
@@ -49,8 +52,18 @@ export function parseEventLine(line: string): TrainerEvent | undefined {
     case 'log': return isStr(e.message) ? (e as unknown as LogEvent) : undefined;
     case 'run_started': return isObj(e.config) ? (e as unknown as RunStartedEvent) : undefined;
     case 'run_finished': return isStr(e.status) ? (e as unknown as RunFinishedEvent) : undefined;
+    case 'alert': return isAlert(e) ? e : undefined;
     default: return undefined;
   }
+}
+
+const ALERT_KINDS: readonly string[] = ['length_hacking', 'eval_divergence'];
+const MAX_ALERT_MESSAGE = 2000;
+
+/** An alert as the trainer writes it (schemas/events.schema.json); also what the webview accepts from the host. */
+export function isAlert(e: unknown): e is AlertEvent {
+  return isObj(e) && e.type === 'alert' && isStr(e.kind) && ALERT_KINDS.includes(e.kind) && isNum(e.step) && isStr(e.message)
+    && e.message.length <= MAX_ALERT_MESSAGE && Array.isArray(e.steps) && e.steps.length === 2 && e.steps.every(isNum);
 }
 
 export function parseStatus(text: string): RunStatus | undefined {
@@ -72,14 +85,30 @@ export interface SeriesChunk {
 export interface RunInfo { id: string; name: string; state: RunState | 'unknown'; step: number; totalSteps: number | null; live: boolean; device?: string; error?: string | null }
 export interface ProgressInfo { phase: Phase; done: number; total: number; message?: string }
 
+/** A run drawn over the dashboard's own (an overlay): its full columns, as 'reset' carries them. */
+export interface OverlayRun { run: RunInfo; series: SeriesChunk; evals: SeriesChunk }
+
 export type HostToWebview =
-  | { type: 'reset'; run: RunInfo; series: SeriesChunk; evals: SeriesChunk; samples: SamplesEvent | null; readOnly: boolean }
-  | { type: 'append'; runId: string; series: SeriesChunk; evals: SeriesChunk | null; samples: SamplesEvent | null; run: RunInfo; progress: ProgressInfo | null };
+  | { type: 'reset'; run: RunInfo; series: SeriesChunk; evals: SeriesChunk; samples: SamplesEvent | null; readOnly: boolean; alerts?: AlertEvent[] }
+  /** `runId` is the dashboard's run or one of its overlay runs; `alerts` are the new ones. */
+  | { type: 'append'; runId: string; series: SeriesChunk; evals: SeriesChunk | null; samples: SamplesEvent | null; run: RunInfo; progress: ProgressInfo | null; alerts?: AlertEvent[] }
+  /**
+   * The runs drawn over the dashboard's own (all of them: a run not listed is no longer shown), and
+   * the legend label of every run, its own included (the config keys that differ between them).
+   */
+  | { type: 'overlay'; runs: OverlayRun[]; labels: Record<string, string> };
 
 export type WebviewToHost =
-  | { type: 'ready'; runId: string | null }
+  /** `overlay`: the runs the page drew over its own before a reload, for the host to send again. */
+  | { type: 'ready'; runId: string | null; overlay?: string[] }
   | { type: 'stop'; runId: string }
   | { type: 'openLog'; runId: string }
+  /** A click on a chart (or an alert's link): the sample browser of that run at that step. */
+  | { type: 'openSamples'; runId: string; step: number }
+  /** The dashboard's "add run" button: the host asks which runs to overlay. */
+  | { type: 'addRun' }
+  | { type: 'removeRun'; runId: string }
+  | { type: 'configDiff' }
   | ExportMessage;
 
 /**
@@ -101,12 +130,21 @@ function isExport(m: Record<string, unknown>): boolean {
   return m.format !== 'png' || m.data.startsWith('data:image/png;base64,');
 }
 
+/** A run id as the host names runs: a folder name, or `framework:folder` for a watched run; never a path. */
+const isRunId = (s: unknown): s is string => isStr(s) && s.length > 0 && s.length < 512 && !s.includes('/') && !s.includes('..');
+const MAX_OVERLAY_RUNS = 64;
+
 export function isWebviewToHost(m: unknown): m is WebviewToHost {
   if (!isObj(m) || !isStr(m.type)) return false;
   switch (m.type) {
-    case 'ready': return m.runId === null || (isStr(m.runId) && m.runId.length < 512);
+    case 'ready': return (m.runId === null || (isStr(m.runId) && m.runId.length < 512))
+      && (m.overlay === undefined || (Array.isArray(m.overlay) && m.overlay.length <= MAX_OVERLAY_RUNS && m.overlay.every(isRunId)));
     case 'stop':
-    case 'openLog': return isStr(m.runId) && m.runId.length < 512 && !m.runId.includes('/') && !m.runId.includes('..');
+    case 'removeRun':
+    case 'openLog': return isRunId(m.runId);
+    case 'openSamples': return isRunId(m.runId) && isNum(m.step) && Number.isInteger(m.step) && m.step >= 0;
+    case 'addRun':
+    case 'configDiff': return true;
     case 'export': return isExport(m);
     default: return false;
   }
@@ -117,9 +155,14 @@ function isChunk(c: unknown): c is SeriesChunk {
     && Object.values(c.values).every((col) => Array.isArray(col) && col.length === (c.step as unknown[]).length);
 }
 
+const isAlerts = (a: unknown): boolean => a === undefined || (Array.isArray(a) && a.every(isAlert));
+const isOverlayRun = (r: unknown): r is OverlayRun => isObj(r) && isObj(r.run) && isRunId(r.run.id) && isChunk(r.series) && isChunk(r.evals);
+
 export function isHostToWebview(m: unknown): m is HostToWebview {
   if (!isObj(m) || !isStr(m.type)) return false;
-  if (m.type === 'reset') return isObj(m.run) && isChunk(m.series) && isChunk(m.evals) && typeof m.readOnly === 'boolean';
-  if (m.type === 'append') return isStr(m.runId) && isObj(m.run) && isChunk(m.series) && (m.evals === null || isChunk(m.evals));
+  if (m.type === 'reset') return isObj(m.run) && isChunk(m.series) && isChunk(m.evals) && typeof m.readOnly === 'boolean' && isAlerts(m.alerts);
+  if (m.type === 'append') return isStr(m.runId) && isObj(m.run) && isChunk(m.series) && (m.evals === null || isChunk(m.evals)) && isAlerts(m.alerts);
+  if (m.type === 'overlay') return Array.isArray(m.runs) && m.runs.length <= MAX_OVERLAY_RUNS && m.runs.every(isOverlayRun)
+    && isObj(m.labels) && Object.values(m.labels).every(isStr);
   return false;
 }

@@ -1,6 +1,6 @@
 // What a reader knows about one run, built from its events: metric columns, evals, last samples,
 // progress and state. Columns are plain arrays so a chunk can be posted to a webview as is.
-import type { EvalEvent, MetricsEvent, ProgressInfo, RunState, SamplesEvent, SeriesChunk, TrainerEvent } from './protocol';
+import type { AlertEvent, EvalEvent, MetricsEvent, ProgressInfo, RunState, SamplesEvent, SeriesChunk, TrainerEvent } from './protocol';
 
 export class SeriesColumns {
   step: number[] = [];
@@ -82,13 +82,20 @@ export class RunModel {
   error: string | null = null;
   checkpoints: { step: number; path: string }[] = [];
   startedAt: number | null = null;
+  /** The resolved config of run_started (the overlay's legend and config diff); null before it. */
+  config: Record<string, unknown> | null = null;
+  /** Detector findings (length hacking, eval divergence), oldest first. */
+  readonly alerts: AlertEvent[] = [];
   onLog: ((level: string, message: string) => void) | undefined;
 
   ingest(events: TrainerEvent[]): void {
     for (const e of events) {
       switch (e.type) {
         case 'run_started':
-          this.state = 'starting'; this.device = e.device; this.startedAt = e.time; this.error = null;
+          this.state = 'starting'; this.device = e.device; this.startedAt = e.time; this.error = null; this.config = e.config;
+          break;
+        case 'alert':
+          this.alerts.push(e);
           break;
         case 'progress':
           this.progress = { phase: e.phase, done: e.done, total: e.total, message: e.message };

@@ -1,0 +1,127 @@
+// Several runs on the same charts: what tells them apart (the config keys whose values differ, for
+// the legend and the config diff), the colour each run keeps, and the join of their downsampled
+// columns onto one x column for uPlot. Pure and DOM-free: the dashboard, the host and the tests use it.
+import type { Columns } from './downsample';
+
+/**
+ * Paul Tol's "bright" scheme: distinct under the common colour-vision deficiencies and readable on
+ * light and dark themes. A run keeps its index while it is in the overlay (`assignColors`).
+ */
+export const RUN_PALETTE = ['#4477AA', '#EE6677', '#228833', '#CCBB44', '#66CCEE', '#AA3377', '#BBBBBB'] as const;
+
+/** A run as the overlay compares it: its id and its `run_started` config (null: none recorded). */
+export interface OverlayRunConfig { id: string; config: Record<string, unknown> | null }
+
+const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** A config as dotted keys to display text: `algorithm.kl.coef` -> `0.001`; lists and nulls as JSON. */
+export function flattenConfig(config: Record<string, unknown> | null, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(config ?? {})) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (isPlainObject(v) && Object.keys(v).length) for (const [kk, vv] of flattenConfig(v, key)) out.set(kk, vv);
+    else out.set(key, typeof v === 'string' ? v : JSON.stringify(v) ?? 'null');
+  }
+  return out;
+}
+
+/** What a key missing from one run's config shows as. */
+export const ABSENT = '—';
+
+/** The dotted keys whose values are not the same in every run (a key some runs lack counts), sorted. */
+export function differingKeys(runs: OverlayRunConfig[]): string[] {
+  const flat = runs.map((r) => flattenConfig(r.config));
+  const keys = new Set(flat.flatMap((f) => [...f.keys()]));
+  return [...keys].filter((k) => new Set(flat.map((f) => f.get(k) ?? ABSENT)).size > 1).sort();
+}
+
+/** Names the paper uses for the keys that usually tell estimator comparisons apart. */
+const SHORT: Record<string, string> = { 'algorithm.estimator': 'estimator', 'algorithm.kl.coef': 'kl', 'rollout.n_samples_per_prompt': 'n' };
+/** Keys that differ between any two runs without saying how they differ (where they were written). */
+const NOISE = new Set(['name', 'run_dir']);
+
+/** Per key, the shortest dotted suffix no other key in `keys` ends with (`kl.coef` -> `coef` unless `x.coef` is there too). */
+function shortNames(keys: string[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const k of keys) {
+    if (SHORT[k]) { names.set(k, SHORT[k]); continue; }
+    const parts = k.split('.');
+    let n = 1;
+    while (n < parts.length && keys.some((o) => o !== k && (o === parts.slice(-n).join('.') || o.endsWith(`.${parts.slice(-n).join('.')}`)))) n++;
+    names.set(k, parts.slice(-n).join('.'));
+  }
+  return names;
+}
+
+/**
+ * A legend label per run from the config keys that differ between the runs, e.g.
+ * `estimator=grpo kl=0.001`. The run name only when nothing else differs; the run id when the
+ * configs do not tell them apart at all (or there is one run). At most `maxKeys` keys, in key order.
+ */
+export function runLabels(runs: OverlayRunConfig[], maxKeys = 4): string[] {
+  const all = differingKeys(runs);
+  const keys = all.some((k) => !NOISE.has(k)) ? all.filter((k) => !NOISE.has(k)) : all.filter((k) => k === 'name');
+  const names = shortNames(keys);
+  return runs.map((r) => {
+    if (!keys.length) return r.id;
+    const flat = flattenConfig(r.config);
+    const parts = keys.slice(0, maxKeys).map((k) => `${names.get(k)}=${flat.get(k) ?? ABSENT}`);
+    return parts.join(' ') + (keys.length > maxKeys ? ' …' : '');
+  });
+}
+
+/** The config diff of the chosen runs: one row per differing key, one column per run. */
+export interface ConfigDiff { runs: string[]; rows: { key: string; values: string[] }[] }
+
+export function configDiff(runs: OverlayRunConfig[]): ConfigDiff {
+  const flat = runs.map((r) => flattenConfig(r.config));
+  return { runs: runs.map((r) => r.id), rows: differingKeys(runs).map((key) => ({ key, values: flat.map((f) => f.get(key) ?? ABSENT) })) };
+}
+
+const cell = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+/** The diff as a Markdown table (readable as plain text too); a line saying so when nothing differs. */
+export function configDiffMarkdown(diff: ConfigDiff): string {
+  const head = `# Config diff of ${diff.runs.length} runs\n\nOnly the keys whose values differ; ${ABSENT} = not in that run's config.\n\n`;
+  if (!diff.rows.length) return `${head}The configs are the same.\n`;
+  const rows = [['key', ...diff.runs], ...diff.rows.map((r) => [r.key, ...r.values])].map((r) => r.map(cell));
+  const w = rows[0].map((_, i) => Math.max(3, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
+  return head + [line(rows[0]), line(w.map((n) => '-'.repeat(n))), ...rows.slice(1).map(line)].join('\n') + '\n';
+}
+
+/**
+ * The palette index of each run: runs that had one keep it, new runs get the lowest free index
+ * (colours repeat only past the palette's length). Runs no longer shown free their index.
+ */
+export function assignColors(previous: Record<string, number>, ids: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const id of ids) if (Number.isInteger(previous[id])) out[id] = previous[id];
+  for (const id of ids) {
+    if (id in out) continue;
+    const used = new Set(Object.values(out));
+    let i = 0;
+    while (used.has(i) && i < RUN_PALETTE.length) i++;
+    out[id] = i < RUN_PALETTE.length ? i : Object.keys(out).length % RUN_PALETTE.length;
+  }
+  return out;
+}
+
+/**
+ * Several runs' downsampled columns (each its own x) on one x column: the sorted union of their x
+ * values, each run's y where it has that x and null elsewhere (the chart spans the gaps). Runs
+ * logging the same steps share rows.
+ */
+export function joinColumns(tables: Columns[]): Columns {
+  const xs = [...new Set(tables.flatMap((t) => t[0]))].sort((a, b) => a - b);
+  const row = new Map(xs.map((x, i) => [x, i]));
+  const ys: (number | null)[][] = [];
+  for (const t of tables) {
+    for (const col of t.slice(1) as (number | null)[][]) {
+      const y = new Array<number | null>(xs.length).fill(null);
+      t[0].forEach((x, i) => { y[row.get(x)!] = col[i]; });
+      ys.push(y);
+    }
+  }
+  return [xs, ...ys];
+}
