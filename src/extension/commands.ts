@@ -15,6 +15,7 @@ import type { RunNode } from './runsView';
 import { compareCheckpointConfig, deleteCheckpointCommand, exportCheckpointHf, isCheckpointNode, keepCheckpoint, openCheckpointFolder,
   saveCheckpointNow } from './checkpointCommands';
 import { newConfig, validateConfigCommand } from './configCommands';
+import { exportCheckpointOnnx, tryCheckpoint } from './onnxCommands';
 import type { ConfigValidation } from './configValidation';
 
 export function registerCommands(ctx: Ctx, rewards: RewardsUi, validation: ConfigValidation): void {
@@ -50,6 +51,8 @@ export function registerCommands(ctx: Ctx, rewards: RewardsUi, validation: Confi
   reg('rlhf.deleteCheckpoint', (arg) => deleteCheckpointCommand(ctx, arg));
   reg('rlhf.compareCheckpointConfig', (arg) => compareCheckpointConfig(arg, () => pickConfig('Current config to compare with')));
   reg('rlhf.exportCheckpointHf', (arg) => exportCheckpointHf(ctx, arg));
+  reg('rlhf.exportCheckpointOnnx', (arg) => exportCheckpointOnnx(ctx, arg));
+  reg('rlhf.tryCheckpoint', (arg) => tryCheckpoint(ctx, arg));
 }
 
 /** A watched run of another framework is read-only: Stop, Resume and the trainer log are not for it. */

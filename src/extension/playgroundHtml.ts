@@ -1,0 +1,39 @@
+// The playground page's HTML ("RLHF: Try Checkpoint"), without vscode so that a unit test can check
+// it: a strict CSP (nothing but the nonce'd style and script), and the title escaped (it names a run
+// folder). The page itself is built by dist/playground.js from the host's `init` message.
+import { escapeHtml } from './dashboardHtml';
+
+export interface PlaygroundHtmlInput { title: string; nonce: string; cspSource: string; script: string }
+
+const STYLE = `
+body{font-family:var(--vscode-font-family,sans-serif);font-size:13px;color:var(--vscode-foreground,#ccc);background:var(--vscode-editor-background,#1e1e1e);margin:0;padding:8px}
+#bar{display:flex;flex-wrap:wrap;gap:6px 12px;align-items:center;margin:6px 0}
+#bar label{display:flex;gap:4px;align-items:center}
+textarea,input,select,button{font:inherit;color:inherit;background:var(--vscode-input-background,#333);border:1px solid var(--vscode-input-border,#555);padding:2px 4px}
+textarea{width:100%;box-sizing:border-box;min-height:4em;resize:vertical;font-family:var(--vscode-editor-font-family,monospace)}
+button{cursor:pointer;background:var(--vscode-button-background,#0e639c);color:var(--vscode-button-foreground,#fff)}
+button:disabled{opacity:.5;cursor:default}
+input[type=number]{width:5em}
+#columns{display:flex;gap:8px}
+section{flex:1 1 0;min-width:0;border:1px solid var(--vscode-panel-border,#555);padding:6px}
+section select{max-width:100%}
+.output{white-space:pre-wrap;word-break:break-word;min-height:6em;margin:6px 0;padding:4px;background:var(--vscode-textCodeBlock-background,#2b2b2b);font-family:var(--vscode-editor-font-family,monospace)}
+.stats,.status,.reward{opacity:.85;margin:2px 0}
+.error{color:var(--vscode-errorForeground,#f48771)}
+.muted{opacity:.7}
+`;
+
+export function playgroundHtml(o: PlaygroundHtmlInput): string {
+  const e = escapeHtml;
+  const csp = [`default-src 'none'`, `font-src ${o.cspSource}`, `style-src 'nonce-${o.nonce}'`, `script-src 'nonce-${o.nonce}'`].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${e(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<style nonce="${e(o.nonce)}">${STYLE}</style>
+<title>Try: ${e(o.title)}</title></head>
+<body>
+<div id="app"></div>
+<script nonce="${e(o.nonce)}" src="${e(o.script)}"></script>
+</body></html>`;
+}
