@@ -1,7 +1,7 @@
 """Run config: load YAML, validate against schemas/config.schema.json, fill defaults, resolve paths.
 
 Every problem is reported as one ConfigError line naming the file, the line, the field and the fix,
-before any model is loaded.
+before any model is loaded; a config with several problems gets all of them at once (one line each).
 """
 
 from __future__ import annotations
@@ -19,7 +19,41 @@ from .algorithms import GROUPED_ESTIMATORS
 
 
 class ConfigError(Exception):
-    """A config problem a user can fix; str() is the one-line message."""
+    """Config problems a user can fix: one line each in .lines; str() joins them (usually just one)."""
+
+    def __init__(self, *lines: str):
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)
+
+
+class Problems:
+    """Collects every problem of a config instead of stopping at the first, each as its
+    `file:line: field: message` line with the key path it is about (so checks that depend on a broken
+    key can be skipped instead of repeating it). `found` may be shared with a later stage (preflight)."""
+
+    def __init__(self, src: str, lines: dict, found: list | None = None):
+        self.src, self.lines = src, lines
+        self.found: list[tuple[tuple, str]] = found if found is not None else []
+
+    def line(self, path: tuple, msg: str) -> str:
+        line = self.lines.get(path)
+        return f"{f'{self.src}:{line}' if line else self.src}: {_fmt_path(path)}: {msg}"
+
+    def check(self, cond: bool, path: tuple, msg: str) -> bool:
+        if not cond:
+            self.found.append((path, self.line(path, msg)))
+        return cond
+
+    def add(self, path: tuple, error: ConfigError):
+        """A check that raised (its lines may name another file, e.g. a prompt file's line)."""
+        self.found.extend((path, line) for line in error.lines)
+
+    def has(self, *prefix) -> bool:
+        return any(p[:len(prefix)] == prefix for p, _ in self.found)
+
+    def raise_any(self):
+        if self.found:
+            raise ConfigError(*(line for _, line in self.found))
 
 
 def schemas_dir() -> Path:
@@ -102,14 +136,7 @@ def _describe(err: jsonschema.ValidationError, schema: dict) -> tuple[tuple, str
     return path, err.message + (f" ({desc})" if desc else "")
 
 
-def _check(cond: bool, src: str, lines: dict, path: tuple, msg: str):
-    if not cond:
-        line = lines.get(path)
-        where = f"{src}:{line}" if line else src
-        raise ConfigError(f"{where}: {_fmt_path(path)}: {msg}")
-
-
-def _check_batches(roll: dict, train: dict, src: str, lines: dict):
+def _check_batches(roll: dict, train: dict, p: Problems):
     """Every rollout sample is trained on, in whole optimizer steps; else steps are silently skipped
     (a rollout smaller than train.batch_size took no optimizer step at all) and the LR schedule's
     length disagrees with the steps taken."""
@@ -120,13 +147,13 @@ def _check_batches(roll: dict, train: dict, src: str, lines: dict):
     divisors = [d for d in range(min(tb, samples), 0, -1) if samples % d == 0 and d % train["micro_batch_size"] == 0]
     fix_rb = next(r for r in range(rb + 1, rb * tb + 1) if r * n % tb == 0)
     fixes = ([f"set train.batch_size to {divisors[0]}"] if divisors else []) + [f"set rollout.batch_size to {fix_rb}"]
-    _check(False, src, lines, ("train", "batch_size"),
-           f"a rollout batch holds {samples} samples (rollout.batch_size {rb} x n_samples_per_prompt {n}), "
+    p.check(False, ("train", "batch_size"),
+            f"a rollout batch holds {samples} samples (rollout.batch_size {rb} x n_samples_per_prompt {n}), "
            f"not a multiple of train.batch_size {tb}: each of the {train['max_epochs']} epoch(s) would train on "
            f"{samples // tb * tb} and skip {samples % tb}; " + " or ".join(fixes))
 
 
-def _check_input_template(data: dict, src: str, lines: dict):
+def _check_input_template(data: dict, p: Problems):
     import string
     tpl = data["input_template"]
     if tpl is None:
@@ -138,8 +165,8 @@ def _check_input_template(data: dict, src: str, lines: dict):
     if fields is not None:
         bad = "" if fields == [("", "", None)] else f"it has {len(fields)} placeholder(s): " + ", ".join(
             "{" + n + (f"!{c}" if c else "") + (f":{sp}" if sp else "") + "}" for n, sp, c in fields)
-    _check(not bad, src, lines, ("data", "input_template"),
-           f"needs exactly one {{}} where the prompt goes ({bad}); write literal braces as {{{{ and }}}}")
+    p.check(not bad, ("data", "input_template"),
+            f"needs exactly one {{}} where the prompt goes ({bad}); write literal braces as {{{{ and }}}}")
 
 
 def _resolve_model(value: str, base_dir: Path, will_build: bool, check_files: bool, check) -> str:
@@ -173,16 +200,16 @@ def locator(cfg: dict):
     except OSError:
         lines = {}
 
+    problems = Problems(src, lines)
+
     def fail(path: tuple, msg: str) -> ConfigError:
-        try:
-            _check(False, src, lines, path, msg)
-        except ConfigError as e:
-            return e
+        return ConfigError(problems.line(path, msg))
     return fail
 
 
-def load_config(path: str | os.PathLike, check_files: bool = True) -> dict:
-    """Reads, validates and resolves a config file. Raises ConfigError with one line."""
+def load_config(path: str | os.PathLike, check_files: bool = True, found: list | None = None) -> dict:
+    """Reads, validates and resolves a config file. Raises ConfigError with a line per problem; with `found`
+    (a list) the semantic problems are appended there instead, for the caller to add its own and raise."""
     path = Path(path)
     src = str(path)
     if not path.is_file():
@@ -198,39 +225,44 @@ def load_config(path: str | os.PathLike, check_files: bool = True) -> dict:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{src}: the config must be a mapping of sections (model, data, ...)")
-    return resolve_config(raw, path.resolve().parent, src, _line_map(text), check_files)
+    return resolve_config(raw, path.resolve().parent, src, _line_map(text), check_files, found)
 
 
 def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict | None = None,
-                   check_files: bool = True) -> dict:
+                   check_files: bool = True, found: list | None = None) -> dict:
     lines = lines or {}
     schema = load_schema()
     validator = jsonschema.Draft7Validator(schema)
     errors = sorted(validator.iter_errors(raw), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
-    if errors:
-        p, msg = _describe(errors[0], schema)
-        _check(False, src, lines, p, msg)
+    # every schema problem at once; the checks below need the schema's shape, so they wait for a valid one
+    shape = Problems(src, lines)
+    for err in errors:
+        path, msg = _describe(err, schema)
+        if shape.line(path, msg) not in (line for _, line in shape.found):
+            shape.check(False, path, msg)
+    shape.raise_any()
     cfg = apply_defaults(schema, copy.deepcopy(raw))
+    p = Problems(src, lines, found)
 
     algo, roll, train = cfg["algorithm"], cfg["rollout"], cfg["train"]
     est, n = algo["estimator"], roll["n_samples_per_prompt"]
-    _check(not (est in GROUPED_ESTIMATORS and n < 2), src, lines, ("rollout", "n_samples_per_prompt"),
-           f"estimator '{est}' compares samples of the same prompt and needs n_samples_per_prompt >= 2 "
-           f"(got {n}); set it to 4, or use estimator reinforce_pp")
-    _check(train["micro_batch_size"] <= train["batch_size"], src, lines, ("train", "micro_batch_size"),
-           f"micro_batch_size {train['micro_batch_size']} exceeds train.batch_size {train['batch_size']}; lower it")
-    _check(train["batch_size"] % train["micro_batch_size"] == 0, src, lines, ("train", "batch_size"),
-           f"batch_size {train['batch_size']} is not a multiple of micro_batch_size {train['micro_batch_size']}")
-    _check_batches(roll, train, src, lines)
-    _check(algo["dual_clip"] is None or algo["dual_clip"] > 1, src, lines, ("algorithm", "dual_clip"),
-           "dual_clip must be greater than 1 (3.0 is common) or null")
+    p.check(not (est in GROUPED_ESTIMATORS and n < 2), ("rollout", "n_samples_per_prompt"),
+            f"estimator '{est}' compares samples of the same prompt and needs n_samples_per_prompt >= 2 "
+            f"(got {n}); set it to 4, or use estimator reinforce_pp")
+    micro_fits = p.check(train["micro_batch_size"] <= train["batch_size"], ("train", "micro_batch_size"),
+                         f"micro_batch_size {train['micro_batch_size']} exceeds train.batch_size {train['batch_size']}; lower it")
+    # one line for train.batch_size: a batch that does not split into micro-batches is named before the rollout fit
+    if micro_fits and p.check(train["batch_size"] % train["micro_batch_size"] == 0, ("train", "batch_size"),
+                              f"batch_size {train['batch_size']} is not a multiple of micro_batch_size {train['micro_batch_size']}"):
+        _check_batches(roll, train, p)
+    p.check(algo["dual_clip"] is None or algo["dual_clip"] > 1, ("algorithm", "dual_clip"),
+            "dual_clip must be greater than 1 (3.0 is common) or null")
     lo, hi = algo["reward_clip"]
-    _check(lo < hi, src, lines, ("algorithm", "reward_clip"), "reward_clip must be [low, high] with low < high")
-    _check(not (algo["kl"]["mode"] == "loss" and algo["kl"]["estimator"] == "k1"), src, lines,
-           ("algorithm", "kl", "estimator"),
-           "k1 as a loss has no useful gradient (paper appendix B.1); use k2 (or k3) with kl.mode: loss")
+    p.check(lo < hi, ("algorithm", "reward_clip"), "reward_clip must be [low, high] with low < high")
+    p.check(not (algo["kl"]["mode"] == "loss" and algo["kl"]["estimator"] == "k1"), ("algorithm", "kl", "estimator"),
+            "k1 as a loss has no useful gradient (paper appendix B.1); use k2 (or k3) with kl.mode: loss")
 
-    _check_input_template(cfg["data"], src, lines)
+    _check_input_template(cfg["data"], p)
 
     # resolve paths relative to the config file
     def rel(p):
@@ -240,7 +272,7 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
     for key in ("policy", "reference"):
         if model.get(key):
             model[key] = _resolve_model(model[key], base_dir, key == "policy" and bool(model["create_if_missing"]),
-                                        check_files, lambda ok, msg, k=key: _check(ok, src, lines, ("model", k), msg))
+                                        check_files, lambda ok, msg, k=key: p.check(ok, ("model", k), msg))
     for key in ("prompts", "eval_prompts"):
         data[key] = rel(data[key])
     for i, s in enumerate(cfg["reward"]["sources"]):
@@ -248,28 +280,30 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
             file, fn = s["function"].rsplit(":", 1)
             s["function"] = f"{rel(file)}:{fn}"
             if check_files:
-                _check(Path(rel(file)).is_file(), src, lines, ("reward", "sources", i, "function"),
-                       f"reward function file {rel(file)} not found; fix the path (relative to the config)")
+                p.check(Path(rel(file)).is_file(), ("reward", "sources", i, "function"),
+                        f"reward function file {rel(file)} not found; fix the path (relative to the config)")
     if check_files:
-        _check(Path(data["prompts"]).is_file(), src, lines, ("data", "prompts"),
-               f"prompt file {data['prompts']} not found; fix the path (relative to the config)")
+        p.check(Path(data["prompts"]).is_file(), ("data", "prompts"),
+                f"prompt file {data['prompts']} not found; fix the path (relative to the config)")
         if data["eval_prompts"]:
-            _check(Path(data["eval_prompts"]).is_file(), src, lines, ("data", "eval_prompts"),
-                   f"eval prompt file {data['eval_prompts']} not found; fix the path or set it to null")
+            p.check(Path(data["eval_prompts"]).is_file(), ("data", "eval_prompts"),
+                    f"eval prompt file {data['eval_prompts']} not found; fix the path or set it to null")
         pol = Path(model["policy"])
-        _check(pol.exists() or model["create_if_missing"] or not pol.is_absolute(), src, lines,
-               ("model", "policy"), f"model folder {pol} not found; point it at a save_pretrained folder")
-    _check(bool(cfg["reward"]["sources"]) or bool(cfg["reward"]["rules"]), src, lines, ("reward",),
-           "no reward: add reward.rules, or reward.sources with a function (file.py:fn), a worker or an http endpoint")
+        p.check(pol.exists() or model["create_if_missing"] or not pol.is_absolute() or p.has("model", "policy"),
+                ("model", "policy"), f"model folder {pol} not found; point it at a save_pretrained folder")
+    p.check(bool(cfg["reward"]["sources"]) or bool(cfg["reward"]["rules"]), ("reward",),
+            "no reward: add reward.rules, or reward.sources with a function (file.py:fn), a worker or an http endpoint")
     if cfg["reward"]["rules"] and check_files:
         import shutil
         from .rewards import rule_engine_command
         node, worker = rule_engine_command()
-        _check(Path(worker).is_file(), src, lines, ("reward", "rules"),
-               f"reward.rules are evaluated by the rule engine {worker}, which is missing; run `npm run build` "
+        p.check(Path(worker).is_file(), ("reward", "rules"),
+                f"reward.rules are evaluated by the rule engine {worker}, which is missing; run `npm run build` "
                "(or set RLHF_REWARD_WORKER to dist/reward-worker.js)")
-        _check(bool(shutil.which(node)) or Path(node).is_file(), src, lines, ("reward", "rules"),
-               f"reward.rules need Node.js to run the rule engine and '{node}' was not found; install Node 20+ or set RLHF_NODE")
+        p.check(bool(shutil.which(node)) or Path(node).is_file(), ("reward", "rules"),
+                f"reward.rules need Node.js to run the rule engine and '{node}' was not found; install Node 20+ or set RLHF_NODE")
+    if found is None:
+        p.raise_any()
     cfg["_config_path"] = str(Path(src).resolve()) if src != "<config>" else None
     cfg["_base_dir"] = str(base_dir)
     return cfg

@@ -1,6 +1,8 @@
 """Checks that need more than the config file: the prompt files, the reward code, the rule engine and
 the model's size limits. `validate` and `run` call them before any model weights load, so each mistake
-is one line naming file, line and field (exit 2) instead of a stack trace minutes later."""
+is one line naming file, line and field (exit 2) instead of a stack trace minutes later. Every check runs,
+and all their problems are reported together, except a check whose input already has a problem (it
+would only repeat it)."""
 
 from __future__ import annotations
 
@@ -8,25 +10,40 @@ import ast
 import re
 from pathlib import Path
 
-from .config import ConfigError, locator
+from .config import ConfigError, Problems, locator
 from .data import PromptRows, check_prompt_files, prompt_text
 
 POSITION_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx")
 
 
-def preflight(cfg: dict) -> dict[str, PromptRows]:
+def preflight(cfg: dict, found: list | None = None) -> dict[str, PromptRows]:
+    """The prompt rows; ConfigError with every problem: `found` (load_config's, when it collected them) and these."""
     fail = locator(cfg)
-    rows = check_prompt_files(cfg, fail)
-    check_reward_functions(cfg, fail)
-    check_rules(cfg, fail)
-    check_model_limits(cfg, rows, fail)
+    p = Problems("", {}, found)
+
+    def attempt(path: tuple, check):
+        try:
+            return check()
+        except ConfigError as e:
+            p.add(path, e)
+            return None
+
+    rows = None if p.has("data") else attempt(("data",), lambda: check_prompt_files(cfg, fail))
+    for i, _ in enumerate(cfg["reward"]["sources"]):
+        if not p.has("reward", "sources", i):
+            attempt(("reward", "sources", i), lambda i=i: check_reward_functions(cfg, fail, only=i))
+    if not p.has("reward", "rules"):
+        attempt(("reward", "rules"), lambda: check_rules(cfg, fail))
+    if rows is not None and not p.has("model"):
+        attempt(("model", "policy"), lambda: check_model_limits(cfg, rows, fail))
+    p.raise_any()
     return rows
 
 
-def check_reward_functions(cfg: dict, fail):
+def check_reward_functions(cfg: dict, fail, only: int | None = None):
     """file.py:fn must parse and define fn at top level (read, not run: importing may load a model)."""
     for i, s in enumerate(cfg["reward"]["sources"]):
-        if "function" not in s:
+        if "function" not in s or only not in (None, i):
             continue
         file, fn = s["function"].rsplit(":", 1)
         field = ("reward", "sources", i, "function")
@@ -96,9 +113,15 @@ def prompt_token_lengths(texts: list[str], tokenizer) -> list[int]:
     return [len(ids) for ids in tokenizer(texts)["input_ids"]]
 
 
+def longest_prompt(cfg: dict, rows: dict[str, PromptRows], tok) -> tuple[int, int]:
+    """(tokens the longest prompt takes in a rollout, after data.max_prompt_tokens; its tokens before that)."""
+    longest = max(prompt_token_lengths([prompt_text(r, cfg["data"], tok) for pr in rows.values() for _, r in pr.rows], tok))
+    return min(longest, cfg["data"]["max_prompt_tokens"]), longest
+
+
 def check_model_limits(cfg: dict, rows: dict[str, PromptRows], fail):
     """Prompt (after data.max_prompt_tokens) + rollout.max_new_tokens must fit the model's positions."""
-    mcfg, d = cfg["model"], cfg["data"]
+    mcfg = cfg["model"]
     if not Path(mcfg["policy"]).exists() and mcfg["create_if_missing"]:
         return  # the embedded model is built at start; its positions fit its own example
     try:
@@ -111,8 +134,7 @@ def check_model_limits(cfg: dict, rows: dict[str, PromptRows], fail):
     if found is None:
         return
     positions, key = found
-    longest = max(prompt_token_lengths([prompt_text(r, d, tok) for pr in rows.values() for _, r in pr.rows], tok))
-    prompt = min(longest, d["max_prompt_tokens"])
+    prompt, longest = longest_prompt(cfg, rows, tok)
     new = cfg["rollout"]["max_new_tokens"]
     if prompt + new > positions:
         raise fail(("rollout", "max_new_tokens"),

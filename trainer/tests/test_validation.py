@@ -139,3 +139,51 @@ def test_valid_example_still_validates():
     assert r.returncode == 0, r.stderr
     assert "ok (reinforce_pp" in r.stdout
     yaml.safe_load((EXAMPLE / "config.yaml").read_text())
+
+
+MULTI = {
+    # several independent mistakes in one config: validate reports every one, each at its own line
+    "grpo-batches-clip-kl-positions-reward": (
+        lambda t: {"algorithm.estimator": "grpo", "algorithm.dual_clip": 0.5, "algorithm.kl.mode": "loss",
+                   "rollout.max_new_tokens": 60, "train.micro_batch_size": 48,
+                   "reward.sources": [{"name": "c", "function": str(EXAMPLE / "reward.py") + ":score"}]},
+        [(("rollout", "n_samples_per_prompt"), "estimator 'grpo' compares samples of the same prompt"),
+         (("train", "batch_size"), "batch_size 64 is not a multiple of micro_batch_size 48"),
+         (("algorithm", "dual_clip"), "dual_clip must be greater than 1"),
+         (("algorithm", "kl", "estimator"), "algorithm.kl.estimator: k1 as a loss has no useful gradient"),
+         (("reward", "function"), "defines no function 'score'"),
+         (("rollout", "max_new_tokens"), "beyond the model's 64 positions")]),
+    "schema-mistakes-together": (
+        lambda t: {"seed": -1, "algorithm.eps_clip_high": -0.1, "train.adam_betas": [0.9, 1.5]},
+        [(("seed",), "seed: must be >= 0"),
+         (("algorithm", "eps_clip_high"), "algorithm.eps_clip_high: must be > 0"),
+         (("train", "- 1.5"), "train.adam_betas[1]: must be < 1")]),
+    "data-and-config-mistakes": (
+        data_case(GOOD + "not json\n", **{"train.micro_batch_size": 3, "algorithm.reward_clip": [1, -1]}),
+        [(("train", "batch_size"), "batch_size 4 is not a multiple of micro_batch_size 3"),
+         (("algorithm", "reward_clip"), "reward_clip must be [low, high] with low < high"),
+         ("data:9", "not valid JSON")]),
+}
+
+
+def nested_line(path, keys):
+    """1-based line of the last of `keys`, each looked for after the line of the one before."""
+    lines, at = path.read_text().splitlines(), 0
+    for key in keys:
+        needle = key if key.startswith("- ") else f"{key}:"
+        at = next(i for i, text in enumerate(lines[at:], at + 1) if text.strip().startswith(needle))
+    return at
+
+
+@pytest.mark.parametrize("name", MULTI)
+def test_every_mistake_of_a_config_is_reported_at_its_line(tmp_path, example_model, name):
+    overrides, expected = MULTI[name][0](tmp_path), MULTI[name][1]
+    cfg = example_config(**overrides)
+    config = write_config(tmp_path, cfg)
+    r = validate(config)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == len(expected), r.stderr
+    for where, needle in expected:
+        prefix = f"{cfg['data']['prompts']}:{where[5:]}: " if where == "data:9" else f"{config}:{nested_line(config, where)}: "
+        assert any(line.startswith(f"config error: {prefix}") and needle in line for line in lines), (prefix, needle, r.stderr)
