@@ -3,7 +3,7 @@
 // series. Everything derived is kept up to date from the first changed row only, so a live update
 // costs the new tail, not the run's length.
 import type { SeriesChunk } from '../src/core/protocol';
-import { lowerBound } from '../src/core/downsample';
+import { lowerBound, M4Summary, nearestRow } from '../src/core/downsample';
 import { SeriesColumns } from '../src/core/runModel';
 import { EmaColumn } from './smoothing';
 
@@ -36,8 +36,8 @@ export const PANELS: Panel[] = [
   { key: 'throughput', title: 'Throughput (tokens/s)', keys: ['tokens_per_s'] },
 ];
 
-/** One line of a panel: a y column against the panel's x column. */
-export interface Line { key: string; y: Column; kind: 'smoothed' | 'raw' | 'eval' }
+/** One line of a panel: a y column against the panel's x column (with its block summary, for long metric columns). */
+export interface Line { key: string; y: Column; kind: 'smoothed' | 'raw' | 'eval'; summary?: M4Summary }
 /** A panel at full resolution (the chart downsamples it): one x column, the lines drawn against it. */
 export interface PanelColumns { x: ArrayLike<number>; lines: Line[] }
 
@@ -69,6 +69,8 @@ export class DashboardData {
   evals = new SeriesColumns();
   private smoothing = 0;
   private smoothed = new Map<string, EmaColumn>();
+  /** Block summaries of the metric columns drawn so far (raw and smoothed), kept up to date by `append`. */
+  private summaries = new Map<Column, M4Summary>();
   /**
    * Generated tokens so far: the sum over steps of response_length_mean x the step's samples
    * (samples_seen minus the previous row's; the trainer logs both every step).
@@ -92,6 +94,7 @@ export class DashboardData {
     this.metrics = new SeriesColumns();
     this.evals = new SeriesColumns();
     this.smoothed.clear();
+    this.summaries.clear();
     return this.append(series, evals);
   }
 
@@ -102,12 +105,17 @@ export class DashboardData {
     this.cumKl.update(this.metrics.length, metricsFrom);
     this.wall.update(this.metrics.length, metricsFrom);
     for (const [k, col] of this.smoothed) col.update(this.metrics.values[k] ?? [], metricsFrom);
+    for (const [col, sum] of this.summaries) sum.update(col, metricsFrom); // only the tail blocks change
     return { metricsFrom, evalsFrom };
   }
 
   /** The EMA weight; a new weight smooths every series once, then appends are incremental again. */
   setSmoothing(weight: number): void {
-    if (weight !== this.smoothing) { this.smoothing = weight; this.smoothed.clear(); }
+    if (weight !== this.smoothing) {
+      this.smoothing = weight;
+      for (const col of this.smoothed.values()) this.summaries.delete(col.out);
+      this.smoothed.clear();
+    }
   }
 
   /** The metrics' x column on an axis. */
@@ -150,7 +158,24 @@ export class DashboardData {
     if (panel.eval) return { x: this.evalX(axis), lines: panel.keys.map((k) => ({ key: k, y: this.column(this.evals, k), kind: 'eval' })) };
     const lines: Line[] = panel.keys.map((k) => ({ key: k, y: this.smooth(k), kind: 'smoothed' }));
     if (this.smoothing > 0) lines.push({ key: panel.keys[0], y: this.column(this.metrics, panel.keys[0]), kind: 'raw' });
+    for (const l of lines) l.summary = this.summary(l.y);
     return { x: this.x(axis), lines };
+  }
+
+  /** The block summary of a metric column, built on first use. */
+  private summary(y: Column): M4Summary | undefined {
+    if (y === NEVER_LOGGED) return undefined;
+    let s = this.summaries.get(y);
+    if (!s) { s = new M4Summary().update(y, 0); this.summaries.set(y, s); }
+    return s;
+  }
+
+  /** The step of the row nearest to `x` on an axis (a chart click: which step's samples to show). */
+  stepAt(panel: Panel, axis: XAxis, x: number): number | null {
+    const xs = panel.eval ? this.evalX(axis) : this.x(axis);
+    const steps = panel.eval ? this.evals.step : this.metrics.step;
+    if (!xs.length) return null;
+    return steps[nearestRow(xs, x)] ?? null;
   }
 
   /** Whether rows from `changed` on hold a value of the panel's keys (else its chart need not redraw). */

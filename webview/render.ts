@@ -6,9 +6,10 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import uPlot from 'uplot';
-import { downsample, extent, type Columns } from '../src/core/downsample';
+import { downsample, extent, nearestRow, type Columns } from '../src/core/downsample';
 import { formatNumber, formatTicks } from '../src/core/format';
-import type { ProgressInfo, RunInfo, SamplesEvent } from '../src/core/protocol';
+import { joinColumns } from '../src/core/overlay';
+import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../src/core/protocol';
 import { escapeHtml } from '../src/extension/dashboardHtml';
 import { PANELS, X_AXES, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from './data';
 import { logTickLabels, yAxisWidth, yRange } from './scale';
@@ -29,13 +30,16 @@ export function mountLayout(app: HTMLElement): void {
     <label>x axis <vscode-single-select id="xaxis">${axes}</vscode-single-select></label>
     <label>smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01"> <span id="smoothing-value"></span></label>
     <details id="panel-picker"><summary>Panels</summary><ul id="panel-list"></ul></details>
+    <span class="tools"><button id="add-run" title="Draw other runs on these charts">Add run…</button><button id="config-diff" title="The config keys that differ between the runs shown" hidden>Config diff</button></span>
     <span class="tools">Export <button id="export-png" title="All charts as one PNG image">PNG</button><button id="export-csv" title="Every metric of every step as CSV">CSV</button></span>
     <vscode-button id="log" secondary>Trainer log</vscode-button>
     <vscode-button id="stop">Stop</vscode-button>
   </div>
 </header>
 <div id="error" class="error" hidden></div>
-<div class="muted hint">Drag across a chart to zoom all charts; double-click to reset.</div>
+<div id="alerts"></div>
+<div id="legend" hidden></div>
+<div class="muted hint">Drag across a chart to zoom all charts; double-click to reset; click a point for that step's samples.</div>
 <section id="charts" class="grid"></section>
 <h3>Latest samples <span id="samples-step" class="muted"></span></h3>
 <table id="samples"><thead><tr><th>prompt</th><th>response</th><th>label</th><th>reward</th></tr></thead><tbody></tbody></table>`;
@@ -50,7 +54,14 @@ const colors = (): string[] => [css('--vscode-charts-blue', '#3794ff'), css('--v
 /** What the charts show besides the data: the view state main.ts keeps (and persists). */
 export interface ChartView { x: XAxis; order: string[]; hidden: string[]; log: string[]; zoom: [number, number] | null }
 /** Callbacks into main.ts: a zoom (null: reset) and the export buttons. */
-export interface ChartEvents { zoom(range: [number, number] | null): void; toggleLog(panel: string): void; exportPanel(panel: string, format: 'png' | 'svg'): void }
+export interface ChartEvents {
+  zoom(range: [number, number] | null): void; toggleLog(panel: string): void; exportPanel(panel: string, format: 'png' | 'svg'): void;
+  /** A click on a chart (not a drag): the run and step nearest to it. */
+  pick?(runId: string, step: number): void;
+}
+
+/** A run the charts draw: its data, its legend label and its overlay colour (null: a lone run in the theme's colours). */
+export interface ChartRun { id: string; label: string; data: DashboardData; color: string | null }
 
 interface Chart { plot: uPlot; panel: Panel; el: HTMLElement; log: boolean; shown: Columns | null; series: SvgSeries[] }
 const chartWidth = (el: HTMLElement): number => Math.max(MIN_CHART_WIDTH, el.clientWidth - 8);
@@ -62,25 +73,97 @@ export function shownPanels(view: Pick<ChartView, 'order' | 'hidden'>): Panel[] 
   return PANELS.filter((p) => !view.hidden.includes(p.key)).sort((a, b) => rank(a) - rank(b));
 }
 
-function seriesOf(panel: Panel, smoothing: boolean): SvgSeries[] {
+/**
+ * A panel's series for one run, in the order DashboardData.columns gives its lines: a lone run's keys
+ * in the theme's colours; an overlaid run all in its own colour, its second and third keys dashed.
+ */
+function seriesOf(panel: Panel, smoothing: boolean, run?: ChartRun): SvgSeries[] {
   const palette = colors();
-  const lines: SvgSeries[] = panel.keys.map((k, i) => ({ label: smoothing && !panel.eval ? `${k} (EMA)` : k, color: palette[i % palette.length], width: 1.5 }));
-  if (smoothing && !panel.eval) lines.push({ label: `${panel.keys[0]} (raw)`, color: palette[0], width: 1, opacity: 0.33 });
+  const color = (i: number): string => run?.color ?? palette[i % palette.length];
+  const who = run?.color ? `${run.label}: ` : '';
+  const lines: SvgSeries[] = panel.keys.map((k, i) => ({ label: `${who}${smoothing && !panel.eval ? `${k} (EMA)` : k}`, color: color(i), width: 1.5,
+    ...(run?.color && i > 0 ? { dash: [4, 3] } : {}) }));
+  if (smoothing && !panel.eval) lines.push({ label: `${who}${panel.keys[0]} (raw)`, color: color(0), width: 1, opacity: 0.33 });
   return lines;
+}
+
+/** The legend of an overlay: a button per run (its colour and label) that hides or shows it; × removes an added run. */
+export function renderLegend(runs: { id: string; label: string; color: string; hidden: boolean; removable: boolean }[],
+  on: { toggle(id: string): void; remove(id: string): void }): void {
+  const legend = $('legend');
+  legend.hidden = runs.length < 2;
+  $('config-diff').hidden = runs.length < 2;
+  legend.replaceChildren(...runs.map((r) => {
+    const entry = document.createElement('span');
+    entry.className = 'legend-entry';
+    entry.dataset.run = r.id;
+    entry.dataset.hidden = String(r.hidden);
+    const b = document.createElement('button');
+    b.className = 'legend-run';
+    b.setAttribute('aria-pressed', String(!r.hidden));
+    b.title = `${r.id}\n${r.hidden ? 'Hidden: click to show' : 'Click to hide'}`;
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = r.color;
+    const text = document.createElement('span');
+    text.textContent = r.label; // labels come from run configs: text, never HTML
+    b.append(swatch, text);
+    b.addEventListener('click', () => on.toggle(r.id));
+    entry.appendChild(b);
+    if (r.removable) {
+      const x = document.createElement('button');
+      x.className = 'legend-remove';
+      x.dataset.removeRun = r.id;
+      x.title = `Remove ${r.id} from these charts`;
+      x.textContent = '×';
+      x.addEventListener('click', () => on.remove(r.id));
+      entry.appendChild(x);
+    }
+    return entry;
+  }));
+}
+
+/** Alerts (length hacking, eval divergence) above the charts, each with a link to the samples of its last step. */
+export function renderAlerts(alerts: { runId: string; who: string; alert: AlertEvent }[], open: (runId: string, step: number) => void): void {
+  const box = $('alerts');
+  box.replaceChildren(...alerts.map(({ runId, who, alert }) => {
+    const div = document.createElement('div');
+    div.className = 'alert';
+    div.dataset.alert = alert.kind;
+    div.dataset.run = runId;
+    const text = document.createElement('span');
+    text.textContent = `${who}${alert.kind.replace('_', ' ')} (steps ${alert.steps[0]}–${alert.steps[1]}): ${alert.message}`;
+    const link = document.createElement('a');
+    link.href = '#';
+    link.dataset.alertSamples = String(alert.steps[1]);
+    link.textContent = 'Show samples';
+    link.addEventListener('click', (e) => { e.preventDefault(); open(runId, alert.steps[1]); });
+    div.append(text, ' ', link);
+    return div;
+  }));
 }
 
 export class Charts {
   private charts: Chart[] = [];
   private view!: ChartView;
   private smoothing = false;
+  /** The runs drawn, hidden ones left out: one, or several overlaid (each in its colour). */
+  private runs: ChartRun[] = [];
+  /** A click opens samples only when it was not the end of a drag nor half of a double-click. */
+  private clickTimer: number | undefined;
+  private dragged = false;
 
   constructor(private readonly events: ChartEvents) {}
 
-  /** (Re)creates the chosen panels' charts in #charts: on load, and when the x axis, panels or log scales change. */
-  build(view: ChartView, smoothing: boolean): void {
+  /**
+   * (Re)creates the chosen panels' charts in #charts: on load, and when the x axis, panels, log
+   * scales or the runs shown change.
+   */
+  build(view: ChartView, smoothing: boolean, runs: ChartRun[]): void {
     for (const c of this.charts) c.plot.destroy();
     this.view = view;
     this.smoothing = smoothing;
+    this.runs = runs;
     const grid = $('charts');
     grid.innerHTML = '';
     this.charts = shownPanels(view).map((panel) => {
@@ -97,20 +180,43 @@ export class Charts {
         else if (act === 'png' || act === 'svg') this.events.exportPanel(panel.key, act);
       });
       grid.appendChild(el);
-      const series = seriesOf(panel, smoothing);
+      const overlay = runs.length > 1 || runs.some((r) => r.color);
+      const series = overlay ? runs.flatMap((r) => seriesOf(panel, smoothing, r)) : seriesOf(panel, smoothing);
       const plot = new uPlot(this.options(panel, series, log, chartWidth(el)), [[]] as unknown as uPlot.AlignedData, el);
-      plot.over.addEventListener('dblclick', () => this.events.zoom(null));
+      plot.over.addEventListener('dblclick', () => { clearTimeout(this.clickTimer); this.events.zoom(null); });
+      plot.over.addEventListener('click', (e) => this.onClick(plot, panel, e));
       return { plot, panel, el, log, shown: null, series };
     });
   }
 
   get built(): boolean { return this.charts.length > 0; }
 
+  /** A click (not a drag, not a double-click) on a chart: the step of the nearest run's point under it. */
+  private onClick(u: uPlot, panel: Panel, e: MouseEvent): void {
+    if (this.dragged) { this.dragged = false; return; }
+    const rect = u.over.getBoundingClientRect();
+    const x = u.posToVal(e.clientX - rect.left, 'x'), top = e.clientY - rect.top;
+    let best: { id: string; step: number; d: number } | null = null;
+    for (const r of this.runs) {
+      const step = r.data.stepAt(panel, this.view.x, x);
+      if (step === null) continue;
+      // the run whose line passes nearest the pointer at that x (any run when none has a value there)
+      const cols = r.data.columns(panel, this.view.x);
+      const v = cols.lines[0]?.y[nearestRow(cols.x, x)];
+      const d = typeof v === 'number' ? Math.abs(u.valToPos(v, 'y') - top) : Infinity;
+      if (!best || d < best.d) best = { id: r.id, step, d };
+    }
+    if (!best || !this.events.pick) return;
+    const pick = best;
+    clearTimeout(this.clickTimer);
+    this.clickTimer = window.setTimeout(() => this.events.pick?.(pick.id, pick.step), 300);
+  }
+
   private options(panel: Panel, lines: SvgSeries[], log: boolean, width: number): uPlot.Options {
     const fg = css('--vscode-foreground', '#ccc');
     const gridColor = css('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
     const series: uPlot.Series[] = [{ label: this.view.x }, ...lines.map((s) => ({
-      label: s.label, stroke: s.opacity ? s.color + '55' : s.color, width: s.width, spanGaps: true, points: { show: panel.eval === true },
+      label: s.label, stroke: s.opacity ? s.color + '55' : s.color, width: s.width, spanGaps: true, points: { show: panel.eval === true }, dash: s.dash,
     }))];
     const axis = { stroke: fg, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, labelSize: 16, labelFont: '11px sans-serif' };
     return {
@@ -126,6 +232,7 @@ export class Charts {
       hooks: {
         setSelect: [(u) => {
           if (u.select.width < 3) return;
+          this.dragged = true;
           const a = u.posToVal(u.select.left, 'x'), b = u.posToVal(u.select.left + u.select.width, 'x');
           u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           this.events.zoom([a, b]);
@@ -160,33 +267,48 @@ export class Charts {
    * With `changed` (a live append), only charts whose series got values redraw, and while zoomed
    * only when the new rows could show. `data-points` is what the e2e test watches grow.
    */
-  draw(data: DashboardData, changed?: Changed): void {
+  draw(changed?: Changed & { runId?: string }): void {
     const before = this.full;
-    this.full = extent(data.x(this.view.x));
+    this.full = this.extent();
     const moved = !this.view.zoom && (before?.[0] !== this.full?.[0] || before?.[1] !== this.full?.[1]);
+    const run = changed && this.runs.find((r) => changed.runId === undefined || r.id === changed.runId);
+    if (changed && !run) return; // a hidden run changed: nothing drawn moves
     for (const c of this.charts) {
-      if (changed && !moved && !data.touches(c.panel, changed)) continue;
-      this.drawChart(c, data);
+      if (changed && !moved && !run!.data.touches(c.panel, changed)) continue;
+      this.drawChart(c);
     }
   }
 
-  private drawChart(c: Chart, data: DashboardData): void {
-    const cols = data.columns(c.panel, this.view.x);
+  /** The x extent of every run shown (the full range when not zoomed). */
+  private extent(): [number, number] | null {
+    const all = this.runs.map((r) => extent(r.data.x(this.view.x))).filter((e): e is [number, number] => e !== null);
+    return all.length ? [Math.min(...all.map((e) => e[0])), Math.max(...all.map((e) => e[1]))] : null;
+  }
+
+  private drawChart(c: Chart): void {
     const [lo, hi] = this.xRange();
-    let shown = downsample(cols.x, cols.lines.map((l) => l.y), lo, hi, c.plot.bbox.width || c.plot.width); // device pixels: exact M4
+    const width = c.plot.bbox.width || c.plot.width; // device pixels: exact M4
+    // each run downsampled on its own x column, then joined onto one (uPlot draws aligned columns)
+    const tables = this.runs.map((r) => {
+      const cols = r.data.columns(c.panel, this.view.x);
+      return downsample(cols.x, cols.lines.map((l) => l.y), lo, hi, width, cols.lines.map((l) => l.summary));
+    });
+    let shown = tables.length === 1 ? tables[0] : tables.length ? joinColumns(tables) : [[]] as unknown as Columns;
     if (c.log) shown = shown.map((col, k) => (k === 0 ? col : col.map((v) => (v !== null && v > 0 ? v : null)))) as Columns;
     c.shown = shown;
     c.plot.setData(shown);
-    const last = data.last(c.panel);
+    const first = this.runs[0]?.data;
+    const last = this.runs.length === 1 && first ? first.last(c.panel) : null; // one run: its newest value in the title
     const lastEl = c.el.querySelector<HTMLElement>('[data-last]');
     if (lastEl) lastEl.textContent = last === null ? '' : ` ${formatNumber(last)}`;
-    c.el.dataset.points = String(data.points(c.panel));
+    c.el.dataset.points = String(this.runs.reduce((n, r) => n + r.data.points(c.panel), 0));
     c.el.dataset.drawn = String(shown[0].length);
+    c.el.dataset.runs = String(this.runs.length);
   }
 
-  resize(data: DashboardData): void {
+  resize(): void {
     for (const c of this.charts) c.plot.setSize({ width: chartWidth(c.el), height: CHART_HEIGHT });
-    this.draw(data); // more pixels: more buckets
+    this.draw(); // more pixels: more buckets
   }
 
   // ---- export ----------------------------------------------------------------------------

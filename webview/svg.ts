@@ -3,7 +3,7 @@
 import { formatTicks } from '../src/core/format';
 import type { Columns } from '../src/core/downsample';
 
-export interface SvgSeries { label: string; color: string; width: number; opacity?: number }
+export interface SvgSeries { label: string; color: string; width: number; opacity?: number; dash?: number[] }
 export interface SvgChart {
   title: string; xTitle: string; yTitle: string; width: number; height: number;
   xRange: [number, number]; yLog: boolean;
@@ -50,7 +50,7 @@ export function chartSvg(c: SvgChart): string {
     // a null is a step without the value: like the canvas (spanGaps), the line runs across it
     const pts = xs.map((x, i) => [x, col[i]] as const).filter(([, v]) => v !== null && (!c.yLog || v > 0) && Number.isFinite(v))
       .map(([x, v]) => `${num(px(x))},${num(py(v as number))}`);
-    if (pts.length) parts.push(`<polyline clip-path="url(#plot)" fill="none" stroke="${esc(s.color)}" stroke-width="${s.width}"${s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : ''} points="${pts.join(' ')}"><title>${esc(s.label)}</title></polyline>`);
+    if (pts.length) parts.push(`<polyline clip-path="url(#plot)" fill="none" stroke="${esc(s.color)}" stroke-width="${s.width}"${s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : ''}${s.dash ? ` stroke-dasharray="${s.dash.join(' ')}"` : ''} points="${pts.join(' ')}"><title>${esc(s.label)}</title></polyline>`);
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${c.width}" height="${c.height}" viewBox="0 0 ${c.width} ${c.height}" font-family="sans-serif" font-size="11" fill="#444">
 <clipPath id="plot"><rect x="${M.left}" y="${M.top}" width="${w}" height="${h}"/></clipPath>

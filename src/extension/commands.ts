@@ -11,7 +11,7 @@ import { DashboardPanel } from './dashboard';
 import { SamplesPanel } from './samplesPanel';
 import { Labels } from '../core/samples/labels';
 import type { RewardsUi } from './rewardsUi';
-import type { RunNode } from './runsView';
+import { addNoteCommand, configDiffRunsCommand, editTagsCommand, filterRunsByTagCommand, overlayRunsCommand, type RunNode } from './runsView';
 import { compareCheckpointConfig, deleteCheckpointCommand, exportCheckpointHf, isCheckpointNode, keepCheckpoint, openCheckpointFolder,
   saveCheckpointNow } from './checkpointCommands';
 import { newConfig, validateConfigCommand } from './configCommands';
@@ -51,6 +51,11 @@ export function registerCommands(ctx: Ctx, rewards: RewardsUi, validation: Confi
   reg('rlhf.deleteCheckpoint', (arg) => deleteCheckpointCommand(ctx, arg));
   reg('rlhf.compareCheckpointConfig', (arg) => compareCheckpointConfig(arg, () => pickConfig('Current config to compare with')));
   reg('rlhf.exportCheckpointHf', (arg) => exportCheckpointHf(ctx, arg));
+  reg('rlhf.overlayRuns', (arg, selection) => overlayRunsCommand(ctx, arg, selection));
+  reg('rlhf.configDiffRuns', (arg, selection) => configDiffRunsCommand(ctx, arg, selection));
+  reg('rlhf.addRunNote', (arg) => addNoteCommand(ctx, arg));
+  reg('rlhf.editRunTags', (arg) => editTagsCommand(ctx, arg));
+  reg('rlhf.filterRunsByTag', (tag) => filterRunsByTagCommand(ctx, tag));
   reg('rlhf.exportCheckpointOnnx', (arg) => exportCheckpointOnnx(ctx, arg));
   reg('rlhf.tryCheckpoint', (arg) => tryCheckpoint(ctx, arg));
 }
@@ -104,7 +109,8 @@ async function startRun(ctx: Ctx, config: string | undefined, resume?: string): 
     progress.report({ message: `checking ${python.path} and the config…` });
     let handle: TrainerHandle;
     try {
-      handle = await startTraining({ python, layout: ctx.layout, config, runsDir: ctx.runsDir!, resume, nodePath: ctx.config.nodePath });
+      handle = await startTraining({ python, layout: ctx.layout, config, runsDir: ctx.runsDir!, resume, nodePath: ctx.config.nodePath,
+        nproc: ctx.config.trainingProcesses });
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));
       return;
