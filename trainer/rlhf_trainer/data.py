@@ -15,6 +15,8 @@ class Prompt:
     text: str
     label: object
     raw: dict
+    file: str = ""  # the dataset file (as resolved from the config) and the row's 1-based line in it:
+    line: int = 0   # samples.jsonl records them, so the editor can show a prompt's responses on its line
 
 
 @dataclass
@@ -96,5 +98,6 @@ def check_prompt_files(cfg: dict, fail) -> dict[str, PromptRows]:
 
 def load_prompts(rows: PromptRows, cfg: dict, tokenizer) -> list[Prompt]:
     d = cfg["data"]
-    return [Prompt(prompt_text(row, d, tokenizer), row.get(d["label_key"]) if d["label_key"] else None, row)
-            for _, row in rows.rows]
+    return [Prompt(prompt_text(row, d, tokenizer), row.get(d["label_key"]) if d["label_key"] else None, row,
+                   rows.path, lineno)
+            for lineno, row in rows.rows]

@@ -26,3 +26,5 @@ class Experience:
     kl: torch.Tensor                             # [B, R] the KL that went into the reward (0 with kl.mode: loss)
     rewards: torch.Tensor                        # [B] the reward sources' weighted score per sample
     truncated: torch.Tensor                      # [B] bool: stopped by max_new_tokens before an EOS
+    entropy: torch.Tensor | None = None          # [B, R] entropy of pi_old's next-token distribution (nats, raw
+                                                 # logits), from a pass the step makes anyway; recorded, not trained on

@@ -132,8 +132,17 @@ class CheckpointConfig:
 
 @dataclass(frozen=True)
 class LoggingConfig:
-    samples_per_step: int
-    token_details_share: float
+    samples_per_step: int | None  # None: every sample
+    token_details_share: float | None = None  # deprecated, ignored (set only by old configs)
+
+
+@dataclass(frozen=True)
+class SignalsConfig:
+    enabled: bool
+    window: int
+    min_length_growth: float
+    max_reward_gain: float
+    min_eval_drop: float
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,7 @@ class RunConfig:
     eval: EvalConfig
     checkpoint: CheckpointConfig
     logging: LoggingConfig
+    signals: SignalsConfig
 
     @classmethod
     def from_dict(cls, cfg: dict) -> RunConfig:

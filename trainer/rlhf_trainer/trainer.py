@@ -30,6 +30,7 @@ from .rewards import RewardHub, RewardItem, Scored
 from .runconfig import RunConfig
 from .runfolder import RunFolder
 from .sampling import SeededSampler, sample_seed
+from .signals import SignalWatch
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,6 +133,7 @@ class Trainer:
         self.prompt_rows = prompt_rows
         self.resume = Path(resume) if resume else None
         self.dist = Dist.from_env()
+        self.signals = SignalWatch(self.rc.signals) if self.rc.signals.enabled else None
 
     def log(self, msg: str, level: str = "info"):
         if self.dist.is_main:  # one copy of every message, not one per rank
@@ -192,6 +194,7 @@ class Trainer:
         self.warn_truncated_prompts()
         self.warn_off_policy_sampling()
         self.warn_forced_gamma()
+        self.warn_deprecated_logging()
         self.rewards = RewardHub(cfg)
 
         roll, tr = self.rc.rollout, self.rc.train
@@ -259,6 +262,12 @@ class Trainer:
                      "undiscounted returns of samples of one prompt, so gamma is forced to 1; remove algorithm.gamma "
                      "or use estimator reinforce_pp or ppo for a discounted return", "warning")
 
+    def warn_deprecated_logging(self):
+        if self.rc.logging.token_details_share is not None:
+            self.log(f"logging.token_details_share {self.rc.logging.token_details_share} is deprecated and ignored: "
+                     "every recorded sample now carries its per-token data; remove the key, and bound "
+                     "samples.jsonl with logging.samples_per_step", "warning")
+
     def warn_off_policy_sampling(self):
         roll = self.rc.rollout
         truncating = [f"{k} {getattr(roll, k)}" for k in ("top_p", "top_k")
@@ -280,9 +289,10 @@ class Trainer:
 
     # ---- rollout ---------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, texts: list[str], n: int, seeds: list[int] | None = None):
+    def generate(self, texts: list[str], n: int, seeds: list[int] | None = None, entropy: EntropyRecorder | None = None):
         """n samples of each text, row k drawn with generator seeds[k] (sampling.py); greedy without seeds.
-        Returns (sequences, attention mask, P, response mask, truncated, log pi of the response tokens)."""
+        Returns (sequences, attention mask, P, response mask, truncated, log pi of the response tokens);
+        `entropy`, when given, records the entropy of every generated position."""
         from transformers import LogitsProcessorList
         tok = self.tokenizer
         enc = tok(texts, return_tensors="pt", padding=True, truncation=True,
@@ -292,9 +302,11 @@ class Trainer:
         self.policy.eval()
         roll = self.rc.rollout
         sampler = None if seeds is None else SeededSampler(seeds, self.device, roll.temperature, roll.top_k, roll.top_p)
+        # the entropy recorder first: it must see the raw logits, before the sampler replaces them
+        processors = [p for p in (entropy, sampler) if p is not None]
         with mixed_precision(self.autocast), self.own_generation_defaults():
             out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=self.generation_config(True),
-                                       logits_processor=LogitsProcessorList([sampler] if sampler else []))
+                                       logits_processor=LogitsProcessorList(processors))
         P = ids.shape[1]
         resp = out[:, P:]
         # response mask: real tokens up to and including the first EOS
@@ -353,12 +365,15 @@ class Trainer:
         return prompts, responses, queries
 
     @torch.no_grad()
-    def batched_logprobs(self, model, full, attn, P):
+    def batched_logprobs(self, model, full, attn, P, with_entropy: bool = False):
+        """(log pi of the response tokens, their entropy or None): the entropy comes from the same logits."""
         mb = self.rc.rollout.micro_batch_size
         temp = self.rc.rollout.temperature
-        outs = [response_logprobs(model, full[i:i + mb], attn[i:i + mb], P, temp, self.autocast)[0]
+        outs = [response_logprobs(model, full[i:i + mb], attn[i:i + mb], P, temp, self.autocast,
+                                  entropy="metric" if with_entropy else "no")
                 for i in range(0, full.shape[0], mb)]
-        return torch.cat(outs).float()
+        ent = torch.cat([o[1] for o in outs]).float() if with_entropy else None
+        return torch.cat([o[0] for o in outs]).float(), ent
 
     # ---- one global step -------------------------------------------------------------------
     def train_step(self, step: int) -> dict:
@@ -368,10 +383,14 @@ class Trainer:
         roll, algo = self.rc.rollout, self.rc.algorithm
         n = roll.n_samples_per_prompt
         t0 = time.time()
-        prompts, first = self.dist.shard(self.batch_prompts(step))
+        batch = self.batch_prompts(step)
+        prompts, first = self.dist.shard(batch)
         seeds = [sample_seed(self.rc.seed, step, (first + i) * n + j) for i in range(len(prompts)) for j in range(n)]
         run.progress("rollout", 0, roll.batch_size * n, step=step)
-        full, attn, P, mask, truncated, gen_lp = self.generate([p.text for p in prompts], n, seeds)
+        # pi_old's entropy per token, for samples.jsonl: from the generation pass when its log-probs are pi_old,
+        # else from the recomputing forward below; never an extra forward
+        recorder = EntropyRecorder() if self.reuse_generation_logprobs else None
+        full, attn, P, mask, truncated, gen_lp = self.generate([p.text for p in prompts], n, seeds, recorder)
         maskf = mask.float()
         t_gen = time.time()
 
@@ -387,10 +406,11 @@ class Trainer:
         # experience: pi_old, pi_ref, KL, advantages. pi_old is what generation recorded when the policy
         # takes one optimizer step per rollout (it has not changed since), else recomputed by the training model
         if self.reuse_generation_logprobs:
-            old_lp = gen_lp.float() * maskf
+            old_lp, entropy = gen_lp.float() * maskf, recorder.response_entropy(maskf.shape[1]).to(self.device) * maskf
         else:
-            old_lp = self.batched_logprobs(self.policy, full, attn, P) * maskf
-        ref_lp = self.batched_logprobs(self.ref, full, attn, P) * maskf if self.ref is not None else None
+            old_lp, entropy = self.batched_logprobs(self.policy, full, attn, P, with_entropy=True)
+            old_lp, entropy = old_lp * maskf, entropy * maskf
+        ref_lp = self.batched_logprobs(self.ref, full, attn, P)[0] * maskf if self.ref is not None else None
         values = None
         if self.critic is not None:
             with torch.no_grad():
@@ -404,7 +424,7 @@ class Trainer:
         exp = self.gather_experience(Experience(
             sequences=full, attention_mask=attn, action_mask=maskf, prompt_length=P, action_log_probs=old_lp,
             base_action_log_probs=ref_lp, values=values, advantages=adv.advantages, returns=adv.returns,
-            token_rewards=adv.token_rewards, kl=adv.kl, rewards=scores, truncated=truncated))
+            token_rewards=adv.token_rewards, kl=adv.kl, rewards=scores, truncated=truncated, entropy=entropy))
         parts = self.dist.gather_objects((ptexts, responses, labels, scored))
         ptexts, responses, labels = (sum((list(part[i]) for part in parts), []) for i in range(3))
         scored = merge_scored([part[3] for part in parts])
@@ -418,7 +438,7 @@ class Trainer:
                            "train_s": t_train - t_exp, "step_s": t_train - t0,
                            "tokens_per_s": values_out.pop("generated_tokens") / max(t_gen - t0, 1e-9)})
         self.samples_seen += exp.rewards.shape[0]
-        self.log_samples(step, exp, ptexts, responses, labels, scored)
+        self.log_samples(step, exp, batch, ptexts, responses, labels, scored)
         return values_out
 
     def gather_experience(self, e: Experience) -> Experience:
@@ -441,7 +461,7 @@ class Trainer:
                           action_log_probs=resp(e.action_log_probs), base_action_log_probs=resp(e.base_action_log_probs),
                           values=resp(e.values), advantages=resp(e.advantages), returns=resp(e.returns),
                           token_rewards=resp(e.token_rewards), kl=resp(e.kl), rewards=d.gather_rows(e.rewards),
-                          truncated=d.gather_rows(e.truncated.to(torch.uint8)).bool())
+                          truncated=d.gather_rows(e.truncated.to(torch.uint8)).bool(), entropy=resp(e.entropy))
 
     def step_metrics(self, exp: Experience, scored, stats: dict) -> dict:
         maskf, old_lp, ref_lp, scores = exp.action_mask, exp.action_log_probs, exp.base_action_log_probs, exp.rewards
@@ -578,30 +598,41 @@ class Trainer:
         return out
 
     # ---- samples ---------------------------------------------------------------------------
-    def log_samples(self, step: int, exp: Experience, ptexts, responses, labels, scored):
-        lcfg = self.rc.logging
-        k = min(lcfg.samples_per_step, len(responses))
-        detailed = int(round(k * lcfg.token_details_share))
-        items = []
+    def log_samples(self, step: int, exp: Experience, batch: list[Prompt], ptexts, responses, labels, scored):
+        """samples.jsonl: the step's first logging.samples_per_step samples (None: every one) of the global
+        rollout, all ranks' (gathered), each with its group, dataset line and per-token data. Sample k is
+        sample k % n of prompt batch[k // n]: the gathers put the ranks' samples back in global order."""
+        per_step = self.rc.logging.samples_per_step
+        k = len(responses) if per_step is None else min(per_step, len(responses))
+        if k == 0:
+            return
+        n, P = self.rc.rollout.n_samples_per_prompt, exp.prompt_length
+        lengths = exp.action_mask[:k].sum(-1).long().tolist()
+        ids = exp.sequences[:k, P:].tolist()
+        # one batched decode of every token of every sample (a decode call per token costs more than the step's I/O)
+        flat = self.tokenizer.batch_decode([[t] for i in range(k) for t in ids[i][:lengths[i]]])
+        per_token = {"logprobs": (exp.action_log_probs, 5), "ref_logprobs": (exp.base_action_log_probs, 5),
+                     "kl": (exp.kl, 6), "advantages": (exp.advantages, 5), "entropy": (exp.entropy, 4)}
+        arrays = {key: t[:k].tolist() for key, (t, _) in per_token.items() if t is not None}
+        items, at = [], 0
         for i in range(k):
-            L = int(exp.action_mask[i].sum())
+            L, prompt = lengths[i], batch[i // n]
             item = {"index": i, "prompt": ptexts[i], "response": responses[i], "label": labels[i],
                     "reward": float(exp.rewards[i]), "rewards": scored.per_source[i], "response_length": L,
-                    "truncated": bool(exp.truncated[i])}
+                    "truncated": bool(exp.truncated[i]), "group": i // n, "sample_in_group": i % n,
+                    "source": {"file": prompt.file, "line": prompt.line}, "tokens": flat[at:at + L]}
+            at += L
             if scored.errors[i]:
                 item["reward_errors"] = scored.errors[i]
-            if i < detailed:
-                P = exp.prompt_length
-                ids = exp.sequences[i, P:P + L].tolist()
-                item["tokens"] = [self.tokenizer.decode([t]) for t in ids]
-                item["logprobs"] = [round(x, 5) for x in exp.action_log_probs[i, :L].tolist()]
-                if exp.base_action_log_probs is not None:
-                    item["ref_logprobs"] = [round(x, 5) for x in exp.base_action_log_probs[i, :L].tolist()]
-                item["kl"] = [round(x, 6) for x in exp.kl[i, :L].tolist()]
-                item["advantages"] = [round(x, 5) for x in exp.advantages[i, :L].tolist()]
+            for key, rows in arrays.items():
+                item[key] = [round(x, per_token[key][1]) for x in rows[i][:L]]
             items.append(item)
         self.run.write_samples(step, items)
-        self.run.emit("samples", step=step, items=items)
+        # the event is the dashboard's "latest samples" table: a few, without per-token data (the sample
+        # browser reads samples.jsonl; a copy of everything here would double the run's disk use)
+        light = [{key: v for key, v in item.items() if key not in per_token and key != "tokens"}
+                 for item in items[:SAMPLES_EVENT_ITEMS]]
+        self.run.emit("samples", step=step, items=light)
 
     # ---- eval ------------------------------------------------------------------------------
     def evaluate(self, step: int):
@@ -642,7 +673,16 @@ class Trainer:
                 values["eval_greedy_accuracy"] = float(greedy.mean())
         values["eval_num_prompts"] = float(len(texts))
         self.run.emit("eval", step=step, values=values)
+        if self.signals:
+            self.raise_alerts(self.signals.on_eval(step, values["eval_reward_mean"]))
         self.log(f"eval at step {step}: " + ", ".join(f"{k}={v:.3f}" for k, v in values.items()))
+
+    def raise_alerts(self, alerts: list[dict]):
+        """signals.py's alerts: an alert event each (the dashboard's banner) and a warning in the log."""
+        for a in alerts:
+            if self.dist.is_main:
+                self.run.emit("alert", **a)
+            self.log(f"{a['kind']}: {a['message']}", "warning")
 
     # ---- checkpoints -----------------------------------------------------------------------
     def save_checkpoint(self, reason: str) -> Path | None:
@@ -688,6 +728,8 @@ class Trainer:
             self.step = step
             run.emit("metrics", step=step, samples_seen=self.samples_seen, total_steps=self.total_steps, values=values)
             run.set_status(step=step, reward_mean=values["reward_mean"])
+            if self.signals:
+                self.raise_alerts(self.signals.on_step(step, values["reward_mean"], values["response_length_mean"]))
             if self.dist.is_main:
                 print(f"step {step}/{self.total_steps} reward {values['reward_mean']:.3f} kl {values['kl']:.4f} "
                       f"loss {values['policy_loss']:.4f} {values['step_s']:.2f}s", flush=True)
@@ -727,6 +769,26 @@ def check_rollout_engine(engine: str):
         raise ValueError(f"rollout.engine: vllm cannot run here: {missing}; set rollout.engine: hf (the default), "
                          "or install vllm (pip install vllm) on a machine with a CUDA GPU")
     raise ValueError("rollout.engine: vllm is not supported by this trainer version yet; set rollout.engine: hf")
+
+
+SAMPLES_EVENT_ITEMS = 16
+
+
+class EntropyRecorder:
+    """A logits processor that records, per generated position, the entropy of the raw next-token logits
+    (as algorithms.entropy_from_logits: before temperature) and passes the logits on unchanged."""
+
+    def __init__(self):
+        self.steps: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        self.steps.append(A.entropy_from_logits(scores))
+        return scores
+
+    def response_entropy(self, width: int) -> torch.Tensor:
+        """[B, width] (positions past the last generated one are 0)."""
+        ent = torch.stack(self.steps, dim=1)[:, :width]
+        return torch.nn.functional.pad(ent, (0, width - ent.shape[1]))
 
 
 def has_dropout(model) -> bool:

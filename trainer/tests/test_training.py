@@ -53,11 +53,13 @@ def test_run_folder_matches_the_contract(tmp_path, example_model):
     state = torch.load(final / "trainer_state.pt", weights_only=True)
     assert {"optimizer", "scheduler", "rng", "step", "samples_seen", "consumed_prompts", "data_position"} <= set(state)
     assert set(state["rng"]) >= {"torch", "python", "numpy"}
-    # samples: prompt, response, label, per-source rewards, per-token data for a share
+    # samples: prompt, response, label, per-source rewards, per-token data for every one (the deprecated
+    # token_details_share still loads, with a warning)
     samples = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 3 * 8
     detailed = [s for s in samples if "advantages" in s]
-    assert len(detailed) == 3 * 4
+    assert len(detailed) == 3 * 8
+    assert "logging.token_details_share 0.5 is deprecated" in (run_dir / "trainer.log").read_text()
     s = detailed[0]
     assert len(s["tokens"]) == len(s["logprobs"]) == len(s["ref_logprobs"]) == len(s["kl"]) == len(s["advantages"])
     assert s["rewards"].keys() == {"correct"} and "label" in s
