@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { ConfigValidation } from './configValidation';
 import { Ctx } from './ctx';
+import { DatasetLens } from './datasetLens';
 import { DashboardPanel } from './dashboard';
 import { registerExternalCommands } from './externalCommands';
 import { RewardsUi } from './rewardsUi';
@@ -13,6 +14,7 @@ export function activate(ext: vscode.ExtensionContext): void {
   const runsView = new RunsView(ctx);
   registerCommands(ctx, new RewardsUi(ctx), new ConfigValidation(ctx));
   registerExternalCommands(ctx);
+  ext.subscriptions.push(new DatasetLens(ctx).register());
   // folders watched before a reload, before the dashboards that show them are revived
   ctx.external.restore();
   ext.subscriptions.push(runsView, vscode.window.createTreeView('rlhf.runs', { treeDataProvider: runsView }));

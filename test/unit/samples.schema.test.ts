@@ -8,6 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import Ajv from 'ajv';
+import { SampleIndex } from '../../src/core/samples/index';
+import type { SampleRecord } from '../../src/core/samples/record';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -34,6 +36,29 @@ test('the real trainer\'s samples.jsonl validates line by line', { timeout: 300_
   const lines = fs.readFileSync(path.join(runDir, 'samples.jsonl'), 'utf8').trim().split('\n');
   assert.ok(lines.length >= 2, 'the trainer logged no samples');
   for (const line of lines) assert.ok(validate(JSON.parse(line)), `${JSON.stringify(validate.errors)} ${line.slice(0, 200)}`);
-  assert.ok(lines.some((l) => 'logprobs' in JSON.parse(l)), 'no line carries per-token data');
+  // every recorded sample carries its group, dataset line and per-token data, entropy included
+  for (const line of lines) {
+    const r = JSON.parse(line) as SampleRecord;
+    assert.ok(Number.isInteger(r.group) && Number.isInteger(r.sample_in_group) && r.source && r.source.line >= 1, line.slice(0, 200));
+    for (const k of ['tokens', 'logprobs', 'ref_logprobs', 'kl', 'advantages', 'entropy'] as const) assert.equal(r[k]?.length, r.response_length, `${k}: ${line.slice(0, 200)}`);
+  }
+  // and the TypeScript index reads them: every sample lands on its dataset line
+  const idx = new SampleIndex(runDir);
+  assert.equal(idx.poll(), lines.length);
+  const train = path.join(ROOT, 'examples/arithmetic/data/train.jsonl');
+  const histories = [...idx.historiesOf(train).values()];
+  assert.equal(histories.reduce((n, h) => n + h.total, 0), lines.length);
+  const first = JSON.parse(lines[0]) as SampleRecord;
+  const row = JSON.parse(fs.readFileSync(train, 'utf8').split('\n')[first.source!.line - 1]) as { prompt: string };
+  assert.equal(row.prompt, first.prompt);
   fs.rmSync(runDir, { recursive: true, force: true });
+});
+
+test('an alert event (reward-hacking signal) validates against events.schema.json; a broken one does not', () => {
+  const events = new Ajv({ strict: false }).compile(JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'events.schema.json'), 'utf8')) as object);
+  const alert = { v: 1, type: 'alert', time: 1.5, kind: 'length_hacking', step: 40, steps: [21, 40], message: 'response length grew +38%' };
+  assert.ok(events(alert), JSON.stringify(events.errors));
+  for (const bad of [{ ...alert, steps: [40] }, { ...alert, steps: undefined }, { ...alert, step: 'x' }, { ...alert, message: undefined }]) {
+    assert.equal(events(JSON.parse(JSON.stringify(bad))), false, JSON.stringify(bad));
+  }
 });

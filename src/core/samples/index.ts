@@ -41,6 +41,9 @@ export interface SampleSummary {
   group: number | null;
 }
 
+/** The samples of one dataset line (one prompt): its first and its latest step's rows, in file order. */
+export interface PromptHistory { firstStep: number; first: number[]; lastStep: number; last: number[]; total: number }
+
 /** Fixed-width columns that grow by doubling. */
 class Columns {
   offset = new Float64Array(0); length = new Uint32Array(0); step = new Uint32Array(0); index = new Uint32Array(0);
@@ -77,6 +80,8 @@ export class SampleIndex {
   private pos = 0;
   private readonly sources: string[] = [];
   private readonly perStep = new Map<number, number>();
+  /** Dataset file (absolute) -> 1-based line -> that prompt's history: bounded by the dataset, not the run. */
+  private readonly bySource = new Map<string, Map<number, PromptHistory>>();
   skipped = 0;
 
   constructor(runDirOrFile: string) {
@@ -107,7 +112,7 @@ export class SampleIndex {
 
   private clear(): void {
     this.cols = new Columns(); this.n = 0; this.pos = 0; this.skipped = 0;
-    this.sources.length = 0; this.perStep.clear();
+    this.sources.length = 0; this.perStep.clear(); this.bySource.clear();
   }
 
   private readFrom(fd: number, size: number): void {
@@ -159,6 +164,36 @@ export class SampleIndex {
     c.group[i] = Number.isInteger(r.group) ? r.group! : -1;
     c.promptHash[i] = hashText(r.prompt);
     this.perStep.set(r.step, (this.perStep.get(r.step) ?? 0) + 1);
+    if (r.source && typeof r.source.file === 'string' && Number.isInteger(r.source.line)) this.addToHistory(r.source.file, r.source.line, r.step, i);
+  }
+
+  private addToHistory(file: string, line: number, step: number, row: number): void {
+    // relative to the run folder when not absolute (the trainer writes absolute paths)
+    const key = path.resolve(path.dirname(this.file), file);
+    let lines = this.bySource.get(key);
+    if (!lines) this.bySource.set(key, lines = new Map());
+    const h = lines.get(line);
+    if (!h) { lines.set(line, { firstStep: step, first: [row], lastStep: step, last: [row], total: 1 }); return; }
+    h.total++;
+    if (step === h.firstStep) h.first.push(row);
+    if (step === h.lastStep) h.last.push(row);
+    else if (step > h.lastStep) { h.lastStep = step; h.last = [row]; }
+  }
+
+  /** The total rewards of rows, from the index (no file read). */
+  rewards(rows: readonly number[]): number[] { return rows.filter((r) => r >= 0 && r < this.n).map((r) => this.cols.reward[r]); }
+
+  /** The dataset files the recorded samples name (absolute paths). */
+  sourceFiles(): string[] { return [...this.bySource.keys()]; }
+
+  /** The prompt at a dataset file's 1-based line: its first and latest step's rows (undefined: never sampled). */
+  historyOf(file: string, line: number): PromptHistory | undefined {
+    return this.bySource.get(path.resolve(file))?.get(line);
+  }
+
+  /** Every sampled line of a dataset file and its history (the editor's lenses). */
+  historiesOf(file: string): ReadonlyMap<number, PromptHistory> {
+    return this.bySource.get(path.resolve(file)) ?? new Map();
   }
 
   private ruleMask(failing: string[], r: SampleRecord): number {
