@@ -7,11 +7,11 @@ import { resolvePython } from './core/python';
 import { displayState, listRuns, listCheckpoints, readStatus } from './core/runStore';
 import { RunWatcher } from './core/runWatcher';
 import { formatDuration, formatNumber } from './core/format';
-import { StartError, installLayout, runTrainerModule, startTraining, validationProblems } from './core/training';
+import { StartError, installLayout, runTrainerModule, startTraining } from './core/training';
 import { PRESETS, findPreset, renderPreset } from './core/presets';
 import { checkpointInfos, formatBytes, lineageOf } from './core/checkpoints';
 import { chooseNode } from './core/trainerEnv';
-import { formatProblem, parseTrainerProblem, schemaProblems } from './core/configCheck';
+import { formatProblem, parseTrainerProblem, schemaProblems, trainerValidate } from './core/configCheck';
 import { RewardEngine } from './core/rewards/engine';
 import { loadRules } from './core/rewards/load';
 import { formatReport, replayRun } from './core/rewards/replay';
@@ -23,6 +23,9 @@ import { ExportError, exportOpenRlhfJob, exportVerlJob } from './core/exportJob'
 import { tryCommand } from './core/onnx/tryCommand';
 import { labelsExportCommand, parseStepRange, samplesCommand } from './core/samples/samplesCommand';
 import { metricsCsv } from './core/csv';
+import { hasTag, readNotes, tagCommand } from './core/runNotes';
+import { saveCommand } from './core/control';
+import { CompareError, DEFAULT_ESTIMATORS, DEFAULT_SEEDS, ESTIMATORS, compareCli, parseEstimators } from './core/compare';
 
 interface Command {
   usage: string;
@@ -36,9 +39,16 @@ const RUNS_DIR: Command['flags'] = { 'runs-dir': ['string', 'DIR', 'the runs dir
 const COMMANDS: Record<string, Command> = {
   train: { usage: 'rlhf train CONFIG', summary: 'start a run and follow it (Ctrl-C: stop gracefully; twice: kill)', positionals: [1, 1],
     flags: { ...RUNS_DIR, python: ['string', 'PY', 'the Python for the trainer'], resume: ['string', 'CHECKPOINT', 'resume from this checkpoint folder'],
-      node: ['string', 'NODE', 'the Node that runs reward rules (default: the one running rlhf)'] } },
-  runs: { usage: 'rlhf runs', summary: 'list runs with state, step and last reward', positionals: [0, 0], flags: { ...RUNS_DIR } },
+      node: ['string', 'NODE', 'the Node that runs reward rules (default: the one running rlhf)'],
+      nproc: ['string', 'N', 'training processes on this machine (default 1; more run under torchrun: DDP or FSDP2 per train.strategy)'] } },
+  runs: { usage: 'rlhf runs', summary: 'list runs with state, step, last reward and tags', positionals: [0, 0],
+    flags: { ...RUNS_DIR, tag: ['string', 'TAG', 'only the runs with this tag (rlhf tag)'] } },
+  tag: { usage: 'rlhf tag RUN [+TAG ...]', positionals: [1, 65],
+    summary: 'add tags to a run (+TAG or TAG; -TAG after --), remove them, set its note; prints its tags and note (kept in RUN/notes.json)',
+    flags: { ...RUNS_DIR, remove: ['string', 'TAG,...', 'tags to remove'], note: ['string', 'TEXT', 'the run\'s note (\'\' removes it)'] } },
   stop: { usage: 'rlhf stop RUN', summary: 'stop a run (control line / SIGINT, then SIGKILL after a timeout)', positionals: [1, 1], flags: { ...RUNS_DIR } },
+  save: { usage: 'rlhf save RUN', summary: 'ask a live run (started anywhere) for a checkpoint after its current step; prints where it landed',
+    positionals: [1, 1], flags: { ...RUNS_DIR } },
   'rewards test': { usage: 'rlhf rewards test RULES', positionals: [1, 1],
     summary: 'score the last N recorded samples of a run (default: the newest) with RULES (a config\'s reward.rules, or a *.reward.ts module)',
     flags: { run: ['string', 'RUN', 'the run (id or folder)'], ...RUNS_DIR, last: ['string', 'N', 'how many samples (default 200)'], json: ['boolean', '', 'print the report as JSON'] } },
@@ -64,7 +74,8 @@ const COMMANDS: Record<string, Command> = {
       out: ['string', 'FILE', 'the file to write (not overwritten)', 'o'] } },
   validate: { usage: 'rlhf validate CONFIG', positionals: [1, 1],
     summary: 'check a config with the trainer (schema, paths, model config and tokenizer, batch sizes, rules); exit 2 with file:line: field: message lines',
-    flags: { python: ['string', 'PY', 'the Python for the trainer'], node: ['string', 'NODE', 'the Node that runs reward rules'] } },
+    flags: { python: ['string', 'PY', 'the Python for the trainer'], node: ['string', 'NODE', 'the Node that runs reward rules'],
+      ...RUNS_DIR } },
   checkpoints: { usage: 'rlhf checkpoints RUN', positionals: [1, 1], summary: 'list a run\'s checkpoints: step, time, size, reward and eval when saved, kept',
     flags: { ...RUNS_DIR, json: ['boolean', '', 'print them as JSON'] } },
   export: { usage: 'rlhf export CHECKPOINT', positionals: [1, 1],
@@ -84,6 +95,12 @@ const COMMANDS: Record<string, Command> = {
   'labels export': { usage: 'rlhf labels export RUN', positionals: [1, 1],
     summary: 'write the run\'s human preference labels as prompt/chosen/rejected JSONL (OpenRLHF / TRL reward-model and DPO format)',
     flags: { ...RUNS_DIR, out: ['string', 'FILE', 'the JSONL file to write', 'o'] } },
+  compare: { usage: 'rlhf compare CONFIG', positionals: [1, 1],
+    summary: 'train CONFIG with each estimator x seed (same prompts and seeds), each a run folder in DIR, then DIR/report.md: Figure 1 and 3 charts and the paper\'s claims, held or not',
+    flags: { estimators: ['string', 'LIST', `comma list of ${ESTIMATORS.join(', ')} (default ${DEFAULT_ESTIMATORS.join(',')})`],
+      seeds: ['string', 'N', `seeds per estimator: the config's seed, +1, ... (default ${DEFAULT_SEEDS})`], out: ['string', 'DIR', 'the folder for the runs and the report', 'o'],
+      'max-steps': ['string', 'N', 'train.max_steps of every run (default: the config\'s)'], parallel: ['string', 'K', 'runs at a time (default 1)'],
+      python: ['string', 'PY', 'the Python for the trainer'], node: ['string', 'NODE', 'the Node that runs reward rules'] } },
   metrics: { usage: 'rlhf metrics RUN', positionals: [1, 1], summary: 'print a run\'s metrics, one row per step',
     flags: { ...RUNS_DIR, csv: ['boolean', '', 'as CSV (RFC 4180; the default)'] } },
 };
@@ -187,7 +204,8 @@ async function cmdTrain(args: Args): Promise<number> {
   let handle: TrainerHandle;
   try {
     handle = await startTraining({ python: pickPython(args), layout, config: path.resolve(config), runsDir,
-      resume: str(args.flags.resume) && path.resolve(str(args.flags.resume)!), nodePath: str(args.flags.node) });
+      resume: str(args.flags.resume) && path.resolve(str(args.flags.resume)!), nodePath: str(args.flags.node),
+      nproc: intFlag(args, 'nproc', 1, 1, 1024) });
   } catch (e) {
     if (e instanceof StartError) {
       process.stderr.write(`rlhf train: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`);
@@ -255,13 +273,14 @@ async function cmdTrain(args: Args): Promise<number> {
 
 function cmdRuns(args: Args): number {
   const runsDir = runsDirOf(args);
-  const runs = listRuns(runsDir);
-  if (!runs.length) { process.stdout.write(`no runs in ${runsDir}\n`); return 0; }
+  const tag = str(args.flags.tag);
+  const runs = listRuns(runsDir).filter((r) => !tag || hasTag(readNotes(r.dir), tag));
+  if (!runs.length) { process.stdout.write(`no runs${tag ? ` tagged ${tag}` : ''} in ${runsDir}\n`); return 0; }
   const from = (dir: string) => { const l = lineageOf(dir); return l ? `${l.parentId}@${l.step}` : ''; };
   const rows = runs.map((r) => [r.id, displayState(r), String(r.status?.step ?? 0) + (r.status?.total_steps ? `/${r.status.total_steps}` : ''),
-    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r.dir)]);
+    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r.dir), readNotes(r.dir).tags.map((t) => `#${t}`).join(' ')]);
   // RESUMED FROM: a resumed run continues its parent's history from that checkpoint step (docs/architecture.md)
-  const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS', 'RESUMED FROM'];
+  const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS', 'RESUMED FROM', 'TAGS'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n');
   return 0;
@@ -402,6 +421,12 @@ function cmdLabelsExport(args: Args): number {
   return labelsExportCommand({ run: runDirOf(args._[2], runsDirOf(args)), output }, process.stdout, process.stderr);
 }
 
+function cmdTag(args: Args): number {
+  const r = tagCommand(runDirOf(args._[1], runsDirOf(args)), args._[1], args._.slice(2), { remove: str(args.flags.remove), note: str(args.flags.note) });
+  (r.code ? process.stderr : process.stdout).write(r.out);
+  return r.code;
+}
+
 function cmdMetrics(args: Args): number {
   const dir = runDirOf(args._[1], runsDirOf(args));
   if (!fs.existsSync(path.join(dir, 'events.jsonl'))) { process.stderr.write(`rlhf metrics: ${args._[1]}: no events.jsonl there (see rlhf runs)\n`); return 2; }
@@ -410,6 +435,22 @@ function cmdMetrics(args: Args): number {
   w.dispose();
   process.stdout.write(metricsCsv(w.model.metrics));
   return 0;
+}
+
+function cmdCompare(args: Args): Promise<number> {
+  const config = args._[1];
+  if (!fs.existsSync(config)) throw new UsageError(`rlhf compare: ${config}: no such file`);
+  const out = str(args.flags.out);
+  if (!out) throw new UsageError('rlhf compare: give -o DIR, the folder for the runs and the report');
+  let estimators: string[];
+  try { estimators = parseEstimators(str(args.flags.estimators) ?? DEFAULT_ESTIMATORS.join(',')); } catch (e) {
+    if (e instanceof CompareError) throw new UsageError(`rlhf compare: --estimators: ${e.message}`);
+    throw e;
+  }
+  const maxSteps = str(args.flags['max-steps']) === undefined ? undefined : intFlag(args, 'max-steps', 0, 1, 10_000_000);
+  return compareCli({ python: pickPython(args), layout: installLayout(path.resolve(__dirname, '..')), config: path.resolve(config),
+    outDir: path.resolve(out), estimators, seeds: intFlag(args, 'seeds', DEFAULT_SEEDS, 1, 100), maxSteps,
+    parallel: intFlag(args, 'parallel', 1, 1, 64), nodePath: str(args.flags.node), out: process.stdout, err: process.stderr });
 }
 
 function cmdConfigPresets(): number {
@@ -441,14 +482,14 @@ async function cmdValidate(args: Args): Promise<number> {
   const config = args._[1];
   if (!fs.existsSync(config)) { process.stderr.write(`rlhf validate: ${config}: no such file\n`); return 2; }
   const layout = installLayout(path.resolve(__dirname, '..'));
-  // the schema problems all at once (no Python needed); the trainer's semantic checks stop at the first
+  // the schema problems all at once (no Python needed), else every semantic problem of the trainer's validate
   const schema = JSON.parse(fs.readFileSync(path.join(layout.schemasDir, 'config.schema.json'), 'utf8')) as object;
   let lines = schemaProblems(fs.readFileSync(config, 'utf8'), schema).map((p) => formatProblem(config, p));
   if (!lines.length) {
-    lines = (await validationProblems(pickPython(args).path, layout, config, { node: chooseNode({ setting: str(args.flags.node) }) }))
-      .map((l) => { const p = parseTrainerProblem(l); return p.line || p.field ? formatProblem(config, p) : `${config}: ${p.message}`; });
+    const r = await trainerValidate(pickPython(args).path, layout, config, { node: chooseNode({ setting: str(args.flags.node) }), runsDir: runsDirOf(args) });
+    lines = r.problems.map((l) => { const p = parseTrainerProblem(l); return p.line || p.field ? formatProblem(config, p) : `${config}: ${p.message}`; });
+    if (!lines.length) { process.stdout.write(`${config}: ok\n${r.estimates.map((e) => `estimate: ${e}\n`).join('')}`); return 0; }
   }
-  if (!lines.length) { process.stdout.write(`${config}: ok\n`); return 0; }
   process.stderr.write(lines.join('\n') + '\n');
   return 2;
 }
@@ -493,7 +534,9 @@ export async function main(argv: string[]): Promise<number> {
     switch (name) {
       case 'train': return await cmdTrain(args);
       case 'runs': return cmdRuns(args);
+      case 'tag': return cmdTag(args);
       case 'stop': return await cmdStop(args);
+      case 'save': return await saveCommand(runDirOf(args._[1], runsDirOf(args)), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
       case 'rewards test': return await cmdRewardsTest(args);
       case 'watch': return await cmdWatch(args);
       case 'export-job': return cmdExportJob(args);
@@ -506,6 +549,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'samples': return cmdSamples(args);
       case 'labels export': return cmdLabelsExport(args);
       case 'metrics': return cmdMetrics(args);
+      case 'compare': return await cmdCompare(args);
       default: return await cmdServeRewards(args);
     }
   } catch (e) {

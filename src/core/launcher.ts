@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chooseNode, trainerEnv } from './trainerEnv';
-import { isAlive, isExiting, isRunProcess, noteKillReason, readStatus, recordUnreportedEnd } from './runStore';
+import { isAlive, isExiting, isRunProcess, noteKillReason, readStatus, recordUnreportedEnd, runProcesses } from './runStore';
 
 export interface LaunchOptions {
   python: string;
@@ -22,6 +22,8 @@ export interface LaunchOptions {
   rewardWorker?: string;
   /** The trainer's whole environment, as trainerEnv() builds it; built here from the fields above when absent. */
   env?: NodeJS.ProcessEnv;
+  /** Training processes on this machine (torchrun --nproc-per-node); 1 or absent: one plain process. */
+  nproc?: number;
 }
 
 export interface TrainerHandle {
@@ -36,7 +38,7 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
   fs.mkdirSync(o.runDir, { recursive: true });
   const log = fs.openSync(path.join(o.runDir, 'trainer.log'), 'a');
   // absolute: the trainer runs in the config's folder, and its --run-dir is how its process is recognised
-  const args = ['-u', '-m', 'rlhf_trainer', 'run', '--config', path.resolve(o.config), '--run-dir', path.resolve(o.runDir)];
+  const args = [...torchrunArgs(o.nproc), '-m', 'rlhf_trainer', 'run', '--config', path.resolve(o.config), '--run-dir', path.resolve(o.runDir)];
   if (o.resume) args.push('--resume', o.resume);
   const env = o.env ?? trainerEnv({ trainerDir: o.trainerDir, schemasDir: o.schemasDir, rewardWorker: o.rewardWorker,
     node: chooseNode({ setting: o.nodePath }) });
@@ -55,6 +57,17 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
   });
   child.unref();
   return handle;
+}
+
+/**
+ * The interpreter arguments before `-m rlhf_trainer`: several processes run under PyTorch's own launcher
+ * (torchrun), which stays the leader of the process group we start; its ranks lead their own sessions,
+ * so stopping reaches them through rank 0 (stdin control line, SIGINT) and killing finds them by their
+ * command line (runProcesses). --standalone picks a free local rendezvous port.
+ */
+export function torchrunArgs(nproc: number | undefined): string[] {
+  if (!nproc || nproc <= 1) return ['-u'];
+  return ['-u', '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', String(nproc)];
 }
 
 /** One line on an exit the trainer did not report (it records its own ends, failures included). */
@@ -85,6 +98,12 @@ function signalTrainer(pid: number, runDir: string, handle: TrainerHandle | unde
   try { process.kill(-pid, sig); return true; } catch {
     try { process.kill(pid, sig); return true; } catch { return false; }
   }
+}
+
+/** SIGKILLs the process group led by pid (or pid alone), only while it is a process of this run. */
+function killGroup(pid: number, runDir: string): void {
+  if (!isRunProcess(pid, runDir)) return;
+  try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -133,7 +152,10 @@ export async function killRun(runDir: string, handle: TrainerHandle | undefined,
   const pid = handle?.pid ?? readStatus(runDir)?.pid ?? null;
   if (!pid || !isTrainer(pid, runDir, handle)) return false;
   noteKillReason(runDir, reason);
+  // every process of the run: under torchrun the launcher and each rank lead their own process groups
+  const others = runProcesses(runDir).filter((p) => p !== pid);
   if (!signalTrainer(pid, runDir, handle, 'SIGKILL')) { noteKillReason(runDir, undefined); return false; }
+  for (const p of others) killGroup(p, runDir);
   await waitForExit(pid, runDir, handle, 5_000);
   // our child: its exit handler records the end (with the noted reason); else record it here
   if (handle) await Promise.race([handle.exited, sleep(5_000)]);

@@ -35,6 +35,20 @@ function commandLine(pid: number): string[] | undefined {
   } catch { return undefined; }
 }
 
+/**
+ * Every live process whose command line names this run folder (the trainer; under torchrun also the
+ * launcher and every rank). Linux only (it reads /proc); elsewhere the status pid's process alone.
+ */
+export function runProcesses(runDir: string): number[] {
+  if (process.platform !== 'linux') {
+    const pid = readStatus(runDir)?.pid;
+    return pid && isRunProcess(pid, runDir) ? [pid] : [];
+  }
+  let entries: string[] = [];
+  try { entries = fs.readdirSync('/proc'); } catch { return []; }
+  return entries.filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => pid !== process.pid && isRunProcess(pid, runDir));
+}
+
 /** A process that is exiting: its memory (and command line) is gone but it is not yet a zombie. */
 export function isExiting(pid: number): boolean {
   return process.platform === 'linux' && isAlive(pid) && commandLine(pid)?.length === 0;

@@ -81,6 +81,8 @@ export interface StartOptions {
   resume?: string;
   /** rlhf.nodePath / --node; empty: the runtime we run on (see chooseNode). */
   nodePath?: string;
+  /** Training processes (rlhf.trainingProcesses / --nproc); more than 1 runs under torchrun. */
+  nproc?: number;
 }
 
 export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
@@ -91,5 +93,5 @@ export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
   await validateConfig(python, o.layout, o.config, node, o.resume);
   const runDir = path.join(o.runsDir, newRunId(runNameOf(o.config)));
   return launchTrainer({ python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: o.config, runDir,
-    resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node) });
+    resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node), nproc: o.nproc });
 }

@@ -2,7 +2,7 @@
 // without a default returns the contributed one), and change events are sorted here.
 import * as vscode from 'vscode';
 
-const KEYS = ['pythonPath', 'nodePath', 'runsDirectory', 'stopTimeoutSeconds'] as const;
+const KEYS = ['pythonPath', 'nodePath', 'runsDirectory', 'stopTimeoutSeconds', 'trainingProcesses'] as const;
 export type ConfigKey = (typeof KEYS)[number];
 
 export interface SettingValue<T> { value: T; /** e.g. 'User settings'; undefined when the default applies. */ level?: string }
@@ -36,6 +36,7 @@ export class Config implements vscode.Disposable {
   get nodePath(): string { return (this.section.get<string>('nodePath') ?? '').trim(); }
   get runsDirectory(): string { return this.section.get<string>('runsDirectory')!; }
   get stopTimeoutMs(): number { return this.section.get<number>('stopTimeoutSeconds')! * 1000; }
+  get trainingProcesses(): number { return Math.max(1, Math.floor(this.section.get<number>('trainingProcesses') ?? 1)); }
 
   /** Writes rlhf.pythonPath where the user keeps it: the level it is set at, else User settings. */
   async setPythonPath(value: string): Promise<void> {

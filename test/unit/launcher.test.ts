@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import Ajv from 'ajv';
 import YAML from 'yaml';
-import { launchTrainer, stopRun, type TrainerHandle } from '../../src/core/launcher';
-import { displayState, isAlive, readStatus, summarize } from '../../src/core/runStore';
+import { killRun, launchTrainer, stopRun, type TrainerHandle } from '../../src/core/launcher';
+import { displayState, isAlive, readStatus, runProcesses, summarize } from '../../src/core/runStore';
 import { RunWatcher } from '../../src/core/runWatcher';
 import { installLayout } from '../../src/core/training';
 
@@ -208,6 +208,55 @@ test('the real trainer SIGKILLed mid-run (as the OOM killer does) is recorded fa
       w.dispose();
       try { process.kill(-h.pid, 'SIGKILL'); } catch { /* gone */ }
     }
+  });
+
+/** The embedded example in a temp workspace, running until stopped. */
+function realRunConfig(): string {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-real-'));
+  const ex = path.join(ROOT, 'examples', 'arithmetic');
+  const cfg = YAML.parse(fs.readFileSync(path.join(ex, 'config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+  cfg.model.policy = path.join(ex, 'model');
+  cfg.data.prompts = path.join(ex, 'data', 'train.jsonl');
+  cfg.data.eval_prompts = null;
+  cfg.train.max_steps = 100_000;
+  fs.writeFileSync(path.join(ws, 'config.yaml'), YAML.stringify(cfg));
+  return path.join(ws, 'config.yaml');
+}
+
+function launchReal(config: string, nproc: number): TrainerHandle {
+  const layout = installLayout(ROOT);
+  const runDir = path.join(path.dirname(config), 'runs', `r${nproc}`);
+  return launchTrainer({ python: VENV_PY, trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, rewardWorker: layout.rewardWorker, config, runDir, nproc });
+}
+
+test('a 2-process run (torchrun) stops gracefully through rank 0, and a kill leaves no rank behind',
+  { timeout: 600_000, skip: !fs.existsSync(VENV_PY) && 'no .venv (bash scripts/setup-python.sh)' }, async () => {
+    const config = realRunConfig();
+    const h = launchReal(config, 2);
+    const w = new RunWatcher(h.runDir);
+    try {
+      await until('a training step of the 2-rank run', () => { w.poll(); return w.model.metrics.length > 0; }, 400_000);
+      // the launcher (torchrun) and both ranks name the run folder
+      assert.equal(runProcesses(h.runDir).length, 3);
+      assert.equal(await stopRun(h.runDir, h, 240_000), 'graceful');
+      assert.equal(await exitOf(h), 0);
+      assert.equal(readStatus(h.runDir)!.state, 'stopped');
+      await until('every rank to be gone', () => runProcesses(h.runDir).length === 0);
+      const started = fs.readFileSync(path.join(h.runDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.type === 'run_started');
+      assert.equal(started?.world_size, 2);
+    } finally { w.dispose(); }
+
+    // killed (a second Ctrl-C on rlhf train): SIGKILL takes torchrun at once, and the ranks, which lead
+    // their own sessions, must not be left training as orphans
+    const k = launchReal(config, 2);
+    try {
+      await until('the 2-rank run to write its status', () => readStatus(k.runDir)?.state === 'running', 400_000);
+      await until('both ranks and the launcher to run', () => runProcesses(k.runDir).length === 3 || undefined);
+      assert.equal(await killRun(k.runDir, k, 'killed by the test'), true);
+      await until('every process of the run to be gone', () => runProcesses(k.runDir).length === 0);
+      assert.equal(readStatus(k.runDir)!.state, 'failed');
+    } finally { for (const p of runProcesses(k.runDir)) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   });
 
 test('stopping a run that is not running says so', async () => {
