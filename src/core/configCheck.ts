@@ -3,6 +3,8 @@
 // names ("set train.batch_size to 64") as edits of one YAML value. No vscode here.
 import YAML, { isMap, isPair, isScalar, type Node } from 'yaml';
 import { diagnoseConfig } from './configDiagnostics';
+import { runTrainerModule, type InstallLayout } from './training';
+import type { NodeCommand } from './trainerEnv';
 
 export interface ConfigLineProblem {
   /** 1-based; undefined when the message names no line (e.g. a missing file). */
@@ -75,3 +77,27 @@ export function applyFix(text: string, fix: ValueFix): string | undefined {
   const r = valueRange(text, fix.path);
   return r && text.slice(0, r[0]) + fix.value + text.slice(r[1]);
 }
+
+export interface TrainerValidation {
+  /** Every problem line of `validate` (`config error: FILE:LINE: FIELD: MESSAGE`), all at once; empty: valid. */
+  problems: string[];
+  /** Its `estimate: ...` lines without the prefix (memory per device; time per step from an earlier run). */
+  estimates: string[];
+}
+
+/**
+ * The trainer's `validate` on a config file: all its problems, or its estimates when the config is valid.
+ * `runsDir` is where it looks for an earlier run of the same model (the time-per-step estimate).
+ */
+export async function trainerValidate(python: string, layout: InstallLayout, config: string,
+  o: { node?: NodeCommand; signal?: AbortSignal; runsDir?: string } = {}): Promise<TrainerValidation> {
+  const r = await runTrainerModule(python, layout, 'rlhf_trainer', ['validate', '--config', config, ...(o.runsDir ? ['--runs-dir', o.runsDir] : [])],
+    { node: o.node, signal: o.signal, timeoutMs: 120_000 });
+  const estimates = r.stdout.split('\n').filter((l) => l.startsWith('estimate: ')).map((l) => l.slice('estimate: '.length));
+  if (r.code === 0) return { problems: [], estimates };
+  const lines = r.stderr.trim().split('\n').filter((l) => /^(config error|error): /.test(l));
+  return { problems: lines.length ? lines : [r.stderr.trim().split('\n').filter(Boolean).pop() ?? `the trainer's validate exited with code ${r.code}`], estimates };
+}
+
+/** An estimate line's head for a one-line display ("memory per device ~ 14.6 MiB"); the details follow it in parentheses. */
+export const estimateHead = (line: string): string => line.replace(/ \(.*$/s, '');

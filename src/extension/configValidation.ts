@@ -3,16 +3,18 @@
 // shows at its line, with Quick Fixes where the message names the value. The schema checks without
 // Python stay in rewardsUi (configDiagnostics); this runs only when they pass, so the two never repeat.
 //
+// The estimates `validate` prints for a valid config (memory per device; time per step from the newest run
+// of the same model in the runs folder) show as CodeLenses on the first line, details in their tooltips.
+//
 // Runs after typing stops (1.5 s), on open and on save; only in a trusted workspace (validate reads the
 // reward code); one process at a time: a newer request aborts the running one, and a result for an
 // older version of the document is dropped.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { applyFix, fixesOf, parseTrainerProblem, schemaProblems, valueRange, type ConfigLineProblem } from '../core/configCheck';
+import { applyFix, estimateHead, fixesOf, parseTrainerProblem, schemaProblems, trainerValidate, valueRange, type ConfigLineProblem } from '../core/configCheck';
 import { looksLikeRunConfig } from '../core/configDiagnostics';
 import { chooseNode } from '../core/trainerEnv';
-import { validationProblems } from '../core/training';
 import type { Ctx } from './ctx';
 
 export const RUN_CONFIG_CONTEXT = 'rlhf.isRunConfig';
@@ -21,22 +23,27 @@ const TYPING_DELAY_MS = 1500;
 
 export const isRunConfigDoc = (doc: vscode.TextDocument): boolean => doc.languageId === 'yaml' && looksLikeRunConfig(doc.getText());
 
-export class ConfigValidation implements vscode.CodeActionProvider {
+export class ConfigValidation implements vscode.CodeActionProvider, vscode.CodeLensProvider {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('rlhf-trainer');
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private running: { abort: AbortController; doc: vscode.TextDocument } | undefined;
   private readonly problems = new WeakMap<vscode.Diagnostic, ConfigLineProblem>();
   private readonly schema: object;
+  private readonly estimates = new Map<string, string[]>();
+  private readonly lensesChanged = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.lensesChanged.event;
 
   constructor(private readonly ctx: Ctx) {
     this.schema = JSON.parse(fs.readFileSync(path.join(ctx.layout.schemasDir, 'config.schema.json'), 'utf8')) as object;
     ctx.ext.subscriptions.push(
       this.diagnostics,
       vscode.languages.registerCodeActionsProvider({ language: 'yaml' }, this, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
+      vscode.languages.registerCodeLensProvider({ language: 'yaml' }, this),
+      this.lensesChanged,
       vscode.workspace.onDidOpenTextDocument((d) => this.schedule(d, 300)),
       vscode.workspace.onDidSaveTextDocument((d) => this.schedule(d, 0)),
       vscode.workspace.onDidChangeTextDocument((e) => { if (e.contentChanges.length) this.schedule(e.document, TYPING_DELAY_MS); this.updateContext(); }),
-      vscode.workspace.onDidCloseTextDocument((d) => this.diagnostics.delete(d.uri)),
+      vscode.workspace.onDidCloseTextDocument((d) => { this.diagnostics.delete(d.uri); this.setEstimates(d, []); }),
       vscode.window.onDidChangeActiveTextEditor(() => this.updateContext()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => { for (const d of vscode.workspace.textDocuments) this.schedule(d, 0); }),
       { dispose: () => { this.running?.abort.abort(); for (const t of this.timers.values()) clearTimeout(t); } },
@@ -66,7 +73,7 @@ export class ConfigValidation implements vscode.CodeActionProvider {
     const text = doc.getText();
     const version = doc.version;
     const dirty = doc.isDirty;
-    if (schemaProblems(text, this.schema).length) { this.diagnostics.set(doc.uri, []); return undefined; }
+    if (schemaProblems(text, this.schema).length) { this.diagnostics.set(doc.uri, []); this.setEstimates(doc, []); return undefined; }
     // one process at a time: a newer check replaces the running one; another file's check is redone after this one
     const displaced = this.running && this.running.doc !== doc ? this.running.doc : undefined;
     this.running?.abort.abort();
@@ -77,8 +84,10 @@ export class ConfigValidation implements vscode.CodeActionProvider {
     try {
       if (dirty) fs.writeFileSync(file, text);
       const python = await this.ctx.interpreters.resolve();
-      const lines = await validationProblems(python.path, this.ctx.layout, file, { node: chooseNode({ setting: this.ctx.config.nodePath }), signal: abort.signal });
+      const { problems: lines, estimates } = await trainerValidate(python.path, this.ctx.layout, file,
+        { node: chooseNode({ setting: this.ctx.config.nodePath }), signal: abort.signal, runsDir: this.ctx.runsDir });
       if (abort.signal.aborted || doc.version !== version || doc.isClosed) return undefined;
+      this.setEstimates(doc, estimates);
       const problems: ConfigLineProblem[] = [];
       for (const l of lines) {
         if (!/^(config error|error): /.test(l)) { this.ctx.log.warn(`validate ${doc.fileName}: ${l}`); continue; }
@@ -91,6 +100,20 @@ export class ConfigValidation implements vscode.CodeActionProvider {
       if (this.running?.abort === abort) this.running = undefined;
       if (displaced) this.schedule(displaced, 0);
     }
+  }
+
+  private setEstimates(doc: vscode.TextDocument, lines: string[]): void {
+    const key = doc.uri.toString();
+    if ((this.estimates.get(key) ?? []).join('\n') === lines.join('\n')) return;
+    if (lines.length) this.estimates.set(key, lines); else this.estimates.delete(key);
+    this.lensesChanged.fire();
+  }
+
+  /** The estimates of the last valid check of this document, on its first line (not a problem: no diagnostic). */
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    const range = new vscode.Range(0, 0, 0, 0);
+    return (this.estimates.get(doc.uri.toString()) ?? []).map((line) =>
+      new vscode.CodeLens(range, { title: `$(dashboard) estimate: ${estimateHead(line)}`, tooltip: line, command: '' }));
   }
 
   private show(doc: vscode.TextDocument, problems: ConfigLineProblem[]): void {

@@ -55,18 +55,20 @@ def _load(path: str, resume: str | None, max_steps: int | None = None) -> tuple 
     from .preflight import preflight
     from .resume import check_resume, resume_error
     try:
-        cfg = load_config(path)
+        found: list = []  # every problem of the config and of what it names, reported together
+        cfg = load_config(path, found=found)
         if max_steps:
             cfg["train"]["max_steps"] = max_steps
         error = resume_error(resume)
         if error:
             print(f"error: {error}", file=sys.stderr)
             return None
-        rows = preflight(cfg)
+        rows = preflight(cfg, found)
         applied = check_resume(cfg, Path(resume), rows["train"].digest) if resume else []
         return cfg, rows, applied
     except ConfigError as e:
-        print(f"config error: {e}", file=sys.stderr)
+        for line in e.lines:
+            print(f"config error: {line}", file=sys.stderr)
         return None
 
 
@@ -105,7 +107,7 @@ def cmd_run(args) -> int:
     run.write_config(cfg)
     run.set_status(state="starting")
     control = Control()
-    control.install(read_stdin=not args.no_stdin)
+    control.install(read_stdin=not args.no_stdin, run_dir=run_dir)  # stdin lines and <run>/control/ request files
     trainer = Trainer(cfg, run, resume=args.resume, control=control, prompt_rows=rows)
     status, error = "failed", None
     try:
@@ -126,6 +128,7 @@ def cmd_run(args) -> int:
         error = describe_error(e)
         status = "failed"
     finally:
+        control.close()
         trainer.close()
     if status == "failed":
         run.remove_partial_checkpoints()  # on a full disk this frees the space to record the failure
@@ -152,7 +155,28 @@ def cmd_validate(args) -> int:
         print(f"warning: {message}")
     print(f"{args.config}: ok ({cfg['algorithm']['estimator']}, {cfg['rollout']['batch_size']} prompts x "
           f"{cfg['rollout']['n_samples_per_prompt']} samples per step)")
+    for line in estimates(cfg, _rows, args.runs_dir):
+        print(f"estimate: {line}")
     return 0
+
+
+def estimates(cfg: dict, rows: dict, runs_dir: str | None) -> list[str]:
+    """Memory per device and time per step (estimate.py); an estimate that cannot be made is left out,
+    it is no reason to refuse a valid config."""
+    from .estimate import estimate_memory, estimate_step_time, memory_line, step_time_line
+    from .preflight import load_tokenizer, longest_prompt
+    out = []
+    mcfg = cfg["model"]
+    if Path(mcfg["policy"]).exists():  # the embedded model is built at its first start
+        try:
+            prompt, _ = longest_prompt(cfg, rows, load_tokenizer(mcfg["policy"], mcfg["trust_remote_code"]))
+            out.append(memory_line(cfg, estimate_memory(cfg, prompt)))
+        except Exception as e:  # a config.json the meta-device build cannot take (remote code, say)
+            out.append(f"memory per device: not estimated ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+    step = estimate_step_time(cfg, runs_dir if runs_dir is not None else "runs")
+    if step:
+        out.append(step_time_line(step))
+    return out
 
 
 def main(argv=None) -> int:
@@ -167,6 +191,8 @@ def main(argv=None) -> int:
     v = sub.add_parser("validate", help="check a config and exit")
     v.add_argument("--config", required=True)
     v.add_argument("--resume", help="also check the config against this checkpoint's run (changed keys)")
+    v.add_argument("--runs-dir", help="where to look for an earlier run of the same model for the time estimate "
+                                      "(default: ./runs)")
     args = ap.parse_args(argv)
     return {"run": cmd_run, "validate": cmd_validate}[args.cmd](args)
 

@@ -1,4 +1,11 @@
-"""Stop and save requests: stdin lines and signals set flags that the training loop checks between steps."""
+"""Stop and save requests: stdin lines, signals and request files set flags that the training loop checks
+between steps.
+
+Request files let any process ask a live run for a checkpoint (another window, `rlhf save RUN`), not only the
+one holding its stdin: it writes `<run>/control/<name>.json` ({"type": "save"} or {"type": "stop"}), renamed
+into place so it is never read half-written. Rank 0 polls the folder, applies each request once and deletes
+it; under torchrun the trainer broadcasts the flags to the other ranks as for stdin.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,12 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from .distributed import env_rank
+
+CONTROL_DIR = "control"
+POLL_S = 0.5
 
 
 class Control:
@@ -22,21 +33,54 @@ class Control:
         self.reason = reason
         self.stop.set()
 
-    def install(self, read_stdin: bool = True):
+    def install(self, read_stdin: bool = True, run_dir: str | Path | None = None):
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda s, _f: self.request_stop(f"signal {signal.Signals(s).name}"))
         # under torchrun only rank 0 reads the launcher's control lines; the trainer broadcasts its flags
-        if read_stdin and env_rank() == 0 and sys.stdin is not None and not sys.stdin.isatty():
+        if env_rank() != 0:
+            return
+        if read_stdin and sys.stdin is not None and not sys.stdin.isatty():
             threading.Thread(target=self._read_stdin, daemon=True).start()
+        if run_dir is not None:
+            self.folder = Path(run_dir) / CONTROL_DIR
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._closed = threading.Event()
+            threading.Thread(target=self._watch_folder, daemon=True).start()
+
+    def close(self):
+        """Stops polling the request folder (the run has ended: a request arriving now is left for its writer to see)."""
+        if hasattr(self, "_closed"):
+            self._closed.set()
+
+    def apply(self, msg) -> bool:
+        kind = msg.get("type") if isinstance(msg, dict) else None
+        if kind == "stop":
+            self.request_stop("stop requested")
+        elif kind == "save":
+            self.save.set()
+        return kind in ("stop", "save")
 
     def _read_stdin(self):
         for line in sys.stdin:
             try:
-                msg = json.loads(line)
+                self.apply(json.loads(line))
             except json.JSONDecodeError:
                 continue
-            kind = msg.get("type") if isinstance(msg, dict) else None
-            if kind == "stop":
-                self.request_stop("stop requested")
-            elif kind == "save":
-                self.save.set()
+
+    def poll_folder(self):
+        """Applies the request files there are, oldest name first, deleting each once applied."""
+        for f in sorted(self.folder.glob("*.json")):
+            try:
+                msg = json.loads(f.read_text())
+            except (OSError, ValueError):
+                msg = None  # not JSON: dropped below, it can never be applied
+            if msg is not None:
+                self.apply(msg)
+            f.unlink(missing_ok=True)
+
+    def _watch_folder(self):
+        while not self._closed.wait(POLL_S):
+            try:
+                self.poll_folder()
+            except OSError:
+                pass  # the folder went away (the run folder deleted): nothing to apply

@@ -1,0 +1,155 @@
+"""Estimates that `validate` prints after its checks (as `estimate: ...` lines, not problems):
+
+- memory per device, from the model's config.json alone (the model is built on torch's meta device, so
+  the parameter count is exact and no weights are read), for what the trainer keeps: fp32 weights, fp32
+  gradients and AdamW's two fp32 moments for the trained models (the policy; the critic for PPO),
+  fp32 weights for the frozen reference (loaded when algorithm.kl.coef > 0), and the activations kept for
+  the backward pass of one train micro-batch;
+- time per step, from the step times of the newest run of the same model in the runs folder.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+# bytes per parameter: fp32 weights (4) + fp32 gradients (4) + AdamW exp_avg and exp_avg_sq (4 + 4). The trainer
+# keeps fp32 weights on every device (on CUDA the forward passes run under bf16 autocast).
+BYTES_TRAINED = 16
+BYTES_FROZEN = 4
+# values kept for the backward pass per token, per hidden unit, per layer: about 34 bytes in 16-bit precision
+# (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models", without the
+# attention score matrices, which fused attention does not keep); the vocab logits are not counted.
+ACTIVATION_VALUES = 17
+
+
+@dataclass
+class ModelSize:
+    params: int
+    hidden: int
+    layers: int
+
+
+def model_size(path: str, trust_remote_code: bool) -> ModelSize:
+    """Exact parameter count (tied embeddings counted once), hidden size and layers, without reading weights."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+    conf = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code, local_files_only=True)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(conf, trust_remote_code=trust_remote_code)
+    text = conf.get_text_config() if hasattr(conf, "get_text_config") else conf
+    return ModelSize(sum(p.numel() for p in model.parameters()), int(text.hidden_size), int(text.num_hidden_layers))
+
+
+@dataclass
+class MemoryEstimate:
+    total: int                 # bytes
+    parts: dict[str, int]      # policy, reference, critic, activations
+    tokens: int                # prompt + response tokens of the longest sample
+    activation_bytes: int      # bytes per activation value: 2 under CUDA's bf16 autocast, 4 on CPU
+    policy: ModelSize
+
+
+def activation_bytes(cfg: dict) -> int:
+    import torch
+    cuda = cfg["device"] == "cuda" or (cfg["device"] == "auto" and torch.cuda.is_available())
+    return 2 if cuda else 4
+
+
+def estimate_memory(cfg: dict, prompt_tokens: int) -> MemoryEstimate:
+    mcfg = cfg["model"]
+    policy = model_size(mcfg["policy"], mcfg["trust_remote_code"])
+    ppo = cfg["algorithm"]["estimator"] == "ppo"
+    parts = {"policy": policy.params * BYTES_TRAINED}
+    if cfg["algorithm"]["kl"]["coef"] > 0:
+        ref = model_size(mcfg["reference"], mcfg["trust_remote_code"]) if mcfg["reference"] else policy
+        parts["reference"] = ref.params * BYTES_FROZEN
+    if ppo:  # the policy's architecture with a scalar value head (hidden weights + bias)
+        parts["critic"] = (policy.params + policy.hidden + 1) * BYTES_TRAINED
+    tokens = prompt_tokens + cfg["rollout"]["max_new_tokens"]
+    per_model = cfg["train"]["micro_batch_size"] * tokens * policy.hidden * policy.layers * ACTIVATION_VALUES
+    act = activation_bytes(cfg)
+    parts["activations"] = per_model * act * (2 if ppo else 1)
+    return MemoryEstimate(sum(parts.values()), parts, tokens, act, policy)
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.3g} GiB" if n >= 2**26 else f"{n / 2**20:.3g} MiB"
+
+
+def memory_line(cfg: dict, est: MemoryEstimate) -> str:
+    size = est.policy
+    parts = ", ".join(f"{k} {_gib(v)}" for k, v in est.parts.items())
+    trained = "policy and critic" if "critic" in est.parts else "policy"
+    return (f"memory per device ~ {_gib(est.total)} ({parts}): {size.params:,} parameters x {BYTES_TRAINED} B for the "
+            f"{trained} (fp32 weights, gradients, AdamW moments)"
+            + (f", x {BYTES_FROZEN} B for the reference" if "reference" in est.parts else "")
+            + f"; activations {cfg['train']['micro_batch_size']} micro-batch x {est.tokens} tokens x hidden {size.hidden} x "
+            f"{size.layers} layers x {ACTIVATION_VALUES} values x {est.activation_bytes} B"
+            + (" per trained model" if "critic" in est.parts else "")
+            + "; one process (train.strategy fsdp2 divides the model states by the number of ranks)")
+
+
+@dataclass
+class StepTime:
+    seconds: float     # median step time of that run, scaled to this config's samples per step
+    run: str
+    steps: int
+    their_samples: int
+    our_samples: int
+
+
+def _samples_per_step(cfg: dict) -> int:
+    return cfg["rollout"]["batch_size"] * cfg["rollout"]["n_samples_per_prompt"]
+
+
+def _step_times(events: Path) -> list[float]:
+    out = []
+    try:
+        with open(events, encoding="utf-8") as f:
+            for line in f:
+                if '"metrics"' not in line:
+                    continue
+                try:
+                    e = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line being written
+                s = e.get("values", {}).get("step_s") if e.get("type") == "metrics" else None
+                if isinstance(s, (int, float)):
+                    out.append(float(s))
+    except OSError:
+        pass
+    return out
+
+
+def estimate_step_time(cfg: dict, runs_dir: str | Path | None) -> StepTime | None:
+    """From the newest run (by its events' last write) whose config trained the same model.policy, with steps."""
+    if not runs_dir or not Path(runs_dir).is_dir():
+        return None
+    runs = []
+    for d in Path(runs_dir).iterdir():
+        events = d / "events.jsonl"
+        if (d / "config.yaml").is_file() and events.is_file():
+            runs.append((events.stat().st_mtime, d))
+    for _, d in sorted(runs, reverse=True):
+        try:
+            theirs = yaml.safe_load((d / "config.yaml").read_text())
+            if theirs["model"]["policy"] != cfg["model"]["policy"]:
+                continue
+            their_samples = _samples_per_step(theirs)
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            continue
+        times = _step_times(d / "events.jsonl")
+        if times:
+            ours = _samples_per_step(cfg)
+            return StepTime(statistics.median(times) * ours / their_samples, d.name, len(times), their_samples, ours)
+    return None
+
+
+def step_time_line(t: StepTime) -> str:
+    scaled = "" if t.their_samples == t.our_samples else f", scaled from its {t.their_samples} to {t.our_samples} samples per step"
+    return f"time per step ~ {t.seconds:.3g} s (median of {t.steps} steps of run {t.run}, same model{scaled})"
