@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import YAML from 'yaml';
 import { checkpointConfig, deleteCheckpoint, setKept } from '../core/checkpoints';
+import { requestCheckpoint } from '../core/control';
 import { sendControl } from '../core/launcher';
 import { runTrainerModule } from '../core/training';
 import type { Ctx } from './ctx';
@@ -87,15 +88,24 @@ export async function exportCheckpointHf(ctx: Ctx, arg: unknown): Promise<void> 
 }
 
 /**
- * Asks a live run to checkpoint after its current step. The trainer reads save requests on its stdin, which
- * only the process that started it holds: a run started by another window or the CLI is saved from there.
+ * Asks a live run to checkpoint after its current step: through the trainer's stdin when this window started it,
+ * else through a request file in its run folder (core/control.ts), which works for a run started by another
+ * window or the CLI. Says where the checkpoint landed once its event arrives.
  */
-export function saveCheckpointNow(ctx: Ctx, id: string | undefined): void {
+export async function saveCheckpointNow(ctx: Ctx, id: string | undefined): Promise<void> {
   if (!id) { void vscode.window.showInformationMessage('RLHF: no training run is active.'); return; }
   if (sendControl(ctx.handles.get(id), { type: 'save' })) {
     void vscode.window.showInformationMessage(`RLHF: ${id} will save a checkpoint after its current step.`);
     return;
   }
-  void vscode.window.showWarningMessage(`RLHF: ${id} was started by another window or the CLI; its trainer takes save requests only from the process that started it. ` +
-    'Save from there, or wait for its periodic checkpoint (checkpoint.every_steps).');
+  const runDir = ctx.runDir(id);
+  if (!runDir) return;
+  try {
+    const e = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RLHF: ${id}: checkpoint requested, saved after the current step…` },
+      () => requestCheckpoint(runDir));
+    ctx.refresh();
+    void vscode.window.showInformationMessage(`RLHF: ${id} saved a checkpoint at step ${e.step}.`);
+  } catch (err) {
+    void vscode.window.showWarningMessage(`RLHF: ${(err as Error).message}`);
+  }
 }

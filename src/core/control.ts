@@ -1,0 +1,108 @@
+// Requests to a live run through its folder, for any process (another window, `rlhf save RUN`), not only the
+// one holding the trainer's stdin: a JSON file in <run>/control/, written under a temporary name and renamed
+// into place so the trainer never reads half of one. The trainer (rank 0) polls the folder between steps,
+// applies each request once and deletes it (trainer/rlhf_trainer/control.py). No vscode here.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseEventLine, type CheckpointEvent } from './protocol';
+import { isRunProcess, readStatus } from './runStore';
+
+export const CONTROL_DIR = 'control';
+
+export type ControlRequest = { type: 'save' | 'stop' };
+
+/** A run cannot take requests: not running (finished, or never started here). `message` is the line to show. */
+export class NotLiveError extends Error {}
+
+/** Whether the run's trainer is alive (its recorded pid is still this run's trainer). */
+export function isLiveRun(runDir: string): boolean {
+  return isRunProcess(readStatus(runDir)?.pid, runDir);
+}
+
+function notLive(runDir: string): NotLiveError {
+  const s = readStatus(runDir);
+  const id = path.basename(runDir);
+  const state = !s ? 'it has no status.json' : ['starting', 'running', 'stopping'].includes(s.state) ? `its trainer (pid ${s.pid}) is gone` : `it is ${s.state}`;
+  return new NotLiveError(`${id} is not running (${state}): only a live run can save a checkpoint now; its checkpoints: rlhf checkpoints ${id}`);
+}
+
+/** Writes a request file for the run's trainer; returns its path. NotLiveError when the run is not running. */
+export function writeControlRequest(runDir: string, req: ControlRequest): string {
+  if (!isLiveRun(runDir)) throw notLive(runDir);
+  const dir = path.join(runDir, CONTROL_DIR);
+  fs.mkdirSync(dir, { recursive: true });
+  // names sort by time, so the trainer applies requests in the order they were made
+  const name = `${Date.now().toString().padStart(15, '0')}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const tmp = path.join(dir, `.${name}.tmp`);
+  fs.writeFileSync(tmp, JSON.stringify(req) + '\n');
+  const file = path.join(dir, `${name}.json`);
+  fs.renameSync(tmp, file);
+  return file;
+}
+
+/** Reads events.jsonl from a byte offset on: the events appended since, and where the next read starts. */
+function eventsSince(runDir: string, offset: number): { lines: string[]; offset: number } {
+  let fd: number;
+  try { fd = fs.openSync(path.join(runDir, 'events.jsonl'), 'r'); } catch { return { lines: [], offset }; }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size <= offset) return { lines: [], offset };
+    const buf = Buffer.alloc(size - offset);
+    fs.readSync(fd, buf, 0, buf.length, offset);
+    const text = buf.toString('utf8');
+    const end = text.lastIndexOf('\n') + 1; // a line still being written is read next time
+    return { lines: text.slice(0, end).split('\n').filter(Boolean), offset: offset + Buffer.byteLength(text.slice(0, end)) };
+  } finally { fs.closeSync(fd); }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Asks a live run for a checkpoint through its folder and waits for the `checkpoint` event that follows
+ * (the request's own, or a periodic or final one saved at the same step boundary: the weights are the same).
+ * Rejects with NotLiveError when the run is not running, or ends (or dies) before saving, and with an Error
+ * after `timeoutMs`; a request still unread then is withdrawn, so it cannot fire later unexpectedly.
+ */
+export async function requestCheckpoint(runDir: string, o: { timeoutMs?: number; onRequested?: () => void } = {}): Promise<CheckpointEvent> {
+  let offset = 0;
+  try { offset = fs.statSync(path.join(runDir, 'events.jsonl')).size; } catch { /* no events yet */ }
+  const file = writeControlRequest(runDir, { type: 'save' });
+  o.onRequested?.();
+  const deadline = Date.now() + (o.timeoutMs ?? 600_000);
+  const withdraw = () => fs.rmSync(file, { force: true });
+  for (;;) {
+    const read = eventsSince(runDir, offset);
+    offset = read.offset;
+    for (const line of read.lines) {
+      const e = parseEventLine(line);
+      if (e?.type === 'checkpoint') return e;
+      if (e?.type === 'run_finished') { withdraw(); throw new NotLiveError(`${path.basename(runDir)} ended (${e.status}) before it saved a checkpoint`); }
+    }
+    if (!isLiveRun(runDir)) {
+      if (eventsSince(runDir, offset).lines.length) continue; // its last events landed just now: read them first
+      withdraw();
+      throw notLive(runDir);
+    }
+    if (Date.now() > deadline) {
+      withdraw();
+      throw new Error(`${path.basename(runDir)} did not save a checkpoint within ${Math.round((o.timeoutMs ?? 600_000) / 1000)} s ` +
+        'of the request (a step may take that long; see its trainer.log); the request is withdrawn');
+    }
+    await sleep(250);
+  }
+}
+
+/** `rlhf save RUN`: asks the run for a checkpoint and prints where it landed; exit 0, or 2 with one line when it cannot. */
+export async function saveCommand(runDir: string, write: (s: string) => void, writeErr: (s: string) => void, timeoutMs = 600_000): Promise<number> {
+  const id = path.basename(runDir);
+  if (!fs.existsSync(runDir)) { writeErr(`rlhf save: no run ${id} in ${path.dirname(runDir)} (see rlhf runs)\n`); return 2; }
+  try {
+    const e = await requestCheckpoint(runDir, { timeoutMs, onRequested: () => write(`${id}: checkpoint requested; it is saved after the current step\n`) });
+    write(`${id}: checkpoint at step ${e.step} saved: ${e.path}\n`);
+    return 0;
+  } catch (err) {
+    writeErr(`rlhf save: ${(err as Error).message}\n`);
+    return err instanceof NotLiveError ? 2 : 1;
+  }
+}
