@@ -78,3 +78,25 @@ export function updateNotes(runDir: string, edit: (n: RunNotes) => RunNotes): Ru
 
 /** Whether a run carries a tag (given with or without '#'). */
 export const hasTag = (notes: RunNotes, tag: string): boolean => notes.tags.includes(tag.trim().replace(/^#/, ''));
+
+/**
+ * `rlhf tag RUN [+TAG ...] [--remove TAG,...] [--note TEXT]`: applies the edits (`+t` or `t` adds,
+ * `-t` after `--` removes) and prints the run's tags and note; with no edits it only prints them.
+ * The exit code and what to print (stdout, or the one-line error for stderr).
+ */
+export function tagCommand(runDir: string, runName: string, edits: string[], opts: { remove?: string; note?: string }): { code: number; out: string } {
+  if (!fs.existsSync(path.join(runDir, 'events.jsonl')) && !fs.existsSync(path.join(runDir, 'status.json'))) {
+    return { code: 2, out: `rlhf tag: ${runName}: not a run folder (see rlhf runs)\n` };
+  }
+  const removals = opts.remove ? opts.remove.split(',').filter(Boolean).map((t) => `-${t.trim()}`) : [];
+  let notes = readNotes(runDir);
+  try {
+    if (edits.length || removals.length || opts.note !== undefined) {
+      notes = updateNotes(runDir, (n) => ({ note: opts.note ?? n.note, tags: applyTagEdits(n.tags, [...edits, ...removals]) }));
+    }
+  } catch (e) {
+    if (!(e instanceof NotesError)) throw e;
+    return { code: 2, out: `rlhf tag: ${e.message}\n` };
+  }
+  return { code: 0, out: `${runName}: ${notes.tags.length ? notes.tags.map((t) => `#${t}`).join(' ') : '(no tags)'}${notes.note ? `\nnote: ${notes.note}` : ''}\n` };
+}
