@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { SampleIndex } from '../../src/core/samples/index';
 import { datasetsOfRunConfig, historyMarkdown, historyText, lensTitle } from '../../src/core/samples/promptHistory';
 import type { SampleRecord } from '../../src/core/samples/record';
+import { runAlerts, samplesCommand } from '../../src/core/samples/samplesCommand';
 
 const DATA = '/data/train.jsonl';
 
@@ -73,4 +74,20 @@ test('a run config names its dataset files; relative ones resolve against the ru
   assert.deepEqual(datasetsOfRunConfig('data:\n  prompts: /abs/train.jsonl\n  eval_prompts: null\n', '/runs/r1'), ['/abs/train.jsonl']);
   assert.deepEqual(datasetsOfRunConfig(': not [yaml', '/r'), []);
   assert.deepEqual(datasetsOfRunConfig('name: x\n', '/r'), []);
+});
+
+test('rlhf samples lists the run\'s reward-hacking alerts after its table (stderr), not in --json output', () => {
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-history-'));
+  fs.writeFileSync(path.join(run, 'samples.jsonl'), step(1, [1, 0, 1, 0]));
+  const alert = { v: 1, type: 'alert', time: 2, kind: 'length_hacking', step: 40, steps: [21, 40], message: 'response length grew +38%' };
+  fs.writeFileSync(path.join(run, 'events.jsonl'), [{ v: 1, type: 'metrics', time: 1, step: 1, samples_seen: 4, values: {} }, alert, 'not json']
+    .map((e) => typeof e === 'string' ? e : JSON.stringify(e)).join('\n') + '\n' + JSON.stringify({ ...alert, kind: 'eval_divergence' }).slice(0, 30));
+  assert.deepEqual(runAlerts(run).map((a) => [a.kind, a.steps]), [['length_hacking', [21, 40]]], 'a torn last line is not an alert');
+  const collect = () => { const parts: string[] = []; return { write: (s: string) => parts.push(s), text: () => parts.join('') }; };
+  const out = collect(), err = collect();
+  assert.equal(samplesCommand({ run }, out, err), 0);
+  assert.match(err.text(), new RegExp(`alert length_hacking at steps 21-40: response length grew \\+38% \\(rlhf samples ${run.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --step 40\\)`));
+  const jout = collect(), jerr = collect();
+  samplesCommand({ run, json: true }, jout, jerr);
+  assert.equal(jerr.text(), '');
 });

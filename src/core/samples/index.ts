@@ -171,7 +171,7 @@ export class SampleIndex {
     // relative to the run folder when not absolute (the trainer writes absolute paths)
     const key = path.resolve(path.dirname(this.file), file);
     let lines = this.bySource.get(key);
-    if (!lines) this.bySource.set(key, lines = new Map());
+    if (!lines) this.bySource.set(key, lines = new Map<number, PromptHistory>());
     const h = lines.get(line);
     if (!h) { lines.set(line, { firstStep: step, first: [row], lastStep: step, last: [row], total: 1 }); return; }
     h.total++;
@@ -193,7 +193,7 @@ export class SampleIndex {
 
   /** Every sampled line of a dataset file and its history (the editor's lenses). */
   historiesOf(file: string): ReadonlyMap<number, PromptHistory> {
-    return this.bySource.get(path.resolve(file)) ?? new Map();
+    return this.bySource.get(path.resolve(file)) ?? new Map<number, PromptHistory>();
   }
 
   private ruleMask(failing: string[], r: SampleRecord): number {

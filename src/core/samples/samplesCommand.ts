@@ -59,8 +59,38 @@ export function samplesCommand(o: SamplesOptions, out: Out, err: Out): number {
       out.write(`${String(r.step).padStart(6)} ${String(r.index).padStart(4)} ${r.reward.toFixed(3).padStart(8)} ${String(len).padStart(5)}${r.truncated ? '+' : ' '} ${oneLine(r.prompt, 50)} -> ${oneLine(r.response, 70)}\n`);
     });
   }
-  if (!o.json) err.write(`${rows.length.toLocaleString('en-US')} of ${index.size.toLocaleString('en-US')} samples\n`);
+  if (!o.json) {
+    err.write(`${rows.length.toLocaleString('en-US')} of ${index.size.toLocaleString('en-US')} samples\n`);
+    for (const a of runAlerts(o.run)) err.write(`alert ${a.kind} at steps ${a.steps[0]}-${a.steps[1]}: ${a.message} (rlhf samples ${o.run} --step ${a.steps[1]})\n`);
+  }
   return 0;
+}
+
+export interface AlertEvent { kind: string; step: number; steps: [number, number]; message: string }
+
+/** The reward-hacking alerts in a run's events.jsonl, read in chunks (only alert lines are parsed). */
+export function runAlerts(run: string): AlertEvent[] {
+  let fd: number;
+  try { fd = fs.openSync(path.join(run, 'events.jsonl'), 'r'); } catch { return []; }
+  const out: AlertEvent[] = [];
+  const buf = Buffer.allocUnsafe(4 * 2 ** 20);
+  let rest = '';
+  const take = (line: string) => {
+    if (!line.includes('"type":"alert"')) return;
+    try {
+      const e = JSON.parse(line) as Partial<AlertEvent>;
+      if (typeof e.kind === 'string' && typeof e.message === 'string' && Array.isArray(e.steps) && e.steps.length === 2) out.push(e as AlertEvent);
+    } catch { /* a torn or bad line: skipped, as every reader does */ }
+  };
+  try {
+    for (let n = fs.readSync(fd, buf); n > 0; n = fs.readSync(fd, buf)) {
+      const lines = (rest + buf.toString('utf8', 0, n)).split('\n');
+      rest = lines.pop() ?? '';
+      lines.forEach(take);
+    }
+  } finally { fs.closeSync(fd); }
+  take(rest);
+  return out;
 }
 
 export interface LabelsExportOptions { run: string; output: string }
