@@ -4,6 +4,8 @@
 //   3. Dashboard drawing: 11 uPlot charts x 100,000 points each in Debian's Chromium.
 //   4. The dashboard's own charts (M4-downsampled) in Chromium: first draw and a zoom at 1M and 10M
 //      points per series, and one live update (a row appended) at 100k and 1M rows.
+//   5. 8 overlaid runs on the same charts: first draw and one live update, at 100k and 1M rows a run.
+//   `node out/bench/bench.js --screenshot FILE.png`: two overlaid runs with an alert, as a PNG to look at.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -158,77 +160,131 @@ async function benchDraw(): Promise<void> {
 }
 
 /**
- * The dashboard's Charts and DashboardData, bundled for a plain page (the webview's own modules,
- * not a copy): a run of `rows` steps logging 4 of the 11 panels' metrics, all 11 panels shown.
+ * A plain Chromium page with the dashboard's own modules bundled (render.ts, data.ts, main's legend
+ * and alerts: not a copy) and its CSS; `window.RLHF` holds them and a run generator.
  */
-async function benchCharts(): Promise<void> {
-  if (!fs.existsSync('/usr/bin/chromium')) { console.log('dashboard charts: skipped (no /usr/bin/chromium)'); return; }
+async function dashboardPage(): Promise<{ open(): Promise<import('playwright-core').Page>; close(): Promise<void> } | null> {
+  if (!fs.existsSync('/usr/bin/chromium')) return null;
   const esbuild = await import('esbuild');
   const bundle = await esbuild.build({ stdin: { resolveDir: process.cwd(), loader: 'ts', contents:
-    `import { Charts, mountLayout } from './webview/render'; import { DashboardData, PANELS } from './webview/data';
-     (window as any).RLHF = { Charts, mountLayout, DashboardData, PANELS };` },
+    `import { Charts, mountLayout, renderAlerts, renderLegend } from './webview/render'; import { DashboardData, PANELS } from './webview/data';
+     import { RUN_PALETTE } from './src/core/overlay';
+     /** Rows [from, from + n) of a run of N steps logging 4 of the 11 panels' metrics; variant shifts its curves. */
+     const chunk = (from: number, n: number, N: number, variant = 0) => {
+       const step: number[] = [], samples: number[] = [], time: number[] = [];
+       const values: Record<string, number[]> = { reward_mean: [], kl: [], response_length_mean: [], lr: [] };
+       for (let i = from; i < from + n; i++) {
+         step.push(i + 1); samples.push((i + 1) * 64); time.push(i * 0.5);
+         values.reward_mean.push(Math.tanh(i / N * (5 - variant)) * (1 - variant * 0.08) + Math.sin(i * 12.9898 + variant) * 0.2 + (i === N >> 1 ? 5 : 0));
+         values.kl.push((0.001 + (i % 1000) * 1e-6) * (1 + variant)); values.response_length_mean.push(20 + i / N * 30 * (1 + variant * 0.5)); values.lr.push(2e-4);
+       }
+       return { step, samples, time, values };
+     };
+     (window as any).RLHF = { Charts, mountLayout, renderAlerts, renderLegend, DashboardData, PANELS, RUN_PALETTE, chunk };` },
   bundle: true, write: false, platform: 'browser', format: 'iife', target: 'es2022', logLevel: 'error' });
   const script = bundle.outputFiles[0].text;
   const css = fs.readFileSync(path.resolve('node_modules/uplot/dist/uPlot.min.css'), 'utf8') + fs.readFileSync(path.resolve('media/dashboard.css'), 'utf8');
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--js-flags=--max-old-space-size=16000'] });
-  for (const rows of [100_000, 1_000_000, 10_000_000]) {
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await page.setContent(`<html><head><style>${css}</style></head><body><div id="app"></div><script>${script}</script></body></html>`);
-    const r = await page.evaluate(async (N) => {
-      type Api = { Charts: new (e: object) => { build(v: object, s: boolean): void; draw(d: unknown, c?: unknown): void };
-        mountLayout: (el: HTMLElement) => void; DashboardData: new () => { setSmoothing(w: number): void; reset(s: object, e: object): void; append(s: object, e: null): unknown }; PANELS: { key: string }[] };
-      const { Charts, mountLayout, DashboardData, PANELS } = (window as unknown as { RLHF: Api }).RLHF;
+  return {
+    async open() {
+      const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+      await page.setContent(`<html><head><style>${css}</style></head><body><div id="app"></div><script>${script}</script></body></html>`);
+      return page;
+    },
+    close: () => browser.close(),
+  };
+}
+
+/** What the page's `window.RLHF` holds (typed loosely: the bench drives it, the webview's tests type it). */
+type PageApi = {
+  Charts: new (e: object) => { build(v: object, s: boolean, runs: object[]): void; draw(c?: object): void };
+  mountLayout: (el: HTMLElement) => void; PANELS: { key: string }[]; RUN_PALETTE: string[];
+  renderLegend(runs: object[], on: object): void; renderAlerts(a: object[], open: () => void): void;
+  DashboardData: new () => { setSmoothing(w: number): void; reset(s: object, e: object): void; append(s: object, e: null): object };
+  chunk(from: number, n: number, N: number, variant?: number): object;
+};
+
+/**
+ * The dashboard's Charts and DashboardData in Chromium: a run of `rows` steps logging 4 of the 11
+ * panels' metrics, all 11 panels shown; then `runs` such runs overlaid.
+ */
+async function benchCharts(): Promise<void> {
+  const browser = await dashboardPage();
+  if (!browser) { console.log('dashboard charts: skipped (no /usr/bin/chromium)'); return; }
+  for (const [rows, runs] of [[100_000, 1], [1_000_000, 1], [10_000_000, 1], [100_000, 8], [1_000_000, 8]]) {
+    const page = await browser.open();
+    const r = await page.evaluate(async ([N, RUNS]) => {
+      const { Charts, mountLayout, DashboardData, PANELS, RUN_PALETTE, chunk } = (window as unknown as { RLHF: PageApi }).RLHF;
       // uPlot draws its canvas in a microtask after setData: a macrotask later the chart is drawn
       const frame = () => new Promise<void>((res) => setTimeout(res, 0));
-      const chunk = (from: number, n: number) => {
-        const step: number[] = [], samples: number[] = [], time: number[] = [];
-        const values: Record<string, number[]> = { reward_mean: [], kl: [], response_length_mean: [], lr: [] };
-        for (let i = from; i < from + n; i++) {
-          step.push(i + 1); samples.push((i + 1) * 64); time.push(i * 0.5);
-          values.reward_mean.push(Math.tanh(i / N * 5) + Math.sin(i * 12.9898) * 0.2 + (i === N >> 1 ? 5 : 0));
-          values.kl.push(0.001 + (i % 1000) * 1e-6); values.response_length_mean.push(20 + i / N * 30); values.lr.push(2e-4);
-        }
-        return { step, samples, time, values };
-      };
       mountLayout(document.getElementById('app')!);
-      const data = new DashboardData();
-      data.setSmoothing(0.6);
-      const series = chunk(0, N);
+      const all = Array.from({ length: RUNS }, () => { const d = new DashboardData(); d.setSmoothing(0.6); return d; });
       const t0 = performance.now();
-      data.reset(series, { step: [], samples: [], time: [], values: {} });
+      all.forEach((d, k) => d.reset(chunk(0, N, N, k / RUNS), { step: [], samples: [], time: [], values: {} }));
       const reset = performance.now() - t0;
       const view = { x: 'step', order: PANELS.map((p) => p.key), hidden: [] as string[], log: [] as string[], zoom: null as [number, number] | null };
       const charts = new Charts({ zoom() {}, toggleLog() {}, exportPanel() {} });
+      const shown = all.map((data, k) => ({ id: `run${k}`, label: `run${k}`, data, color: RUNS > 1 ? RUN_PALETTE[k % RUN_PALETTE.length] : null }));
       const t1 = performance.now();
-      charts.build(view, true); charts.draw(data); await frame();
+      charts.build(view, true, shown); charts.draw(); await frame();
       const first = performance.now() - t1;
       const t2 = performance.now();
-      view.zoom = [N * 0.4, N * 0.6]; charts.draw(data); await frame();
+      view.zoom = [N * 0.4, N * 0.6]; charts.draw(); await frame();
       const zoom = performance.now() - t2;
-      view.zoom = null; charts.draw(data); await frame();
+      view.zoom = null; charts.draw(); await frame();
       const updates: number[] = [];
       for (let k = 0; k < 20; k++) {
-        const tail = chunk(N + k, 1);
+        const tail = chunk(N + k, 1, N);
         const t = performance.now();
-        charts.draw(data, data.append(tail, null)); await frame();
+        charts.draw({ ...all[0].append(tail, null), runId: 'run0' }); await frame();
         updates.push(performance.now() - t);
       }
       updates.sort((a, b) => a - b);
       const spikes = Array.from(document.querySelectorAll<HTMLElement>('[data-panel]')).map((el) => Number(el.dataset.drawn ?? 0));
       return { reset, first, zoom, update: updates[updates.length >> 1], drawn: Math.max(...spikes) };
-    }, rows);
+    }, [rows, runs]);
     await page.close();
-    console.log(`dashboard charts, ${rows.toLocaleString()} points per series (4 metrics, 11 panels, EMA 0.6): webview reset ${r.reset.toFixed(0)} ms; `
+    const what = runs > 1 ? `${runs} overlaid runs x ${rows.toLocaleString()} points per series` : `${rows.toLocaleString()} points per series`;
+    console.log(`dashboard charts, ${what} (4 metrics, 11 panels, EMA 0.6): webview reset ${r.reset.toFixed(0)} ms; `
       + `first draw ${r.first.toFixed(0)} ms; zoom to 20% ${r.zoom.toFixed(0)} ms; one live update (1 row) ${r.update.toFixed(1)} ms median of 20; `
       + `at most ${r.drawn.toLocaleString()} points drawn per chart`);
   }
   await browser.close();
 }
 
+/** Two overlaid runs (different estimators), a length-hacking alert, the legend: a PNG to look at. */
+async function screenshot(file: string): Promise<void> {
+  const browser = await dashboardPage();
+  if (!browser) throw new Error('no /usr/bin/chromium');
+  const page = await browser.open();
+  await page.evaluate(async () => {
+    const { Charts, mountLayout, renderLegend, renderAlerts, DashboardData, PANELS, RUN_PALETTE, chunk } = (window as unknown as { RLHF: PageApi }).RLHF;
+    document.body.style.background = '#1e1e1e'; document.body.style.color = '#ccc';
+    mountLayout(document.getElementById('app')!);
+    const N = 2000;
+    const runs = [['grpo', 'estimator=grpo kl=0.001', 0], ['rpp', 'estimator=reinforce_pp kl=0.001', 0.5]] as const;
+    const shown = runs.map(([id, label, v], k) => {
+      const d = new DashboardData(); d.setSmoothing(0.6); d.reset(chunk(0, N, N, v), { step: [], samples: [], time: [], values: {} });
+      return { id, label, data: d, color: RUN_PALETTE[k] };
+    });
+    renderLegend(shown.map((r) => ({ id: r.id, label: r.label, color: r.color!, hidden: false, removable: r.id !== 'grpo' })), { toggle() {}, remove() {} });
+    renderAlerts([{ runId: 'rpp', who: 'estimator=reinforce_pp kl=0.001: ', alert: { v: 1, time: 0, type: 'alert', kind: 'length_hacking', step: 1500, message: 'response length +80% while reward is flat', steps: [900, 1500] } }], () => {});
+    const charts = new Charts({ zoom() {}, toggleLog() {}, exportPanel() {} });
+    charts.build({ x: 'step', order: PANELS.map((p) => p.key), hidden: [], log: [], zoom: null }, true, shown);
+    charts.draw();
+    await new Promise((r) => setTimeout(r, 50));
+  });
+  await page.screenshot({ path: file, fullPage: false });
+  await browser.close();
+  console.log(`screenshot: ${file}`);
+}
+
 (async () => {
   if (process.argv.includes('--charts')) { await benchCharts(); return; } // node out/bench/bench.js --charts: these alone
+  const shot = process.argv.indexOf('--screenshot');
+  if (shot > 0) { await screenshot(path.resolve(process.argv[shot + 1] ?? 'dashboard.png')); return; }
   benchDashboardData(benchTail());
   await benchCharts();
   await benchDraw();

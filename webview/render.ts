@@ -63,7 +63,8 @@ export interface ChartEvents {
 /** A run the charts draw: its data, its legend label and its overlay colour (null: a lone run in the theme's colours). */
 export interface ChartRun { id: string; label: string; data: DashboardData; color: string | null }
 
-interface Chart { plot: uPlot; panel: Panel; el: HTMLElement; log: boolean; shown: Columns | null; series: SvgSeries[] }
+/** `order`: the y columns in drawing order (the runs' faint raw lines under every run's smoothed line). */
+interface Chart { plot: uPlot; panel: Panel; el: HTMLElement; log: boolean; shown: Columns | null; series: SvgSeries[]; order: number[] }
 const chartWidth = (el: HTMLElement): number => Math.max(MIN_CHART_WIDTH, el.clientWidth - 8);
 const yTitle = (panel: Panel): string => (panel.eval ? 'score' : panel.keys[0]);
 
@@ -181,11 +182,13 @@ export class Charts {
       });
       grid.appendChild(el);
       const overlay = runs.length > 1 || runs.some((r) => r.color);
-      const series = overlay ? runs.flatMap((r) => seriesOf(panel, smoothing, r)) : seriesOf(panel, smoothing);
+      const all = overlay ? runs.flatMap((r) => seriesOf(panel, smoothing, r)) : runs.length ? seriesOf(panel, smoothing) : []; // every run hidden: no lines
+      const order = all.map((_, i) => i).sort((a, b) => Number(all[b].opacity !== undefined) - Number(all[a].opacity !== undefined) || a - b);
+      const series = order.map((i) => all[i]);
       const plot = new uPlot(this.options(panel, series, log, chartWidth(el)), [[]] as unknown as uPlot.AlignedData, el);
       plot.over.addEventListener('dblclick', () => { clearTimeout(this.clickTimer); this.events.zoom(null); });
       plot.over.addEventListener('click', (e) => this.onClick(plot, panel, e));
-      return { plot, panel, el, log, shown: null, series };
+      return { plot, panel, el, log, shown: null, series, order };
     });
   }
 
@@ -293,7 +296,8 @@ export class Charts {
       const cols = r.data.columns(c.panel, this.view.x);
       return downsample(cols.x, cols.lines.map((l) => l.y), lo, hi, width, cols.lines.map((l) => l.summary));
     });
-    let shown = tables.length === 1 ? tables[0] : tables.length ? joinColumns(tables) : [[]] as unknown as Columns;
+    const joined = tables.length === 1 ? tables[0] : tables.length ? joinColumns(tables) : [[]] as unknown as Columns;
+    let shown = [joined[0], ...c.order.map((i) => joined[i + 1])] as Columns;
     if (c.log) shown = shown.map((col, k) => (k === 0 ? col : col.map((v) => (v !== null && v > 0 ? v : null)))) as Columns;
     c.shown = shown;
     c.plot.setData(shown);
