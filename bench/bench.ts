@@ -201,9 +201,9 @@ async function dashboardPage(): Promise<{ open(): Promise<import('playwright-cor
 type PageApi = {
   Charts: new (e: object) => { build(v: object, s: boolean, runs: object[]): void; draw(c?: object): void };
   mountLayout: (el: HTMLElement) => void; PANELS: { key: string }[]; RUN_PALETTE: string[];
-  renderLegend(runs: object[], on: object): void; renderAlerts(a: object[], open: () => void): void;
+  renderLegend: (runs: object[], on: object) => void; renderAlerts: (a: object[], open: () => void) => void;
   DashboardData: new () => { setSmoothing(w: number): void; reset(s: object, e: object): void; append(s: object, e: null): object };
-  chunk(from: number, n: number, N: number, variant?: number): object;
+  chunk: (from: number, n: number, N: number, variant?: number) => object;
 };
 
 /**
@@ -269,7 +269,7 @@ async function screenshot(file: string): Promise<void> {
       const d = new DashboardData(); d.setSmoothing(0.6); d.reset(chunk(0, N, N, v), { step: [], samples: [], time: [], values: {} });
       return { id, label, data: d, color: RUN_PALETTE[k] };
     });
-    renderLegend(shown.map((r) => ({ id: r.id, label: r.label, color: r.color!, hidden: false, removable: r.id !== 'grpo' })), { toggle() {}, remove() {} });
+    renderLegend(shown.map((r) => ({ id: r.id, label: r.label, color: r.color, hidden: false, removable: r.id !== 'grpo' })), { toggle() {}, remove() {} });
     renderAlerts([{ runId: 'rpp', who: 'estimator=reinforce_pp kl=0.001: ', alert: { v: 1, time: 0, type: 'alert', kind: 'length_hacking', step: 1500, message: 'response length +80% while reward is flat', steps: [900, 1500] } }], () => {});
     const charts = new Charts({ zoom() {}, toggleLog() {}, exportPanel() {} });
     charts.build({ x: 'step', order: PANELS.map((p) => p.key), hidden: [], log: [], zoom: null }, true, shown);

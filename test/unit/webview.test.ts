@@ -2,6 +2,7 @@
 // webview's copy of the host's columns built from the chunks the host posts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { downsample } from '../../src/core/downsample';
 import { formatDuration, formatNumber, formatTicks } from '../../src/core/format';
 import type { MetricsEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
@@ -202,4 +203,27 @@ test('logTickLabels: a log axis labels powers of ten (or 1-2-5 within one decade
   assert.deepEqual(logTickLabels(decades), ['1.0e-3', '', '', '', '', '0.01', '', '', '0.1']);
   assert.deepEqual(logTickLabels([20, 30, 40, 50, 60]), ['20', '', '', '50', '']);
   assert.deepEqual(logTickLabels([]), []);
+});
+
+test('live appends keep the dashboard\'s block summaries exact: the summarised draw equals direct M4; a click maps x to its step', () => {
+  const data = new DashboardData();
+  data.setSmoothing(0.6);
+  const rows = (from: number, n: number) => ({ step: Array.from({ length: n }, (_, i) => from + i + 1), samples: Array.from({ length: n }, (_, i) => (from + i + 1) * 4),
+    time: Array.from({ length: n }, (_, i) => from + i), values: { reward_mean: Array.from({ length: n }, (_, i) => ((from + i) * 7919 % 1000) / 1000), kl: Array.from({ length: n }, () => 0.5) } });
+  data.reset(rows(0, 20_000), { step: [], samples: [], time: [], values: {} });
+  const reward = PANELS.find((p) => p.key === 'reward')!;
+  data.columns(reward, 'step'); // summaries are built when a panel is first drawn
+  for (let k = 0; k < 50; k++) data.append(rows(20_000 + k, 1), null);
+  const cols = data.columns(reward, 'step');
+  assert.ok(cols.lines.every((l) => l.summary && l.summary.rows === l.y.length), 'every metric line has an up-to-date summary');
+  const ys = cols.lines.map((l) => l.y);
+  assert.deepEqual(downsample(cols.x, ys, 1, 20_050, 300, cols.lines.map((l) => l.summary)), downsample(cols.x, ys, 1, 20_050, 300));
+  // a resumed run re-reports steps: the rewritten rows are summarised again
+  data.append({ ...rows(10_000, 5), values: { reward_mean: [9, 9, 9, 9, 9], kl: [0.5, 0.5, 0.5, 0.5, 0.5] } }, null);
+  const again = data.columns(reward, 'step');
+  assert.equal(again.x.length, 10_005);
+  assert.deepEqual(downsample(again.x, again.lines.map((l) => l.y), 1, 10_005, 300, again.lines.map((l) => l.summary)), downsample(again.x, again.lines.map((l) => l.y), 1, 10_005, 300));
+  // cumulative KL: 0.5 a step, so x = 100.2 is nearest to step 200 (x 100)
+  assert.equal(data.stepAt(reward, 'kl', 100.2), 200);
+  assert.equal(data.stepAt(reward, 'step', 1e9), 10_005);
 });
