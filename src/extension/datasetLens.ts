@@ -107,7 +107,8 @@ export class DatasetLens implements vscode.CodeLensProvider, vscode.HoverProvide
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
-    const q = JSON.parse(uri.query) as HistoryQuery;
+    let q: HistoryQuery;
+    try { q = JSON.parse(uri.query) as HistoryQuery; } catch { return `not a prompt history address: ${uri.toString()}\n`; }
     const got = this.records(this.index(q.run), q.file, q.line, q.which);
     return got ? historyText(got.records, got.step) : `no samples of ${q.file}:${q.line} in ${q.run}\n`;
   }

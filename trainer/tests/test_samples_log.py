@@ -80,6 +80,18 @@ def test_the_samples_event_is_light_and_valid(runs):
         assert {"group", "sample_in_group", "source"} <= set(e["items"][0])
 
 
+def test_two_ranks_record_every_rank_s_samples_as_one_process_does(tmp_path, runs):
+    """Under torchrun rank 0 writes the samples of both ranks, in global order, with the same groups and lines."""
+    from test_distributed import run_ranks
+    cfg = example_config(**{"train.max_steps": 2, **GROUPED})
+    run_dir = tmp_path / "two"
+    run_ranks(2, write_config(tmp_path, cfg), run_dir)
+    one, two = read_samples(runs["generation"]), read_samples(run_dir)
+    key = ("step", "index", "group", "sample_in_group", "source", "prompt", "tokens", "reward")
+    assert [[s[k] for k in key] for s in two] == [[s[k] for k in key] for s in one]
+    assert max(abs(x - y) for a, b in zip(one, two) for x, y in zip(a["entropy"], b["entropy"])) < 2e-3
+
+
 def test_default_records_six_a_step_and_an_old_token_details_share_loads_with_a_warning(tmp_path, example_model):
     cfg = example_config(**{"train.max_steps": 1, "rollout.batch_size": 16, "train.batch_size": 16,
                             "train.micro_batch_size": 16})
