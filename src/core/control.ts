@@ -23,7 +23,7 @@ export function isLiveRun(runDir: string): boolean {
 function notLive(runDir: string): NotLiveError {
   const s = readStatus(runDir);
   const id = path.basename(runDir);
-  const state = !s ? 'it has no status.json' : ['starting', 'running', 'stopping'].includes(s.state) ? `its trainer (pid ${s.pid}) is gone` : `it is ${s.state}`;
+  const state = !s ? 'it has no status.json' : ['starting', 'running', 'stopping'].includes(s.state) ? `its trainer, pid ${s.pid}, is gone` : `it is ${s.state}`;
   return new NotLiveError(`${id} is not running (${state}): only a live run can save a checkpoint now; its checkpoints: rlhf checkpoints ${id}`);
 }
 
