@@ -189,6 +189,9 @@ export class DashboardData {
     });
   }
 
+  /** Whether the run logged any of the panel's keys (a chart of keys never logged stays empty). */
+  logged(panel: Panel): boolean { return panel.keys.some((k) => (panel.eval ? this.evals : this.metrics).values[k] !== undefined); }
+
   /** The newest value of a panel's first key, for its title. */
   last(panel: Panel): number | null { return (panel.eval ? this.evals : this.metrics).last(panel.keys[0]); }
 

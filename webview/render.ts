@@ -278,6 +278,8 @@ export class Charts {
     if (changed && !run) return; // a hidden run changed: nothing drawn moves
     for (const c of this.charts) {
       if (changed && !moved && !run!.data.touches(c.panel, changed)) continue;
+      // a chart of keys no run logged stays empty whatever the x range: a live update skips it
+      if (changed && c.shown && !this.runs.some((r) => r.data.logged(c.panel))) continue;
       this.drawChart(c);
     }
   }

@@ -16,6 +16,12 @@ export function lowerBound(x: ArrayLike<number>, v: number, lo = 0, hi = x.lengt
   return lo;
 }
 
+/** The row whose x is nearest to v (x ascending, not empty); the earlier one on a tie. */
+export function nearestRow(x: ArrayLike<number>, v: number): number {
+  const i = Math.min(lowerBound(x, v), x.length - 1);
+  return i > 0 && Math.abs(x[i - 1] - v) <= Math.abs(x[i] - v) ? i - 1 : i;
+}
+
 /** The rows [i0, i1) whose x lies in [xMin, xMax], by binary search (x ascending). */
 export function visibleRows(x: ArrayLike<number>, xMin: number, xMax: number): [number, number] {
   const i0 = lowerBound(x, xMin);
@@ -96,9 +102,12 @@ export function extent(x: ArrayLike<number>): [number, number] | null {
 /** One level of an M4Summary: per block of `size` rows its first, last, lowest and highest row with a value (-1: none). */
 export interface SummaryLevel { size: number; first: number[]; last: number[]; lo: number[]; hi: number[] }
 
-/** Rows per block of the first level, and blocks per block of the next: 64, 4,096, 262,144 rows. */
-const FAN = 64;
-const LEVELS = 3;
+/**
+ * Rows per block of the first level, and blocks per block of the next: 16, 256, ... 1,048,576 rows.
+ * Small blocks keep the rows scanned at a bucket's edges few (under 16 per edge and level).
+ */
+const FAN = 16;
+const LEVELS = 5;
 
 /**
  * Per-block first/last/min/max rows of one y column, kept up to date as rows arrive, so that M4 over
