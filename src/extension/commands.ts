@@ -16,6 +16,7 @@ import { compareCheckpointConfig, deleteCheckpointCommand, exportCheckpointHf, i
   saveCheckpointNow } from './checkpointCommands';
 import { newConfig, validateConfigCommand } from './configCommands';
 import { exportCheckpointOnnx, tryCheckpoint } from './onnxCommands';
+import { compareEstimators } from './compareCommand';
 import type { ConfigValidation } from './configValidation';
 
 export function registerCommands(ctx: Ctx, rewards: RewardsUi, validation: ConfigValidation): void {
@@ -58,6 +59,7 @@ export function registerCommands(ctx: Ctx, rewards: RewardsUi, validation: Confi
   reg('rlhf.filterRunsByTag', (tag) => filterRunsByTagCommand(ctx, tag));
   reg('rlhf.exportCheckpointOnnx', (arg) => exportCheckpointOnnx(ctx, arg));
   reg('rlhf.tryCheckpoint', (arg) => tryCheckpoint(ctx, arg));
+  reg('rlhf.compareEstimators', () => compareEstimators(ctx, () => pickConfig('Config to train with each estimator')));
 }
 
 /** A watched run of another framework is read-only: Stop, Resume and the trainer log are not for it. */

@@ -1,12 +1,18 @@
-"""The embedded example's model and data, built locally (nothing is downloaded).
+"""The embedded examples' models and data, built locally (nothing is downloaded).
 
 * a character-level tokenizer built with `tokenizers` and saved as a real HF tokenizer;
 * a tiny Llama-style causal LM created from a config;
 * a supervised warm start on noisy answers: right about half the time, so REINFORCE++ has
   something to improve and the rise of the reward is visible within minutes on two CPU cores.
 
-    python -m rlhf_trainer.bootstrap data  OUT_DIR   # train.jsonl / eval.jsonl
-    python -m rlhf_trainer.bootstrap model OUT_DIR   # model + tokenizer + warm start
+Two tasks share all of it and differ only in the warm start's target text (TASKS):
+* arithmetic: `a+b=` -> the sum (examples/arithmetic);
+* lengthgame: the same prompts, the sum followed by 0-3 `?` of padding (examples/lengthgame), so a
+  policy can make its responses longer without touching the answer: the example's reward pays a
+  little per character, and how each estimator exploits that is the paper's Figure 1.
+
+    python -m rlhf_trainer.bootstrap data  OUT_DIR [--task lengthgame]   # train.jsonl / eval.jsonl
+    python -m rlhf_trainer.bootstrap model OUT_DIR [--task lengthgame]   # model + tokenizer + warm start
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import random
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +38,35 @@ MAX_OPERAND = 49
 def make_problem(rng: random.Random) -> dict:
     a, b = rng.randint(0, MAX_OPERAND), rng.randint(0, MAX_OPERAND)
     return {"prompt": f"{a}+{b}=", "answer": str(a + b)}
+
+
+def noisy_answer(rng: random.Random, problem: dict, p_correct: float) -> str:
+    """The sum, right with probability p_correct, else off by 1-3."""
+    ans = int(problem["answer"])
+    if rng.random() > p_correct:
+        ans = max(0, ans + rng.choice([-3, -2, -1, 1, 2, 3]))
+    return str(ans)
+
+
+MAX_PAD = 3
+
+
+def padded_answer(rng: random.Random, problem: dict, p_correct: float) -> str:
+    """A noisy answer and 0..MAX_PAD `?`: the warm start shows the policy that length is free to vary."""
+    return noisy_answer(rng, problem, p_correct) + "?" * rng.randint(0, MAX_PAD)
+
+
+@dataclass(frozen=True)
+class Task:
+    target: Callable[[random.Random, dict, float], str]
+    steps: int  # warm-start steps: enough for the format, and under a minute on 2 CPU cores
+    about: str  # the model folder's README line
+
+
+TASKS = {
+    "arithmetic": Task(noisy_answer, 1200, "noisy supervised warm start on a+b="),
+    "lengthgame": Task(padded_answer, 500, "noisy supervised warm start on a+b= with 0-3 '?' of padding"),
+}
 
 
 def write_data(out_dir: str | os.PathLike, n_train: int = 4000, n_eval: int = 200, seed: int = 0):
@@ -67,8 +103,10 @@ def build_model(vocab_size: int, seed: int = 0):
 
 
 def warm_start(model, tokenizer, steps: int = 1200, batch: int = 128, lr: float = 3e-3, p_correct: float = 0.5,
-               seed: int = 0, on_progress: Callable[[int, int, float], None] | None = None) -> float:
-    """Supervised warm start on answers that are right with probability p_correct, else off by 1-3."""
+               seed: int = 0, on_progress: Callable[[int, int, float], None] | None = None,
+               target: Callable[[random.Random, dict, float], str] = noisy_answer) -> float:
+    """Supervised warm start on target(rng, problem, p_correct): by default answers that are right with
+    probability p_correct, else off by 1-3."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
@@ -79,11 +117,8 @@ def warm_start(model, tokenizer, steps: int = 1200, batch: int = 128, lr: float 
         prompts, targets = [], []
         for _ in range(batch):
             p = make_problem(rng)
-            ans = int(p["answer"])
-            if rng.random() > p_correct:
-                ans = max(0, ans + rng.choice([-3, -2, -1, 1, 2, 3]))
             prompts.append(p["prompt"])
-            targets.append(str(ans))
+            targets.append(target(rng, p, p_correct))
         enc = [tokenizer(p)["input_ids"] for p in prompts]
         full = [e + tokenizer(t, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
                 for e, t in zip(enc, targets)]
@@ -108,21 +143,21 @@ def warm_start(model, tokenizer, steps: int = 1200, batch: int = 128, lr: float 
     return loss_value
 
 
-def create_arithmetic_model(out_dir: str | os.PathLike, steps: int = 1200,
-                            on_progress: Callable[[int, int, float], None] | None = None) -> Path:
-    """Builds the model at out_dir atomically (temp folder + rename): a killed build leaves nothing."""
+def create_model(task: str, out_dir: str | os.PathLike, steps: int | None = None,
+                 on_progress: Callable[[int, int, float], None] | None = None) -> Path:
+    """Builds a task's model at out_dir atomically (temp folder + rename): a killed build leaves nothing."""
+    spec = TASKS[task]
     out = Path(out_dir)
     tmp = out.with_name(f".{out.name}.building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tokenizer = build_tokenizer()
     model = build_model(len(tokenizer))
-    warm_start(model, tokenizer, steps=steps, on_progress=on_progress)
+    warm_start(model, tokenizer, steps=steps or spec.steps, on_progress=on_progress, target=spec.target)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    (tmp / "README.md").write_text("Tiny character-level Llama built by rlhf_trainer.bootstrap "
-                                   "(noisy supervised warm start on a+b=).\n")
+    (tmp / "README.md").write_text(f"Tiny character-level Llama built by rlhf_trainer.bootstrap ({spec.about}).\n")
     if out.exists():
         shutil.rmtree(tmp)  # someone else finished first
     else:
@@ -130,18 +165,25 @@ def create_arithmetic_model(out_dir: str | os.PathLike, steps: int = 1200,
     return out
 
 
+def create_arithmetic_model(out_dir: str | os.PathLike, steps: int = 1200,
+                            on_progress: Callable[[int, int, float], None] | None = None) -> Path:
+    return create_model("arithmetic", out_dir, steps, on_progress)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m rlhf_trainer.bootstrap")
     ap.add_argument("what", choices=["data", "model"])
     ap.add_argument("out")
-    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--task", choices=sorted(TASKS), default="arithmetic")
+    ap.add_argument("--steps", type=int, help="warm-start steps (default: the task's)")
+    ap.add_argument("--seed", type=int, default=0, help="data: the problems' seed")
     args = ap.parse_args(argv)
     t0 = time.time()
     if args.what == "data":
-        write_data(args.out)
+        write_data(args.out, seed=args.seed)  # both tasks share the prompts; only the model's targets differ
     else:
-        create_arithmetic_model(args.out, args.steps,
-                                on_progress=lambda s, n, loss: print(f"warm start {s}/{n} loss {loss:.3f}", flush=True))
+        create_model(args.task, args.out, args.steps,
+                     on_progress=lambda s, n, loss: print(f"warm start {s}/{n} loss {loss:.3f}", flush=True))
     print(f"wrote {args.out} in {time.time() - t0:.1f}s")
 
 

@@ -1,0 +1,510 @@
+// "Compare Estimators" (rlhf compare, and the extension's command): one config trained with several
+// advantage estimators on the same prompts and seeds, each a normal run folder under one directory,
+// then a Markdown report with SVG charts — the REINFORCE++ paper's Figure 1 panels and its Figure 3
+// frontier (reward against cumulative KL) — and, for each of the paper's claims, what these runs show.
+// vscode-free: the CLI, the extension and the tests share it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { chartSvg, type SvgSeries } from '../../webview/svg';
+import { DashboardData, PANELS, type XAxis } from '../../webview/data';
+import { formatDuration, formatNumber } from './format';
+import { launchTrainer, stopRun, type TrainerHandle } from './launcher';
+import { probePython } from './python';
+import { newRunId } from './runStore';
+import type { SeriesChunk } from './protocol';
+import { RunModel } from './runModel';
+import { RunWatcher } from './runWatcher';
+import { layoutEnv, validateConfig, type InstallLayout } from './training';
+import { chooseNode, type NodeCommand } from './trainerEnv';
+
+/** The estimators the trainer knows (schemas/config.schema.json, algorithm.estimator). */
+export const ESTIMATORS = ['reinforce_pp', 'reinforce_pp_baseline', 'grpo', 'rloo', 'dr_grpo', 'ppo'] as const;
+/** The paper's comparison: REINFORCE++, REINFORCE++-baseline, GRPO, RLOO. */
+export const DEFAULT_ESTIMATORS = ['reinforce_pp', 'reinforce_pp_baseline', 'grpo', 'rloo'];
+export const DEFAULT_SEEDS = 2;
+
+export interface CompareRun {
+  estimator: string;
+  seed: number;
+  /** The run folder; null when the run never started (cancelled before, or refused at start). */
+  runDir: string | null;
+  model: RunModel;
+  /** Why it did not run to the end, when it did not (a start error, a stop). */
+  problem?: string;
+}
+
+export interface CompareOptions {
+  python: string | { path: string; origin?: string };
+  layout: InstallLayout;
+  config: string;
+  /** Where the run folders go (a runs directory: the Runs view lists them). */
+  outDir: string;
+  /** Where report.md and its figures go; default outDir. */
+  reportDir?: string;
+  estimators: string[];
+  seeds: number;
+  /** Overrides train.max_steps for every run. */
+  maxSteps?: number;
+  /** Runs at a time (default 1: one after another). */
+  parallel?: number;
+  nodePath?: string;
+  /** A line to show: the plan, each run's start, progress and end. */
+  onLine?: (line: string) => void;
+  /** Aborting stops the runs in flight (finish the step, checkpoint) and starts no more; the report covers what ran. */
+  signal?: AbortSignal;
+}
+
+export interface CompareResult { runs: CompareRun[]; reportPath: string; claims: Claim[]; cancelled: boolean; seconds: number }
+
+export class CompareError extends Error {}
+
+// ---- planning ------------------------------------------------------------------------------
+
+interface Job { estimator: string; seed: number; index: number }
+
+/** Every estimator x seed, seed-major so that an early stop still has each estimator once. */
+export function planJobs(estimators: string[], seeds: number[]): Job[] {
+  return seeds.flatMap((seed) => estimators.map((estimator) => ({ estimator, seed }))).map((j, index) => ({ ...j, index }));
+}
+
+/** The validated --estimators list (a comma list of ESTIMATORS, no repeats); CompareError names the bad one. */
+export function parseEstimators(text: string): string[] {
+  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const e of list) {
+    if (!(ESTIMATORS as readonly string[]).includes(e)) throw new CompareError(`unknown estimator '${e}'; use a comma list of ${ESTIMATORS.join(', ')}`);
+  }
+  if (new Set(list).size !== list.length) throw new CompareError(`an estimator is named twice in '${text}'`);
+  if (!list.length) throw new CompareError(`no estimator in '${text}'; use a comma list of ${ESTIMATORS.join(', ')}`);
+  return list;
+}
+
+interface BaseConfig { doc: YAML.Document; name: string; seed: number; maxSteps: number; text: string }
+
+function readBase(config: string, schemasDir: string, maxSteps?: number): BaseConfig {
+  const text = fs.readFileSync(config, 'utf8');
+  const doc = YAML.parseDocument(text);
+  if (doc.errors.length) throw new CompareError(`${config}: ${doc.errors[0].message.split('\n')[0]}; fix the YAML (rlhf validate ${config})`);
+  // the schema holds the defaults (one config definition): a config without seed or max_steps gets them
+  const schema = JSON.parse(fs.readFileSync(path.join(schemasDir, 'config.schema.json'), 'utf8')) as
+    { properties: { seed: { default: number }; train: { properties: { max_steps: { default: number | null } } } } };
+  const num = (v: unknown, d: number | null): number | null => (typeof v === 'number' ? v : d);
+  const name = doc.get('name');
+  const steps = maxSteps ?? num(doc.getIn(['train', 'max_steps']), schema.properties.train.properties.max_steps.default);
+  if (!steps) throw new CompareError(`${config}: train.max_steps is not set; set it (or pass --max-steps) so every run trains the same number of steps`);
+  return { doc, text, name: typeof name === 'string' ? name : path.basename(config).replace(/\.ya?ml$/, ''),
+    seed: num(doc.get('seed'), schema.properties.seed.default) ?? 0, maxSteps: steps };
+}
+
+/**
+ * The config of one run, written next to the original so that its relative paths (model, data, rule
+ * modules) resolve as they do there; removed once the run has ended (the run folder keeps the
+ * resolved copy). Hidden, and named after this process, so parallel compares do not collide.
+ */
+function writeRunConfig(base: BaseConfig, config: string, estimator: string, seed: number): string {
+  const doc = base.doc.clone();
+  doc.set('name', `${base.name}-${estimator}-s${seed}`);
+  doc.set('seed', seed);
+  doc.setIn(['algorithm', 'estimator'], estimator);
+  doc.setIn(['train', 'max_steps'], base.maxSteps);
+  const file = path.join(path.dirname(config), `.rlhf-compare-${process.pid}-${estimator}-s${seed}.yaml`);
+  fs.writeFileSync(file, `# written by rlhf compare from ${path.basename(config)}; removed when the run ends\n${doc.toString()}`);
+  return file;
+}
+
+/** Seconds for the whole plan: the trainer's start plus its steps, per run; `stepSeconds` from a measurement. */
+export function estimateSeconds(runs: number, steps: number, parallel: number, stepSeconds = ESTIMATE.stepSeconds): number {
+  const perRun = ESTIMATE.startSeconds + steps * stepSeconds;
+  return Math.ceil(runs / Math.max(1, parallel)) * perRun;
+}
+/** The lengthgame example on 2 idle CPU cores (docs/compare.md): the trainer's start and a step; a busy machine takes longer, and the lines after each run say so. */
+const ESTIMATE = { startSeconds: 15, stepSeconds: 0.5 };
+
+// ---- running -------------------------------------------------------------------------------
+
+export async function runCompare(o: CompareOptions): Promise<CompareResult> {
+  const t0 = Date.now();
+  const say = o.onLine ?? (() => undefined);
+  const config = path.resolve(o.config);
+  const base = readBase(config, o.layout.schemasDir, o.maxSteps);
+  const seeds = Array.from({ length: o.seeds }, (_, i) => base.seed + i);
+  const jobs = planJobs(o.estimators, seeds);
+  const parallel = Math.max(1, Math.min(o.parallel ?? 1, jobs.length));
+  fs.mkdirSync(o.outDir, { recursive: true });
+  say(`${jobs.length} runs (${o.estimators.join(', ')} x seeds ${seeds.join(', ')}), ${base.maxSteps} steps each, ` +
+    `${parallel} at a time; estimate ${formatDuration(estimateSeconds(jobs.length, base.maxSteps, parallel))}`);
+  const launch = await checkFirst(o, base, config, say);
+
+  const runs: CompareRun[] = jobs.map((j) => ({ estimator: j.estimator, seed: j.seed, runDir: null, model: new RunModel() }));
+  const live = new Map<number, TrainerHandle>();
+  const onAbort = () => {
+    say('stopping: the runs in flight finish their step and checkpoint; no more runs start');
+    for (const h of live.values()) void stopRun(h.runDir, h, 30_000, undefined, 'rlhf compare (stopped)');
+  };
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  let next = 0;
+  const durations: number[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length && !o.signal?.aborted) {
+      const job = jobs[next++];
+      const started = Date.now();
+      await runOne(o, launch, base, config, job, jobs.length, runs[job.index], live, say);
+      durations.push((Date.now() - started) / 1000);
+      const left = jobs.length - next + live.size;
+      if (left > 0 && !o.signal?.aborted) {
+        const avg = durations.reduce((a, b) => a + b, 0) / durations.length;
+        say(`about ${formatDuration(Math.ceil(left / parallel) * avg)} left (${left} run${left === 1 ? '' : 's'})`);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: parallel }, worker));
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+  const ran = runs.filter((r) => r.runDir !== null);
+  const claims = evaluateClaims(ran);
+  const reportPath = writeReport(o.reportDir ?? o.outDir, ran, claims, { config, maxSteps: base.maxSteps, cancelled: !!o.signal?.aborted });
+  return { runs: ran, reportPath, claims, cancelled: !!o.signal?.aborted, seconds: (Date.now() - t0) / 1000 };
+}
+
+interface Launch { python: string; node: NodeCommand }
+
+/**
+ * The interpreter's probe, then the trainer's validate once per estimator, before anything runs: a
+ * config that cannot train one of them fails at once, and the runs start without validating again
+ * (the seed is the only other difference, and no check depends on it).
+ */
+async function checkFirst(o: CompareOptions, base: BaseConfig, config: string, say: (l: string) => void): Promise<Launch> {
+  const python = typeof o.python === 'string' ? o.python : o.python.path;
+  const probe = await probePython(python, undefined, typeof o.python === 'string' ? undefined : o.python.origin);
+  if (!probe.ok) throw new CompareError(`${probe.problem ?? 'Python is not usable'}${probe.fix ? `; fix: ${probe.fix}` : ''}`);
+  const node = chooseNode({ setting: o.nodePath });
+  for (const estimator of o.estimators) {
+    const file = writeRunConfig(base, config, estimator, base.seed);
+    try {
+      await validateConfig(python, o.layout, file, node);
+    } catch (e) {
+      const msg = (e as Error).message.replace(file, config);
+      throw new CompareError(`${config} with algorithm.estimator ${estimator}: ${msg}`);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  }
+  say(`config checked for ${o.estimators.join(', ')}`);
+  return { python, node };
+}
+
+async function runOne(o: CompareOptions, launch: Launch, base: BaseConfig, config: string, job: Job, total: number, run: CompareRun,
+  live: Map<number, TrainerHandle>, say: (l: string) => void): Promise<void> {
+  const tag = `[${job.index + 1}/${total}] ${job.estimator} seed ${job.seed}`;
+  const file = writeRunConfig(base, config, job.estimator, job.seed);
+  let watcher: RunWatcher | undefined;
+  try {
+    const handle = launchTrainer({ python: launch.python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: file,
+      runDir: path.join(o.outDir, newRunId(`${base.name}-${job.estimator}-s${job.seed}`)), rewardWorker: o.layout.rewardWorker,
+      env: layoutEnv(o.layout, launch.node) });
+    handle.child.ref(); // a headless compare waits for its trainers
+    live.set(job.index, handle);
+    if (o.signal?.aborted) void stopRun(handle.runDir, handle, 30_000, undefined, 'rlhf compare (stopped)');
+    run.runDir = handle.runDir;
+    say(`${tag}: ${path.basename(handle.runDir)} (pid ${handle.pid})`);
+    watcher = new RunWatcher(handle.runDir);
+    run.model = watcher.model;
+    let lastShown = 0;
+    watcher.onEvents(() => {
+      const m = watcher!.model;
+      const every = Math.max(1, Math.round((m.totalSteps ?? base.maxSteps) / 6));
+      if (m.step >= lastShown + every) { lastShown = m.step; say(`${tag}: ${progressLine(m)}`); }
+    });
+    watcher.start(500);
+    await handle.exited;
+    live.delete(job.index);
+    watcher.poll();
+    const m = watcher.model;
+    if (m.state !== 'completed') run.problem = `${m.state}${m.error ? `: ${m.error}` : ''} at step ${m.step}`;
+    say(`${tag}: ${m.state} at step ${m.step}; ${progressLine(m)}`);
+  } finally {
+    watcher?.dispose();
+    fs.rmSync(file, { force: true });
+  }
+}
+
+const fmt = (v: number | null | undefined, d = 3): string => formatNumber(v, d);
+
+function progressLine(m: RunModel): string {
+  const last = (k: string) => m.metrics.last(k);
+  return `step ${m.step}/${m.totalSteps ?? '?'}  reward ${fmt(last('reward_mean'))}  length ${fmt(last('response_length_mean'), 2)}  kl ${fmt(last('kl'), 4)}`;
+}
+
+// ---- what the runs show (pure) -------------------------------------------------------------
+
+export interface RunStats {
+  steps: number;
+  rewardStart: number | null; rewardEnd: number | null;
+  lengthStart: number | null; lengthEnd: number | null;
+  /** (lengthEnd - lengthStart) / lengthStart */
+  lengthGrowth: number | null;
+  /** The last value of the cumulative-KL axis (the dashboard's definition). */
+  cumulativeKl: number;
+  /** (rewardEnd - rewardStart) / cumulativeKl; null without KL. */
+  rewardPerKl: number | null;
+}
+
+/** The share of a run's first and last steps averaged for its start and end values (one noisy step is not the run). */
+export const WINDOW = 0.1;
+/** Fewer logged steps than this is not enough to speak of growth. */
+export const MIN_STEPS = 10;
+
+function windowMean(col: (number | null)[] | undefined, fromEnd: boolean): number | null {
+  if (!col?.length) return null;
+  const n = Math.max(1, Math.round(col.length * WINDOW));
+  const vals = (fromEnd ? col.slice(-n) : col.slice(0, n)).filter((v): v is number => v !== null && Number.isFinite(v));
+  return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
+}
+
+/** A run's series on the dashboard's axes (the same cumulative-KL definition, the same smoothing). */
+function dashboardOf(m: RunModel, smoothing = 0): DashboardData {
+  const d = new DashboardData();
+  d.setSmoothing(smoothing);
+  const empty: SeriesChunk = { step: [], samples: [], time: [], values: {} };
+  d.reset(m.metrics.slice(), empty);
+  return d;
+}
+
+export function runStats(m: RunModel): RunStats {
+  const v = m.metrics.values;
+  const rewardStart = windowMean(v.reward_mean, false), rewardEnd = windowMean(v.reward_mean, true);
+  const lengthStart = windowMean(v.response_length_mean, false), lengthEnd = windowMean(v.response_length_mean, true);
+  const kl = dashboardOf(m).x('kl');
+  const cumulativeKl = kl.length ? kl[kl.length - 1] : 0;
+  return {
+    steps: m.metrics.length, rewardStart, rewardEnd, lengthStart, lengthEnd,
+    lengthGrowth: lengthStart && lengthEnd !== null ? (lengthEnd - lengthStart) / lengthStart : null,
+    cumulativeKl,
+    rewardPerKl: cumulativeKl > 1e-9 && rewardStart !== null && rewardEnd !== null ? (rewardEnd - rewardStart) / cumulativeKl : null,
+  };
+}
+
+export type Verdict = 'held' | 'did not hold' | 'not enough data';
+export interface Claim { id: 'length' | 'reward_per_kl' | 'stability'; claim: string; verdict: Verdict; shows: string }
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const std = (xs: number[]): number => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+
+/** GRPO "grows" when its response length ends this much above its start; REINFORCE++ is "stable" when it grows less than half as much. */
+export const LENGTH_GROWTH = 0.1;
+
+interface EstimatorStats { estimator: string; runs: RunStats[] }
+
+function byEstimator(runs: { estimator: string; model: RunModel }[]): Map<string, EstimatorStats> {
+  const out = new Map<string, EstimatorStats>();
+  for (const r of runs) {
+    const s = runStats(r.model);
+    if (s.steps < MIN_STEPS) continue;
+    const e = out.get(r.estimator) ?? { estimator: r.estimator, runs: [] };
+    e.runs.push(s);
+    out.set(r.estimator, e);
+  }
+  return out;
+}
+
+/** The paper's method among the runs: REINFORCE++, else REINFORCE++-baseline. */
+function paperMethod(by: Map<string, EstimatorStats>): EstimatorStats | undefined {
+  return by.get('reinforce_pp') ?? by.get('reinforce_pp_baseline');
+}
+
+const avg = (e: EstimatorStats, f: (s: RunStats) => number | null): number | null => {
+  const xs = e.runs.map(f).filter((v): v is number => v !== null);
+  return xs.length ? mean(xs) : null;
+};
+const pct = (v: number | null): string => (v === null ? '--' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)}%`);
+
+/**
+ * The paper's claims, each with what these runs show. Runs with fewer than MIN_STEPS logged steps do
+ * not count. Pure: the report and the tests call it on RunModels.
+ */
+export function evaluateClaims(runs: { estimator: string; model: RunModel }[]): Claim[] {
+  const by = byEstimator(runs);
+  const p = paperMethod(by);
+  return [lengthClaim(by, p), rewardPerKlClaim(by, p), stabilityClaim(by, p)];
+}
+
+function lengthClaim(by: Map<string, EstimatorStats>, p: EstimatorStats | undefined): Claim {
+  const claim = 'REINFORCE++ keeps the response length stable where GRPO\'s grows (Figure 1: length hacking).';
+  const grpo = by.get('grpo');
+  const shows = [...by.values()].map((e) => `${e.estimator} ${fmt(avg(e, (s) => s.lengthStart), 2)} -> ${fmt(avg(e, (s) => s.lengthEnd), 2)} (${pct(avg(e, (s) => s.lengthGrowth))})`).join('; ');
+  const gp = p && avg(p, (s) => s.lengthGrowth), gg = grpo && avg(grpo, (s) => s.lengthGrowth);
+  if (!p || !grpo || gp === null || gp === undefined || gg === null || gg === undefined) {
+    return { id: 'length', claim, verdict: 'not enough data', shows: `needs runs of reinforce_pp (or reinforce_pp_baseline) and grpo with at least ${MIN_STEPS} steps. ${shows}` };
+  }
+  const held = gg >= LENGTH_GROWTH && gp < gg / 2;
+  const why = gg < LENGTH_GROWTH ? `GRPO's length grew ${pct(gg)}, under the ${pct(LENGTH_GROWTH)} that counts as growth`
+    : held ? `GRPO's length grew ${pct(gg)}, ${p.estimator}'s ${pct(gp)} (less than half)` : `${p.estimator}'s length grew ${pct(gp)}, not less than half of GRPO's ${pct(gg)}`;
+  return { id: 'length', claim, verdict: held ? 'held' : 'did not hold', shows: `${why}. Start -> end (mean of the first and last ${WINDOW * 100}% of steps): ${shows}` };
+}
+
+function rewardPerKlClaim(by: Map<string, EstimatorStats>, p: EstimatorStats | undefined): Claim {
+  const claim = 'REINFORCE++ gains more reward per unit of KL from the reference than the other estimators (Figure 3).';
+  const ratio = (e: EstimatorStats) => avg(e, (s) => s.rewardPerKl);
+  const shows = [...by.values()].map((e) => `${e.estimator} ${fmt(avg(e, (s) => s.rewardEnd !== null && s.rewardStart !== null ? s.rewardEnd - s.rewardStart : null))} reward over cumulative KL ${fmt(avg(e, (s) => s.cumulativeKl), 4)} = ${fmt(ratio(e))}`).join('; ');
+  const others = [...by.values()].filter((e) => e !== p);
+  if (!p || !others.length || ratio(p) === null || others.some((e) => ratio(e) === null)) {
+    return { id: 'reward_per_kl', claim, verdict: 'not enough data', shows: `needs reinforce_pp and another estimator, each with a logged kl above 0 (algorithm.kl.coef > 0). ${shows}` };
+  }
+  const best = others.reduce((a, b) => (ratio(a)! >= ratio(b)! ? a : b));
+  // a loss divided by a large KL is "less negative": without a gain there is no reward per KL to win on
+  const gained = ratio(p)! > 0;
+  const held = gained && ratio(p)! > ratio(best)!;
+  const why = gained ? `${p.estimator} ${fmt(ratio(p))} reward per unit KL, the best other (${best.estimator}) ${fmt(ratio(best))}`
+    : `${p.estimator} gained no reward (${fmt(ratio(p))} per unit KL)`;
+  return { id: 'reward_per_kl', claim, verdict: held ? 'held' : 'did not hold', shows: `${why}. ${shows}` };
+}
+
+function stabilityClaim(by: Map<string, EstimatorStats>, p: EstimatorStats | undefined): Claim {
+  const claim = 'REINFORCE++ is more stable: its final reward varies less across seeds than the other estimators\'.';
+  const spread = (e: EstimatorStats) => {
+    const ends = e.runs.map((s) => s.rewardEnd).filter((v): v is number => v !== null);
+    return ends.length >= 2 ? std(ends) : null;
+  };
+  const shows = [...by.values()].map((e) => `${e.estimator} ${spread(e) === null ? `-- (${e.runs.length} seed)` : `${fmt(spread(e), 4)} over ${e.runs.length} seeds`}`).join('; ');
+  const others = [...by.values()].filter((e) => e !== p && spread(e) !== null);
+  if (!p || spread(p) === null || !others.length) {
+    return { id: 'stability', claim, verdict: 'not enough data', shows: `needs at least 2 seeds (--seeds 2) of reinforce_pp and another estimator. Std of the final reward: ${shows}` };
+  }
+  const held = others.every((e) => spread(p)! <= spread(e)!);
+  return { id: 'stability', claim, verdict: held ? 'held' : 'did not hold', shows: `std of the final reward across seeds: ${shows}` };
+}
+
+// ---- the report ----------------------------------------------------------------------------
+
+/** One colour per estimator, the paper's method first; readable on light and dark backgrounds. */
+const COLOURS = ['#1f77b4', '#2ca02c', '#d62728', '#ff7f0e', '#9467bd', '#8c564b'];
+const colourOf = (estimator: string): string => COLOURS[Math.max(0, (ESTIMATORS as readonly string[]).indexOf(estimator)) % COLOURS.length];
+
+/** The smoothing of the report's lines (the dashboard's EMA weight; the KL axis itself is never smoothed). */
+const SMOOTHING = 0.6;
+
+interface Figure { file: string; title: string; xTitle: string; yTitle: string; axis: XAxis; key: string }
+const FIGURES: Figure[] = [
+  { file: 'reward.svg', title: 'Reward (Figure 1)', xTitle: 'step', yTitle: 'reward', axis: 'step', key: 'reward' },
+  { file: 'response_length.svg', title: 'Response length (Figure 1)', xTitle: 'step', yTitle: 'tokens', axis: 'step', key: 'response_length' },
+  { file: 'kl.svg', title: 'KL (Figure 1)', xTitle: 'step', yTitle: 'KL', axis: 'step', key: 'kl' },
+  { file: 'reward_vs_kl.svg', title: 'Reward against cumulative KL (Figure 3)', xTitle: 'cumulative KL', yTitle: 'reward', axis: 'kl', key: 'reward' },
+];
+
+/**
+ * One chart of every run's line on a shared x column: the union of the runs' x values, each run null
+ * where it has no point (the SVG draws across nulls), so runs with different x (cumulative KL) share it.
+ */
+function figureSvg(f: Figure, runs: CompareRun[]): string {
+  const panel = PANELS.find((p) => p.key === f.key)!;
+  const lines = runs.map((r) => {
+    const d = dashboardOf(r.model, SMOOTHING);
+    const c = d.columns(panel, f.axis);
+    return { x: Array.from(c.x), y: c.lines[0].y };
+  });
+  const xs = [...new Set(lines.flatMap((l) => l.x))].sort((a, b) => a - b);
+  const at = new Map(xs.map((x, i) => [x, i]));
+  const cols = lines.map((l) => {
+    const col: (number | null)[] = new Array<number | null>(xs.length).fill(null);
+    l.x.forEach((x, i) => { col[at.get(x)!] = l.y[i] ?? null; });
+    return col;
+  });
+  const series: SvgSeries[] = runs.map((r) => ({ label: `${r.estimator} seed ${r.seed}`, color: colourOf(r.estimator), width: 1.5 }));
+  const svg = chartSvg({ title: f.title, xTitle: f.xTitle, yTitle: f.yTitle, width: 640, height: 300,
+    xRange: xs.length ? [xs[0], xs[xs.length - 1]] : [0, 1], yLog: false, columns: [xs, ...cols], series });
+  return svg.replace('</svg>', `${legend(runs)}</svg>`);
+}
+
+/** A legend on the title row, right-aligned: one swatch per estimator. */
+function legend(runs: CompareRun[]): string {
+  const names = [...new Set(runs.map((r) => r.estimator))];
+  let x = 630;
+  return names.reverse().map((n) => {
+    x -= n.length * 6.5 + 22;
+    return `<rect x="${x}" y="8" width="12" height="3" fill="${colourOf(n)}"/><text x="${x + 16}" y="14">${n}</text>`;
+  }).join('') + '\n';
+}
+
+export function writeReport(outDir: string, runs: CompareRun[], claims: Claim[], meta: { config: string; maxSteps: number; cancelled: boolean }): string {
+  const figDir = path.join(outDir, 'figures');
+  fs.mkdirSync(figDir, { recursive: true });
+  const withData = runs.filter((r) => r.model.metrics.length > 0);
+  for (const f of FIGURES) fs.writeFileSync(path.join(figDir, f.file), figureSvg(f, withData));
+  const rel = (p: string) => path.relative(outDir, p) || '.';
+  const rows = runs.map((r) => {
+    const s = runStats(r.model);
+    return `| ${r.estimator} | ${r.seed} | ${r.runDir ? rel(r.runDir) : '--'} | ${s.steps} | ${fmt(s.rewardStart)} -> ${fmt(s.rewardEnd)} | ` +
+      `${fmt(s.lengthStart, 2)} -> ${fmt(s.lengthEnd, 2)} | ${fmt(s.cumulativeKl, 4)} | ${r.problem ?? 'completed'} |`;
+  });
+  const md = `# Compare estimators: ${path.basename(meta.config)}
+
+${meta.cancelled ? '**Stopped before every run finished: the report covers the runs below.**\n\n' : ''}Config: \`${meta.config}\`, ${meta.maxSteps} steps per run; each run is a run folder here (open them in the Runs view or the dashboard).
+Start and end values are the means of a run's first and last ${WINDOW * 100}% of steps; cumulative KL is the running sum of the per-step \`kl\` metric (negative steps add 0), the dashboard's KL axis.
+
+## The paper's claims and what these runs show
+
+| claim | verdict | what these runs show |
+|---|---|---|
+${claims.map((c) => `| ${c.claim} | **${c.verdict}** | ${c.shows.replace(/\|/g, '\\|')} |`).join('\n')}
+
+## Figure 1: reward, response length and KL per step
+
+Lines are smoothed (EMA ${SMOOTHING}); one line per run, one colour per estimator.
+
+![reward](figures/reward.svg)
+
+![response length](figures/response_length.svg)
+
+![KL](figures/kl.svg)
+
+## Figure 3: reward against cumulative KL
+
+Higher and further left is more reward for less drift from the reference.
+
+![reward against cumulative KL](figures/reward_vs_kl.svg)
+
+## Runs
+
+| estimator | seed | run folder | steps | reward | response length | cumulative KL | end |
+|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+`;
+  const file = path.join(outDir, 'report.md');
+  fs.writeFileSync(file, md);
+  return file;
+}
+
+// ---- rlhf compare ---------------------------------------------------------------------------
+
+export interface CompareCliOptions extends Omit<CompareOptions, 'onLine' | 'signal'> { out: NodeJS.WritableStream; err: NodeJS.WritableStream }
+
+/**
+ * `rlhf compare`: progress lines, Ctrl-C stops the run in flight cleanly and still writes the report
+ * (a second Ctrl-C is left to the default: exit). Exit 0 when every run completed, 1 when one did not
+ * or it was stopped, 2 for a config that cannot run.
+ */
+export async function compareCli(o: CompareCliOptions): Promise<number> {
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130);
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const r = await runCompare({ ...o, signal: abort.signal, onLine: (l) => o.out.write(`${l}\n`) });
+    o.out.write(`\n${r.claims.map((c) => `${c.verdict.padEnd(15)} ${c.claim}\n                ${c.shows}`).join('\n')}\n`);
+    o.out.write(`report: ${r.reportPath} (${r.runs.length} runs in ${formatDuration(r.seconds)})\n`);
+    return r.cancelled || r.runs.some((x) => x.problem) ? 1 : 0;
+  } catch (e) {
+    if (!(e instanceof CompareError)) throw e;
+    o.err.write(`rlhf compare: ${e.message}\n`);
+    return 2;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
