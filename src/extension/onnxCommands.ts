@@ -66,9 +66,11 @@ function initialPolicy(runDir: string): string | undefined {
 
 /** The models of a run a playground column can run: its checkpoints (newest first) and the initial policy. */
 export function runChoices(runDir: string, runId: string): PlaygroundChoice[] {
-  const choices: PlaygroundChoice[] = checkpointInfos(runDir).reverse().map((c) => ({
-    id: c.dir, label: `${runId} step ${c.step}${onnxGraphPath(c.dir) ? '' : ' (exports first)'}`, detail: c.dir, dir: c.dir,
-  }));
+  const choices: PlaygroundChoice[] = checkpointInfos(runDir).reverse().flatMap((c) => [
+    { id: c.dir, label: `${runId} step ${c.step}${onnxGraphPath(c.dir) ? '' : ' (exports first)'}`, detail: c.dir, dir: c.dir },
+    // an int8 graph exported with Export as ONNX (fp32 + int8) is offered next to its fp32 one
+    ...(onnxGraphPath(c.dir, true) ? [{ id: `${c.dir}#int8`, label: `${runId} step ${c.step} int8`, detail: c.dir, dir: c.dir, quantized: true }] : []),
+  ]);
   const policy = initialPolicy(runDir);
   // exported into the run folder, not into the user's model folder
   if (policy) {

@@ -19,6 +19,8 @@ export interface PlaygroundChoice extends ModelChoice {
   dir: string;
   /** The checkpoint (or Hugging Face model folder) `prepare` exports into `dir`; default `dir` itself (in place). */
   source?: string;
+  /** Run the int8 graph (onnx/model_quantized.onnx). */
+  quantized?: boolean;
 }
 
 export interface PlaygroundOptions {
@@ -111,13 +113,13 @@ export class PlaygroundSession {
     let p = this.models.get(choice.id);
     if (!p) {
       p = (async () => {
-        if (!onnxGraphPath(choice.dir)) {
-          if (!this.o.prepare) throw new OnnxModelError(`${choice.dir}: no ONNX export (onnx/model.onnx)`);
+        if (!onnxGraphPath(choice.dir, choice.quantized)) {
+          if (!this.o.prepare) throw new OnnxModelError(`${choice.dir}: no ONNX export (onnx/${choice.quantized ? 'model_quantized' : 'model'}.onnx)`);
           this.post({ type: 'status', column, message: `exporting ${choice.label} to ONNX…` });
           await this.o.prepare(choice, (message) => this.post({ type: 'status', column, message }), signal);
         }
         this.post({ type: 'status', column, message: `loading ${choice.label}…` });
-        return loadOnnxCausalLM(choice.dir, { device: this.o.device ?? 'auto' });
+        return loadOnnxCausalLM(choice.dir, { device: this.o.device ?? 'auto', quantized: choice.quantized });
       })();
       this.models.set(choice.id, p);
       p.catch(() => this.models.delete(choice.id)); // a failed export or load is tried again on the next Generate
