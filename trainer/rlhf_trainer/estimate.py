@@ -152,4 +152,4 @@ def estimate_step_time(cfg: dict, runs_dir: str | Path | None) -> StepTime | Non
 
 def step_time_line(t: StepTime) -> str:
     scaled = "" if t.their_samples == t.our_samples else f", scaled from its {t.their_samples} to {t.our_samples} samples per step"
-    return f"time per step ~ {t.seconds:.3g} s (median of {t.steps} steps of run {t.run}, same model{scaled})"
+    return f"time per step ~ {t.seconds:.3g} s (median of {t.steps} step{'s' if t.steps != 1 else ''} of run {t.run}, same model{scaled})"
