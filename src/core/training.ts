@@ -34,8 +34,11 @@ export function validateConfig(python: string, layout: InstallLayout, config: st
   return new Promise((resolve, reject) => {
     execFile(python, args, { env: layoutEnv(layout, node), timeout: 120_000 }, (err, _stdout, stderr) => {
       if (!err) return resolve();
-      const line = stderr.trim().split('\n').filter(Boolean).pop() ?? err.message;
-      reject(new StartError(line.replace(/^config error: /, ''), undefined, 'config'));
+      // validate prints every problem, one `config error: FILE:LINE: field: message` line each
+      const problems = stderr.trim().split('\n').filter((l) => /^(config error|error): /.test(l));
+      const first = problems[0] ?? stderr.trim().split('\n').filter(Boolean).pop() ?? err.message;
+      const more = problems.length > 1 ? ` (and ${problems.length - 1} more: rlhf validate, or the editor, lists them all)` : '';
+      reject(new StartError(first.replace(/^(config )?error: /, '') + more, undefined, 'config'));
     });
   });
 }
@@ -52,15 +55,6 @@ export function runTrainerModule(python: string, layout: InstallLayout, module: 
       resolve({ code, stdout, stderr: stderr || (err && code === null ? err.message : '') });
     });
   });
-}
-
-/** The problem lines of `validate` (empty when the config is fine); the trainer stops at its first problem. */
-export async function validationProblems(python: string, layout: InstallLayout, config: string,
-  o: { node?: NodeCommand; signal?: AbortSignal } = {}): Promise<string[]> {
-  const r = await runTrainerModule(python, layout, 'rlhf_trainer', ['validate', '--config', config], { ...o, timeoutMs: 120_000 });
-  if (r.code === 0) return [];
-  const lines = r.stderr.trim().split('\n').filter((l) => /^(config error|error): /.test(l));
-  return lines.length ? lines : [r.stderr.trim().split('\n').filter(Boolean).pop() ?? `the trainer's validate exited with code ${r.code}`];
 }
 
 export function runNameOf(config: string): string {

@@ -85,7 +85,8 @@ export async function validateConfigCommand(ctx: Ctx, validation: ConfigValidati
   } else if (!problems.length) {
     void vscode.window.showInformationMessage(`RLHF: ${path.basename(file)} is valid.`);
   } else {
-    const action = await vscode.window.showErrorMessage(`RLHF: ${formatProblem(path.basename(file), problems[0])}`, 'Show');
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more, each shown at its line)` : '';
+    const action = await vscode.window.showErrorMessage(`RLHF: ${formatProblem(path.basename(file), problems[0])}${more}`, 'Show');
     if (action) {
       const editor = await vscode.window.showTextDocument(doc);
       const line = Math.max((problems[0].line ?? 1) - 1, 0);
