@@ -226,7 +226,8 @@ async function benchCharts(): Promise<void> {
       const reset = performance.now() - t0;
       const view = { x: 'step', order: PANELS.map((p) => p.key), hidden: [] as string[], log: [] as string[], zoom: null as [number, number] | null };
       const charts = new Charts({ zoom() {}, toggleLog() {}, exportPanel() {} });
-      const shown = all.map((data, k) => ({ id: `run${k}`, label: `run${k}`, data, color: RUNS > 1 ? RUN_PALETTE[k % RUN_PALETTE.length] : null }));
+      // live, as a run being trained: the x range ends a little past the data, so appends rarely move it
+      const shown = all.map((data, k) => ({ id: `run${k}`, label: `run${k}`, data, color: RUNS > 1 ? RUN_PALETTE[k % RUN_PALETTE.length] : null, live: true }));
       const t1 = performance.now();
       charts.build(view, true, shown); charts.draw(); await frame();
       const first = performance.now() - t1;

@@ -69,6 +69,11 @@ export class DashboardData {
   evals = new SeriesColumns();
   private smoothing = 0;
   private smoothed = new Map<string, EmaColumn>();
+  /**
+   * Changes whenever rows already drawn may have changed (a reset, rewritten steps, a new smoothing
+   * weight): a chart's kept M4 buckets of an older generation are not extended.
+   */
+  generation = 0;
   /** Block summaries of the metric columns drawn so far (raw and smoothed), kept up to date by `append`. */
   private summaries = new Map<Column, M4Summary>();
   /**
@@ -95,11 +100,14 @@ export class DashboardData {
     this.evals = new SeriesColumns();
     this.smoothed.clear();
     this.summaries.clear();
+    this.generation++;
     return this.append(series, evals);
   }
 
   append(series: SeriesChunk, evals: SeriesChunk | null): Changed {
+    const before = this.metrics.length;
     const metricsFrom = this.metrics.append(series);
+    if (metricsFrom < before) this.generation++; // a resumed run re-reported steps
     const evalsFrom = evals && evals.step.length ? this.evals.append(evals) : null;
     this.tokens.update(this.metrics.length, metricsFrom);
     this.cumKl.update(this.metrics.length, metricsFrom);
@@ -113,6 +121,7 @@ export class DashboardData {
   setSmoothing(weight: number): void {
     if (weight !== this.smoothing) {
       this.smoothing = weight;
+      this.generation++;
       for (const col of this.smoothed.values()) this.summaries.delete(col.out);
       this.smoothed.clear();
     }

@@ -39,13 +39,17 @@ let readOnly = false;
 const overlays = new Map<string, DashboardData>();
 let labels: Record<string, string> = {};
 const alerts = new Map<string, AlertEvent[]>();
+/** What the host last said about each overlaid run (its own is `run`): whether it is live. */
+const infos = new Map<string, RunInfo>();
+const isLive = (id: string): boolean => (id === run?.id ? run.live : infos.get(id)?.live) ?? false;
 
 /** The runs the charts draw: this one first, then the overlaid ones; hidden ones left out. */
 function chartRuns(): ChartRun[] {
   const all: [string, DashboardData][] = [[run?.id ?? '', data], ...overlays];
   const overlay = all.length > 1;
   return all.filter(([id]) => !(overlay && view.hiddenRuns.includes(id)))
-    .map(([id, d]) => ({ id, data: d, label: labels[id] ?? id, color: overlay ? RUN_PALETTE[view.colors[id] % RUN_PALETTE.length] : null }));
+    .map(([id, d]) => ({ id, data: d, label: labels[id] ?? id, color: overlay ? RUN_PALETTE[view.colors[id] % RUN_PALETTE.length] : null,
+      get live() { return isLive(id); } }));
 }
 
 /** The overlay changed (runs added, removed, shown or hidden): colours, legend, charts and alerts follow. */
@@ -113,6 +117,7 @@ function onMessage(msg: HostToWebview): void {
       d.setSmoothing(view.smoothing);
       d.reset(r.series, r.evals);
       overlays.set(r.run.id, d);
+      infos.set(r.run.id, r.run);
     }
     overlayChanged();
   } else {
@@ -121,6 +126,7 @@ function onMessage(msg: HostToWebview): void {
     if (!target) return; // a run no longer overlaid
     if (msg.alerts?.length) { alerts.set(msg.runId, [...(alerts.get(msg.runId) ?? []), ...msg.alerts]); showAlerts(); }
     const changed = target.append(msg.series, msg.evals);
+    if (!own) infos.set(msg.runId, msg.run);
     if (own) {
       run = msg.run;
       if (msg.progress && run.step === 0) renderProgress(msg.progress);

@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import uPlot from 'uplot';
-import { downsample, extent, nearestRow, type Columns } from '../src/core/downsample';
+import { downsample, extent, nearestRow, type Columns, type M4Cache } from '../src/core/downsample';
 import { formatNumber, formatTicks } from '../src/core/format';
 import { joinColumns } from '../src/core/overlay';
 import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../src/core/protocol';
@@ -18,6 +18,8 @@ import { chartSvg, type SvgSeries } from './svg';
 const CHART_HEIGHT = 190;
 const MIN_CHART_WIDTH = 260;
 const SYNC_KEY = 'rlhf-x';
+/** Share of the data's x span a live run's range reaches past its last point. */
+const LIVE_HEADROOM = 0.05;
 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -61,10 +63,14 @@ export interface ChartEvents {
 }
 
 /** A run the charts draw: its data, its legend label and its overlay colour (null: a lone run in the theme's colours). */
-export interface ChartRun { id: string; label: string; data: DashboardData; color: string | null }
+export interface ChartRun { id: string; label: string; data: DashboardData; color: string | null; live?: boolean }
 
 /** `order`: the y columns in drawing order (the runs' faint raw lines under every run's smoothed line). */
-interface Chart { plot: uPlot; panel: Panel; el: HTMLElement; log: boolean; shown: Columns | null; series: SvgSeries[]; order: number[] }
+interface Chart {
+  plot: uPlot; panel: Panel; el: HTMLElement; log: boolean; shown: Columns | null; series: SvgSeries[]; order: number[];
+  /** Per run, the M4 buckets of its lines over the last drawn range: a live append adds its rows to them. */
+  m4: Map<string, M4Cache>;
+}
 const chartWidth = (el: HTMLElement): number => Math.max(MIN_CHART_WIDTH, el.clientWidth - 8);
 const yTitle = (panel: Panel): string => (panel.eval ? 'score' : panel.keys[0]);
 
@@ -188,7 +194,7 @@ export class Charts {
       const plot = new uPlot(this.options(panel, series, log, chartWidth(el)), [[]] as unknown as uPlot.AlignedData, el);
       plot.over.addEventListener('dblclick', () => { clearTimeout(this.clickTimer); this.events.zoom(null); });
       plot.over.addEventListener('click', (e) => this.onClick(plot, panel, e));
-      return { plot, panel, el, log, shown: null, series, order };
+      return { plot, panel, el, log, shown: null, series, order, m4: new Map() };
     });
   }
 
@@ -260,9 +266,24 @@ export class Charts {
 
   private full: [number, number] | null = null;
 
+  /**
+   * The x range shown: the zoom, or all of the data. While a run is live the range ends a little
+   * past the data (LIVE_HEADROOM) and moves only when the data reaches its end, so most live
+   * appends leave every bucket where it was and a chart adds the new rows to its kept buckets.
+   */
   private xRange(): [number, number] {
-    const r = this.view.zoom ?? this.full;
+    const r = this.view.zoom ?? (this.liveEnd !== null && this.full ? [this.full[0], this.liveEnd] as [number, number] : this.full);
     return r ? (r[1] > r[0] ? r : [r[0] - 1, r[1] + 1]) : [0, 1];
+  }
+
+  /** Where the x range of live runs ends (null: no run is live, the range ends at the data). */
+  private liveEnd: number | null = null;
+
+  private updateLiveEnd(): void {
+    const f = this.full;
+    if (!f || !this.runs.some((r) => r.live)) { this.liveEnd = null; return; }
+    if (this.liveEnd !== null && this.liveEnd >= f[1] && this.liveEnd - f[0] <= (f[1] - f[0]) * (1 + 2 * LIVE_HEADROOM)) return;
+    this.liveEnd = f[1] + Math.max((f[1] - f[0]) * LIVE_HEADROOM, 1e-9);
   }
 
   /**
@@ -271,9 +292,11 @@ export class Charts {
    * only when the new rows could show. `data-points` is what the e2e test watches grow.
    */
   draw(changed?: Changed & { runId?: string }): void {
-    const before = this.full;
+    const before = this.xRange();
     this.full = this.extent();
-    const moved = !this.view.zoom && (before?.[0] !== this.full?.[0] || before?.[1] !== this.full?.[1]);
+    this.updateLiveEnd();
+    const after = this.xRange();
+    const moved = before[0] !== after[0] || before[1] !== after[1];
     const run = changed && this.runs.find((r) => changed.runId === undefined || r.id === changed.runId);
     if (changed && !run) return; // a hidden run changed: nothing drawn moves
     for (const c of this.charts) {
@@ -296,7 +319,7 @@ export class Charts {
     // each run downsampled on its own x column, then joined onto one (uPlot draws aligned columns)
     const tables = this.runs.map((r) => {
       const cols = r.data.columns(c.panel, this.view.x);
-      return downsample(cols.x, cols.lines.map((l) => l.y), lo, hi, width, cols.lines.map((l) => l.summary));
+      return downsample(cols.x, cols.lines.map((l) => l.y), lo, hi, width, cols.lines.map((l) => l.summary), c.panel.eval ? undefined : this.m4Cache(c, r));
     });
     const joined = tables.length === 1 ? tables[0] : tables.length ? joinColumns(tables) : [[]] as unknown as Columns;
     let shown = [joined[0], ...c.order.map((i) => joined[i + 1])] as Columns;
@@ -310,6 +333,13 @@ export class Charts {
     c.el.dataset.points = String(this.runs.reduce((n, r) => n + r.data.points(c.panel), 0));
     c.el.dataset.drawn = String(shown[0].length);
     c.el.dataset.runs = String(this.runs.length);
+  }
+
+  /** The chart's kept M4 buckets of a run, emptied when the run's rows are of a newer generation. */
+  private m4Cache(c: Chart, r: ChartRun): M4Cache {
+    let cache = c.m4.get(r.id);
+    if (!cache || cache.generation !== r.data.generation) { cache = { generation: r.data.generation, buckets: [] }; c.m4.set(r.id, cache); }
+    return cache;
   }
 
   resize(): void {

@@ -2,7 +2,7 @@
 // runs joined on one x column; the block summaries that keep a live update flat in run length.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { downsample, m4Rows, M4Summary, visibleRows } from '../../src/core/downsample';
+import { downsample, m4Rows, M4Summary, visibleRows, type M4Cache } from '../../src/core/downsample';
 import { assignColors, configDiff, configDiffMarkdown, differingKeys, joinColumns, RUN_PALETTE, runLabels } from '../../src/core/overlay';
 
 const base = { name: 'cmp', seed: 1, algorithm: { estimator: 'reinforce_pp', gamma: 1, kl: { coef: 0.001, estimator: 'k1' } }, train: { lr: 2e-4 } };
@@ -88,4 +88,27 @@ test('summary-based M4 equals the direct M4 at every zoom, with gaps, ties, spik
   // a summary that does not match the column (not updated) is not used: the result stays right
   ys.push(-5e6); xs.push(xs[xs.length - 1] + 1);
   assert.ok(downsample(xs, [ys], xs[0], xs[xs.length - 1], 500, [s])[1].includes(-5e6));
+});
+
+test('kept M4 buckets extended by appended rows draw what a fresh pass draws; another range or rewritten rows start over', () => {
+  const r = rng(3);
+  const x: number[] = [], y: (number | null)[] = [];
+  const grow = (n: number) => { for (let k = 0; k < n; k++) { x.push(x.length + 1); y.push(k % 50 === 0 ? null : r() * 10 - 5); } };
+  grow(50_000);
+  const s = new M4Summary().update(y, 0);
+  const cache: M4Cache = { generation: 0, buckets: [] };
+  const range: [number, number] = [1, 60_000]; // a live run's range ends past its data
+  downsample(x, [y], ...range, 400, [s], cache);
+  const kept = cache.buckets[0];
+  for (let k = 0; k < 40; k++) {
+    const from = y.length;
+    grow(k === 20 ? 3000 : 1);
+    if (k === 30) y[y.length - 1] = 1e9; // a spike in the newest row
+    s.update(y, from);
+    assert.deepEqual(downsample(x, [y], ...range, 400, [s], cache), downsample(x, [y], ...range, 400), `append ${k}`);
+  }
+  assert.equal(cache.buckets[0], kept, 'the same buckets were extended, not rebuilt');
+  assert.ok(downsample(x, [y], ...range, 400, [s], cache)[1].includes(1e9));
+  downsample(x, [y], 1, 70_000, 400, [s], cache); // the range moved: new buckets
+  assert.notEqual(cache.buckets[0], kept);
 });
