@@ -19,6 +19,7 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
   esbuild.build({ ...common, entryPoints: ['samples-webview/main.ts'], outfile: 'dist/samples.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
   esbuild.build({ ...common, entryPoints: ['playground-webview/main.ts'], outfile: 'dist/playground.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
+  esbuild.build({ ...common, entryPoints: ['src/core/onnx/worker.ts'], outfile: 'dist/onnx-worker.js', platform: 'node', format: 'cjs' }),
 ]);
 fs.copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/uPlot.min.css');
 fs.chmodSync('dist/cli.js', 0o755);

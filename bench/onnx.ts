@@ -4,7 +4,7 @@
 //      tokens/s, for the embedded example's model and for a ~100M-parameter Llama built from a config
 //      by bench/gpu/make_model.py's builder (random weights: speed depends on shapes, not on words),
 //      fp32 and int8. Exports are made once by the trainer's exporter and cached in out/bench-cache/.
-//   2. The .vsix size per platform target (scripts/package-targets.mjs), rebuilt when older than dist/.
+//   2. The .vsix size per platform target (scripts/package-targets.mjs; built when missing).
 import { execFileSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as fs from 'node:fs';
@@ -48,11 +48,12 @@ interface Speed { firstTokenMs: number; tokensPerSecond: number; tokens: number;
 
 /** Generates on each prompt through the playground session (after one warm-up) and aggregates its reported speed. */
 async function measure(dir: string, prompts: string[], maxNewTokens: number, quantized: boolean): Promise<Speed> {
-  const session = new PlaygroundSession({ title: 'bench', prompt: prompts[0], choices: [{ id: 'm', label: 'm', dir, quantized }], selected: ['m', null], device: 'cpu' },
+  const session = new PlaygroundSession({ title: 'bench', prompt: prompts[0], choices: [{ id: 'm', label: 'm', dir, quantized }], selected: ['m', null], device: 'cpu',
+    workerScript: path.join(ROOT, 'dist', 'onnx-worker.js') },
     (m: HostToPlayground) => { if (m.type === 'done') done.push(m); else if (m.type === 'error') throw new Error(m.message); });
   const done: Extract<HostToPlayground, { type: 'done' }>[] = [];
   const settings = { temperature: 0, topP: 1, maxNewTokens, greedy: true };
-  // how long the host's event loop is held at most (one onnxruntime call runs synchronously on it)
+  // how long the host's event loop is held at most (generation runs in the session's worker thread)
   const lag = monitorEventLoopDelay({ resolution: 1 });
   for (const [i, prompt] of [prompts[0], ...prompts].entries()) {
     if (i === 1) lag.enable(); // after the warm-up (session creation also blocks)
@@ -71,16 +72,16 @@ async function measure(dir: string, prompts: string[], maxNewTokens: number, qua
 
 const row = (name: string, s: Speed) => console.log(`  ${name.padEnd(34)} first token ${s.firstTokenMs.toFixed(1).padStart(7)} ms (median)   ${s.tokensPerSecond.toFixed(1).padStart(8)} tokens/s   ${s.tokens.toFixed(1)} tokens/answer x ${s.runs} on ${s.device}; event loop held <= ${s.maxBlockMs.toFixed(0)} ms`);
 
+/** Sizes of out/rlhf-studio-<target>.vsix; missing ones are built (about 2 minutes each on 2 cores), present ones reported with their age. */
 function vsixSizes(): void {
-  const stale = (t: string) => {
-    const f = path.join(ROOT, 'out', `rlhf-studio-${t}.vsix`);
-    return !fs.existsSync(f) || fs.statSync(f).mtimeMs < fs.statSync(path.join(ROOT, 'dist', 'extension.js')).mtimeMs;
-  };
-  const missing = TARGETS.filter(stale);
+  const file = (t: string) => path.join(ROOT, 'out', `rlhf-studio-${t}.vsix`);
+  const missing = TARGETS.filter((t) => !fs.existsSync(file(t)));
   if (missing.length) execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'package-targets.mjs'), ...missing], { cwd: ROOT, stdio: 'inherit' });
   for (const t of TARGETS) {
-    const mb = fs.statSync(path.join(ROOT, 'out', `rlhf-studio-${t}.vsix`)).size / 1024 / 1024;
-    console.log(`  ${t.padEnd(14)} ${mb.toFixed(1)} MB${t === 'linux-x64' ? ` (goal < ${LIMIT_LINUX_MB} MB: ${mb < LIMIT_LINUX_MB ? 'met' : 'MISSED'})` : ''}`);
+    const st = fs.statSync(file(t));
+    const mb = st.size / 1024 / 1024;
+    const age = Math.round((Date.now() - st.mtimeMs) / 60_000);
+    console.log(`  ${t.padEnd(14)} ${mb.toFixed(1)} MB${t === 'linux-x64' ? ` (goal < ${LIMIT_LINUX_MB} MB: ${mb < LIMIT_LINUX_MB ? 'met' : 'MISSED'})` : ''}  built ${age} min ago (npm run package:all rebuilds)`);
   }
 }
 

@@ -1,9 +1,9 @@
 // The playground's host side without vscode ("RLHF: Try Checkpoint"; src/extension/playground.ts is
 // the webview shell): it answers the page's validated messages, loads each column's ONNX export once
 // (exporting it first through `prepare` when it has none), streams every token to the page as
-// generate() chooses it, and scores each finished answer with the run's reward rules. Generation is
-// a loop of awaited onnxruntime calls, so the extension host stays responsive; Stop (or a new
-// Generate) aborts it between two tokens.
+// generate() chooses it, and scores each finished answer with the run's reward rules. The models
+// load and generate in a worker thread (worker.ts), so the extension host's event loop is never
+// held by onnxruntime; Stop (or a new Generate) aborts between two tokens.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
@@ -11,8 +11,9 @@ import type { RewardEngine } from '../rewards/engine';
 import {
   COLUMNS, isPlaygroundToHost, type GenerateSettings, type HostToPlayground, type ModelChoice, type PlaygroundToHost,
 } from '../playgroundProtocol';
-import { encodePrompt, generate } from './generate';
-import { loadOnnxCausalLM, onnxGraphPath, OnnxModelError, type LoadOptions, type OnnxCausalLM } from './model';
+import { Worker } from 'node:worker_threads';
+import { onnxGraphPath, OnnxModelError, type LoadOptions } from './model';
+import type { WorkerIn, WorkerOut } from './worker';
 
 /** A model a column can run; `dir` is (or will be, after `prepare`) an ONNX export folder. */
 export interface PlaygroundChoice extends ModelChoice {
@@ -38,6 +39,8 @@ export interface PlaygroundOptions {
   /** Creates `choice.dir`'s export (the trainer's exporter); called when it has no onnx/model.onnx. */
   prepare?: (choice: PlaygroundChoice, status: (message: string) => void, signal: AbortSignal) => Promise<void>;
   device?: LoadOptions['device'];
+  /** dist/onnx-worker.js (the generation thread); defaults to the file next to the running bundle. */
+  workerScript?: string;
   /** Written to for failures the page also shows (the extension's log). */
   log?: (message: string) => void;
 }
@@ -45,7 +48,12 @@ export interface PlaygroundOptions {
 export const DEFAULT_SETTINGS: GenerateSettings = { temperature: 0.7, topP: 0.95, maxNewTokens: 64, greedy: false };
 
 export class PlaygroundSession {
-  private readonly models = new Map<string, Promise<OnnxCausalLM>>();
+  /** Each choice's model, loaded in the generation thread (resolves to the device it runs on). */
+  private readonly models = new Map<string, Promise<'cpu' | 'cuda'>>();
+  private worker?: Worker;
+  private nextReq = 0;
+  private readonly loadWaiters = new Map<string, { resolve: (d: 'cpu' | 'cuda') => void; reject: (e: Error) => void }>();
+  private readonly requests = new Map<number, { onToken: (index: number, text: string) => void; resolve: (m: Extract<WorkerOut, { type: 'done' }>) => void; reject: (e: Error) => void }>();
   private current?: AbortController;
   private disposed = false;
   /** The generation in flight (tests and the host wait on it). */
@@ -86,30 +94,70 @@ export class PlaygroundSession {
   private async runColumn(column: number, id: string, prompt: string, settings: GenerateSettings, signal: AbortSignal): Promise<void> {
     const choice = this.o.choices.find((c) => c.id === id);
     if (!choice) { this.post({ type: 'error', column, message: `unknown model ${id}` }); return; }
-    let model: OnnxCausalLM;
     try {
-      model = await this.model(choice, column, signal);
+      await this.model(choice, column, signal);
     } catch (e) {
       this.fail(column, choice, e);
       return;
     }
     if (signal.aborted) { this.post({ type: 'error', column, message: 'stopped' }); return; }
     try {
-      const g = await generate(model, encodePrompt(model, prompt), {
-        maxNewTokens: settings.maxNewTokens, greedy: settings.greedy || settings.temperature === 0, temperature: settings.temperature,
-        topP: settings.topP, seed: Math.floor(Math.random() * 2 ** 31), signal,
-        onToken: (t) => this.post({ type: 'token', column, index: t.index, text: t.text }),
-      });
+      const { result: g, device } = await this.remoteGenerate(choice.id, prompt, settings, signal,
+        (index, text) => this.post({ type: 'token', column, index, text }));
       this.post({ type: 'done', column, text: g.text,
-        stats: { tokens: g.tokens.length, stoppedBy: g.stoppedBy, firstTokenMs: g.firstTokenMs, tokensPerSecond: g.tokensPerSecond, device: model.device } });
+        stats: { tokens: g.tokens.length, stoppedBy: g.stoppedBy, firstTokenMs: g.firstTokenMs, tokensPerSecond: g.tokensPerSecond, device } });
       await this.score(column, prompt, g.text);
     } catch (e) {
       this.fail(column, choice, e);
     }
   }
 
-  /** The loaded export of a choice, exported first when the folder has none (shared by both columns). */
-  private model(choice: PlaygroundChoice, column: number, signal: AbortSignal): Promise<OnnxCausalLM> {
+  /** The generation thread: onnxruntime's synchronous runs hold it, not the extension host's event loop. */
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(this.o.workerScript ?? path.join(__dirname, 'onnx-worker.js'));
+    w.on('message', (m: WorkerOut) => this.fromWorker(m));
+    w.on('error', (e) => this.threadEnded(`the generation thread failed: ${e.message}`));
+    w.on('exit', (code) => this.threadEnded(`the generation thread exited (code ${code})`));
+    this.worker = w;
+    return w;
+  }
+
+  private fromWorker(m: WorkerOut): void {
+    switch (m.type) {
+      case 'loaded': this.loadWaiters.get(m.id)?.resolve(m.device); this.loadWaiters.delete(m.id); return;
+      case 'load-error': this.loadWaiters.get(m.id)?.reject(new OnnxModelError(m.message)); this.loadWaiters.delete(m.id); return;
+      case 'token': this.requests.get(m.req)?.onToken(m.index, m.text); return;
+      case 'done': this.requests.get(m.req)?.resolve(m); this.requests.delete(m.req); return;
+      case 'error': this.requests.get(m.req)?.reject(new Error(m.message)); this.requests.delete(m.req); return;
+      case 'released': return;
+    }
+  }
+
+  /** Everything waiting on a thread that is gone fails with why; the next Generate starts a new one. */
+  private threadEnded(why: string): void {
+    this.worker = undefined;
+    this.models.clear();
+    for (const w of this.loadWaiters.values()) w.reject(new Error(why));
+    for (const r of this.requests.values()) r.reject(new Error(why));
+    this.loadWaiters.clear();
+    this.requests.clear();
+  }
+
+  private remoteGenerate(id: string, prompt: string, s: GenerateSettings, signal: AbortSignal, onToken: (index: number, text: string) => void) {
+    const req = ++this.nextReq;
+    const w = this.thread();
+    return new Promise<Extract<WorkerOut, { type: 'done' }>>((resolve, reject) => {
+      this.requests.set(req, { onToken, resolve, reject });
+      const abort = () => w.postMessage({ type: 'abort', req } satisfies WorkerIn);
+      signal.addEventListener('abort', abort, { once: true });
+      w.postMessage({ type: 'generate', req, id, prompt, maxNewTokens: s.maxNewTokens, greedy: s.greedy || s.temperature === 0,
+        temperature: s.temperature, topP: s.topP, seed: Math.floor(Math.random() * 2 ** 31) } satisfies WorkerIn);
+    });
+  }
+
+  /** A choice's export loaded in the thread, exported first when the folder has none (shared by both columns). */
+  private model(choice: PlaygroundChoice, column: number, signal: AbortSignal): Promise<'cpu' | 'cuda'> {
     let p = this.models.get(choice.id);
     if (!p) {
       p = (async () => {
@@ -119,7 +167,11 @@ export class PlaygroundSession {
           await this.o.prepare(choice, (message) => this.post({ type: 'status', column, message }), signal);
         }
         this.post({ type: 'status', column, message: `loading ${choice.label}…` });
-        return loadOnnxCausalLM(choice.dir, { device: this.o.device ?? 'auto', quantized: choice.quantized });
+        const w = this.thread();
+        return new Promise<'cpu' | 'cuda'>((resolve, reject) => {
+          this.loadWaiters.set(choice.id, { resolve, reject });
+          w.postMessage({ type: 'load', id: choice.id, dir: choice.dir, quantized: choice.quantized, device: this.o.device ?? 'auto' } satisfies WorkerIn);
+        });
       })();
       this.models.set(choice.id, p);
       p.catch(() => this.models.delete(choice.id)); // a failed export or load is tried again on the next Generate
@@ -140,16 +192,23 @@ export class PlaygroundSession {
 
   private fail(column: number, choice: PlaygroundChoice, e: unknown): void {
     const message = firstLine(e);
-    this.o.log?.(`playground ${choice.label}: ${e instanceof Error && !(e instanceof OnnxModelError) ? e.stack ?? message : message}`);
+    this.o.log?.(`playground ${choice.label}: ${message}`);
     this.post({ type: 'error', column, message });
   }
 
+  /** Stops generation, releases the models' sessions and ends the thread. */
   async dispose(): Promise<void> {
     this.disposed = true;
     this.current?.abort();
     await this.running.catch(() => undefined);
-    for (const p of this.models.values()) await p.then((m) => m.session.release(), () => undefined);
-    this.models.clear();
+    const w = this.worker;
+    if (!w) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 5000);
+      w.on('message', (m: WorkerOut) => { if (m.type === 'released') { clearTimeout(t); resolve(); } });
+      w.postMessage({ type: 'release' } satisfies WorkerIn);
+    });
+    await w.terminate();
   }
 }
 
