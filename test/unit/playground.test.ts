@@ -126,7 +126,7 @@ function session(opts: { prepare?: boolean; onPost?: (m: HostToPlayground, s: Pl
   const s = new PlaygroundSession({
     title: 'arithmetic', prompt: '30+12=', choices: [choice], selected: ['ckpt', null], device: 'cpu', workerScript: path.join(ROOT, 'dist', 'onnx-worker.js'),
     rewards: { engine, describe: 'correct' }, labelOf: (p) => labels.get(p),
-    prepare: opts.prepare ? async (c, status) => { status('copying'); fs.cpSync(exported, c.dir, { recursive: true }); noEos(c.dir); } : undefined,
+    prepare: opts.prepare ? (c, status) => { status('copying'); fs.cpSync(exported, c.dir, { recursive: true }); noEos(c.dir); return Promise.resolve(); } : undefined,
   }, (m) => {
     assert.ok(isHostToPlayground(m), `the host posts only valid messages: ${JSON.stringify(m)}`);
     posted.push({ m, pending });

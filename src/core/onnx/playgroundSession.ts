@@ -88,7 +88,7 @@ export class PlaygroundSession {
     await this.running.catch(() => undefined);
     const ctl = new AbortController();
     this.current = ctl;
-    await Promise.all(models.map((id, column) => (id === null ? undefined : this.runColumn(column, id, prompt, settings, ctl.signal))));
+    await Promise.all(models.map((id, column) => (id === null ? Promise.resolve() : this.runColumn(column, id, prompt, settings, ctl.signal))));
   }
 
   private async runColumn(column: number, id: string, prompt: string, settings: GenerateSettings, signal: AbortSignal): Promise<void> {
