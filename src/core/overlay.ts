@@ -113,15 +113,25 @@ export function assignColors(previous: Record<string, number>, ids: string[]): R
  * logging the same steps share rows.
  */
 export function joinColumns(tables: Columns[]): Columns {
-  const xs = [...new Set(tables.flatMap((t) => t[0]))].sort((a, b) => a - b);
-  const row = new Map(xs.map((x, i) => [x, i]));
+  // a k-way merge of the runs' ascending x columns: no hashing or sorting on every live update
+  const pos = tables.map(() => 0);
+  const xs: number[] = [];
+  const at: number[][] = tables.map(() => []); // per table, the joined row of each of its rows
+  for (;;) {
+    let min = Infinity;
+    for (let t = 0; t < tables.length; t++) if (pos[t] < tables[t][0].length && tables[t][0][pos[t]] < min) min = tables[t][0][pos[t]];
+    if (min === Infinity) break;
+    // one row of each table per joined row: a table's repeated x (cumulative KL over steps without KL) keeps all its points
+    for (let t = 0; t < tables.length; t++) if (pos[t] < tables[t][0].length && tables[t][0][pos[t]] === min) { at[t].push(xs.length); pos[t]++; }
+    xs.push(min);
+  }
   const ys: (number | null)[][] = [];
-  for (const t of tables) {
+  tables.forEach((t, k) => {
     for (const col of t.slice(1) as (number | null)[][]) {
       const y = new Array<number | null>(xs.length).fill(null);
-      t[0].forEach((x, i) => { y[row.get(x)!] = col[i]; });
+      for (let i = 0; i < col.length; i++) y[at[k][i]] = col[i];
       ys.push(y);
     }
-  }
+  });
   return [xs, ...ys];
 }

@@ -58,6 +58,9 @@ test('colours: a run keeps its colour when others come and go; new runs take the
 test('runs joined on one x column: shared steps share a row, missing values are null', () => {
   const j = joinColumns([[[1, 2, 3], [10, 20, 30]], [[2, 4], [5, 6], [7, 8]]]);
   assert.deepEqual(j, [[1, 2, 3, 4], [10, 20, 30, null], [null, 5, null, 6], [null, 7, null, 8]]);
+  // a repeated x within a run (cumulative KL flat over steps without KL) keeps every point, the spike too
+  const d = joinColumns([[[1, 1, 2], [0, 99, 0]], [[1, 2], [5, 6]]]);
+  assert.deepEqual(d, [[1, 1, 2], [0, 99, 0], [5, null, 6]]);
 });
 
 function rng(seed: number): () => number {
