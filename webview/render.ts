@@ -70,6 +70,8 @@ interface Chart {
   plot: uPlot; panel: Panel; el: HTMLElement; log: boolean; shown: Columns | null; series: SvgSeries[]; order: number[];
   /** Per run, the M4 buckets of its lines over the last drawn range: a live append adds its rows to them. */
   m4: Map<string, M4Cache>;
+  /** Per run, its downsampled columns as last drawn, and the range, width and generation they are for. */
+  tables: Map<string, { key: string; columns: Columns }>;
 }
 const chartWidth = (el: HTMLElement): number => Math.max(MIN_CHART_WIDTH, el.clientWidth - 8);
 const yTitle = (panel: Panel): string => (panel.eval ? 'score' : panel.keys[0]);
@@ -194,7 +196,7 @@ export class Charts {
       const plot = new uPlot(this.options(panel, series, log, chartWidth(el)), [[]] as unknown as uPlot.AlignedData, el);
       plot.over.addEventListener('dblclick', () => { clearTimeout(this.clickTimer); this.events.zoom(null); });
       plot.over.addEventListener('click', (e) => this.onClick(plot, panel, e));
-      return { plot, panel, el, log, shown: null, series, order, m4: new Map() };
+      return { plot, panel, el, log, shown: null, series, order, m4: new Map(), tables: new Map() };
     });
   }
 
@@ -303,7 +305,7 @@ export class Charts {
       if (changed && !moved && !run!.data.touches(c.panel, changed)) continue;
       // a chart of keys no run logged stays empty whatever the x range: a live update skips it
       if (changed && c.shown && !this.runs.some((r) => r.data.logged(c.panel))) continue;
-      this.drawChart(c);
+      this.drawChart(c, changed?.runId);
     }
   }
 
@@ -313,13 +315,19 @@ export class Charts {
     return all.length ? [Math.min(...all.map((e) => e[0])), Math.max(...all.map((e) => e[1]))] : null;
   }
 
-  private drawChart(c: Chart): void {
+  /** Draws a chart; with `changedRun` (a live append of that run), the other runs' columns are reused when their range is the same. */
+  private drawChart(c: Chart, changedRun?: string): void {
     const [lo, hi] = this.xRange();
     const width = c.plot.bbox.width || c.plot.width; // device pixels: exact M4
     // each run downsampled on its own x column, then joined onto one (uPlot draws aligned columns)
     const tables = this.runs.map((r) => {
+      const key = `${lo} ${hi} ${width} ${this.view.x} ${r.data.generation}`;
+      const kept = c.tables.get(r.id);
+      if (changedRun !== undefined && r.id !== changedRun && kept?.key === key) return kept.columns;
       const cols = r.data.columns(c.panel, this.view.x);
-      return downsample(cols.x, cols.lines.map((l) => l.y), lo, hi, width, cols.lines.map((l) => l.summary), c.panel.eval ? undefined : this.m4Cache(c, r));
+      const columns = downsample(cols.x, cols.lines.map((l) => l.y), lo, hi, width, cols.lines.map((l) => l.summary), c.panel.eval ? undefined : this.m4Cache(c, r));
+      c.tables.set(r.id, { key, columns });
+      return columns;
     });
     const joined = tables.length === 1 ? tables[0] : tables.length ? joinColumns(tables) : [[]] as unknown as Columns;
     let shown = [joined[0], ...c.order.map((i) => joined[i + 1])] as Columns;
