@@ -64,12 +64,10 @@ export class DashboardPanel {
     if (!resolved.length) return undefined;
     const ids = resolved.map((r) => r.id);
     const existing = DashboardPanel.panels.get(ids.join('\n')) ?? (ids.length === 1 ? DashboardPanel.panels.get(ids[0]) : undefined);
-    for (const r of resolved) r.release();
-    if (existing) { existing.panel.reveal(); return ids; }
+    if (existing) { for (const r of resolved) r.release(); existing.panel.reveal(); return ids; }
     const [first, ...rest] = resolved;
     const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, `RLHF: ${ids.join(' vs ')}`, vscode.ViewColumn.Active, DashboardPanel.options(ctx));
-    const d = new DashboardPanel(ctx, panel, first.id, first.dir);
-    d.addRuns(rest.map((r) => r.dir ?? r.id));
+    new DashboardPanel(ctx, panel, first.id, first).addShown(rest);
     return ids;
   }
 
@@ -94,13 +92,14 @@ export class DashboardPanel {
 
   private readonly own: Shown;
 
-  private constructor(private readonly ctx: Ctx, readonly panel: vscode.WebviewPanel, readonly runId: string, dir?: string) {
+  /** `own`: the run already resolved (an overlay's first run); else it is looked up by id. */
+  private constructor(private readonly ctx: Ctx, readonly panel: vscode.WebviewPanel, readonly runId: string, own?: Shown) {
     this.key = runId;
     DashboardPanel.panels.set(runId, this);
     panel.title = `RLHF: ${runId}`;
     panel.iconPath = vscode.Uri.joinPath(ctx.ext.extensionUri, 'media', 'rlhf.svg');
     panel.webview.html = this.html(panel.webview);
-    this.own = resolveRuns(ctx, [dir ?? runId], true)[0];
+    this.own = own ?? resolveRuns(ctx, [runId], true)[0];
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m) => this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
@@ -181,8 +180,11 @@ export class DashboardPanel {
 
   /** Draws more runs (ids or folders) over this one; those that cannot be opened are named in one message. */
   addRuns(refs: string[]): void {
-    const fresh = refs.filter((r) => r !== this.runId && !this.overlays.has(r));
-    for (const s of resolveRuns(this.ctx, fresh)) {
+    this.addShown(resolveRuns(this.ctx, refs.filter((r) => r !== this.runId && !this.overlays.has(r))));
+  }
+
+  private addShown(list: Shown[]): void {
+    for (const s of list) {
       if (s.id === this.runId || this.overlays.has(s.id)) { s.release(); continue; }
       const off = s.source.onEvents(() => { this.dirty = true; });
       this.overlays.set(s.id, { ...s, release: () => { off(); s.release(); } });
