@@ -58,7 +58,7 @@ test('the page streams a greedy answer from the session, shows tokens/s and the 
     await page.route('http://playground.test/', (r) => r.fulfill({ contentType: 'text/html',
       body: playgroundHtml({ title: 'arithmetic', nonce: 'bm9uY2U', cspSource: 'http://playground.test', script: 'http://playground.test/playground.js' }) }));
     await page.goto('http://playground.test/');
-    await page.waitForFunction(() => (document.querySelector('#prompt') as HTMLTextAreaElement | null)?.value === '30+12=', undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector<HTMLTextAreaElement>("#prompt")?.value === '30+12=', undefined, { timeout: 60_000 });
     assert.equal(await page.textContent('#title'), 'arithmetic <b>x</b>', 'the title is text');
     assert.equal(await page.inputValue('[data-column="1"] .model'), 'b');
     await page.check('#greedy');
