@@ -1,0 +1,95 @@
+// The dashboard page (dist/webview.js under its real HTML and CSP) in Chromium, driven by the host's
+// messages: two runs overlaid with a legend of their differing config keys, a click on a legend entry
+// hides a run, a live append to the overlaid run is drawn, a chart click and an alert's link ask the
+// host for the sample browser at a step, and the overlay survives in the page state.
+// Skipped without /usr/bin/chromium or dist/webview.js (node esbuild.mjs).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import type { HostToWebview, SeriesChunk, WebviewToHost } from '../../src/core/protocol';
+import { dashboardHtml } from '../../src/extension/dashboardHtml';
+
+const ROOT = path.resolve(__dirname, '../..');
+const CHROMIUM = '/usr/bin/chromium';
+const PLAYWRIGHT = 'playwright-core';
+const BASE = 'https://webview.test';
+const FILES: Record<string, string> = {
+  '/webview.js': path.join(ROOT, 'dist', 'webview.js'), '/uPlot.min.css': path.join(ROOT, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'),
+  '/dashboard.css': path.join(ROOT, 'media', 'dashboard.css'),
+};
+
+function missing(): string | undefined {
+  if (!fs.existsSync(CHROMIUM)) return `no ${CHROMIUM}`;
+  return Object.values(FILES).find((f) => !fs.existsSync(f)) && 'dist/webview.js is missing: node esbuild.mjs';
+}
+
+const chunk = (n: number, reward: (i: number) => number): SeriesChunk => ({
+  step: Array.from({ length: n }, (_, i) => i + 1), samples: Array.from({ length: n }, (_, i) => (i + 1) * 8), time: Array.from({ length: n }, (_, i) => i),
+  values: { reward_mean: Array.from({ length: n }, (_, i) => reward(i)), kl: Array.from({ length: n }, () => 0.01) },
+});
+const EMPTY: SeriesChunk = { step: [], samples: [], time: [], values: {} };
+const info = (id: string, live: boolean) => ({ id, name: id, state: live ? 'running' as const : 'completed' as const, step: 200, totalSteps: 400, live });
+
+test('overlay: legend by differing keys, hide by click, live append, chart click and alert link open samples at a step', { skip: missing(), timeout: 120_000 }, async () => {
+  const { chromium } = await import(PLAYWRIGHT) as typeof import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.route(`${BASE}/**`, (route) => {
+      const url = new URL(route.request().url());
+      if (url.pathname === '/') return route.fulfill({ contentType: 'text/html', body: dashboardHtml({ runId: 'a', nonce: 'n0nce', cspSource: BASE,
+        uplotCss: `${BASE}/uPlot.min.css`, dashboardCss: `${BASE}/dashboard.css`, script: `${BASE}/webview.js` }) });
+      const file = FILES[url.pathname];
+      return file ? route.fulfill({ path: file }) : route.fulfill({ status: 404 });
+    });
+    // the VS Code webview API: what the page posts is collected, its state kept
+    await page.addInitScript(() => {
+      const w = window as unknown as { sent: unknown[]; state: unknown; acquireVsCodeApi: unknown };
+      w.sent = [];
+      w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.sent.push(m), getState: () => w.state, setState: (s: unknown) => { w.state = s; } });
+    });
+    await page.goto(`${BASE}/`);
+    const post = (m: HostToWebview) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
+    const sent = () => page.evaluate(() => (window as unknown as { sent: WebviewToHost[] }).sent);
+    await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === 'ready'));
+
+    await post({ type: 'reset', run: info('a', true), series: chunk(200, (i) => Math.tanh(i / 50)), evals: EMPTY, samples: null, readOnly: false,
+      alerts: [{ v: 1, time: 1, type: 'alert', kind: 'length_hacking', step: 150, message: 'length up, reward flat', steps: [100, 150] }] });
+    await post({ type: 'overlay', runs: [{ run: info('b', false), series: chunk(300, (i) => Math.tanh(i / 80) * 0.8), evals: EMPTY }],
+      labels: { a: 'estimator=grpo', b: 'estimator=reinforce_pp' } });
+    // a message the validator refuses (a run id that is a path) changes nothing
+    await post({ type: 'overlay', runs: [{ run: info('../x', false), series: EMPTY, evals: EMPTY }], labels: {} });
+    await page.waitForSelector('#legend [data-run="b"]');
+    assert.deepEqual(await page.$$eval('#legend [data-run] .legend-run', (els) => els.map((e) => e.textContent)), ['estimator=grpo', 'estimator=reinforce_pp']);
+    assert.equal(await page.$eval('[data-panel="reward"]', (e) => (e as HTMLElement).dataset.runs), '2');
+    assert.equal(await page.$eval('[data-panel="reward"]', (e) => (e as HTMLElement).dataset.points), '500');
+
+    await page.click('#legend [data-run="b"] .legend-run');
+    assert.equal(await page.$eval('#legend [data-run="b"]', (e) => (e as HTMLElement).dataset.hidden), 'true');
+    assert.equal(await page.$eval('[data-panel="reward"]', (e) => (e as HTMLElement).dataset.runs), '1');
+    await page.click('#legend [data-run="b"] .legend-run');
+
+    await post({ type: 'append', runId: 'b', series: { step: [301], samples: [2408], time: [300], values: { reward_mean: [0.9] } }, evals: null, samples: null, run: info('b', false), progress: null });
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-panel="reward"]')?.dataset.points === '501');
+
+    // a click half way across the reward chart, near its top: run a's line (above b's), a's step there
+    const over = (await page.$('[data-panel="reward"] .u-over'))!;
+    const box = (await over.boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.5, box.y + 6);
+    await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === 'openSamples'));
+    const click = (await sent()).find((m) => m.type === 'openSamples') as Extract<WebviewToHost, { type: 'openSamples' }>;
+    assert.equal(click.runId, 'a');
+    assert.ok(click.step > 120 && click.step < 200, `step ${click.step}`);
+
+    await page.click('[data-alert="length_hacking"] [data-alert-samples]');
+    await page.click('#config-diff');
+    await page.click('#legend [data-remove-run="b"]');
+    const rest = (await sent()).filter((m) => m.type !== 'ready').slice(1);
+    assert.deepEqual(rest, [{ type: 'openSamples', runId: 'a', step: 150 }, { type: 'configDiff' }, { type: 'removeRun', runId: 'b' }]);
+    const state = await page.evaluate(() => (window as unknown as { state: { overlay: string[]; colors: Record<string, number> } }).state);
+    assert.deepEqual([state.overlay, state.colors], [['b'], { a: 0, b: 1 }]);
+  } finally {
+    await browser.close();
+  }
+});
