@@ -49,7 +49,9 @@ function parseXml(text: string): string[] {
   return names;
 }
 
-const runDirsOf = (out: string): string[] => fs.readdirSync(out).map((n) => path.join(out, n)).filter((d) => fs.existsSync(path.join(d, 'events.jsonl'))).sort();
+/** The run folders in `out` (none while it does not exist yet). */
+const runDirsOf = (out: string): string[] => (fs.existsSync(out) ? fs.readdirSync(out) : []).map((n) => path.join(out, n))
+  .filter((d) => fs.existsSync(path.join(d, 'events.jsonl'))).sort();
 const statusOf = (d: string): { state: string; step: number } => JSON.parse(fs.readFileSync(path.join(d, 'status.json'), 'utf8')) as { state: string; step: number };
 
 async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
@@ -88,15 +90,19 @@ test('rlhf compare: a run folder per estimator on the same seed, report.md with 
     assert.equal(names[0], 'svg');
     assert.equal(names.filter((n) => n === 'polyline').length, 2, `${f}: a line per run`);
   }
+  fs.rmSync(path.dirname(ex), { recursive: true, force: true });
 });
 
 test('rlhf compare: Ctrl-C stops the run in flight cleanly, starts no other, and still writes the report', { timeout: 900_000 }, async () => {
   const ex = exampleCopy();
   const out = path.join(path.dirname(ex), 'out');
-  const c = compare([path.join(ex, 'config.yaml'), '--estimators', 'reinforce_pp,grpo', '--seeds', '1', '--max-steps', '5000', '-o', out]);
+  const c = compare([path.join(ex, 'config.yaml'), '--estimators', 'reinforce_pp,grpo', '--seeds', '1', '--max-steps', '2000', '-o', out]);
   const firstStep = () => runDirsOf(out).some((d) => fs.readFileSync(path.join(d, 'events.jsonl'), 'utf8').includes('"type":"metrics"'));
-  await until('the first run\'s first step', firstStep, 600_000);
-  c.kill('SIGINT');
+  try {
+    await until('the first run\'s first step', firstStep, 600_000);
+  } finally {
+    c.kill('SIGINT'); // also when the wait failed: the compare stops its trainer and the test ends
+  }
   assert.equal(await c.done, 1, c.output());
   assert.match(c.output(), /stopping: the runs in flight finish their step/);
   const runs = runDirsOf(out);
@@ -105,4 +111,5 @@ test('rlhf compare: Ctrl-C stops the run in flight cleanly, starts no other, and
   const report = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
   assert.match(report, /Stopped before every run finished/);
   assert.match(report, /\| reinforce_pp \| 42 \| .*stopped at step \d+/);
+  fs.rmSync(path.dirname(ex), { recursive: true, force: true });
 });
