@@ -108,7 +108,8 @@ function writeRunConfig(base: BaseConfig, config: string, estimator: string, see
   doc.setIn(['algorithm', 'estimator'], estimator);
   doc.setIn(['train', 'max_steps'], base.maxSteps);
   const file = path.join(path.dirname(config), `.rlhf-compare-${process.pid}-${estimator}-s${seed}.yaml`);
-  fs.writeFileSync(file, `# written by rlhf compare from ${path.basename(config)}; removed when the run ends\n${doc.toString()}`);
+  // the note goes last: lines keep their numbers, so the trainer's `file:line` messages point into the original
+  fs.writeFileSync(file, `${doc.toString()}# written by rlhf compare from ${path.basename(config)}; removed when the run ends\n`);
   return file;
 }
 
@@ -130,10 +131,10 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const seeds = Array.from({ length: o.seeds }, (_, i) => base.seed + i);
   const jobs = planJobs(o.estimators, seeds);
   const parallel = Math.max(1, Math.min(o.parallel ?? 1, jobs.length));
-  fs.mkdirSync(o.outDir, { recursive: true });
   say(`${jobs.length} runs (${o.estimators.join(', ')} x seeds ${seeds.join(', ')}), ${base.maxSteps} steps each, ` +
     `${parallel} at a time; estimate ${formatDuration(estimateSeconds(jobs.length, base.maxSteps, parallel))}`);
   const launch = await checkFirst(o, base, config, say);
+  fs.mkdirSync(o.outDir, { recursive: true });
 
   const runs: CompareRun[] = jobs.map((j) => ({ estimator: j.estimator, seed: j.seed, runDir: null, model: new RunModel() }));
   const live = new Map<number, TrainerHandle>();
@@ -186,7 +187,7 @@ async function checkFirst(o: CompareOptions, base: BaseConfig, config: string, s
       await validateConfig(python, o.layout, file, node);
     } catch (e) {
       const msg = (e as Error).message.replace(file, config);
-      throw new CompareError(`${config} with algorithm.estimator ${estimator}: ${msg}`);
+      throw new CompareError(msg.includes(config) ? `estimator ${estimator}: ${msg}` : `${config} with estimator ${estimator}: ${msg}`);
     } finally {
       fs.rmSync(file, { force: true });
     }
