@@ -3,7 +3,7 @@
 // series. Everything derived is kept up to date from the first changed row only, so a live update
 // costs the new tail, not the run's length.
 import type { SeriesChunk } from '../src/core/protocol';
-import { lowerBound, M4Summary, nearestRow } from '../src/core/downsample';
+import { lowerBound, M4Summary, rowAtOrBefore } from '../src/core/downsample';
 import { SeriesColumns } from '../src/core/runModel';
 import { EmaColumn } from './smoothing';
 
@@ -179,12 +179,13 @@ export class DashboardData {
     return s;
   }
 
-  /** The step of the row nearest to `x` on an axis (a chart click: which step's samples to show). */
-  stepAt(panel: Panel, axis: XAxis, x: number): number | null {
+  /** The row at or before `x` on an axis and its step (a chart click: which step's samples to show); null without rows. */
+  pointAt(panel: Panel, axis: XAxis, x: number): { row: number; step: number } | null {
     const xs = panel.eval ? this.evalX(axis) : this.x(axis);
     const steps = panel.eval ? this.evals.step : this.metrics.step;
     if (!xs.length) return null;
-    return steps[nearestRow(xs, x)] ?? null;
+    const row = rowAtOrBefore(xs, x);
+    return { row, step: steps[row] };
   }
 
   /** Whether rows from `changed` on hold a value of the panel's keys (else its chart need not redraw). */

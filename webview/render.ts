@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import uPlot from 'uplot';
-import { downsample, extent, nearestRow, type Columns, type M4Cache } from '../src/core/downsample';
+import { downsample, extent, type Columns, type M4Cache } from '../src/core/downsample';
 import { formatNumber, formatTicks } from '../src/core/format';
 import { joinColumns } from '../src/core/overlay';
 import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../src/core/protocol';
@@ -209,13 +209,12 @@ export class Charts {
     const x = u.posToVal(e.clientX - rect.left, 'x'), top = e.clientY - rect.top;
     let best: { id: string; step: number; d: number } | null = null;
     for (const r of this.runs) {
-      const step = r.data.stepAt(panel, this.view.x, x);
-      if (step === null) continue;
+      const p = r.data.pointAt(panel, this.view.x, x);
+      if (!p) continue;
       // the run whose line passes nearest the pointer at that x (any run when none has a value there)
-      const cols = r.data.columns(panel, this.view.x);
-      const v = cols.lines[0]?.y[nearestRow(cols.x, x)];
+      const v = r.data.columns(panel, this.view.x).lines[0]?.y[p.row];
       const d = typeof v === 'number' ? Math.abs(u.valToPos(v, 'y') - top) : Infinity;
-      if (!best || d < best.d) best = { id: r.id, step, d };
+      if (!best || d < best.d) best = { id: r.id, step: p.step, d };
     }
     if (!best || !this.events.pick) return;
     const pick = best;

@@ -16,10 +16,13 @@ export function lowerBound(x: ArrayLike<number>, v: number, lo = 0, hi = x.lengt
   return lo;
 }
 
-/** The row whose x is nearest to v (x ascending, not empty); the earlier one on a tie. */
-export function nearestRow(x: ArrayLike<number>, v: number): number {
-  const i = Math.min(lowerBound(x, v), x.length - 1);
-  return i > 0 && Math.abs(x[i - 1] - v) <= Math.abs(x[i] - v) ? i - 1 : i;
+/**
+ * The last row whose x is at or before v (x ascending, not empty; the first row when v is before
+ * it): the point a click on a chart is about, the one drawn at or left of the pointer.
+ */
+export function rowAtOrBefore(x: ArrayLike<number>, v: number): number {
+  const i = lowerBound(x, v);
+  return i < x.length && x[i] === v ? i : Math.max(0, i - 1);
 }
 
 /** The rows [i0, i1) whose x lies in [xMin, xMax], by binary search (x ascending). */

@@ -81,11 +81,15 @@ test('overlay: legend by differing keys, hide by click, live append, chart click
     const click = (await sent()).find((m) => m.type === 'openSamples') as Extract<WebviewToHost, { type: 'openSamples' }>;
     assert.equal(click.runId, 'a');
     assert.ok(click.step > 120 && click.step < 200, `step ${click.step}`);
+    // the left edge of a chart is the first step (the point at or before the pointer)
+    await page.mouse.click(box.x + 1, box.y + box.height / 2);
+    await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.filter((m) => m.type === 'openSamples').length === 2);
+    assert.equal((await sent()).filter((m) => m.type === 'openSamples').map((m) => (m as { step: number }).step)[1], 1);
 
     await page.click('[data-alert="length_hacking"] [data-alert-samples]');
     await page.click('#config-diff');
     await page.click('#legend [data-remove-run="b"]');
-    const rest = (await sent()).filter((m) => m.type !== 'ready').slice(1);
+    const rest = (await sent()).filter((m) => m.type !== 'ready').slice(2);
     assert.deepEqual(rest, [{ type: 'openSamples', runId: 'a', step: 150 }, { type: 'configDiff' }, { type: 'removeRun', runId: 'b' }]);
     const state = await page.evaluate(() => (window as unknown as { state: { overlay: string[]; colors: Record<string, number> } }).state);
     assert.deepEqual([state.overlay, state.colors], [['b'], { a: 0, b: 1 }]);

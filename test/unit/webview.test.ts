@@ -223,7 +223,9 @@ test('live appends keep the dashboard\'s block summaries exact: the summarised d
   const again = data.columns(reward, 'step');
   assert.equal(again.x.length, 10_005);
   assert.deepEqual(downsample(again.x, again.lines.map((l) => l.y), 1, 10_005, 300, again.lines.map((l) => l.summary)), downsample(again.x, again.lines.map((l) => l.y), 1, 10_005, 300));
-  // cumulative KL: 0.5 a step, so x = 100.2 is nearest to step 200 (x 100)
-  assert.equal(data.stepAt(reward, 'kl', 100.2), 200);
-  assert.equal(data.stepAt(reward, 'step', 1e9), 10_005);
+  // cumulative KL: 0.5 a step, so x = 100.4 lies between step 200 (x 100) and 201: the click is about step 200
+  assert.equal(data.pointAt(reward, 'kl', 100.4)?.step, 200);
+  assert.equal(data.pointAt(reward, 'step', 1.9)?.step, 1, 'a click just right of the first point is about the first step');
+  assert.equal(data.pointAt(reward, 'step', -5)?.step, 1);
+  assert.deepEqual(data.pointAt(reward, 'step', 1e9), { row: 10_004, step: 10_005 });
 });
