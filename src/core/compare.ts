@@ -165,7 +165,7 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   }
   const ran = runs.filter((r) => r.runDir !== null);
   const claims = evaluateClaims(ran);
-  const reportPath = writeReport(o.reportDir ?? o.outDir, ran, claims, { config, maxSteps: base.maxSteps, cancelled: !!o.signal?.aborted });
+  const reportPath = writeReport(o.reportDir ?? o.outDir, ran, claims, { config, name: base.name, maxSteps: base.maxSteps, cancelled: !!o.signal?.aborted });
   return { runs: ran, reportPath, claims, cancelled: !!o.signal?.aborted, seconds: (Date.now() - t0) / 1000 };
 }
 
@@ -428,7 +428,7 @@ function legend(runs: CompareRun[]): string {
   }).join('') + '\n';
 }
 
-export function writeReport(outDir: string, runs: CompareRun[], claims: Claim[], meta: { config: string; maxSteps: number; cancelled: boolean }): string {
+export function writeReport(outDir: string, runs: CompareRun[], claims: Claim[], meta: { config: string; name?: string; maxSteps: number; cancelled: boolean }): string {
   const figDir = path.join(outDir, 'figures');
   fs.mkdirSync(figDir, { recursive: true });
   const withData = runs.filter((r) => r.model.metrics.length > 0);
@@ -439,7 +439,7 @@ export function writeReport(outDir: string, runs: CompareRun[], claims: Claim[],
     return `| ${r.estimator} | ${r.seed} | ${r.runDir ? rel(r.runDir) : '--'} | ${s.steps} | ${fmt(s.rewardStart)} -> ${fmt(s.rewardEnd)} | ` +
       `${fmt(s.lengthStart, 2)} -> ${fmt(s.lengthEnd, 2)} | ${fmt(s.cumulativeKl, 4)} | ${r.problem ?? 'completed'} |`;
   });
-  const md = `# Compare estimators: ${path.basename(meta.config)}
+  const md = `# Compare estimators: ${meta.name ?? path.basename(meta.config)}
 
 ${meta.cancelled ? '**Stopped before every run finished: the report covers the runs below.**\n\n' : ''}Config: \`${meta.config}\`, ${meta.maxSteps} steps per run; each run is a run folder here (open them in the Runs view or the dashboard).
 Start and end values are the means of a run's first and last ${WINDOW * 100}% of steps; cumulative KL is the running sum of the per-step \`kl\` metric (negative steps add 0), the dashboard's KL axis.
