@@ -160,7 +160,8 @@ export class Charts {
   private runs: ChartRun[] = [];
   /** A click opens samples only when it was not the end of a drag nor half of a double-click. */
   private clickTimer: number | undefined;
-  private dragged = false;
+  /** Where the button went down on a chart: a release within 3 px of it is a click, farther a drag (a zoom). */
+  private down: { x: number; y: number } | null = null;
 
   constructor(private readonly events: ChartEvents) {}
 
@@ -195,16 +196,22 @@ export class Charts {
       const series = order.map((i) => all[i]);
       const plot = new uPlot(this.options(panel, series, log, chartWidth(el)), [[]] as unknown as uPlot.AlignedData, el);
       plot.over.addEventListener('dblclick', () => { clearTimeout(this.clickTimer); this.events.zoom(null); });
-      plot.over.addEventListener('click', (e) => this.onClick(plot, panel, e));
+      // the chart's own events, in the capture phase: uPlot's drag handling may keep a click from
+      // reaching later listeners, and by its mouseup handler a zoom may have changed the scale
+      plot.over.addEventListener('mousedown', (e) => { this.down = e.button === 0 ? { x: e.clientX, y: e.clientY } : null; }, true);
+      plot.over.addEventListener('mouseup', (e) => {
+        const d = this.down;
+        this.down = null;
+        if (d && e.button === 0 && Math.abs(e.clientX - d.x) < 3 && Math.abs(e.clientY - d.y) < 3) this.onClick(plot, panel, e);
+      }, true);
       return { plot, panel, el, log, shown: null, series, order, m4: new Map(), tables: new Map() };
     });
   }
 
   get built(): boolean { return this.charts.length > 0; }
 
-  /** A click (not a drag, not a double-click) on a chart: the step of the nearest run's point under it. */
+  /** A click (not a drag, not a double-click) on a chart: the step at or before the pointer, of the run whose line is nearest. */
   private onClick(u: uPlot, panel: Panel, e: MouseEvent): void {
-    if (this.dragged) { this.dragged = false; return; }
     const rect = u.over.getBoundingClientRect();
     const x = u.posToVal(e.clientX - rect.left, 'x'), top = e.clientY - rect.top;
     let best: { id: string; step: number; d: number } | null = null;
@@ -242,7 +249,6 @@ export class Charts {
       hooks: {
         setSelect: [(u) => {
           if (u.select.width < 3) return;
-          this.dragged = true;
           const a = u.posToVal(u.select.left, 'x'), b = u.posToVal(u.select.left + u.select.width, 'x');
           u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           this.events.zoom([a, b]);
