@@ -141,7 +141,7 @@ export function renderAlerts(alerts: { runId: string; who: string; alert: AlertE
     div.dataset.alert = alert.kind;
     div.dataset.run = runId;
     const text = document.createElement('span');
-    text.textContent = `${who}${alert.kind.replace('_', ' ')} (steps ${alert.steps[0]}–${alert.steps[1]}): ${alert.message}`;
+    text.textContent = `${who}${alert.kind.replace(/_/g, ' ')} (steps ${alert.steps[0]}–${alert.steps[1]}): ${alert.message}`;
     const link = document.createElement('a');
     link.href = '#';
     link.dataset.alertSamples = String(alert.steps[1]);

@@ -19,8 +19,11 @@ export interface SamplesEvent extends EventBase { type: 'samples'; step: number;
 export interface CheckpointEvent extends EventBase { type: 'checkpoint'; step: number; path: string; reason?: string }
 export interface LogEvent extends EventBase { type: 'log'; level: 'debug' | 'info' | 'warning' | 'error'; message: string }
 export interface RunFinishedEvent extends EventBase { type: 'run_finished'; status: FinishStatus; error?: string | null; step?: number }
-/** A detector's finding (length hacking, eval divergence) over steps [first, last]; the dashboard shows it above the charts. */
-export type AlertKind = 'length_hacking' | 'eval_divergence';
+/**
+ * A detector's finding over steps [first, last]; the dashboard shows it above the charts. The trainer
+ * writes length_hacking and eval_divergence; other kinds are shown as they come (the schema says so).
+ */
+export type AlertKind = 'length_hacking' | 'eval_divergence' | (string & Record<never, never>);
 export interface AlertEvent extends EventBase { type: 'alert'; kind: AlertKind; step: number; message: string; steps: [number, number] }
 
 export type TrainerEvent = RunStartedEvent | ProgressEvent | MetricsEvent | EvalEvent | SamplesEvent | CheckpointEvent | LogEvent | RunFinishedEvent | AlertEvent;
@@ -57,12 +60,13 @@ export function parseEventLine(line: string): TrainerEvent | undefined {
   }
 }
 
-const ALERT_KINDS: readonly string[] = ['length_hacking', 'eval_divergence'];
 const MAX_ALERT_MESSAGE = 2000;
+/** A kind is a word (it becomes a data attribute and a label): letters, digits, _ and -. */
+const isAlertKind = (k: unknown): k is string => isStr(k) && /^[\w-]{1,64}$/.test(k);
 
 /** An alert as the trainer writes it (schemas/events.schema.json); also what the webview accepts from the host. */
 export function isAlert(e: unknown): e is AlertEvent {
-  return isObj(e) && e.type === 'alert' && isStr(e.kind) && ALERT_KINDS.includes(e.kind) && isNum(e.step) && isStr(e.message)
+  return isObj(e) && e.type === 'alert' && isAlertKind(e.kind) && isNum(e.step) && isStr(e.message)
     && e.message.length <= MAX_ALERT_MESSAGE && Array.isArray(e.steps) && e.steps.length === 2 && e.steps.every(isNum);
 }
 

@@ -69,7 +69,9 @@ test('alert events are parsed into the run model (unknown types still ignored); 
   const line = (o: object) => JSON.stringify({ v: 1, time: 5, ...o });
   const ok = parseEventLine(line({ type: 'alert', kind: 'length_hacking', step: 40, message: 'length up 3x, reward flat', steps: [20, 40] }));
   assert.equal(ok?.type, 'alert');
-  for (const bad of [{ kind: 'other' }, { steps: [1] }, { step: 'x' }, { message: 7 }]) {
+  // a kind the trainer does not write yet is shown as it comes (the schema says so); a kind that is not a word is not
+  assert.equal(parseEventLine(line({ type: 'alert', kind: 'reward_spike', step: 3, message: 'm', steps: [2, 3] }))?.type, 'alert');
+  for (const bad of [{ kind: 'a b<img>' }, { kind: 'x'.repeat(65) }, { steps: [1] }, { step: 'x' }, { message: 7 }]) {
     assert.equal(parseEventLine(line({ type: 'alert', kind: 'eval_divergence', step: 1, message: 'm', steps: [1, 2], ...bad })), undefined, JSON.stringify(bad));
   }
   assert.equal(parseEventLine(line({ type: 'something_new', step: 1 })), undefined);
@@ -88,7 +90,7 @@ test('dashboard messages: overlay, alerts, chart clicks and run picks are valida
   assert.ok(!isHostToWebview({ type: 'overlay', runs: [], labels: { r: 3 } }));
   const alert = { v: 1, time: 1, type: 'alert', kind: 'eval_divergence', step: 9, message: 'eval fell', steps: [5, 9] };
   assert.ok(isHostToWebview({ type: 'append', runId: 'r', run, series: chunk, evals: null, samples: null, progress: null, alerts: [alert] }));
-  assert.ok(!isHostToWebview({ type: 'append', runId: 'r', run, series: chunk, evals: null, samples: null, progress: null, alerts: [{ ...alert, kind: 'x' }] }));
+  assert.ok(!isHostToWebview({ type: 'append', runId: 'r', run, series: chunk, evals: null, samples: null, progress: null, alerts: [{ ...alert, kind: '<b>' }] }));
   assert.ok(isWebviewToHost({ type: 'openSamples', runId: 'verl:my run (2)', step: 12 }));
   for (const step of [-1, 1.5, Number.NaN, '3']) assert.ok(!isWebviewToHost({ type: 'openSamples', runId: 'r', step }), String(step));
   assert.ok(!isWebviewToHost({ type: 'openSamples', runId: '../../etc', step: 1 }));
