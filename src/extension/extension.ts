@@ -17,7 +17,7 @@ export function activate(ext: vscode.ExtensionContext): void {
   ext.subscriptions.push(new DatasetLens(ctx).register());
   // folders watched before a reload, before the dashboards that show them are revived
   ctx.external.restore();
-  ext.subscriptions.push(runsView, vscode.window.createTreeView('rlhf.runs', { treeDataProvider: runsView }));
+  ext.subscriptions.push(runsView, vscode.window.createTreeView('rlhf.runs', { treeDataProvider: runsView, canSelectMany: true }));
   ext.subscriptions.push(vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
     deserializeWebviewPanel: (panel, state: { runId?: string } | undefined) => { DashboardPanel.revive(ctx, panel, state?.runId); return Promise.resolve(); },
   }));

@@ -25,7 +25,7 @@ export class SamplesPanel {
     const existing = SamplesPanel.panels.get(runDir);
     if (existing) {
       existing.panel.reveal();
-      if (opts.step !== undefined) existing.session.handle({ type: 'ready' }); // re-init: the page moves to the step
+      if (opts.step !== undefined) existing.session.focus(opts.step);
       return existing;
     }
     const panel = vscode.window.createWebviewPanel(SamplesPanel.viewType, `Samples: ${path.basename(runDir)}`, vscode.ViewColumn.Active,

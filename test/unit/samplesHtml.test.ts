@@ -45,6 +45,9 @@ test('the session answers queries with windows of rows and writes labels to the 
   const last = () => got[got.length - 1];
   s.handle({ type: 'ready' });
   assert.deepEqual(last(), { type: 'init', info: { runId: path.basename(run), total: 1200, steps: s.index.steps(), rules: ['r'], rewardRange: [0, 1], readOnly: false }, focusStep: 7 });
+  s.focus(42); // a chart click while the browser is open: the page re-initialises at the clicked step
+  assert.deepEqual(last(), { type: 'init', info: { runId: path.basename(run), total: 1200, steps: s.index.steps(), rules: ['r'], rewardRange: [0, 1], readOnly: false }, focusStep: 42 });
+  got.length = 1;
   s.handle({ type: 'query', seq: 1, filter: { rewardMin: 0.5 }, sort: { key: 'reward', desc: true } });
   assert.deepEqual(last(), { type: 'result', seq: 1, matched: 600, capped: false });
   s.handle({ type: 'window', seq: 1, start: 590, count: 50 });

@@ -33,6 +33,12 @@ export class SamplesSession {
     return this.index.summaries(rows).map((s) => ({ ...s, verdict: this.labels.verdict(s.offset) ?? null }));
   }
 
+  /** Moves the page to `step` (a chart click while the browser is already open): it re-initialises there. */
+  focus(step: number): void {
+    this.opts.focusStep = step;
+    this.handle({ type: 'ready' });
+  }
+
   handle(m: unknown): void {
     if (!isSamplesWebviewToHost(m)) { this.post({ type: 'error', message: 'ignored an invalid message from the sample browser' }); return; }
     switch (m.type) {
