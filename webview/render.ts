@@ -254,6 +254,14 @@ export class Charts {
           this.events.zoom([a, b]);
         }],
         setCursor: [(u) => this.showHover(u)],
+        // the axis and range each chart shows, for tests and tools (linked zoom: every chart says the same)
+        setScale: [(u, key) => {
+          const el = key === 'x' ? u.root.parentElement : null;
+          if (el && u.scales.x.min !== undefined && u.scales.x.max !== undefined) {
+            el.dataset.x = this.view.x;
+            el.dataset.xRange = `${formatNumber(u.scales.x.min, 6)},${formatNumber(u.scales.x.max, 6)}`;
+          }
+        }],
       },
     };
   }

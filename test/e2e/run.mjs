@@ -48,7 +48,9 @@ fs.cpSync(path.join(EX, 'data'), path.join(WS, 'data'), { recursive: true });
 fs.copyFileSync(path.join(EX, 'reward.py'), path.join(WS, 'reward.py'));
 if (fs.existsSync(path.join(EX, 'model'))) fs.cpSync(path.join(EX, 'model'), path.join(WS, 'model'), { recursive: true });
 fs.writeFileSync(path.join(WS, 'config.yaml'), fs.readFileSync(path.join(EX, 'config.yaml'), 'utf8')
-  .replace('max_steps: 200', 'max_steps: 100000').replace('num_episodes: 10', 'num_episodes: 1000'));
+  .replace('max_steps: 200', 'max_steps: 100000').replace('num_episodes: 10', 'num_episodes: 1000')
+  // two responses per prompt (the same 128 samples a step): the sample browser's group view can prefer one over the other
+  .replace(/batch_size: 128\n(\s+)n_samples_per_prompt: 1/, 'batch_size: 64\n$1n_samples_per_prompt: 2'));
 
 const env = { ...process.env, XDG_CONFIG_HOME: path.join(STATE, 'xdg-config'), XDG_DATA_HOME: path.join(STATE, 'xdg-data'),
   EXTENSIONS_GALLERY: '{}', PATH: `${path.dirname(NODE24)}:${process.env.PATH}` };
@@ -130,6 +132,76 @@ try {
   const saved = await until('a checkpoint saved on request', () => eventsOf(liveId).find((e) => e.type === 'checkpoint' && e.reason === 'requested'), 120_000);
   check('Save Checkpoint Now writes a checkpoint during the run', fs.existsSync(path.join(saved.path, 'COMPLETE')), JSON.stringify(saved));
 
+  // 1c. Samples while the run is live: a chart point opens the sample browser at its step; the step
+  // slider, a filter, the per-token view, a preference between two responses of one prompt, the export;
+  // the prompt dataset shows the latest reward beside a sampled prompt
+  const visibleWebview = () => page.frameLocator('iframe.webview >> visible=true').frameLocator('iframe#active-frame');
+  const over = dash.locator('[data-panel="reward"] .u-over');
+  const box = await until('the reward chart\'s plot area', async () => (await over.count()) ? over.boundingBox() : null, 30_000);
+  await page.mouse.click(box.x + 1, box.y + box.height / 2); // the left edge: the first step
+  const sb = visibleWebview();
+  const sbRows = sb.locator('#rows .row[data-row]');
+  const stepOfRow = async (i) => Number(await sbRows.nth(i).locator('span').first().innerText({ timeout: 2000 }));
+  const clickedStep = await until('the sample browser at the clicked step', async () => (await sb.locator('#slider').count()) && (await sbRows.count()) > 0 ? stepOfRow(0) : 0, 60_000);
+  check('clicking a chart point opens the sample browser at that step', clickedStep === 1 && (await sb.locator('#slider').inputValue()) === '1', `(step ${clickedStep})`);
+  // the slider: one step on
+  await sb.locator('#slider').focus();
+  await page.keyboard.press('ArrowRight');
+  const slid = await until('the rows of the next step', async () => { const n = await stepOfRow(0).catch(() => 0); return n === 2 ? n : 0; }, 30_000);
+  check('the step slider moves the browser to the next step', slid === 2);
+  // a filter: rewards of at least 0.5 (the rule gives 0 or 1)
+  const countText = async () => sb.locator('#count').innerText({ timeout: 2000 });
+  const unfiltered = await countText();
+  await sb.locator('#reward-min').fill('0.5');
+  const filtered = await until('the filtered rows', async () => { const t = await countText(); return t !== unfiltered ? t : null; }, 30_000);
+  const rewardsShown = await sbRows.evaluateAll((rows) => rows.map((r) => Number(r.children[4].textContent)));
+  check('a reward filter leaves only matching samples', rewardsShown.every((r) => r >= 0.5) && parseInt(filtered, 10) < parseInt(unfiltered, 10), `${unfiltered} -> ${filtered}: ${rewardsShown.join(',')}`);
+  await sb.locator('#reward-min').fill('');
+  await until('the unfiltered rows again', async () => (await countText()) === unfiltered, 30_000);
+  // the per-token view of a sample, coloured by KL
+  await sbRows.first().click();
+  const tokens = sb.locator('#tokens .tokens span[data-i]');
+  await until('the per-token view', async () => (await tokens.count()) > 0, 30_000);
+  await sb.locator('#metric button[data-metric="kl"]').click();
+  const klTitle = await until('tokens coloured by KL', async () => (await sb.locator('#metric button[data-metric="kl"]').getAttribute('aria-pressed')) === 'true' ? tokens.first().getAttribute('title') : null, 30_000);
+  check('the per-token view shows each token with its log-prob, ref log-prob and KL', /log-prob: -?\d/.test(klTitle) && /KL: -?\d/.test(klTitle), klTitle.replace(/\n/g, ' | '));
+  await page.screenshot({ path: path.join(SHOTS, '1c-sample-browser-tokens.png') });
+  // a preference between the two responses of the sample's prompt
+  await sb.locator('#detail [data-action="group"]').click();
+  const prefer = sb.locator('#group [data-prefer]');
+  await until('the two responses of the prompt', async () => (await prefer.count()) === 2, 30_000);
+  await prefer.nth(0).click();
+  await until('the first pick to be held', async () => /chosen/.test(await prefer.nth(0).innerText()), 30_000);
+  await prefer.nth(1).click();
+  const labelsFile = path.join(WS, 'runs', liveId, 'labels.jsonl');
+  await until('the preference in labels.jsonl', () => fs.existsSync(labelsFile) && fs.readFileSync(labelsFile, 'utf8').includes('"chosen"'), 30_000);
+  await sb.locator('#detail [data-label="good"]').click();
+  await until('the verdict in labels.jsonl', () => fs.readFileSync(labelsFile, 'utf8').includes('"label":"good"'), 30_000);
+  await page.screenshot({ path: path.join(SHOTS, '1d-sample-browser-group.png') });
+  await runCommand('RLHF: Export Preference Dataset');
+  const prefFile = path.join(WS, 'runs', liveId, 'preferences.jsonl');
+  const qiExport = page.locator('.quick-input-widget input');
+  await until('the exported preference file', async () => { if (fs.existsSync(prefFile)) return true; if (await qiExport.isVisible()) await qiExport.press('Enter'); return false; }, 60_000, 2000);
+  const pairs = fs.readFileSync(prefFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  check('labels export as prompt/chosen/rejected lines that parse', pairs.length >= 1 && pairs.every((p) => typeof p.prompt === 'string' && typeof p.chosen === 'string' && typeof p.rejected === 'string' && p.chosen !== p.rejected), JSON.stringify(pairs[0]));
+  await runCommand('View: Close Editor'); // the sample browser; the dashboard is the active editor again
+  // the prompt dataset: a sampled prompt's line shows its latest responses' reward
+  const sampled = fs.readFileSync(path.join(WS, 'runs', liveId, 'samples.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter((x) => x?.source).pop();
+  await until('data/train.jsonl opened from quick open', async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill(`train.jsonl:${sampled.source.line}`, { timeout: 5000 });
+    const hit = page.locator('.quick-input-list .monaco-list-row', { hasText: 'train.jsonl' }).first();
+    await hit.waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    return true;
+  }, 120_000);
+  const datasetLens = page.locator('.contentWidgets .codelens-decoration', { hasText: /reward/ });
+  const lensText = await until('a reward CodeLens beside a sampled prompt', async () => (await datasetLens.count()) ? datasetLens.first().innerText() : null, 90_000);
+  check('the dataset shows the latest reward beside a sampled prompt, live', /reward -?\d/.test(lensText), lensText);
+  await page.screenshot({ path: path.join(SHOTS, '1e-dataset-reward-lens.png') });
+  await runCommand('View: Close Editor');
+
   // 2. Stop Training
   await runCommand('RLHF: Stop Training');
   const runsDir = path.join(WS, 'runs');
@@ -196,6 +268,68 @@ try {
   await until('the diff editor', async () => (await diffTab.count()) > 0 && (await page.locator('.monaco-diff-editor').count()) > 0, 60_000);
   check('Compare Config With Current opens a diff editor', true);
   await page.screenshot({ path: path.join(SHOTS, '2d-compare-config.png') });
+  await runCommand('View: Close All Editors');
+
+  // 3d. Try Checkpoint: the checkpoint exported to ONNX and run by onnxruntime-node in the extension,
+  // beside the initial policy, each answer scored by the run's reward rules
+  await until('no editor left open', async () => (await page.locator('iframe.webview').count()) === 0, 30_000);
+  await rowAction(ckRow.first(), 'Try Checkpoint');
+  const pg = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+  const promptText = await until('the playground with a dataset prompt', async () => { await failOnProblemToast(); const v = await pg.locator('#prompt').inputValue({ timeout: 2000 }); return v.trim() ? v : null; }, 120_000);
+  await pg.locator('#greedy').check();
+  await pg.locator('#generate').click();
+  const col0 = pg.locator('[data-column="0"]');
+  await until('the checkpoint\'s answer', async () => { await failOnProblemToast(); return (await pg.locator('[data-column="0"][data-done]').count()) > 0; }, 300_000);
+  const [answer, reward, tps] = await Promise.all([col0.locator('.output').innerText(), until('the rule reward of the answer', async () => { const t = await col0.locator('.reward').innerText(); return /^reward -?\d/.test(t) ? t : null; }, 60_000), col0.locator('.tps').innerText()]);
+  check('Try Checkpoint streams the checkpoint\'s answer with tokens/s and the rule reward', answer.trim().length > 0 && /tokens\/s/.test(tps) && /^reward -?\d/.test(reward),
+    `(${JSON.stringify(promptText.slice(0, 40))} -> ${JSON.stringify(answer.slice(0, 40))}, ${tps}, ${reward})`);
+  await page.screenshot({ path: path.join(SHOTS, '2e-try-checkpoint.png') });
+  await runCommand('View: Close All Editors');
+
+  // 3e. Overlay: the run and its continuation selected in the Runs view and drawn on the same charts;
+  // x by cumulative KL; a zoom on one chart moves every chart; a chart exported as PNG
+  await until('no editor left open', async () => (await page.locator('iframe.webview').count()) === 0, 30_000);
+  // a run row by its exact label (the continuation's row also names the parent run, in its lineage)
+  const parentRow = page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${runId}$`) }) });
+  await parentRow.first().click();
+  await childRow.first().click({ modifiers: ['Control'] });
+  // a click on a run opens its dashboard too: the overlay is the webview in front
+  const ovd = visibleWebview();
+  await rowAction(childRow.first(), 'Overlay Runs');
+  const legend = ovd.locator('#legend [data-run]');
+  const legendIds = await until('both runs in the overlay\'s legend', async () => { await failOnProblemToast(); const ids = await legend.evaluateAll((els) => els.map((e) => e.dataset.run)); return ids.length === 2 ? ids : null; }, 120_000);
+  check('Overlay Runs draws the selected runs on the same charts, a legend entry each', legendIds.includes(runId) && legendIds.includes(childId), legendIds.join(', '));
+  await ovd.locator('#xaxis').evaluate((el) => { el.value = 'kl'; el.dispatchEvent(new Event('change')); });
+  const panelsOf = async () => ovd.locator('[data-panel]').evaluateAll((els) => els.map((e) => ({ key: e.dataset.panel, x: e.dataset.x, points: Number(e.dataset.points) })));
+  const klPanels = await until('every chart with data redrawn against cumulative KL', async () => {
+    const ps = (await panelsOf()).filter((p) => p.points > 0);
+    return ps.length >= 2 && ps.every((p) => p.x === 'kl') ? ps.map((p) => p.key) : null;
+  }, 60_000).catch(() => null);
+  check('the x axis switches to cumulative KL on every chart with data', !!klPanels?.includes('reward'), JSON.stringify(klPanels ?? await panelsOf()));
+  const panelKeys = klPanels ?? ['reward', 'kl'];
+  const other = panelKeys.find((k) => k !== 'reward');
+  const rangeOf = (key) => ovd.locator(`[data-panel="${key}"]`).getAttribute('data-x-range', { timeout: 2000 });
+  const fullRange = await rangeOf('reward');
+  const plot = await ovd.locator('[data-panel="reward"] .u-over').boundingBox();
+  await page.mouse.move(plot.x + plot.width * 0.3, plot.y + plot.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(plot.x + plot.width * 0.5, plot.y + plot.height / 2, { steps: 5 });
+  await page.mouse.move(plot.x + plot.width * 0.7, plot.y + plot.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const zoomed = await until('the zoomed range on the dragged chart', async () => { const r = await rangeOf('reward'); return r !== fullRange ? r : null; }, 30_000);
+  const followed = await until(`the ${other} chart to follow the zoom`, async () => ((await rangeOf(other)) === zoomed ? zoomed : null), 30_000).catch(() => null);
+  check('zooming one chart zooms the others to the same range', followed === zoomed, `(reward ${fullRange} -> ${zoomed}; ${other} ${await rangeOf(other)})`);
+  await page.screenshot({ path: path.join(SHOTS, '2f-overlay-kl-zoomed.png') });
+  await ovd.locator('[data-panel="reward"] [data-act="png"]').click();
+  const qiPng = page.locator('.quick-input-widget input');
+  const exported = page.locator('.notifications-toasts .notification-list-item', { hasText: /exported .*\.png/ });
+  const pngPath = await until('the exported PNG', async () => {
+    if (await exported.count()) return /exported (\S+\.png)/.exec(await exported.first().innerText())[1];
+    if (await qiPng.isVisible()) await qiPng.press('Enter');
+    return null;
+  }, 60_000, 2000);
+  const magic = fs.readFileSync(pngPath).subarray(0, 8).toString('hex');
+  check('a chart exports as a PNG file', magic === '89504e470d0a1a0a', `${pngPath} ${magic}`);
   await runCommand('View: Close All Editors');
 
   // 4. Reward rules: CodeLens on reward.rules tests them on the run's samples, and re-tests on edit
