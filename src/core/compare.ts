@@ -118,8 +118,12 @@ export function estimateSeconds(runs: number, steps: number, parallel: number, s
   const perRun = ESTIMATE.startSeconds + steps * stepSeconds;
   return Math.ceil(runs / Math.max(1, parallel)) * perRun;
 }
-/** The lengthgame example on 2 idle CPU cores (docs/compare.md): the trainer's start and a step; a busy machine takes longer, and the lines after each run say so. */
-const ESTIMATE = { startSeconds: 15, stepSeconds: 0.5 };
+/**
+ * The trainer's start and one step of the lengthgame example, measured on 2 CPU cores shared with
+ * other work (load 4-6: 8 runs of 60 steps in 13.5 min, docs/compare.md); after each run the lines
+ * say what is left from the runs' measured time instead.
+ */
+const ESTIMATE = { startSeconds: 15, stepSeconds: 1.3 };
 
 // ---- running -------------------------------------------------------------------------------
 
