@@ -8,7 +8,5 @@ export ONNXRUNTIME_NODE_INSTALL=skip
 [ -d node_modules/esbuild ] || npm install --no-audit --no-fund
 bash scripts/setup-python.sh
 node esbuild.mjs
-# the length-gameable example of `rlhf compare` (docs/compare.md): its model is built here, ~20 s on 2 CPU cores
-[ -d examples/lengthgame/model ] || .venv/bin/python -m rlhf_trainer.bootstrap model examples/lengthgame/model --task lengthgame
 echo "[demo] training examples/arithmetic (REINFORCE++ on a tiny character-level Llama, CPU is fine)"
 RLHF_PYTHON="$PWD/.venv/bin/python" node dist/cli.js train examples/arithmetic/config.yaml --runs-dir runs
