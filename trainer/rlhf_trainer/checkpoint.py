@@ -144,26 +144,52 @@ def load_state(folder: Path) -> dict:
 
 # ---- what trainer_state.pt holds ---------------------------------------------------------------
 
+def consolidated(dist, policy, optimizer, critic=None, critic_opt=None) -> dict:
+    """With fsdp2 (sharded weights and optimizer state): the whole states one process would hold, under
+    the keys model / optimizer / critic / critic_optimizer. A collective: every rank calls it, rank 0 gets
+    the tensors. {} when nothing is sharded: the writer then reads the objects themselves, as before."""
+    if not dist.sharded:
+        return {}
+    # keep_vars: tied parameters stay one object, so they stay one tensor (save_pretrained drops the tied key)
+    out = {"model": dist.full_state(policy.state_dict(keep_vars=True)),
+           "optimizer": dist.full_state(optimizer.state_dict())}
+    if critic is not None:
+        out["critic"] = dist.full_state(critic.state_dict(keep_vars=True))
+        out["critic_optimizer"] = dist.full_state(critic_opt.state_dict())
+    return out
+
+
 def training_state(step: int, samples_seen: int, steps_per_episode: int, rollout_batch_size: int, optimizer,
-                   scheduler, lr_schedule: str, critic=None, critic_opt=None, **extra) -> dict:
+                   scheduler, lr_schedule: str, critic=None, critic_opt=None, whole: dict | None = None,
+                   **extra) -> dict:
     """Everything a resume needs beyond the weights: optimizer and LR schedule, RNG, step and data position
-    (`extra`: kl_coef, reference_path, version, recorded as they are)."""
-    state = {"step": step, "samples_seen": samples_seen, "optimizer": optimizer.state_dict(),
+    (`whole`: consolidated()'s states, used instead of the objects' own; `extra`: kl_coef, reference_path,
+    version, recorded as they are)."""
+    whole = whole or {}
+
+    def own(key, obj):
+        return whole[key] if key in whole else obj.state_dict()
+
+    state = {"step": step, "samples_seen": samples_seen, "optimizer": own("optimizer", optimizer),
              "scheduler": scheduler.state_dict(), "lr_schedule": lr_schedule, "rng": rng_state(),
              "episode": step // steps_per_episode, "data_position": step % steps_per_episode,
              "consumed_prompts": step * rollout_batch_size, **extra}
     if critic is not None:
-        state["critic"] = critic.state_dict()
-        state["critic_optimizer"] = critic_opt.state_dict()
+        state["critic"] = own("critic", critic)
+        state["critic_optimizer"] = own("critic_optimizer", critic_opt)
     return state
 
 
-def restore_training_state(state: dict, optimizer, scheduler, critic=None, critic_opt=None) -> tuple[int, int]:
+def restore_training_state(state: dict, optimizer, scheduler, critic=None, critic_opt=None,
+                           dist=None) -> tuple[int, int]:
     """Loads optimizer, scheduler and critic state in place; returns (step, samples_seen). The RNG is
-    restored separately (set_rng_state), as the last thing before training."""
-    optimizer.load_state_dict(state["optimizer"])
+    restored separately (set_rng_state), as the last thing before training. `dist` (fsdp2): the whole
+    states of any checkpoint are cut to this rank's shards first."""
+    shard_module = dist.shard_module_state if dist else (lambda _m, s: s)
+    shard_optimizer = dist.shard_optimizer_state if dist else (lambda _o, s: s)
+    optimizer.load_state_dict(shard_optimizer(optimizer, state["optimizer"]))
     scheduler.load_state_dict(state["scheduler"])
     if critic is not None and "critic" in state:
-        critic.load_state_dict(state["critic"])
-        critic_opt.load_state_dict(state["critic_optimizer"])
+        critic.load_state_dict(shard_module(critic, state["critic"]))
+        critic_opt.load_state_dict(shard_optimizer(critic_opt, state["critic_optimizer"]))
     return state["step"], state["samples_seen"]

@@ -18,7 +18,8 @@ import torch
 
 from . import __version__
 from . import algorithms as A
-from .checkpoint import load_state, restore_training_state, save_state, set_rng_state, training_state
+from .checkpoint import (consolidated, load_state, restore_training_state, save_state, set_rng_state,
+                         training_state)
 from .config import locator
 from .control import Control
 from .data import Prompt, check_prompt_files, load_prompts
@@ -156,9 +157,9 @@ class Trainer:
         mcfg = self.rc.model
         policy_path = mcfg.policy
         if mcfg.create_if_missing and not Path(policy_path).exists() and self.dist.is_main:
-            from .bootstrap import create_arithmetic_model
+            from .bootstrap import create_model
             self.log(f"building the embedded model at {policy_path} (supervised warm start, about a minute on CPU)")
-            create_arithmetic_model(policy_path, on_progress=lambda s, n, loss: run.progress(
+            create_model(mcfg.create_if_missing, policy_path, on_progress=lambda s, n, loss: run.progress(
                 "prepare", s, n, message=f"warm start loss {loss:.3f}"))
         self.dist.barrier()  # the other ranks load the model rank 0 built
         self.reference_path = mcfg.reference or policy_path
@@ -209,6 +210,10 @@ class Trainer:
         self.dist.check_divisible("train.batch_size", tr.batch_size)
         self.reuse_generation_logprobs = self.opt_steps_per_global == 1 and not has_dropout(self.policy)
         total_opt = self.total_steps * self.opt_steps_per_global
+        # what the training forward/backward goes through (DDP with N ranks: self.policy stays the raw model;
+        # fsdp2: self.policy itself, sharded in place). Before the optimizers: fsdp2 replaces the parameters
+        self.train_policy = self.dist.wrap(self.policy, tr.strategy)
+        self.train_critic = self.dist.wrap(self.critic, tr.strategy, find_unused=True) if self.critic else None
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=tr.lr, betas=tuple(tr.adam_betas),
                                            eps=1e-8, weight_decay=tr.weight_decay)
         self.lr_schedule = state.get("lr_schedule", LEGACY_LR_SCHEDULE) if state is not None else LR_SCHEDULE
@@ -216,15 +221,12 @@ class Trainer:
                                         self.lr_schedule)
         if self.critic is not None:
             self.critic_opt = torch.optim.AdamW(self.critic.parameters(), lr=tr.critic_lr, betas=(0.9, 0.95))
-        # what the training forward/backward goes through (DDP with N ranks); self.policy stays the raw model
-        self.train_policy = self.dist.wrap(self.policy, tr.strategy)
-        self.train_critic = self.dist.wrap(self.critic, tr.strategy, find_unused=True) if self.critic else None
 
         self.step = 0
         self.samples_seen = 0
         if state is not None:
             self.step, self.samples_seen = restore_training_state(state, self.optimizer, self.scheduler, self.critic,
-                                                                  self.critic_opt)
+                                                                  self.critic_opt, self.dist)
             self.apply_optimizer_config()
             set_rng_state(state["rng"])  # last: nothing after it may draw from a generator before step 1
         run.progress("load", 3, 3, message="ready")
@@ -304,9 +306,11 @@ class Trainer:
         sampler = None if seeds is None else SeededSampler(seeds, self.device, roll.temperature, roll.top_k, roll.top_p)
         # the entropy recorder first: it must see the raw logits, before the sampler replaces them
         processors = [p for p in (entropy, sampler) if p is not None]
-        with mixed_precision(self.autocast), self.own_generation_defaults():
+        # synced_gpus off: transformers would all-reduce "finished?" per token for an FSDP model, but gathered
+        # parameters need no collective, so each rank (or rank 0 alone, evaluating) stops when its samples end
+        with mixed_precision(self.autocast), self.own_generation_defaults(), self.dist.gathered(self.policy):
             out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=self.generation_config(True),
-                                       logits_processor=LogitsProcessorList(processors))
+                                       logits_processor=LogitsProcessorList(processors), synced_gpus=False)
         P = ids.shape[1]
         resp = out[:, P:]
         # response mask: real tokens up to and including the first EOS
@@ -369,9 +373,10 @@ class Trainer:
         """(log pi of the response tokens, their entropy or None): the entropy comes from the same logits."""
         mb = self.rc.rollout.micro_batch_size
         temp = self.rc.rollout.temperature
-        outs = [response_logprobs(model, full[i:i + mb], attn[i:i + mb], P, temp, self.autocast,
-                                  entropy="metric" if with_entropy else "no")
-                for i in range(0, full.shape[0], mb)]
+        with self.dist.gathered(model):
+            outs = [response_logprobs(model, full[i:i + mb], attn[i:i + mb], P, temp, self.autocast,
+                                      entropy="metric" if with_entropy else "no")
+                    for i in range(0, full.shape[0], mb)]
         ent = torch.cat([o[1] for o in outs]).float() if with_entropy else None
         return torch.cat([o[0] for o in outs]).float(), ent
 
@@ -529,7 +534,7 @@ class Trainer:
                     mb = mine[m * micro:(m + 1) * micro]
                     with self.dist.accumulating(self.train_policy, self.train_critic, sync=m == n_micro - 1):
                         acc += self.micro_step(exp, mb, step_tokens, n_micro * world, entropy, temp)
-                gn = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), tr.max_grad_norm)
+                gn = self.dist.clip_grad_norm(self.policy.parameters(), tr.max_grad_norm)
                 grad_norms.append(gn.detach())
                 self.optimizer.step()
                 self.scheduler.step()
@@ -556,7 +561,7 @@ class Trainer:
 
         Each loss term is this micro-batch's share of the optimizer step's loss (token mean: / the step's
         tokens over all ranks; sequence mean: / all micro-batches of all ranks), so the shares sum to the
-        step's loss; DDP averages gradients over ranks, hence the backward of share x world size."""
+        step's loss; DDP and FSDP2 average gradients over ranks, hence the backward of share x world size."""
         tr, algo = self.rc.train, self.rc.algorithm
         P = exp.prompt_length
         ids, am, mk = exp.sequences[mb], exp.attention_mask[mb], exp.action_mask[mb]
@@ -636,9 +641,15 @@ class Trainer:
 
     # ---- eval ------------------------------------------------------------------------------
     def evaluate(self, step: int):
-        """On rank 0 only (the other ranks wait at the next step's first collective)."""
-        if not self.eval_prompts or not self.dist.is_main:
+        """On rank 0 only (the other ranks wait at the next step's first collective). With fsdp2 every rank
+        first takes part in gathering the policy's parameters, so rank 0's generation needs no collective."""
+        if not self.eval_prompts:
             return
+        with self.dist.gathered(self.policy):
+            if self.dist.is_main:
+                self.evaluate_on_main(step)
+
+    def evaluate_on_main(self, step: int):
         ecfg = self.rc.eval
         texts = [p.text for p in self.eval_prompts]
         labels = [p.label for p in self.eval_prompts]
@@ -688,19 +699,20 @@ class Trainer:
     def save_checkpoint(self, reason: str) -> Path | None:
         """Rank 0 writes the one consolidated checkpoint (every rank holds the same weights and optimizer
         state); the others wait for it, so a stop never ends a rank before the checkpoint is whole."""
-        final = self.write_checkpoint(reason) if self.dist.is_main else None
+        whole = consolidated(self.dist, self.policy, self.optimizer, self.critic, self.critic_opt)  # fsdp2: all ranks
+        final = self.write_checkpoint(reason, whole) if self.dist.is_main else None
         self.dist.barrier()
         return final
 
-    def write_checkpoint(self, reason: str) -> Path:
+    def write_checkpoint(self, reason: str, whole: dict | None = None) -> Path:
         run = self.run
         run.progress("checkpoint", 0, 1, step=self.step)
         tmp = run.begin_checkpoint(self.step)
-        self.policy.save_pretrained(tmp, safe_serialization=True)
+        self.policy.save_pretrained(tmp, state_dict=(whole or {}).get("model"), safe_serialization=True)
         self.tokenizer.save_pretrained(tmp)
         state = training_state(self.step, self.samples_seen, self.steps_per_episode, self.rc.rollout.batch_size,
                                self.optimizer, self.scheduler, self.lr_schedule, self.critic,
-                               self.critic_opt, kl_coef=self.kl_coef,
+                               self.critic_opt, whole=whole, kl_coef=self.kl_coef,
                                reference_path=self.reference_path, version=__version__)
         save_state(state, tmp)
         write_resume_info(tmp, self.cfg, self.prompts_digest)

@@ -1,5 +1,6 @@
-"""Two training processes (torchrun, gloo on CPU) give the numbers of one process with the same global batch;
-their checkpoint resumes with one process; rank 0 alone writes the run folder and takes stop requests."""
+"""Two training processes (torchrun, gloo on CPU) give the numbers of one process with the same global batch,
+with DDP and with FSDP2 (sharded); their checkpoint resumes with one process and a one-process checkpoint resumes
+sharded; rank 0 alone writes the run folder, evaluates and takes stop requests."""
 
 import json
 import math
@@ -60,10 +61,11 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp2"])
 @pytest.mark.parametrize("estimator", sorted(CASES))
-def test_two_ranks_train_like_one_and_their_checkpoint_resumes_with_one(tmp_path, example_model, estimator):
+def test_two_ranks_train_like_one_and_their_checkpoint_resumes_with_one(tmp_path, example_model, estimator, strategy):
     cfg = example_config(**{"train.max_steps": 3, "checkpoint.every_steps": 2, "logging.samples_per_step": 6,
-                            **CASES[estimator]})
+                            "train.strategy": strategy, **CASES[estimator]})
     config = write_config(tmp_path, cfg)
     one, two, resumed = tmp_path / "one", tmp_path / "two", tmp_path / "resumed"
     r = run_trainer(config, one)
@@ -89,6 +91,48 @@ def test_two_ranks_train_like_one_and_their_checkpoint_resumes_with_one(tmp_path
     assert r.returncode == 0, r.stderr[-3000:]
     assert_same_metrics(a, metrics(resumed), [3])
     assert_same_weights(one / "checkpoints" / "step-000003", resumed / "checkpoints" / "step-000003")
+
+
+def test_fsdp2_resumes_a_one_process_checkpoint_exactly_and_rank_0_evaluates_alone(tmp_path, example_model):
+    """ppo: the critic and both optimizers are cut to shards on load; evaluation (rank 0 alone) runs on
+    gathered parameters, so it needs no collective from the ranks that do not evaluate."""
+    cfg = example_config(**{"train.max_steps": 3, "checkpoint.every_steps": 2, "train.strategy": "fsdp2",
+                            "algorithm.estimator": "ppo", **CASES["reinforce_pp"]})
+    cfg["data"]["eval_prompts"] = str(example_model.parent / "data" / "eval.jsonl")
+    cfg["eval"]["every_steps"] = 1
+    config = write_config(tmp_path, cfg)
+    one, resumed = tmp_path / "one", tmp_path / "resumed"
+    r = run_trainer(config, one)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run_ranks(2, config, resumed, "--resume", str(one / "checkpoints" / "step-000002"))
+
+    a = metrics(one)
+    assert a[3]["critic_loss"] > 0 and a[3]["grad_norm"] > 0
+    assert_same_metrics(a, metrics(resumed), [3])
+    assert_same_weights(one / "checkpoints" / "step-000003", resumed / "checkpoints" / "step-000003")
+    for key in ("critic", "optimizer", "critic_optimizer"):  # the sharded run's checkpoint holds whole states
+        assert_same_state(one / "checkpoints" / "step-000003", resumed / "checkpoints" / "step-000003", key)
+    evals = {run: {e["step"]: e["values"] for e in read_events(run) if e["type"] == "eval"} for run in (one, resumed)}
+    assert sorted(evals[resumed]) == [3]
+    assert evals[resumed][3] == pytest.approx(evals[one][3], rel=1e-4, abs=1e-6)
+
+
+def assert_same_state(a, b, key):
+    """trainer_state.pt[key] (a state_dict) of checkpoints a and b: the same tensors, whole, to float tolerance."""
+    x, y = (dict(tensors(torch.load(c / "trainer_state.pt", weights_only=True)[key])) for c in (a, b))
+    assert x.keys() == y.keys(), key
+    for k in x:
+        assert y[k].shape == x[k].shape, (key, k)
+        torch.testing.assert_close(y[k].float(), x[k].float(), rtol=1e-4, atol=1e-6, msg=f"{key}{k}")
+
+
+def tensors(obj, path=""):
+    """(path, tensor) of every tensor in nested dicts and lists."""
+    if isinstance(obj, torch.Tensor):
+        yield path, obj
+    elif isinstance(obj, (dict, list)):
+        for k, v in (obj.items() if isinstance(obj, dict) else enumerate(obj)):
+            yield from tensors(v, f"{path}/{k}")
 
 
 def test_a_batch_that_does_not_split_over_the_ranks_is_named(tmp_path, example_model):
