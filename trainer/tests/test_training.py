@@ -244,10 +244,10 @@ def test_pi_old_is_recomputed_only_when_the_policy_moves_before_the_last_update(
                                     "train.micro_batch_size": 8})
     forwards, checked = [], []
     batched, update = t.batched_logprobs, t.update
-    t.batched_logprobs = lambda model, *a: (forwards.append(model), batched(model, *a))[1]
+    t.batched_logprobs = lambda model, *a, **kw: (forwards.append(model), batched(model, *a, **kw))[1]
 
     def observed_update(exp):  # before the update changes the policy: recompute pi_old and compare
-        again = batched(t.policy, exp.sequences, exp.attention_mask, exp.prompt_length) * exp.action_mask
+        again = batched(t.policy, exp.sequences, exp.attention_mask, exp.prompt_length)[0] * exp.action_mask
         torch.testing.assert_close(exp.action_log_probs, again, rtol=1e-5, atol=1e-5)
         checked.append(float(exp.action_mask.sum()))
         return update(exp)
