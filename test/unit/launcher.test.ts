@@ -177,19 +177,29 @@ test('pid reuse: status.json pointing at an unrelated live process neither signa
   } finally { other.kill('SIGKILL'); }
 });
 
+/** The embedded example in a temp workspace, running until stopped. */
+function realRunConfig(): string {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-real-'));
+  const ex = path.join(ROOT, 'examples', 'arithmetic');
+  const cfg = YAML.parse(fs.readFileSync(path.join(ex, 'config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+  cfg.model.policy = path.join(ex, 'model');
+  cfg.data.prompts = path.join(ex, 'data', 'train.jsonl');
+  cfg.data.eval_prompts = null;
+  cfg.train.max_steps = 100_000;
+  fs.writeFileSync(path.join(ws, 'config.yaml'), YAML.stringify(cfg));
+  return path.join(ws, 'config.yaml');
+}
+
+function launchReal(config: string, nproc: number): TrainerHandle {
+  const layout = installLayout(ROOT);
+  const runDir = path.join(path.dirname(config), 'runs', `r${nproc}`);
+  return launchTrainer({ python: VENV_PY, trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, rewardWorker: layout.rewardWorker, config, runDir, nproc });
+}
+
 test('the real trainer SIGKILLed mid-run (as the OOM killer does) is recorded failed with the reason, for the Runs view and the dashboard alike',
   { timeout: 300_000, skip: !fs.existsSync(VENV_PY) && 'no .venv (bash scripts/setup-python.sh)' }, async () => {
-    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-kill-'));
-    const ex = path.join(ROOT, 'examples', 'arithmetic');
-    const cfg = YAML.parse(fs.readFileSync(path.join(ex, 'config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
-    cfg.model.policy = path.join(ex, 'model');
-    cfg.data.prompts = path.join(ex, 'data', 'train.jsonl');
-    cfg.data.eval_prompts = null;
-    cfg.train.max_steps = 100_000;
-    fs.writeFileSync(path.join(ws, 'config.yaml'), YAML.stringify(cfg));
-    const layout = installLayout(ROOT);
-    const runDir = path.join(ws, 'runs', 'r1');
-    const h = launchTrainer({ python: VENV_PY, trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, rewardWorker: layout.rewardWorker, config: path.join(ws, 'config.yaml'), runDir });
+    const h = launchReal(realRunConfig(), 1);
+    const runDir = h.runDir;
     const w = new RunWatcher(runDir);
     try {
       await until('a training step', () => { w.poll(); return w.model.metrics.length > 0; }, 240_000);
@@ -209,25 +219,6 @@ test('the real trainer SIGKILLed mid-run (as the OOM killer does) is recorded fa
       try { process.kill(-h.pid, 'SIGKILL'); } catch { /* gone */ }
     }
   });
-
-/** The embedded example in a temp workspace, running until stopped. */
-function realRunConfig(): string {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-real-'));
-  const ex = path.join(ROOT, 'examples', 'arithmetic');
-  const cfg = YAML.parse(fs.readFileSync(path.join(ex, 'config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
-  cfg.model.policy = path.join(ex, 'model');
-  cfg.data.prompts = path.join(ex, 'data', 'train.jsonl');
-  cfg.data.eval_prompts = null;
-  cfg.train.max_steps = 100_000;
-  fs.writeFileSync(path.join(ws, 'config.yaml'), YAML.stringify(cfg));
-  return path.join(ws, 'config.yaml');
-}
-
-function launchReal(config: string, nproc: number): TrainerHandle {
-  const layout = installLayout(ROOT);
-  const runDir = path.join(path.dirname(config), 'runs', `r${nproc}`);
-  return launchTrainer({ python: VENV_PY, trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, rewardWorker: layout.rewardWorker, config, runDir, nproc });
-}
 
 test('a 2-process run (torchrun) stops gracefully through rank 0, and a kill leaves no rank behind',
   { timeout: 600_000, skip: !fs.existsSync(VENV_PY) && 'no .venv (bash scripts/setup-python.sh)' }, async () => {
