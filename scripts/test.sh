@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 export ONNXRUNTIME_NODE_INSTALL=skip
 [ -d node_modules/esbuild ] || npm install --no-audit --no-fund || exit 1
 bash scripts/setup-python.sh || exit 1
+# verl's and OpenRLHF's own config schema and parser, for the export checks (no torch, no GPU stack)
+bash scripts/setup-checks.sh || exit 1
 fail=0
 # the embedded example's model (cached, gitignored): built once here so parallel tests share it
 [ -d examples/arithmetic/model ] || .venv/bin/python -m rlhf_trainer.bootstrap model examples/arithmetic/model || exit 1

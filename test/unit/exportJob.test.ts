@@ -1,5 +1,5 @@
 // Export as verl job: the overrides a config maps to, the Parquet data as verl reads it, every
-// override checked against verl's own ppo_trainer.yaml (Hydra, in .venv-fixtures), and the
+// override checked against verl's own ppo_trainer.yaml (Hydra, in .venv-checks), and the
 // exported reward function scoring through a real `rlhf serve-rewards` server.
 import assert from 'node:assert/strict';
 import { spawnSync, spawn } from 'node:child_process';
@@ -19,7 +19,8 @@ import { serveRewards } from '../../src/core/rewards/serve';
 const ROOT = path.resolve(__dirname, '../..');
 const CONFIG = path.join(ROOT, 'examples/arithmetic/config.yaml');
 const SCHEMA = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas/config.schema.json'), 'utf8')) as Record<string, unknown>;
-const FIXTURE_PY = path.join(ROOT, '.venv-fixtures/bin/python');
+// verl's and OpenRLHF's own config and parser: .venv-checks (scripts/setup-checks.sh, made by npm test), else .venv-fixtures
+const FIXTURE_PY = ['.venv-checks', '.venv-fixtures'].map((v) => path.join(ROOT, v, 'bin/python')).find((p) => fs.existsSync(p)) ?? path.join(ROOT, '.venv-checks/bin/python');
 const WORKER = path.join(ROOT, 'dist/reward-eval-worker.js');
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-export-'));
 const paths = { modelPath: '/m', trainFile: '/d/train.parquet', valFile: '/d/val.parquet', rewardFile: '/r.py', outDir: '/out', nnodes: 1, gpusPerNode: 8, rolloutEngine: 'vllm' };
@@ -90,8 +91,8 @@ test('export writes verl\'s Parquet layout, the reward function, run.sh and warn
   assert.match(sh, /# warning: algorithm\.reward_clip/);
 });
 
-test('every override exists in verl\'s ppo_trainer.yaml with the type of its default (Hydra, .venv-fixtures)', (t) => {
-  if (!fs.existsSync(FIXTURE_PY)) { t.skip('.venv-fixtures is missing (see docs/verl-export.md): verl\'s config cannot be loaded'); return; }
+test('every override exists in verl\'s ppo_trainer.yaml with the type of its default (Hydra, .venv-checks)', (t) => {
+  if (!fs.existsSync(FIXTURE_PY)) { t.skip('.venv-checks is missing (bash scripts/setup-checks.sh): verl\'s config cannot be loaded'); return; }
   for (const patch of [{}, { rollout: { n_samples_per_prompt: 4 }, algorithm: { estimator: 'grpo', kl: { mode: 'loss', estimator: 'k3' }, dual_clip: 3 } }]) {
     const cfgFile = path.join(tmp(), 'config.yaml');
     const base = YAML.parse(fs.readFileSync(CONFIG, 'utf8')) as Record<string, unknown>;
@@ -150,7 +151,7 @@ test('an exported job\'s folder is watched as a verl run once verl writes its fi
   assert.equal(run.sampleCounts.get(2), 3);
 });
 
-test('OpenRLHF target: every flag is one of train_ppo_ray\'s own parser and the whole command parses (.venv-fixtures)', (t) => {
+test('OpenRLHF target: every flag is one of train_ppo_ray\'s own parser and the whole command parses (.venv-checks)', (t) => {
   const out = tmp();
   const job = exportOpenRlhfJob({ configFile: CONFIG, schema: SCHEMA, outDir: out });
   const args = new Map<string, string[]>();
@@ -162,7 +163,7 @@ test('OpenRLHF target: every flag is one of train_ppo_ray\'s own parser and the 
   assert.match(args.get('--reward.remote_url')![0], /^\$\{RLHF_REWARD_URL/);
   assert.match(fs.readFileSync(path.join(out, 'run.sh'), 'utf8'), /--reward\.remote_url "\$\{RLHF_REWARD_URL:\?/);
   assert.ok(job.warnings.some((w) => w.startsWith('train.max_steps')));
-  if (!fs.existsSync(FIXTURE_PY)) { t.skip('.venv-fixtures is missing (see docs/verl-export.md): OpenRLHF\'s parser cannot be loaded'); return; }
+  if (!fs.existsSync(FIXTURE_PY)) { t.skip('.venv-checks is missing (bash scripts/setup-checks.sh): OpenRLHF\'s parser cannot be loaded'); return; }
   for (const patch of [{}, { rollout: { n_samples_per_prompt: 4 }, algorithm: { estimator: 'grpo', eps_clip_high: 0.28, kl: { mode: 'loss', estimator: 'k3' }, std_norm: false } }]) {
     const cfgFile = path.join(tmp(), 'config.yaml');
     const base = YAML.parse(fs.readFileSync(CONFIG, 'utf8')) as Record<string, unknown>;
