@@ -157,7 +157,8 @@ try {
   const rewardsShown = await sbRows.evaluateAll((rows) => rows.map((r) => Number(r.children[4].textContent)));
   check('a reward filter leaves only matching samples', rewardsShown.every((r) => r >= 0.5) && parseInt(filtered, 10) < parseInt(unfiltered, 10), `${unfiltered} -> ${filtered}: ${rewardsShown.join(',')}`);
   await sb.locator('#reward-min').fill('');
-  await until('the unfiltered rows again', async () => (await countText()) === unfiltered, 30_000);
+  // the total grows while the run is live: compare the step's matched count
+  await until('the unfiltered rows again', async () => parseInt(await countText(), 10) === parseInt(unfiltered, 10), 30_000);
   // the per-token view of a sample, coloured by KL
   await sbRows.first().click();
   const tokens = sb.locator('#tokens .tokens span[data-i]');
@@ -196,9 +197,11 @@ try {
     await page.keyboard.press('Enter');
     return true;
   }, 120_000);
-  const datasetLens = page.locator('.contentWidgets .codelens-decoration', { hasText: /reward/ });
-  const lensText = await until('a reward CodeLens beside a sampled prompt', async () => (await datasetLens.count()) ? datasetLens.first().innerText() : null, 90_000);
-  check('the dataset shows the latest reward beside a sampled prompt, live', /reward -?\d/.test(lensText), lensText);
+  // all lens texts at once: a live run refreshes the lenses every poll, so single elements come and go
+  const lensTexts = () => page.locator('.monaco-editor .codelens-decoration').evaluateAll((els) => els.map((e) => e.textContent ?? ''));
+  const lensText = await until('a reward CodeLens beside a sampled prompt', async () => (await lensTexts()).find((t) => /reward -?\d/.test(t.replace(/\s+/g, ' '))), 90_000)
+    .catch(async (e) => { throw new Error(`${e.message}; lenses seen: ${JSON.stringify((await lensTexts()).slice(0, 5))}`); });
+  check('the dataset shows the latest reward beside a sampled prompt, live', /reward -?\d/.test(lensText.replace(/\s+/g, ' ')), lensText);
   await page.screenshot({ path: path.join(SHOTS, '1e-dataset-reward-lens.png') });
   await runCommand('View: Close Editor');
 

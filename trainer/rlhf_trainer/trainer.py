@@ -18,7 +18,7 @@ import torch
 
 from . import __version__
 from . import algorithms as A
-from .checkpoint import (consolidated, load_state, restore_training_state, save_state, set_rng_state,
+from .checkpoint import (KEEP, consolidated, load_state, restore_training_state, save_state, set_rng_state,
                          training_state)
 from .config import locator
 from .control import Control
@@ -716,6 +716,8 @@ class Trainer:
                                reference_path=self.reference_path, version=__version__)
         save_state(state, tmp)
         write_resume_info(tmp, self.cfg, self.prompts_digest)
+        if reason == "requested":  # asked for by a person (Save Checkpoint Now, rlhf save): never pruned
+            (tmp / KEEP).write_text("saved on request: never pruned (Allow Pruning in the Checkpoints view lifts it)\n")
         final = run.commit_checkpoint(tmp, self.step)
         run.prune_checkpoints(self.rc.checkpoint.keep_last)
         run.emit("checkpoint", step=self.step, path=str(final), reason=reason)

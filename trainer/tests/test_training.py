@@ -5,6 +5,7 @@ import math
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -123,7 +124,9 @@ def test_save_request_writes_a_checkpoint_and_training_goes_on(tmp_path, example
         proc.stdin.write('{"type":"save"}\n')
         proc.stdin.flush()
         assert _wait_for(run_dir, lambda ev: any(e["type"] == "checkpoint" and e["reason"] == "requested" for e in ev))
-        saved = [e for e in read_events(run_dir) if e["type"] == "checkpoint"][0]["step"]
+        event = [e for e in read_events(run_dir) if e["type"] == "checkpoint"][0]
+        saved = event["step"]
+        assert (Path(event["path"]) / "KEEP").exists()  # a checkpoint someone asked for is never pruned
         assert _wait_for(run_dir, lambda ev: any(e["type"] == "metrics" and e["step"] > saved + 1 for e in ev))
     finally:
         proc.kill()
