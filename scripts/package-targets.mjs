@@ -3,7 +3,8 @@
 // one npm tarball (~290 MB unpacked), and esbuild's binary is a per-platform package. For each target
 // this writes out/vscodeignore.<target> (.vscodeignore with the native paths swapped for the
 // target's, and CUDA/TensorRT provider libraries excluded whatever was put beside the binding) and
-// runs `vsce package --target T --ignoreFile` on it. Nothing is downloaded (ONNXRUNTIME_NODE_INSTALL=skip).
+// runs `vsce package --target T --ignoreFile` on it. Only the npm registry is reached (another platform's
+// esbuild binary, by `npm pack`); onnxruntime-node's CUDA download stays off (ONNXRUNTIME_NODE_INSTALL=skip).
 //
 //   node scripts/package-targets.mjs [TARGET ...]     (default: linux-x64 darwin-arm64 win32-x64)
 // Prints each package's size and native files; exits 1 when linux-x64 is 25 MB or more.
@@ -48,8 +49,32 @@ function nativeFiles(vsix) {
   return JSON.parse(out).filter((n) => /onnxruntime-node\/bin\/|@esbuild\//.test(n) && !n.endsWith('/'));
 }
 
+/**
+ * esbuild's binary for `target` (it compiles TypeScript rule modules in the extension): npm installs
+ * only the machine's own, so another platform's package is fetched from the npm registry (`npm pack`,
+ * the version esbuild pins) into node_modules for the packaging, and removed after. Returns a cleanup.
+ */
+function withEsbuildFor(target) {
+  const dir = path.join('node_modules', '@esbuild', target);
+  if (fs.existsSync(dir)) return () => undefined;
+  const version = JSON.parse(fs.readFileSync('node_modules/esbuild/package.json', 'utf8')).optionalDependencies?.[`@esbuild/${target}`];
+  if (!version) return () => undefined;
+  const stage = fs.mkdtempSync(path.join('out', `esbuild-${target}-`));
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const tgz = execFileSync(npm, ['pack', `@esbuild/${target}@${version}`, '--pack-destination', stage, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop();
+  fs.mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['-xzf', path.join(stage, tgz), '-C', dir, '--strip-components=1']);
+  fs.rmSync(stage, { recursive: true, force: true });
+  return () => fs.rmSync(dir, { recursive: true, force: true });
+}
+
 export function packageTarget(target, base = fs.readFileSync('.vscodeignore', 'utf8')) {
   fs.mkdirSync('out', { recursive: true });
+  const cleanup = withEsbuildFor(target);
+  try { return packageWith(target, base); } finally { cleanup(); }
+}
+
+function packageWith(target, base) {
   const ignoreFile = path.join('out', `vscodeignore.${target}`);
   fs.writeFileSync(ignoreFile, ignoreFileFor(base, target));
   const vsix = path.join('out', `rlhf-studio-${target}.vsix`);
@@ -62,8 +87,8 @@ export function packageTarget(target, base = fs.readFileSync('.vscodeignore', 'u
   const foreign = files.filter((f) => f.includes('onnxruntime-node/bin/') && !f.includes(`/${target.replace('-', '/')}/`));
   if (foreign.length) problems.push(`other platforms' binaries: ${foreign.join(', ')}`);
   if (files.some((f) => /cuda|tensorrt/i.test(f))) problems.push('CUDA/TensorRT libraries');
-  // esbuild compiles TypeScript rule modules; its binary for another platform is only present when installed for it
-  if (!fs.existsSync(`node_modules/@esbuild/${target}`)) problems.push(`no @esbuild/${target} in node_modules: TypeScript rule modules will not compile on ${target} (install it with npm on that platform, or --cpu/--os, before packaging)`);
+  // esbuild compiles TypeScript rule modules: the target's binary must be in the package
+  if (!files.some((f) => f.includes(`@esbuild/${target}/`))) problems.push(`no @esbuild/${target} in the package: TypeScript rule modules will not compile on ${target}`);
   return { target, vsix, bytes: fs.statSync(vsix).size, files, problems };
 }
 
