@@ -1,7 +1,7 @@
 // The sample browser webview: filters, a windowed list (only the visible rows exist in the DOM; the
 // host sends windows of rows on request), the detail of one sample with its per-token view, and the
 // group of its prompt side by side. Every workspace string goes in through textContent.
-import { isSamplesHostToWebview, MAX_WINDOW, type SampleFilter, type SampleRecord, type SampleSort, type SampleSummary, type SamplesHostToWebview, type SamplesInfo, type SamplesWebviewToHost } from '../src/core/samplesProtocol';
+import { isSamplesHostToWebview, MAX_WINDOW, type RewardHistogram, type SampleFilter, type SampleRecord, type SampleSort, type SampleSummary, type SamplesHostToWebview, type SamplesInfo, type SamplesWebviewToHost } from '../src/core/samplesProtocol';
 
 type Row = SampleSummary & { verdict: 'good' | 'bad' | null };
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
@@ -40,6 +40,8 @@ const app = document.getElementById('app')!;
 const bar = el('div', { id: 'bar' });
 const title = el('strong', {}, document.body.dataset.runId ?? '');
 const count = el('span', { id: 'count', class: 'muted' });
+/** The rewards of the matched samples (with the slider: the step's), as bars; each bar's title gives its range and count. */
+const hist = el('span', { id: 'histogram', title: 'rewards of the samples shown' });
 const slider = el('input', { id: 'slider', type: 'range', min: '1', max: '1', step: '1' });
 const sliderLabel = el('span', { id: 'slider-step' });
 const allSteps = el('input', { id: 'all-steps', type: 'checkbox' });
@@ -51,7 +53,7 @@ const search = el('input', { id: 'search', type: 'search', placeholder: 'text in
 const rule = el('select', { id: 'rule' });
 const trunc = el('input', { id: 'truncated', type: 'checkbox' });
 const labelled = (text: string, ...inputs: HTMLElement[]) => { const l = el('label', {}, text); l.append(...inputs); return l; };
-bar.append(title, count, labelled('step', slider, sliderLabel), labelled('all', allSteps), labelled('steps', stepMin, stepMax),
+bar.append(title, count, hist, labelled('step', slider, sliderLabel), labelled('all', allSteps), labelled('steps', stepMin, stepMax),
   labelled('reward', rewMin, rewMax), search, labelled('failing', rule), labelled('truncated', trunc));
 
 const head = el('div', { id: 'head', class: 'grid' });
@@ -117,6 +119,27 @@ function render(): void {
   rowsEl.replaceChildren(frag);
   if (missing.length) fetchWindow(Math.max(0, first - PAD), Math.min(state.matched, last + PAD));
   count.textContent = `${state.matched.toLocaleString('en-US')}${state.capped ? '+' : ''} of ${(state.info?.total ?? 0).toLocaleString('en-US')} samples`;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function drawHistogram(h: RewardHistogram | null): void {
+  hist.replaceChildren();
+  if (!h) return;
+  const W = 120, H = 22, max = Math.max(...h.counts), bw = W / h.counts.length;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('width', String(W)); svg.setAttribute('height', String(H)); svg.setAttribute('role', 'img');
+  h.counts.forEach((c, i) => {
+    const a = h.lo + ((h.hi - h.lo) * i) / h.counts.length, b = h.lo + ((h.hi - h.lo) * (i + 1)) / h.counts.length;
+    const r = document.createElementNS(SVG, 'rect');
+    const bh = max ? Math.max(c ? 1 : 0, (c / max) * H) : 0;
+    for (const [k, v] of [['x', i * bw + 0.5], ['y', H - bh], ['width', Math.max(1, bw - 1)], ['height', bh]] as const) r.setAttribute(k, String(v));
+    r.setAttribute('data-count', String(c));
+    const t = document.createElementNS(SVG, 'title');
+    t.textContent = h.counts.length === 1 ? `reward ${fmt(h.lo)}: ${c}` : `reward ${fmt(a)} to ${fmt(b)}: ${c}`;
+    r.append(t);
+    svg.append(r);
+  });
+  hist.append(svg, el('span', { class: 'muted' }, ` ${fmt(h.lo, 2)}…${fmt(h.hi, 2)}`));
 }
 
 function fetchWindow(start: number, end: number): void {
@@ -224,6 +247,7 @@ function onMessage(m: SamplesHostToWebview): void {
     case 'result':
       if (m.seq !== state.seq) return;
       state.matched = m.matched; state.capped = m.capped;
+      drawHistogram(m.histogram);
       list.scrollTop = 0;
       draw();
       break;

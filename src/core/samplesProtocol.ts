@@ -1,10 +1,10 @@
 // Host <-> sample browser webview: one typed union each way, validated on receipt on both sides
 // (the same style as protocol.ts). The host never sends the whole selection: the webview asks for
 // windows of rows as it scrolls.
-import type { SampleFilter, SampleSort, SampleSummary } from './samples/index';
+import type { RewardHistogram, SampleFilter, SampleSort, SampleSummary } from './samples/index';
 import type { SampleRecord } from './samples/record';
 
-export type { SampleFilter, SampleSort, SampleSummary, SampleRecord };
+export type { RewardHistogram, SampleFilter, SampleSort, SampleSummary, SampleRecord };
 export type Verdict = 'good' | 'bad' | 'none';
 /** Rows the host sends per window request at most. */
 export const MAX_WINDOW = 500;
@@ -15,7 +15,8 @@ export type SamplesHostToWebview =
   | { type: 'init'; info: SamplesInfo; focusStep: number | null }
   /** The run grew: new totals (the webview re-runs its query when it shows the newest step). */
   | { type: 'grown'; info: SamplesInfo }
-  | { type: 'result'; seq: number; matched: number; capped: boolean }
+  /** A query's answer: how many rows matched, and the histogram of their rewards (null: none). */
+  | { type: 'result'; seq: number; matched: number; capped: boolean; histogram: RewardHistogram | null }
   | { type: 'rows'; seq: number; start: number; rows: (SampleSummary & { verdict: 'good' | 'bad' | null })[] }
   | { type: 'sample'; row: number; record: SampleRecord; verdict: 'good' | 'bad' | null }
   | { type: 'group'; row: number; rows: (SampleSummary & { verdict: 'good' | 'bad' | null })[] }
@@ -63,12 +64,15 @@ export function isSamplesWebviewToHost(m: unknown): m is SamplesWebviewToHost {
 const isInfo = (i: unknown): i is SamplesInfo => isObj(i) && typeof i.runId === 'string' && isRow(i.total) && Array.isArray(i.steps) && Array.isArray(i.rules) && typeof i.readOnly === 'boolean';
 const isSummaries = (r: unknown) => Array.isArray(r) && r.every((s) => isObj(s) && isRow(s.row) && isNum(s.step) && typeof s.prompt === 'string' && typeof s.response === 'string' && isNum(s.reward) && isObj(s.rewards));
 
+const isHistogram = (h: unknown): h is RewardHistogram => isObj(h) && isNum(h.lo) && isNum(h.hi) && h.lo <= h.hi
+  && Array.isArray(h.counts) && h.counts.length >= 1 && h.counts.length <= 200 && h.counts.every(isRow);
+
 export function isSamplesHostToWebview(m: unknown): m is SamplesHostToWebview {
   if (!isObj(m) || typeof m.type !== 'string') return false;
   switch (m.type) {
     case 'init': return isInfo(m.info) && (m.focusStep === null || isNum(m.focusStep));
     case 'grown': return isInfo(m.info);
-    case 'result': return isRow(m.seq) && isRow(m.matched) && typeof m.capped === 'boolean';
+    case 'result': return isRow(m.seq) && isRow(m.matched) && typeof m.capped === 'boolean' && (m.histogram === null || isHistogram(m.histogram));
     case 'rows': return isRow(m.seq) && isRow(m.start) && isSummaries(m.rows);
     case 'sample': return isRow(m.row) && isObj(m.record) && typeof m.record.response === 'string';
     case 'group': return isRow(m.row) && isSummaries(m.rows);

@@ -8,6 +8,7 @@ const STYLE = `
 body{font-family:var(--vscode-font-family,sans-serif);font-size:13px;color:var(--vscode-foreground,#ccc);background:var(--vscode-editor-background,#1e1e1e);margin:0;padding:8px}
 #bar{display:flex;flex-wrap:wrap;gap:6px 12px;align-items:center;margin-bottom:6px}
 #bar label{display:flex;gap:4px;align-items:center}
+#histogram{display:inline-flex;align-items:flex-end;gap:4px}#histogram rect{fill:var(--vscode-charts-blue,#3794ff)}
 input,select,button{font:inherit;color:inherit;background:var(--vscode-input-background,#333);border:1px solid var(--vscode-input-border,#555);padding:1px 4px}
 button{cursor:pointer;background:var(--vscode-button-secondaryBackground,#3a3d41)}
 input[type=number]{width:5em}

@@ -149,6 +149,12 @@ try {
   await page.keyboard.press('ArrowRight');
   const slid = await until('the rows of the next step', async () => { const n = await stepOfRow(0).catch(() => 0); return n === 2 ? n : 0; }, 30_000);
   check('the step slider moves the browser to the next step', slid === 2);
+  const histTotal = await until('the reward histogram of the step', async () => {
+    const counts = await sb.locator('#histogram rect').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('data-count'))));
+    const total = counts.reduce((a, b) => a + b, 0);
+    return total > 0 && total === parseInt(await sb.locator('#count').innerText(), 10) ? total : 0;
+  }, 30_000).catch(() => 0);
+  check('a reward histogram of the step counts every sample shown', histTotal > 0, `(${histTotal})`);
   // a filter: rewards of at least 0.5 (the rule gives 0 or 1)
   const countText = async () => sb.locator('#count').innerText({ timeout: 2000 });
   const unfiltered = await countText();

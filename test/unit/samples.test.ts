@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { SampleIndex, jsonField } from '../../src/core/samples/index';
+import { SampleIndex, histogram, jsonField } from '../../src/core/samples/index';
 import { Labels } from '../../src/core/samples/labels';
 import { labelsExportCommand, parseStepRange, samplesCommand } from '../../src/core/samples/samplesCommand';
 
@@ -167,4 +167,13 @@ test('rlhf samples prints the selected samples as a table or JSON lines', () => 
   assert.deepEqual(parseStepRange('3:7'), [3, 7]);
   assert.equal(parseStepRange('7:3'), undefined);
   assert.equal(parseStepRange('x'), undefined);
+});
+
+test('reward histogram: equal-width bins over the range, the maximum in the last bin, one bin when all equal, NaN skipped', () => {
+  assert.deepEqual(histogram([0, 0.5, 1, 1, NaN], 4), { lo: 0, hi: 1, counts: [1, 0, 1, 2] });
+  assert.deepEqual(histogram([0.25, 0.25], 10), { lo: 0.25, hi: 0.25, counts: [2] });
+  assert.equal(histogram([], 10), null);
+  assert.equal(histogram([NaN], 10), null);
+  const h = histogram(Array.from({ length: 1000 }, (_, i) => i), 10)!;
+  assert.deepEqual(h.counts, new Array(10).fill(100));
 });

@@ -31,7 +31,11 @@ test('messages are validated both ways', () => {
   assert.ok(!isSamplesWebviewToHost({ type: 'label', row: 1, verdict: 'great' }));
   assert.ok(!isSamplesWebviewToHost({ type: 'prefer', chosen: 1, rejected: 1 }));
   assert.ok(!isSamplesWebviewToHost({ type: 'open', row: -1 }));
-  assert.ok(isSamplesHostToWebview({ type: 'result', seq: 1, matched: 0, capped: false }));
+  assert.ok(isSamplesHostToWebview({ type: 'result', seq: 1, matched: 0, capped: false, histogram: null }));
+  assert.ok(isSamplesHostToWebview({ type: 'result', seq: 1, matched: 2, capped: false, histogram: { lo: 0, hi: 1, counts: [1, 1] } }));
+  for (const histogram of [undefined, { lo: 1, hi: 0, counts: [1] }, { lo: 0, hi: 1, counts: [] }, { lo: 0, hi: 1, counts: [-1] }, { lo: 0, hi: NaN, counts: [1] }, { lo: 0, hi: 1, counts: new Array(201).fill(0) }]) {
+    assert.ok(!isSamplesHostToWebview({ type: 'result', seq: 1, matched: 1, capped: false, histogram }), JSON.stringify(histogram));
+  }
   assert.ok(!isSamplesHostToWebview({ type: 'rows', seq: 1, start: 0, rows: [{ row: 0 }] }));
 });
 
@@ -49,7 +53,12 @@ test('the session answers queries with windows of rows and writes labels to the 
   assert.deepEqual(last(), { type: 'init', info: { runId: path.basename(run), total: 1200, steps: s.index.steps(), rules: ['r'], rewardRange: [0, 1], readOnly: false }, focusStep: 42 });
   got.length = 1;
   s.handle({ type: 'query', seq: 1, filter: { rewardMin: 0.5 }, sort: { key: 'reward', desc: true } });
-  assert.deepEqual(last(), { type: 'result', seq: 1, matched: 600, capped: false });
+  const res = last();
+  assert.ok(res.type === 'result' && res.histogram);
+  assert.deepEqual({ ...res, histogram: undefined }, { type: 'result', seq: 1, matched: 600, capped: false, histogram: undefined });
+  // the matched rewards are 2/3 and 1, 300 each: the first and the last of 20 bins
+  assert.deepEqual([res.histogram.counts.length, res.histogram.counts[0], res.histogram.counts[19], res.histogram.counts.reduce((a, b) => a + b)], [20, 300, 300, 600]);
+  assert.ok(Math.abs(res.histogram.lo - 2 / 3) < 1e-6 && res.histogram.hi === 1);
   s.handle({ type: 'window', seq: 1, start: 590, count: 50 });
   const w = last();
   assert.ok(w.type === 'rows' && w.rows.length === 10 && w.rows.every((r) => r.reward < 1));

@@ -72,6 +72,23 @@ class Columns {
   }
 }
 
+/** Counts of values in `counts.length` equal-width bins over [lo, hi] (the last bin includes hi). */
+export interface RewardHistogram { lo: number; hi: number; counts: number[] }
+
+/** Equal-width bins over the values' range; one bin when they are all equal; null for none (NaN skipped). */
+export function histogram(values: ArrayLike<number>, bins: number): RewardHistogram | null {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < values.length; i++) { const x = values[i]; if (x < lo) lo = x; if (x > hi) hi = x; }
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return null;
+  const n = hi > lo ? Math.max(1, bins) : 1;
+  const counts = new Array<number>(n).fill(0);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (Number.isFinite(x)) counts[Math.min(n - 1, Math.floor(((x - lo) / (hi - lo || 1)) * n))]++;
+  }
+  return { lo, hi, counts };
+}
+
 export class SampleIndex {
   readonly file: string;
   private cols = new Columns();
@@ -178,6 +195,14 @@ export class SampleIndex {
     if (step === h.firstStep) h.first.push(row);
     if (step === h.lastStep) h.last.push(row);
     else if (step > h.lastStep) { h.lastStep = step; h.last = [row]; }
+  }
+
+  /** A histogram of the total rewards of `rows` (the matched rows: with the step slider, one step's). */
+  rewardHistogram(rows: ArrayLike<number>, bins = 20): RewardHistogram | null {
+    const v = new Float32Array(rows.length);
+    let k = 0;
+    for (let i = 0; i < rows.length; i++) if (rows[i] < this.n) v[k++] = this.cols.reward[rows[i]];
+    return histogram(v.subarray(0, k), bins);
   }
 
   /** The total rewards of rows, from the index (no file read). */

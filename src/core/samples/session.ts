@@ -49,7 +49,7 @@ export class SamplesSession {
       case 'query': {
         const r = this.index.query(m.filter, m.sort);
         this.rows = r.rows; this.seq = m.seq;
-        this.post({ type: 'result', seq: m.seq, matched: r.rows.length, capped: r.capped });
+        this.post({ type: 'result', seq: m.seq, matched: r.rows.length, capped: r.capped, histogram: this.index.rewardHistogram(r.rows) });
         break;
       }
       case 'window':
