@@ -1,6 +1,6 @@
 """The run folder: the one contract every reader (extension, CLI, tests) relies on.
 
-events.jsonl and samples.jsonl are append-only and flushed per line; status.json is replaced
+events.jsonl, samples.jsonl and eval_samples.jsonl are append-only and flushed per line; status.json is replaced
 atomically; checkpoints are written under a temporary name and renamed when complete.
 """
 
@@ -62,6 +62,7 @@ class RunFolder:
         self.path = Path(path)
         self.checkpoints = self.path / "checkpoints"
         self.writer = env_rank() == 0 if writer is None else writer
+        self._eval_samples = None  # opened by the first eval: a run without an eval set has no such file
         self.status: dict[str, Any] = {"state": "starting", "pid": os.getpid(), "step": 0, "total_steps": None,
                                        "updated": time.time(), "error": None, "last_checkpoint": None,
                                        "reward_mean": None}
@@ -90,9 +91,19 @@ class RunFolder:
         self.emit("progress", phase=phase, done=done, total=total, **extra)
 
     def write_samples(self, step: int, items: list[dict]):
+        self._append_samples(self._samples, step, items)
+
+    def write_eval_samples(self, step: int, items: list[dict]):
+        """An eval's responses (schemas/eval-sample.schema.json): step 0 is the eval before training."""
+        if self._eval_samples is None:
+            self._eval_samples = open(self.path / "eval_samples.jsonl" if self.writer else os.devnull, "a", buffering=1)
+        self._append_samples(self._eval_samples, step, items)
+
+    @staticmethod
+    def _append_samples(f, step: int, items: list[dict]):
         for item in items:
-            self._samples.write(json.dumps(_clean({"step": step, **item}), separators=(",", ":")) + "\n")
-        self._samples.flush()
+            f.write(json.dumps(_clean({"step": step, **item}), separators=(",", ":")) + "\n")
+        f.flush()
 
     # status -----------------------------------------------------------------------------------
     def set_status(self, **fields):
@@ -127,6 +138,8 @@ class RunFolder:
     def close(self):
         self._events.close()
         self._samples.close()
+        if self._eval_samples is not None:
+            self._eval_samples.close()
 
 
 def complete_checkpoints(run_dir: str | os.PathLike) -> list[Path]:

@@ -655,6 +655,7 @@ class Trainer:
         labels = [p.label for p in self.eval_prompts]
         self.run.progress("eval", 0, len(texts), step=step)
         mb = self.rc.rollout.micro_batch_size
+        recorded: list[dict] = []  # eval_samples.jsonl: the editor shows them on the eval set's lines
 
         def score(n, greedy):
             rewards = []
@@ -662,11 +663,14 @@ class Trainer:
                 # eval samples have their own seeds (seed + 7): evaluating never moves the training samples
                 seeds = None if greedy else [sample_seed(self.rc.seed + 7, step, s * n + k)
                                              for k in range(min(mb, len(texts) - s) * n)]
-                full, attn, P, mask, _, _ = self.generate(texts[s:s + mb], n, seeds)
+                full, attn, P, mask, truncated, _ = self.generate(texts[s:s + mb], n, seeds)
                 ptexts, responses, queries = self.decode(full, attn, P, mask)
                 labs = [lab for lab in labels[s:s + mb] for _ in range(n)]
                 items = [RewardItem(pt, r, lab, q) for pt, r, lab, q in zip(ptexts, responses, labs, queries)]
-                rewards += self.rewards.score(items).total
+                scored = self.rewards.score(items)
+                rewards += scored.total
+                recorded.extend(self.eval_records(len(recorded), s, n, greedy, ptexts, responses, labs,
+                                                  mask.sum(-1).tolist(), truncated.tolist(), scored))
                 self.run.progress("eval", min(s + mb, len(texts)), len(texts), step=step)
             return np.array(rewards, dtype=float).reshape(len(texts), n)
 
@@ -682,6 +686,7 @@ class Trainer:
             values["eval_greedy_reward_mean"] = float(greedy.mean())
             if binary and np.isin(greedy, [0.0, 1.0]).all():
                 values["eval_greedy_accuracy"] = float(greedy.mean())
+        self.run.write_eval_samples(step, recorded)
         values["eval_num_prompts"] = float(len(texts))
         self.run.emit("eval", step=step, values=values)
         if self.signals:
@@ -694,6 +699,24 @@ class Trainer:
             if self.dist.is_main:
                 self.run.emit("alert", **a)
             self.log(f"{a['kind']}: {a['message']}", "warning")
+
+    def eval_records(self, first_index: int, first_prompt: int, n: int, greedy: bool, ptexts, responses, labels,
+                     lengths, truncated, scored) -> list[dict]:
+        """eval_samples.jsonl lines (schemas/eval-sample.schema.json) of one eval micro-batch: samples.jsonl's
+        shape without per-token data; `group` is the prompt's position in the eval set, `index` runs on over
+        the sampled and then the greedy responses of one eval."""
+        out = []
+        for i, response in enumerate(responses):
+            prompt = self.eval_prompts[first_prompt + i // n]
+            item = {"index": first_index + i, "prompt": ptexts[i], "response": response, "label": labels[i],
+                    "reward": float(scored.total[i]), "rewards": scored.per_source[i],
+                    "response_length": int(lengths[i]), "truncated": bool(truncated[i]),
+                    "group": first_prompt + i // n, "sample_in_group": i % n,
+                    "source": {"file": prompt.file, "line": prompt.line}, "greedy": greedy}
+            if scored.errors[i]:
+                item["reward_errors"] = scored.errors[i]
+            out.append(item)
+        return out
 
     # ---- checkpoints -----------------------------------------------------------------------
     def save_checkpoint(self, reason: str) -> Path | None:
