@@ -44,7 +44,7 @@ export function runProcesses(runDir: string): number[] {
     const pid = readStatus(runDir)?.pid;
     return pid && isRunProcess(pid, runDir) ? [pid] : [];
   }
-  let entries: string[] = [];
+  let entries: string[];
   try { entries = fs.readdirSync('/proc'); } catch { return []; }
   return entries.filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => pid !== process.pid && isRunProcess(pid, runDir));
 }
