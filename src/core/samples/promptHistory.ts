@@ -17,14 +17,15 @@ export function datasetsOfRunConfig(configYaml: string, runDir: string): string[
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** `↳ reward 0.75 (4 samples, step 120)`: the mean reward of a step's responses to one prompt. */
-export function lensTitle(rewards: number[], step: number): string {
+/** `↳ reward 0.75 (4 samples, step 120)`; `kind` names other responses than training ones (`eval `). */
+export function lensTitle(rewards: number[], step: number, kind = ''): string {
   const n = rewards.length;
-  return `↳ reward ${mean(rewards).toFixed(2)} (${n} sample${n === 1 ? '' : 's'}, step ${step})`;
+  return `↳ ${kind}reward ${mean(rewards).toFixed(2)} (${n} sample${n === 1 ? '' : 's'}, step ${step})`;
 }
 
 function rewardLine(r: SampleRecord): string {
   const parts = Object.entries(r.rewards).map(([k, v]) => `${k} ${v}`).join(', ');
-  return `reward ${r.reward.toFixed(3)}${parts ? ` (${parts})` : ''}${r.truncated ? ', truncated' : ''}`;
+  return `reward ${r.reward.toFixed(3)}${parts ? ` (${parts})` : ''}${r.truncated ? ', truncated' : ''}${(r as { greedy?: unknown }).greedy === true ? ', greedy' : ''}`;
 }
 
 /** Plain text of one step's responses to a prompt, best reward first (a side of the history diff). */
@@ -37,10 +38,10 @@ export function historyText(records: SampleRecord[], step: number): string {
 }
 
 /** Markdown for the hover: each response in a code block (its text shown as is, never as markdown). */
-export function historyMarkdown(records: SampleRecord[], step: number): string {
+export function historyMarkdown(records: SampleRecord[], step: number, kind = ''): string {
   const sorted = [...records].sort((a, b) => b.reward - a.reward || a.index - b.index);
   const fence = (s: string) => { const f = '`'.repeat(Math.max(3, longestRun(s, '`') + 1)); return `${f}text\n${s}\n${f}`; };
-  return `**Latest responses, step ${step}** (${records.length})\n\n` +
+  return `**Latest ${kind}responses, step ${step}** (${records.length})\n\n` +
     sorted.map((r) => `${rewardLine(r)}\n\n${fence(r.response)}`).join('\n\n');
 }
 

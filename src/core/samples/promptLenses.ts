@@ -18,14 +18,12 @@ export interface StepRecords { kind: SampleKind; step: number; records: SampleRe
 
 /** `↳ reward 0.75 (4 samples, step 120)` for training samples, `↳ eval reward …` for an eval's. */
 export function kindTitle(kind: SampleKind, rewards: number[], step: number): string {
-  const t = lensTitle(rewards, step);
-  return kind === 'eval' ? t.replace('↳ reward', '↳ eval reward') : t;
+  return lensTitle(rewards, step, kind === 'eval' ? 'eval ' : '');
 }
 
 /** The hover's markdown of one step's responses, headed by which kind they are. */
 export function kindMarkdown(kind: SampleKind, records: SampleRecord[], step: number): string {
-  const md = historyMarkdown(records, step);
-  return kind === 'eval' ? md.replace('**Latest responses', '**Latest eval responses') : md;
+  return historyMarkdown(records, step, kind === 'eval' ? 'eval ' : '');
 }
 
 export class PromptLenses {
