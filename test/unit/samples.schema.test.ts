@@ -51,6 +51,13 @@ test('the real trainer\'s samples.jsonl validates line by line', { timeout: 300_
   const first = JSON.parse(lines[0]) as SampleRecord;
   const row = JSON.parse(fs.readFileSync(train, 'utf8').split('\n')[first.source!.line - 1]) as { prompt: string };
   assert.equal(row.prompt, first.prompt);
+  // the eval at step 0 wrote eval_samples.jsonl: its lines validate against eval-sample.schema.json (which refers to sample.schema.json)
+  const schemaOf = (n: string) => JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', n), 'utf8')) as object;
+  const validateEval = new Ajv({ strict: true }).addSchema(schemaOf('sample.schema.json')).compile(schemaOf('eval-sample.schema.json'));
+  const evalLines = fs.readFileSync(path.join(runDir, 'eval_samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(evalLines.some((e) => e.step === 0 && e.greedy === true) && evalLines.some((e) => e.greedy === false), 'an eval at step 0 with sampled and greedy responses');
+  for (const e of evalLines) assert.ok(validateEval(e), `${JSON.stringify(validateEval.errors)} ${JSON.stringify(e).slice(0, 200)}`);
+  assert.ok(!validateEval({ ...evalLines[0], step: -1 }) && !validateEval({ ...evalLines[0], greedy: undefined }));
   fs.rmSync(runDir, { recursive: true, force: true });
 });
 
