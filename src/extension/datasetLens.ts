@@ -8,7 +8,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { historyText } from '../core/samples/promptHistory';
+import type { Verdict } from '../core/samples/labels';
 import { kindMarkdown, PromptLenses, type SampleKind } from '../core/samples/promptLenses';
+import type { SampleRecord } from '../core/samples/record';
 
 /** What the lens needs of the extension's context (Ctx satisfies it). */
 export interface DatasetLensCtx { runs(): { dir: string }[] }
@@ -17,6 +19,18 @@ const SCHEME = 'rlhf-prompt-history';
 const POLL_MS = 2000;
 /** Lenses of a file beyond this many sampled lines are not drawn (the hover and history still work). */
 const MAX_LENSES = 20_000;
+
+const LABEL_COMMAND = 'rlhf.labelSample';
+
+/** "good · bad" links per response (command links run only the label command: isTrusted names it alone). */
+function labelLinks(run: string, records: SampleRecord[], rows: number[]): vscode.MarkdownString {
+  const link = (text: string, row: number, verdict: Verdict) =>
+    `[${text}](command:${LABEL_COMMAND}?${encodeURIComponent(JSON.stringify([run, row, verdict]))} "${verdict === 'none' ? 'clear the label' : `mark this response ${verdict}`}")`;
+  const md = new vscode.MarkdownString('**Label** (as in the sample browser)\n\n' + records.map((r, i) =>
+    `- #${r.index} \`${r.response.slice(0, 40).replace(/[`\n]/g, ' ')}\` ${link('good', rows[i], 'good')} · ${link('bad', rows[i], 'bad')} · ${link('clear', rows[i], 'none')}`).join('\n'));
+  md.isTrusted = { enabledCommands: [LABEL_COMMAND] };
+  return md;
+}
 
 interface HistoryQuery { run: string; file: string; line: number; which: 'first' | 'last'; kind?: SampleKind }
 
@@ -34,9 +48,17 @@ export class DatasetLens implements vscode.CodeLensProvider, vscode.HoverProvide
       vscode.languages.registerCodeLensProvider(selector, this),
       vscode.languages.registerHoverProvider(selector, this),
       vscode.workspace.registerTextDocumentContentProvider(SCHEME, this),
+      vscode.commands.registerCommand(LABEL_COMMAND, (run: string, row: number, verdict: Verdict) => this.label(run, row, verdict)),
       vscode.commands.registerCommand('rlhf.showPromptHistory',
         (run: string, file: string, line: number, kind: SampleKind = 'train') => this.showHistory(run, file, line, kind)),
       this.changed, { dispose: () => clearInterval(timer) });
+  }
+
+  private label(run: string, row: number, verdict: Verdict): void {
+    if (!vscode.workspace.isTrusted || typeof run !== 'string' || !Number.isInteger(row) || !['good', 'bad', 'none'].includes(verdict)) return;
+    const done = this.lenses.label(run, row, verdict);
+    void vscode.window.showInformationMessage(done ? `RLHF: ${verdict === 'none' ? 'label cleared' : `marked ${verdict}`} in ${path.basename(run)}/labels.jsonl (Export Preference Dataset pairs good with bad of one prompt).`
+      : `RLHF: that sample is no longer in ${path.basename(run)}.`);
   }
 
   /** Reads what the runs of the visible dataset files appended (only the new bytes); redraws on news. */
@@ -61,7 +83,13 @@ export class DatasetLens implements vscode.CodeLensProvider, vscode.HoverProvide
 
   provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
     const latest = this.lenses.latest(doc.uri.fsPath, pos.line + 1);
-    return latest.length ? new vscode.Hover(latest.map((l) => new vscode.MarkdownString(kindMarkdown(l.kind, l.records, l.step)))) : undefined;
+    if (!latest.length) return undefined;
+    return new vscode.Hover(latest.flatMap((l) => {
+      const parts = [new vscode.MarkdownString(kindMarkdown(l.kind, l.records, l.step))];
+      // training responses are labelled here as in the sample browser (labels.jsonl of the run); not in an untrusted workspace
+      if (l.kind === 'train' && vscode.workspace.isTrusted) parts.push(labelLinks(l.run, l.records, l.rows));
+      return parts;
+    }));
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {

@@ -209,6 +209,22 @@ try {
     .catch(async (e) => { throw new Error(`${e.message}; lenses seen: ${JSON.stringify((await lensTexts()).slice(0, 5))}`); });
   check('the dataset shows the latest reward beside a sampled prompt, live', /reward -?\d/.test(lensText.replace(/\s+/g, ' ')), lensText);
   await page.screenshot({ path: path.join(SHOTS, '1e-dataset-reward-lens.png') });
+  // the hover on that line shows the responses and labels one of them good, into the run's labels.jsonl
+  const goodBefore = fs.readFileSync(labelsFile, 'utf8').split('\n').filter((l) => l.includes('"label":"good"')).length;
+  // the sampled line itself, by its whole text (a prompt like 8+20= is also inside 18+20=)
+  const lineText = fs.readFileSync(path.join(WS, 'data', 'train.jsonl'), 'utf8').split('\n')[sampled.source.line - 1];
+  const lineRe = new RegExp(`^${lineText.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s')}$`);
+  const promptWord = page.locator('.monaco-editor .view-line', { hasText: lineRe }).first();
+  const labelHover = page.locator('.monaco-hover', { hasText: 'Label' });
+  const hovered = await until('the label links in the dataset hover', async () => {
+    await page.mouse.move(0, 0);
+    await promptWord.hover({ position: { x: 20, y: 5 } });
+    await labelHover.first().waitFor({ timeout: 5000 });
+    await labelHover.first().locator('a', { hasText: /^good$/ }).first().click({ timeout: 5000 });
+    return until('the hover label in labels.jsonl', () => fs.readFileSync(labelsFile, 'utf8').split('\n').filter((l) => l.includes('"label":"good"')).length > goodBefore, 10_000);
+  }, 90_000).catch((e) => e.message);
+  check('a response is labelled from the dataset hover', hovered === true, String(hovered));
+  await page.screenshot({ path: path.join(SHOTS, '1f-dataset-hover-label.png') });
   await runCommand('View: Close Editor');
 
   // 2. Stop Training

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { Labels } from '../../src/core/samples/labels';
 import { kindMarkdown, PromptLenses } from '../../src/core/samples/promptLenses';
 
 interface Line { step: number; line: number; reward: number; greedy?: boolean }
@@ -80,4 +81,19 @@ test('a live run\'s next eval moves the lens on the next poll; the run that eval
   fs.writeFileSync(path.join(b.run, 'eval_samples.jsonl'), lines(b.evalFile, [{ step: 0, line: 2, reward: 1 }]));
   fs.utimesSync(path.join(b.run, 'eval_samples.jsonl'), later, later);
   assert.deepEqual(lenses.lenses(a.evalFile).map((l) => [l.run, l.line, l.title]), [[b.run, 2, '↳ eval reward 1.00 (1 sample, step 0)']]);
+});
+
+test('a training response is labelled from the dataset hover into the run\'s labels.jsonl, as the sample browser reads it', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-lenses-'));
+  const { run, trainFile } = makeRun(root, 'run-a', [{ step: 1, line: 2, reward: 1 }, { step: 1, line: 2, reward: 0 }], []);
+  const lenses = new PromptLenses(() => [{ dir: run }]);
+  const [latest] = lenses.latest(trainFile, 2);
+  assert.deepEqual([latest.run, latest.rows.length, latest.records.length], [run, 2, 2]);
+  const best = latest.records.findIndex((r) => r.reward === 1), worst = 1 - best;
+  assert.equal(lenses.label(run, latest.rows[best], 'good'), 'good');
+  assert.equal(lenses.label(run, latest.rows[worst], 'bad'), 'bad');
+  const labels = new Labels(run);
+  assert.deepEqual(labels.pairs(), [{ prompt: 'p2', chosen: latest.records[best].response, rejected: latest.records[worst].response }]);
+  assert.equal(lenses.label(run, 99, 'good'), undefined); // not a row of the run: nothing written
+  assert.equal(fs.readFileSync(path.join(run, 'labels.jsonl'), 'utf8').trim().split('\n').length, 2);
 });

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SampleIndex } from './index';
+import { Labels, type Verdict } from './labels';
 import { datasetsOfRunConfig, historyMarkdown, lensTitle } from './promptHistory';
 import type { SampleRecord } from './record';
 
@@ -14,7 +15,8 @@ const FILE: Record<SampleKind, string> = { train: 'samples.jsonl', eval: 'eval_s
 
 /** One sampled line's lens: its latest step's summary and, when it has more than one step, its history's ends. */
 export interface LineLens { kind: SampleKind; run: string; line: number; title: string; firstStep: number; lastStep: number }
-export interface StepRecords { kind: SampleKind; step: number; records: SampleRecord[] }
+/** One step's records of a line, with the run and the index rows they were read from (a label names its row). */
+export interface StepRecords { kind: SampleKind; run: string; step: number; records: SampleRecord[]; rows: number[] }
 
 /** `↳ reward 0.75 (4 samples, step 120)` for training samples, `↳ eval reward …` for an eval's. */
 export function kindTitle(kind: SampleKind, rewards: number[], step: number): string {
@@ -88,8 +90,21 @@ export class PromptLenses {
   records(run: string, kind: SampleKind, file: string, line: number, which: 'first' | 'last'): StepRecords | undefined {
     const idx = this.index(run, kind), h = idx.historyOf(file, line);
     if (!h) return undefined;
-    const records = idx.readMany(which === 'first' ? h.first : h.last).filter((r): r is SampleRecord => !!r);
-    return records.length ? { kind, step: which === 'first' ? h.firstStep : h.lastStep, records } : undefined;
+    const wanted = Array.from(which === 'first' ? h.first : h.last);
+    const read = idx.readMany(wanted);
+    const rows = wanted.filter((_, i) => read[i]), records = read.filter((r): r is SampleRecord => !!r);
+    return records.length ? { kind, run, step: which === 'first' ? h.firstStep : h.lastStep, records, rows } : undefined;
+  }
+
+  /**
+   * Labels a training sample from the dataset's hover, as the sample browser does: one line in the run's
+   * labels.jsonl (good, bad, or none to clear). Undefined when the row is not (or no longer) in the run.
+   */
+  label(run: string, row: number, verdict: Verdict): Verdict | undefined {
+    const idx = this.index(run, 'train'), ref = idx.where(row), rec = ref && idx.read(row);
+    if (!ref || !rec) return undefined;
+    new Labels(run).mark(ref, rec.prompt, rec.response, verdict);
+    return verdict;
   }
 
   /** A line's latest responses of each kind (the hover): training first, then eval. */
