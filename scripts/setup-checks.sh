@@ -12,8 +12,8 @@ STAMP=.venv-checks/.rlhf-setup-v1
 if [ -f "$STAMP" ] && [ "$(cat "$REQ"; echo "$FRAMEWORKS")" = "$(cat "$STAMP")" ]; then exit 0; fi
 [ -x .venv-checks/bin/python ] || "$PY" -m venv .venv-checks
 echo "[setup] installing the export checks' packages into .venv-checks (verl and OpenRLHF without dependencies)"
-.venv-checks/bin/python -m pip install --disable-pip-version-check -q -r "$REQ"
+.venv-checks/bin/python -m pip install --disable-pip-version-check -q --no-compile -r "$REQ"
 # shellcheck disable=SC2086
-.venv-checks/bin/python -m pip install --disable-pip-version-check -q --no-deps $FRAMEWORKS
+.venv-checks/bin/python -m pip install --disable-pip-version-check -q --no-compile --no-deps $FRAMEWORKS
 { cat "$REQ"; echo "$FRAMEWORKS"; } > "$STAMP"
 echo "[setup] .venv-checks ready"
