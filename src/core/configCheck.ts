@@ -3,7 +3,7 @@
 // names ("set train.batch_size to 64") as edits of one YAML value. No vscode here.
 import YAML, { isMap, isPair, isScalar, type Node } from 'yaml';
 import { diagnoseConfig } from './configDiagnostics';
-import { runTrainerModule, type InstallLayout } from './training';
+import { runTrainerModule, validateProblems, type InstallLayout } from './training';
 import type { NodeCommand } from './trainerEnv';
 
 export interface ConfigLineProblem {
@@ -95,8 +95,7 @@ export async function trainerValidate(python: string, layout: InstallLayout, con
     { node: o.node, signal: o.signal, timeoutMs: 120_000 });
   const estimates = r.stdout.split('\n').filter((l) => l.startsWith('estimate: ')).map((l) => l.slice('estimate: '.length));
   if (r.code === 0) return { problems: [], estimates };
-  const lines = r.stderr.trim().split('\n').filter((l) => /^(config error|error): /.test(l));
-  return { problems: lines.length ? lines : [r.stderr.trim().split('\n').filter(Boolean).pop() ?? `the trainer's validate exited with code ${r.code}`], estimates };
+  return { problems: validateProblems(r.stderr, `the trainer's validate exited with code ${r.code}`), estimates };
 }
 
 /** An estimate line's head for a one-line display ("memory per device ~ 14.6 MiB"); the details follow it in parentheses. */

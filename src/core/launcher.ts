@@ -112,8 +112,9 @@ async function waitForExit(pid: number, runDir: string, handle: TrainerHandle | 
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     // a dying trainer drops its command line before it is a zombie: it has gone only after that
-    if (!isTrainer(pid, runDir, handle) && !isExiting(pid)) return true;
-    await sleep(isTrainer(pid, runDir, handle) ? 100 : 10);
+    const running = isTrainer(pid, runDir, handle);
+    if (!running && !isExiting(pid)) return true;
+    await sleep(running ? 100 : 10);
   }
   return !isTrainer(pid, runDir, handle);
 }

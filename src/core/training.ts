@@ -29,16 +29,24 @@ export function layoutEnv(layout: InstallLayout, node: NodeCommand, base?: NodeJ
 }
 
 /** `validate` with the trainer itself; with `resume`, also the per-key rules for a config changed since that checkpoint. */
+/**
+ * The problems a failed `validate` printed: one `config error: FILE:LINE: field: message` line each, or,
+ * when it printed none of those (a crash), its last stderr line, else `fallback`. Never empty.
+ */
+export function validateProblems(stderr: string, fallback: string): string[] {
+  const lines = stderr.trim().split('\n');
+  const problems = lines.filter((l) => /^(config error|error): /.test(l));
+  return problems.length ? problems : [lines.filter(Boolean).pop() ?? fallback];
+}
+
 export function validateConfig(python: string, layout: InstallLayout, config: string, node: NodeCommand = chooseNode(), resume?: string): Promise<void> {
   const args = ['-m', 'rlhf_trainer', 'validate', '--config', config, ...(resume ? ['--resume', resume] : [])];
   return new Promise((resolve, reject) => {
     execFile(python, args, { env: layoutEnv(layout, node), timeout: 120_000 }, (err, _stdout, stderr) => {
       if (!err) return resolve();
-      // validate prints every problem, one `config error: FILE:LINE: field: message` line each
-      const problems = stderr.trim().split('\n').filter((l) => /^(config error|error): /.test(l));
-      const first = problems[0] ?? stderr.trim().split('\n').filter(Boolean).pop() ?? err.message;
+      const problems = validateProblems(stderr, err.message);
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more: rlhf validate, or the editor, lists them all)` : '';
-      reject(new StartError(first.replace(/^(config )?error: /, '') + more, undefined, 'config'));
+      reject(new StartError(problems[0].replace(/^(config )?error: /, '') + more, undefined, 'config'));
     });
   });
 }
