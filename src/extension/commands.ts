@@ -11,7 +11,7 @@ import { DashboardPanel } from './dashboard';
 import { SamplesPanel } from './samplesPanel';
 import { Labels } from '../core/samples/labels';
 import type { RewardsUi } from './rewardsUi';
-import { addNoteCommand, configDiffRunsCommand, editTagsCommand, filterRunsByTagCommand, overlayRunsCommand, type RunNode } from './runsView';
+import { addNoteCommand, configDiffRunsCommand, editTagsCommand, filterRunsByTagCommand, overlayRunsCommand, runIdOf } from './runsView';
 import { compareCheckpointConfig, deleteCheckpointCommand, exportCheckpointHf, isCheckpointNode, keepCheckpoint, openCheckpointFolder,
   saveCheckpointNow } from './checkpointCommands';
 import { newConfig, validateConfigCommand } from './configCommands';
@@ -172,13 +172,6 @@ function openDashboard(ctx: Ctx, arg: unknown): void {
   if (!id) { void vscode.window.showInformationMessage('RLHF: no runs yet. Start one with "RLHF: Start Training".'); return; }
   ctx.activeRun = id;
   DashboardPanel.show(ctx, id);
-}
-
-export function runIdOf(arg: unknown): string | undefined {
-  if (typeof arg === 'string') return arg;
-  if (arg && typeof arg === 'object' && 'run' in arg) return (arg as { run: RunSummary }).run.id;
-  if (arg && typeof arg === 'object' && 'external' in arg) return (arg as Extract<RunNode, { external: unknown }>).external.id;
-  return undefined;
 }
 
 const isLive = (r: RunSummary) => r.alive;

@@ -59,8 +59,6 @@ export async function compareEstimators(ctx: Ctx, pickConfig: () => Promise<stri
   const held = result.claims.map((c) => `${c.id}: ${c.verdict}`).join(', ');
   void vscode.window.showInformationMessage(`RLHF: ${result.runs.length} runs${result.cancelled ? ' (stopped)' : ''}; ${held}.`);
   const runDirs = result.runs.map((r) => r.runDir).filter((d): d is string => d !== null);
-  // the overlay belongs to another command; without it, the report alone still says everything
-  const commands = await vscode.commands.getCommands(true);
-  if (runDirs.length && commands.includes('rlhf.overlayRuns')) await vscode.commands.executeCommand('rlhf.overlayRuns', runDirs);
+  if (runDirs.length) await vscode.commands.executeCommand('rlhf.overlayRuns', runDirs);
   await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(result.reportPath));
 }

@@ -33,9 +33,6 @@ interface Shown {
 export class DashboardPanel {
   static readonly viewType = 'rlhf.dashboard';
   private static panels = new Map<string, DashboardPanel>();
-  private sentRows = 0;
-  private sentEvals = 0;
-  private sentAlerts = 0;
   private sentSamplesStep = -1;
   private dirty = false;
   private timer: NodeJS.Timeout;
@@ -63,7 +60,7 @@ export class DashboardPanel {
     const resolved = resolveRuns(ctx, runs);
     if (!resolved.length) return undefined;
     const ids = resolved.map((r) => r.id);
-    const existing = DashboardPanel.panels.get(ids.join('\n')) ?? (ids.length === 1 ? DashboardPanel.panels.get(ids[0]) : undefined);
+    const existing = DashboardPanel.panels.get(ids.join('\n'));
     if (existing) { for (const r of resolved) r.release(); existing.panel.reveal(); return ids; }
     const [first, ...rest] = resolved;
     const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, `RLHF: ${ids.join(' vs ')}`, vscode.ViewColumn.Active, DashboardPanel.options(ctx));
@@ -114,19 +111,21 @@ export class DashboardPanel {
 
   private runInfo(s: Shown = this.own): RunInfo {
     const m = s.source.model;
-    const known = this.ctx.hasRun(s.id);
+    // the runs folder is listed once (a listing reads every run's status and checks its trainer)
+    const listed = this.ctx.runs().find((r) => r.id === s.id);
+    const known = this.ctx.external.has(s.id) || listed !== undefined;
     const state = known ? this.ctx.runState(s.id) : m.state;
     return { id: s.id, name: s.id, state, step: m.step, totalSteps: m.totalSteps,
-      live: known ? this.ctx.runs().find((r) => r.id === s.id)?.alive ?? false : state === 'running' || state === 'starting', device: m.device, error: m.error };
+      live: known ? listed?.alive ?? false : state === 'running' || state === 'starting', device: m.device, error: m.error };
   }
 
   private post(msg: HostToWebview): void { void this.panel.webview.postMessage(msg); }
 
   private reset(): void {
     const m = this.model;
-    this.sentRows = m.metrics.length;
-    this.sentEvals = m.evals.length;
-    this.sentAlerts = m.alerts.length;
+    this.own.sentRows = m.metrics.length;
+    this.own.sentEvals = m.evals.length;
+    this.own.sentAlerts = m.alerts.length;
     this.sentSamplesStep = m.lastSamples?.step ?? -1;
     const dir = this.own.framework ? undefined : this.own.dir;
     if (this.history === null) this.history = dir ? inheritedHistory(dir) : undefined;
@@ -140,16 +139,19 @@ export class DashboardPanel {
     if (!this.ready || !this.dirty || !this.panel.visible) return;
     this.dirty = false;
     const m = this.model;
-    if (m.metrics.length < this.sentRows) { this.reset(); return; } // a resumed run rewrote steps
+    if (m.metrics.length < this.own.sentRows) { this.reset(); return; } // a resumed run rewrote steps
     const samples = m.lastSamples && m.lastSamples.step !== this.sentSamplesStep ? m.lastSamples : null;
-    this.post({ type: 'append', runId: this.runId, series: m.metrics.slice(this.sentRows),
-      evals: m.evals.length > this.sentEvals ? m.evals.slice(this.sentEvals) : null, samples, run: this.runInfo(), progress: m.progress,
-      alerts: m.alerts.slice(this.sentAlerts) });
-    this.sentRows = m.metrics.length;
-    this.sentEvals = m.evals.length;
-    this.sentAlerts = m.alerts.length;
+    this.postAppend(this.own, samples, m.progress);
     if (samples) this.sentSamplesStep = samples.step;
     this.flushOverlays();
+  }
+
+  /** What a shown run wrote since its last message (its rows, evals and alerts), and its state. */
+  private postAppend(s: Shown, samples: RunModel['lastSamples'] | null, progress: RunModel['progress'] | null): void {
+    const m = s.source.model;
+    this.post({ type: 'append', runId: s.id, series: m.metrics.slice(s.sentRows), evals: m.evals.length > s.sentEvals ? m.evals.slice(s.sentEvals) : null,
+      samples, run: this.runInfo(s), progress, alerts: m.alerts.slice(s.sentAlerts) });
+    s.sentRows = m.metrics.length; s.sentEvals = m.evals.length; s.sentAlerts = m.alerts.length;
   }
 
   /** Live overlaid runs keep updating: what each wrote since the last message. */
@@ -158,9 +160,7 @@ export class DashboardPanel {
       const m = s.source.model;
       if (m.metrics.length < s.sentRows) { this.sendOverlay(); return; } // rows rewritten: send them all again
       if (m.metrics.length === s.sentRows && m.evals.length === s.sentEvals && m.alerts.length === s.sentAlerts) continue;
-      this.post({ type: 'append', runId: s.id, series: m.metrics.slice(s.sentRows), evals: m.evals.length > s.sentEvals ? m.evals.slice(s.sentEvals) : null,
-        samples: null, run: this.runInfo(s), progress: null, alerts: m.alerts.slice(s.sentAlerts) });
-      s.sentRows = m.metrics.length; s.sentEvals = m.evals.length; s.sentAlerts = m.alerts.length;
+      this.postAppend(s, null, null);
     }
   }
 
@@ -343,9 +343,7 @@ export async function showConfigDiff(ctx: Ctx, runs: OverlayRunConfig[]): Promis
 
 /** "RLHF: Config Diff of Runs" for run ids or folders (the Runs view's selection, or picked). */
 export async function configDiffCommand(ctx: Ctx, refs: string[]): Promise<void> {
-  const shown = resolveRuns(ctx, refs);
-  // a run not on any dashboard has no watcher yet: read its events once, so its config is there
-  for (const s of shown) if (!s.source.model.config && !s.framework && s.source instanceof RunWatcher) s.source.poll();
+  const shown = resolveRuns(ctx, refs); // each source has read its events (a watcher's start polls at once)
   await showConfigDiff(ctx, shown.map(configOf));
   for (const s of shown) s.release();
 }

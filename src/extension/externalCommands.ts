@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AdapterError } from '../core/adapters';
 import { ExportError, exportOpenRlhfJob, exportVerlJob } from '../core/exportJob';
-import { pickConfig, runIdOf } from './commands';
+import { pickConfig } from './commands';
+import { runIdOf } from './runsView';
 import type { Ctx } from './ctx';
 import { DashboardPanel } from './dashboard';
 

@@ -35,9 +35,9 @@ export async function exportWithProgress(ctx: Ctx, source: string, out: string, 
         const why = (e as Error).message;
         ctx.log.error(`ONNX export of ${source}: ${why}`);
         void vscode.window.showErrorMessage(`RLHF: cannot export ${what} to ONNX: ${why}`);
-        throw e;
+        return false;
       }
-    }).then(() => true, () => false);
+    });
 }
 
 /** Checkpoints view: Export as ONNX (fp32, or fp32 and int8) into the checkpoint folder. */

@@ -92,10 +92,10 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
 
 // ---- commands over runs: overlay, config diff, notes and tags --------------------------------
 /** A run id from a Runs view node, a run id, or nothing. */
-function nodeRunId(n: unknown): string | undefined {
-  if (typeof n === 'string') return n;
-  if (n && typeof n === 'object' && 'run' in n) return (n as { run: RunSummary }).run.id;
-  if (n && typeof n === 'object' && 'external' in n) return (n as { external: WatchedRun }).external.id;
+export function runIdOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  if (arg && typeof arg === 'object' && 'run' in arg) return (arg as { run: RunSummary }).run.id;
+  if (arg && typeof arg === 'object' && 'external' in arg) return (arg as { external: WatchedRun }).external.id;
   return undefined;
 }
 
@@ -105,7 +105,7 @@ function nodeRunId(n: unknown): string | undefined {
  */
 export function runRefsOf(arg: unknown, selection: unknown): string[] {
   if (Array.isArray(arg)) return arg.filter((a): a is string => typeof a === 'string');
-  const picked = Array.isArray(selection) ? selection.map(nodeRunId) : [nodeRunId(arg)];
+  const picked = Array.isArray(selection) ? selection.map(runIdOf) : [runIdOf(arg)];
   return picked.filter((id): id is string => id !== undefined);
 }
 
@@ -136,7 +136,7 @@ export async function configDiffRunsCommand(ctx: Ctx, arg: unknown, selection: u
 
 /** The run folder a notes command edits: the node's run, or one picked. Watched runs of other frameworks are not ours to write into. */
 async function notesRun(ctx: Ctx, arg: unknown): Promise<{ id: string; dir: string } | undefined> {
-  const id = nodeRunId(arg) ?? (await vscode.window.showQuickPick(ctx.runs().map((r) => r.id), { placeHolder: 'Run' }));
+  const id = runIdOf(arg) ?? (await vscode.window.showQuickPick(ctx.runs().map((r) => r.id), { placeHolder: 'Run' }));
   if (!id) return undefined;
   const dir = ctx.runDir(id);
   if (ctx.external.has(id) || !dir) { void vscode.window.showInformationMessage(`RLHF: ${id} is watched read-only; notes and tags are for runs of this workspace.`); return undefined; }
