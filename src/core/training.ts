@@ -28,7 +28,6 @@ export function layoutEnv(layout: InstallLayout, node: NodeCommand, base?: NodeJ
   return trainerEnv({ trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, rewardWorker: layout.rewardWorker, node, base });
 }
 
-/** `validate` with the trainer itself; with `resume`, also the per-key rules for a config changed since that checkpoint. */
 /**
  * The problems a failed `validate` printed: one `config error: FILE:LINE: field: message` line each, or,
  * when it printed none of those (a crash), its last stderr line, else `fallback`. Never empty.
@@ -39,16 +38,17 @@ export function validateProblems(stderr: string, fallback: string): string[] {
   return problems.length ? problems : [lines.filter(Boolean).pop() ?? fallback];
 }
 
-export function validateConfig(python: string, layout: InstallLayout, config: string, node: NodeCommand = chooseNode(), resume?: string): Promise<void> {
-  const args = ['-m', 'rlhf_trainer', 'validate', '--config', config, ...(resume ? ['--resume', resume] : [])];
-  return new Promise((resolve, reject) => {
-    execFile(python, args, { env: layoutEnv(layout, node), timeout: 120_000 }, (err, _stdout, stderr) => {
-      if (!err) return resolve();
-      const problems = validateProblems(stderr, err.message);
-      const more = problems.length > 1 ? ` (and ${problems.length - 1} more: rlhf validate, or the editor, lists them all)` : '';
-      reject(new StartError(problems[0].replace(/^(config )?error: /, '') + more, undefined, 'config'));
-    });
-  });
+/**
+ * `validate` with the trainer itself, before a start (no estimates: nobody reads them there); with
+ * `resume`, also the per-key rules for a config changed since that checkpoint. Rejects with the first problem.
+ */
+export async function validateConfig(python: string, layout: InstallLayout, config: string, node: NodeCommand = chooseNode(), resume?: string): Promise<void> {
+  const r = await runTrainerModule(python, layout, 'rlhf_trainer', ['validate', '--config', config, '--no-estimates', ...(resume ? ['--resume', resume] : [])],
+    { node, timeoutMs: 120_000 });
+  if (r.code === 0) return;
+  const problems = validateProblems(r.stderr, `the trainer's validate exited with code ${r.code}`);
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more: rlhf validate, or the editor, lists them all)` : '';
+  throw new StartError(problems[0].replace(/^(config )?error: /, '') + more, undefined, 'config');
 }
 
 export interface TrainerOutput { code: number | null; stdout: string; stderr: string }

@@ -155,8 +155,9 @@ def cmd_validate(args) -> int:
         print(f"warning: {message}")
     print(f"{args.config}: ok ({cfg['algorithm']['estimator']}, {cfg['rollout']['batch_size']} prompts x "
           f"{cfg['rollout']['n_samples_per_prompt']} samples per step)")
-    for line in estimates(cfg, _rows, args.runs_dir):
-        print(f"estimate: {line}")
+    if not args.no_estimates:
+        for line in estimates(cfg, _rows, args.runs_dir):
+            print(f"estimate: {line}")
     return 0
 
 
@@ -191,6 +192,8 @@ def main(argv=None) -> int:
     v = sub.add_parser("validate", help="check a config and exit")
     v.add_argument("--config", required=True)
     v.add_argument("--resume", help="also check the config against this checkpoint's run (changed keys)")
+    v.add_argument("--no-estimates", action="store_true",
+                   help="only check (the check before a start reads no estimates: it skips loading the tokenizer again)")
     v.add_argument("--runs-dir", help="where to look for an earlier run of the same model for the time estimate "
                                       "(default: ./runs)")
     args = ap.parse_args(argv)

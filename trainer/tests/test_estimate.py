@@ -74,3 +74,13 @@ def test_time_estimate_comes_from_the_last_run_of_the_same_model(tmp_path, examp
     other.symlink_to(example_model, target_is_directory=True)
     assert "time per step" not in estimates(validate(write_config(tmp_path, {**cfg, "model": {**cfg["model"], "policy": str(other)}},
                                                                  "other.yaml"), runs))
+
+
+def test_the_check_before_a_start_makes_no_estimates(tmp_path, example_model):
+    """--no-estimates (what Start Training and rlhf train pass): the same verdict, no estimate lines."""
+    config = write_config(tmp_path, example_config())
+    r = subprocess.run([PY, "-m", "rlhf_trainer", "validate", "--config", str(config), "--no-estimates"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "ok (" in r.stdout and "estimate:" not in r.stdout, r.stdout
+    assert "memory per device" in estimates(validate(config, tmp_path / "no-runs"))
