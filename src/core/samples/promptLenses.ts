@@ -44,10 +44,13 @@ export class PromptLenses {
     return idx;
   }
 
-  /** The run whose config names `file` and whose samples of this kind were written last (a live run wins). */
-  runFor(file: string, kind: SampleKind): { run: string; idx: SampleIndex } | undefined {
+  /**
+   * The run whose config names `file` and whose samples of this kind were written last (a live run wins).
+   * `runs`: the listing, read once by a caller that asks for several files or kinds (it reads every run's status).
+   */
+  runFor(file: string, kind: SampleKind, runs: { dir: string }[] = this.runs()): { run: string; idx: SampleIndex } | undefined {
     let best: { run: string; mtime: number } | undefined;
-    for (const { dir } of this.runs()) {
+    for (const { dir } of runs) {
       if (!this.datasetsOf(dir).includes(file)) continue;
       let mtime: number;
       try { mtime = fs.statSync(path.join(dir, FILE[kind])).mtimeMs; } catch { continue; }
@@ -68,15 +71,17 @@ export class PromptLenses {
   /** Reads what the runs of these dataset files appended since the last poll (only the new bytes); true on news. */
   poll(files: Iterable<string>): boolean {
     let grew = false;
-    for (const f of files) for (const kind of SAMPLE_KINDS) { const got = this.runFor(f, kind); if (got && got.idx.poll() > 0) grew = true; }
+    const runs = this.runs();
+    for (const f of files) for (const kind of SAMPLE_KINDS) { const got = this.runFor(f, kind, runs); if (got && got.idx.poll() > 0) grew = true; }
     return grew;
   }
 
   /** The lenses of a dataset file's sampled lines (at most `max`, the titles from the index: no file read). */
   lenses(file: string, max = Infinity): LineLens[] {
     const out: LineLens[] = [];
+    const runs = this.runs();
     for (const kind of SAMPLE_KINDS) {
-      const got = this.runFor(file, kind);
+      const got = this.runFor(file, kind, runs);
       if (!got) continue;
       for (const [line, h] of got.idx.historiesOf(file)) {
         if (out.length >= max) return out;
@@ -109,8 +114,9 @@ export class PromptLenses {
 
   /** A line's latest responses of each kind (the hover): training first, then eval. */
   latest(file: string, line: number): StepRecords[] {
+    const runs = this.runs();
     return SAMPLE_KINDS.flatMap((kind) => {
-      const got = this.runFor(file, kind);
+      const got = this.runFor(file, kind, runs);
       const r = got && this.records(got.run, kind, file, line, 'last');
       return r ? [r] : [];
     });
