@@ -91,3 +91,14 @@ test('rlhf samples lists the run\'s reward-hacking alerts after its table (stder
   samplesCommand({ run, json: true }, jout, jerr);
   assert.equal(jerr.text(), '');
 });
+
+test('an alert whose message has a character split between two 4 MiB reads is read whole', () => {
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-history-'));
+  const alert = JSON.stringify({ v: 1, type: 'alert', time: 2, kind: 'length_hacking', step: 40, steps: [21, 40], message: '— length grew' }) + '\n';
+  const logLine = (k: number) => JSON.stringify({ v: 1, type: 'log', time: 1, level: 'info', message: 'x'.repeat(k) }) + '\n';
+  // a log line long enough that the first byte of the 3-byte U+2014 is the last byte of the first 4 MiB read
+  const k = 4 * 2 ** 20 - 1 - Buffer.byteLength(alert.slice(0, alert.indexOf('—'))) - Buffer.byteLength(logLine(0));
+  fs.writeFileSync(path.join(run, 'events.jsonl'), logLine(k) + alert);
+  assert.equal(fs.readFileSync(path.join(run, 'events.jsonl'))[4 * 2 ** 20 - 1], 0xe2, 'the character straddles the boundary');
+  assert.deepEqual(runAlerts(run).map((a) => a.message), ['— length grew']);
+});

@@ -4,6 +4,8 @@
 //   rlhf labels export RUN -o FILE
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { parseEventLine, type AlertEvent } from '../protocol';
 import { SampleIndex, type SampleFilter } from './index';
 import { Labels } from './labels';
 
@@ -66,30 +68,27 @@ export function samplesCommand(o: SamplesOptions, out: Out, err: Out): number {
   return 0;
 }
 
-export interface AlertEvent { kind: string; step: number; steps: [number, number]; message: string }
-
-/** The reward-hacking alerts in a run's events.jsonl, read in chunks (only alert lines are parsed). */
+/** The reward-hacking alerts in a run's events.jsonl, read in chunks (only alert lines are parsed, as the dashboard parses them). */
 export function runAlerts(run: string): AlertEvent[] {
   let fd: number;
   try { fd = fs.openSync(path.join(run, 'events.jsonl'), 'r'); } catch { return []; }
   const out: AlertEvent[] = [];
   const buf = Buffer.allocUnsafe(4 * 2 ** 20);
+  const decoder = new StringDecoder('utf8'); // a character split between two chunks stays whole
   let rest = '';
   const take = (line: string) => {
     if (!line.includes('"type":"alert"')) return;
-    try {
-      const e = JSON.parse(line) as Partial<AlertEvent>;
-      if (typeof e.kind === 'string' && typeof e.message === 'string' && Array.isArray(e.steps) && e.steps.length === 2) out.push(e as AlertEvent);
-    } catch { /* a torn or bad line: skipped, as every reader does */ }
+    const e = parseEventLine(line); // a torn or bad line: skipped, as every reader does
+    if (e?.type === 'alert') out.push(e);
   };
   try {
     for (let n = fs.readSync(fd, buf); n > 0; n = fs.readSync(fd, buf)) {
-      const lines = (rest + buf.toString('utf8', 0, n)).split('\n');
+      const lines = (rest + decoder.write(buf.subarray(0, n))).split('\n');
       rest = lines.pop() ?? '';
       lines.forEach(take);
     }
   } finally { fs.closeSync(fd); }
-  take(rest);
+  take(rest + decoder.end());
   return out;
 }
 
