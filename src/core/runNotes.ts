@@ -3,6 +3,7 @@
 // atomic (temp file, fsync, rename), so a reader sees the old file or the new one, never half.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isRunFolder } from './runStore';
 
 export const NOTES_FILE = 'notes.json';
 
@@ -85,7 +86,7 @@ export const hasTag = (notes: RunNotes, tag: string): boolean => notes.tags.incl
  * The exit code and what to print (stdout, or the one-line error for stderr).
  */
 export function tagCommand(runDir: string, runName: string, edits: string[], opts: { remove?: string; note?: string }): { code: number; out: string } {
-  if (!fs.existsSync(path.join(runDir, 'events.jsonl')) && !fs.existsSync(path.join(runDir, 'status.json'))) {
+  if (!isRunFolder(runDir)) {
     return { code: 2, out: `rlhf tag: ${runName}: not a run folder (see rlhf runs)\n` };
   }
   const removals = opts.remove ? opts.remove.split(',').filter(Boolean).map((t) => `-${t.trim()}`) : [];

@@ -157,12 +157,15 @@ export function summarize(runDir: string): RunSummary {
 }
 
 /** Runs under runsDir, newest first. A folder counts as a run when it has events.jsonl or status.json. */
+/** A run folder: the trainer has written its events or its status there. */
+export const isRunFolder = (dir: string): boolean => fs.existsSync(path.join(dir, 'events.jsonl')) || fs.existsSync(path.join(dir, 'status.json'));
+
 export function listRuns(runsDir: string): RunSummary[] {
   let names: string[];
   try { names = fs.readdirSync(runsDir); } catch { return []; }
   return names
     .map((n) => path.join(runsDir, n))
-    .filter((d) => fs.existsSync(path.join(d, 'events.jsonl')) || fs.existsSync(path.join(d, 'status.json')))
+    .filter(isRunFolder)
     .sort().reverse()
     .map(summarize);
 }
