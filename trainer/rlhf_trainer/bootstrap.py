@@ -165,11 +165,6 @@ def create_model(task: str, out_dir: str | os.PathLike, steps: int | None = None
     return out
 
 
-def create_arithmetic_model(out_dir: str | os.PathLike, steps: int = 1200,
-                            on_progress: Callable[[int, int, float], None] | None = None) -> Path:
-    return create_model("arithmetic", out_dir, steps, on_progress)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m rlhf_trainer.bootstrap")
     ap.add_argument("what", choices=["data", "model"])

@@ -31,7 +31,7 @@ def preflight(cfg: dict, found: list | None = None) -> dict[str, PromptRows]:
     rows = None if p.has("data") else attempt(("data",), lambda: check_prompt_files(cfg, fail))
     for i, _ in enumerate(cfg["reward"]["sources"]):
         if not p.has("reward", "sources", i):
-            attempt(("reward", "sources", i), lambda i=i: check_reward_functions(cfg, fail, only=i))
+            attempt(("reward", "sources", i), lambda i=i: check_reward_function(cfg, i, fail))
     if not p.has("reward", "rules"):
         attempt(("reward", "rules"), lambda: check_rules(cfg, fail))
     if rows is not None and not p.has("model"):
@@ -40,29 +40,30 @@ def preflight(cfg: dict, found: list | None = None) -> dict[str, PromptRows]:
     return rows
 
 
-def check_reward_functions(cfg: dict, fail, only: int | None = None):
-    """file.py:fn must parse and define fn at top level (read, not run: importing may load a model)."""
-    for i, s in enumerate(cfg["reward"]["sources"]):
-        if "function" not in s or only not in (None, i):
-            continue
-        file, fn = s["function"].rsplit(":", 1)
-        field = ("reward", "sources", i, "function")
-        try:
-            tree = ast.parse(Path(file).read_text(), filename=file)
-        except SyntaxError as e:
-            raise ConfigError(f"{file}:{e.lineno}: reward.sources[{i}].function: syntax error ({e.msg}); fix the reward file") from None
-        names = set()
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                names.add(node.name)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                names.update((a.asname or a.name).split(".")[0] for a in node.names)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                names.update(t.id for t in targets if isinstance(t, ast.Name))
-        if fn not in names:
-            defined = ", ".join(sorted(n for n in names if not n.startswith("_"))) or "none"
-            raise fail(field, f"{file} defines no function '{fn}' (top-level names: {defined}); fix the name after ':'")
+def check_reward_function(cfg: dict, i: int, fail):
+    """Reward source i's file.py:fn must parse and define fn at top level (read, not run: importing may
+    load a model)."""
+    s = cfg["reward"]["sources"][i]
+    if "function" not in s:
+        return
+    file, fn = s["function"].rsplit(":", 1)
+    field = ("reward", "sources", i, "function")
+    try:
+        tree = ast.parse(Path(file).read_text(), filename=file)
+    except SyntaxError as e:
+        raise ConfigError(f"{file}:{e.lineno}: reward.sources[{i}].function: syntax error ({e.msg}); fix the reward file") from None
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    if fn not in names:
+        defined = ", ".join(sorted(n for n in names if not n.startswith("_"))) or "none"
+        raise fail(field, f"{file} defines no function '{fn}' (top-level names: {defined}); fix the name after ':'")
 
 
 def check_rules(cfg: dict, fail):

@@ -696,8 +696,7 @@ class Trainer:
     def raise_alerts(self, alerts: list[dict]):
         """signals.py's alerts: an alert event each (the dashboard's banner) and a warning in the log."""
         for a in alerts:
-            if self.dist.is_main:
-                self.run.emit("alert", **a)
+            self.run.emit("alert", **a)  # other ranks' run folder writes go nowhere (runfolder.py)
             self.log(f"{a['kind']}: {a['message']}", "warning")
 
     def eval_records(self, first_index: int, first_prompt: int, n: int, greedy: bool, ptexts, responses, labels,

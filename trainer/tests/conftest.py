@@ -14,10 +14,10 @@ PY = sys.executable
 @pytest.fixture(scope="session")
 def example_model():
     """The embedded example's model, built once (it is cached in the example folder, gitignored)."""
-    from rlhf_trainer.bootstrap import create_arithmetic_model
+    from rlhf_trainer.bootstrap import create_model
     path = EXAMPLE / "model"
     if not path.exists():
-        create_arithmetic_model(path)
+        create_model("arithmetic", path)
     return path
 
 
