@@ -126,6 +126,19 @@ def peak_memory_mb(device: torch.device) -> float:
 # The trainer
 # --------------------------------------------------------------------------------------------
 
+
+def sample_record(scored: Scored, i: int, *, index: int, ptext: str, response: str, label, reward: float, length: int,
+                  truncated: bool, group: int, sample_in_group: int, prompt: Prompt) -> dict:
+    """One response as samples.jsonl and eval_samples.jsonl record it (schemas/sample.schema.json), before
+    the per-token arrays (training) or the greedy flag (eval); `scored` row i holds its rewards per source."""
+    item = {"index": index, "prompt": ptext, "response": response, "label": label, "reward": reward,
+            "rewards": scored.per_source[i], "response_length": length, "truncated": truncated, "group": group,
+            "sample_in_group": sample_in_group, "source": {"file": prompt.file, "line": prompt.line}}
+    if scored.errors[i]:
+        item["reward_errors"] = scored.errors[i]
+    return item
+
+
 class Trainer:
     def __init__(self, cfg: dict, run: RunFolder, resume: str | None = None, control: Control | None = None,
                  prompt_rows: dict | None = None):
@@ -622,13 +635,11 @@ class Trainer:
         items, at = [], 0
         for i in range(k):
             L, prompt = lengths[i], batch[i // n]
-            item = {"index": i, "prompt": ptexts[i], "response": responses[i], "label": labels[i],
-                    "reward": float(exp.rewards[i]), "rewards": scored.per_source[i], "response_length": L,
-                    "truncated": bool(exp.truncated[i]), "group": i // n, "sample_in_group": i % n,
-                    "source": {"file": prompt.file, "line": prompt.line}, "tokens": flat[at:at + L]}
+            item = sample_record(scored, i, index=i, ptext=ptexts[i], response=responses[i], label=labels[i],
+                                 reward=float(exp.rewards[i]), length=L, truncated=bool(exp.truncated[i]),
+                                 group=i // n, sample_in_group=i % n, prompt=prompt)
+            item["tokens"] = flat[at:at + L]
             at += L
-            if scored.errors[i]:
-                item["reward_errors"] = scored.errors[i]
             for key, rows in arrays.items():
                 item[key] = [round(x, per_token[key][1]) for x in rows[i][:L]]
             items.append(item)
@@ -706,14 +717,11 @@ class Trainer:
         the sampled and then the greedy responses of one eval."""
         out = []
         for i, response in enumerate(responses):
-            prompt = self.eval_prompts[first_prompt + i // n]
-            item = {"index": first_index + i, "prompt": ptexts[i], "response": response, "label": labels[i],
-                    "reward": float(scored.total[i]), "rewards": scored.per_source[i],
-                    "response_length": int(lengths[i]), "truncated": bool(truncated[i]),
-                    "group": first_prompt + i // n, "sample_in_group": i % n,
-                    "source": {"file": prompt.file, "line": prompt.line}, "greedy": greedy}
-            if scored.errors[i]:
-                item["reward_errors"] = scored.errors[i]
+            item = sample_record(scored, i, index=first_index + i, ptext=ptexts[i], response=response, label=labels[i],
+                                 reward=float(scored.total[i]), length=int(lengths[i]), truncated=bool(truncated[i]),
+                                 group=first_prompt + i // n, sample_in_group=i % n,
+                                 prompt=self.eval_prompts[first_prompt + i // n])
+            item["greedy"] = greedy
             out.append(item)
         return out
 
