@@ -5,7 +5,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseEventLine, type CheckpointEvent } from './protocol';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventTail } from './eventTail';
+import type { CheckpointEvent, TrainerEvent } from './protocol';
 import { isRunProcess, readStatus } from './runStore';
 
 export const CONTROL_DIR = 'control';
@@ -41,23 +43,6 @@ export function writeControlRequest(runDir: string, req: ControlRequest): string
   return file;
 }
 
-/** Reads events.jsonl from a byte offset on: the events appended since, and where the next read starts. */
-function eventsSince(runDir: string, offset: number): { lines: string[]; offset: number } {
-  let fd: number;
-  try { fd = fs.openSync(path.join(runDir, 'events.jsonl'), 'r'); } catch { return { lines: [], offset }; }
-  try {
-    const size = fs.fstatSync(fd).size;
-    if (size <= offset) return { lines: [], offset };
-    const buf = Buffer.alloc(size - offset);
-    fs.readSync(fd, buf, 0, buf.length, offset);
-    const text = buf.toString('utf8');
-    const end = text.lastIndexOf('\n') + 1; // a line still being written is read next time
-    return { lines: text.slice(0, end).split('\n').filter(Boolean), offset: offset + Buffer.byteLength(text.slice(0, end)) };
-  } finally { fs.closeSync(fd); }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Asks a live run for a checkpoint through its folder and waits for the `checkpoint` event that follows
  * (the request's own, or a periodic or final one saved at the same step boundary: the weights are the same).
@@ -65,22 +50,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * after `timeoutMs`; a request still unread then is withdrawn, so it cannot fire later unexpectedly.
  */
 export async function requestCheckpoint(runDir: string, o: { timeoutMs?: number; onRequested?: () => void } = {}): Promise<CheckpointEvent> {
-  let offset = 0;
-  try { offset = fs.statSync(path.join(runDir, 'events.jsonl')).size; } catch { /* no events yet */ }
+  const appended: TrainerEvent[] = [];
+  const tail = new EventTail(path.join(runDir, 'events.jsonl'), (es) => appended.push(...es)).skipToEnd();
   const file = writeControlRequest(runDir, { type: 'save' });
   o.onRequested?.();
   const deadline = Date.now() + (o.timeoutMs ?? 600_000);
   const withdraw = () => fs.rmSync(file, { force: true });
   for (;;) {
-    const read = eventsSince(runDir, offset);
-    offset = read.offset;
-    for (const line of read.lines) {
-      const e = parseEventLine(line);
-      if (e?.type === 'checkpoint') return e;
-      if (e?.type === 'run_finished') { withdraw(); throw new NotLiveError(`${path.basename(runDir)} ended (${e.status}) before it saved a checkpoint`); }
+    tail.poll();
+    for (const e of appended.splice(0)) {
+      if (e.type === 'checkpoint') return e;
+      if (e.type === 'run_finished') { withdraw(); throw new NotLiveError(`${path.basename(runDir)} ended (${e.status}) before it saved a checkpoint`); }
     }
     if (!isLiveRun(runDir)) {
-      if (eventsSince(runDir, offset).lines.length) continue; // its last events landed just now: read them first
+      if (tail.poll()) continue; // its last events landed just now: read them first
       withdraw();
       throw notLive(runDir);
     }

@@ -19,6 +19,13 @@ export class EventTail {
 
   constructor(readonly file: string, private readonly onEvents: (events: TrainerEvent[]) => void) {}
 
+  /** Starts from the file's current end: only events appended from now on are delivered. */
+  skipToEnd(): this {
+    try { this.offset = fs.statSync(this.file).size; } catch { this.offset = 0; }
+    this.partial = ''; this.dropping = false; this.decoder = new StringDecoder('utf8');
+    return this;
+  }
+
   /** Reads everything new since the last call; returns the number of events delivered. */
   poll(): number {
     let fd: number;

@@ -125,3 +125,18 @@ test('RunModel ETA: a short stall (a window reload on a busy machine) barely mov
   // 698 steps to go at the usual 1 s/step; the last 20 steps alone would say 977 s (40% off)
   assert.ok(Math.abs(eta - 698) / 698 < 0.15, `eta ${eta}`);
 });
+
+test('skipToEnd delivers only the events appended after it (a save request waits for the next checkpoint, not an old one)', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-tail-')), 'events.jsonl');
+  const line = (step: number) => JSON.stringify({ v: 1, type: 'checkpoint', time: step, step, path: `/c/${step}` }) + '\n';
+  fs.writeFileSync(file, line(1) + line(2));
+  const got: TrainerEvent[] = [];
+  const tail = new EventTail(file, (es) => got.push(...es)).skipToEnd();
+  assert.equal(tail.poll(), 0);
+  fs.appendFileSync(file, line(3));
+  assert.equal(tail.poll(), 1);
+  assert.deepEqual(got.map((e) => (e as { step: number }).step), [3]);
+  const none = new EventTail(file + '.missing', () => undefined).skipToEnd(); // no file yet: from its start
+  fs.writeFileSync(file + '.missing', line(4));
+  assert.equal(none.poll(), 1);
+});
