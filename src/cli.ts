@@ -274,11 +274,11 @@ async function cmdTrain(args: Args): Promise<number> {
 function cmdRuns(args: Args): number {
   const runsDir = runsDirOf(args);
   const tag = str(args.flags.tag);
-  const runs = listRuns(runsDir).filter((r) => !tag || hasTag(readNotes(r.dir), tag));
+  const runs = listRuns(runsDir).map((r) => ({ ...r, notes: readNotes(r.dir) })).filter((r) => !tag || hasTag(r.notes, tag));
   if (!runs.length) { process.stdout.write(`no runs${tag ? ` tagged ${tag}` : ''} in ${runsDir}\n`); return 0; }
   const from = (dir: string) => { const l = lineageOf(dir); return l ? `${l.parentId}@${l.step}` : ''; };
   const rows = runs.map((r) => [r.id, displayState(r), String(r.status?.step ?? 0) + (r.status?.total_steps ? `/${r.status.total_steps}` : ''),
-    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r.dir), readNotes(r.dir).tags.map((t) => `#${t}`).join(' ')]);
+    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r.dir), r.notes.tags.map((t) => `#${t}`).join(' ')]);
   // RESUMED FROM: a resumed run continues its parent's history from that checkpoint step (docs/architecture.md)
   const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS', 'RESUMED FROM', 'TAGS'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

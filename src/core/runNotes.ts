@@ -52,8 +52,8 @@ export function applyTagEdits(tags: string[], edits: string[]): string[] {
   return out;
 }
 
-/** Replaces a run's notes (atomically); NotesError when the folder is not there or cannot be written. */
-export function writeNotes(runDir: string, notes: RunNotes): void {
+/** Replaces a run's notes (atomically) and returns them as stored (what readNotes reads back); NotesError when the folder is not there or cannot be written. */
+export function writeNotes(runDir: string, notes: RunNotes): RunNotes {
   if (notes.note.length > MAX_NOTE_CHARS) throw new NotesError(`the note is ${notes.note.length} characters; at most ${MAX_NOTE_CHARS}`);
   const tags = [...new Set(notes.tags.map(normalizeTag))];
   if (!fs.existsSync(runDir)) throw new NotesError(`${runDir}: no such run folder`);
@@ -68,13 +68,12 @@ export function writeNotes(runDir: string, notes: RunNotes): void {
     fs.rmSync(tmp, { force: true });
     throw new NotesError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  return { note: notes.note, tags };
 }
 
 /** Reads, edits and writes a run's notes in one go; the notes as written. */
 export function updateNotes(runDir: string, edit: (n: RunNotes) => RunNotes): RunNotes {
-  const next = edit(readNotes(runDir));
-  writeNotes(runDir, next);
-  return readNotes(runDir);
+  return writeNotes(runDir, edit(readNotes(runDir)));
 }
 
 /** Whether a run carries a tag (given with or without '#'). */
