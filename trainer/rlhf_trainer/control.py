@@ -26,6 +26,7 @@ class Control:
         self.stop = threading.Event()
         self.save = threading.Event()
         self.reason = ""
+        self._closed = threading.Event()  # set: the request folder is no longer polled
 
     def request_stop(self, reason: str):
         if self.stop.is_set() and reason.startswith("signal"):
@@ -44,21 +45,19 @@ class Control:
         if run_dir is not None:
             self.folder = Path(run_dir) / CONTROL_DIR
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._closed = threading.Event()
             threading.Thread(target=self._watch_folder, daemon=True).start()
 
     def close(self):
         """Stops polling the request folder (the run has ended: a request arriving now is left for its writer to see)."""
-        if hasattr(self, "_closed"):
-            self._closed.set()
+        self._closed.set()
 
-    def apply(self, msg) -> bool:
+    def apply(self, msg):
+        """A `stop` or `save` request (a stdin line or a request file); anything else is ignored."""
         kind = msg.get("type") if isinstance(msg, dict) else None
         if kind == "stop":
             self.request_stop("stop requested")
         elif kind == "save":
             self.save.set()
-        return kind in ("stop", "save")
 
     def _read_stdin(self):
         for line in sys.stdin:
