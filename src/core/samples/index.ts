@@ -99,6 +99,8 @@ export class SampleIndex {
   private readonly perStep = new Map<number, number>();
   /** Dataset file (absolute) -> 1-based line -> that prompt's history: bounded by the dataset, not the run. */
   private readonly bySource = new Map<string, Map<number, PromptHistory>>();
+  /** A recorded `source.file` -> its absolute path (a run names one or two dataset files). */
+  private readonly resolved = new Map<string, string>();
   skipped = 0;
 
   constructor(runDirOrFile: string) {
@@ -185,8 +187,9 @@ export class SampleIndex {
   }
 
   private addToHistory(file: string, line: number, step: number, row: number): void {
-    // relative to the run folder when not absolute (the trainer writes absolute paths)
-    const key = path.resolve(path.dirname(this.file), file);
+    // relative to the run folder when not absolute (the trainer writes absolute paths); resolved once per name
+    let key = this.resolved.get(file);
+    if (key === undefined) this.resolved.set(file, key = path.resolve(path.dirname(this.file), file));
     let lines = this.bySource.get(key);
     if (!lines) this.bySource.set(key, lines = new Map<number, PromptHistory>());
     const h = lines.get(line);
