@@ -402,10 +402,9 @@ const FIGURES: Figure[] = [
  * One chart of every run's line on a shared x column: the union of the runs' x values, each run null
  * where it has no point (the SVG draws across nulls), so runs with different x (cumulative KL) share it.
  */
-function figureSvg(f: Figure, runs: CompareRun[]): string {
+function figureSvg(f: Figure, runs: CompareRun[], dashboards: DashboardData[]): string {
   const panel = PANELS.find((p) => p.key === f.key)!;
-  const lines = runs.map((r) => {
-    const d = dashboardOf(r.model, SMOOTHING);
+  const lines = dashboards.map((d) => {
     const c = d.columns(panel, f.axis);
     return { x: Array.from(c.x), y: c.lines[0].y };
   });
@@ -436,7 +435,8 @@ export function writeReport(outDir: string, runs: CompareRun[], claims: Claim[],
   const figDir = path.join(outDir, 'figures');
   fs.mkdirSync(figDir, { recursive: true });
   const withData = runs.filter((r) => r.model.metrics.length > 0);
-  for (const f of FIGURES) fs.writeFileSync(path.join(figDir, f.file), figureSvg(f, withData));
+  const dashboards = withData.map((r) => dashboardOf(r.model, SMOOTHING)); // one per run, for every figure
+  for (const f of FIGURES) fs.writeFileSync(path.join(figDir, f.file), figureSvg(f, withData, dashboards));
   const rel = (p: string) => path.relative(outDir, p) || '.';
   const rows = runs.map((r) => {
     const s = runStats(r.model);
