@@ -15,5 +15,7 @@ echo "[setup] installing the export checks' packages into .venv-checks (verl and
 .venv-checks/bin/python -m pip install --disable-pip-version-check -q --no-compile -r "$REQ"
 # shellcheck disable=SC2086
 .venv-checks/bin/python -m pip install --disable-pip-version-check -q --no-compile --no-deps $FRAMEWORKS
+# compiled once, as scripts/setup-python.sh dev does: the export checks start Python with these imports
+.venv-checks/bin/python -m compileall -q -j0 "$(.venv-checks/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null 2>&1 || true
 { cat "$REQ"; echo "$FRAMEWORKS"; } > "$STAMP"
 echo "[setup] .venv-checks ready"

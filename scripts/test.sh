@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # binaries ship in the package, and the CUDA provider is used only where the machine has one
 export ONNXRUNTIME_NODE_INSTALL=skip
 [ -d node_modules/esbuild ] || npm install --no-audit --no-fund || exit 1
-bash scripts/setup-python.sh || exit 1
+bash scripts/setup-python.sh dev || exit 1
 # verl's and OpenRLHF's own config schema and parser, for the export checks (no torch, no GPU stack)
 bash scripts/setup-checks.sh || exit 1
 fail=0

@@ -23,7 +23,8 @@ export interface VenvSetupOptions {
 
 export class SetupError extends Error {}
 
-/** Same stamp as scripts/setup-python.sh: the requirements the .venv was last set up with. */
+/** Same stamp as scripts/setup-python.sh: the requirements the .venv was last set up with (the runtime
+ *  requirements.txt, or it followed by requirements-dev.txt: a stamp that starts with ours has them). */
 const STAMP = '.rlhf-setup-v1';
 
 export function venvPython(root: string): string {
@@ -35,7 +36,8 @@ export async function setUpVenv(o: VenvSetupOptions): Promise<string> {
   const python = venvPython(o.root);
   const stamp = path.join(o.root, '.venv', STAMP);
   const wanted = fs.readFileSync(o.requirements, 'utf8');
-  if (fs.existsSync(python) && readOr(stamp) === wanted) { o.log(`${python} already has ${o.requirements}`); return python; }
+  const had = readOr(stamp);
+  if (fs.existsSync(python) && had !== undefined && had.startsWith(wanted)) { o.log(`${python} already has ${o.requirements}`); return python; }
   if (!fs.existsSync(python)) {
     const base = o.basePython ?? 'python3';
     o.onProgress?.(`creating .venv with ${base}`);

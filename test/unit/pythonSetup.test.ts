@@ -27,6 +27,12 @@ test('setUpVenv creates .venv, installs the requirements, then is a no-op until 
   const again: string[] = [];
   await setUpVenv({ root, requirements: req, log: (l) => again.push(l), pipArgs: ['--no-index'] });
   assert.ok(!again.some((l) => /pip install/.test(l)), again.join('\n'));
+  // a .venv set up for development (npm test: the runtime set, then the dev set) has the runtime set
+  const stamp = path.join(root, '.venv', '.rlhf-setup-v1');
+  fs.appendFileSync(stamp, '-r requirements.txt\npytest==9.2.0\n');
+  const dev: string[] = [];
+  await setUpVenv({ root, requirements: req, log: (l) => dev.push(l), pipArgs: ['--no-index'] });
+  assert.ok(!dev.some((l) => /pip install/.test(l)), dev.join('\n'));
 
   // a requirement pip cannot get: one line saying which step failed and pip's last word
   fs.writeFileSync(req, 'rlhf-package-that-does-not-exist==1.0\n');
