@@ -1,5 +1,5 @@
 // Builds: dist/extension.js (extension host), dist/cli.js (rlhf), dist/webview.js (dashboard),
-// and with --tests / --bench the unit tests and benchmarks into out/.
+// and with --tests / --bench the tests (both tiers) and benchmarks into out/.
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,9 +25,14 @@ fs.copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/uPlot.min.css');
 fs.chmodSync('dist/cli.js', 0o755);
 
 if (args.has('--tests')) {
-  const entries = fs.readdirSync('test/unit').filter((f) => f.endsWith('.test.ts')).map((f) => path.join('test/unit', f));
-  fs.rmSync('out/test', { recursive: true, force: true });
-  await esbuild.build({ ...common, entryPoints: entries, outdir: 'out/test', platform: 'node', format: 'cjs', external: ['vscode', 'esbuild'] });
+  // the tiers: test/unit -> out/test (no trainer, no browser), test/integration -> out/test-integration (real
+  // trainer, Python, browser); both two folders below the root, as the tests' ROOT = __dirname/../.. expects
+  const tiers = [['test/unit', 'out/test'], ['test/integration', 'out/test-integration']];
+  await Promise.all(tiers.map(([dir, outdir]) => {
+    fs.rmSync(outdir, { recursive: true, force: true });
+    const entries = fs.readdirSync(dir).filter((f) => f.endsWith('.test.ts')).map((f) => path.join(dir, f));
+    return esbuild.build({ ...common, entryPoints: entries, outdir, platform: 'node', format: 'cjs', external: ['vscode', 'esbuild'] });
+  }));
 }
 if (args.has('--bench')) {
   await esbuild.build({ ...common, entryPoints: ['bench/bench.ts'], outfile: 'out/bench/bench.js', platform: 'node', format: 'cjs', external: ['playwright-core', 'esbuild'] });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv-checks: Hydra, OmegaConf and datasets, plus verl and OpenRLHF without their
 # dependencies (no torch, no GPU stack), so that npm test checks the verl and OpenRLHF exports
-# against those frameworks' own config schema and command-line parser (test/unit/exportJob.test.ts).
+# against those frameworks' own config schema and command-line parser (test/integration/exportJob.test.ts).
 # Everything comes from PyPI, pinned; a second call with the same pins does nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

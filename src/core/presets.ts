@@ -1,6 +1,6 @@
 // Config presets: the paper's Table 1 settings, the embedded CPU example, and one preset per estimator
 // on the same data for comparisons. Each renders to a commented YAML run config that the trainer's
-// `validate` accepts (test/unit/presets.test.ts checks every one with the real trainer and one step).
+// `validate` accepts (test/integration/presets.test.ts checks every one with the real trainer and one step).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 

@@ -3,13 +3,13 @@
 // passed to the framework (expected.json); files still being written; corrupted TensorBoard records.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { detectFramework, openExternalRun, AdapterError, type ExternalRun } from '../../src/core/adapters/index';
 import { readAll, watchCommand, type RunDescription } from '../../src/core/adapters/watchCommand';
 import { maskedCrc32c } from '../../src/core/adapters/tfrecord';
+import { tempDir, until } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIX = path.join(ROOT, 'test/fixtures/frameworks');
@@ -17,7 +17,7 @@ const FIX = path.join(ROOT, 'test/fixtures/frameworks');
    expected.json is each generator's free-form record of what it passed to the framework */
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const expected = (fw: string): Json => JSON.parse(fs.readFileSync(path.join(FIX, fw, 'expected.json'), 'utf8')) as Json;
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-adapters-'));
+const tmp = (): string => tempDir('adapters');
 
 /** The run model's value of `key` at `step` (null when the step has none). */
 function at(run: ExternalRun, key: string, step: number, evals = false): number | null {
@@ -256,7 +256,7 @@ test('rlhf watch DIR (live) prints a line per new step as the run writes it', as
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), row(1));
   const out = new Sink(); const ac = new AbortController();
   const done = watchCommand({ dir, intervalMs: 20, signal: ac.signal }, out, new Sink());
-  const waitFor = async (re: RegExp) => { const t0 = Date.now(); while (!re.test(out.text)) { if (Date.now() - t0 > 20_000) assert.fail(`no ${re} in ${out.text}`); await new Promise((r) => setTimeout(r, 20)); } };
+  const waitFor = (re: RegExp) => until(() => `${re} in ${out.text}`, () => re.test(out.text), 20_000, 20);
   await waitFor(/^step 1 {2}reward_mean 0\.1000? {2}policy_loss 0\.5/m);
   fs.appendFileSync(path.join(dir, 'metrics.jsonl'), row(2));
   await waitFor(/^step 2 {2}reward_mean 0\.2000? {2}policy_loss 0\.5/m);

@@ -1,7 +1,6 @@
 // Charts that never hide a spike (M4 downsampling), the SVG and CSV exports and the export message.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { csvField, metricsCsv } from '../../src/core/csv';
@@ -9,6 +8,7 @@ import { downsample, m4Rows, visibleRows } from '../../src/core/downsample';
 import { isWebviewToHost, parseEventLine, type MetricsEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
 import { chartSvg, niceTicks } from '../../webview/svg';
+import { tempDir } from '../helpers';
 
 /** A deterministic noise source, so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -74,7 +74,7 @@ test('downsample: equal x ranges, several series share one x column, an empty ra
 });
 
 test('CSV: the metrics columns of a run read back equal to the events file they came from (RFC 4180)', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-csv-'));
+  const dir = tempDir('csv');
   const file = path.join(dir, 'events.jsonl');
   const lines: string[] = [];
   for (let step = 1; step <= 50; step++) {

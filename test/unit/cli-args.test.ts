@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../helpers';
 
 const CLI = path.resolve(__dirname, '../..', 'dist', 'cli.js');
 const rlhf = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -38,7 +38,7 @@ test('rlhf --help names every command and flag; COMMAND --help prints that comma
 });
 
 function runWith(lines: string, tail = ''): string {
-  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-cli-run-'));
+  const run = tempDir('cli-run');
   fs.writeFileSync(path.join(run, 'samples.jsonl'), lines);
   if (tail) fs.appendFileSync(path.join(run, 'samples.jsonl'), tail);
   return run;
@@ -47,7 +47,7 @@ const ROW = (i: number) => JSON.stringify({ step: 1, index: i, prompt: 'q', resp
 
 test('rewards test: a module that hangs, exits or throws at load exits 2 with a message naming it', () => {
   const run = runWith(ROW(1));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-cli-mod-'));
+  const dir = tempDir('cli-mod');
   for (const [file, src] of [['hang.reward.ts', 'for (;;) {}'], ['exit.reward.ts', 'process.exit(0)'], ['throw.reward.ts', 'throw new Error("nope")']]) {
     fs.writeFileSync(path.join(dir, file), `${src}\nexport default () => 1;`);
     const r = rlhf('rewards', 'test', path.join(dir, file), '--run', run);
@@ -58,7 +58,7 @@ test('rewards test: a module that hangs, exits or throws at load exits 2 with a 
 
 test('rewards test on a run whose samples.jsonl ends in a 64 MB unterminated line scores the complete lines', () => {
   const run = runWith(ROW(1) + ROW(2) + ROW(3), `{"step": 9, "prompt": "${'z'.repeat(64 * 2 ** 20)}`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-cli-mod-'));
+  const dir = tempDir('cli-mod');
   fs.writeFileSync(path.join(dir, 'one.reward.ts'), 'export default (s: { response: string }) => Number(s.response);');
   const r = rlhf('rewards', 'test', path.join(dir, 'one.reward.ts'), '--run', run, '--json');
   assert.equal(r.status, 0, r.stderr);

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Labels } from '../../src/core/samples/labels';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -14,7 +14,7 @@ const rlhf = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], 
 
 /** A run folder of 2 steps × 2 samples of one prompt each: rewards 1, 0 at step 1 and 0.5, 1 at step 2. */
 function makeRun(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-cli-samples-'));
+  const dir = tempDir('cli-samples');
   const rewards = [[1, 0], [0.5, 1]];
   const events: string[] = [], samples: string[] = [];
   rewards.forEach((rs, s) => {

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { tempDir, until } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const rlhf = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, cwd: ROOT });
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-cli-watch-'));
+const tmp = () => tempDir('cli-watch');
 type Json = Record<string, unknown>;
 
 test('rlhf watch DIR --once --json prints the TRL run: framework, steps, latest metrics, samples per step', () => {
@@ -37,8 +37,7 @@ test('rlhf watch without --once prints a line per step and stops on SIGINT with 
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!/^step 3 /m.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await until(() => `step 3 in: ${out}`, () => /^step 3 /m.test(out));
   assert.match(out, /^watching .*\(prime-rl\); Ctrl-C to stop\n/);
   assert.match(out, /^step 1 .*reward_mean/m);
   child.kill('SIGINT');

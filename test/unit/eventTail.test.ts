@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { EventTail, MAX_LINE_BYTES } from '../../src/core/eventTail';
 import { parseEventLine, type TrainerEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
 import { RunWatcher } from '../../src/core/runWatcher';
+import { tempDir, until } from '../helpers';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-tail-'));
+const tmp = () => tempDir('tail');
 /** A tail on a fresh events.jsonl path, collecting what it delivers. */
 function newTail() {
   const file = path.join(tmp(), 'events.jsonl');
@@ -84,14 +84,6 @@ test('RunModel: resumed runs re-report steps and the newest values win; ETA from
   assert.equal(m.state, 'stopped');
 });
 
-/** Polls `cond` every 20 ms until it holds; fails after `ms` (generous: the machine may be busy). */
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 const finished = JSON.stringify({ v: 1, type: 'run_finished', time: 2000, status: 'completed', error: null, step: 2 });
 
 test('RunWatcher stops polling once the run has finished, and a finished run is never polled', async () => {
@@ -127,7 +119,7 @@ test('RunModel ETA: a short stall (a window reload on a busy machine) barely mov
 });
 
 test('skipToEnd delivers only the events appended after it (a save request waits for the next checkpoint, not an old one)', () => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-tail-')), 'events.jsonl');
+  const file = path.join(tmp(), 'events.jsonl');
   const line = (step: number) => JSON.stringify({ v: 1, type: 'checkpoint', time: step, step, path: `/c/${step}` }) + '\n';
   fs.writeFileSync(file, line(1) + line(2));
   const got: TrainerEvent[] = [];

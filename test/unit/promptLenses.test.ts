@@ -3,11 +3,11 @@
 // from real run folders as the trainer lays them out and kept up to date by the incremental poll.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Labels } from '../../src/core/samples/labels';
 import { kindMarkdown, PromptLenses } from '../../src/core/samples/promptLenses';
+import { tempDir } from '../helpers';
 
 interface Line { step: number; line: number; reward: number; greedy?: boolean }
 
@@ -38,7 +38,7 @@ const EVAL50: Line[] = [{ step: 50, line: 3, reward: 1 }, { step: 50, line: 3, r
   { step: 50, line: 3, reward: 1, greedy: true }, { step: 50, line: 1, reward: 0.5 }];
 
 test('eval-set lines show the latest eval\'s mean reward, count and step; training lines keep their own lenses', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-lenses-'));
+  const root = tempDir('lenses');
   const { run, trainFile, evalFile } = makeRun(root, 'run-a', [{ step: 1, line: 2, reward: 1 }, { step: 2, line: 2, reward: 0 }], [...EVAL0, ...EVAL50]);
   const lenses = new PromptLenses(() => [{ dir: run }]);
 
@@ -65,7 +65,7 @@ test('eval-set lines show the latest eval\'s mean reward, count and step; traini
 });
 
 test('a live run\'s next eval moves the lens on the next poll; the run that evaluated last wins a shared eval file', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-lenses-'));
+  const root = tempDir('lenses');
   const a = makeRun(root, 'run-a', [], EVAL0);
   const b = makeRun(root, 'run-b', [], []);
   const lenses = new PromptLenses(() => [{ dir: a.run }, { dir: b.run }]);
@@ -84,7 +84,7 @@ test('a live run\'s next eval moves the lens on the next poll; the run that eval
 });
 
 test('a training response is labelled from the dataset hover into the run\'s labels.jsonl, as the sample browser reads it', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-lenses-'));
+  const root = tempDir('lenses');
   const { run, trainFile } = makeRun(root, 'run-a', [{ step: 1, line: 2, reward: 1 }, { step: 1, line: 2, reward: 0 }], []);
   const lenses = new PromptLenses(() => [{ dir: run }]);
   const [latest] = lenses.latest(trainFile, 2);

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import Ajv from 'ajv';
@@ -14,6 +13,7 @@ import { replayRun } from '../../src/core/rewards/replay';
 import { compileRules } from '../../src/core/rewards/rules';
 import { serveRewards } from '../../src/core/rewards/serve';
 import { diagnoseConfig } from '../../src/core/configDiagnostics';
+import { tempDir, until } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORKER = path.join(ROOT, 'dist', 'reward-eval-worker.js');
@@ -24,7 +24,7 @@ const engine = (specs: unknown[], opts: ConstructorParameters<typeof RewardEngin
   return e;
 };
 after(async () => { for (const e of engines) await e.close(); });
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-rules-'));
+const tmp = () => tempDir('rules');
 /** A JSON Schema from schemas/ (ajv and diagnoseConfig check the schema itself). */
 const readSchema = (name: string): object => {
   const s: unknown = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', name), 'utf8'));
@@ -151,8 +151,7 @@ test('stdio reward worker speaks schemas/reward-worker.schema.json', async () =>
     { v: 1, type: 'score', id: 7, items: [{ prompt: '1+1=', response: '2', label: '2' }, { prompt: '1+1=', response: '3', label: '2' }] },
   ];
   for (const r of reqs) { assert.ok(validate(r)); child.stdin.write(JSON.stringify(r) + '\n'); }
-  const deadline = Date.now() + 10_000;
-  while (lines.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until('two lines from the reward worker', () => lines.length >= 2, 10_000, 20);
   child.stdin.end();
   for (const l of lines) assert.ok(validate(l), JSON.stringify(validate.errors));
   assert.deepEqual(lines[0], { v: 1, type: 'ready', rules: ['correct'] });

@@ -3,9 +3,9 @@
 // both ways, so the hand-written declaration file cannot drift from the engine.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiler is a devDependency, loaded only here
@@ -13,7 +13,7 @@ const ts = require(path.join(ROOT, 'node_modules', 'typescript')) as typeof impo
 
 /** Type-checks `source` (a module next to copies of the .d.ts and the engine's helpers) and returns the errors. */
 function typeErrors(dts: string, source: string): string[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-dts-'));
+  const dir = tempDir('dts');
   fs.writeFileSync(path.join(dir, 'rlhf-rewards.d.ts'), dts);
   fs.copyFileSync(path.join(ROOT, 'src/core/rewards/helpers.ts'), path.join(dir, 'helpers.ts'));
   fs.writeFileSync(path.join(dir, 'check.ts'), source);

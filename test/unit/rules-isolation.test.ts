@@ -4,17 +4,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { RewardEngine } from '../../src/core/rewards/engine';
 import { rulesFromSpecs } from '../../src/core/rewards/load';
+import { tempDir, until } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORKER = path.join(ROOT, 'dist', 'reward-eval-worker.js');
 const engines: RewardEngine[] = [];
 after(async () => { for (const e of engines) await e.close(); });
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-hostile-'));
+const dir = tempDir('hostile');
 /** An engine over one rule module with the given source. */
 function moduleEngine(name: string, source: string, opts: ConstructorParameters<typeof RewardEngine>[1] = {}): RewardEngine {
   fs.writeFileSync(path.join(dir, name), source);
@@ -24,10 +24,6 @@ function moduleEngine(name: string, source: string, opts: ConstructorParameters<
 }
 const S = (response: string) => ({ prompt: 'q', response, label: '1' });
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (cond()) return true;
-  return cond();
-}
 
 test('a module whose top level hangs, exits, throws or throws 20 MB fails to load with a message naming it', async () => {
   const cases: [string, string, RegExp][] = [
@@ -104,12 +100,12 @@ test('the stdio reward worker: a hanging module is an init error within the budg
   const parent = spawn(process.execPath, ['-e', parentSrc], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   parent.stdout.on('data', (d) => { out += d; });
-  assert.ok(await until(() => out.split('\n').length >= 3, 60_000), out);
+  await until(() => `three lines from the parent, got: ${out}`, () => out.split('\n').length >= 3, 60_000);
   const [pidLine, answer] = out.split('\n');
   const { pid } = JSON.parse(pidLine) as { pid: number };
   const msg = JSON.parse(answer) as { type: string; message: string };
   assert.equal(msg.type, 'error');
   assert.match(msg.message, /spin\.reward\.ts failed to load: its top level exceeded the time budget of 400 ms/);
   parent.kill('SIGKILL');
-  assert.ok(await until(() => !alive(pid), 30_000), `reward worker ${pid} outlived its parent`);
+  await until(`reward worker ${pid} to exit with its parent`, () => !alive(pid), 30_000);
 });

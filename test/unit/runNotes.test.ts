@@ -4,19 +4,19 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { isHostToWebview, isWebviewToHost, parseEventLine } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
 import { applyTagEdits, NotesError, parseTagList, readNotes, writeNotes } from '../../src/core/runNotes';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const rlhf = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, cwd: ROOT });
 
 function runsDir(ids: string[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-notes-'));
+  const dir = tempDir('notes');
   for (const id of ids) {
     fs.mkdirSync(path.join(dir, id));
     fs.writeFileSync(path.join(dir, id, 'status.json'), JSON.stringify({ state: 'completed', pid: null, step: 3, updated: 1 }));

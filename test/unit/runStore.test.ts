@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { displayState, isRunProcess, listCheckpoints, listRuns, newRunId } from '../../src/core/runStore';
 import { resolvePython, probePython } from '../../src/core/python';
+import { tempDir } from '../helpers';
 
 function makeRun(root: string, id: string, status: object | null, ckpts: [string, boolean][] = []) {
   const dir = path.join(root, id);
@@ -25,7 +25,7 @@ function fakeTrainerProcess(cwd: string, runDirArg: string) {
 }
 
 test('listRuns: newest first, live only while the pid is the run\'s trainer, half checkpoints ignored', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-runs-'));
+  const root = tempDir('runs');
   const trainer = fakeTrainerProcess(root, '20260102-000000-b');
   const unrelated = spawn(process.execPath, ['-e', 'setTimeout(()=>{}, 20000)'], { stdio: 'ignore' });
   try {
@@ -45,7 +45,7 @@ test('listRuns: newest first, live only while the pid is the run\'s trainer, hal
 });
 
 test('isRunProcess: the --run-dir of a live process, resolved against its working directory, names the run', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-runs-'));
+  const root = tempDir('runs');
   const run = path.join(root, 'runs', 'r1');
   fs.mkdirSync(run, { recursive: true });
   const relative = fakeTrainerProcess(root, 'runs/r1');
@@ -78,7 +78,7 @@ test('probePython: a missing interpreter and missing modules each say what fixes
   assert.match(missing.problem!, /not found/);
   assert.match(missing.fix!, /rlhf.pythonPath/);
   // a fake interpreter that reports torch as missing
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-py-'));
+  const dir = tempDir('py');
   const fake = path.join(dir, 'python');
   fs.writeFileSync(fake, '#!/bin/sh\necho \'{"version": "3.11.0", "missing": ["torch"], "cuda": false}\'\n', { mode: 0o755 });
   const r = await probePython(fake);

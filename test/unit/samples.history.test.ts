@@ -3,13 +3,13 @@
 // the index's incremental poll; the lens title, the hover and diff text, the datasets a run config names.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { SampleIndex } from '../../src/core/samples/index';
 import { datasetsOfRunConfig, historyMarkdown, historyText, lensTitle } from '../../src/core/samples/promptHistory';
 import type { SampleRecord } from '../../src/core/samples/record';
 import { runAlerts, samplesCommand } from '../../src/core/samples/samplesCommand';
+import { tempDir } from '../helpers';
 
 const DATA = '/data/train.jsonl';
 
@@ -22,7 +22,7 @@ function step(s: number, rewards: number[], file = DATA): string {
 }
 
 test('each dataset line keeps its first and latest step\'s rows, updated by the incremental poll', () => {
-  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-history-'));
+  const run = tempDir('history');
   const file = path.join(run, 'samples.jsonl');
   fs.writeFileSync(file, step(1, [1, 0, 0, 0]) + step(2, [1, 1, 0, 1]));
   const idx = new SampleIndex(run);
@@ -49,7 +49,7 @@ test('each dataset line keeps its first and latest step\'s rows, updated by the 
 });
 
 test('a relative source file is resolved against the run folder; lines without a source are left out', () => {
-  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-history-'));
+  const run = tempDir('history');
   const legacy = JSON.stringify({ step: 1, index: 0, prompt: 'c=', response: 'x', reward: 1, rewards: {} }) + '\n';
   fs.writeFileSync(path.join(run, 'samples.jsonl'), legacy + step(1, [1, 0, 1, 0], 'data/p.jsonl'));
   const idx = new SampleIndex(run);
@@ -77,7 +77,7 @@ test('a run config names its dataset files; relative ones resolve against the ru
 });
 
 test('rlhf samples lists the run\'s reward-hacking alerts after its table (stderr), not in --json output', () => {
-  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-history-'));
+  const run = tempDir('history');
   fs.writeFileSync(path.join(run, 'samples.jsonl'), step(1, [1, 0, 1, 0]));
   const alert = { v: 1, type: 'alert', time: 2, kind: 'length_hacking', step: 40, steps: [21, 40], message: 'response length grew +38%' };
   fs.writeFileSync(path.join(run, 'events.jsonl'), [{ v: 1, type: 'metrics', time: 1, step: 1, samples_seen: 4, values: {} }, alert, 'not json']
@@ -93,7 +93,7 @@ test('rlhf samples lists the run\'s reward-hacking alerts after its table (stder
 });
 
 test('an alert whose message has a character split between two 4 MiB reads is read whole', () => {
-  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-history-'));
+  const run = tempDir('history');
   const alert = JSON.stringify({ v: 1, type: 'alert', time: 2, kind: 'length_hacking', step: 40, steps: [21, 40], message: '— length grew' }) + '\n';
   const logLine = (k: number) => JSON.stringify({ v: 1, type: 'log', time: 1, level: 'info', message: 'x'.repeat(k) }) + '\n';
   // a log line long enough that the first byte of the 3-byte U+2014 is the last byte of the first 4 MiB read

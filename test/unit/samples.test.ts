@@ -3,14 +3,14 @@
 // browser appends to, and the prompt/chosen/rejected file the export writes.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { SampleIndex, histogram, jsonField } from '../../src/core/samples/index';
 import { Labels } from '../../src/core/samples/labels';
 import { labelsExportCommand, parseStepRange, samplesCommand } from '../../src/core/samples/samplesCommand';
+import { tempDir } from '../helpers';
 
-function tmpRun(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-samples-')); }
+function tmpRun(): string { return tempDir('samples'); }
 
 /** A trainer-like line: 2 prompts x 2 samples per step; sample 0 of each step carries per-token data. */
 function line(step: number, index: number, extra: Record<string, unknown> = {}): string {

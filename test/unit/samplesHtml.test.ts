@@ -3,12 +3,12 @@
 // session answers a real samples.jsonl with windows of rows, never the whole selection.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { samplesHtml } from '../../src/extension/samplesHtml';
 import { isSamplesHostToWebview, isSamplesWebviewToHost, MAX_WINDOW, type SamplesHostToWebview } from '../../src/core/samplesProtocol';
 import { SamplesSession } from '../../src/core/samples/session';
+import { tempDir } from '../helpers';
 
 test('a run id like <img src=x onerror=alert(1)> is inert in the samples page; the CSP has no unsafe source', () => {
   for (const runId of ['<img src=x onerror=alert(1)>', '"><script>alert(1)</script>', "x' onload='alert(1)"]) {
@@ -40,7 +40,7 @@ test('messages are validated both ways', () => {
 });
 
 test('the session answers queries with windows of rows and writes labels to the run folder', () => {
-  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-samples-session-'));
+  const run = tempDir('samples-session');
   const lines: string[] = [];
   for (let step = 1; step <= 300; step++) for (let i = 0; i < 4; i++) lines.push(JSON.stringify({ step, index: i, prompt: `p${step}`, response: `r${step}.${i}`, reward: i / 3, rewards: { r: i / 3 } }));
   fs.writeFileSync(path.join(run, 'samples.jsonl'), lines.join('\n') + '\n');

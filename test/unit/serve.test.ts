@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import { tempDir, until } from '../helpers';
 
 const CLI = path.resolve(__dirname, '../..', 'dist', 'cli.js');
 let server: ChildProcess;
@@ -14,7 +14,7 @@ let url = '';
 let headerUrl = '';
 
 before(async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-serve-'));
+  const dir = tempDir('serve');
   fs.writeFileSync(path.join(dir, 'r.reward.ts'), `export default (s: { response: string; label: unknown }) => {
     if (s.response.startsWith('hang')) for (;;) {}
     return s.response.trim() === String(s.label) ? 1 : 0;
@@ -22,7 +22,7 @@ before(async () => {
   server = spawn(process.execPath, [CLI, 'serve-rewards', path.join(dir, 'r.reward.ts'), '--token', 's3cret'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   server.stdout!.on('data', (d) => { out += d; });
-  for (const end = Date.now() + 60_000; !/other clients/.test(out) && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+  await until(() => `serve-rewards to print its URLs, got: ${out}`, () => /other clients/.test(out));
   url = /--reward\.remote_url (\S+)/.exec(out)![1];
   headerUrl = /POST (\S+) with the header/.exec(out)![1];
 });

@@ -1,6 +1,6 @@
 """ONNX export (python -m rlhf_trainer.onnx_export): the folder layout and graph names transformers.js
 loads, decoding with the KV cache on onnxruntime equal to PyTorch's greedy tokens, int8, and one-line
-errors. The Node side (onnxruntime-node decoding of the trained example) is test/unit/onnx.test.ts."""
+errors. The Node side (onnxruntime-node decoding of the trained example) is test/integration/onnx.test.ts."""
 
 import json
 import subprocess

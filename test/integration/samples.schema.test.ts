@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import Ajv from 'ajv';
 import { SampleIndex } from '../../src/core/samples/index';
 import type { SampleRecord } from '../../src/core/samples/record';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -29,7 +29,7 @@ test('a line with every field, old and new, validates; a broken one does not', (
 });
 
 test('the real trainer\'s samples.jsonl validates line by line', { timeout: 300_000, skip: !fs.existsSync(PY) && 'no .venv' }, () => {
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-samples-schema-'));
+  const runDir = tempDir('samples-schema');
   const r = spawnSync(PY, ['-m', 'rlhf_trainer', 'run', '--config', path.join(ROOT, 'examples/arithmetic/config.yaml'), '--run-dir', runDir, '--max-steps', '2'],
     { cwd: ROOT, encoding: 'utf8', timeout: 280_000, env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') } });
   assert.equal(r.status, 0, r.stderr.slice(-2000));

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { playgroundHtml } from '../../src/extension/playgroundHtml';
@@ -21,6 +20,7 @@ import { PlaygroundSession, runDatasetPrompts, type PlaygroundChoice } from '../
 import { RewardEngine } from '../../src/core/rewards/engine';
 import { rulesFromSpecs } from '../../src/core/rewards/load';
 import { installLayout } from '../../src/core/training';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -95,7 +95,7 @@ const evalPrompts = () => fs.readFileSync(path.join(EX, 'data', 'eval.jsonl'), '
 
 before(async () => {
   if (skip) return;
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-playground-'));
+  tmp = tempDir('playground');
   exported = path.join(tmp, 'onnx');
   progress = [];
   await exportOnnx({ python: PY, layout: installLayout(ROOT), checkpoint: path.join(EX, 'model'), out: exported, onProgress: (m) => progress.push(m) });
@@ -207,7 +207,7 @@ test('Stop during generation ends the answer within a few tokens; a model withou
 });
 
 test('the dataset prefill reads the run config the trainer writes (absolute data.prompts, prompt_key, label_key)', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-playground-run-'));
+  const dir = tempDir('playground-run');
   fs.writeFileSync(path.join(dir, 'q.jsonl'), '{"q": "2+2=", "a": "4"}\nnot json\n{"q": "3+3=", "a": "6"}\n');
   fs.writeFileSync(path.join(dir, 'config.yaml'), `data:\n  prompts: ${path.join(dir, 'q.jsonl')}\n  prompt_key: q\n  label_key: a\n`);
   assert.deepEqual(runDatasetPrompts(dir), [{ prompt: '2+2=', label: '4' }, { prompt: '3+3=', label: '6' }]);

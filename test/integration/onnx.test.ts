@@ -12,6 +12,7 @@ import { before, test } from 'node:test';
 import { loadOnnxCausalLM, type OnnxCausalLM } from '../../src/core/onnx/model';
 import { encodePrompt, generate, sampleTopP, seededRandom } from '../../src/core/onnx/generate';
 import { tryCommand, type TryIo } from '../../src/core/onnx/tryCommand';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -42,7 +43,7 @@ let model: OnnxCausalLM;
 
 before(async () => {
   if (skipReason) return;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-onnx-'));
+  const tmp = tempDir('onnx');
   run(['-m', 'rlhf_trainer', 'run', '--config', path.join(EX, 'config.yaml'), '--run-dir', path.join(tmp, 'run'), '--max-steps', '3'], ROOT);
   const checkpoints = path.join(tmp, 'run', 'checkpoints');
   checkpoint = path.join(checkpoints, fs.readdirSync(checkpoints).filter((n) => fs.existsSync(path.join(checkpoints, n, 'config.json'))).sort().pop() ?? '');

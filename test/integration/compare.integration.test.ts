@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
+import { tempDir, until } from '../helpers';
 
 // sax is the strict XML parser already in node_modules (via @vscode/vsce's xml2js); strict mode throws on any malformed XML
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -20,7 +20,7 @@ const EX = path.join(ROOT, 'examples', 'lengthgame');
 
 /** The example's committed files in a temp folder, with its own model built by the bootstrap (a short warm start). */
 function exampleCopy(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-compare-'));
+  const dir = tempDir('compare');
   const ex = path.join(dir, 'ex');
   fs.mkdirSync(ex);
   for (const f of ['config.yaml', 'verbosity.reward.js', 'data']) fs.cpSync(path.join(EX, f), path.join(ex, f), { recursive: true });
@@ -54,13 +54,6 @@ const runDirsOf = (out: string): string[] => (fs.existsSync(out) ? fs.readdirSyn
   .filter((d) => fs.existsSync(path.join(d, 'events.jsonl'))).sort();
 const statusOf = (d: string): { state: string; step: number } => JSON.parse(fs.readFileSync(path.join(d, 'status.json'), 'utf8')) as { state: string; step: number };
 
-async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('rlhf compare: a run folder per estimator on the same seed, report.md with verdicts, SVG charts that parse', { timeout: 900_000 }, async () => {
   const ex = exampleCopy();
@@ -99,7 +92,7 @@ test('rlhf compare: Ctrl-C stops the run in flight cleanly, starts no other, and
   const c = compare([path.join(ex, 'config.yaml'), '--estimators', 'reinforce_pp,grpo', '--seeds', '1', '--max-steps', '2000', '-o', out]);
   const firstStep = () => runDirsOf(out).some((d) => fs.readFileSync(path.join(d, 'events.jsonl'), 'utf8').includes('"type":"metrics"'));
   try {
-    await until('the first run\'s first step', firstStep, 600_000);
+    await until('the first run\'s first step', firstStep, 600_000, 200);
   } finally {
     c.kill('SIGINT'); // also when the wait failed: the compare stops its trainer and the test ends
   }

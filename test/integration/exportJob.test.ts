@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { parquetReadObjects } from 'hyparquet';
@@ -15,6 +14,7 @@ import { Float, PROJECT_NAME, exportOpenRlhfJob, exportVerlJob, hydraArg, verlOv
 import { RewardEngine } from '../../src/core/rewards/engine';
 import { loadRules } from '../../src/core/rewards/load';
 import { serveRewards } from '../../src/core/rewards/serve';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CONFIG = path.join(ROOT, 'examples/arithmetic/config.yaml');
@@ -22,7 +22,7 @@ const SCHEMA = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas/config.schema
 // verl's and OpenRLHF's own config and parser: .venv-checks (scripts/setup-checks.sh, made by npm test), else .venv-fixtures
 const FIXTURE_PY = ['.venv-checks', '.venv-fixtures'].map((v) => path.join(ROOT, v, 'bin/python')).find((p) => fs.existsSync(p)) ?? path.join(ROOT, '.venv-checks/bin/python');
 const WORKER = path.join(ROOT, 'dist/reward-eval-worker.js');
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-export-'));
+const tmp = (): string => tempDir('export');
 const paths = { modelPath: '/m', trainFile: '/d/train.parquet', valFile: '/d/val.parquet', rewardFile: '/r.py', outDir: '/out', nnodes: 1, gpusPerNode: 8, rolloutEngine: 'vllm' };
 
 function overridesOf(patch: Record<string, unknown>): Map<string, string> {

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { tempDir, until } from '../helpers';
 import Ajv from 'ajv';
 import YAML from 'yaml';
 import { killRun, launchTrainer, stopRun, type TrainerHandle } from '../../src/core/launcher';
@@ -20,7 +20,7 @@ const VENV_PY = path.join(ROOT, '.venv', 'bin', 'python');
 type Behaviour = 'cooperative' | 'ignores-stdin' | 'stubborn' | 'crashes';
 
 function fakeTrainer(behaviour: Behaviour): { python: string; trainerDir: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-fake-'));
+  const dir = tempDir('fake');
   const pkg = path.join(dir, 'rlhf_trainer');
   fs.mkdirSync(pkg);
   fs.writeFileSync(path.join(pkg, '__init__.py'), '');
@@ -54,19 +54,10 @@ while True:
   return { python: 'python3', trainerDir: dir };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function prepare(behaviour: Behaviour) {
   const fake = fakeTrainer(behaviour);
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-run-'));
+  const runDir = tempDir('run');
   const config = path.join(runDir, 'c.yaml');
   fs.writeFileSync(config, 'name: x\n');
   return { fake, runDir, config };
@@ -165,7 +156,7 @@ test('a run that recorded its own end is left as it said', async () => {
 });
 
 test('pid reuse: status.json pointing at an unrelated live process neither signals it nor shows the run alive', async () => {
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-run-'));
+  const runDir = tempDir('run');
   // an unrelated process leading its own group, as a reused pid would be
   const other = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
   try {
@@ -179,7 +170,7 @@ test('pid reuse: status.json pointing at an unrelated live process neither signa
 
 /** The embedded example in a temp workspace, running until stopped. */
 function realRunConfig(): string {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-real-'));
+  const ws = tempDir('real');
   const ex = path.join(ROOT, 'examples', 'arithmetic');
   const cfg = YAML.parse(fs.readFileSync(path.join(ex, 'config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
   cfg.model.policy = path.join(ex, 'model');
@@ -251,6 +242,6 @@ test('a 2-process run (torchrun) stops gracefully through rank 0, and a kill lea
   });
 
 test('stopping a run that is not running says so', async () => {
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-run-'));
+  const runDir = tempDir('run');
   assert.equal(await stopRun(runDir), 'not-running');
 });

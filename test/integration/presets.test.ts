@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
 import { PRESETS, guessKeys, jsonlKeys } from '../../src/core/presets';
 import { applyFix, fixesOf, parseTrainerProblem } from '../../src/core/configCheck';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -19,7 +19,7 @@ const env = { ...process.env, RLHF_PYTHON: PY };
 const rlhf = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env, timeout: 280_000 });
 
 test('every preset is written, validates with the trainer and trains one step of the embedded model', { timeout: 1_800_000 }, () => {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-presets-'));
+  const ws = tempDir('presets');
   const listed = rlhf(ws, 'config', 'presets');
   assert.equal(listed.status, 0, listed.stderr);
   for (const p of PRESETS) assert.match(listed.stdout, new RegExp(`^${p.name} `, 'm'));
@@ -69,7 +69,7 @@ const BAD: { name: string; edit: (text: string) => string; field: string; key: s
 ];
 
 test('bad configs: rlhf validate names each problem at its line (exit 2)', { timeout: 600_000 }, () => {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-bad-'));
+  const ws = tempDir('bad');
   assert.equal(rlhf(ws, 'config', 'new', '--preset', 'arithmetic-cpu', '-o', 'good.yaml').status, 0);
   const good = fs.readFileSync(path.join(ws, 'good.yaml'), 'utf8');
   for (const bad of BAD) {
@@ -93,7 +93,7 @@ test('bad configs: rlhf validate names each problem at its line (exit 2)', { tim
 });
 
 test('dataset keys are picked from the first rows', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-keys-'));
+  const dir = tempDir('keys');
   const file = path.join(dir, 'd.jsonl');
   fs.writeFileSync(file, '{"id": 1, "question": "2+2?", "solution": "4"}\nnot json\n{"question": "x", "meta": {"a": 1}}\n');
   assert.deepEqual(jsonlKeys(file), ['id', 'question', 'solution']);

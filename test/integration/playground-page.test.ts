@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -17,6 +16,7 @@ import { RewardEngine } from '../../src/core/rewards/engine';
 import { rulesFromSpecs } from '../../src/core/rewards/load';
 import { installLayout } from '../../src/core/training';
 import { playgroundHtml } from '../../src/extension/playgroundHtml';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -34,7 +34,7 @@ function missing(): string | undefined {
 }
 
 test('the page streams a greedy answer from the session, shows tokens/s and the rule reward, and runs two columns', { skip: missing(), timeout: 300_000 }, async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-playground-page-'));
+  const tmp = tempDir('playground-page');
   const dir = path.join(tmp, 'onnx');
   await exportOnnx({ python: PY, layout: installLayout(ROOT), checkpoint: path.join(EX, 'model'), out: dir });
   const engine = new RewardEngine(rulesFromSpecs([{ name: 'correct', kind: 'answer_match', extract: 'full' }], EX), { workers: 1, workerScript: path.join(DIST, 'reward-eval-worker.js') });

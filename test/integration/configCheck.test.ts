@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { estimateHead, parseTrainerProblem, trainerValidate } from '../../src/core/configCheck';
 import { installLayout } from '../../src/core/training';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -26,7 +26,7 @@ const EDITS: [(t: string) => string, string, string, RegExp][] = [
 
 test('every semantic problem of a config at its line, from the CLI and from trainerValidate', { timeout: 600_000 }, async () => {
   assert.ok(fs.existsSync(CLI), 'run `node esbuild.mjs` first (dist/cli.js)');
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-multi-'));
+  const ws = tempDir('multi');
   assert.equal(rlhf(ws, 'config', 'new', '--preset', 'arithmetic-cpu', '-o', 'good.yaml').status, 0);
   const good = fs.readFileSync(path.join(ws, 'good.yaml'), 'utf8');
   let text = good;

@@ -3,13 +3,13 @@
 // Also: which interpreter is chosen and how errors say where it came from.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { describePythonChoice, probePython, resolvePython } from '../../src/core/python';
 import { SetupError, setUpVenv, venvPython } from '../../src/core/pythonSetup';
+import { tempDir } from '../helpers';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-setup-'));
+const tmp = () => tempDir('setup');
 
 test('setUpVenv creates .venv, installs the requirements, then is a no-op until they change', async () => {
   const root = tmp();

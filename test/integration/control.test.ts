@@ -4,27 +4,18 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
 import { CONTROL_DIR, requestCheckpoint, NotLiveError } from '../../src/core/control';
 import { checkpointInfos } from '../../src/core/checkpoints';
+import { tempDir, until } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const EX = path.join(ROOT, 'examples', 'arithmetic');
 
-async function waitFor<T>(what: string, probe: () => T | undefined, ms = 240_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** The embedded example as a run that would go on for hours, started detached without a stdin. */
 function startDetached(ws: string): { runDir: string; pid: number; exited: Promise<number | null> } {
@@ -49,10 +40,10 @@ const metricsSteps = (runDir: string): number => {
 
 test('a run started elsewhere saves on request (rlhf save, then a request file), and a finished run refuses', { timeout: 600_000 }, async () => {
   assert.ok(fs.existsSync(CLI), 'run `node esbuild.mjs` first (dist/cli.js)');
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-control-'));
+  const ws = tempDir('control');
   const run = startDetached(ws);
   try {
-    await waitFor('the first step', () => (metricsSteps(run.runDir) >= 1 ? true : undefined));
+    await until('the first step', () => metricsSteps(run.runDir) >= 1, 240_000, 200);
     // rlhf save from another process: exit 0 once the checkpoint event has come
     const r = spawnSync(process.execPath, [CLI, 'save', 'detached', '--runs-dir', path.join(ws, 'runs')], { encoding: 'utf8', timeout: 300_000 });
     assert.equal(r.status, 0, r.stderr + r.stdout);
@@ -68,7 +59,7 @@ test('a run started elsewhere saves on request (rlhf save, then a request file),
     const second = await requestCheckpoint(run.runDir, { timeoutMs: 300_000 });
     assert.ok(second.step > Number(m[1]), `step ${second.step} after ${m[1]}`);
     const stepsThen = metricsSteps(run.runDir);
-    await waitFor('two more steps', () => (metricsSteps(run.runDir) >= stepsThen + 2 ? true : undefined));
+    await until('two more steps', () => metricsSteps(run.runDir) >= stepsThen + 2, 240_000, 200);
     assert.deepEqual(checkpointInfos(run.runDir).map((c) => c.reason), ['requested', 'requested']);
   } finally {
     try { process.kill(-run.pid, 'SIGINT'); } catch { /* gone */ }

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import Ajv from 'ajv';
 import YAML from 'yaml';
 import { configDocs } from '../../scripts/config-docs.mjs';
+import { tempDir, until } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -40,7 +40,7 @@ function readExampleConfig(): ExampleConfig {
 }
 
 function workspace(maxSteps: number, extra: (cfg: ExampleConfig) => void = () => undefined): string {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-cli-'));
+  const ws = tempDir('cli');
   const cfg = readExampleConfig();
   cfg.model.policy = path.join(EX, 'model');
   cfg.data.prompts = path.join(EX, 'data', 'train.jsonl');
@@ -87,14 +87,12 @@ test('Ctrl-C on rlhf train stops the run gracefully with a checkpoint', { timeou
   const child = spawn(process.execPath, [CLI, 'train', 'config.yaml'], { cwd: ws, env: { ...process.env, RLHF_PYTHON: PY } });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
-  const deadline = Date.now() + 240_000;
   const runsDir = path.join(ws, 'runs');
-  while (Date.now() < deadline) {
+  await until('the first metrics event', () => {
     const runs = fs.existsSync(runsDir) ? fs.readdirSync(runsDir) : [];
     const ev = runs.length ? path.join(runsDir, runs[0], 'events.jsonl') : '';
-    if (ev && fs.existsSync(ev) && fs.readFileSync(ev, 'utf8').includes('"type":"metrics"')) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return ev !== '' && fs.existsSync(ev) && fs.readFileSync(ev, 'utf8').includes('"type":"metrics"');
+  }, 240_000, 100);
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   assert.equal(code, 0, out);

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { loadOnnxRewardModel, scoreSamples } from '../../src/core/onnx/rewardModel';
 import { RewardEngine } from '../../src/core/rewards/engine';
 import { rulesFromSpecs } from '../../src/core/rewards/load';
 import YAML from 'yaml';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -39,7 +39,7 @@ let reference: Scored[] = [];
 
 before(() => {
   if (skipReason) return;
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-onnx-reward-'));
+  tmp = tempDir('onnx-reward');
   const built = path.join(tmp, 'reward-model');
   python(['-c', 'import sys; from pathlib import Path; from rlhf_trainer.onnx_export import create_tiny_reward_model; '
     + 'create_tiny_reward_model(Path(sys.argv[1]), Path(sys.argv[2]))', built, path.join(ROOT, 'examples', 'arithmetic', 'model')]);

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
 import { checkpointInfos, deleteCheckpoint, inheritedHistory, lineageOf, setKept, type CheckpointInfo } from '../../src/core/checkpoints';
 import { listCheckpoints } from '../../src/core/runStore';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -19,7 +19,7 @@ const env = { ...process.env, RLHF_PYTHON: PY };
 const rlhf = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env, timeout: 550_000 });
 
 test('checkpoints list, lineage of a resumed run, keep/delete, export', { timeout: 1_200_000 }, () => {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-ckpt-'));
+  const ws = tempDir('ckpt');
   assert.equal(rlhf(ws, 'config', 'new', '--preset', 'arithmetic-cpu', '-o', 'config.yaml').status, 0);
   const cfg = YAML.parse(fs.readFileSync(path.join(ws, 'config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
   Object.assign(cfg.train, { max_steps: 3 });

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { test } from 'node:test';
 import { chooseNode, trainerEnv } from '../../src/core/trainerEnv';
 import { installLayout, layoutEnv, validateConfig } from '../../src/core/training';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const layout = installLayout(ROOT);
@@ -57,7 +57,7 @@ test('chooseNode: the setting wins; under Electron its binary runs as Node; else
 test('desktop VS Code: the reward worker really runs under an Electron-like runtime through the chosen command', async () => {
   assert.ok(fs.existsSync(layout.rewardWorker), 'dist/reward-worker.js is built (node esbuild.mjs)');
   // like Electron: it is a Node only with ELECTRON_RUN_AS_NODE=1, otherwise it would open an editor window
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-electron-'));
+  const dir = tempDir('electron');
   const fake = path.join(dir, 'code');
   fs.writeFileSync(fake, `#!/bin/sh\n[ "$ELECTRON_RUN_AS_NODE" = 1 ] || { echo "fake electron: would open a window" >&2; exit 9; }\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 });
   const base = { ...process.env };
@@ -81,7 +81,7 @@ test('code-server / CLI: the worker runs under the current Node', async () => {
 });
 
 test("trainerEnv: the trainer comes first on PYTHONPATH and the user's PYTHONPATH stays (validate and run share it)", () => {
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-pp-'));
+  const userDir = tempDir('pp');
   const env = trainerEnv({ trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, node: chooseNode(), base: { ...process.env, PYTHONPATH: userDir } });
   assert.equal(env.PYTHONPATH, [layout.trainerDir, userDir].join(path.delimiter));
   const sysPath = JSON.parse(execFileSync('python3', ['-c', 'import json, sys; print(json.dumps(sys.path))'], { env, encoding: 'utf8' })) as string[];
@@ -93,7 +93,7 @@ test("trainerEnv: the trainer comes first on PYTHONPATH and the user's PYTHONPAT
 test("validate with the real trainer sees the user's PYTHONPATH (it used to be replaced by the trainer's folder)", async (t) => {
   const venv = path.join(ROOT, '.venv', 'bin', 'python');
   if (!fs.existsSync(venv)) { t.skip('no .venv (npm run setup:python)'); return; }
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-userpp-'));
+  const userDir = tempDir('userpp');
   const marker = path.join(userDir, 'seen');
   // Python imports sitecustomize from sys.path at start-up: it runs only when userDir is on PYTHONPATH
   fs.writeFileSync(path.join(userDir, 'sitecustomize.py'), `open(${JSON.stringify(marker)}, "w").write("1")\n`);
