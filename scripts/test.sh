@@ -16,6 +16,7 @@ fail=0
 step() { echo; echo "=== $1"; shift; "$@" || { echo "=== FAILED: $*"; fail=1; }; }
 step "typecheck" npx tsc -p . --noEmit
 step "lint: eslint (type-aware)" npx eslint
+step "lint: dependency rules (dependency-cruiser)" npm run -s lint:deps
 step "lint: ruff" .venv/bin/ruff check trainer
 step "build" node esbuild.mjs
 step "TS unit tests (test/unit)" npm run -s test:unit

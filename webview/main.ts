@@ -4,7 +4,7 @@
 import { metricsCsv } from '../src/core/csv';
 import { assignColors, RUN_PALETTE } from '../src/core/overlay';
 import { isHostToWebview, type AlertEvent, type ExportFormat, type HostToWebview, type RunInfo, type WebviewToHost } from '../src/core/protocol';
-import { DashboardData, isXAxis, PANELS } from './data';
+import { DashboardData, isXAxis, PANELS } from '../src/core/charts/data';
 import { $, Charts, mountLayout, renderAlerts, renderLegend, renderPanelPicker, renderProgress, renderRun, renderSamples, type ChartRun, type ChartView } from './render';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewToHost): void; getState(): unknown; setState(s: unknown): void };

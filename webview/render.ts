@@ -11,9 +11,9 @@ import { formatNumber, formatTicks } from '../src/core/format';
 import { joinColumns } from '../src/core/overlay';
 import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../src/core/protocol';
 import { escapeHtml } from '../src/extension/dashboardHtml';
-import { PANELS, X_AXES, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from './data';
+import { PANELS, X_AXES, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from '../src/core/charts/data';
 import { logTickLabels, yAxisWidth, yRange } from './scale';
-import { chartSvg, type SvgSeries } from './svg';
+import { chartSvg, type SvgSeries } from '../src/core/charts/svg';
 
 const CHART_HEIGHT = 190;
 const MIN_CHART_WIDTH = 260;

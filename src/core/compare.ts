@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
-import { chartSvg, type SvgSeries } from '../../webview/svg';
-import { DashboardData, PANELS, type XAxis } from '../../webview/data';
+import { chartSvg, type SvgSeries } from './charts/svg';
+import { DashboardData, PANELS, type XAxis } from './charts/data';
 import { formatDuration, formatNumber } from './format';
 import { launchTrainer, stopRun, type TrainerHandle } from './launcher';
 import { probePython } from './python';

@@ -7,7 +7,7 @@ import { csvField, metricsCsv } from '../../src/core/csv';
 import { downsample, m4Rows, visibleRows } from '../../src/core/downsample';
 import { isWebviewToHost, parseEventLine, type MetricsEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
-import { chartSvg, niceTicks } from '../../webview/svg';
+import { chartSvg, niceTicks } from '../../src/core/charts/svg';
 import { tempDir } from '../helpers';
 
 /** A deterministic noise source, so a failure reproduces. */

@@ -6,9 +6,9 @@ import { downsample } from '../../src/core/downsample';
 import { formatDuration, formatNumber, formatTicks } from '../../src/core/format';
 import type { MetricsEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
-import { DashboardData, PANELS, type Panel, type XAxis } from '../../webview/data';
+import { DashboardData, PANELS, type Panel, type XAxis } from '../../src/core/charts/data';
 import { logTickLabels, yAxisWidth, yRange } from '../../webview/scale';
-import { ema, EmaColumn } from '../../webview/smoothing';
+import { ema, EmaColumn } from '../../src/core/charts/smoothing';
 
 const close = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(a - b) < 1e-12, `${a} != ${b}`);
 

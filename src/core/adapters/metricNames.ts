@@ -1,4 +1,4 @@
-// Each framework's metric names mapped onto the names the dashboard's panels plot (webview/data.ts
+// Each framework's metric names mapped onto the names the dashboard's panels plot (src/core/charts/data.ts
 // PANELS, the native trainer's events). The first source present in a step wins; every other
 // metric, a shadowed source included, keeps its own name. Metrics a table calls eval go to the
 // eval series. docs/adapters.md shows these tables.

@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
-import type { RewardEngine } from '../rewards/engine';
 import {
   COLUMNS, isPlaygroundToHost, type GenerateSettings, type HostToPlayground, type ModelChoice, type PlaygroundToHost,
 } from '../playgroundProtocol';
@@ -24,6 +23,16 @@ export interface PlaygroundChoice extends ModelChoice {
   quantized?: boolean;
 }
 
+/**
+ * The reward engine as the playground scores with it: rewards/engine's RewardEngine fits it. Written out
+ * here because rewards/ imports onnx/ (ONNX reward models), and onnx/ importing rewards/ back made the
+ * two folders a cycle (the dependency rules of npm run lint).
+ */
+export interface PlaygroundScorer {
+  readonly fallback: number;
+  evaluate(samples: { prompt: string; response: string; label?: unknown }[]): Promise<{ reward: number; breakdown: Record<string, number>; error?: string }[]>;
+}
+
 export interface PlaygroundOptions {
   title: string;
   /** The prompt box's first text (a dataset prompt). */
@@ -33,7 +42,7 @@ export interface PlaygroundOptions {
   selected: (string | null)[];
   settings?: Partial<GenerateSettings>;
   /** The run's reward rules (scored per answer) and how to describe them; absent: no reward column. */
-  rewards?: { engine: RewardEngine; describe: string };
+  rewards?: { engine: PlaygroundScorer; describe: string };
   /** The dataset label of a prompt, for rules that compare with it (answer_match). */
   labelOf?: (prompt: string) => unknown;
   /** Creates `choice.dir`'s export (the trainer's exporter); called when it has no onnx/model.onnx. */

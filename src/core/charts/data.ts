@@ -2,9 +2,9 @@
 // core's SeriesColumns, appended chunk by chunk), the x axes derived from them and the smoothed
 // series. Everything derived is kept up to date from the first changed row only, so a live update
 // costs the new tail, not the run's length.
-import type { SeriesChunk } from '../src/core/protocol';
-import { lowerBound, M4Summary, rowAtOrBefore } from '../src/core/downsample';
-import { SeriesColumns } from '../src/core/runModel';
+import type { SeriesChunk } from '../protocol';
+import { lowerBound, M4Summary, rowAtOrBefore } from '../downsample';
+import { SeriesColumns } from '../runModel';
 import { EmaColumn } from './smoothing';
 
 export type XAxis = 'step' | 'samples' | 'tokens' | 'time' | 'kl';

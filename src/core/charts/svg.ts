@@ -1,7 +1,7 @@
 // A chart as a standalone SVG file, built from the same downsampled columns the canvas draws: a
 // frame, ticks with the axis formatter's labels, axis titles, a polyline per series. DOM-free.
-import { formatTicks } from '../src/core/format';
-import type { Columns } from '../src/core/downsample';
+import { formatTicks } from '../format';
+import type { Columns } from '../downsample';
 
 export interface SvgSeries { label: string; color: string; width: number; opacity?: number; dash?: number[] }
 export interface SvgChart {
