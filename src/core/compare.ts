@@ -13,13 +13,14 @@ import { launchTrainer, stopRun, type TrainerHandle } from './launcher';
 import { probePython } from './python';
 import { newRunId } from './runStore';
 import type { SeriesChunk } from './protocol';
+import type { Estimator } from './presets';
 import { RunModel } from './runModel';
 import { RunWatcher } from './runWatcher';
 import { layoutEnv, validateConfig, type InstallLayout } from './training';
 import { chooseNode, type NodeCommand } from './trainerEnv';
 
 /** The estimators the trainer knows (schemas/config.schema.json, algorithm.estimator). */
-export const ESTIMATORS = ['reinforce_pp', 'reinforce_pp_baseline', 'grpo', 'rloo', 'dr_grpo', 'ppo'] as const;
+export const ESTIMATORS = ['reinforce_pp', 'reinforce_pp_baseline', 'grpo', 'rloo', 'dr_grpo', 'ppo'] as const satisfies readonly Estimator[];
 /** The paper's comparison: REINFORCE++, REINFORCE++-baseline, GRPO, RLOO. */
 export const DEFAULT_ESTIMATORS = ['reinforce_pp', 'reinforce_pp_baseline', 'grpo', 'rloo'];
 export const DEFAULT_SEEDS = 2;

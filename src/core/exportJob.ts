@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import type { Estimator } from './presets';
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -38,7 +39,8 @@ export interface VerlJob {
 }
 
 export const PROJECT_NAME = 'rlhf-studio';
-const ESTIMATORS: Record<string, string> = {
+// Record<Estimator, ...>: an estimator added to the schema does not compile until it has a mapping
+const ESTIMATORS: Record<Estimator, string> = {
   reinforce_pp: 'reinforce_plus_plus', reinforce_pp_baseline: 'reinforce_plus_plus_baseline',
   grpo: 'grpo', dr_grpo: 'grpo', rloo: 'rloo', ppo: 'gae',
 };
@@ -46,12 +48,14 @@ const ESTIMATORS: Record<string, string> = {
 const KL_ESTIMATORS: Record<string, string> = { k1: 'kl', k2: 'mse', k3: 'low_var_kl' };
 const LOSS_AGG: Record<string, string> = { token_mean: 'token-mean', sequence_mean: 'seq-mean-token-mean' };
 
-/** The config with the schema's defaults filled in (objects recursively). */
+/** The config with the schema's defaults filled in (objects recursively, arrays of objects too), as the trainer's apply_defaults. */
 export function withDefaults(schema: Obj, value: unknown): unknown {
+  if (Array.isArray(value) && isObj(schema.items)) { const items = schema.items; return value.map((x) => withDefaults(items, x)); }
   if (!isObj(schema.properties)) return value ?? schema.default;
   const v: Obj = isObj(value) ? { ...value } : isObj(schema.default) ? { ...schema.default } : {};
   for (const [k, sub] of Object.entries(schema.properties)) {
-    if (!isObj(sub)) continue;
+    // a key that is absent and has no default stays absent (an object section too), as in apply_defaults
+    if (!isObj(sub) || (v[k] === undefined && !('default' in sub))) continue;
     const filled = withDefaults(sub, v[k]);
     if (filled !== undefined) v[k] = filled;
   }
@@ -72,7 +76,7 @@ export function verlOverrides(c: Obj, p: { modelPath: string; trainFile: string;
   const n = get(c, 'rollout.n_samples_per_prompt') as number;
   const estimator = get(c, 'algorithm.estimator') as string;
 
-  set('algorithm.adv_estimator', ESTIMATORS[estimator] ?? estimator);
+  set('algorithm.adv_estimator', ESTIMATORS[estimator as Estimator] ?? estimator);
   if (estimator === 'dr_grpo') { set('algorithm.norm_adv_by_std_in_grpo', false); set(`${A}.loss_agg_mode`, 'seq-mean-token-sum-norm'); }
   else if (estimator === 'grpo') set('algorithm.norm_adv_by_std_in_grpo', get(c, 'algorithm.std_norm') as boolean);
   else {
@@ -373,7 +377,7 @@ export function exportVerlJob(opts: VerlExportOptions): VerlJob {
 // applies input_template itself); rules are scored by `rlhf serve-rewards` (--reward.remote_url).
 // ---------------------------------------------------------------------------------------------
 
-const OPENRLHF_ESTIMATORS: Record<string, string> = {
+const OPENRLHF_ESTIMATORS: Record<Estimator, string> = {
   reinforce_pp: 'reinforce', reinforce_pp_baseline: 'reinforce_baseline', rloo: 'rloo', grpo: 'group_norm', dr_grpo: 'dr_grpo', ppo: 'gae',
 };
 
@@ -420,7 +424,7 @@ export function openRlhfArgs(c: Obj, p: { modelPath: string; configDir: string; 
   flag('actor.min_lr_ratio', get(c, 'train.min_lr_ratio') as number);
   flag('actor.max_norm', get(c, 'train.max_grad_norm') as number);
   flag('actor.loss_agg_mode', LOSS_AGG[get(c, 'train.loss_aggregation') as string]);
-  flag('algo.advantage.estimator', OPENRLHF_ESTIMATORS[estimator] ?? estimator);
+  flag('algo.advantage.estimator', OPENRLHF_ESTIMATORS[estimator as Estimator] ?? estimator);
   flag('algo.advantage.gamma', get(c, 'algorithm.gamma') as number);
   flag('algo.advantage.lambd', get(c, 'algorithm.lambd') as number);
   if (get(c, 'algorithm.std_norm') === false) a.push('--algo.advantage.no_std_norm');

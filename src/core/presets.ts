@@ -3,8 +3,13 @@
 // `validate` accepts (test/integration/presets.test.ts checks every one with the real trainer and one step).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ConfigSchema } from './schemaTypes';
 
-export type Estimator = 'reinforce_pp' | 'reinforce_pp_baseline' | 'rloo' | 'grpo' | 'dr_grpo' | 'ppo';
+/** algorithm.estimator of schemas/config.schema.json (the type is generated from it: src/core/schemaTypes.ts). */
+export type Estimator = NonNullable<NonNullable<ConfigSchema['algorithm']>['estimator']>;
+
+/** The estimators that baseline within a prompt's group (algorithms.py GROUPED_ESTIMATORS; test/unit/facts.test.ts). */
+export const GROUPED_ESTIMATORS: readonly Estimator[] = ['reinforce_pp_baseline', 'rloo', 'grpo', 'dr_grpo'];
 
 export interface Preset {
   name: string;
@@ -117,7 +122,7 @@ export function renderPreset(preset: Preset, o: RenderOptions): string {
   // the embedded model has 64 positions: 6 new tokens answer a+b=; a real model gets the preset's length
   const maxNew = embeddedModel ? 6 : preset.maxNewTokens;
   const p = preset;
-  const grouped = ['reinforce_pp_baseline', 'rloo', 'grpo', 'dr_grpo'].includes(p.estimator);
+  const grouped = GROUPED_ESTIMATORS.includes(p.estimator);
   const lines = [
     `# RLHF Studio run config from preset '${p.name}': ${p.summary}.`,
     '# Every key is described in docs/config.md; keys not written here take the schema\'s defaults.',

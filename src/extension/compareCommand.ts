@@ -4,10 +4,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CompareError, DEFAULT_ESTIMATORS, DEFAULT_SEEDS, ESTIMATORS, runCompare } from '../core/compare';
+import type { Estimator } from '../core/presets';
 import { newRunId } from '../core/runStore';
 import type { Ctx } from './ctx';
 
-const LABELS: Record<string, string> = {
+const LABELS: Record<Estimator, string> = {
   reinforce_pp: 'REINFORCE++', reinforce_pp_baseline: 'REINFORCE++-baseline', grpo: 'GRPO', rloo: 'RLOO', dr_grpo: 'Dr. GRPO', ppo: 'PPO (trains a critic)',
 };
 
