@@ -9,9 +9,8 @@ import YAML from 'yaml';
 import { chartSvg, type SvgSeries } from '../../webview/svg';
 import { DashboardData, PANELS, type XAxis } from '../../webview/data';
 import { formatDuration, formatNumber } from './format';
-import { launchTrainer, stopRun, type TrainerHandle } from './launcher';
+import { createRunDir, launchTrainer, stopRun, type TrainerHandle } from './launcher';
 import { probePython } from './python';
-import { newRunId } from './runStore';
 import type { SeriesChunk } from './protocol';
 import { RunModel } from './runModel';
 import { RunWatcher } from './runWatcher';
@@ -207,7 +206,7 @@ async function runOne(o: CompareOptions, launch: Launch, base: BaseConfig, confi
   let watcher: RunWatcher | undefined;
   try {
     const handle = launchTrainer({ python: launch.python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: file,
-      runDir: path.join(o.outDir, newRunId(`${base.name}-${job.estimator}-s${job.seed}`)), rewardWorker: o.layout.rewardWorker,
+      runDir: createRunDir(o.outDir, `${base.name}-${job.estimator}-s${job.seed}`), rewardWorker: o.layout.rewardWorker,
       env: layoutEnv(o.layout, launch.node) });
     handle.child.ref(); // a headless compare waits for its trainers
     live.set(job.index, handle);

@@ -97,12 +97,16 @@ def cmd_run(args) -> int:
         return 2
     cfg, rows, applied = loaded
 
-    from .runfolder import RunFolder
+    from .runfolder import RunFolder, RunFolderTaken
     from .control import Control
     from .trainer import Trainer, describe_device, pick_device, sampling_parameters, versions
 
     run_dir = Path(args.run_dir)
-    run = RunFolder(run_dir)
+    try:
+        run = RunFolder(run_dir)
+    except RunFolderTaken as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     _tee_to_log(run_dir)
     run.write_config(cfg)
     run.set_status(state="starting")
