@@ -98,7 +98,8 @@ function readBase(config: string, schemasDir: string, maxSteps?: number): BaseCo
 /**
  * The config of one run, written next to the original so that its relative paths (model, data, rule
  * modules) resolve as they do there; removed once the run has ended (the run folder keeps the
- * resolved copy). Hidden, and named after this process, so parallel compares do not collide.
+ * resolved copy; the trainer deletes it once read, so a killed compare leaves none). Hidden, and named
+ * after this process, so parallel compares do not collide.
  */
 function writeRunConfig(base: BaseConfig, config: string, estimator: string, seed: number): string {
   const doc = base.doc.clone();
@@ -207,7 +208,7 @@ async function runOne(o: CompareOptions, launch: Launch, base: BaseConfig, confi
   try {
     const handle = launchTrainer({ python: launch.python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: file,
       runDir: createRunDir(o.outDir, `${base.name}-${job.estimator}-s${job.seed}`), rewardWorker: o.layout.rewardWorker,
-      env: layoutEnv(o.layout, launch.node) });
+      env: layoutEnv(o.layout, launch.node), ownedByParent: true });
     handle.child.ref(); // a headless compare waits for its trainers
     live.set(job.index, handle);
     if (o.signal?.aborted) void stopRun(handle.runDir, handle, 30_000, undefined, 'rlhf compare (stopped)');

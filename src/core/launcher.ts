@@ -41,6 +41,12 @@ export interface LaunchOptions {
   env?: NodeJS.ProcessEnv;
   /** Training processes on this machine (torchrun --nproc-per-node); 1 or absent: one plain process. */
   nproc?: number;
+  /**
+   * A trainer that must not outlive this process (rlhf compare): it stops, finishing its step, when its
+   * stdin closes, as it does when this process is killed; and it deletes `config` once read (a temporary
+   * config is never left next to the user's). Other trainers are detached on purpose: they survive a closed window.
+   */
+  ownedByParent?: boolean;
 }
 
 export interface TrainerHandle {
@@ -57,6 +63,7 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
   // absolute: the trainer runs in the config's folder, and its --run-dir is how its process is recognised
   const args = [...torchrunArgs(o.nproc), '-m', 'rlhf_trainer', 'run', '--config', path.resolve(o.config), '--run-dir', path.resolve(o.runDir)];
   if (o.resume) args.push('--resume', o.resume);
+  if (o.ownedByParent) args.push('--stop-on-eof', '--temporary-config');
   const env = o.env ?? trainerEnv({ trainerDir: o.trainerDir, schemasDir: o.schemasDir, rewardWorker: o.rewardWorker,
     node: chooseNode({ setting: o.nodePath }) });
   const child = spawn(o.python, args, { cwd: path.dirname(o.config), env, detached: true, stdio: ['pipe', log, log] });

@@ -41,14 +41,14 @@ class Control:
         self.reason = reason
         self.stop.set()
 
-    def install(self, read_stdin: bool = True, run_dir: str | Path | None = None):
+    def install(self, read_stdin: bool = True, run_dir: str | Path | None = None, stop_on_eof: bool = False):
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda s, _f: self.request_stop(f"signal {signal.Signals(s).name}"))
         # under torchrun only rank 0 reads the launcher's control lines; the trainer broadcasts its flags
         if env_rank() != 0:
             return
         if read_stdin and sys.stdin is not None and not sys.stdin.isatty():
-            threading.Thread(target=self._read_stdin, daemon=True).start()
+            threading.Thread(target=self._read_stdin, args=(stop_on_eof,), daemon=True).start()
         if run_dir is not None:
             self.folder = Path(run_dir) / CONTROL_DIR
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -66,12 +66,14 @@ class Control:
         elif kind == "save":
             self.save.set()
 
-    def _read_stdin(self):
+    def _read_stdin(self, stop_on_eof: bool):
         for line in sys.stdin:
             try:
                 self.apply(json.loads(line))
             except json.JSONDecodeError:
                 continue
+        if stop_on_eof:  # the process holding the other end ended (killed, or exited without stopping us)
+            self.request_stop("stdin closed: the process that started this trainer ended")
 
     def poll_folder(self):
         """Applies the request files there are, oldest name first, deleting each once applied."""
