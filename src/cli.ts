@@ -12,7 +12,7 @@ import { PRESETS, findPreset, renderPreset } from './core/presets';
 import { checkpointInfos, formatBytes, lineageOf } from './core/checkpoints';
 import { chooseNode } from './core/trainerEnv';
 import { formatProblem, parseTrainerProblem, schemaProblems, trainerValidate } from './core/configCheck';
-import { RewardEngine } from './core/rewards/engine';
+import { RewardEngine, type EngineOptions } from './core/rewards/engine';
 import { loadRules } from './core/rewards/load';
 import { formatReport, replayRun } from './core/rewards/replay';
 import { RuleError } from './core/rewards/rules';
@@ -54,7 +54,8 @@ const COMMANDS: Record<string, Command> = {
     flags: { run: ['string', 'RUN', 'the run (id or folder)'], ...RUNS_DIR, last: ['string', 'N', 'how many samples (default 200)'], json: ['boolean', '', 'print the report as JSON'] } },
   'serve-rewards': { usage: 'rlhf serve-rewards RULES', positionals: [1, 1],
     summary: 'OpenRLHF-compatible remote reward on 127.0.0.1; prints the URL (token in its path) for --reward.remote_url',
-    flags: { port: ['string', 'P', 'the port (default: a free one)'], token: ['string', 'T', 'the token (default: $RLHF_REWARD_TOKEN or a new random one)'] } },
+    flags: { port: ['string', 'P', 'the port (default: a free one)'], token: ['string', 'T', 'the token (default: $RLHF_REWARD_TOKEN or a new random one)'],
+      'memory-mb': ['string', 'MB', 'memory cap of each rule evaluator process (default 256)'] } },
   watch: { usage: 'rlhf watch DIR', positionals: [1, 1],
     summary: `follow a run of another framework (${FRAMEWORKS.join(', ')}; detected from DIR's files): a line per new step until Ctrl-C`,
     flags: { once: ['boolean', '', 'read everything there is, print a summary and exit'], json: ['boolean', '', 'with --once: print the run model as JSON'],
@@ -299,10 +300,10 @@ async function cmdStop(args: Args): Promise<number> {
   return 0;
 }
 
-function engineFor(file: string | undefined, cmd: string): RewardEngine | number {
+function engineFor(file: string | undefined, cmd: string, opts: EngineOptions = {}): RewardEngine | number {
   if (!file) { process.stderr.write(`rlhf ${cmd}: give the rules: a run config with reward.rules, or a *.reward.ts module\n`); return 2; }
   try {
-    return new RewardEngine(loadRules(file));
+    return new RewardEngine(loadRules(file), opts);
   } catch (e) {
     if (e instanceof RuleError) { process.stderr.write(`rlhf ${cmd}: ${e.message}\n`); return 2; }
     throw e;
@@ -333,7 +334,7 @@ async function cmdRewardsTest(args: Args): Promise<number> {
 
 async function cmdServeRewards(args: Args): Promise<number> {
   const port = intFlag(args, 'port', 0, 0, 65535);
-  const engine = engineFor(args._[1], 'serve-rewards');
+  const engine = engineFor(args._[1], 'serve-rewards', { memoryMb: intFlag(args, 'memory-mb', 256, 16, 65536) });
   if (typeof engine === 'number') return engine;
   try { await engine.ready(); } catch (e) { process.stderr.write(`rlhf serve-rewards: ${(e as Error).message}\n`); return 2; }
   const srv = await serveRewards(engine, { port, token: str(args.flags.token) ?? process.env.RLHF_REWARD_TOKEN });

@@ -9,9 +9,8 @@ import YAML from 'yaml';
 import { chartSvg, type SvgSeries } from './charts/svg';
 import { DashboardData, PANELS, type XAxis } from './charts/data';
 import { formatDuration, formatNumber } from './format';
-import { launchTrainer, stopRun, type TrainerHandle } from './launcher';
+import { createRunDir, launchTrainer, stopRun, type TrainerHandle } from './launcher';
 import { probePython } from './python';
-import { newRunId } from './runStore';
 import type { SeriesChunk } from './protocol';
 import type { Estimator } from './presets';
 import { RunModel } from './runModel';
@@ -100,7 +99,8 @@ function readBase(config: string, schemasDir: string, maxSteps?: number): BaseCo
 /**
  * The config of one run, written next to the original so that its relative paths (model, data, rule
  * modules) resolve as they do there; removed once the run has ended (the run folder keeps the
- * resolved copy). Hidden, and named after this process, so parallel compares do not collide.
+ * resolved copy; the trainer deletes it once read, so a killed compare leaves none). Hidden, and named
+ * after this process, so parallel compares do not collide.
  */
 function writeRunConfig(base: BaseConfig, config: string, estimator: string, seed: number): string {
   const doc = base.doc.clone();
@@ -208,8 +208,8 @@ async function runOne(o: CompareOptions, launch: Launch, base: BaseConfig, confi
   let watcher: RunWatcher | undefined;
   try {
     const handle = launchTrainer({ python: launch.python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: file,
-      runDir: path.join(o.outDir, newRunId(`${base.name}-${job.estimator}-s${job.seed}`)), rewardWorker: o.layout.rewardWorker,
-      env: layoutEnv(o.layout, launch.node) });
+      runDir: createRunDir(o.outDir, `${base.name}-${job.estimator}-s${job.seed}`), rewardWorker: o.layout.rewardWorker,
+      env: layoutEnv(o.layout, launch.node), ownedByParent: true });
     handle.child.ref(); // a headless compare waits for its trainers
     live.set(job.index, handle);
     if (o.signal?.aborted) void stopRun(handle.runDir, handle, 30_000, undefined, 'rlhf compare (stopped)');

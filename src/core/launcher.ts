@@ -6,7 +6,24 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chooseNode, trainerEnv } from './trainerEnv';
-import { isAlive, isExiting, isRunProcess, noteKillReason, readStatus, recordUnreportedEnd, runProcesses } from './runStore';
+import { isAlive, isExiting, isRunProcess, newRunId, noteKillReason, readStatus, recordUnreportedEnd, runProcesses } from './runStore';
+
+/**
+ * Creates a new run folder in `parent` and returns its path: `STAMP-NAME`, or `STAMP-NAME-2`, `-3`, ... when
+ * another start (a sweep loop, Start Training twice) took that name in the same second. The folder is
+ * made with an exclusive mkdir (EEXIST on a name taken, never check-then-create), so two trainers never
+ * share one folder.
+ */
+export function createRunDir(parent: string, name: string, now = new Date()): string {
+  fs.mkdirSync(parent, { recursive: true });
+  const id = newRunId(name, now);
+  for (let n = 1; ; n++) {
+    const dir = path.join(parent, n === 1 ? id : `${id}-${n}`);
+    try { fs.mkdirSync(dir); return dir; } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 1000) throw e;
+    }
+  }
+}
 
 export interface LaunchOptions {
   python: string;
@@ -24,6 +41,12 @@ export interface LaunchOptions {
   env?: NodeJS.ProcessEnv;
   /** Training processes on this machine (torchrun --nproc-per-node); 1 or absent: one plain process. */
   nproc?: number;
+  /**
+   * A trainer that must not outlive this process (rlhf compare): it stops, finishing its step, when its
+   * stdin closes, as it does when this process is killed; and it deletes `config` once read (a temporary
+   * config is never left next to the user's). Other trainers are detached on purpose: they survive a closed window.
+   */
+  ownedByParent?: boolean;
 }
 
 export interface TrainerHandle {
@@ -40,6 +63,7 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
   // absolute: the trainer runs in the config's folder, and its --run-dir is how its process is recognised
   const args = [...torchrunArgs(o.nproc), '-m', 'rlhf_trainer', 'run', '--config', path.resolve(o.config), '--run-dir', path.resolve(o.runDir)];
   if (o.resume) args.push('--resume', o.resume);
+  if (o.ownedByParent) args.push('--stop-on-eof', '--temporary-config');
   const env = o.env ?? trainerEnv({ trainerDir: o.trainerDir, schemasDir: o.schemasDir, rewardWorker: o.rewardWorker,
     node: chooseNode({ setting: o.nodePath }) });
   const child = spawn(o.python, args, { cwd: path.dirname(o.config), env, detached: true, stdio: ['pipe', log, log] });
@@ -50,7 +74,10 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
   handle.exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code, signal) => {
       // the parent is the one place where the exit status is known: keep it when the trainer could not
-      try { recordUnreportedEnd(o.runDir, { reason: exitReason(code, signal), exitCode: code, signal, pid: handle.pid }); } catch { /* folder gone */ }
+      // unless another live trainer holds the folder (this one was refused: two trainers never share a folder)
+      const holder = readStatus(o.runDir)?.pid;
+      const other = !!holder && holder !== handle.pid && isRunProcess(holder, o.runDir);
+      try { if (!other) recordUnreportedEnd(o.runDir, { reason: exitReason(code, signal), exitCode: code, signal, pid: handle.pid }); } catch { /* folder gone */ }
       resolve(code);
     });
     child.once('error', () => resolve(null));

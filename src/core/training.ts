@@ -4,9 +4,8 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
-import { launchTrainer, type TrainerHandle } from './launcher';
+import { createRunDir, launchTrainer, type TrainerHandle } from './launcher';
 import { probePython } from './python';
-import { newRunId } from './runStore';
 import { chooseNode, trainerEnv, type NodeCommand } from './trainerEnv';
 
 export interface InstallLayout { root: string; trainerDir: string; schemasDir: string; rewardWorker: string; requirements: string }
@@ -93,7 +92,7 @@ export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
   if (!probe.ok) throw new StartError(probe.problem ?? 'Python is not usable', probe.fix, 'python');
   const node = chooseNode({ setting: o.nodePath });
   await validateConfig(python, o.layout, o.config, node, o.resume);
-  const runDir = path.join(o.runsDir, newRunId(runNameOf(o.config)));
+  const runDir = createRunDir(o.runsDir, runNameOf(o.config));
   return launchTrainer({ python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: o.config, runDir,
     resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node), nproc: o.nproc });
 }

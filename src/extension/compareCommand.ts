@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CompareError, DEFAULT_ESTIMATORS, DEFAULT_SEEDS, ESTIMATORS, runCompare } from '../core/compare';
 import type { Estimator } from '../core/presets';
-import { newRunId } from '../core/runStore';
+import { createRunDir } from '../core/launcher';
 import type { Ctx } from './ctx';
 
 const LABELS: Record<Estimator, string> = {
@@ -41,7 +41,7 @@ export async function compareEstimators(ctx: Ctx, pickConfig: () => Promise<stri
   if (!seeds) return;
   // the runs go where the Runs view lists them; the report beside them, in a folder of its own
   const outDir = ctx.runsDir;
-  const reportDir = path.join(ctx.runsDir, newRunId(`compare-${path.basename(config).replace(/\.ya?ml$/, '')}`));
+  const reportDir = createRunDir(ctx.runsDir, `compare-${path.basename(config).replace(/\.ya?ml$/, '')}`);
   const python = await ctx.interpreters.resolve();
   const abort = new AbortController();
   let result: Awaited<ReturnType<typeof runCompare>> | undefined;

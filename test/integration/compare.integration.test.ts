@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
 import { tempDir, until } from '../helpers';
+import { runProcesses } from '../../src/core/runStore';
 
 // sax is the strict XML parser already in node_modules (via @vscode/vsce's xml2js); strict mode throws on any malformed XML
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -104,5 +105,28 @@ test('rlhf compare: Ctrl-C stops the run in flight cleanly, starts no other, and
   const report = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
   assert.match(report, /Stopped before every run finished/);
   assert.match(report, /\| reinforce_pp \| 42 \| .*stopped at step \d+/);
+  fs.rmSync(path.dirname(ex), { recursive: true, force: true });
+});
+
+test('rlhf compare killed (SIGKILL): its trainer stops with it and no temporary config stays next to the user\'s', { timeout: 900_000 }, async () => {
+  const ex = exampleCopy();
+  const out = path.join(path.dirname(ex), 'out');
+  const c = compare([path.join(ex, 'config.yaml'), '--estimators', 'reinforce_pp', '--seeds', '1', '--max-steps', '2000', '-o', out]);
+  const firstStep = () => runDirsOf(out).some((d) => fs.readFileSync(path.join(d, 'events.jsonl'), 'utf8').includes('"type":"metrics"'));
+  try {
+    await until('the run\'s first step', firstStep, 600_000);
+  } finally {
+    c.kill('SIGKILL'); // no handler runs: only the trainer itself can notice
+  }
+  await c.done;
+  const [run] = runDirsOf(out);
+  try {
+    await until('the trainer to record its end', () => statusOf(run).state !== 'running', 300_000);
+    await until('every trainer process to be gone', () => runProcesses(run).length === 0, 60_000);
+    assert.equal(statusOf(run).state, 'stopped');
+    assert.deepEqual(fs.readdirSync(ex).filter((n) => n.startsWith('.rlhf-compare-')), []);
+  } finally {
+    for (const p of runProcesses(run)) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+  }
   fs.rmSync(path.dirname(ex), { recursive: true, force: true });
 });

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { tempDir, until } from '../helpers';
 import Ajv from 'ajv';
 import YAML from 'yaml';
-import { killRun, launchTrainer, stopRun, type TrainerHandle } from '../../src/core/launcher';
+import { createRunDir, killRun, launchTrainer, stopRun, type TrainerHandle } from '../../src/core/launcher';
 import { displayState, isAlive, readStatus, runProcesses, summarize } from '../../src/core/runStore';
 import { RunWatcher } from '../../src/core/runWatcher';
 import { installLayout } from '../../src/core/training';
@@ -245,3 +245,34 @@ test('stopping a run that is not running says so', async () => {
   const runDir = tempDir('run');
   assert.equal(await stopRun(runDir), 'not-running');
 });
+
+test('two real trainers of the same config name started in the same second get two run folders; two on one folder: the second is refused',
+  { timeout: 600_000, skip: !fs.existsSync(VENV_PY) && 'no .venv (bash scripts/setup-python.sh)' }, async () => {
+    const config = realRunConfig();
+    const cfg = YAML.parse(fs.readFileSync(config, 'utf8')) as Record<string, Record<string, unknown>>;
+    cfg.train.max_steps = 2;
+    fs.writeFileSync(config, YAML.stringify(cfg));
+    const layout = installLayout(ROOT);
+    const runs = path.join(path.dirname(config), 'runs');
+    const start = (runDir: string) => launchTrainer({ python: VENV_PY, trainerDir: layout.trainerDir, schemasDir: layout.schemasDir,
+      rewardWorker: layout.rewardWorker, config, runDir });
+    const events = (dir: string) => (fs.existsSync(path.join(dir, 'events.jsonl')) ? fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8') : '').split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; status?: string });
+    const count = (dir: string, type: string) => events(dir).filter((e) => e.type === type).length;
+
+    const now = new Date(); // the same second for both, as a sweep loop or Start Training twice can hit
+    const a = start(createRunDir(runs, 'arithmetic', now));
+    const b = start(createRunDir(runs, 'arithmetic', now));
+    assert.notEqual(a.runDir, b.runDir);
+    assert.equal(path.basename(b.runDir), `${path.basename(a.runDir)}-2`);
+    // a folder given twice (rlhf_trainer run --run-dir by hand): the second trainer is refused before it writes
+    await until('the first trainer to start', () => count(a.runDir, 'run_started') === 1, 240_000);
+    const c = start(a.runDir);
+    assert.equal(await exitOf(c), 2);
+    assert.match(fs.readFileSync(path.join(a.runDir, 'trainer.log'), 'utf8'), /another trainer is writing this run folder/);
+    assert.deepEqual(await Promise.all([exitOf(a), exitOf(b)]), [0, 0]);
+    for (const dir of [a.runDir, b.runDir]) {
+      assert.deepEqual([count(dir, 'run_started'), count(dir, 'run_finished'), readStatus(dir)!.state], [1, 1, 'completed'], dir);
+      assert.equal(events(dir).filter((e) => e.type === 'metrics').length, 2, dir);
+    }
+  });

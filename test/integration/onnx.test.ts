@@ -123,3 +123,18 @@ test('rlhf try: a checkpoint without an export, or a folder that is neither, fai
   assert.equal(await tryCommand({ target: os.tmpdir(), prompt: '1+1=' }, empty), 2);
   assert.match(empty.stderr(), /neither an ONNX export \(onnx\/model\.onnx\) nor a checkpoint/);
 });
+
+test('rlhf try: a 40,000-character prompt is one line (exit 2), not a crash; max new tokens past the model\'s positions is lowered, with a note', { skip: skipReason }, async () => {
+  const huge = capture();
+  assert.equal(await tryCommand({ target: exported, prompt: '12+30='.repeat(6667).slice(0, 40_000), greedy: true }, huge), 2);
+  assert.deepEqual(huge.stderr().trim().split('\n'), [`rlhf try: the prompt has ${encodePrompt(model, '12+30='.repeat(6667).slice(0, 40_000)).length} tokens, `
+    + 'beyond the model\'s 64 positions (max_position_embeddings in config.json): shorten the prompt']);
+  const over = capture(); // prompt + max new tokens past the positions: lowered to fit, and said so
+  const ids = encodePrompt(model, reference[1].prompt).length;
+  assert.equal(await tryCommand({ target: exported, prompt: reference[1].prompt, greedy: true, maxNewTokens: 64 }, over), 0, over.stderr());
+  assert.match(over.stderr(), new RegExp(`rlhf try: max new tokens lowered from 64 to ${64 - ids}: the prompt has ${ids} tokens of the model's 64 positions`));
+  // the playground's worker calls generate() itself: the same limits
+  const g = await generate(model, encodePrompt(model, reference[1].prompt), { maxNewTokens: 64, greedy: true });
+  assert.ok(g.tokens.length <= 64 - ids && /lowered from 64/.test(g.note ?? ''), JSON.stringify(g));
+  await assert.rejects(generate(model, encodePrompt(model, '1+1='.repeat(100)), { maxNewTokens: 1 }), /beyond the model's 64 positions/);
+});

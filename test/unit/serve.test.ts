@@ -69,3 +69,41 @@ test('many large bodies at once: bounded in-flight memory (503 beyond it), every
   assert.ok(results.includes(503), `no request was refused: ${results.join(',')}`);
   assert.equal((await post(url, q([['2+2=', '4']]))).status, 200);
 });
+
+test('requests do not share latency: 4 good samples are answered before another request\'s 16 hanging ones', { timeout: 120_000 }, async () => {
+  const order: string[] = [];
+  const hang = post(url, q(Array.from({ length: 16 }, (): [string, string] => ['x', 'hang']))).then(async (r) => { order.push('hang'); return (await r.json()) as { rewards: number[]; errors: string[] }; });
+  await new Promise((r) => setTimeout(r, 100)); // the hanging request is taken first
+  const good = post(url, q([['2+2=', '4'], ['2+2=', '5'], ['2+2=', '4'], ['2+2=', '5']])).then(async (r) => { order.push('good'); return (await r.json()) as { rewards: number[] }; });
+  const [h, g] = await Promise.all([hang, good]);
+  assert.deepEqual(order, ['good', 'hang']);
+  assert.deepEqual(g.rewards, [1, 0, 1, 0]);
+  assert.deepEqual(h.rewards, new Array(16).fill(0));
+  assert.ok(h.errors.every((e) => /time budget/.test(e)), JSON.stringify(h.errors));
+});
+
+test('after one 60 MB sample the evaluator over its memory cap is restarted (cause on stderr); later samples get their rewards', { timeout: 180_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-serve-'));
+  fs.writeFileSync(path.join(dir, 'rules.yaml'), 'reward:\n  rules:\n    - name: correct\n      kind: answer_match\n      extract: full\n');
+  const srv = spawn(process.execPath, [CLI, 'serve-rewards', path.join(dir, 'rules.yaml'), '--token', 't', '--memory-mb', '64'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  srv.stdout.on('data', (d) => { out += d; });
+  srv.stderr.on('data', (d) => { err += d; });
+  try {
+    for (const end = Date.now() + 60_000; !/other clients/.test(out) && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+    const u = /--reward\.remote_url (\S+)/.exec(out)![1];
+    const eight = Array.from({ length: 8 }, (_, i): [string, string] => ['2+2=', i % 2 ? '4' : '5']);
+    const big = (await (await post(u, JSON.stringify({ query: ['x'.repeat(60e6)], labels: ['4'] }))).json()) as { rewards: number[]; errors?: string[] };
+    assert.deepEqual(big.rewards, [0]);
+    assert.match(big.errors?.[0] ?? '', /memory cap of 64 MB/); // an error in the response, not a silent 0
+    for (let k = 0; k < 4; k++) {
+      const r = (await (await post(u, q(eight))).json()) as { rewards: number[]; errors?: string[] };
+      assert.deepEqual(r.rewards, [0, 1, 0, 1, 0, 1, 0, 1], `request ${k} after the big one: ${JSON.stringify(r.errors)}`);
+      assert.equal(r.errors, undefined);
+    }
+    for (const end = Date.now() + 30_000; !/restarting it/.test(err) && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+    assert.match(err, /rule evaluator \d+: still holds \d+ MB more than at start after a batch \(60000041 characters of samples\), over half its memory cap of 64 MB; restarting it/);
+    assert.match(err, /1 of 1 samples got the fallback reward 0: rule exceeded the memory cap/);
+  } finally { srv.kill('SIGTERM'); }
+});

@@ -93,21 +93,27 @@ def describe_error(e: BaseException) -> str:
 
 def cmd_run(args) -> int:
     loaded = _load(args.config, args.resume, args.max_steps)
+    if args.temporary_config:
+        Path(args.config).unlink(missing_ok=True)
     if loaded is None:
         return 2
     cfg, rows, applied = loaded
 
-    from .runfolder import RunFolder
+    from .runfolder import RunFolder, RunFolderTaken
     from .control import Control
     from .trainer import Trainer, describe_device, pick_device, sampling_parameters, versions
 
     run_dir = Path(args.run_dir)
-    run = RunFolder(run_dir)
+    try:
+        run = RunFolder(run_dir)
+    except RunFolderTaken as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     _tee_to_log(run_dir)
     run.write_config(cfg)
     run.set_status(state="starting")
     control = Control()
-    control.install(read_stdin=not args.no_stdin, run_dir=run_dir)  # stdin lines and <run>/control/ request files
+    control.install(read_stdin=not args.no_stdin, run_dir=run_dir, stop_on_eof=args.stop_on_eof)  # stdin lines and <run>/control/ request files
     trainer = Trainer(cfg, run, resume=args.resume, control=control, prompt_rows=rows)
     status, error = "failed", None
     try:
@@ -189,6 +195,12 @@ def main(argv=None) -> int:
     r.add_argument("--resume", help="checkpoint folder to continue from")
     r.add_argument("--max-steps", type=int, help="override train.max_steps")
     r.add_argument("--no-stdin", action="store_true", help="do not read control lines from stdin")
+    r.add_argument("--stop-on-eof", action="store_true",
+                   help="stop (finishing the step, with a checkpoint) when stdin closes: the process that started "
+                        "this trainer ended (rlhf compare: its trainers do not outlive it)")
+    r.add_argument("--temporary-config", action="store_true",
+                   help="delete --config once it is read (the run folder keeps its resolved copy): a config written "
+                        "for this run only (rlhf compare) is never left behind")
     v = sub.add_parser("validate", help="check a config and exit")
     v.add_argument("--config", required=True)
     v.add_argument("--resume", help="also check the config against this checkpoint's run (changed keys)")

@@ -17,7 +17,9 @@ forward taking a Cache and an additive 4-D mask.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import shutil
 import sys
 import time
@@ -336,17 +338,63 @@ def reference_scores(model, checkpoint: Path, samples: list[tuple[str, str]]) ->
 
 def export(checkpoint: Path, out: Path, int8: bool = False, reference_prompts: Path | None = None,
            reference_max_new_tokens: int = 16) -> dict:
-    """Export and check; returns a summary (also written as OUT/onnx/export.json)."""
+    """Export and check; returns a summary (also written as OUT/onnx/export.json).
+
+    Everything is written into a fresh temporary folder beside the target and renamed into place at the end
+    (an earlier export there is replaced whole, never merged with: no stale int8 graph survives), so a
+    failure, a full disk or a kill leaves the target as it was and no partial files.
+    """
     started = time.monotonic()
     checkpoint, out = Path(checkpoint), Path(out)
+    check_complete(checkpoint)
     progress(f"loading {checkpoint}")
     model, arch, reward = load_model(checkpoint)
     fields = ("prompt", "response") if reward else ("prompt",)
     prompts = read_prompts(reference_prompts, fields) if reference_prompts is not None else None
-    out.mkdir(parents=True, exist_ok=True)
-    graph = out / "onnx" / "model.onnx"
-    if reward:
-        return export_reward(model, arch, checkpoint, out, graph, prompts, int8, started)
+    in_place = out.resolve() == checkpoint.resolve() if out.exists() else False
+    # in place only onnx/ is added to the checkpoint: the staged onnx/ replaces it; else the whole folder
+    target = out / "onnx" if in_place else out
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    try:
+        root = checkpoint if in_place else stage  # where config.json and the tokenizer go
+        graph = (stage if in_place else stage / "onnx") / "model.onnx"
+        graph.parent.mkdir(exist_ok=True)
+        if reward:
+            summary = export_reward(model, arch, checkpoint, root, graph, prompts, int8)
+        else:
+            summary = export_causal(model, arch, checkpoint, root, graph, prompts, int8, reference_max_new_tokens)
+        (graph.parent / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
+        replace_dir(stage, target)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    progress(f"done in {time.monotonic() - started:.1f}s: {out}")
+    return summary
+
+
+def check_complete(checkpoint: Path):
+    """A trainer checkpoint (a trainer_state.pt, or a folder under checkpoints/) must carry COMPLETE: one
+    without it is half-written (a kill mid-save) or being written; a plain model folder needs no marker."""
+    from .checkpoint import COMPLETE, STATE_FILE
+    looks_like_checkpoint = (checkpoint / STATE_FILE).exists() or checkpoint.resolve().parent.name == "checkpoints"
+    if checkpoint.is_dir() and looks_like_checkpoint and not (checkpoint / COMPLETE).is_file():
+        raise ExportError(f"{checkpoint}: not a complete checkpoint (no {COMPLETE} marker: it was cut short or is still "
+                          "being written); export one listed by rlhf checkpoints RUN")
+
+
+def replace_dir(stage: Path, target: Path):
+    """Renames stage to target; an existing target is renamed away first and then deleted (never merged)."""
+    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    if target.exists():
+        os.replace(target, old)
+    os.replace(stage, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def export_causal(model, arch, checkpoint: Path, root: Path, graph: Path, prompts, int8: bool, max_new_tokens: int) -> dict:
     progress(f"tracing {arch} ({sum(p.numel() for p in model.parameters()):,} parameters) -> {graph}")
     wrapper, args, input_names = export_graph(model, arch, graph)
     progress("checking the graph against PyTorch on a decode step")
@@ -354,7 +402,7 @@ def export(checkpoint: Path, out: Path, int8: bool = False, reference_prompts: P
     if not diff < 1e-3:
         raise ExportError(f"cannot export {arch}: ONNX logits differ from PyTorch by {diff:.3g} (the trace is not faithful)")
     progress(f"max |logits difference| {diff:.2e}")
-    files = copy_model_files(model, checkpoint, out)
+    files = copy_model_files(model, checkpoint, root)
     summary = {"architecture": arch, "model": "onnx/model.onnx", "max_abs_logits_diff": diff,
                "tokenizer_files": files, "opset": OPSET}
     if int8:
@@ -362,32 +410,28 @@ def export(checkpoint: Path, out: Path, int8: bool = False, reference_prompts: P
         summary["quantized"] = f"onnx/{quantize_int8(graph).name}"
     if prompts is not None:
         progress(f"PyTorch greedy decoding of {len(prompts)} prompts -> onnx/reference_greedy.json")
-        reference = reference_greedy(model, checkpoint, prompts, reference_max_new_tokens)
-        (out / "onnx" / "reference_greedy.json").write_text(json.dumps(reference) + "\n")
+        reference = reference_greedy(model, checkpoint, prompts, max_new_tokens)
+        (graph.parent / "reference_greedy.json").write_text(json.dumps(reference) + "\n")
         summary["reference"] = "onnx/reference_greedy.json"
-    (out / "onnx" / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
-    progress(f"done in {time.monotonic() - started:.1f}s: {out}")
     return summary
 
 
-def export_reward(model, arch, checkpoint: Path, out: Path, graph: Path, samples, int8: bool, started: float) -> dict:
+def export_reward(model, arch, checkpoint: Path, root: Path, graph: Path, samples, int8: bool) -> dict:
     progress(f"tracing reward model {arch} -> {graph}")
     diff = export_reward_graph(model, arch, graph)
     if not diff < 1e-4:
         raise ExportError(f"cannot export {arch}: ONNX scores differ from PyTorch by {diff:.3g} (the trace is not faithful)")
     progress(f"max |score difference| {diff:.2e}")
-    files = copy_model_files(model, checkpoint, out)
+    files = copy_model_files(model, checkpoint, root)
     summary = {"architecture": arch, "task": "reward", "model": "onnx/model.onnx", "max_abs_score_diff": diff,
                "tokenizer_files": files, "opset": OPSET}
     if samples is not None:
         progress(f"PyTorch scores of {len(samples)} samples -> onnx/reference_scores.json")
-        (out / "onnx" / "reference_scores.json").write_text(json.dumps(reference_scores(model, checkpoint, samples)) + "\n")
+        (graph.parent / "reference_scores.json").write_text(json.dumps(reference_scores(model, checkpoint, samples)) + "\n")
         summary["reference"] = "onnx/reference_scores.json"
     if int8:
         progress("quantising weights to int8 (dynamic)")
         summary["quantized"] = f"onnx/{quantize_int8(graph).name}"
-    (out / "onnx" / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
-    progress(f"done in {time.monotonic() - started:.1f}s: {out}")
     return summary
 
 
@@ -406,13 +450,31 @@ def main(argv=None) -> int:
     try:
         export(args.checkpoint, args.out, int8=args.int8, reference_prompts=args.reference_prompts,
                reference_max_new_tokens=args.reference_max_new_tokens)
-    except ExportError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except ImportError as e:
-        print(f"error: {first_line(e)}; install the ONNX packages: pip install -r trainer/requirements.txt", file=sys.stderr)
+    except Exception as e:
+        full = no_space(e)
+        if full is None and isinstance(e, ExportError):
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        if full is None and isinstance(e, ImportError):
+            print(f"error: {first_line(e)}; install the ONNX packages: pip install -r trainer/requirements.txt", file=sys.stderr)
+            return 2
+        if full is None:
+            raise
+        print(f"error: no space left on device writing {args.out} ({first_line(full)}); nothing was written: free some "
+              "space and export again", file=sys.stderr)
         return 2
     return 0
+
+
+def no_space(e: BaseException | None) -> BaseException | None:
+    """The ENOSPC/EDQUOT error in e's chain (torch and onnx wrap the OSError in their own errors), or None."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)) or "No space left on device" in str(e):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
 
 
 if __name__ == "__main__":

@@ -132,6 +132,10 @@ def check_model_limits(cfg: dict, rows: dict[str, PromptRows], fail):
         raise fail(("model", "policy"), f"cannot read the model's config.json and tokenizer from {mcfg['policy']} "
                                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
                                         "point it at a save_pretrained folder") from None
+    if tok.pad_token_id is None:  # load_tokenizer pads with eos when there is no pad token: neither is there
+        raise fail(("model", "policy"), f"the tokenizer in {mcfg['policy']} has neither a pad token nor an eos token; "
+                                        "rollouts pad batches and stop at eos: set eos_token (and pad_token) in its "
+                                        "tokenizer_config.json")
     if found is None:
         return
     positions, key = found

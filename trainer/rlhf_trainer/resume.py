@@ -26,9 +26,23 @@ def write_resume_info(folder: Path, cfg: dict, prompts_digest: str):
     (folder / RESUME_FILE).write_text(json.dumps({"config": public(cfg), "prompts_digest": prompts_digest}))
 
 
+def _resume_json(ckpt: Path) -> dict:
+    """The checkpoint's resume.json; ValueError saying what is wrong when it is damaged (torn, truncated, edited)."""
+    try:
+        info = json.loads((ckpt / RESUME_FILE).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("it is not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"it is not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
+        raise ValueError('it has no "config" object')
+    info.setdefault("prompts_digest", None)
+    return info
+
+
 def _read_resume_info(ckpt: Path) -> dict | None:
     if (ckpt / RESUME_FILE).is_file():
-        return json.loads((ckpt / RESUME_FILE).read_text())
+        return _resume_json(ckpt)
     run_config = ckpt.parent.parent / "config.yaml"  # checkpoints written before resume.json existed
     if run_config.is_file():
         return {"config": yaml.safe_load(run_config.read_text()), "prompts_digest": None}
@@ -98,5 +112,11 @@ def resume_error(ckpt: str | None) -> str | None:
         return f"--resume {ckpt}: no such checkpoint folder"
     if not (p / COMPLETE).is_file() or not (p / STATE_FILE).is_file():
         return f"--resume {ckpt}: not a complete checkpoint (no {COMPLETE} marker or {STATE_FILE}); use one listed by `rlhf runs`"
+    if (p / RESUME_FILE).is_file():
+        try:
+            _resume_json(p)
+        except (OSError, ValueError) as e:
+            return (f"--resume {ckpt}: its {RESUME_FILE} is damaged ({e}); resume from another checkpoint "
+                    "(rlhf checkpoints RUN lists them) or restore the file")
     return None
 

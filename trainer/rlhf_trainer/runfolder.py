@@ -7,6 +7,7 @@ atomically; checkpoints are written under a temporary name and renamed when comp
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import math
 import os
@@ -55,6 +56,10 @@ def atomic_write_text(path: Path, text: str):
             os.fsync(f.fileno())
 
 
+class RunFolderTaken(Exception):
+    """Another live trainer holds the run folder's lock: two trainers never write one folder."""
+
+
 class RunFolder:
     def __init__(self, path: str | os.PathLike, writer: bool | None = None):
         """`writer`: whether this process writes the folder; by default rank 0 of a torchrun launch (or the
@@ -70,6 +75,15 @@ class RunFolder:
         if not self.writer:
             self._events = self._samples = open(os.devnull, "w")
             return
+        # the folder is this trainer's alone while it lives: a second trainer started on it is refused before
+        # it writes anything (the lock goes with the process, SIGKILL included, so a later start may reuse it)
+        self._lock = os.open(self.path / ".trainer.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock)
+            raise RunFolderTaken(f"{self.path}: another trainer is writing this run folder; a run needs a folder "
+                                 "of its own (rlhf train and Start Training make a new one)") from None
         self.checkpoints.mkdir(exist_ok=True)
         checkpoint.remove_stale(self.checkpoints)
         for stale in self.path.glob(".*.tmp-*"):  # a status/config write a kill interrupted

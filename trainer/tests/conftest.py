@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,17 @@ def start_long_run(tmp_path: Path, stdin=subprocess.PIPE, stderr=subprocess.DEVN
                              "--run-dir", str(run_dir)], stdin=stdin, stdout=subprocess.DEVNULL,
                             stderr=stderr, text=True, cwd=ROOT)
     return proc, run_dir
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A real 2.5 MiB tmpfs: the run starts, the 0.9 MB checkpoint (model + optimizer state) does not fit."""
+    mnt = tmp_path / f"small-{uuid.uuid4().hex[:6]}"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2560k", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({r.stderr.strip() or 'mount failed'}); needs root/CAP_SYS_ADMIN")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

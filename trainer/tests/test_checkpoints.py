@@ -6,7 +6,6 @@ import os
 import shutil
 import signal
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -95,20 +94,6 @@ def test_overwriting_a_checkpoint_keeps_the_listing_whole(tmp_path):
     final = run.commit_checkpoint(tmp, 5)
     assert (final / "marker").read_text() == "new"
     assert [p.name for p in (tmp_path / "run" / "checkpoints").iterdir()] == ["step-000005"]
-
-
-@pytest.fixture
-def small_fs(tmp_path):
-    """A real 2.5 MiB tmpfs: the run starts, the 0.9 MB checkpoint (model + optimizer state) does not fit."""
-    mnt = tmp_path / f"small-{uuid.uuid4().hex[:6]}"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2560k", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({r.stderr.strip() or 'mount failed'}); needs root/CAP_SYS_ADMIN")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_full_disk_fails_the_run_with_enospc_and_frees_the_space(tmp_path, example_model, small_fs):

@@ -165,3 +165,37 @@ def test_reward_model_with_several_labels_is_refused(example_model, tmp_path):
     r = export(built, "-o", tmp_path / "out")
     assert r.returncode == 2
     assert r.stderr.strip() == "error: cannot export LlamaForSequenceClassification as a reward model: num_labels is 2, a reward model has 1"
+
+
+def test_a_second_export_replaces_the_first_whole_never_merges(example_model, tmp_path):
+    import shutil
+    ckpt = tmp_path / "step-3"
+    shutil.copytree(example_model, ckpt)
+    assert export(ckpt, "-o", ckpt, "--int8").returncode == 0
+    assert (ckpt / "onnx" / "model_quantized.onnx").is_file()
+    r = export(ckpt, "-o", ckpt)  # fp32 only: the int8 graph of the first export must not stay beside it
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (ckpt / "onnx").iterdir()) == ["export.json", "model.onnx"]
+    assert "quantized" not in json.loads((ckpt / "onnx" / "export.json").read_text())
+    assert not [p.name for p in ckpt.iterdir() if p.name.startswith(".")]  # no temporary or old folder left
+
+
+def test_a_checkpoint_without_complete_is_refused_in_one_line(example_model, tmp_path):
+    import shutil
+    ckpt = tmp_path / "run" / "checkpoints" / "step-000003"  # as a kill mid-save leaves it: no COMPLETE marker
+    shutil.copytree(example_model, ckpt)
+    r = export(ckpt, "-o", tmp_path / "out")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [f"error: {ckpt}: not a complete checkpoint (no COMPLETE marker: it was cut "
+                                             "short or is still being written); export one listed by rlhf checkpoints RUN"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_full_disk_leaves_no_partial_files_and_exits_2_in_one_line(example_model, tmp_path, small_fs):
+    (small_fs / "filler").write_bytes(b"\0" * (2560 * 1024 - 256 * 1024))  # 256 KiB left: the 0.9 MB graph does not fit
+    out = small_fs / "out"
+    r = export(example_model, "-o", out)
+    assert r.returncode == 2, r.stderr[-3000:]
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: no space left on device writing {out} ("), r.stderr[-3000:]
+    assert sorted(p.name for p in small_fs.iterdir()) == ["filler"]  # nothing partial: not out, not a temporary folder

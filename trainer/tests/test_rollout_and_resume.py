@@ -175,3 +175,20 @@ def test_checkpoint_from_before_the_transformers_schedule_resumes_on_its_own_sch
     assert resumed["lr_schedule"] == "legacy_cosine"
     assert resumed["scheduler"]["last_epoch"] == 8
     assert metrics(run_dir)[4]["lr"] == pytest.approx(2e-4 * 0.1)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not-utf8", "no-config"])
+def test_a_damaged_resume_json_is_one_clear_line(tmp_path, base_run, damage):
+    cfg, ckpt = base_run
+    copy = tmp_path / "checkpoints" / ckpt.name
+    shutil.copytree(ckpt, copy)
+    text = (copy / "resume.json").read_bytes()
+    (copy / "resume.json").write_bytes({"truncated": text[: len(text) // 2], "not-utf8": b"\xff\xfe" + text,
+                                        "no-config": b'{"prompts_digest": null}'}[damage])
+    for r in (_validate_resume(tmp_path, cfg, copy),
+              run_trainer(write_config(tmp_path, cfg), tmp_path / "resumed", "--resume", str(copy))):
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+        assert f"--resume {copy}: its resume.json is damaged (" in lines[0], lines[0]
+        assert "resume from another checkpoint" in lines[0], lines[0]

@@ -187,3 +187,21 @@ def test_every_mistake_of_a_config_is_reported_at_its_line(tmp_path, example_mod
     for where, needle in expected:
         prefix = f"{cfg['data']['prompts']}:{where[5:]}: " if where == "data:9" else f"{config}:{nested_line(config, where)}: "
         assert any(line.startswith(f"config error: {prefix}") and needle in line for line in lines), (prefix, needle, r.stderr)
+
+
+def test_a_tokenizer_with_neither_pad_nor_eos_fails_validate_before_any_model_loads(tmp_path, example_model):
+    model = tmp_path / "model"
+    model.mkdir()
+    for f in example_model.iterdir():
+        if f.name != "model.safetensors":  # no weights: validate must not need them
+            shutil.copy(f, model / f.name)
+    tok = json.loads((model / "tokenizer_config.json").read_text())
+    del tok["eos_token"], tok["pad_token"]
+    (model / "tokenizer_config.json").write_text(json.dumps(tok))
+    config = write_config(tmp_path, example_config(**{"model.policy": str(model), "model.create_if_missing": None}))
+    r = validate(config)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert f"{config}:{line_of(config, 'model', 'policy')}: model.policy:" in lines[0], lines[0]
+    assert "has neither a pad token nor an eos token" in lines[0], lines[0]

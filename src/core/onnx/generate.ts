@@ -28,6 +28,8 @@ export interface Generation {
   /** Decode speed after the first token (tokens / s); null with fewer than two tokens. */
   tokensPerSecond: number | null;
   totalMs: number;
+  /** Set when max new tokens was lowered to fit the model's positions. */
+  note?: string;
 }
 
 const int64 = (values: number[], dims: number[]) => new (ort().Tensor)('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
@@ -80,7 +82,26 @@ export function encodePrompt(model: OnnxCausalLM, prompt: string): number[] {
   return model.tokenizer.encode(prompt).ids;
 }
 
+/** A prompt that does not fit the model's positions; its message says what to change. */
+export class PositionsError extends Error {}
+
+/**
+ * The tokens a generation may add after `promptTokens` within the model's positions: `maxNewTokens`, or fewer
+ * (with a note saying so). A prompt that leaves no room is a PositionsError: past its positions the graph reads
+ * beyond its position table, and a huge prompt (40,000 characters) would take onnxruntime's prefill down with
+ * the whole process.
+ */
+export function fitPositions(model: Pick<OnnxCausalLM, 'positions'>, promptTokens: number, maxNewTokens: number): { maxNewTokens: number; note?: string } {
+  const p = model.positions;
+  if (!p || promptTokens + maxNewTokens <= p.count) return { maxNewTokens };
+  const where = `the model's ${p.count} positions (${p.key} in config.json)`;
+  if (promptTokens >= p.count) throw new PositionsError(`the prompt has ${promptTokens} tokens, beyond ${where}: shorten the prompt`);
+  const fits = p.count - promptTokens;
+  return { maxNewTokens: fits, note: `max new tokens lowered from ${maxNewTokens} to ${fits}: the prompt has ${promptTokens} tokens of ${where}` };
+}
+
 export async function generate(model: OnnxCausalLM, promptIds: number[], opts: GenerateOptions): Promise<Generation> {
+  const { maxNewTokens, note } = fitPositions(model, promptIds.length, opts.maxNewTokens);
   const { layers, kvHeads, headDim } = model.cache;
   const random = seededRandom(opts.seed ?? 0);
   const pick = (row: Float32Array) => (opts.greedy ? argmax(row) : sampleTopP(row, opts.temperature ?? 1, opts.topP ?? 1, random));
@@ -94,7 +115,7 @@ export async function generate(model: OnnxCausalLM, promptIds: number[], opts: G
   let text = '';
   let step = promptIds;
   let stoppedBy: Generation['stoppedBy'] = 'max_new_tokens';
-  while (tokens.length < opts.maxNewTokens) {
+  while (tokens.length < maxNewTokens) {
     if (opts.signal?.aborted) { stoppedBy = 'aborted'; break; }
     const seen = promptIds.length + tokens.length; // positions 0..seen-1 are in the cache after this step
     const feeds: Record<string, Ort.Tensor> = {
@@ -125,5 +146,6 @@ export async function generate(model: OnnxCausalLM, promptIds: number[], opts: G
     firstTokenMs: tokens.length ? firstAt - started : 0,
     tokensPerSecond: tokens.length > 1 ? (tokens.length - 1) / ((ended - firstAt) / 1000) : null,
     totalMs: ended - started,
+    ...(note ? { note } : {}),
   };
 }

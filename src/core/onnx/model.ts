@@ -23,7 +23,12 @@ export interface OnnxCausalLM {
   device: 'cpu' | 'cuda';
   /** Whether the graph takes position_ids (optimum omits them for some architectures). */
   takesPositionIds: boolean;
+  /** Positions the model has (prompt + generated tokens), and the config.json key it comes from; null when config.json names none. */
+  positions: { count: number; key: string } | null;
 }
+
+/** config.json keys that give a model's positions, in the trainer's order (preflight.py POSITION_KEYS). */
+const POSITION_KEYS = ['max_position_embeddings', 'n_positions', 'max_sequence_length', 'seq_length', 'n_ctx'];
 
 export interface LoadOptions {
   /** Use onnx/model_quantized.onnx (int8) instead of onnx/model.onnx. */
@@ -118,7 +123,9 @@ export async function loadOnnxCausalLM(dir: string, opts: LoadOptions = {}): Pro
   const [session, device] = await openSession(graph, opts.device ?? 'auto');
   const missing = ['input_ids', 'attention_mask', 'past_key_values.0.key'].filter((n) => !session.inputNames.includes(n));
   if (missing.length) throw new OnnxModelError(`${graph}: not a causal-LM graph with a KV cache (no input ${missing.join(', ')}); export it with python -m rlhf_trainer.onnx_export`);
-  return { dir, session, tokenizer, cache, eos: eosIds(config, generation), graph, device, takesPositionIds: session.inputNames.includes('position_ids') };
+  const key = POSITION_KEYS.find((k) => (num(config[k]) ?? 0) > 0);
+  return { dir, session, tokenizer, cache, eos: eosIds(config, generation), graph, device, takesPositionIds: session.inputNames.includes('position_ids'),
+    positions: key ? { count: num(config[key])!, key } : null };
 }
 
 /** The one-line instruction to export a checkpoint folder (next to it, so `try DIR` finds it). */

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { exportHint, loadOnnxCausalLM, onnxGraphPath, OnnxModelError } from './model';
-import { encodePrompt, generate } from './generate';
+import { encodePrompt, fitPositions, generate, PositionsError } from './generate';
 
 export interface TryArgs {
   target: string;
@@ -47,6 +47,10 @@ export async function tryCommand(args: TryArgs, io: TryIo): Promise<number> {
   }
   try {
     const promptIds = encodePrompt(model, args.prompt);
+    try { fitPositions(model, promptIds.length, maxNewTokens); } catch (e) {
+      if (e instanceof PositionsError) { io.err(`rlhf try: ${e.message}\n`); return 2; }
+      throw e;
+    }
     const result = await generate(model, promptIds, {
       maxNewTokens, greedy: args.greedy, temperature: args.temperature ?? TRY_DEFAULTS.temperature, topP, seed: args.seed ?? TRY_DEFAULTS.seed,
       onToken: args.json ? undefined : (t) => io.out(t.text),
@@ -59,6 +63,7 @@ export async function tryCommand(args: TryArgs, io: TryIo): Promise<number> {
       }) + '\n');
     } else {
       const speed = result.tokensPerSecond === null ? '' : `, ${result.tokensPerSecond.toFixed(1)} tokens/s`;
+      if (result.note) io.err(`rlhf try: ${result.note}\n`);
       io.out(`\ntokens: ${result.tokens.join(' ')}\n`);
       io.err(`${result.tokens.length} tokens (${result.stoppedBy}), first token ${result.firstTokenMs.toFixed(1)} ms${speed} on ${model.device}\n`);
     }

@@ -2,7 +2,11 @@
 // per-sample time budget and a memory cap on each process's resident memory. A rule that throws,
 // hangs, runs out of memory or returns a non-number gives that sample a recorded error and the
 // fallback reward; the other samples are scored. Concurrent evaluate() calls never share a batch:
-// each process runs one batch at a time. What is isolated and what is not: docs/reward-isolation.md.
+// each process runs one chunk of one call at a time, and the processes take chunks from the waiting
+// calls in turn (round robin), so a call's good samples never wait behind another call's hanging ones
+// (an evaluator hands back the rest of its chunk after each failed sample). An evaluator that stays
+// over its memory cap after a batch (the copies of a huge sample) says so on stderr and is restarted.
+// What is isolated and what is not: docs/reward-isolation.md.
 // onnx_model rules (a reward model on onnxruntime-node) cannot run in the sandbox (a native addon,
 // files to read): the engine scores them itself, batched, in its own process, at the same time as the
 // evaluators run the other rules, and adds them to each sample's weighted sum and breakdown.
@@ -10,7 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chooseNode, type NodeCommand } from '../trainerEnv';
-import { EXIT_MEMORY, type HostIn, type HostOut, type SampleOutcome } from './evalWorker';
+import { EXIT_MEMORY, EXIT_RESTART, type HostIn, type HostOut, type SampleOutcome } from './evalWorker';
 import { RuleError, type CompiledRule, type RuleSet, type Sample } from './rules';
 import { loadOnnxRewardModel, scoreSamples, type OnnxRewardModel } from '../onnx/rewardModel';
 
@@ -33,7 +37,11 @@ export interface EngineOptions {
 export interface SampleResult { reward: number; breakdown: Record<string, number>; error?: string }
 
 interface Slot { proc: ChildProcess; ready: Promise<void> }
-type BatchRun = { kind: 'done'; results: SampleOutcome[] } | { kind: 'died'; error: string };
+/** A chunk's outcomes (null: not run, handed back after a failed sample), or why its process ended. */
+type BatchRun = { kind: 'done'; results: (SampleOutcome | null)[] } | { kind: 'died'; error: string } | { kind: 'restart' };
+/** One evaluate() call: its samples, the ranges still to run, the chunks running. */
+interface Job { samples: Sample[]; out: SampleResult[]; pending: [number, number][]; chunk: number; running: number; failed: boolean;
+  resolve: (out: SampleResult[]) => void; reject: (e: unknown) => void }
 
 const permissionFlags = new Map<string, string[]>();
 /**
@@ -56,8 +64,10 @@ export function permissionArgs(node: NodeCommand, script: string): string[] {
 
 export class RewardEngine {
   private slots: (Slot | undefined)[];
-  /** One batch at a time per process: the chain of batches waiting for slot i. */
-  private queues: Promise<unknown>[];
+  /** Whether slot i is running chunks (one at a time); the waiting calls, taken from in turn. */
+  private busy: boolean[];
+  private jobs: Job[] = [];
+  private turn = 0;
   private readonly o: Required<EngineOptions>;
   private nextId = 0;
   private closed = false;
@@ -78,7 +88,7 @@ export class RewardEngine {
       node: opts.node ?? chooseNode(),
     };
     this.slots = Array.from({ length: this.o.workers }, (): Slot | undefined => undefined);
-    this.queues = this.slots.map(() => Promise.resolve());
+    this.busy = this.slots.map(() => false);
   }
 
   get fallback(): number { return this.o.fallback; }
@@ -121,7 +131,7 @@ export class RewardEngine {
       };
       const onMsg = (m: HostOut) => onMessage(m, finish);
       const onExit = (code: number | null, signal: string | null) => finish(ended(
-        code === EXIT_MEMORY ? `rule exceeded the memory cap of ${this.o.memoryMb} MB (heap and buffers)`
+        code === EXIT_RESTART ? '' : code === EXIT_MEMORY ? `rule exceeded the memory cap of ${this.o.memoryMb} MB (heap and buffers)`
           : `rule ended the evaluator process (${signal ? `signal ${signal}` : `exit code ${code}`})`));
       proc.on('message', onMsg);
       proc.on('exit', onExit);
@@ -185,21 +195,48 @@ export class RewardEngine {
     }
   }
 
-  private async evaluateSandboxed(samples: Sample[]): Promise<SampleResult[]> {
+  private evaluateSandboxed(samples: Sample[]): Promise<SampleResult[]> {
     const out = new Array<SampleResult>(samples.length);
-    const per = Math.ceil(samples.length / this.o.workers);
-    await Promise.all(this.slots.map((_, i) => {
-      const [a, b] = [i * per, Math.min(samples.length, (i + 1) * per)];
-      return a < b ? this.exclusive(i, () => this.runRange(i, samples.slice(a, b), a, out)) : Promise.resolve();
-    }));
-    return out;
+    if (!samples.length) return Promise.resolve(out);
+    return new Promise((resolve, reject) => {
+      this.jobs.push({ samples, out, pending: [[0, samples.length]], chunk: Math.ceil(samples.length / this.o.workers), running: 0, failed: false, resolve, reject });
+      this.busy.forEach((busy, i) => { if (!busy) void this.drain(i); });
+    });
   }
 
-  /** Runs `job` when slot i has finished the batches queued before it. */
-  private exclusive<T>(i: number, job: () => Promise<T>): Promise<T> {
-    const run = this.queues[i].then(job, job);
-    this.queues[i] = run.catch(() => undefined);
-    return run;
+  /** The next chunk to run: from the call after the one served last (round robin), at most its chunk size. */
+  private take(): { job: Job; a: number; b: number } | undefined {
+    const n = this.jobs.length;
+    for (let k = 0; k < n; k++) {
+      const at = (this.turn + k) % n;
+      const job = this.jobs[at];
+      const range = job.pending.shift();
+      if (!range) continue;
+      this.turn = at + 1;
+      const b = Math.min(range[1], range[0] + job.chunk);
+      if (b < range[1]) job.pending.unshift([b, range[1]]);
+      job.running++;
+      return { job, a: range[0], b };
+    }
+    return undefined;
+  }
+
+  /** Slot i runs chunks until no call has any left. */
+  private async drain(i: number): Promise<void> {
+    this.busy[i] = true;
+    for (let w = this.take(); w; w = this.take()) {
+      const { job } = w;
+      try { await this.runRange(i, job, w.a, w.b); } catch (e) { // the rule set does not load (or the engine closed)
+        if (!job.failed) { job.failed = true; job.reject(e); }
+      }
+      job.running--;
+      if (job.failed || (!job.pending.length && !job.running)) {
+        const at = this.jobs.indexOf(job);
+        if (at >= 0) { this.jobs.splice(at, 1); if (this.turn > at) this.turn--; }
+        if (!job.failed) job.resolve(job.out);
+      }
+    }
+    this.busy[i] = false;
   }
 
   private async slot(i: number): Promise<Slot> {
@@ -208,16 +245,30 @@ export class RewardEngine {
     return slot;
   }
 
-  private async runRange(i: number, samples: Sample[], offset: number, out: SampleResult[]): Promise<void> {
-    const r = await this.runBatch(await this.slot(i), samples);
-    if (r.kind === 'done') { r.results.forEach((res, k) => { out[offset + k] = this.toResult(res); }); return; }
+  /** Runs samples [a, b) of a call on slot i; what the evaluator hands back unrun goes back to the call's queue. */
+  private async runRange(i: number, job: Job, a: number, b: number): Promise<void> {
+    const samples = job.samples.slice(a, b);
+    let r = await this.runBatch(await this.slot(i), samples);
+    // an evaluator that restarted itself (over its memory cap between batches) did not run the chunk
+    for (let tries = 0; r.kind === 'restart' && tries < 3; tries++) { this.kill(i); r = await this.runBatch(await this.slot(i), samples); }
+    if (r.kind === 'done') {
+      const back: [number, number][] = [];
+      r.results.forEach((res, k) => {
+        if (res) job.out[a + k] = this.toResult(res);
+        else if (back.length && back[back.length - 1][1] === a + k) back[back.length - 1][1]++;
+        else back.push([a + k, a + k + 1]);
+      });
+      job.pending.unshift(...back);
+      return;
+    }
     // the process itself ended (a rule beyond what its watchdog can stop): redo the batch one sample at a
     // time so that only the sample that does it is charged (rules are deterministic)
     this.kill(i);
+    const error = r.kind === 'died' ? r.error : 'the rule evaluator kept restarting (over its memory cap)';
     for (let k = 0; k < samples.length; k++) {
       const one = samples.length === 1 ? r : await this.runBatch(await this.slot(i), [samples[k]]);
-      if (one.kind === 'done') out[offset + k] = this.toResult(one.results[0]);
-      else { out[offset + k] = { reward: this.o.fallback, breakdown: {}, error: one.error }; this.kill(i); }
+      if (one.kind === 'done' && one.results[0]) job.out[a + k] = this.toResult(one.results[0]);
+      else { job.out[a + k] = { reward: this.o.fallback, breakdown: {}, error: one.kind === 'died' ? one.error : error }; this.kill(i); }
     }
   }
 
@@ -228,8 +279,8 @@ export class RewardEngine {
   private runBatch(slot: Slot, samples: Sample[]): Promise<BatchRun> {
     const id = ++this.nextId;
     return this.request<BatchRun>(slot.proc, { type: 'batch', id, samples: JSON.stringify(samples) },
-      (m, done) => { if (m.type === 'done' && m.id === id) done({ kind: 'done', results: JSON.parse(m.results) as SampleOutcome[] }); },
-      (error) => (this.closed ? new Error('the reward engine was closed') : { kind: 'died', error }));
+      (m, done) => { if (m.type === 'done' && m.id === id) done({ kind: 'done', results: JSON.parse(m.results) as (SampleOutcome | null)[] }); },
+      (error) => (this.closed ? new Error('the reward engine was closed') : error ? { kind: 'died', error } : { kind: 'restart' }));
   }
 
   /** Ends the evaluator processes and anything they started (their process groups). */

@@ -25,6 +25,8 @@ export type HostIn = HostInit | { type: 'batch'; id: number; samples: string };
 export type HostOut = { type: 'ready' } | { type: 'fatal'; message: string } | { type: 'done'; id: number; results: string } | { type: 'log'; text: string };
 /** Exit code of a process that had to end itself because its rule thread would not stop growing. */
 export const EXIT_MEMORY = 86;
+/** Exit code of an idle process that stayed over its memory cap after a batch: the engine starts a fresh one. */
+export const EXIT_RESTART = 87;
 
 const MAX_TEXT = 4000; // the sandbox already caps at 2000; this is the host's own guard
 const cap = (s: string): string => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}… (${s.length} characters)` : s);
@@ -92,6 +94,8 @@ class Host {
   constructor(private readonly init: HostInit, private readonly send: (m: HostOut) => void) {
     this.rssCap = process.memoryUsage.rss() + (init.memoryMb + 64) * 2 ** 20;
   }
+
+  get memoryMb(): number { return this.init.memoryMb; }
 
   private get memoryError(): string { return `rule exceeded the memory cap of ${this.init.memoryMb} MB (heap and buffers)`; }
 
@@ -187,29 +191,32 @@ class Host {
     return run;
   }
 
-  /** Scores a batch; a sample that fails the thread gets the error, the thread restarts, the rest is redone. */
-  async evaluate(samples: Sample[]): Promise<SampleOutcome[]> {
-    const out = new Array<SampleOutcome>(samples.length);
-    const pending: [number, number][] = [[0, samples.length]];
-    while (pending.length) {
-      const [a, b] = pending.shift()!;
-      if (a >= b) continue;
-      let t: Thread;
-      try { t = await this.current(); } catch (e) {
-        // rules that loaded before no longer load (the machine ran short): the rest of the batch gets the reason
-        this.kill();
-        for (let k = a; k < b; k++) out[k] = { error: (e as Error).message };
-        continue;
-      }
-      const r = await this.runBatch(t, samples.slice(a, b));
-      if (r.kind === 'done') { r.results.forEach((res, k) => { out[a + k] = res; }); continue; }
-      // the results before the failed sample died with the thread; rules are deterministic, so redoing is exact
-      const failed = a + Math.max(0, r.index);
-      out[failed] = { error: r.error };
+  /**
+   * Scores a batch; a sample that fails the thread gets the error and the thread restarts. The samples
+   * not scored then are handed back (null) for the engine to queue again behind other callers' work, so
+   * a batch full of hanging samples holds this process for one time budget at a time.
+   */
+  async evaluate(samples: Sample[]): Promise<(SampleOutcome | null)[]> {
+    let t: Thread;
+    try { t = await this.current(); } catch (e) {
+      // rules that loaded before no longer load (the machine ran short): the batch gets the reason
       this.kill();
-      pending.unshift([a, failed], [failed + 1, b]);
+      return samples.map(() => ({ error: (e as Error).message }));
     }
+    const r = await this.runBatch(t, samples);
+    if (r.kind === 'done') return r.results;
+    // the results before the failed sample died with the thread; rules are deterministic, so redoing them is exact
+    const out = new Array<SampleOutcome | null>(samples.length).fill(null);
+    out[Math.max(0, r.index)] = { error: r.error };
+    this.kill();
     return out;
+  }
+
+  /** MB held above the start when, with the rule thread gone, that is over half the cap (the host's own copies), else 0. */
+  async overCap(): Promise<number> {
+    await this.ending;
+    const held = process.memoryUsage.rss() - (this.rssCap - this.init.memoryMb * 2 ** 20);
+    return held > this.init.memoryMb * 2 ** 19 ? Math.round(held / 2 ** 20) : 0;
   }
 }
 
@@ -229,13 +236,29 @@ function hostMain(): void {
     } else if (m.type === 'batch' && host) {
       const h = host;
       queue = queue.then(async () => {
-        let results: SampleOutcome[];
+        let results: (SampleOutcome | null)[];
         const samples = JSON.parse(m.samples) as Sample[];
         try { results = await h.evaluate(samples); } catch (e) { results = samples.map(() => ({ error: cap(String(e)) })); }
-        send({ type: 'done', id: m.id, results: JSON.stringify(results) });
+        const sent = new Promise<unknown>((r) => { if (process.connected) process.send!({ type: 'done', id: m.id, results: JSON.stringify(results) } satisfies HostOut, r); else r(null); });
+        await restartIfOver(h, m.samples.length, sent);
       });
     }
   });
+}
+
+/**
+ * Ends this process (EXIT_RESTART) when, with the batch answered and the rule thread gone, it still holds
+ * more than half its memory cap above what it needed at start: garbage V8 keeps or pages the allocator
+ * keeps after a huge batch, which would otherwise push every later sample over the cap (the memory error
+ * on samples that did nothing wrong). The engine starts a fresh process; the cause goes to stderr.
+ */
+async function restartIfOver(h: Host, chars: number, sent: Promise<unknown>): Promise<void> {
+  const held = await h.overCap();
+  if (!held) return;
+  process.stderr.write(`rule evaluator ${process.pid}: still holds ${held} MB more than at start after a batch (${chars} characters `
+    + `of samples), over half its memory cap of ${h.memoryMb} MB; restarting it\n`);
+  await sent; // the answer leaves before the process does
+  process.exit(EXIT_RESTART);
 }
 
 if (isMainThread) hostMain();

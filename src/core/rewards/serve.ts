@@ -1,5 +1,7 @@
 // rlhf serve-rewards: the rules behind OpenRLHF's remote reward protocol, on 127.0.0.1 only.
-// POST {query, prompts?, labels?} -> {rewards, scores, extra_logs}. The token is in the path
+// POST {query, prompts?, labels?} -> {rewards, scores, extra_logs}; when a sample's rules failed, also
+// errors (one entry per sample: the message or null) and extra_logs.reward_error (1 for those samples),
+// and a line on stderr: a failed sample is never a silent fallback reward. The token is in the path
 // (http://127.0.0.1:P/<token>/get_reward: OpenRLHF's --reward.remote_url sends no header) or in an
 // "Authorization: Bearer <token>" header (then the path is /get_reward). Every body gets an answer:
 // 200, or a 4xx/5xx with {error}. Memory is bounded across requests: beyond the in-flight limits a
@@ -138,7 +140,11 @@ export function serveRewards(engine: RewardEngine, opts: ServeOptions = {}): Pro
         const rewards = results.map((r) => r.reward);
         const extra: Record<string, number[]> = {};
         results.forEach((r, i) => { for (const [k, v] of Object.entries(r.breakdown)) (extra[k] ??= new Array(results.length).fill(0))[i] = v; });
-        reply(200, { rewards, scores: rewards, extra_logs: extra });
+        const failed = results.filter((r) => r.error);
+        if (!failed.length) return reply(200, { rewards, scores: rewards, extra_logs: extra });
+        process.stderr.write(`rlhf serve-rewards: ${failed.length} of ${results.length} samples got the fallback reward ${engine.fallback}: ${failed[0].error}\n`);
+        extra.reward_error = results.map((r) => (r.error ? 1 : 0));
+        reply(200, { rewards, scores: rewards, extra_logs: extra, errors: results.map((r) => r.error ?? null) });
       }, (e) => reply(500, { error: e instanceof Error ? e.message : String(e) }));
     });
   };
