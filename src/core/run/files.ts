@@ -226,13 +226,14 @@ export async function readGuardedAsync(file: string, kind: FileKind): Promise<st
   } finally { await handle.close(); }
 }
 
-/** What a name in a run folder is, without opening it: a one-line problem when it is there and not a regular file. */
-export function entryProblem(file: string): string | undefined {
-  let st: fs.Stats;
-  try { st = fs.lstatSync(file); } catch { return undefined; }
-  if (st.isFile()) return undefined;
-  if (st.isSymbolicLink()) return linkRefused(file).message;
-  return notAFile(file, st).message;
+/**
+ * What a name in a run folder is, without opening it: a one-line problem when it is there and not a
+ * regular file (for a kind that follows links, when what the link reaches is not one).
+ */
+export function entryProblem(file: string, kind: FileKind = 'status'): string | undefined {
+  try { preCheck(file, kind); return undefined; } catch (e) {
+    return e instanceof RunFileError && e.code !== 'too-large' && e.code !== 'unreadable' ? e.message : undefined;
+  }
 }
 
 /** entryProblem of every run file of a folder (the Runs listing warns about each before it reads anything). */
