@@ -9,7 +9,7 @@ import { RunWatcher } from './core/runWatcher';
 import { formatDuration, formatNumber } from './core/format';
 import { StartError, installLayout, runTrainerModule, startTraining } from './core/training';
 import { PRESETS, findPreset, renderPreset } from './core/presets';
-import { checkpointInfos, formatBytes, lineageOf } from './core/checkpoints';
+import { checkpointInfos, formatBytes } from './core/checkpoints';
 import { chooseNode } from './core/trainerEnv';
 import { formatProblem, parseTrainerProblem, schemaProblems, trainerValidate } from './core/configCheck';
 import { RewardEngine, type EngineOptions } from './core/rewards/engine';
@@ -23,7 +23,8 @@ import { ExportError, exportOpenRlhfJob, exportVerlJob } from './core/exportJob'
 import { tryCommand } from './core/onnx/tryCommand';
 import { labelsExportCommand, parseStepRange, samplesCommand } from './core/samples/samplesCommand';
 import { metricsCsv } from './core/csv';
-import { hasTag, readNotes, tagCommand } from './core/runNotes';
+import { hasTag, tagCommand } from './core/runNotes';
+import { listRunEntries, type RunEntry } from './core/run/listing';
 import { saveCommand } from './core/control';
 import { CompareError, DEFAULT_ESTIMATORS, DEFAULT_SEEDS, ESTIMATORS, compareCli, parseEstimators } from './core/compare';
 
@@ -275,11 +276,15 @@ async function cmdTrain(args: Args): Promise<number> {
 function cmdRuns(args: Args): number {
   const runsDir = runsDirOf(args);
   const tag = str(args.flags.tag);
-  const runs = listRuns(runsDir).map((r) => ({ ...r, notes: readNotes(r.dir) })).filter((r) => !tag || hasTag(r.notes, tag));
+  // every file is read through the run folder's guard: a bad run (a link, a FIFO, a giant file in it) is a
+  // warning on stderr and an `unknown` row, and the good runs list beside it
+  const all = listRunEntries(runsDir);
+  for (const r of all) for (const p of r.problems) process.stderr.write(`warning: ${r.id}: ${p}\n`);
+  const runs = all.filter((r) => !tag || hasTag(r.notes, tag));
   if (!runs.length) { process.stdout.write(`no runs${tag ? ` tagged ${tag}` : ''} in ${runsDir}\n`); return 0; }
-  const from = (dir: string) => { const l = lineageOf(dir); return l ? `${l.parentId}@${l.step}` : ''; };
+  const from = (r: RunEntry) => (r.parent ? `${r.parent.parentId}@${r.parent.step}` : '');
   const rows = runs.map((r) => [r.id, displayState(r), String(r.status?.step ?? 0) + (r.status?.total_steps ? `/${r.status.total_steps}` : ''),
-    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r.dir), r.notes.tags.map((t) => `#${t}`).join(' ')]);
+    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r), r.notes.tags.map((t) => `#${t}`).join(' ')]);
   // RESUMED FROM: a resumed run continues its parent's history from that checkpoint step (docs/architecture.md)
   const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS', 'RESUMED FROM', 'TAGS'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -434,6 +439,7 @@ function cmdMetrics(args: Args): number {
   const w = new RunWatcher(dir);
   w.poll();
   w.dispose();
+  if (w.tail.problem) { process.stderr.write(`rlhf metrics: ${w.tail.problem}\n`); return 2; }
   process.stdout.write(metricsCsv(w.model.metrics));
   return 0;
 }
@@ -499,7 +505,9 @@ function cmdCheckpoints(args: Args): number {
   const runsDir = runsDirOf(args);
   const dir = runDirOf(args._[1], runsDir);
   if (!fs.existsSync(dir)) { process.stderr.write(`rlhf checkpoints: no run ${args._[1]} in ${runsDir}\n`); return 2; }
-  const infos = checkpointInfos(dir);
+  const problems: string[] = [];
+  const infos = checkpointInfos(dir, problems);
+  for (const p of problems) process.stderr.write(`warning: ${p} (the checkpoints are listed without their metrics)\n`);
   if (args.flags.json) { process.stdout.write(JSON.stringify(infos, null, 1) + '\n'); return 0; }
   if (!infos.length) { process.stdout.write(`${path.basename(dir)} has no complete checkpoints\n`); return 0; }
   const rows = infos.map((c) => [c.name, String(c.step), new Date(c.time).toISOString().replace('T', ' ').slice(0, 19), formatBytes(c.bytes),

@@ -1,14 +1,17 @@
 // A run's checkpoints as the Checkpoints view and `rlhf checkpoints` show them (step, time, size, the
 // metrics of that step, kept or not), the KEEP marker, deleting one, and a run's lineage (the run a
-// resumed run continues). Read from the run folder only; no vscode here.
+// resumed run continues). Read from the run folder only, through its guard (src/core/run/files.ts):
+// events.jsonl is streamed line by line and only its new bytes are read again (a 629 MB events.jsonl
+// still shows the rewards; a link or a FIFO in its place is refused with a problem line). No vscode here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseEventLine, type SeriesChunk, type TrainerEvent } from './protocol';
+import { CONFIG_FILE, EVENTS_FILE, KEEP_MARKER, RESUME_FILE, readGuarded, readLines, readLinesAsync, RunFileError, type LineBytes, type LinesRead } from './run/files';
 import { RunModel } from './runModel';
 import { listCheckpoints } from './runStore';
 
 /** The marker file the trainer's prune honours (trainer/rlhf_trainer/checkpoint.py): a kept checkpoint is never pruned. */
-export const KEEP_MARKER = 'KEEP';
+export { KEEP_MARKER };
 
 export interface CheckpointInfo {
   dir: string;
@@ -35,53 +38,136 @@ function folderBytes(dir: string): number {
   return total;
 }
 
-/** The events of a run of the given types (a checkpoint list needs a few kinds, not the samples). */
-export function readEvents(runDir: string, types: ReadonlySet<string>): TrainerEvent[] {
-  let text: string;
-  try { text = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8'); } catch { return []; }
-  const out: TrainerEvent[] = [];
-  for (const line of text.split('\n')) {
-    const m = /"type":"([a-z_]+)"/.exec(line);
-    if (!m || !types.has(m[1])) continue;
-    const e = parseEventLine(line);
+const TYPE_TAG = Buffer.from('"type":"');
+
+/** A line's event type, read from its bytes (the line is decoded only when its type is wanted). */
+function typeOfLine(buf: Buffer, start: number, end: number): string | undefined {
+  const at = buf.indexOf(TYPE_TAG, start);
+  if (at < 0 || at >= end) return undefined;
+  const from = at + TYPE_TAG.length;
+  const close = buf.indexOf(34, from);
+  return close < 0 || close > end || close - from > 32 ? undefined : buf.toString('latin1', from, close);
+}
+
+function eventCollector(types: ReadonlySet<string>, out: TrainerEvent[]): LineBytes {
+  return (buf, start, end) => {
+    const type = typeOfLine(buf, start, end);
+    if (!type || !types.has(type)) return;
+    const e = parseEventLine(buf.toString('utf8', start, end));
     if (e) out.push(e);
-  }
+  };
+}
+
+/**
+ * The events of a run of the given types (a checkpoint list needs a few kinds, not the samples), streamed:
+ * the file is never held whole. None when events.jsonl is missing; RunFileError when the guard refuses it.
+ */
+export function readEventsChecked(runDir: string, types: ReadonlySet<string>): TrainerEvent[] {
+  const out: TrainerEvent[] = [];
+  readLines(path.join(runDir, EVENTS_FILE), 'events', eventCollector(types, out), { lastLine: true });
   return out;
 }
 
-// the Runs view redraws every 2 s: a run's events are re-read only when events.jsonl has grown
-const eventCache = new Map<string, { size: number; events: TrainerEvent[] }>();
+/** readEventsChecked; none when events.jsonl is refused (a link, a FIFO) or unreadable. */
+export function readEvents(runDir: string, types: ReadonlySet<string>): TrainerEvent[] {
+  try { return readEventsChecked(runDir, types); } catch (e) { if (e instanceof RunFileError) return []; throw e; }
+}
+
+// the Runs view redraws every 2 s: a run's events are read once, then only the bytes appended since
+interface EventCache { end: number; events: TrainerEvent[]; problem?: string }
+const eventCache = new Map<string, EventCache>();
 const CHECKPOINT_EVENT_TYPES = new Set(['metrics', 'eval', 'checkpoint']);
 
-function checkpointEvents(runDir: string): TrainerEvent[] {
-  let size = -1;
-  try { size = fs.statSync(path.join(runDir, 'events.jsonl')).size; } catch { /* no events yet */ }
-  const hit = eventCache.get(runDir);
-  if (hit && hit.size === size) return hit.events;
-  const events = readEvents(runDir, CHECKPOINT_EVENT_TYPES);
-  eventCache.set(runDir, { size, events });
-  return events;
+function cached(runDir: string): EventCache {
+  let hit = eventCache.get(runDir);
+  if (!hit) eventCache.set(runDir, hit = { end: 0, events: [] });
+  return hit;
+}
+
+function absorb(hit: EventCache, read: LinesRead | undefined): void {
+  if (!read) { hit.end = 0; hit.events = []; return; }
+  hit.end = read.end;
+}
+
+function checkpointEvents(runDir: string): EventCache {
+  const hit = cached(runDir);
+  const file = path.join(runDir, EVENTS_FILE);
+  try {
+    let size = -1;
+    try { size = fs.lstatSync(file).size; } catch { /* no events yet */ }
+    if (size < hit.end) { hit.end = 0; hit.events = []; } // rewritten: read again from the start
+    const fresh: TrainerEvent[] = [];
+    const read = readLines(file, 'events', eventCollector(CHECKPOINT_EVENT_TYPES, fresh), { from: hit.end });
+    hit.events.push(...fresh);
+    absorb(hit, read);
+    hit.problem = undefined;
+  } catch (e) {
+    if (!(e instanceof RunFileError)) throw e;
+    hit.end = 0; hit.events = []; hit.problem = e.message;
+  }
+  return hit;
+}
+
+async function checkpointEventsAsync(runDir: string): Promise<EventCache> {
+  const hit = cached(runDir);
+  const file = path.join(runDir, EVENTS_FILE);
+  try {
+    let size = -1;
+    try { size = (await fs.promises.lstat(file)).size; } catch { /* no events yet */ }
+    if (size < hit.end) { hit.end = 0; hit.events = []; }
+    const fresh: TrainerEvent[] = [];
+    const from = hit.end;
+    const read = await readLinesAsync(file, 'events', eventCollector(CHECKPOINT_EVENT_TYPES, fresh), { from });
+    if (hit.end !== from) return hit; // a sync read moved it meanwhile: its events are in
+    hit.events.push(...fresh);
+    absorb(hit, read);
+    hit.problem = undefined;
+  } catch (e) {
+    if (!(e instanceof RunFileError)) throw e;
+    hit.end = 0; hit.events = []; hit.problem = e.message;
+  }
+  return hit;
 }
 
 const stepOf = (name: string): number => Number(/step-(\d+)/.exec(name)?.[1] ?? NaN);
 
-/** Every complete checkpoint of a run, oldest first, with what was measured when it was saved. */
-export function checkpointInfos(runDir: string): CheckpointInfo[] {
-  const events = checkpointEvents(runDir);
-  return listCheckpoints(runDir).map((dir) => {
+/**
+ * Every complete checkpoint of a run, oldest first, with what was measured when it was saved. When
+ * events.jsonl is refused by the guard, the checkpoints are listed without their metrics and the
+ * problem (one line) is pushed to `problems`.
+ */
+export function checkpointInfos(runDir: string, problems?: string[]): CheckpointInfo[] {
+  const { events, problem } = checkpointEvents(runDir);
+  if (problem) problems?.push(problem);
+  return infosOf(runDir, events, listCheckpoints(runDir));
+}
+
+/** checkpointInfos with events.jsonl read asynchronously (the Runs view's children). */
+export async function checkpointInfosAsync(runDir: string, problems?: string[]): Promise<CheckpointInfo[]> {
+  const { events, problem } = await checkpointEventsAsync(runDir);
+  if (problem) problems?.push(problem);
+  return infosOf(runDir, events, listCheckpoints(runDir));
+}
+
+function infosOf(runDir: string, events: TrainerEvent[], dirs: string[]): CheckpointInfo[] {
+  // one pass over the events for all checkpoints (not one per checkpoint)
+  const steps = new Set(dirs.map((d) => stepOf(path.basename(d))));
+  const metricsAt = new Map<number, Record<string, number | null>>();
+  const reasonAt = new Map<number, string | undefined>();
+  const evals: { step: number; values: Record<string, number | null> }[] = [];
+  for (const e of events) {
+    if (e.type === 'metrics' && steps.has(e.step)) metricsAt.set(e.step, e.values);
+    else if (e.type === 'eval') evals.push(e);
+    else if (e.type === 'checkpoint' && steps.has(e.step)) reasonAt.set(e.step, e.reason);
+  }
+  return dirs.map((dir) => {
     const step = stepOf(path.basename(dir));
-    let metrics: Record<string, number | null> = {};
     let evalEv: { step: number; values: Record<string, number | null> } | undefined;
-    let reason: string | undefined;
-    for (const e of events) {
-      if (e.type === 'metrics' && e.step === step) metrics = e.values;
-      else if (e.type === 'eval' && e.step <= step && (!evalEv || e.step >= evalEv.step)) evalEv = e;
-      else if (e.type === 'checkpoint' && e.step === step) reason = e.reason;
-    }
+    for (const e of evals) if (e.step <= step && (!evalEv || e.step >= evalEv.step)) evalEv = e;
     let time = 0;
     try { time = fs.statSync(path.join(dir, 'COMPLETE')).mtimeMs; } catch { /* listed as complete a moment ago */ }
     return { dir, name: path.basename(dir), step, time, bytes: folderBytes(dir), kept: fs.existsSync(path.join(dir, KEEP_MARKER)),
-      reason, metrics, evalStep: evalEv?.step, evalValues: evalEv?.values };
+      reason: reasonAt.get(step), metrics: metricsAt.get(step) ?? {}, evalStep: evalEv?.step, evalValues: evalEv?.values };
   });
 }
 
@@ -105,10 +191,11 @@ export function deleteCheckpoint(checkpointDir: string): void {
 /** The config a checkpoint was trained with: its resume.json's config, else the run's config.yaml (older checkpoints). */
 export function checkpointConfig(checkpointDir: string): { config: unknown } | { file: string } | undefined {
   try {
-    const info = JSON.parse(fs.readFileSync(path.join(checkpointDir, 'resume.json'), 'utf8')) as { config?: unknown };
-    if (info.config) return { config: info.config };
-  } catch { /* older checkpoint */ }
-  const file = path.join(checkpointDir, '..', '..', 'config.yaml');
+    const text = readGuarded(path.join(checkpointDir, RESUME_FILE), 'resume');
+    const info = (text === undefined ? {} : JSON.parse(text)) as { config?: unknown } | null;
+    if (info?.config) return { config: info.config };
+  } catch { /* older checkpoint, or a resume.json that is no file of the trainer's */ }
+  const file = path.join(checkpointDir, '..', '..', CONFIG_FILE);
   return fs.existsSync(file) ? { file: path.resolve(file) } : undefined;
 }
 
@@ -139,23 +226,45 @@ export function lineageOf(runDir: string): Lineage | undefined {
 // run_started never changes once written: views that redraw every 2 s read it once per run folder
 const lineageCache = new Map<string, Lineage | null>();
 
+/** A run_started line's lineage; undefined for any other line. */
+function lineageLine(line: string): Lineage | null | undefined {
+  if (!line.includes('"run_started"')) return undefined;
+  const e = parseEventLine(line);
+  if (e?.type !== 'run_started') return undefined;
+  if (!e.resumed_from) return null;
+  const parentDir = path.dirname(path.dirname(e.resumed_from));
+  return { parentDir, parentId: path.basename(parentDir), step: stepOf(path.basename(e.resumed_from)), checkpoint: e.resumed_from };
+}
+
+// run_started is among the first lines; 1 MiB holds it with a large config
+const HEAD_BYTES = 1 << 20;
+
 function readLineage(runDir: string): Lineage | null | 'unknown' {
-  let fd: number;
-  try { fd = fs.openSync(path.join(runDir, 'events.jsonl'), 'r'); } catch { return 'unknown'; }
+  let found: Lineage | null | undefined;
   try {
-    // run_started is among the first lines; 1 MiB holds it with a large config
-    const buf = Buffer.alloc(1 << 20);
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    for (const line of buf.subarray(0, n).toString('utf8').split('\n')) {
-      if (!line.includes('"run_started"')) continue;
-      const e = parseEventLine(line);
-      if (e?.type !== 'run_started') continue;
-      if (!e.resumed_from) return null;
-      const parentDir = path.dirname(path.dirname(e.resumed_from));
-      return { parentDir, parentId: path.basename(parentDir), step: stepOf(path.basename(e.resumed_from)), checkpoint: e.resumed_from };
-    }
-    return 'unknown'; // not written yet
-  } finally { fs.closeSync(fd); }
+    readLines(path.join(runDir, EVENTS_FILE), 'events', (buf, start, end) => {
+      found = lineageLine(buf.toString('utf8', start, end));
+      return found === undefined;
+    }, { limit: HEAD_BYTES, maxLine: HEAD_BYTES });
+  } catch (e) { if (!(e instanceof RunFileError)) throw e; }
+  return found === undefined ? 'unknown' : found; // not written yet, or refused
+}
+
+/** lineageOf with an async read (the Runs view's listing). */
+export async function lineageOfAsync(runDir: string): Promise<Lineage | undefined> {
+  const key = path.resolve(runDir);
+  if (!lineageCache.has(key)) {
+    let found: Lineage | null | undefined;
+    try {
+      await readLinesAsync(path.join(runDir, EVENTS_FILE), 'events', (buf, start, end) => {
+        found = lineageLine(buf.toString('utf8', start, end));
+        return found === undefined;
+      }, { limit: HEAD_BYTES, maxLine: HEAD_BYTES });
+    } catch (e) { if (!(e instanceof RunFileError)) throw e; }
+    if (found === undefined) return undefined;
+    lineageCache.set(key, found);
+  }
+  return lineageCache.get(key) ?? undefined;
 }
 
 /** The runs of a lineage, oldest ancestor first, ending with runDir (a cycle or a missing folder ends the walk). */

@@ -1,8 +1,11 @@
 // Incremental reader of an append-only JSONL file: reads only new bytes, keeps a partial last line
-// until its newline arrives, skips garbage and over-long lines, and never holds the whole file.
+// until its newline arrives, skips garbage and over-long lines, and never holds the whole file. Opened
+// through the run folder's guard: a link, a FIFO or a device in its place is refused (never read, never
+// waited on); the refusal is delivered once as an error log event, so the dashboard and the CLI say it.
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { parseEventLine, type TrainerEvent } from './protocol';
+import { openGuarded, RunFileError } from './run/files';
 
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 const CHUNK = 1 << 20;
@@ -15,6 +18,8 @@ export class EventTail {
   private dropping = false; // inside an over-long line: discard until its newline
   private decoder = new StringDecoder('utf8');
   private timer: NodeJS.Timeout | undefined;
+  /** Why the file was refused by the guard (a link, a FIFO, …); undefined while it reads normally. */
+  problem: string | undefined;
   readonly stats: TailStats = { bytesRead: 0, lines: 0, events: 0, skipped: 0 };
 
   constructor(readonly file: string, private readonly onEvents: (events: TrainerEvent[]) => void) {}
@@ -29,10 +34,21 @@ export class EventTail {
   /** Reads everything new since the last call; returns the number of events delivered. */
   poll(): number {
     let fd: number;
-    try { fd = fs.openSync(this.file, 'r'); } catch { return 0; }
+    let size: number;
+    try {
+      const opened = openGuarded(this.file, 'events');
+      if (!opened) return 0;
+      ({ fd, size } = opened);
+    } catch (e) {
+      if (!(e instanceof RunFileError)) return 0;
+      if (this.problem === e.message) return 0;
+      this.problem = e.message;
+      this.onEvents([{ v: 1, type: 'log', time: Date.now() / 1000, level: 'error', message: e.message }]);
+      return 1;
+    }
+    this.problem = undefined;
     let delivered = 0;
     try {
-      const size = fs.fstatSync(fd).size;
       if (size < this.offset) { this.offset = 0; this.partial = ''; this.dropping = false; } // truncated: start over
       const buf = Buffer.allocUnsafe(CHUNK);
       while (this.offset < size) {

@@ -1,9 +1,13 @@
 // The runs of a workspace, read from their run folders (status.json, checkpoints/); whether a pid is still
-// a run's trainer; recording the end of a run whose trainer could not.
+// a run's trainer; recording the end of a run whose trainer could not. Every file is read through the run
+// folder's guard (src/core/run/files.ts): a status.json that is a link, a FIFO or a giant file is refused
+// with a one-line problem on the run (its state reads `unknown`), and the other runs list as usual.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseStatus, type RunStatus } from './protocol';
+import { CHECKPOINTS_DIR, COMPLETE_MARKER, EVENTS_FILE, KILL_REASON_FILE, STATUS_FILE, appendGuarded, openGuarded, readGuarded,
+  readGuardedAsync, runFolderProblems, runFolderProblemsAsync, RunFileError } from './run/files';
 
 export interface RunSummary {
   id: string;          // folder name, e.g. 20261124-181500-arithmetic
@@ -11,6 +15,8 @@ export interface RunSummary {
   status: RunStatus | undefined;
   alive: boolean;      // its trainer process still runs
   checkpoints: string[];
+  /** What is wrong with the folder's files, one line each (a link, a FIFO, a file too large): they were not read. */
+  problems?: string[];
 }
 
 export function isAlive(pid: number | null | undefined): boolean {
@@ -22,8 +28,30 @@ export function isAlive(pid: number | null | undefined): boolean {
   } catch { return true; }
 }
 
+/** A run's status.json; undefined when it is missing, unreadable, refused by the guard or not a status. */
 export function readStatus(runDir: string): RunStatus | undefined {
-  try { return parseStatus(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8')); } catch { return undefined; }
+  return readStatusChecked(runDir).status;
+}
+
+/** readStatus, and the guard's one-line problem when status.json is there but was refused. */
+export function readStatusChecked(runDir: string): { status?: RunStatus; problem?: string } {
+  try {
+    const text = readGuarded(path.join(runDir, STATUS_FILE), 'status');
+    return { status: text === undefined ? undefined : parseStatus(text) };
+  } catch (e) {
+    if (e instanceof RunFileError) return { problem: e.message };
+    return {};
+  }
+}
+
+async function readStatusAsync(runDir: string): Promise<{ status?: RunStatus; problem?: string }> {
+  try {
+    const text = await readGuardedAsync(path.join(runDir, STATUS_FILE), 'status');
+    return { status: text === undefined ? undefined : parseStatus(text) };
+  } catch (e) {
+    if (e instanceof RunFileError) return { problem: e.message };
+    return {};
+  }
 }
 
 /** A process's command line, or undefined when it is gone or cannot be read. */
@@ -89,7 +117,7 @@ export interface UnreportedEnd {
 
 // Who kills a trainer notes why, just before the SIGKILL, so that whoever records the end (the process that
 // started it sees the exit first; `rlhf stop` in a terminal may be someone else) records the same reason.
-const KILL_NOTE = '.kill-reason';
+const KILL_NOTE = KILL_REASON_FILE;
 
 /** Notes why the trainer is about to be killed; undefined takes the note back (the kill did not happen). */
 export function noteKillReason(runDir: string, reason: string | undefined): void {
@@ -101,7 +129,10 @@ export function noteKillReason(runDir: string, reason: string | undefined): void
 
 function takeKillReason(runDir: string): string | undefined {
   const file = path.join(runDir, KILL_NOTE);
-  try { const reason = fs.readFileSync(file, 'utf8'); fs.rmSync(file, { force: true }); return reason || undefined; } catch { return undefined; }
+  let reason: string | undefined;
+  try { reason = readGuarded(file, 'kill-reason'); } catch { /* not a note we wrote: the generic reason */ }
+  fs.rmSync(file, { force: true });
+  return reason || undefined;
 }
 
 /**
@@ -119,47 +150,73 @@ export function recordUnreportedEnd(runDir: string, end: UnreportedEnd): boolean
   const reason = end.signal === 'SIGKILL' && noted ? noted : end.reason;
   const status = { ...old, state: 'failed', pid: old?.pid ?? end.pid ?? null, step: old?.step ?? 0, updated: Date.now() / 1000,
     error: reason, exit_code: end.exitCode ?? null, exit_signal: end.signal ?? null };
-  const file = path.join(runDir, 'status.json');
+  const file = path.join(runDir, STATUS_FILE);
   const tmp = path.join(runDir, `.status.json.tmp-${process.pid}`);
   fs.writeFileSync(tmp, JSON.stringify(status, null, 1));
   fs.renameSync(tmp, file);
-  const events = path.join(runDir, 'events.jsonl');
+  const events = path.join(runDir, EVENTS_FILE);
   // a trainer killed mid-write leaves a partial last line: start on a fresh line so this event stays whole
   let sep = '';
   try {
-    const size = fs.statSync(events).size;
-    if (size > 0) {
-      const fd = fs.openSync(events, 'r');
-      const last = Buffer.alloc(1);
-      fs.readSync(fd, last, 0, 1, size - 1);
-      fs.closeSync(fd);
-      if (last[0] !== 0x0a) sep = '\n';
+    const opened = openGuarded(events, 'events');
+    if (opened) {
+      try {
+        if (opened.size > 0) {
+          const last = Buffer.alloc(1);
+          fs.readSync(opened.fd, last, 0, 1, opened.size - 1);
+          if (last[0] !== 0x0a) sep = '\n';
+        }
+      } finally { fs.closeSync(opened.fd); }
     }
-  } catch { /* no events yet */ }
-  fs.appendFileSync(events, sep + JSON.stringify({ v: 1, time: status.updated, type: 'run_finished', status: 'failed', error: reason, step: status.step }) + '\n');
+    appendGuarded(events, sep + JSON.stringify({ v: 1, time: status.updated, type: 'run_finished', status: 'failed', error: reason, step: status.step }) + '\n', 'events');
+  } catch (e) {
+    // events.jsonl is not a regular file (a link, a FIFO): status.json alone records the end
+    if (!(e instanceof RunFileError)) throw e;
+  }
   return true;
 }
 
 /** Complete checkpoints (with the COMPLETE marker), oldest first. */
 export function listCheckpoints(runDir: string): string[] {
-  const dir = path.join(runDir, 'checkpoints');
+  const dir = path.join(runDir, CHECKPOINTS_DIR);
   let names: string[];
   try { names = fs.readdirSync(dir); } catch { return []; }
-  return names.filter((n) => /^step-\d+$/.test(n) && fs.existsSync(path.join(dir, n, 'COMPLETE'))).sort().map((n) => path.join(dir, n));
+  return names.filter((n) => /^step-\d+$/.test(n) && fs.existsSync(path.join(dir, n, COMPLETE_MARKER))).sort().map((n) => path.join(dir, n));
+}
+
+async function listCheckpointsAsync(runDir: string): Promise<string[]> {
+  const dir = path.join(runDir, CHECKPOINTS_DIR);
+  let names: string[];
+  try { names = await fs.promises.readdir(dir); } catch { return []; }
+  const complete = await Promise.all(names.filter((n) => /^step-\d+$/.test(n)).map(async (n) => {
+    try { await fs.promises.access(path.join(dir, n, COMPLETE_MARKER)); return n; } catch { return undefined; }
+  }));
+  return complete.filter((n): n is string => n !== undefined).sort().map((n) => path.join(dir, n));
 }
 
 const LIVE_STATES = new Set(['starting', 'running', 'stopping']);
 
+const merge = (a: string[], b: string | undefined): string[] => (b && !a.includes(b) ? [...a, b] : a);
+
 export function summarize(runDir: string): RunSummary {
-  const status = readStatus(runDir);
+  const { status, problem } = readStatusChecked(runDir);
   const alive = !!status && LIVE_STATES.has(status.state) && isRunProcess(status.pid, runDir);
-  return { id: path.basename(runDir), dir: runDir, status, alive, checkpoints: listCheckpoints(runDir) };
+  return { id: path.basename(runDir), dir: runDir, status, alive, checkpoints: listCheckpoints(runDir), problems: merge(runFolderProblems(runDir), problem) };
 }
 
-/** Runs under runsDir, newest first. A folder counts as a run when it has events.jsonl or status.json. */
-/** A run folder: the trainer has written its events or its status there. */
-export const isRunFolder = (dir: string): boolean => fs.existsSync(path.join(dir, 'events.jsonl')) || fs.existsSync(path.join(dir, 'status.json'));
+async function summarizeAsync(runDir: string): Promise<RunSummary> {
+  const [{ status, problem }, checkpoints, problems] = await Promise.all([readStatusAsync(runDir), listCheckpointsAsync(runDir), runFolderProblemsAsync(runDir)]);
+  const alive = !!status && LIVE_STATES.has(status.state) && isRunProcess(status.pid, runDir);
+  return { id: path.basename(runDir), dir: runDir, status, alive, checkpoints, problems: merge(problems, problem) };
+}
 
+/** A run folder: the trainer has written its events or its status there (whatever kind of file they are: a bad one is listed with its problem). */
+export const isRunFolder = (dir: string): boolean => [EVENTS_FILE, STATUS_FILE].some((n) => { try { fs.lstatSync(path.join(dir, n)); return true; } catch { return false; } });
+
+const isRunFolderAsync = async (dir: string): Promise<boolean> =>
+  (await Promise.all([EVENTS_FILE, STATUS_FILE].map((n) => fs.promises.lstat(path.join(dir, n)).then(() => true, () => false)))).some(Boolean);
+
+/** Runs under runsDir, newest first. A folder counts as a run when it has events.jsonl or status.json. */
 export function listRuns(runsDir: string): RunSummary[] {
   let names: string[];
   try { names = fs.readdirSync(runsDir); } catch { return []; }
@@ -168,6 +225,18 @@ export function listRuns(runsDir: string): RunSummary[] {
     .filter(isRunFolder)
     .sort().reverse()
     .map(summarize);
+}
+
+/**
+ * listRuns with async reads only (the extension host lists every 2 s, also in an untrusted workspace: a
+ * FIFO or a link to /dev/zero in a cloned repository's runs/ must never block or grow it).
+ */
+export async function listRunsAsync(runsDir: string): Promise<RunSummary[]> {
+  let names: string[];
+  try { names = await fs.promises.readdir(runsDir); } catch { return []; }
+  const dirs = names.map((n) => path.join(runsDir, n)).sort().reverse();
+  const isRun = await Promise.all(dirs.map(isRunFolderAsync));
+  return Promise.all(dirs.filter((_, i) => isRun[i]).map(summarizeAsync));
 }
 
 /**

@@ -6,7 +6,8 @@ import type { TrainerHandle } from '../core/launcher';
 import type { RunState, TrainerEvent } from '../core/protocol';
 import type { RunModel } from '../core/runModel';
 import { formatDuration, formatNumber } from '../core/format';
-import { listRuns, type RunSummary } from '../core/runStore';
+import { listRunEntries, listRunEntriesAsync, type RunEntry } from '../core/run/listing';
+import { isRunFolder } from '../core/runStore';
 import { RunWatcher } from '../core/runWatcher';
 import { installLayout, type InstallLayout } from '../core/training';
 import { Config } from './config';
@@ -29,6 +30,10 @@ export class Ctx {
   readonly watchers = new Map<string, RunWatcher>();
   /** Runs of other frameworks watched from their own files (read-only). */
   readonly external: ExternalRuns;
+  /** The last listing of the runs folder (async, every 2 s); undefined until the first one is in. */
+  private listed: { dir: string; runs: RunEntry[] } | undefined;
+  private listing: Promise<void> | undefined;
+  private relist = false;
   /** Runs whose watcher a view holds on to (an open dashboard): kept even after the run finished. */
   private readonly held = new Map<string, number>();
   readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
@@ -54,11 +59,16 @@ export class Ctx {
     return folder && path.resolve(folder.uri.fsPath, this.config.runsDirectory);
   }
 
-  /** The run folders, plus runs this window launched that have not written status.json yet. */
-  runs(): RunSummary[] {
-    const listed = this.runsDir ? listRuns(this.runsDir) : [];
-    const launched = [...this.handles.values()].filter((h) => !listed.some((r) => r.dir === h.runDir)).map((h): RunSummary => ({
-      id: path.basename(h.runDir), dir: h.runDir, alive: true, checkpoints: [],
+  /**
+   * The run folders (the last listing: refreshed every 2 s off the extension host's thread), plus runs this
+   * window launched that have not written status.json yet. Before the first listing is in, the folder is
+   * listed here once, through the same guard (regular files only, never a wait on a FIFO).
+   */
+  runs(): RunEntry[] {
+    const dir = this.runsDir;
+    const listed = !dir ? [] : this.listed?.dir === dir ? this.listed.runs : listRunEntries(dir);
+    const launched = [...this.handles.values()].filter((h) => !listed.some((r) => r.dir === h.runDir)).map((h): RunEntry => ({
+      id: path.basename(h.runDir), dir: h.runDir, alive: true, checkpoints: [], notes: { note: '', tags: [] }, problems: [],
       status: { state: 'starting', pid: h.pid, step: 0, updated: Date.now() / 1000 },
     }));
     return [...launched, ...listed];
@@ -91,7 +101,12 @@ export class Ctx {
   source(id: string): RunSource | undefined { return this.external.get(id) ?? this.watcher(id); }
 
   /** Whether a run id names a run this window knows (native folder or watched external folder). */
-  hasRun(id: string): boolean { return this.external.has(id) || this.runs().some((r) => r.id === id); }
+  hasRun(id: string): boolean {
+    if (this.external.has(id) || this.runs().some((r) => r.id === id)) return true;
+    // made since the last listing (by the CLI, another window): a run folder by its files
+    const dir = this.runDir(id);
+    return !!dir && path.basename(id) === id && isRunFolder(dir);
+  }
 
   /** Keeps a run's watcher alive while a view shows it; call the returned function when the view goes. */
   hold(id: string): () => void {
@@ -102,8 +117,22 @@ export class Ctx {
     };
   }
 
+  /** Lists the runs folder again (asynchronously) and tells the views; a refresh asked for during a listing runs after it. */
   refresh(): void {
+    if (this.listing) { this.relist = true; return; }
+    this.listing = this.relistRuns().finally(() => {
+      this.listing = undefined;
+      if (this.relist) { this.relist = false; this.refresh(); }
+    });
+  }
+
+  private async relistRuns(): Promise<void> {
+    const dir = this.runsDir;
+    if (dir) {
+      try { this.listed = { dir, runs: await listRunEntriesAsync(dir) }; } catch (e) { this.log.warn(`listing ${dir}: ${(e as Error).message}`); }
+    }
     const runs = this.runs();
+    for (const r of runs) for (const p of r.problems) this.warnOnce(p);
     for (const r of runs) if (r.alive) { this.watcher(r.id); if (!this.activeRun) this.activeRun = r.id; }
     // watchers of runs that are over (finished, lost or gone) and that nothing shows are let go: a long
     // session with many runs keeps only what is live or on screen
@@ -114,6 +143,14 @@ export class Ctx {
     }
     this.changed.fire();
     this.updateStatusBar();
+  }
+
+  private readonly warned = new Set<string>();
+  /** A run folder's problem (a file the guard refused), logged once per window. */
+  private warnOnce(problem: string): void {
+    if (this.warned.has(problem)) return;
+    this.warned.add(problem);
+    this.log.warn(problem);
   }
 
   updateStatusBar(): void {

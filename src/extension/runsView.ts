@@ -3,9 +3,14 @@
 // tooltip. A run's checkpoints are its children (step, time, size, reward when saved; kept ones marked).
 // A run's tags show in its row and its note in the tooltip (notes.json in the run folder); the view
 // can be filtered by a tag. The commands over the selection (overlay, config diff, notes) live here too.
+// Nothing here reads a file on the extension host's thread: the rows come from the Ctx's asynchronous
+// listing (status, notes, lineage, through the run folder's guard), a run's checkpoints are read
+// asynchronously when it is expanded, and a run whose files were refused (a link, a FIFO, a giant
+// file) shows a warning with the problem beside the good runs.
 import * as vscode from 'vscode';
-import { checkpointInfos, formatBytes, lineageOf, type CheckpointInfo } from '../core/checkpoints';
+import { checkpointInfosAsync, formatBytes, type CheckpointInfo } from '../core/checkpoints';
 import { formatNumber } from '../core/format';
+import type { RunEntry } from '../core/run/listing';
 import { displayState, type RunSummary } from '../core/runStore';
 import { hasTag, NotesError, parseTagList, readNotes, updateNotes } from '../core/runNotes';
 import type { Ctx } from './ctx';
@@ -13,7 +18,7 @@ import { configDiffCommand, DashboardPanel, pickItems } from './dashboard';
 import type { WatchedRun } from './externalRuns';
 
 /** A native run folder, or a watched run of another framework. */
-export type RunNode = { run: RunSummary } | { external: WatchedRun } | CheckpointNode;
+export type RunNode = { run: RunEntry } | { external: WatchedRun } | CheckpointNode;
 /** A checkpoint under its run (commands get this node: Resume From Here, Keep, Export, …). */
 export interface CheckpointNode { checkpoint: CheckpointInfo; runId: string; runDir: string; alive: boolean }
 
@@ -37,14 +42,14 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     this.filterSub = filterChanged.event(() => this.emitter.fire());
   }
 
-  getChildren(node?: RunNode): RunNode[] {
+  getChildren(node?: RunNode): RunNode[] | Promise<RunNode[]> {
     if (node && 'run' in node) {
       const { run } = node;
-      return checkpointInfos(run.dir).reverse().map((checkpoint) => ({ checkpoint, runId: run.id, runDir: run.dir, alive: run.alive }));
+      return checkpointInfosAsync(run.dir).then((infos) => infos.reverse().map((checkpoint) => ({ checkpoint, runId: run.id, runDir: run.dir, alive: run.alive })));
     }
     if (node) return [];
     // a tag filter keeps the runs that carry it (watched runs of other frameworks have no tags)
-    if (tagFilter) return this.ctx.runs().filter((r) => hasTag(readNotes(r.dir), tagFilter!)).map((run) => ({ run }));
+    if (tagFilter) return this.ctx.runs().filter((r) => hasTag(r.notes, tagFilter!)).map((run) => ({ run }));
     return [...this.ctx.runs().map((run) => ({ run })), ...this.ctx.external.list().map((external) => ({ external }))];
   }
 
@@ -55,16 +60,17 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     const state = displayState(run);
     const item = new vscode.TreeItem(run.id, run.checkpoints.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `run:${run.id}`;
-    const parent = lineageOf(run.dir);
+    const parent = run.parent;
     const s = run.status;
     const step = `${s?.step ?? 0}${s?.total_steps ? `/${s.total_steps}` : ''}`;
     const reward = typeof s?.reward_mean === 'number' ? formatNumber(s.reward_mean, 3) : undefined;
-    const notes = readNotes(run.dir);
+    const notes = run.notes;
+    const problems = run.problems;
     // short tokens, no labels: the tooltip spells them out
     item.description = [state, step, reward, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined,
       parent ? `↳ ${parent.parentId}@${parent.step}` : undefined, notes.tags.map((t) => `#${t}`).join(' ') || undefined,
-      notes.note ? '✎' : undefined].filter(Boolean).join(' · ');
-    const [icon, color] = ICONS[state] ?? ICONS.unknown;
+      notes.note ? '✎' : undefined, problems.length ? `⚠ ${problems.length} bad file${problems.length === 1 ? '' : 's'}` : undefined].filter(Boolean).join(' · ');
+    const [icon, color] = problems.length ? ['warning', 'charts.orange'] : ICONS[state] ?? ICONS.unknown;
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     item.contextValue = run.alive ? 'run-live' : 'run';
     // run ids, errors and paths come from the file system: text, never markdown
@@ -80,6 +86,7 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     if (parent) line('resumed from', `${parent.parentId}, step ${parent.step} (its steps before ${parent.step} are this run's history)`);
     if (notes.tags.length) line('tags', notes.tags.join(', '));
     if (notes.note) line('note', notes.note);
+    for (const p of problems) line('problem', p);
     line('folder', run.dir);
     item.tooltip = tip;
     item.accessibilityInformation = { label: `${run.id}, ${state}, step ${step}${reward ? `, reward ${reward}` : ''}` };
@@ -173,7 +180,7 @@ export async function filterRunsByTagCommand(ctx: Ctx, tag?: unknown): Promise<v
   let next: string | undefined;
   if (typeof tag === 'string') next = tag || undefined;
   else {
-    const tags = [...new Set(ctx.runs().flatMap((r) => readNotes(r.dir).tags))].sort();
+    const tags = [...new Set(ctx.runs().flatMap((r) => r.notes.tags))].sort();
     if (!tags.length && !tagFilter) { void vscode.window.showInformationMessage('RLHF: no run has tags yet; add some with "Edit Tags…" in the Runs view.'); return; }
     const all = 'All runs (no filter)';
     const pick = await vscode.window.showQuickPick([all, ...tags.map((t) => `#${t}`)], { placeHolder: tagFilter ? `Filtered by #${tagFilter}` : 'Show only the runs with this tag' });

@@ -4,6 +4,7 @@
 import type { EvalEvent, MetricsEvent, SampleItem, SamplesEvent, TrainerEvent } from '../protocol';
 import { RunModel } from '../runModel';
 import { mapEval, mapTrain, splitMetrics, type Framework } from './metricNames';
+import { isStep } from './sampleFiles';
 import { StepMerger, type Row } from './stepMerger';
 
 type Values = Record<string, number | null>;
@@ -27,6 +28,8 @@ export interface FrameworkSource {
 /** Sample items are kept for the newest steps only; counts for every step. */
 export const KEEP_SAMPLE_STEPS = 50;
 const MAX_ERRORS = 100;
+/** Distinct metric names of one run: a file that invents a name per line cannot grow the series without end. */
+export const MAX_METRIC_NAMES = 2000;
 
 export class ExternalRun {
   readonly model = new RunModel();
@@ -38,6 +41,8 @@ export class ExternalRun {
   private listeners = new Set<(events: TrainerEvent[]) => void>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<TrainerEvent[]> | undefined;
+  private readonly names = new Set<string>();
+  private namesFull = false;
 
   constructor(readonly dir: string, readonly source: FrameworkSource) {
     const fw = source.framework;
@@ -59,20 +64,30 @@ export class ExternalRun {
     const changedSamples = new Map<number, SampleItem[]>();
     const logs: TrainerEvent[] = [];
     const fw = this.source.framework;
+    const error = (message: string) => {
+      if (this.errors.includes(message) || this.errors.length >= MAX_ERRORS) return;
+      this.errors.push(message);
+      logs.push({ v: 1, type: 'log', time: now, level: 'error', message });
+    };
+    // a step no series can hold (1e400 reads as Infinity; 1e300 is no whole number) would sort after every
+    // later step and blank the latest values: it is refused here, whatever the framework
+    const badStep = (step: number) => {
+      if (isStep(step)) return false;
+      error(`${this.dir}: a record with step ${String(step)}, not a whole number from 0 to 2^53: skipped`);
+      return true;
+    };
     await this.source.poll({
       metrics: (step, values, time = now) => {
+        if (badStep(step)) return;
+        values = this.knownNames(values, error);
         // Raw names are merged per step and mapped at flush, so the mapping sees all of a step's pieces.
         const { train, eval: ev } = splitMetrics(fw, values);
         if (Object.keys(train).length) this.train.add(step, train, time);
         if (Object.keys(ev).length) this.evals.add(step, ev, time);
       },
       truncate: (step) => { this.train.truncateFrom(step); this.evals.truncateFrom(step); },
-      samples: (step, items) => { changedSamples.set(step, items); },
-      error: (message) => {
-        if (this.errors.includes(message)) return;
-        if (this.errors.length < MAX_ERRORS) this.errors.push(message);
-        logs.push({ v: 1, type: 'log', time: now, level: 'error', message });
-      },
+      samples: (step, items) => { if (!badStep(step)) changedSamples.set(step, items); },
+      error,
     });
     const events: TrainerEvent[] = [
       ...logs,
@@ -83,6 +98,19 @@ export class ExternalRun {
     this.model.ingest(events);
     for (const l of this.listeners) l(events);
     return events;
+  }
+
+  /** The values whose names are known or still fit under MAX_METRIC_NAMES; the others dropped, said once. */
+  private knownNames(values: Record<string, number | null>, error: (m: string) => void): Record<string, number | null> {
+    let out: Record<string, number | null> | undefined;
+    for (const k of Object.keys(values)) {
+      if (this.names.has(k)) continue;
+      if (this.names.size < MAX_METRIC_NAMES) { this.names.add(k); continue; }
+      out ??= { ...values };
+      delete out[k];
+      if (!this.namesFull) { this.namesFull = true; error(`${this.dir}: more than ${MAX_METRIC_NAMES} metric names; the names after them are not shown`); }
+    }
+    return out ?? values;
   }
 
   private storeSamples(changed: Map<number, SampleItem[]>, now: number): SamplesEvent[] {

@@ -2,6 +2,7 @@
 // ExternalRun (the same RunModel as a native run, polled incrementally).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { entryProblem } from '../run/files';
 import { ExternalRun, type FrameworkSource } from './externalRun';
 import { FRAMEWORKS, type Framework } from './metricNames';
 import { TensorBoardSource, findEventDirs } from './openrlhf';
@@ -58,7 +59,9 @@ export function openExternalRun(dir: string, framework?: Framework): ExternalRun
   if (framework && !FRAMEWORKS.includes(framework)) throw new AdapterError(`unknown framework "${String(framework)}": use one of ${FRAMEWORKS.join(', ')}`);
   const fw = framework ?? detectFramework(abs);
   if (!fw) {
-    throw new AdapterError(`${dir}: no run files of ${FRAMEWORKS.join(', ')} found (looked for metrics.jsonl + rollouts/, trainer_state.json or completions/*.parquet, a verl file-logger .jsonl or <step>.jsonl dumps, events.out.tfevents.*): point at the run's output folder`);
+    // a run file that is there but no regular file (a FIFO, a link to a device) was never opened: say so
+    const bad = ['metrics.jsonl', 'trainer_state.json'].map((n) => entryProblem(path.join(abs, n), 'foreign-log')).filter(Boolean);
+    throw new AdapterError(`${dir}: no run files of ${FRAMEWORKS.join(', ')} found (looked for metrics.jsonl + rollouts/, trainer_state.json or completions/*.parquet, a verl file-logger .jsonl or <step>.jsonl dumps, events.out.tfevents.*): point at the run's output folder${bad.length ? `; ${bad.join('; ')}` : ''}`);
   }
   return new ExternalRun(abs, sourceFor(fw, abs));
 }

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type { SampleItem } from '../protocol';
 import type { FrameworkSource, RunSink } from './externalRun';
-import { SampleFiles, num, numericFields, text } from './sampleFiles';
+import { SampleFiles, isStep, num, numericFields, text } from './sampleFiles';
 import { JsonlTail, listDir, type JsonRecord } from './tail';
 
 const STEP_DIR = /^step_(\d+)$/;
@@ -62,9 +62,12 @@ export class PrimeRlSource implements FrameworkSource {
   }
 
   poll(sink: RunSink): void {
-    for (const r of this.metrics.poll().records) {
+    const polled = this.metrics.poll();
+    if (polled.problem) sink.error(polled.problem);
+    for (const r of polled.records) {
       const step = num(r.step);
       if (step === undefined) continue;
+      if (!isStep(step)) { sink.error(`${this.metrics.bytes.file}: a row with step ${step}, not a whole number from 0 to 2^53: skipped`); continue; }
       sink.metrics(step, numericFields(r, ['step', 'time']), num(r.time));
     }
     const found = new Map<string, number>();

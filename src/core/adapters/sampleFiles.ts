@@ -20,7 +20,8 @@ export class SampleFiles {
       if (this.retired.has(file)) continue;
       let f = this.files.get(file);
       if (!f) this.files.set(file, f = { tail: new JsonlTail(file), step, items: [] });
-      const { records, restarted } = f.tail.poll();
+      const { records, restarted, problem } = f.tail.poll();
+      if (problem) sink.error(problem);
       if (restarted) { f.items = []; changed.add(step); }
       for (const r of records) {
         const item = this.toItem(r, f.items.length);
@@ -46,6 +47,9 @@ export class SampleFiles {
     for (const [file, f] of this.files) if (f.step < oldest) { this.files.delete(file); this.retired.add(file); }
   }
 }
+
+/** A step: a whole number from 0 to 2^53 (a step of 1e400 parses as Infinity, 1e300 as a float no series can hold). */
+export const isStep = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 
 /** A number (a Parquet INT64 comes as a bigint), or undefined for anything else (strings, lists, null, NaN). */
 export const num = (x: unknown): number | undefined =>

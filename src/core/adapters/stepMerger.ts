@@ -37,7 +37,8 @@ export class StepMerger {
   /** The rows to push, ascending: the touched ones and, after an out-of-order piece, all later ones. */
   flush(): Row[] {
     if (this.touched.size === 0) return [];
-    const from = Math.min(...this.touched);
+    let from = Infinity;
+    for (const t of this.touched) if (t < from) from = t; // not Math.min(...): a poll can touch 100,000 steps
     const cut = this.cutFrom;
     this.touched.clear();
     this.cutFrom = Infinity;

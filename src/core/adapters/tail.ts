@@ -1,27 +1,44 @@
 // Incremental readers for the files other frameworks write: only bytes appended since the last
 // poll are read. A file that shrank, or whose first bytes changed, was rewritten from the start
-// (verl's file logger opens its JSONL with "wb" when a run resumes): the reader starts over.
+// (verl's file logger opens its JSONL with "wb" when a run resumes): the reader starts over. Files are
+// opened through the run folder's guard (src/core/run/files.ts): a link to a regular file is followed,
+// anything else (a FIFO, /dev/zero, a folder) is refused with a one-line `problem`, never read or waited on.
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { MAX_LINE_BYTES } from '../eventTail';
+import { openGuarded, RunFileError, type FileKind } from '../run/files';
 
 const HEAD_BYTES = 64;
 const MAX_READ = 16 * 1024 * 1024; // per poll; the rest comes on the next one
 
-export interface NewBytes { bytes: Buffer; restarted: boolean }
+export interface NewBytes { bytes: Buffer; restarted: boolean; problem?: string }
 
 export class ByteTail {
   offset = 0;
   private head = Buffer.alloc(0); // the file's first bytes as first read: a rewrite changes them
+  private skipTo = -1; // a record too large to read is skipped: the file has not reached its end yet
 
-  constructor(readonly file: string) {}
+  constructor(readonly file: string, private readonly kind: FileKind = 'foreign-log') {}
 
-  /** The bytes appended since the last call (empty when none or the file is missing). */
+  /** Skips to `offset` (past a record too large to read), also when the file is not that long yet. */
+  skip(offset: number): void { this.offset = offset; this.skipTo = offset; }
+
+  /** The bytes appended since the last call (empty when none or the file is missing; `problem` when the guard refused it). */
   read(): NewBytes {
-    let fd: number;
-    try { fd = fs.openSync(this.file, 'r'); } catch { return { bytes: Buffer.alloc(0), restarted: false }; }
+    let fd: number, size: number;
     try {
-      const size = fs.fstatSync(fd).size;
+      const opened = openGuarded(this.file, this.kind);
+      if (!opened) return { bytes: Buffer.alloc(0), restarted: false };
+      ({ fd, size } = opened);
+    } catch (e) {
+      if (!(e instanceof RunFileError)) throw e;
+      return { bytes: Buffer.alloc(0), restarted: false, problem: e.message };
+    }
+    try {
+      if (this.skipTo >= 0) {
+        if (size < this.skipTo && this.sameHead(fd)) return { bytes: Buffer.alloc(0), restarted: false };
+        this.skipTo = -1;
+      }
       const restarted = this.offset > 0 && (size < this.offset || !this.sameHead(fd));
       if (restarted) { this.offset = 0; this.head = Buffer.alloc(0); }
       const want = Math.min(size - this.offset, MAX_READ);
@@ -59,11 +76,11 @@ export class JsonlTail {
 
   constructor(file: string) { this.bytes = new ByteTail(file); }
 
-  poll(): { records: JsonRecord[]; restarted: boolean } {
-    const { bytes, restarted } = this.bytes.read();
+  poll(): { records: JsonRecord[]; restarted: boolean; problem?: string } {
+    const { bytes, restarted, problem } = this.bytes.read();
     if (restarted) { this.partial = ''; this.dropping = false; this.decoder = new StringDecoder('utf8'); }
     const records: JsonRecord[] = [];
-    if (bytes.length === 0) return { records, restarted };
+    if (bytes.length === 0) return { records, restarted, problem };
     const text = this.decoder.write(bytes);
     let start = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {

@@ -4,11 +4,15 @@
 // prompt, completion, one per reward function, extras, advantage; trl/trainer/grpo_trainer.py).
 // trainer_state.json is a whole JSON document rewritten in place, so it is parsed again only when
 // its size or mtime changed, and only entries past the last step read are reported.
+// Both are read through the run folder's guard (regular files only; trainer_state.json up to 256 MiB),
+// and a completions file within the Parquet bounds of ./parquet.ts (rows, values, decoded bytes, and
+// TEXT_CAP_CHARS of text kept per file: a 3.5 KB file that decodes to 1.4 GB shows its first samples and says so).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parquetReadObjects } from 'hyparquet';
 import type { SampleItem } from '../protocol';
+import { readGuarded, readGuardedBytes, RunFileError } from '../run/files';
 import type { FrameworkSource, RunSink } from './externalRun';
+import { ParquetBoundError, readParquetRows, TEXT_CAP_CHARS } from './parquet';
 import { num, numericFields, text } from './sampleFiles';
 import { listDir, parseObject, type JsonRecord } from './tail';
 
@@ -69,7 +73,11 @@ export class TrlSource implements FrameworkSource {
     const key = `${file}:${st.size}:${st.mtimeMs}`;
     if (key === this.stateSeen) return;
     let state: { log_history?: JsonRecord[] } | undefined;
-    try { state = parseObject(fs.readFileSync(file, 'utf8')); } catch { /* gone between stat and read */ }
+    try { state = parseObject(readGuarded(file, 'foreign-state') ?? ''); } catch (e) {
+      // not a regular file, or too large: said once, not read again until it changes
+      if (e instanceof RunFileError) { this.stateSeen = key; sink.error(e.message); return; }
+      /* gone between stat and read */
+    }
     if (!state) return; // being rewritten: the next poll reads it whole
     this.stateSeen = key;
     const history = Array.isArray(state.log_history) ? state.log_history : [];
@@ -98,16 +106,36 @@ export class TrlSource implements FrameworkSource {
       if (this.parquetSeen.get(file) === key) continue;
       let rows: JsonRecord[];
       try {
-        const buf = fs.readFileSync(file);
-        rows = await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) }) as JsonRecord[];
+        const buf = readGuardedBytes(file, 'parquet');
+        if (!buf) continue;
+        const bytes = new ArrayBuffer(buf.byteLength);
+        new Uint8Array(bytes).set(buf);
+        rows = await readParquetRows(bytes);
       } catch (err) {
+        if (err instanceof RunFileError || err instanceof ParquetBoundError) {
+          this.parquetSeen.set(file, key);
+          sink.error(err instanceof RunFileError ? err.message : `${file}: not read: ${err.message}`);
+          continue;
+        }
         // pandas writes the file in place: a half-written one is read again once it changes.
         if (Date.now() - st.mtimeMs > 10_000) { this.parquetSeen.set(file, key); sink.error(`${file}: not a readable Parquet file (${(err as Error).message})`); }
         continue;
       }
       this.parquetSeen.set(file, key);
       const step = num(rows[0]?.step) ?? Number(m[1]);
-      sink.samples(step, rows.map(completionItem));
+      // the text kept is counted: rows sharing one dictionary string cost nothing decoded, everything once shown
+      const items: SampleItem[] = [];
+      let chars = 0;
+      for (const row of rows) {
+        const item = completionItem(row, items.length);
+        chars += item.prompt.length + item.response.length;
+        if (chars > TEXT_CAP_CHARS) {
+          sink.error(`${file}: its text is more than ${TEXT_CAP_CHARS / 2 ** 20} Mi characters; the first ${items.length} of ${rows.length} samples are shown`);
+          break;
+        }
+        items.push(item);
+      }
+      sink.samples(step, items);
     }
   }
 }

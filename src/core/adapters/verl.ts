@@ -7,19 +7,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SampleItem } from '../protocol';
 import type { FrameworkSource, RunSink } from './externalRun';
-import { SampleFiles, num, numericFields, text } from './sampleFiles';
+import { openGuarded } from '../run/files';
+import { SampleFiles, isStep, num, numericFields, text } from './sampleFiles';
 import { JsonlTail, listDir, type JsonRecord } from './tail';
 
 const DUMP_FILE = /^(\d+)\.jsonl$/;
+/** A file-logger line: {step, data}. Its step is checked where it is used (a step of 1e400 is refused there, with a message). */
 const isVerlLine = (r: unknown): r is { step: number; data: JsonRecord } =>
   typeof r === 'object' && r !== null && typeof (r as JsonRecord).step === 'number'
   && typeof (r as JsonRecord).data === 'object' && (r as JsonRecord).data !== null;
 
-/** The first line of a file parsed as JSON (undefined when it has none or is no JSON). */
+/** The first line of a file parsed as JSON (undefined when it has none, is no JSON, or is no regular file: never opened then). */
 export function firstJsonLine(file: string): unknown {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = openGuarded(file, 'foreign-log')?.fd;
+    if (fd === undefined) return undefined;
     const buf = Buffer.alloc(64 * 1024);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
     const s = buf.subarray(0, n).toString('utf8');
@@ -91,10 +94,12 @@ export class VerlSource implements FrameworkSource {
       if (!file) return;
       this.log = new JsonlTail(file);
     }
-    const { records, restarted } = this.log.poll();
+    const { records, restarted, problem } = this.log.poll();
+    if (problem) sink.error(problem);
     this.cut ||= restarted; // a resumed run reopened the log with "wb": its first step starts the new history
     for (const r of records) {
       if (!isVerlLine(r)) continue;
+      if (!isStep(r.step)) { sink.error(`${this.log.bytes.file}: a line with step ${String(r.step)}, not a whole number from 0 to 2^53: skipped`); continue; }
       if (this.cut) { sink.truncate(r.step); this.cut = false; }
       sink.metrics(r.step, numericFields(r.data));
     }

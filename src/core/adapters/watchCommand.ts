@@ -1,5 +1,7 @@
 // `rlhf watch DIR` (a line per new step, until interrupted) and `rlhf watch DIR --once [--json]`
 // (read everything there is, print the run model, exit). The CLI parses the flags and calls this.
+// Every file is read through the run folder's guard (a FIFO or a link to a device is refused, never
+// waited on), each poll reads a bounded amount, and both modes stop when `signal` aborts (SIGINT, SIGTERM).
 import type { MetricsEvent } from '../protocol';
 import { formatNumber } from '../format';
 import { AdapterError, openExternalRun, type ExternalRun, type Framework } from './index';
@@ -11,7 +13,7 @@ export interface WatchOptions {
   /** Skip detection. */
   framework?: Framework;
   intervalMs?: number;
-  /** Live mode stops when this aborts (the CLI aborts on SIGINT). */
+  /** Both modes stop when this aborts (the CLI aborts on SIGINT and SIGTERM). */
   signal?: AbortSignal;
 }
 
@@ -48,9 +50,11 @@ export function describeRun(run: ExternalRun): RunDescription {
   };
 }
 
-/** Reads until a poll brings nothing new (a large file takes several polls). */
-export async function readAll(run: ExternalRun): Promise<void> {
-  while ((await run.poll()).length > 0) { /* more to read */ }
+/** Reads until a poll brings nothing new (a large file takes several polls), or until `signal` aborts. */
+export async function readAll(run: ExternalRun, signal?: AbortSignal): Promise<void> {
+  while (!signal?.aborted && (await run.poll()).length > 0) {
+    await new Promise<void>((resolve) => setImmediate(resolve)); // a signal handler runs between polls
+  }
 }
 
 export function stepLine(run: ExternalRun, e: MetricsEvent): string {
@@ -72,7 +76,7 @@ export async function watchCommand(opts: WatchOptions, out: NodeJS.WritableStrea
     throw e;
   }
   if (opts.once) {
-    await readAll(run);
+    await readAll(run, opts.signal);
     const d = describeRun(run);
     if (opts.json) out.write(`${JSON.stringify(d, null, 2)}\n`);
     else out.write(summaryText(d));

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RewardEngine } from './engine';
+import { openGuarded, SAMPLES_FILE } from '../run/files';
 
 export interface RecordedSample { step: number; index: number; prompt: string; response: string; label?: unknown; reward: number }
 
@@ -57,12 +58,13 @@ function isRecordedSample(s: unknown): s is RecordedSample {
 
 /** The last `n` samples of samples.jsonl, read from the end of the file (it can be large). */
 export function lastSamples(runDir: string, n: number): RecordedSample[] {
-  const file = path.join(runDir, 'samples.jsonl');
-  let fd: number;
-  try { fd = fs.openSync(file, 'r'); } catch { return []; }
+  // through the run folder's guard: a link or a FIFO in its place throws RunFileError (its message says what to do)
+  const opened = openGuarded(path.join(runDir, SAMPLES_FILE), 'samples');
+  if (!opened) return [];
+  const { fd, size } = opened;
   try {
     const out: RecordedSample[] = [];
-    for (const line of linesBackwards(fd, fs.fstatSync(fd).size, MAX_LINE_BYTES)) {
+    for (const line of linesBackwards(fd, size, MAX_LINE_BYTES)) {
       if (out.length >= n) break;
       try {
         const s: unknown = JSON.parse(line.toString('utf8'));

@@ -2,9 +2,11 @@
 // offset and length in the file and the few numbers the browser filters and sorts on, in typed
 // arrays (about 45 bytes a sample); the text is read back from the file on demand. Reading is
 // incremental: each poll parses only the bytes appended since the last, and a torn last line
-// (the trainer is writing it) waits for its newline.
+// (the trainer is writing it) waits for its newline. samples.jsonl is opened through the run folder's
+// guard: a link, a FIFO or a device in its place is refused (`problem` says so), never read or waited on.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { openGuarded, RunFileError, SAMPLES_FILE } from '../run/files';
 import { failingSources, hashText, isSampleRecord, meanAdvantage, type SampleRecord } from './record';
 
 /** Lines longer than this are skipped (counted in `skipped`), never assembled. */
@@ -104,7 +106,23 @@ export class SampleIndex {
   skipped = 0;
 
   constructor(runDirOrFile: string) {
-    this.file = runDirOrFile.endsWith('.jsonl') ? runDirOrFile : path.join(runDirOrFile, 'samples.jsonl');
+    this.file = runDirOrFile.endsWith('.jsonl') ? runDirOrFile : path.join(runDirOrFile, SAMPLES_FILE);
+  }
+
+  /** Why the file was refused by the guard (a link, a FIFO, …), one line; undefined while it reads normally. */
+  problem: string | undefined;
+
+  /** The file's fd through the guard; undefined when it is missing or refused (then `problem` says why). */
+  private open(): { fd: number; size: number } | undefined {
+    try {
+      const opened = openGuarded(this.file, 'samples');
+      this.problem = undefined;
+      return opened;
+    } catch (e) {
+      if (!(e instanceof RunFileError)) throw e;
+      this.problem = e.message;
+      return undefined;
+    }
   }
 
   get size(): number { return this.n; }
@@ -118,11 +136,11 @@ export class SampleIndex {
 
   /** Indexes what was appended since the last poll; returns how many samples were added. */
   poll(): number {
-    let fd: number;
-    try { fd = fs.openSync(this.file, 'r'); } catch { return 0; }
+    const opened = this.open();
+    if (!opened) return 0;
+    const { fd, size } = opened;
     const before = this.n;
     try {
-      const size = fs.fstatSync(fd).size;
       if (size < this.pos) this.clear(); // rewritten from the start: index it again
       this.readFrom(fd, size);
     } finally { fs.closeSync(fd); }
@@ -241,8 +259,8 @@ export class SampleIndex {
   }
 
   readMany(rows: ArrayLike<number>): (SampleRecord | undefined)[] {
-    let fd: number;
-    try { fd = fs.openSync(this.file, 'r'); } catch { return Array.from(rows, () => undefined); }
+    const fd = this.open()?.fd;
+    if (fd === undefined) return Array.from(rows, () => undefined);
     try {
       return Array.from(rows, (row) => {
         if (row < 0 || row >= this.n) return undefined;
@@ -278,8 +296,8 @@ export class SampleIndex {
   /** Streams the candidates' lines in file order and keeps those whose prompt/response contain the needles. */
   private textFilter(rows: Uint32Array, text: string | undefined, prompt: string | undefined, cap: number): QueryResult {
     const out: number[] = [];
-    let fd: number;
-    try { fd = fs.openSync(this.file, 'r'); } catch { return { rows: new Uint32Array(0), capped: false }; }
+    const fd = this.open()?.fd;
+    if (fd === undefined) return { rows: new Uint32Array(0), capped: false };
     const c = this.cols;
     let buf = Buffer.allocUnsafe(CHUNK), bufStart = 0, bufEnd = 0;
     try {

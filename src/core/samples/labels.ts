@@ -1,9 +1,14 @@
 // Human preference labels of a run's samples: an append-only labels.jsonl in the run folder (one
 // line per click, so nothing is lost on a crash and a reload replays it), the last label of a
 // sample winning; and the export to prompt/chosen/rejected JSONL, the format the reward-model and
-// DPO trainers of TRL and OpenRLHF read.
+// DPO trainers of TRL and OpenRLHF read. labels.jsonl is streamed through the run folder's guard (a
+// file of any size reads in constant memory besides the labels themselves; a link or a FIFO in its
+// place is refused and `problem` says so), and the export is linear in the labels and written as it
+// is produced: each response is paired with at most PAIRS_PER_RESPONSE responses of the other side.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { appendGuarded, LABELS_FILE, readLines, RunFileError } from '../run/files';
 
 export type Verdict = 'good' | 'bad' | 'none';
 /** A sample as labels name it: its step, index in the step and byte offset in samples.jsonl (unique in the file). */
@@ -13,7 +18,17 @@ export interface Preference { time: number; step: number; prompt: string; chosen
 export type LabelLine = VerdictLabel | Preference;
 export interface PreferencePair { prompt: string; chosen: string; rejected: string }
 
-export const LABELS_FILE = 'labels.jsonl';
+export { LABELS_FILE };
+
+/**
+ * A good and a bad response of one prompt make a pair. With few on one side (at most this many) every
+ * good x bad pair is exported; beyond, each response is paired with this many of the other side, chosen
+ * round-robin so every response is used: the pairs stay linear in the labels (3,000 good x 3,000 bad of
+ * one prompt make 96,000 pairs, not 9 million).
+ */
+export const PAIRS_PER_RESPONSE = 16;
+/** A labels.jsonl line longer than this is skipped (counted in `skipped`). */
+export const MAX_LABEL_LINE_BYTES = 64 * 2 ** 20;
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isRef = (x: unknown): boolean => isObj(x) && Number.isInteger(x.step) && Number.isInteger(x.index) && typeof x.offset === 'number';
@@ -39,27 +54,37 @@ export class Labels {
     this.reload();
   }
 
-  /** Reads labels.jsonl again (another window may have labelled too). */
+  /** Why labels.jsonl was refused by the guard (a link, a FIFO, …), one line; undefined when it reads normally. */
+  problem: string | undefined;
+
+  /** Reads labels.jsonl again (another window may have labelled too), streamed line by line. */
   reload(): void {
-    this.verdicts.clear(); this.prefs = []; this.skipped = 0;
-    let text: string;
-    try { text = fs.readFileSync(this.file, 'utf8'); } catch { return; }
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      const l = parseLabelLine(line);
-      if (!l) { this.skipped++; continue; }
-      this.apply(l);
+    this.verdicts.clear(); this.prefs = []; this.skipped = 0; this.problem = undefined; this.pairCache = undefined;
+    try {
+      const read = readLines(this.file, 'labels', (buf, start, end) => {
+        if (end <= start) return;
+        const text = buf.toString('utf8', start, end);
+        if (!text.trim()) return;
+        const l = parseLabelLine(text);
+        if (!l) { this.skipped++; return; }
+        this.apply(l);
+      }, { lastLine: true, maxLine: MAX_LABEL_LINE_BYTES });
+      this.skipped += read?.skipped ?? 0;
+    } catch (e) {
+      if (!(e instanceof RunFileError)) throw e;
+      this.problem = e.message;
     }
   }
 
   private apply(l: LabelLine): void {
+    this.pairCache = undefined;
     if ('label' in l) {
       if (l.label === 'none') this.verdicts.delete(l.offset); else this.verdicts.set(l.offset, l);
     } else this.prefs.push(l);
   }
 
   private append(l: LabelLine): void {
-    fs.appendFileSync(this.file, JSON.stringify(l) + '\n');
+    appendGuarded(this.file, JSON.stringify(l) + '\n', 'labels');
     this.apply(l);
   }
 
@@ -90,18 +115,26 @@ export class Labels {
     return { good, bad, preferences: this.prefs.length };
   }
 
+  private pairCache: number | undefined;
+
   /**
-   * The preference pairs: every explicit preference, then every good x bad pair of responses to
-   * the same prompt; a pair is listed once and never with the same text on both sides.
+   * Calls `fn` with each preference pair: every explicit preference, then good x bad pairs of responses
+   * to the same prompt (all of them when one side has at most PAIRS_PER_RESPONSE, else that many
+   * partners per response); a pair is given once and never with the same text on both sides. Linear in
+   * the labels: pairs are told apart by a hash, never by a key holding their text.
    */
-  pairs(): PreferencePair[] {
-    const out: PreferencePair[] = [];
+  forEachPair(fn: (p: PreferencePair) => void): number {
     const seen = new Set<string>();
+    let n = 0;
     const add = (prompt: string, chosen: string, rejected: string) => {
-      const key = JSON.stringify([prompt, chosen, rejected]);
-      if (chosen === rejected || seen.has(key)) return;
+      if (chosen === rejected) return;
+      const h = createHash('sha256');
+      for (const t of [prompt, chosen, rejected]) h.update(`${t.length}:`).update(t);
+      const key = h.digest('base64');
+      if (seen.has(key)) return;
       seen.add(key);
-      out.push({ prompt, chosen, rejected });
+      n++;
+      fn({ prompt, chosen, rejected });
     };
     for (const p of this.prefs) add(p.prompt, p.chosen.response, p.rejected.response);
     const byPrompt = new Map<string, { good: string[]; bad: string[] }>();
@@ -110,16 +143,58 @@ export class Labels {
       if (!g) byPrompt.set(v.prompt, g = { good: [], bad: [] });
       (v.label === 'good' ? g.good : g.bad).push(v.response);
     }
-    for (const [prompt, g] of byPrompt) for (const c of g.good) for (const r of g.bad) add(prompt, c, r);
+    const K = PAIRS_PER_RESPONSE;
+    for (const [prompt, { good, bad }] of byPrompt) {
+      if (Math.min(good.length, bad.length) <= K) {
+        for (const c of good) for (const r of bad) add(prompt, c, r);
+        continue;
+      }
+      // each good with K bad ones and each bad with K good ones, round-robin (every response is used)
+      for (let i = 0; i < good.length; i++) for (let j = 0; j < K; j++) add(prompt, good[i], bad[(i * K + j) % bad.length]);
+      for (let i = 0; i < bad.length; i++) for (let j = 0; j < K; j++) add(prompt, good[(i * K + j) % good.length], bad[i]);
+    }
+    this.pairCache = n;
+    return n;
+  }
+
+  /** The preference pairs as a list (forEachPair collects them; the export streams them instead). */
+  pairs(): PreferencePair[] {
+    const out: PreferencePair[] = [];
+    this.forEachPair((p) => out.push(p));
     return out;
   }
 
-  /** Writes the pairs as JSONL to `outFile` (through a temporary file, so a reader never sees half); returns the pair count. */
+  /** How many pairs the export writes (computed once per change of the labels). */
+  pairCount(): number {
+    return this.pairCache ?? this.forEachPair(() => undefined);
+  }
+
+  /**
+   * Writes the pairs as JSONL to `outFile` as they are produced (through a temporary file, renamed when
+   * whole, so a reader never sees half); returns the pair count. Throws the guard's RunFileError when
+   * labels.jsonl was refused: an export of a file that was not read would say 0 pairs, wrongly.
+   */
   export(outFile: string): number {
-    const pairs = this.pairs();
+    if (this.problem) throw new RunFileError(this.file, this.problem, 'not-a-file');
     const tmp = `${outFile}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, pairs.map((p) => JSON.stringify(p) + '\n').join(''));
+    const fd = fs.openSync(tmp, 'w');
+    let n: number;
+    try {
+      let buf: string[] = [], held = 0;
+      const flush = () => { if (buf.length) fs.writeSync(fd, buf.join('')); buf = []; held = 0; };
+      n = this.forEachPair((p) => {
+        const line = JSON.stringify(p) + '\n';
+        buf.push(line); held += line.length;
+        if (held >= 1 << 20) flush();
+      });
+      flush();
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    fs.closeSync(fd);
     fs.renameSync(tmp, outFile);
-    return pairs.length;
+    return n;
   }
 }

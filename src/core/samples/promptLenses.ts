@@ -8,10 +8,11 @@ import { SampleIndex } from './index';
 import { Labels, type Verdict } from './labels';
 import { datasetsOfRunConfig, historyMarkdown, lensTitle } from './promptHistory';
 import type { SampleRecord } from './record';
+import { CONFIG_FILE, EVAL_SAMPLES_FILE, readGuarded, SAMPLES_FILE } from '../run/files';
 
 export type SampleKind = 'train' | 'eval';
 export const SAMPLE_KINDS: readonly SampleKind[] = ['train', 'eval'];
-const FILE: Record<SampleKind, string> = { train: 'samples.jsonl', eval: 'eval_samples.jsonl' };
+const FILE: Record<SampleKind, string> = { train: SAMPLES_FILE, eval: EVAL_SAMPLES_FILE };
 
 /** One sampled line's lens: its latest step's summary and, when it has more than one step, its history's ends. */
 export interface LineLens { kind: SampleKind; run: string; line: number; title: string; firstStep: number; lastStep: number }
@@ -62,7 +63,8 @@ export class PromptLenses {
   private datasetsOf(dir: string): string[] {
     let d = this.datasets.get(dir);
     if (!d) {
-      try { d = datasetsOfRunConfig(fs.readFileSync(path.join(dir, 'config.yaml'), 'utf8'), dir); } catch { return []; }
+      // through the run folder's guard: a config.yaml that is a link or a FIFO is not read (the editor's thread never waits on it)
+      try { d = datasetsOfRunConfig(readGuarded(path.join(dir, CONFIG_FILE), 'config') ?? '', dir); } catch { return []; }
       this.datasets.set(dir, d);
     }
     return d;

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { parseEventLine, type AlertEvent } from '../protocol';
+import { EVENTS_FILE, openGuarded, RunFileError, SAMPLES_FILE } from '../run/files';
 import { SampleIndex, type SampleFilter } from './index';
 import { Labels } from './labels';
 
@@ -30,8 +31,8 @@ export function parseStepRange(s: string): [number, number] | undefined {
 }
 
 function samplesFile(run: string, err: Out): string | undefined {
-  const file = path.join(run, 'samples.jsonl');
-  if (fs.existsSync(file)) return file;
+  const file = path.join(run, SAMPLES_FILE);
+  if (fs.existsSync(file) || fs.lstatSync(file, { throwIfNoEntry: false })) return file;
   err.write(`rlhf samples: ${file} does not exist; RUN must be a run folder (runs/<id>) whose trainer has logged samples\n`);
   return undefined;
 }
@@ -45,6 +46,7 @@ export function samplesCommand(o: SamplesOptions, out: Out, err: Out): number {
   if (!file) return 1;
   const index = new SampleIndex(file);
   index.poll();
+  if (index.problem) { err.write(`rlhf samples: ${index.problem}\n`); return 1; }
   const filter: SampleFilter = { prompt: o.prompt, rewardMin: o.minReward };
   if (o.step !== undefined) { filter.stepMin = o.step; filter.stepMax = o.step; }
   if (o.steps) [filter.stepMin, filter.stepMax] = o.steps;
@@ -71,7 +73,11 @@ export function samplesCommand(o: SamplesOptions, out: Out, err: Out): number {
 /** The reward-hacking alerts in a run's events.jsonl, read in chunks (only alert lines are parsed, as the dashboard parses them). */
 export function runAlerts(run: string): AlertEvent[] {
   let fd: number;
-  try { fd = fs.openSync(path.join(run, 'events.jsonl'), 'r'); } catch { return []; }
+  try {
+    const opened = openGuarded(path.join(run, EVENTS_FILE), 'events');
+    if (!opened) return [];
+    fd = opened.fd;
+  } catch (e) { if (e instanceof RunFileError) return []; throw e; }
   const out: AlertEvent[] = [];
   const buf = Buffer.allocUnsafe(4 * 2 ** 20);
   const decoder = new StringDecoder('utf8'); // a character split between two chunks stays whole
@@ -98,6 +104,7 @@ export interface LabelsExportOptions { run: string; output: string }
 export function labelsExportCommand(o: LabelsExportOptions, out: Out, err: Out): number {
   if (!fs.existsSync(o.run) || !fs.statSync(o.run).isDirectory()) { err.write(`rlhf labels export: ${o.run} is not a run folder\n`); return 1; }
   const labels = new Labels(o.run);
+  if (labels.problem) { err.write(`rlhf labels export: ${labels.problem}\n`); return 1; }
   let n: number;
   try { n = labels.export(o.output); } catch (e) {
     err.write(`rlhf labels export: cannot write ${o.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; pick a writable path with -o\n`);

@@ -2,6 +2,7 @@
 // SampleIndex and Labels. The panel (src/extension/samplesPanel.ts), the benchmark and the tests
 // all drive this one class.
 import * as path from 'node:path';
+import { RunFileError } from '../run/files';
 import { isSamplesWebviewToHost, MAX_WINDOW, type SamplesHostToWebview, type SamplesInfo } from '../samplesProtocol';
 import { SampleIndex } from './index';
 import { Labels } from './labels';
@@ -45,6 +46,7 @@ export class SamplesSession {
       case 'ready':
         this.index.poll();
         this.post({ type: 'init', info: this.info(), focusStep: this.opts.focusStep ?? null });
+        for (const problem of [this.index.problem, this.labels.problem]) if (problem) this.post({ type: 'error', message: problem });
         break;
       case 'query': {
         const r = this.index.query(m.filter, m.sort);
@@ -77,8 +79,8 @@ export class SamplesSession {
     if (this.opts.readOnly) { this.post({ type: 'error', message: 'labels are off in an untrusted workspace' }); return; }
     const rec = this.index.read(row), at = this.index.where(row);
     if (!rec || !at) return;
-    this.labels.mark(at, rec.prompt, rec.response, verdict);
-    this.post({ type: 'labeled', row, verdict: this.labels.verdict(at.offset) ?? null, pairs: this.labels.pairs().length });
+    if (!this.labelsWritten(() => this.labels.mark(at, rec.prompt, rec.response, verdict))) return;
+    this.post({ type: 'labeled', row, verdict: this.labels.verdict(at.offset) ?? null, pairs: this.labels.pairCount() });
   }
 
   private prefer(chosen: number, rejected: number): void {
@@ -86,7 +88,16 @@ export class SamplesSession {
     const [c, r] = this.index.readMany([chosen, rejected]);
     if (!c || !r) return;
     if (c.prompt !== r.prompt) { this.post({ type: 'error', message: 'a preference compares two responses to the same prompt' }); return; }
-    this.labels.prefer(c.prompt, { ...this.index.where(chosen)!, response: c.response }, { ...this.index.where(rejected)!, response: r.response });
-    this.post({ type: 'labeled', row: chosen, verdict: this.labels.verdict(this.index.where(chosen)!.offset) ?? null, pairs: this.labels.pairs().length });
+    if (!this.labelsWritten(() => this.labels.prefer(c.prompt, { ...this.index.where(chosen)!, response: c.response }, { ...this.index.where(rejected)!, response: r.response }))) return;
+    this.post({ type: 'labeled', row: chosen, verdict: this.labels.verdict(this.index.where(chosen)!.offset) ?? null, pairs: this.labels.pairCount() });
+  }
+
+  /** Appends a label; a labels.jsonl the guard refuses (a link, a FIFO) is said in the page, never written through. */
+  private labelsWritten(write: () => unknown): boolean {
+    try { write(); return true; } catch (e) {
+      if (!(e instanceof RunFileError)) throw e;
+      this.post({ type: 'error', message: e.message });
+      return false;
+    }
   }
 }
