@@ -30,7 +30,8 @@ from .resume import write_resume_info
 from .rewards import RewardHub, RewardItem, Scored
 from .runconfig import RunConfig
 from .runfolder import RunFolder
-from .sampling import SeededSampler, sample_seed
+from .rollout import Settings, make_engine, own_generation_defaults
+from .sampling import sample_seed
 from .signals import SignalWatch
 
 
@@ -163,8 +164,9 @@ class Trainer:
         random.seed(seed)
         np.random.seed(seed)
         torch.manual_seed(seed)
-        check_rollout_engine(self.rc.rollout.engine)
         self.device = self.dist.device(pick_device(cfg))
+        from .rollout import resolve_engine
+        resolve_engine(self.rc.rollout.engine, self.device)  # fails in one line before any model is loaded
         self.dist.init(self.device)
         self.autocast = self.device.type == "cuda"
         mcfg = self.rc.model
@@ -242,7 +244,19 @@ class Trainer:
                                                                   self.critic_opt, self.dist)
             self.apply_optimizer_config()
             set_rng_state(state["rng"])  # last: nothing after it may draw from a generator before step 1
+        self.make_rollout_engine()
         run.progress("load", 3, 3, message="ready")
+
+    def make_rollout_engine(self):
+        """rollout.engine's engine over the policy, its one-off warm-up (compilation) paid here, before step 1,
+        and reported as compile_s in step 1's metrics."""
+        roll = self.rc.rollout
+        settings = Settings(max_new_tokens=roll.max_new_tokens, temperature=roll.temperature, top_p=roll.top_p,
+                            top_k=roll.top_k, max_prompt_tokens=self.rc.data.max_prompt_tokens, autocast=self.autocast)
+        self.engine = make_engine(roll.engine, self.policy, self.tokenizer, self.device, settings)
+        self.run.progress("load", 2, 3, message=f"rollout engine {self.engine.name}: warming up")
+        with self.dist.gathered(self.policy):
+            self.compile_s = self.engine.warm_up([p.text for p in self.prompts[:roll.batch_size]])
 
     def apply_optimizer_config(self):
         """After restoring optimizer and scheduler state, the config's hyperparameters hold (a changed
@@ -303,41 +317,13 @@ class Trainer:
         return [self.prompts[i] for i in perm[pos * b:(pos + 1) * b].tolist()]
 
     # ---- rollout ---------------------------------------------------------------------------
-    @torch.no_grad()
-    def generate(self, texts: list[str], n: int, seeds: list[int] | None = None, entropy: EntropyRecorder | None = None):
-        """n samples of each text, row k drawn with generator seeds[k] (sampling.py); greedy without seeds.
-        Returns (sequences, attention mask, P, response mask, truncated, log pi of the response tokens);
-        `entropy`, when given, records the entropy of every generated position."""
-        from transformers import LogitsProcessorList
-        tok = self.tokenizer
-        enc = tok(texts, return_tensors="pt", padding=True, truncation=True,
-                  max_length=self.rc.data.max_prompt_tokens)
-        ids = enc["input_ids"].repeat_interleave(n, 0).to(self.device)
-        attn = enc["attention_mask"].repeat_interleave(n, 0).to(self.device)
-        self.policy.eval()
-        roll = self.rc.rollout
-        sampler = None if seeds is None else SeededSampler(seeds, self.device, roll.temperature, roll.top_k, roll.top_p)
-        # the entropy recorder first: it must see the raw logits, before the sampler replaces them
-        processors = [p for p in (entropy, sampler) if p is not None]
-        # synced_gpus off: transformers would all-reduce "finished?" per token for an FSDP model, but gathered
-        # parameters need no collective, so each rank (or rank 0 alone, evaluating) stops when its samples end
-        with mixed_precision(self.autocast), self.own_generation_defaults(), self.dist.gathered(self.policy):
-            out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=self.generation_config(True),
-                                       logits_processor=LogitsProcessorList(processors), synced_gpus=False)
-        P = ids.shape[1]
-        resp = out[:, P:]
-        # response mask: real tokens up to and including the first EOS
-        is_eos = resp == tok.eos_token_id
-        after_eos = (is_eos.cumsum(-1) - is_eos.long()) > 0
-        mask = (~after_eos).long()
-        finished = is_eos.any(-1)
-        width = max(int(mask.sum(-1).max()), 1)
-        resp, mask = resp[:, :width], mask[:, :width]
-        resp = torch.where(mask.bool(), resp, torch.full_like(resp, tok.pad_token_id))
-        full = torch.cat([ids, resp], 1)
-        full_attn = torch.cat([attn, mask], 1)
-        gen_lp = sampler.response_logprobs(width).to(self.device) * mask if sampler else None
-        return full, full_attn, P, mask, ~finished, gen_lp
+    def generate(self, texts: list[str], n: int, seeds: list[int] | None = None) -> tuple:
+        """n samples of each text through the rollout engine (rollout.py), row k drawn with noise key seeds[k]
+        (sampling.py); greedy without seeds. Returns (sequences, attention mask, P, response mask, truncated,
+        log pi of the response tokens); self.last_rollout keeps the whole Rollout (entropy included)."""
+        with self.dist.gathered(self.policy):
+            self.last_rollout = self.engine.generate(texts, n, seeds)
+        return self.last_rollout.as_tuple()
 
     def generation_config(self, greedy: bool = False):
         """Every sampling parameter from the config; what is not in it is off, so the samples come from
@@ -350,20 +336,7 @@ class Trainer:
                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, **sampling)
 
     def own_generation_defaults(self):
-        """generate() fills unset parameters from the model's generation_config.json (a chat model's
-        repetition_penalty, min_p, top_k...); during rollouts only the global defaults may fill them."""
-        import contextlib
-        from transformers import GenerationConfig
-
-        @contextlib.contextmanager
-        def swap():
-            saved = self.policy.generation_config
-            self.policy.generation_config = GenerationConfig()
-            try:
-                yield
-            finally:
-                self.policy.generation_config = saved
-        return swap()
+        return own_generation_defaults(self.policy)
 
     def logits_processors(self, greedy: bool = False) -> list[str]:
         """Names of the logits processors and warpers generate() applies (for run_started and tests)."""
@@ -407,8 +380,7 @@ class Trainer:
         run.progress("rollout", 0, roll.batch_size * n, step=step)
         # pi_old's entropy per token, for samples.jsonl: from the generation pass when its log-probs are pi_old,
         # else from the recomputing forward below; never an extra forward
-        recorder = EntropyRecorder() if self.reuse_generation_logprobs else None
-        full, attn, P, mask, truncated, gen_lp = self.generate([p.text for p in prompts], n, seeds, recorder)
+        full, attn, P, mask, truncated, gen_lp = self.generate([p.text for p in prompts], n, seeds)
         maskf = mask.float()
         t_gen = time.time()
 
@@ -424,7 +396,7 @@ class Trainer:
         # experience: pi_old, pi_ref, KL, advantages. pi_old is what generation recorded when the policy
         # takes one optimizer step per rollout (it has not changed since), else recomputed by the training model
         if self.reuse_generation_logprobs:
-            old_lp, entropy = gen_lp.float() * maskf, recorder.response_entropy(maskf.shape[1]).to(self.device) * maskf
+            old_lp, entropy = gen_lp.float() * maskf, self.last_rollout.entropy * maskf
         else:
             old_lp, entropy = self.batched_logprobs(self.policy, full, attn, P, with_entropy=True)
             old_lp, entropy = old_lp * maskf, entropy * maskf
@@ -455,6 +427,8 @@ class Trainer:
         values_out.update({"rollout_s": t_gen - t0, "reward_s": t_rew - t_gen, "experience_s": t_exp - t_rew,
                            "train_s": t_train - t_exp, "step_s": t_train - t0,
                            "tokens_per_s": values_out.pop("generated_tokens") / max(t_gen - t0, 1e-9)})
+        if self.compile_s is not None:  # the engine's one-off warm-up, in the first step this process runs
+            values_out["compile_s"], self.compile_s = self.compile_s, None
         self.samples_seen += exp.rewards.shape[0]
         self.log_samples(step, exp, batch, ptexts, responses, labels, scored)
         return values_out
@@ -557,6 +531,7 @@ class Trainer:
                     self.critic_opt.zero_grad(set_to_none=True)
                 opt_steps += 1
         self.policy.eval()
+        self.engine.refresh()
         pl_sum, kl_sum, ent_sum, clip_sum, ppo_kl_sum, tok_sum, vloss_sum = self.dist.all_sum(acc).tolist()
         opt_steps = max(opt_steps, 1)
         out = {
@@ -803,36 +778,7 @@ class Trainer:
         self.dist.close()
 
 
-def check_rollout_engine(engine: str):
-    """rollout.engine: vllm needs the vllm package and a CUDA device; neither is a requirement."""
-    if engine != "vllm":
-        return
-    import importlib.util
-    if importlib.util.find_spec("vllm") is None or not torch.cuda.is_available():
-        missing = "the vllm package is not installed" if importlib.util.find_spec("vllm") is None else "torch sees no CUDA device"
-        raise ValueError(f"rollout.engine: vllm cannot run here: {missing}; set rollout.engine: hf (the default), "
-                         "or install vllm (pip install vllm) on a machine with a CUDA GPU")
-    raise ValueError("rollout.engine: vllm is not supported by this trainer version yet; set rollout.engine: hf")
-
-
 SAMPLES_EVENT_ITEMS = 16
-
-
-class EntropyRecorder:
-    """A logits processor that records, per generated position, the entropy of the raw next-token logits
-    (as algorithms.entropy_from_logits: before temperature) and passes the logits on unchanged."""
-
-    def __init__(self):
-        self.steps: list[torch.Tensor] = []
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        self.steps.append(A.entropy_from_logits(scores))
-        return scores
-
-    def response_entropy(self, width: int) -> torch.Tensor:
-        """[B, width] (positions past the last generated one are 0)."""
-        ent = torch.stack(self.steps, dim=1)[:, :width]
-        return torch.nn.functional.pad(ent, (0, width - ent.shape[1]))
 
 
 def has_dropout(model) -> bool:
