@@ -33,6 +33,8 @@ from .runfolder import RunFolder
 from .rollout import Settings, make_engine, own_generation_defaults
 from .sampling import sample_seed
 from .signals import SignalWatch
+from .update import mixed_precision, response_logprobs
+from .update import update as update_policy
 
 
 # --------------------------------------------------------------------------------------------
@@ -44,35 +46,6 @@ def pick_device(cfg: dict) -> torch.device:
     if want == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device: cuda was requested but torch sees no CUDA device; set device: auto or cpu")
     return torch.device("cuda" if want in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
-
-
-def mixed_precision(enabled: bool):
-    """bf16 autocast on CUDA for every forward pass (rollout, log-probs, critic); a no-op on CPU."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled)
-
-
-def forward_logits(model, ids, attn, autocast: bool, keep: int = 0):
-    """Logits of the last `keep` positions (0: all). The LM head, a [hidden x vocab] matmul per position,
-    runs on those positions only (transformers' logits_to_keep)."""
-    pos = (attn.cumsum(-1) - 1).clamp(min=0)
-    with mixed_precision(autocast):
-        return model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=keep).logits
-
-
-def response_logprobs(model, ids, attn, prompt_len: int, temperature: float, autocast: bool, entropy: str = "no"):
-    """log pi of the response tokens, and their entropy: entropy "no" (none), "metric" (no gradient) or
-    "loss" (with gradient, for a non-zero entropy coefficient)."""
-    width = ids.shape[1] - prompt_len
-    # the logits at positions P-1 .. end-1 predict the response tokens: the last width+1 positions, minus one
-    logits = forward_logits(model, ids, attn, autocast, keep=width + 1)[:, :-1]
-    logp = A.log_probs_from_logits(logits, ids[:, prompt_len:], temperature)
-    ent = None
-    if entropy == "loss":
-        ent = A.entropy_from_logits(logits)
-    elif entropy == "metric":
-        with torch.no_grad():
-            ent = A.entropy_from_logits(logits.detach())
-    return logp, ent
 
 
 class Critic(torch.nn.Module):
@@ -169,6 +142,7 @@ class Trainer:
         resolve_engine(self.rc.rollout.engine, self.device)  # fails in one line before any model is loaded
         self.dist.init(self.device)
         self.autocast = self.device.type == "cuda"
+        self.fused_adam = self.device.type == "cuda"
         mcfg = self.rc.model
         policy_path = mcfg.policy
         if mcfg.create_if_missing and not Path(policy_path).exists() and self.dist.is_main:
@@ -229,8 +203,9 @@ class Trainer:
         # fsdp2: self.policy itself, sharded in place). Before the optimizers: fsdp2 replaces the parameters
         self.train_policy = self.dist.wrap(self.policy, tr.strategy)
         self.train_critic = self.dist.wrap(self.critic, tr.strategy, find_unused=True) if self.critic else None
+        # fused AdamW on CUDA: one kernel for all parameters instead of a loop of small ones
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=tr.lr, betas=tuple(tr.adam_betas),
-                                           eps=1e-8, weight_decay=tr.weight_decay)
+                                           eps=1e-8, weight_decay=tr.weight_decay, fused=self.fused_adam)
         self.lr_schedule = state.get("lr_schedule", LEGACY_LR_SCHEDULE) if state is not None else LR_SCHEDULE
         self.scheduler = make_scheduler(self.optimizer, total_opt, tr.warmup_ratio, tr.min_lr_ratio,
                                         self.lr_schedule)
@@ -264,7 +239,7 @@ class Trainer:
         tr = self.rc.train
         groups = self.optimizer.param_groups
         for g in groups:
-            g.update(betas=tuple(tr.adam_betas), weight_decay=tr.weight_decay, initial_lr=tr.lr)
+            g.update(betas=tuple(tr.adam_betas), weight_decay=tr.weight_decay, initial_lr=tr.lr, fused=self.fused_adam)
         sched = self.scheduler
         sched.base_lrs = [tr.lr] * len(groups)
         for g, base, lam in zip(groups, sched.base_lrs, sched.lr_lambdas):
@@ -400,6 +375,8 @@ class Trainer:
         else:
             old_lp, entropy = self.batched_logprobs(self.policy, full, attn, P, with_entropy=True)
             old_lp, entropy = old_lp * maskf, entropy * maskf
+            # the sampler's log-probs vs the training model's pi_old (update.py compares them when pi_old is the sampler's)
+            mismatch = torch.stack([A.masked_sum((gen_lp - old_lp).abs(), maskf), maskf.sum()]).double()
         ref_lp = self.batched_logprobs(self.ref, full, attn, P)[0] * maskf if self.ref is not None else None
         values = None
         if self.critic is not None:
@@ -422,6 +399,9 @@ class Trainer:
 
         # updates
         stats = self.update(exp)
+        if not self.reuse_generation_logprobs:
+            total, tokens = self.dist.all_sum(mismatch).tolist()
+            stats["logprob_mismatch"] = total / max(tokens, 1)
         t_train = time.time()
         values_out = self.step_metrics(exp, scored, stats)
         values_out.update({"rollout_s": t_gen - t0, "reward_s": t_rew - t_gen, "experience_s": t_exp - t_rew,
@@ -493,102 +473,8 @@ class Trainer:
         return [src.name for src, _ in self.rewards.sources]
 
     def update(self, exp: Experience) -> dict:
-        """PPO-clip updates on the global batch: every optimizer mini-batch is the same set of samples for
-        any number of ranks; rank r runs forward/backward on its 1/N of it."""
-        maskf = exp.action_mask
-        tr, algo, roll = self.rc.train, self.rc.algorithm, self.rc.rollout
-        B = maskf.shape[0]
-        temp = roll.temperature
-        world, rank = self.dist.world_size, self.dist.rank
-        local_bs = tr.batch_size // world
-        micro = min(tr.micro_batch_size, local_bs)
-        n_micro = local_bs // micro
-        entropy = "loss" if algo.entropy_coef else "metric"
-        self.train_policy.train()
-        # sums over micro-batches, kept on the device: one host sync per update, not several per micro-batch
-        # [policy loss, kl loss, entropy, clipped tokens, ppo kl, tokens, critic loss]
-        acc = torch.zeros(7, dtype=torch.float64, device=self.device)
-        grad_norms = []
-        opt_steps = 0
-        for _epoch in range(tr.max_epochs):
-            order = torch.randperm(B)
-            for start in range(0, B - tr.batch_size + 1, tr.batch_size):
-                idx = order[start:start + tr.batch_size]
-                step_tokens = maskf[idx].sum().clamp(min=1)
-                mine = idx[rank * local_bs:(rank + 1) * local_bs]
-                self.optimizer.zero_grad(set_to_none=True)
-                for m in range(n_micro):
-                    mb = mine[m * micro:(m + 1) * micro]
-                    with self.dist.accumulating(self.train_policy, self.train_critic, sync=m == n_micro - 1):
-                        acc += self.micro_step(exp, mb, step_tokens, n_micro * world, entropy, temp)
-                gn = self.dist.clip_grad_norm(self.policy.parameters(), tr.max_grad_norm)
-                grad_norms.append(gn.detach())
-                self.optimizer.step()
-                self.scheduler.step()
-                if self.critic is not None:
-                    torch.nn.utils.clip_grad_norm_(self.critic.parameters(), tr.max_grad_norm)
-                    self.critic_opt.step()
-                    self.critic_opt.zero_grad(set_to_none=True)
-                opt_steps += 1
-        self.policy.eval()
-        self.engine.refresh()
-        pl_sum, kl_sum, ent_sum, clip_sum, ppo_kl_sum, tok_sum, vloss_sum = self.dist.all_sum(acc).tolist()
-        opt_steps = max(opt_steps, 1)
-        out = {
-            "policy_loss": pl_sum / opt_steps, "entropy": ent_sum / opt_steps,
-            "clip_frac": clip_sum / max(tok_sum, 1), "ppo_kl": ppo_kl_sum / max(tok_sum, 1),
-            "grad_norm": float(grad_norms[-1]) if grad_norms else 0.0, "lr": self.scheduler.get_last_lr()[0],
-            "optimizer_steps": float(opt_steps), "kl_loss": kl_sum / opt_steps,
-        }
-        if self.critic is not None:
-            out["critic_loss"] = vloss_sum / opt_steps
-        return out
-
-    def micro_step(self, exp: Experience, mb, step_tokens, n_seq_parts: int, entropy: str, temp: float):
-        """Forward/backward of one micro-batch; returns its share of the update's sums (see update).
-
-        Each loss term is this micro-batch's share of the optimizer step's loss (token mean: / the step's
-        tokens over all ranks; sequence mean: / all micro-batches of all ranks), so the shares sum to the
-        step's loss; DDP and FSDP2 average gradients over ranks, hence the backward of share x world size."""
-        tr, algo = self.rc.train, self.rc.algorithm
-        P = exp.prompt_length
-        ids, am, mk = exp.sequences[mb], exp.attention_mask[mb], exp.action_mask[mb]
-        width = int(mk.sum(-1).max().clamp(min=1))
-        ids, am, mk = ids[:, :P + width], am[:, :P + width], mk[:, :width]
-        logp, ent = response_logprobs(self.train_policy, ids, am, P, temp, self.autocast, entropy=entropy)
-        logp = logp * mk
-        # one optimizer step per rollout: pi_old is the current policy, the ratio is exactly 1
-        old = logp.detach() if self.reuse_generation_logprobs else exp.action_log_probs[mb][:, :width]
-        a = exp.advantages[mb][:, :width]
-        per_tok, clipped = A.clipped_policy_loss(logp, old, a, algo.eps_clip, algo.eps_clip_high, algo.dual_clip)
-        if tr.loss_aggregation == "token_mean":
-            agg = lambda x: A.aggregate_token_mean(x, mk, step_tokens)  # noqa: E731
-        else:
-            agg = lambda x: A.aggregate_sequence_mean(x, mk) / n_seq_parts  # noqa: E731
-        loss = agg(per_tok)
-        out = torch.zeros(7, dtype=torch.float64, device=self.device)
-        out[0] = loss.detach()
-        ref_lp = exp.base_action_log_probs
-        if algo.kl.mode == "loss" and self.kl_coef > 0 and ref_lp is not None:
-            kl_loss = agg(A.approx_kl(logp, ref_lp[mb][:, :width], algo.kl.estimator, mk))
-            out[1] = kl_loss.detach()
-            loss = loss + self.kl_coef * kl_loss
-        ent_term = agg(ent)
-        out[2] = ent_term.detach()
-        if algo.entropy_coef:
-            loss = loss - algo.entropy_coef * ent_term
-        world = self.dist.world_size
-        (loss * world if world > 1 else loss).backward()
-        out[3] = A.masked_sum(clipped.float(), mk).detach()
-        out[4] = A.masked_sum(old - logp.detach(), mk)
-        out[5] = mk.sum()
-        if self.critic is not None:
-            v = self.train_critic(ids, am, P, self.autocast)[:, :width]
-            vl = A.aggregate_token_mean(A.value_loss(v, exp.values[mb][:, :width], exp.returns[mb][:, :width]),
-                                        mk, step_tokens)
-            (vl * world if world > 1 else vl).backward()
-            out[6] = vl.detach()
-        return out
+        """PPO-clip updates on the global batch (update.py)."""
+        return update_policy(self, exp)
 
     # ---- samples ---------------------------------------------------------------------------
     def log_samples(self, step: int, exp: Experience, batch: list[Prompt], ptexts, responses, labels, scored):
