@@ -74,6 +74,22 @@ def resolve_engine(engine: str, device: torch.device) -> str:
     return engine
 
 
+def describe_engine(engine: str, device: torch.device) -> dict:
+    """What run_started records of the rollout engine (before it is built)."""
+    name = resolve_engine(engine, device)
+    out = {"engine": name, "requested": engine}
+    if name == "static":
+        out.update(compile=static_compile_mode(device), weights="bf16 copy" if device.type == "cuda" else "policy (fp32)",
+                   prefill="once per prompt, cache copied to its n samples")
+    return out
+
+
+def static_compile_mode(device: torch.device) -> str:
+    """torch.compile mode of the static engine's decode step: CUDA graphs on CUDA; eager on CPU, where
+    compiling measured slower than eager on the 2-core machine (docs/benchmarks.md)."""
+    return "reduce-overhead" if device.type == "cuda" else "eager"
+
+
 def finish(tok, prompt_ids, prompt_attn, out, logprobs, entropy) -> Rollout:
     """Rollout from the generated tokens [B, <=max_new] of every engine: mask after the first EOS, cut
     to the longest response, pad the rest."""
@@ -114,9 +130,6 @@ class Engine:
 
     def refresh(self):
         """After an optimizer step: the generation weights follow the policy."""
-
-    def describe(self) -> dict:
-        return {"engine": self.name}
 
 
 class HFEngine(Engine):
@@ -173,7 +186,7 @@ class StaticEngine(Engine):
         if self.cuda:
             import copy
             self.model = copy.deepcopy(policy).to(torch.bfloat16).eval().requires_grad_(False)
-        self.compile_mode = ("reduce-overhead" if self.cuda else "eager") if compile_mode == "auto" else compile_mode
+        self.compile_mode = static_compile_mode(device) if compile_mode == "auto" else compile_mode
         self.kw = cache_kwarg(self.model)
         self.step_fn = self._decode_step
         if self.compile_mode != "eager":
@@ -184,10 +197,6 @@ class StaticEngine(Engine):
             with torch.no_grad():
                 for dst, src in zip(self.model.parameters(), self.policy.parameters()):
                     dst.copy_(src.detach())  # casts fp32 -> bf16 in place: no second fp32 copy
-
-    def describe(self):
-        return {"engine": self.name, "compile": self.compile_mode,
-                "weights": "bf16 copy" if self.model is not self.policy else "policy (fp32)"}
 
     def _decode_step(self, token, pos, attn, cache):
         return self.model(input_ids=token, position_ids=pos, attention_mask=attn, use_cache=True,

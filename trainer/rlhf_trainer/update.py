@@ -132,6 +132,16 @@ def token_budget(t, prompt_width: int, longest: int) -> int:
     return tokens if tokens else t.rc.train.micro_batch_size * (prompt_width + max(longest, 1))
 
 
+def describe_micro_batches(cfg: dict) -> dict:
+    """What run_started records of the update's micro-batches."""
+    tr = cfg["train"]
+    tokens = tr.get("micro_batch_tokens")
+    return {"micro_batch_tokens": tokens, "micro_batch_size": tr["micro_batch_size"],
+            "rule": (f"sorted by length, packed to {tokens} tokens" if tokens else
+                     f"sorted by length, packed to {tr['micro_batch_size']} x the step's longest sequence"),
+            "logits_chunk_mib": LOGITS_BUDGET // 2**20}
+
+
 def update(t, exp) -> dict:
     """PPO-clip updates on the global batch: every optimizer mini-batch is the same set of samples for any
     number of ranks; rank r runs forward/backward on its 1/N of it, in micro-batches by tokens."""
