@@ -9,8 +9,9 @@ for the same keys they produce the same tokens (up to float rounding between ker
 - static: a static KV cache (transformers' StaticCache) and a decode loop of its own: each distinct prompt
   is prefilled once and its cache copied to its n samples; one forward per position, no generate()
   bookkeeping. On CUDA the decode step runs on a bf16 copy of the policy (refreshed after each optimizer
-  step) and is compiled with CUDA graphs; on CPU it runs eager (measured faster on the 2-core machine
-  than torch.compile, whose C++ kernels did not pay for their build time: docs/benchmarks.md).
+  step) and is compiled with CUDA graphs; on CPU it runs eager: with the prefill shared and no generate()
+  bookkeeping, the decode step is matmul-bound there, and torch.compile's build (minutes on 2 cores) is
+  not paid back within a run (bench/trainer/rollout_vs_generate.py --compile measures both).
 - paged: transformers' continuous batching (generate_batch, paged attention) on CUDA; the log-probs and
   entropy come from one forward of the finished sequences. Not on CPU.
 - vllm: optional, not built into this version (a one-line message says so).
@@ -85,8 +86,8 @@ def describe_engine(engine: str, device: torch.device) -> dict:
 
 
 def static_compile_mode(device: torch.device) -> str:
-    """torch.compile mode of the static engine's decode step: CUDA graphs on CUDA; eager on CPU, where
-    compiling measured slower than eager on the 2-core machine (docs/benchmarks.md)."""
+    """torch.compile mode of the static engine's decode step: CUDA graphs on CUDA; eager on CPU (see the
+    module docstring)."""
     return "reduce-overhead" if device.type == "cuda" else "eager"
 
 
