@@ -36,7 +36,7 @@ for engine in static hf paged; do
     cp "$W/run-$engine/events.jsonl" "$OUTD/events-$engine.jsonl"
     $PY bench/gpu/summarize.py "$W/run-$engine" "$OUTD/model.json" "$OUTD/peaks.json" > "$OUTD/summary-$engine.json"
   else
-    echo "engine $engine failed: $(grep -m1 -i 'error' "$OUTD/trainer-$engine.log" || tail -1 "$OUTD/trainer-$engine.log")"
+    echo "engine $engine failed: $($PY -c "import json,sys;print(json.load(open(sys.argv[1])).get('error'))" "$W/run-$engine/status.json" 2>/dev/null || tail -1 "$OUTD/trainer-$engine.log")"
   fi
 done
 echo "== TRL GRPOTrainer ($(( $(date +%s) - T0 )) s so far)"

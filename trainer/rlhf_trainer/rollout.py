@@ -178,13 +178,14 @@ class StaticEngine(Engine):
     cache: one forward of [B, 1] tokens per position and sampling.draw() on its logits."""
     name = "static"
 
-    def __init__(self, policy, tokenizer, device, settings, compile_mode: str = "auto"):
+    def __init__(self, policy, tokenizer, device, settings, compile_mode: str = "auto", sharded: bool = False):
         super().__init__(policy, tokenizer, device, settings)
         self.cuda = device.type == "cuda"
         # the generation weights: on CUDA a bf16 copy (half the bytes to read per decode step, no autocast
-        # re-casts), refreshed in place after each optimizer step; on CPU the policy itself
+        # re-casts), refreshed in place after each optimizer step; on CPU, and for an FSDP2-sharded policy
+        # (gathered while generating), the policy itself under the trainer's autocast
         self.model = policy
-        if self.cuda:
+        if self.cuda and not sharded:
             import copy
             self.model = copy.deepcopy(policy).to(torch.bfloat16).eval().requires_grad_(False)
         self.compile_mode = static_compile_mode(device) if compile_mode == "auto" else compile_mode
@@ -203,8 +204,15 @@ class StaticEngine(Engine):
         return self.model(input_ids=token, position_ids=pos, attention_mask=attn, use_cache=True,
                           **{self.kw: cache}).logits[:, -1]
 
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.s.autocast and self.model is self.policy)
+
     @torch.no_grad()
     def generate(self, texts, n, seeds):
+        with self._autocast():
+            return self._generate(texts, n, seeds)
+
+    def _generate(self, texts, n, seeds):
         from transformers import StaticCache
         s, model = self.s, self.model
         ids, attn = self.encode(texts)
@@ -253,8 +261,11 @@ class StaticEngine(Engine):
         if self.compile_mode == "eager":
             return 0.0
         t0 = time.time()
-        for _ in range(3):  # compile, then the CUDA graph recordings
-            self.generate(texts[:1], 1, [0])
+        try:
+            for _ in range(3):  # compile, then the CUDA graph recordings
+                self.generate(texts[:1], 1, [0])
+        except Exception as e:  # a model the compiler cannot take still generates, eagerly
+            self.step_fn, self.compile_mode = self._decode_step, f"eager (torch.compile failed: {type(e).__name__})"
         if self.cuda:
             torch.cuda.synchronize()
         self.compile_s = time.time() - t0
@@ -304,7 +315,9 @@ class PagedEngine(Engine):
         return finish(self.tok, ids, attn, out, list(lp.unbind(1)), list(ent.unbind(1)))
 
 
-def make_engine(engine: str, policy, tokenizer, device: torch.device, settings: Settings) -> Engine:
+def make_engine(engine: str, policy, tokenizer, device: torch.device, settings: Settings,
+                sharded: bool = False) -> Engine:
     name = resolve_engine(engine, device)
-    cls = {"hf": HFEngine, "static": StaticEngine, "paged": PagedEngine}[name]
-    return cls(policy, tokenizer, device, settings)
+    if name == "static":
+        return StaticEngine(policy, tokenizer, device, settings, sharded=sharded)
+    return {"hf": HFEngine, "paged": PagedEngine}[name](policy, tokenizer, device, settings)

@@ -228,7 +228,7 @@ class Trainer:
         roll = self.rc.rollout
         settings = Settings(max_new_tokens=roll.max_new_tokens, temperature=roll.temperature, top_p=roll.top_p,
                             top_k=roll.top_k, max_prompt_tokens=self.rc.data.max_prompt_tokens, autocast=self.autocast)
-        self.engine = make_engine(roll.engine, self.policy, self.tokenizer, self.device, settings)
+        self.engine = make_engine(roll.engine, self.policy, self.tokenizer, self.device, settings, self.dist.sharded)
         self.run.progress("load", 2, 3, message=f"rollout engine {self.engine.name}: warming up")
         with self.dist.gathered(self.policy):
             self.compile_s = self.engine.warm_up([p.text for p in self.prompts[:roll.batch_size]])
