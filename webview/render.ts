@@ -432,7 +432,7 @@ export function renderRun(run: RunInfo, readOnly: boolean): void {
   $('state').textContent = run.state;
   $('state').dataset.state = run.state;
   const total = run.totalSteps ? `/${run.totalSteps}` : '';
-  $('progress').textContent = `step ${run.step}${total}${run.device ? ` · ${run.device}` : ''}`;
+  $('progress').textContent = `step ${run.step}${total}${run.device ? ` · ${run.device}` : ''}${run.setup ? ` · ${run.setup}` : ''}`;
   const stop = $<HTMLElement & { disabled: boolean }>('stop');
   stop.disabled = readOnly || !run.live;
   stop.title = readOnly ? 'Read-only: this workspace is not trusted' : run.live ? 'Finish the step, checkpoint and stop' : 'The run is not running';

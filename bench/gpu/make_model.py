@@ -5,7 +5,7 @@ vocabulary 32,000, untied embeddings) with random weights, a 32k word-level toke
 real HF tokenizer, and prompts of about 128 tokens. Random weights are fine for throughput: the
 work per step depends on shapes and lengths, not on what the model says.
 
-    python bench/gpu/make_model.py OUT_DIR
+    python bench/gpu/make_model.py OUT_DIR [--tiny]     (--tiny: hidden 64, 2 layers, 64 prompts: bench/gpu/run.sh --tiny)
 """
 
 from __future__ import annotations
@@ -59,10 +59,14 @@ def build(out: str, n_prompts: int, **sizes) -> dict:
             "prompts": str(out_dir / "prompts.jsonl")}
 
 
-def main(out: str):
-    print(json.dumps(build(out, 2048, hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
-                           num_attention_heads=16, num_key_value_heads=16)))
+def main(out: str, tiny: bool = False):
+    sizes = ({"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 4} if tiny else
+             {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24, "num_attention_heads": 16,
+              "num_key_value_heads": 16})
+    info = build(out, 64 if tiny else 2048, **sizes)
+    print(json.dumps({**info, "hidden": sizes["hidden_size"], "vocab": VOCAB}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--tiny" in sys.argv[2:])

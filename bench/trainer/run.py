@@ -6,7 +6,8 @@ model (32k vocabulary, built from a config), prompts of 128 tokens, responses of
 Each side runs in its own process (the trainer from .venv, TRL from .venv-fixtures; the same torch and
 transformers versions); the first step of each is a warm-up and is left out; times are the median
 of the other steps (on a shared machine one step can be slowed by someone else's work; every step's
-time is printed). Prints
+time is printed). Then the rollout phase alone vs plain `generate` on the same batch
+(rollout_vs_generate.py). Prints
 samples/s, tokens/s, peak RSS (the process's ru_maxrss), achieved FLOP/s against a measured fp32
 matmul peak, the ratios, and each side's per-phase profile; writes out/bench-trainer/summary.json.
 FLOPs count the same useful work for both sides: 2 x params per generated token (decode) and
@@ -134,7 +135,10 @@ def main():
     for name in ("trainer", "trl"):
         print(f"{name} step times (s, first = warm-up): {results[name]['step_times']}")
     print(f"\nsamples/s ratio {results['samples_per_s_ratio']:.2f}x, peak RSS ratio {results['peak_rss_ratio']:.2f} "
-          f"(summary: {WORK / 'summary.json'})")
+          f"(summary: {WORK / 'summary.json'})", flush=True)
+    print(f"\nrollout phase vs plain generate on the same batch (load average {os.getloadavg()[0]:.2f}):", flush=True)
+    subprocess.run([sys.executable, str(HERE / "rollout_vs_generate.py"), str(WORK), "5"], cwd=ROOT, check=True)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """TRL's GRPOTrainer on the benchmark's model, prompts, reward and settings (run with the TRL venv).
 
-    .venv-fixtures/bin/python bench/trainer/trl_side.py WORK_DIR STEPS OUT.json
+    .venv-fixtures/bin/python bench/trainer/trl_side.py WORK_DIR STEPS OUT.json [SETTINGS_JSON]
+
+SETTINGS_JSON (bench/gpu/run.sh) overrides GRPOConfig fields, e.g. the GPU benchmark's batch and bf16 on CUDA.
 
 The settings mirror config.yaml: 4 prompts x 4 generations per optimizer step (per-device batch 4 x 4
 accumulation steps), 64 new tokens at temperature 1 with the full softmax, one update per generation
@@ -33,7 +35,7 @@ def timed(obj, name: str, totals: dict):
     setattr(obj, name, wrapper)
 
 
-def main(work: str, steps: int, out: str):
+def main(work: str, steps: int, out: str, overrides: dict | None = None):
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
@@ -47,12 +49,13 @@ def main(work: str, steps: int, out: str):
     def reward(prompts, completions, **kwargs):
         return [even_share(c) for c in completions]
 
-    args = GRPOConfig(output_dir=str(work_dir / "trl-out"), per_device_train_batch_size=4,
-                      gradient_accumulation_steps=4, num_generations=4, max_completion_length=64,
-                      temperature=1.0, top_p=1.0, top_k=0, beta=0.0, num_iterations=1, learning_rate=1e-6,
-                      lr_scheduler_type="constant", max_steps=steps, use_cpu=True, bf16=False,
-                      gradient_checkpointing=False, logging_steps=1, save_strategy="no", report_to="none",
-                      seed=1, dataloader_num_workers=0)
+    settings = {"output_dir": str(work_dir / "trl-out"), "per_device_train_batch_size": 4,
+                "gradient_accumulation_steps": 4, "num_generations": 4, "max_completion_length": 64,
+                "temperature": 1.0, "top_p": 1.0, "top_k": 0, "beta": 0.0, "num_iterations": 1, "learning_rate": 1e-6,
+                "lr_scheduler_type": "constant", "max_steps": steps, "use_cpu": True, "bf16": False,
+                "gradient_checkpointing": False, "logging_steps": 1, "save_strategy": "no", "report_to": "none",
+                "seed": 1, "dataloader_num_workers": 0}
+    args = GRPOConfig(**{**settings, **(overrides or {})})
     trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=args, processing_class=tok,
                           train_dataset=Dataset.from_list([{"prompt": p} for p in prompts]))
     totals: dict[str, float] = {}
@@ -80,4 +83,4 @@ def main(work: str, steps: int, out: str):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4]) if len(sys.argv) > 4 else None)

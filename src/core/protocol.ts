@@ -6,7 +6,11 @@ export type RunState = 'starting' | 'running' | 'stopping' | 'completed' | 'stop
 export type FinishStatus = 'completed' | 'stopped' | 'failed';
 
 interface EventBase { v: 1; time: number }
-export interface RunStartedEvent extends EventBase { type: 'run_started'; config: Record<string, unknown>; device: string; world_size: number; versions: Record<string, string>; run_dir: string; resumed_from?: string | null; pid?: number }
+export interface RunStartedEvent extends EventBase { type: 'run_started'; config: Record<string, unknown>; device: string; world_size: number; versions: Record<string, string>; run_dir: string; resumed_from?: string | null; pid?: number;
+  /** The rollout engine that ran (rollout.engine resolved) and how; older runs lack it. */
+  rollout?: { engine: string; requested?: string; compile?: string; weights?: string };
+  /** The update's micro-batch choice (train.micro_batch_tokens). */
+  micro_batches?: { micro_batch_tokens: number | null; micro_batch_size: number; rule?: string } }
 export interface ProgressEvent extends EventBase { type: 'progress'; phase: Phase; done: number; total: number; step?: number; message?: string }
 export interface MetricsEvent extends EventBase { type: 'metrics'; step: number; samples_seen: number; total_steps?: number | null; values: Record<string, number | null> }
 export interface EvalEvent extends EventBase { type: 'eval'; step: number; values: Record<string, number | null> }
@@ -86,7 +90,9 @@ export interface SeriesChunk {
   step: number[]; samples: number[]; time: number[];
   values: Record<string, (number | null)[]>;
 }
-export interface RunInfo { id: string; name: string; state: RunState | 'unknown'; step: number; totalSteps: number | null; live: boolean; device?: string; error?: string | null }
+export interface RunInfo { id: string; name: string; state: RunState | 'unknown'; step: number; totalSteps: number | null; live: boolean; device?: string; error?: string | null;
+  /** run_started's engine and micro-batch choice in a few words (the run header), e.g. 'static · 4096 tokens/micro-batch'. */
+  setup?: string }
 export interface ProgressInfo { phase: Phase; done: number; total: number; message?: string }
 
 /** A run drawn over the dashboard's own (an overlay): its full columns, as 'reset' carries them. */

@@ -1,6 +1,6 @@
 // What a reader knows about one run, built from its events: metric columns, evals, last samples,
 // progress and state. Columns are plain arrays so a chunk can be posted to a webview as is.
-import type { AlertEvent, EvalEvent, MetricsEvent, ProgressInfo, RunState, SamplesEvent, SeriesChunk, TrainerEvent } from './protocol';
+import type { AlertEvent, EvalEvent, MetricsEvent, ProgressInfo, RunStartedEvent, RunState, SamplesEvent, SeriesChunk, TrainerEvent } from './protocol';
 
 export class SeriesColumns {
   step: number[] = [];
@@ -79,6 +79,8 @@ export class RunModel {
   state: RunState | 'unknown' = 'unknown';
   totalSteps: number | null = null;
   device: string | undefined;
+  /** The rollout engine and micro-batch choice of run_started (the run header); undefined for older runs. */
+  setup: string | undefined;
   error: string | null = null;
   checkpoints: { step: number; path: string }[] = [];
   startedAt: number | null = null;
@@ -93,6 +95,7 @@ export class RunModel {
       switch (e.type) {
         case 'run_started':
           this.state = 'starting'; this.device = e.device; this.startedAt = e.time; this.error = null; this.config = e.config;
+          this.setup = runSetup(e);
           break;
         case 'alert':
           this.alerts.push(e);
@@ -157,3 +160,12 @@ export const ETA_WINDOW_S = 120;
 
 // Moved to ./format with the other formatters; re-exported until cli.ts and extension.ts import it from there.
 export { formatDuration } from './format';
+
+/** run_started's rollout engine and micro-batch choice in a few words: 'rollout static (eager) · micro-batches 4 x longest'. */
+export function runSetup(e: RunStartedEvent): string | undefined {
+  const parts: string[] = [];
+  if (e.rollout?.engine) parts.push(`rollout ${e.rollout.engine}${e.rollout.compile ? ` (${e.rollout.compile})` : ''}`);
+  const mb = e.micro_batches;
+  if (mb) parts.push(mb.micro_batch_tokens ? `micro-batches ≤ ${mb.micro_batch_tokens} tokens` : `micro-batches ≤ ${mb.micro_batch_size} × longest`);
+  return parts.length ? parts.join(' · ') : undefined;
+}

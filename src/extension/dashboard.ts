@@ -116,7 +116,7 @@ export class DashboardPanel {
     const known = this.ctx.external.has(s.id) || listed !== undefined;
     const state = known ? this.ctx.runState(s.id) : m.state;
     return { id: s.id, name: s.id, state, step: m.step, totalSteps: m.totalSteps,
-      live: known ? listed?.alive ?? false : state === 'running' || state === 'starting', device: m.device, error: m.error };
+      live: known ? listed?.alive ?? false : state === 'running' || state === 'starting', device: m.device, error: m.error, setup: m.setup };
   }
 
   private post(msg: HostToWebview): void { void this.panel.webview.postMessage(msg); }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { EventTail, MAX_LINE_BYTES } from '../../src/core/eventTail';
 import { parseEventLine, type TrainerEvent } from '../../src/core/protocol';
-import { RunModel } from '../../src/core/runModel';
+import { RunModel, runSetup } from '../../src/core/runModel';
 import { RunWatcher } from '../../src/core/runWatcher';
 import { tempDir, until } from '../helpers';
 
@@ -131,4 +131,16 @@ test('skipToEnd delivers only the events appended after it (a save request waits
   const none = new EventTail(file + '.missing', () => undefined).skipToEnd(); // no file yet: from its start
   fs.writeFileSync(file + '.missing', line(4));
   assert.equal(none.poll(), 1);
+});
+
+test("run_started's rollout engine and micro-batch choice become the run header's setup line", () => {
+  const m = new RunModel();
+  const started = { v: 1, type: 'run_started', time: 1, config: {}, device: 'cpu (2 threads)', world_size: 1, versions: {}, run_dir: '/r',
+    rollout: { engine: 'static', requested: 'auto', compile: 'eager' },
+    micro_batches: { micro_batch_tokens: null, micro_batch_size: 4 } } as const;
+  m.ingest([started]);
+  assert.equal(m.setup, 'rollout static (eager) · micro-batches ≤ 4 × longest');
+  assert.equal(runSetup({ ...started, micro_batches: { micro_batch_tokens: 4096, micro_batch_size: 4 } }),
+    'rollout static (eager) · micro-batches ≤ 4096 tokens');
+  assert.equal(runSetup({ ...started, rollout: undefined, micro_batches: undefined }), undefined); // older runs
 });

@@ -12,7 +12,11 @@ import sys
 import traceback
 from pathlib import Path
 
-from .config import ConfigError, load_config
+from .cpu_threads import configure as _configure_cpu_threads
+
+_configure_cpu_threads()  # before anything imports torch (config imports algorithms)
+
+from .config import ConfigError, load_config  # noqa: E402
 
 
 def _tee_to_log(run_dir: Path):
@@ -102,6 +106,8 @@ def cmd_run(args) -> int:
     from .runfolder import RunFolder, RunFolderTaken
     from .control import Control
     from .trainer import Trainer, describe_device, pick_device, sampling_parameters, versions
+    from .rollout import describe_engine
+    from .update import describe_micro_batches
 
     run_dir = Path(args.run_dir)
     try:
@@ -121,7 +127,8 @@ def cmd_run(args) -> int:
         run.emit("run_started", config={k: v for k, v in cfg.items() if not k.startswith("_")},
                  device=describe_device(device), world_size=int(os.environ.get("WORLD_SIZE", "1")), versions=versions(), run_dir=str(run_dir.resolve()),
                  resumed_from=str(Path(args.resume).resolve()) if args.resume else None, pid=os.getpid(),
-                 sampling=sampling_parameters(cfg))
+                 sampling=sampling_parameters(cfg), rollout=describe_engine(cfg["rollout"]["engine"], device),
+                 micro_batches=describe_micro_batches(cfg))
         for message in applied:
             trainer.log(message, "warning")
         trainer.setup()

@@ -3,8 +3,10 @@
 - memory per device, from the model's config.json alone (the model is built on torch's meta device, so
   the parameter count is exact and no weights are read), for what the trainer keeps: fp32 weights, fp32
   gradients and AdamW's two fp32 moments for the trained models (the policy; the critic for PPO),
-  fp32 weights for the frozen reference (loaded when algorithm.kl.coef > 0), and the activations kept for
-  the backward pass of one train micro-batch;
+  fp32 weights for the frozen reference (loaded when algorithm.kl.coef > 0), the activations kept for
+  the backward pass of one train micro-batch (train.micro_batch_tokens, or micro_batch_size x the longest
+  sequence: update.py's token budget) and its fp32 logits, which update.py computes in chunks of at most
+  update.LOGITS_BUDGET bytes (the logits, their log-softmax and its gradient: LOGIT_COPIES);
 - time per step, from the step times of the newest run of the same model in the runs folder.
 """
 
@@ -17,14 +19,17 @@ from pathlib import Path
 
 import yaml
 
+from .update import LOGITS_BUDGET
+
 # bytes per parameter: fp32 weights (4) + fp32 gradients (4) + AdamW exp_avg and exp_avg_sq (4 + 4). The trainer
 # keeps fp32 weights on every device (on CUDA the forward passes run under bf16 autocast).
 BYTES_TRAINED = 16
 BYTES_FROZEN = 4
 # values kept for the backward pass per token, per hidden unit, per layer: about 34 bytes in 16-bit precision
 # (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models", without the
-# attention score matrices, which fused attention does not keep); the vocab logits are not counted.
+# attention score matrices, which fused attention does not keep); the vocab logits are counted apart.
 ACTIVATION_VALUES = 17
+LOGIT_COPIES = 3  # one chunk's fp32 logits, their log-softmax and its gradient live at once
 
 
 @dataclass
@@ -32,6 +37,7 @@ class ModelSize:
     params: int
     hidden: int
     layers: int
+    vocab: int
 
 
 def model_size(path: str, trust_remote_code: bool) -> ModelSize:
@@ -42,14 +48,16 @@ def model_size(path: str, trust_remote_code: bool) -> ModelSize:
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(conf, trust_remote_code=trust_remote_code)
     text = conf.get_text_config() if hasattr(conf, "get_text_config") else conf
-    return ModelSize(sum(p.numel() for p in model.parameters()), int(text.hidden_size), int(text.num_hidden_layers))
+    return ModelSize(sum(p.numel() for p in model.parameters()), int(text.hidden_size), int(text.num_hidden_layers),
+                     int(text.vocab_size))
 
 
 @dataclass
 class MemoryEstimate:
     total: int                 # bytes
-    parts: dict[str, int]      # policy, reference, critic, activations
+    parts: dict[str, int]      # policy, reference, critic, activations, logits
     tokens: int                # prompt + response tokens of the longest sample
+    pass_tokens: int           # tokens of one train micro-batch (its token budget)
     activation_bytes: int      # bytes per activation value: 2 under CUDA's bf16 autocast, 4 on CPU
     policy: ModelSize
 
@@ -71,10 +79,13 @@ def estimate_memory(cfg: dict, prompt_tokens: int) -> MemoryEstimate:
     if ppo:  # the policy's architecture with a scalar value head (hidden weights + bias)
         parts["critic"] = (policy.params + policy.hidden + 1) * BYTES_TRAINED
     tokens = prompt_tokens + cfg["rollout"]["max_new_tokens"]
-    per_model = cfg["train"]["micro_batch_size"] * tokens * policy.hidden * policy.layers * ACTIVATION_VALUES
+    pass_tokens = cfg["train"].get("micro_batch_tokens") or cfg["train"]["micro_batch_size"] * tokens
+    per_model = pass_tokens * policy.hidden * policy.layers * ACTIVATION_VALUES
     act = activation_bytes(cfg)
     parts["activations"] = per_model * act * (2 if ppo else 1)
-    return MemoryEstimate(sum(parts.values()), parts, tokens, act, policy)
+    rows = max(1, pass_tokens // tokens)
+    parts["logits"] = min(rows * cfg["rollout"]["max_new_tokens"] * policy.vocab * 4, LOGITS_BUDGET) * LOGIT_COPIES
+    return MemoryEstimate(sum(parts.values()), parts, tokens, pass_tokens, act, policy)
 
 
 def _gib(n: int) -> str:
@@ -88,9 +99,10 @@ def memory_line(cfg: dict, est: MemoryEstimate) -> str:
     return (f"memory per device ~ {_gib(est.total)} ({parts}): {size.params:,} parameters x {BYTES_TRAINED} B for the "
             f"{trained} (fp32 weights, gradients, AdamW moments)"
             + (f", x {BYTES_FROZEN} B for the reference" if "reference" in est.parts else "")
-            + f"; activations {cfg['train']['micro_batch_size']} micro-batch x {est.tokens} tokens x hidden {size.hidden} x "
+            + f"; activations {est.pass_tokens} tokens per micro-batch x hidden {size.hidden} x "
             f"{size.layers} layers x {ACTIVATION_VALUES} values x {est.activation_bytes} B"
             + (" per trained model" if "critic" in est.parts else "")
+            + f"; logits in chunks of at most {LOGITS_BUDGET // 2**20} MiB fp32 x {LOGIT_COPIES}"
             + "; one process (train.strategy fsdp2 divides the model states by the number of ranks)")
 
 

@@ -50,6 +50,7 @@ class RolloutConfig:
 class TrainConfig:
     batch_size: int
     micro_batch_size: int
+    micro_batch_tokens: int | None
     max_epochs: int
     num_episodes: int
     max_steps: int | None

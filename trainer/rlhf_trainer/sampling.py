@@ -1,11 +1,12 @@
 """Rollout sampling that depends on (seed, step, global sample index) only.
 
-generate()'s own sampler draws every row from one global generator, so a sample depends on the batch it
-was generated in: with N ranks each generating 1/N of the batch, the samples would change with N.
-Here each row has its own generator, and its token is drawn by the Gumbel-max trick: argmax(z - log E)
-with E ~ Exp(1) is an exact draw from softmax(z). generate() then runs greedy on a distribution that is
-all on the chosen token. The same pass records log pi(token) under the full softmax at the temperature,
-which is pi_old when the policy has not changed since generation (see Trainer.pi_old_from_generation).
+A library sampler draws every row from one global generator, so a sample depends on the batch it was
+generated in: with N ranks each generating 1/N of the batch, the samples would change with N. Here the
+noise is a counter-based hash of (the sample's key, its position, the token id), computed for the whole
+batch in one pass of elementwise integer ops (no generator, no per-sample loop), and the token is drawn
+by the Gumbel-max trick: argmax(z + G) with G = -log(-log U) is an exact draw from softmax(z). The same
+pass records log pi(token) under the full softmax at the temperature (pi_old when the policy has not
+changed since generation, see Trainer.reuse_generation_logprobs) and the entropy of the raw logits.
 """
 
 from __future__ import annotations
@@ -13,43 +14,80 @@ from __future__ import annotations
 import torch
 
 _MIX = (1 << 61) - 1  # a Mersenne prime: seeds for neighbouring samples land far apart
+_M32 = 0xFFFFFFFF
 
 
 def sample_seed(seed: int, step: int, index: int) -> int:
-    """The generator seed of global sample `index` of global step `step`."""
+    """The noise key of global sample `index` of global step `step`."""
     return ((seed * 1_000_003 + step) * 998_244_353 + index * 1_000_000_007 + 12345) % _MIX
 
 
-class SeededSampler:
-    """A logits processor for greedy generate(): picks each row's token with that row's generator."""
+def _fmix32(h: torch.Tensor) -> torch.Tensor:
+    """murmur3's 32-bit finaliser on int64 tensors holding values in [0, 2^32): every bit of the input
+    reaches every bit of the output. Products wrap in int64; only their low 32 bits are kept."""
+    h = h ^ (h >> 16)
+    h = (h * 0x85EBCA6B) & _M32
+    h = h ^ (h >> 13)
+    h = (h * 0xC2B2AE35) & _M32
+    return h ^ (h >> 16)
 
-    def __init__(self, seeds: list[int], device: torch.device, temperature: float, top_k: int | None,
+
+def gumbel_noise(keys: torch.Tensor, position: int, vocab: int) -> torch.Tensor:
+    """[B, vocab] float32 standard Gumbel noise; row b is a function of (keys[b], position) alone."""
+    k = keys.to(torch.int64)
+    row = _fmix32(((k & _M32) ^ _fmix32((k >> 32) & _M32)) ^ ((position * 0x9E3779B1) & _M32))  # [B]
+    col = (torch.arange(vocab, device=keys.device, dtype=torch.int64) * 0x27D4EB2F) & _M32  # [V]
+    h = _fmix32(row[:, None] ^ col[None, :])
+    u = ((h >> 8).float() + 0.5) * (1.0 / (1 << 24))  # 24 random bits: U in (0, 1), never 0 or 1
+    return -torch.log(-torch.log(u))
+
+
+def make_warpers(top_k: int | None, top_p: float) -> list:
+    """The warpers generate(do_sample=True) would apply after the temperature, in its order."""
+    from transformers import TopKLogitsWarper, TopPLogitsWarper
+    return ([TopKLogitsWarper(top_k)] if top_k else []) + ([TopPLogitsWarper(top_p)] if top_p < 1 else [])
+
+
+def draw(logits: torch.Tensor, keys: torch.Tensor | None, position: int, temperature: float, warpers: list):
+    """One decode position for a batch: (token [B], log pi(token) at the temperature [B], raw entropy [B]).
+    keys None: greedy (argmax of the raw logits), log-probs still at the temperature."""
+    from .algorithms import entropy_from_logits
+    z = logits.float()
+    entropy = entropy_from_logits(z)
+    if temperature != 1.0:
+        z = z / temperature  # as algorithms.log_probs_from_logits scales them
+    if keys is None:
+        token = z.argmax(-1)
+    else:
+        warped = z
+        for warp in warpers:
+            warped = warp(None, warped)
+        token = torch.argmax(warped + gumbel_noise(keys, position, z.shape[-1]), dim=-1)
+    logp = torch.log_softmax(z, dim=-1).gather(-1, token[:, None]).squeeze(-1)
+    return token, logp, entropy
+
+
+class CounterSampler:
+    """A logits processor for greedy generate() (the hf engine): draws each row's token with draw(), records
+    its log-prob and the raw entropy, and leaves generate() a distribution that is all on that token."""
+
+    def __init__(self, seeds: list[int] | None, device: torch.device, temperature: float, top_k: int | None,
                  top_p: float):
-        from transformers import TopKLogitsWarper, TopPLogitsWarper
-        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+        self.keys = None if seeds is None else torch.tensor(seeds, dtype=torch.int64, device=device)
         self.temperature = temperature
-        # the same warpers, in the same order (after the temperature), as generate(do_sample=True) applies
-        self.warpers = ([TopKLogitsWarper(top_k)] if top_k else []) + ([TopPLogitsWarper(top_p)] if top_p < 1 else [])
+        self.warpers = make_warpers(top_k, top_p)
         self.logprobs: list[torch.Tensor] = []  # one [B] tensor per generated position
+        self.entropy: list[torch.Tensor] = []
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        z = scores.float()
-        if self.temperature != 1.0:
-            z = z / self.temperature  # as algorithms.log_probs_from_logits scales them
-        warped = z
-        for warp in self.warpers:
-            warped = warp(input_ids, warped)
-        vocab = z.shape[-1]
-        # one Exp(1) vector per row and position from the row's generator, whatever the batch holds
-        noise = torch.stack([torch.empty(vocab, device=z.device).exponential_(generator=g) for g in self.generators])
-        token = torch.argmax(warped - noise.log(), dim=-1, keepdim=True)
-        self.logprobs.append(torch.log_softmax(z, dim=-1).gather(-1, token).squeeze(-1))
+        token, logp, ent = draw(scores, self.keys, len(self.logprobs), self.temperature, self.warpers)
+        self.logprobs.append(logp)
+        self.entropy.append(ent)
         chosen = torch.full_like(scores, float("-inf"))
-        return chosen.scatter_(-1, token, 0.0)
+        return chosen.scatter_(-1, token[:, None], 0.0)
 
-    def response_logprobs(self, width: int) -> torch.Tensor:
-        """[B, width] log pi of the generated tokens (positions past the last generated one are 0)."""
-        lp = torch.stack(self.logprobs, dim=1) if self.logprobs else torch.zeros(len(self.generators), 0)
-        if lp.shape[1] >= width:
-            return lp[:, :width]
-        return torch.nn.functional.pad(lp, (0, width - lp.shape[1]))
+
+def stack_positions(steps: list[torch.Tensor], rows: int, width: int) -> torch.Tensor:
+    """[rows, width] from one [rows] tensor per generated position (positions past the last are 0)."""
+    t = torch.stack(steps, dim=1) if steps else torch.zeros(rows, 0)
+    return t[:, :width] if t.shape[1] >= width else torch.nn.functional.pad(t, (0, width - t.shape[1]))

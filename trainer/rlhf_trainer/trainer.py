@@ -30,8 +30,11 @@ from .resume import write_resume_info
 from .rewards import RewardHub, RewardItem, Scored
 from .runconfig import RunConfig
 from .runfolder import RunFolder
-from .sampling import SeededSampler, sample_seed
+from .rollout import Settings, make_engine, own_generation_defaults
+from .sampling import sample_seed
 from .signals import SignalWatch
+from .update import mixed_precision, response_logprobs
+from .update import update as update_policy
 
 
 # --------------------------------------------------------------------------------------------
@@ -43,35 +46,6 @@ def pick_device(cfg: dict) -> torch.device:
     if want == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device: cuda was requested but torch sees no CUDA device; set device: auto or cpu")
     return torch.device("cuda" if want in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
-
-
-def mixed_precision(enabled: bool):
-    """bf16 autocast on CUDA for every forward pass (rollout, log-probs, critic); a no-op on CPU."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled)
-
-
-def forward_logits(model, ids, attn, autocast: bool, keep: int = 0):
-    """Logits of the last `keep` positions (0: all). The LM head, a [hidden x vocab] matmul per position,
-    runs on those positions only (transformers' logits_to_keep)."""
-    pos = (attn.cumsum(-1) - 1).clamp(min=0)
-    with mixed_precision(autocast):
-        return model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=keep).logits
-
-
-def response_logprobs(model, ids, attn, prompt_len: int, temperature: float, autocast: bool, entropy: str = "no"):
-    """log pi of the response tokens, and their entropy: entropy "no" (none), "metric" (no gradient) or
-    "loss" (with gradient, for a non-zero entropy coefficient)."""
-    width = ids.shape[1] - prompt_len
-    # the logits at positions P-1 .. end-1 predict the response tokens: the last width+1 positions, minus one
-    logits = forward_logits(model, ids, attn, autocast, keep=width + 1)[:, :-1]
-    logp = A.log_probs_from_logits(logits, ids[:, prompt_len:], temperature)
-    ent = None
-    if entropy == "loss":
-        ent = A.entropy_from_logits(logits)
-    elif entropy == "metric":
-        with torch.no_grad():
-            ent = A.entropy_from_logits(logits.detach())
-    return logp, ent
 
 
 class Critic(torch.nn.Module):
@@ -163,10 +137,12 @@ class Trainer:
         random.seed(seed)
         np.random.seed(seed)
         torch.manual_seed(seed)
-        check_rollout_engine(self.rc.rollout.engine)
         self.device = self.dist.device(pick_device(cfg))
+        from .rollout import resolve_engine
+        resolve_engine(self.rc.rollout.engine, self.device)  # fails in one line before any model is loaded
         self.dist.init(self.device)
         self.autocast = self.device.type == "cuda"
+        self.fused_adam = self.device.type == "cuda"
         mcfg = self.rc.model
         policy_path = mcfg.policy
         if mcfg.create_if_missing and not Path(policy_path).exists() and self.dist.is_main:
@@ -227,8 +203,9 @@ class Trainer:
         # fsdp2: self.policy itself, sharded in place). Before the optimizers: fsdp2 replaces the parameters
         self.train_policy = self.dist.wrap(self.policy, tr.strategy)
         self.train_critic = self.dist.wrap(self.critic, tr.strategy, find_unused=True) if self.critic else None
+        # fused AdamW on CUDA: one kernel for all parameters instead of a loop of small ones
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=tr.lr, betas=tuple(tr.adam_betas),
-                                           eps=1e-8, weight_decay=tr.weight_decay)
+                                           eps=1e-8, weight_decay=tr.weight_decay, fused=self.fused_adam)
         self.lr_schedule = state.get("lr_schedule", LEGACY_LR_SCHEDULE) if state is not None else LR_SCHEDULE
         self.scheduler = make_scheduler(self.optimizer, total_opt, tr.warmup_ratio, tr.min_lr_ratio,
                                         self.lr_schedule)
@@ -242,7 +219,19 @@ class Trainer:
                                                                   self.critic_opt, self.dist)
             self.apply_optimizer_config()
             set_rng_state(state["rng"])  # last: nothing after it may draw from a generator before step 1
+        self.make_rollout_engine()
         run.progress("load", 3, 3, message="ready")
+
+    def make_rollout_engine(self):
+        """rollout.engine's engine over the policy, its one-off warm-up (compilation) paid here, before step 1,
+        and reported as compile_s in step 1's metrics."""
+        roll = self.rc.rollout
+        settings = Settings(max_new_tokens=roll.max_new_tokens, temperature=roll.temperature, top_p=roll.top_p,
+                            top_k=roll.top_k, max_prompt_tokens=self.rc.data.max_prompt_tokens, autocast=self.autocast)
+        self.engine = make_engine(roll.engine, self.policy, self.tokenizer, self.device, settings, self.dist.sharded)
+        self.run.progress("load", 2, 3, message=f"rollout engine {self.engine.name}: warming up")
+        with self.dist.gathered(self.policy):
+            self.compile_s = self.engine.warm_up([p.text for p in self.prompts[:roll.batch_size]])
 
     def apply_optimizer_config(self):
         """After restoring optimizer and scheduler state, the config's hyperparameters hold (a changed
@@ -250,7 +239,7 @@ class Trainer:
         tr = self.rc.train
         groups = self.optimizer.param_groups
         for g in groups:
-            g.update(betas=tuple(tr.adam_betas), weight_decay=tr.weight_decay, initial_lr=tr.lr)
+            g.update(betas=tuple(tr.adam_betas), weight_decay=tr.weight_decay, initial_lr=tr.lr, fused=self.fused_adam)
         sched = self.scheduler
         sched.base_lrs = [tr.lr] * len(groups)
         for g, base, lam in zip(groups, sched.base_lrs, sched.lr_lambdas):
@@ -303,41 +292,13 @@ class Trainer:
         return [self.prompts[i] for i in perm[pos * b:(pos + 1) * b].tolist()]
 
     # ---- rollout ---------------------------------------------------------------------------
-    @torch.no_grad()
-    def generate(self, texts: list[str], n: int, seeds: list[int] | None = None, entropy: EntropyRecorder | None = None):
-        """n samples of each text, row k drawn with generator seeds[k] (sampling.py); greedy without seeds.
-        Returns (sequences, attention mask, P, response mask, truncated, log pi of the response tokens);
-        `entropy`, when given, records the entropy of every generated position."""
-        from transformers import LogitsProcessorList
-        tok = self.tokenizer
-        enc = tok(texts, return_tensors="pt", padding=True, truncation=True,
-                  max_length=self.rc.data.max_prompt_tokens)
-        ids = enc["input_ids"].repeat_interleave(n, 0).to(self.device)
-        attn = enc["attention_mask"].repeat_interleave(n, 0).to(self.device)
-        self.policy.eval()
-        roll = self.rc.rollout
-        sampler = None if seeds is None else SeededSampler(seeds, self.device, roll.temperature, roll.top_k, roll.top_p)
-        # the entropy recorder first: it must see the raw logits, before the sampler replaces them
-        processors = [p for p in (entropy, sampler) if p is not None]
-        # synced_gpus off: transformers would all-reduce "finished?" per token for an FSDP model, but gathered
-        # parameters need no collective, so each rank (or rank 0 alone, evaluating) stops when its samples end
-        with mixed_precision(self.autocast), self.own_generation_defaults(), self.dist.gathered(self.policy):
-            out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=self.generation_config(True),
-                                       logits_processor=LogitsProcessorList(processors), synced_gpus=False)
-        P = ids.shape[1]
-        resp = out[:, P:]
-        # response mask: real tokens up to and including the first EOS
-        is_eos = resp == tok.eos_token_id
-        after_eos = (is_eos.cumsum(-1) - is_eos.long()) > 0
-        mask = (~after_eos).long()
-        finished = is_eos.any(-1)
-        width = max(int(mask.sum(-1).max()), 1)
-        resp, mask = resp[:, :width], mask[:, :width]
-        resp = torch.where(mask.bool(), resp, torch.full_like(resp, tok.pad_token_id))
-        full = torch.cat([ids, resp], 1)
-        full_attn = torch.cat([attn, mask], 1)
-        gen_lp = sampler.response_logprobs(width).to(self.device) * mask if sampler else None
-        return full, full_attn, P, mask, ~finished, gen_lp
+    def generate(self, texts: list[str], n: int, seeds: list[int] | None = None) -> tuple:
+        """n samples of each text through the rollout engine (rollout.py), row k drawn with noise key seeds[k]
+        (sampling.py); greedy without seeds. Returns (sequences, attention mask, P, response mask, truncated,
+        log pi of the response tokens); self.last_rollout keeps the whole Rollout (entropy included)."""
+        with self.dist.gathered(self.policy):
+            self.last_rollout = self.engine.generate(texts, n, seeds)
+        return self.last_rollout.as_tuple()
 
     def generation_config(self, greedy: bool = False):
         """Every sampling parameter from the config; what is not in it is off, so the samples come from
@@ -350,20 +311,7 @@ class Trainer:
                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, **sampling)
 
     def own_generation_defaults(self):
-        """generate() fills unset parameters from the model's generation_config.json (a chat model's
-        repetition_penalty, min_p, top_k...); during rollouts only the global defaults may fill them."""
-        import contextlib
-        from transformers import GenerationConfig
-
-        @contextlib.contextmanager
-        def swap():
-            saved = self.policy.generation_config
-            self.policy.generation_config = GenerationConfig()
-            try:
-                yield
-            finally:
-                self.policy.generation_config = saved
-        return swap()
+        return own_generation_defaults(self.policy)
 
     def logits_processors(self, greedy: bool = False) -> list[str]:
         """Names of the logits processors and warpers generate() applies (for run_started and tests)."""
@@ -407,8 +355,7 @@ class Trainer:
         run.progress("rollout", 0, roll.batch_size * n, step=step)
         # pi_old's entropy per token, for samples.jsonl: from the generation pass when its log-probs are pi_old,
         # else from the recomputing forward below; never an extra forward
-        recorder = EntropyRecorder() if self.reuse_generation_logprobs else None
-        full, attn, P, mask, truncated, gen_lp = self.generate([p.text for p in prompts], n, seeds, recorder)
+        full, attn, P, mask, truncated, gen_lp = self.generate([p.text for p in prompts], n, seeds)
         maskf = mask.float()
         t_gen = time.time()
 
@@ -424,10 +371,12 @@ class Trainer:
         # experience: pi_old, pi_ref, KL, advantages. pi_old is what generation recorded when the policy
         # takes one optimizer step per rollout (it has not changed since), else recomputed by the training model
         if self.reuse_generation_logprobs:
-            old_lp, entropy = gen_lp.float() * maskf, recorder.response_entropy(maskf.shape[1]).to(self.device) * maskf
+            old_lp, entropy = gen_lp.float() * maskf, self.last_rollout.entropy * maskf
         else:
             old_lp, entropy = self.batched_logprobs(self.policy, full, attn, P, with_entropy=True)
             old_lp, entropy = old_lp * maskf, entropy * maskf
+            # the sampler's log-probs vs the training model's pi_old (update.py compares them when pi_old is the sampler's)
+            mismatch = torch.stack([A.masked_sum((gen_lp - old_lp).abs(), maskf), maskf.sum()]).double()
         ref_lp = self.batched_logprobs(self.ref, full, attn, P)[0] * maskf if self.ref is not None else None
         values = None
         if self.critic is not None:
@@ -450,11 +399,16 @@ class Trainer:
 
         # updates
         stats = self.update(exp)
+        if not self.reuse_generation_logprobs:
+            total, tokens = self.dist.all_sum(mismatch).tolist()
+            stats["logprob_mismatch"] = total / max(tokens, 1)
         t_train = time.time()
         values_out = self.step_metrics(exp, scored, stats)
         values_out.update({"rollout_s": t_gen - t0, "reward_s": t_rew - t_gen, "experience_s": t_exp - t_rew,
                            "train_s": t_train - t_exp, "step_s": t_train - t0,
                            "tokens_per_s": values_out.pop("generated_tokens") / max(t_gen - t0, 1e-9)})
+        if self.compile_s is not None:  # the engine's one-off warm-up, in the first step this process runs
+            values_out["compile_s"], self.compile_s = self.compile_s, None
         self.samples_seen += exp.rewards.shape[0]
         self.log_samples(step, exp, batch, ptexts, responses, labels, scored)
         return values_out
@@ -519,101 +473,8 @@ class Trainer:
         return [src.name for src, _ in self.rewards.sources]
 
     def update(self, exp: Experience) -> dict:
-        """PPO-clip updates on the global batch: every optimizer mini-batch is the same set of samples for
-        any number of ranks; rank r runs forward/backward on its 1/N of it."""
-        maskf = exp.action_mask
-        tr, algo, roll = self.rc.train, self.rc.algorithm, self.rc.rollout
-        B = maskf.shape[0]
-        temp = roll.temperature
-        world, rank = self.dist.world_size, self.dist.rank
-        local_bs = tr.batch_size // world
-        micro = min(tr.micro_batch_size, local_bs)
-        n_micro = local_bs // micro
-        entropy = "loss" if algo.entropy_coef else "metric"
-        self.train_policy.train()
-        # sums over micro-batches, kept on the device: one host sync per update, not several per micro-batch
-        # [policy loss, kl loss, entropy, clipped tokens, ppo kl, tokens, critic loss]
-        acc = torch.zeros(7, dtype=torch.float64, device=self.device)
-        grad_norms = []
-        opt_steps = 0
-        for _epoch in range(tr.max_epochs):
-            order = torch.randperm(B)
-            for start in range(0, B - tr.batch_size + 1, tr.batch_size):
-                idx = order[start:start + tr.batch_size]
-                step_tokens = maskf[idx].sum().clamp(min=1)
-                mine = idx[rank * local_bs:(rank + 1) * local_bs]
-                self.optimizer.zero_grad(set_to_none=True)
-                for m in range(n_micro):
-                    mb = mine[m * micro:(m + 1) * micro]
-                    with self.dist.accumulating(self.train_policy, self.train_critic, sync=m == n_micro - 1):
-                        acc += self.micro_step(exp, mb, step_tokens, n_micro * world, entropy, temp)
-                gn = self.dist.clip_grad_norm(self.policy.parameters(), tr.max_grad_norm)
-                grad_norms.append(gn.detach())
-                self.optimizer.step()
-                self.scheduler.step()
-                if self.critic is not None:
-                    torch.nn.utils.clip_grad_norm_(self.critic.parameters(), tr.max_grad_norm)
-                    self.critic_opt.step()
-                    self.critic_opt.zero_grad(set_to_none=True)
-                opt_steps += 1
-        self.policy.eval()
-        pl_sum, kl_sum, ent_sum, clip_sum, ppo_kl_sum, tok_sum, vloss_sum = self.dist.all_sum(acc).tolist()
-        opt_steps = max(opt_steps, 1)
-        out = {
-            "policy_loss": pl_sum / opt_steps, "entropy": ent_sum / opt_steps,
-            "clip_frac": clip_sum / max(tok_sum, 1), "ppo_kl": ppo_kl_sum / max(tok_sum, 1),
-            "grad_norm": float(grad_norms[-1]) if grad_norms else 0.0, "lr": self.scheduler.get_last_lr()[0],
-            "optimizer_steps": float(opt_steps), "kl_loss": kl_sum / opt_steps,
-        }
-        if self.critic is not None:
-            out["critic_loss"] = vloss_sum / opt_steps
-        return out
-
-    def micro_step(self, exp: Experience, mb, step_tokens, n_seq_parts: int, entropy: str, temp: float):
-        """Forward/backward of one micro-batch; returns its share of the update's sums (see update).
-
-        Each loss term is this micro-batch's share of the optimizer step's loss (token mean: / the step's
-        tokens over all ranks; sequence mean: / all micro-batches of all ranks), so the shares sum to the
-        step's loss; DDP and FSDP2 average gradients over ranks, hence the backward of share x world size."""
-        tr, algo = self.rc.train, self.rc.algorithm
-        P = exp.prompt_length
-        ids, am, mk = exp.sequences[mb], exp.attention_mask[mb], exp.action_mask[mb]
-        width = int(mk.sum(-1).max().clamp(min=1))
-        ids, am, mk = ids[:, :P + width], am[:, :P + width], mk[:, :width]
-        logp, ent = response_logprobs(self.train_policy, ids, am, P, temp, self.autocast, entropy=entropy)
-        logp = logp * mk
-        # one optimizer step per rollout: pi_old is the current policy, the ratio is exactly 1
-        old = logp.detach() if self.reuse_generation_logprobs else exp.action_log_probs[mb][:, :width]
-        a = exp.advantages[mb][:, :width]
-        per_tok, clipped = A.clipped_policy_loss(logp, old, a, algo.eps_clip, algo.eps_clip_high, algo.dual_clip)
-        if tr.loss_aggregation == "token_mean":
-            agg = lambda x: A.aggregate_token_mean(x, mk, step_tokens)  # noqa: E731
-        else:
-            agg = lambda x: A.aggregate_sequence_mean(x, mk) / n_seq_parts  # noqa: E731
-        loss = agg(per_tok)
-        out = torch.zeros(7, dtype=torch.float64, device=self.device)
-        out[0] = loss.detach()
-        ref_lp = exp.base_action_log_probs
-        if algo.kl.mode == "loss" and self.kl_coef > 0 and ref_lp is not None:
-            kl_loss = agg(A.approx_kl(logp, ref_lp[mb][:, :width], algo.kl.estimator, mk))
-            out[1] = kl_loss.detach()
-            loss = loss + self.kl_coef * kl_loss
-        ent_term = agg(ent)
-        out[2] = ent_term.detach()
-        if algo.entropy_coef:
-            loss = loss - algo.entropy_coef * ent_term
-        world = self.dist.world_size
-        (loss * world if world > 1 else loss).backward()
-        out[3] = A.masked_sum(clipped.float(), mk).detach()
-        out[4] = A.masked_sum(old - logp.detach(), mk)
-        out[5] = mk.sum()
-        if self.critic is not None:
-            v = self.train_critic(ids, am, P, self.autocast)[:, :width]
-            vl = A.aggregate_token_mean(A.value_loss(v, exp.values[mb][:, :width], exp.returns[mb][:, :width]),
-                                        mk, step_tokens)
-            (vl * world if world > 1 else vl).backward()
-            out[6] = vl.detach()
-        return out
+        """PPO-clip updates on the global batch (update.py)."""
+        return update_policy(self, exp)
 
     # ---- samples ---------------------------------------------------------------------------
     def log_samples(self, step: int, exp: Experience, batch: list[Prompt], ptexts, responses, labels, scored):
@@ -803,36 +664,7 @@ class Trainer:
         self.dist.close()
 
 
-def check_rollout_engine(engine: str):
-    """rollout.engine: vllm needs the vllm package and a CUDA device; neither is a requirement."""
-    if engine != "vllm":
-        return
-    import importlib.util
-    if importlib.util.find_spec("vllm") is None or not torch.cuda.is_available():
-        missing = "the vllm package is not installed" if importlib.util.find_spec("vllm") is None else "torch sees no CUDA device"
-        raise ValueError(f"rollout.engine: vllm cannot run here: {missing}; set rollout.engine: hf (the default), "
-                         "or install vllm (pip install vllm) on a machine with a CUDA GPU")
-    raise ValueError("rollout.engine: vllm is not supported by this trainer version yet; set rollout.engine: hf")
-
-
 SAMPLES_EVENT_ITEMS = 16
-
-
-class EntropyRecorder:
-    """A logits processor that records, per generated position, the entropy of the raw next-token logits
-    (as algorithms.entropy_from_logits: before temperature) and passes the logits on unchanged."""
-
-    def __init__(self):
-        self.steps: list[torch.Tensor] = []
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        self.steps.append(A.entropy_from_logits(scores))
-        return scores
-
-    def response_entropy(self, width: int) -> torch.Tensor:
-        """[B, width] (positions past the last generated one are 0)."""
-        ent = torch.stack(self.steps, dim=1)[:, :width]
-        return torch.nn.functional.pad(ent, (0, width - ent.shape[1]))
 
 
 def has_dropout(model) -> bool:

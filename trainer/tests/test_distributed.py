@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from conftest import PY, ROOT, example_config, metrics, read_events, run_trainer, write_config
 
-TIMING = {"rollout_s", "reward_s", "experience_s", "train_s", "step_s", "tokens_per_s", "peak_memory_mb"}
+TIMING = {"rollout_s", "reward_s", "experience_s", "train_s", "step_s", "tokens_per_s", "peak_memory_mb", "compile_s"}
 
 
 def torchrun(nproc: int, config, run_dir, *extra, stdin=subprocess.DEVNULL, **popen):

@@ -40,7 +40,8 @@ def test_memory_estimate_of_the_embedded_example_is_the_stated_formula(tmp_path,
     # the character tokenizer: <bos> and one token per character
     longest_prompt = 1 + max(len(json.loads(x)["prompt"]) for x in open(cfg["data"]["prompts"]))
     tokens = longest_prompt + cfg["rollout"]["max_new_tokens"]
-    expected = (params * 16 + params * 4
+    logits = min(cfg["train"]["micro_batch_size"] * cfg["rollout"]["max_new_tokens"] * conf["vocab_size"] * 4, 256 * 2**20) * 3
+    expected = (params * 16 + params * 4 + logits
                 + cfg["train"]["micro_batch_size"] * tokens * conf["hidden_size"] * conf["num_hidden_layers"] * 17 * 4)
     assert f"{params:,} parameters" in line, line
     assert line.startswith(f"{expected / 2**20:.3g} MiB ("), (line, expected)
@@ -49,7 +50,11 @@ def test_memory_estimate_of_the_embedded_example_is_the_stated_formula(tmp_path,
     line = estimates(validate(write_config(tmp_path, ppo, "ppo.yaml"), tmp_path / "no-runs"))["memory per device"]
     critic = (params + conf["hidden_size"] + 1) * 16
     acts = 2 * ppo["train"]["micro_batch_size"] * tokens * conf["hidden_size"] * conf["num_hidden_layers"] * 17 * 4
-    assert line.startswith(f"{(params * 16 + params * 4 + critic + acts) / 2**20:.3g} MiB ("), line
+    assert line.startswith(f"{(params * 16 + params * 4 + critic + acts + logits) / 2**20:.3g} MiB ("), line
+    # a token budget sets the activations of a pass, whatever micro_batch_size says
+    budget = example_config(**{"train.micro_batch_tokens": 1000})
+    line = estimates(validate(write_config(tmp_path, budget, "budget.yaml"), tmp_path / "no-runs"))["memory per device"]
+    assert "activations 1000 tokens per micro-batch" in line, line
 
 
 def test_time_estimate_comes_from_the_last_run_of_the_same_model(tmp_path, example_model):

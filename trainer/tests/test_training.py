@@ -302,11 +302,11 @@ def test_a_sample_depends_on_its_seed_not_on_the_batch_it_was_generated_in(tmp_p
 
 
 @pytest.mark.parametrize("temperature,top_k", [(1.0, None), (0.5, None), (1.0, 2)])
-def test_seeded_sampler_draws_from_the_warped_softmax(temperature, top_k):
-    from rlhf_trainer.sampling import SeededSampler
+def test_counter_sampler_draws_from_the_warped_softmax(temperature, top_k):
+    from rlhf_trainer.sampling import CounterSampler
     logits = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0])
     rows = 6000
-    s = SeededSampler(list(range(rows)), torch.device("cpu"), temperature, top_k, 1.0)
+    s = CounterSampler(list(range(rows)), torch.device("cpu"), temperature, top_k, 1.0)
     out = s(torch.zeros(rows, 1, dtype=torch.long), logits.expand(rows, -1).clone())
     picked = out.argmax(-1)
     assert bool((out.isfinite().sum(-1) == 1).all())  # greedy decoding can only take the drawn token
@@ -329,6 +329,6 @@ def test_vllm_engine_without_vllm_fails_in_one_line_naming_the_key(tmp_path, exa
     assert r.returncode == 1
     status = json.loads((run_dir / "status.json").read_text())
     assert status["state"] == "failed"
-    assert "rollout.engine: vllm cannot run here: the vllm package is not installed; set rollout.engine: hf" \
+    assert "rollout.engine: vllm cannot run here: the vllm package is not installed; set rollout.engine: auto" \
         in status["error"], status
     assert "\n" not in status["error"]
