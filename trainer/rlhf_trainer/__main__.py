@@ -72,6 +72,36 @@ def _load(path: str, resume: str | None, max_steps: int | None = None) -> tuple 
         return None
 
 
+def _kind(path: str) -> str:
+    """policy or reward_model (a file that cannot be read is a policy config: its loader reports why)."""
+    from .config import config_kind, read_config_file
+    try:
+        return config_kind(read_config_file(path)[0])
+    except ConfigError:
+        return "policy"
+
+
+def _load_rm(path: str, resume: str | None, max_steps: int | None = None) -> tuple | None:
+    """A reward-model config's (config, pairs, []) after every check before weights, or None after the lines."""
+    from .resume import resume_error
+    from .train_rm import check_rm_resume, load_rm_config, preflight_rm
+    try:
+        cfg = load_rm_config(path)
+        if max_steps:
+            cfg["train"]["max_steps"] = max_steps
+        error = resume_error(resume)
+        if error:
+            print(f"error: {error}", file=sys.stderr)
+            return None
+        rows = preflight_rm(cfg)
+        applied = check_rm_resume(cfg, Path(resume), rows["digest"]) if resume else []
+        return cfg, rows, applied
+    except ConfigError as e:
+        for line in e.lines:
+            print(f"config error: {line}", file=sys.stderr)
+        return None
+
+
 def _chain(e: BaseException | None):
     seen = set()
     while e is not None and id(e) not in seen:
@@ -92,13 +122,15 @@ def describe_error(e: BaseException) -> str:
 
 
 def cmd_run(args) -> int:
-    loaded = _load(args.config, args.resume, args.max_steps)
+    reward_model = _kind(args.config) == "reward_model"
+    loaded = (_load_rm if reward_model else _load)(args.config, args.resume, args.max_steps)
     if loaded is None:
         return 2
     cfg, rows, applied = loaded
 
     from .runfolder import RunFolder
     from .control import Control
+    from .train_rm import RewardModelTrainer
     from .trainer import Trainer, describe_device, pick_device, sampling_parameters, versions
 
     run_dir = Path(args.run_dir)
@@ -108,14 +140,17 @@ def cmd_run(args) -> int:
     run.set_status(state="starting")
     control = Control()
     control.install(read_stdin=not args.no_stdin, run_dir=run_dir)  # stdin lines and <run>/control/ request files
-    trainer = Trainer(cfg, run, resume=args.resume, control=control, prompt_rows=rows)
+    if reward_model:
+        trainer = RewardModelTrainer(cfg, run, resume=args.resume, control=control, rows=rows)
+    else:
+        trainer = Trainer(cfg, run, resume=args.resume, control=control, prompt_rows=rows)
     status, error = "failed", None
     try:
         device = pick_device(cfg)
         run.emit("run_started", config={k: v for k, v in cfg.items() if not k.startswith("_")},
                  device=describe_device(device), world_size=int(os.environ.get("WORLD_SIZE", "1")), versions=versions(), run_dir=str(run_dir.resolve()),
                  resumed_from=str(Path(args.resume).resolve()) if args.resume else None, pid=os.getpid(),
-                 sampling=sampling_parameters(cfg))
+                 **({} if reward_model else {"sampling": sampling_parameters(cfg)}))
         for message in applied:
             trainer.log(message, "warning")
         trainer.setup()
@@ -143,10 +178,14 @@ def cmd_run(args) -> int:
     except OSError:
         pass
     print(f"run {status}" + (f": {error}" if error else ""), flush=True)
+    if getattr(trainer, "output", None):
+        print(f"reward model: {trainer.output.resolve()}", flush=True)
     return 1 if status == "failed" else 0
 
 
 def cmd_validate(args) -> int:
+    if _kind(args.config) == "reward_model":
+        return validate_rm(args)
     loaded = _load(args.config, args.resume)
     if loaded is None:
         return 2
@@ -158,6 +197,22 @@ def cmd_validate(args) -> int:
     if not args.no_estimates:
         for line in estimates(cfg, _rows, args.runs_dir):
             print(f"estimate: {line}")
+    return 0
+
+
+def validate_rm(args) -> int:
+    loaded = _load_rm(args.config, args.resume)
+    if loaded is None:
+        return 2
+    cfg, rows, _ = loaded
+    print(f"{args.config}: ok (reward model, {len(rows['train'])} training pairs, {len(rows['eval'])} held out, "
+          f"{cfg['train']['batch_size']} pairs per step)")
+    if not args.no_estimates and Path(cfg["model"]["base"]).exists():
+        from .estimate import estimate_rm_memory, rm_memory_line
+        try:
+            print(f"estimate: {rm_memory_line(cfg, estimate_rm_memory(cfg))}")
+        except Exception as e:  # an estimate is no reason to refuse a valid config
+            print(f"estimate: memory per device: not estimated ({type(e).__name__})")
     return 0
 
 
@@ -190,13 +245,18 @@ def main(argv=None) -> int:
     r.add_argument("--max-steps", type=int, help="override train.max_steps")
     r.add_argument("--no-stdin", action="store_true", help="do not read control lines from stdin")
     v = sub.add_parser("validate", help="check a config and exit")
-    v.add_argument("--config", required=True)
+    v.add_argument("config_file", nargs="?", help="the config (or --config)")
+    v.add_argument("--config")
     v.add_argument("--resume", help="also check the config against this checkpoint's run (changed keys)")
     v.add_argument("--no-estimates", action="store_true",
                    help="only check (the check before a start reads no estimates: it skips loading the tokenizer again)")
     v.add_argument("--runs-dir", help="where to look for an earlier run of the same model for the time estimate "
                                       "(default: ./runs)")
     args = ap.parse_args(argv)
+    if args.cmd == "validate":
+        args.config = args.config or args.config_file
+        if not args.config:
+            ap.error("validate: give the config file")
     return {"run": cmd_run, "validate": cmd_validate}[args.cmd](args)
 
 
