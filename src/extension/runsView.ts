@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { checkpointInfos, formatBytes, lineageOf, type CheckpointInfo } from '../core/checkpoints';
 import { formatNumber } from '../core/format';
+import { isRewardModelRun } from '../core/rewardModel';
 import { displayState, type RunSummary } from '../core/runStore';
 import { hasTag, NotesError, parseTagList, readNotes, updateNotes } from '../core/runNotes';
 import type { Ctx } from './ctx';
@@ -66,7 +67,8 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
       notes.note ? '✎' : undefined].filter(Boolean).join(' · ');
     const [icon, color] = ICONS[state] ?? ICONS.unknown;
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-    item.contextValue = run.alive ? 'run-live' : 'run';
+    // `-rm`: a reward-model run (Use as Reward Model); `run-live…` for Stop and Save Checkpoint Now
+    item.contextValue = `${run.alive ? 'run-live' : 'run'}${isRewardModelRun(run.dir) ? '-rm' : ''}`;
     // run ids, errors and paths come from the file system: text, never markdown
     const tip = new vscode.MarkdownString();
     const line = (label: string, value: string) => { tip.appendMarkdown(`**${label}:** `); tip.appendText(value); tip.appendMarkdown('\n\n'); };
@@ -194,7 +196,7 @@ function checkpointItem(node: CheckpointNode): vscode.TreeItem {
   item.description = [when.toLocaleString(), formatBytes(c.bytes), typeof reward === 'number' ? `reward ${formatNumber(reward, 3)}` : undefined,
     c.kept ? 'kept' : undefined].filter(Boolean).join(' · ');
   item.iconPath = new vscode.ThemeIcon(c.kept ? 'pinned' : 'save');
-  item.contextValue = c.kept ? 'checkpoint-kept' : 'checkpoint';
+  item.contextValue = `${c.kept ? 'checkpoint-kept' : 'checkpoint'}${isRewardModelRun(node.runDir) ? '-rm' : ''}`;
   const tip = new vscode.MarkdownString();
   const line = (label: string, value: string) => { tip.appendMarkdown(`**${label}:** `); tip.appendText(value); tip.appendMarkdown('\n\n'); };
   line('checkpoint', `${node.runId} step ${c.step}${c.reason ? ` (${c.reason})` : ''}`);

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { feedbackSection } from './feedback.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const E2E = path.join(ROOT, '.e2e');
@@ -21,6 +22,13 @@ const PORT = 8765 + Math.floor(Math.random() * 200);
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 let passed = 0;
 let failed = 0;
+// E2E_ONLY=feedback: only that section (it starts the run it needs); unset: every section
+const SECTIONS = ['feedback'];
+const ONLY = process.env.E2E_ONLY;
+if (ONLY && !SECTIONS.includes(ONLY)) {
+  console.log(`not ok - E2E_ONLY=${ONLY}: the sections that run alone are ${SECTIONS.join(', ')}`);
+  process.exit(1);
+}
 if (!fs.existsSync(PYTHON)) {
   console.log(`not ok - the e2e trains with ${PYTHON}, which is missing: run bash scripts/setup-python.sh first (npm test does)`);
   process.exit(1);
@@ -113,6 +121,9 @@ try {
     if (await problem.count()) throw new Fatal(`the extension reported: ${(await problem.first().innerText()).replace(/\s*\n\s*/g, ' | ')}`);
   }
 
+  const sectionHelpers = { page, ROOT, WS, SHOTS, PYTHON, until, check, runCommand, failOnProblemToast, runIds, Fatal };
+  if (ONLY === 'feedback') await feedbackSection(sectionHelpers);
+  else {
   // 1. Start Training
   await runCommand('RLHF: Start Training');
   const dash = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
@@ -431,6 +442,9 @@ try {
   await runCommand('RLHF: Stop Training');
   await until('the preset run to stop', () => JSON.parse(fs.readFileSync(path.join(WS, 'runs', presetRun, 'status.json'), 'utf8')).state === 'stopped', 180_000);
 
+  // 5c. label -> reward model -> policy config (test/e2e/feedback.mjs)
+  await feedbackSection(sectionHelpers);
+
   // 6. An untrusted workspace (trust enabled, Restricted Mode): runs and charts read-only, no training
   try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
   const STATE2 = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-e2e-untrusted-'));
@@ -519,6 +533,7 @@ try {
     return /openrlhf/.test(t) && /step \d/.test(t) ? t : null;
   }, 180_000);
   check('a watched folder is watched again after a reload', /step 4/.test(reloadedRow), reloadedRow.replace(/\n/g, ' '));
+  } // every section
 } catch (e) {
   failed++;
   console.log(`not ok - e2e aborted: ${e instanceof Fatal ? e.message : e.stack ?? e}`);
