@@ -49,29 +49,6 @@ def _tee_to_log(run_dir: Path):
     sys.stdout, sys.stderr = Tee(sys.stdout), Tee(sys.stderr)
 
 
-def _load(path: str, resume: str | None, max_steps: int | None = None) -> tuple | None:
-    """(config, prompt rows, applied resume changes) after every check that needs no model weights,
-    or None after printing the one-line error."""
-    from .preflight import preflight
-    from .resume import check_resume, resume_error
-    try:
-        found: list = []  # every problem of the config and of what it names, reported together
-        cfg = load_config(path, found=found)
-        if max_steps:
-            cfg["train"]["max_steps"] = max_steps
-        error = resume_error(resume)
-        if error:
-            print(f"error: {error}", file=sys.stderr)
-            return None
-        rows = preflight(cfg, found)
-        applied = check_resume(cfg, Path(resume), rows["train"].digest) if resume else []
-        return cfg, rows, applied
-    except ConfigError as e:
-        for line in e.lines:
-            print(f"config error: {line}", file=sys.stderr)
-        return None
-
-
 def _kind(path: str) -> str:
     """policy or reward_model (a file that cannot be read is a policy config: its loader reports why)."""
     from .config import config_kind, read_config_file
@@ -81,20 +58,27 @@ def _kind(path: str) -> str:
         return "policy"
 
 
-def _load_rm(path: str, resume: str | None, max_steps: int | None = None) -> tuple | None:
-    """A reward-model config's (config, pairs, []) after every check before weights, or None after the lines."""
-    from .resume import resume_error
+def _load(path: str, resume: str | None, max_steps: int | None = None, kind: str = "policy") -> tuple | None:
+    """(config, prompt rows or a reward-model run's pairs, applied resume changes) after every check that needs
+    no model weights, or None after printing the one-line error."""
+    from .preflight import preflight
+    from .resume import check_resume, resume_error
     from .train_rm import check_rm_resume, load_rm_config, preflight_rm
     try:
-        cfg = load_rm_config(path)
+        found: list = []  # every problem of the config and of what it names, reported together
+        cfg = load_rm_config(path) if kind == "reward_model" else load_config(path, found=found)
         if max_steps:
             cfg["train"]["max_steps"] = max_steps
         error = resume_error(resume)
         if error:
             print(f"error: {error}", file=sys.stderr)
             return None
-        rows = preflight_rm(cfg)
-        applied = check_rm_resume(cfg, Path(resume), rows["digest"]) if resume else []
+        if kind == "reward_model":
+            rows = preflight_rm(cfg)
+            applied = check_rm_resume(cfg, Path(resume), rows["digest"]) if resume else []
+        else:
+            rows = preflight(cfg, found)
+            applied = check_resume(cfg, Path(resume), rows["train"].digest) if resume else []
         return cfg, rows, applied
     except ConfigError as e:
         for line in e.lines:
@@ -122,8 +106,9 @@ def describe_error(e: BaseException) -> str:
 
 
 def cmd_run(args) -> int:
-    reward_model = _kind(args.config) == "reward_model"
-    loaded = (_load_rm if reward_model else _load)(args.config, args.resume, args.max_steps)
+    kind = _kind(args.config)
+    reward_model = kind == "reward_model"
+    loaded = _load(args.config, args.resume, args.max_steps, kind)
     if loaded is None:
         return 2
     cfg, rows, applied = loaded
@@ -201,7 +186,7 @@ def cmd_validate(args) -> int:
 
 
 def validate_rm(args) -> int:
-    loaded = _load_rm(args.config, args.resume)
+    loaded = _load(args.config, args.resume, kind="reward_model")
     if loaded is None:
         return 2
     cfg, rows, _ = loaded

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import random
 import shutil
 import time
@@ -52,6 +53,8 @@ def load_rm_config(path: str, check_files: bool = True) -> dict:
     model, data, train = cfg["model"], cfg["data"], cfg["train"]
     model["base"] = resolve_model(model["base"], base_dir, bool(model["create_if_missing"]), check_files,
                                   lambda ok, msg: p.check(ok, ("model", "base"), msg))
+    if cfg["output"]:
+        cfg["output"] = str((base_dir / cfg["output"]).resolve())
     for key in ("train", "eval"):
         if data[key]:
             data[key] = str((base_dir / data[key]).resolve())
@@ -333,6 +336,14 @@ class RewardModelTrainer:
             self.model.save_pretrained(tmp, safe_serialization=True)
             self.tokenizer.save_pretrained(tmp)
             commit(tmp, out)
+            if self.cfg["output"]:  # the config's fixed place for it (a policy config's reward source points there)
+                copy = Path(self.cfg["output"])
+                staged = copy.with_name(f".{copy.name}.tmp-{os.getpid()}")
+                shutil.rmtree(staged, ignore_errors=True)
+                shutil.copytree(out, staged)
+                shutil.rmtree(copy, ignore_errors=True)
+                os.replace(staged, copy)
+                self.log(f"reward model copied to {copy}")
         self.dist.barrier()
         return out
 

@@ -419,7 +419,7 @@ class Trainer:
         run.progress("reward", 0, roll.batch_size * n, step=step)
         labels = [p.label for p in prompts for _ in range(n)]
         ptexts, responses, queries = self.decode(full, attn, P, mask)
-        items = [RewardItem(prompt=pt, response=r, label=lab, query=q, metadata={"index": first * n + k})
+        items = [RewardItem(prompt=pt, response=r, label=lab, query=q, metadata=self.reward_metadata(prompts[k // n], first * n + k))
                  for k, (pt, r, lab, q) in enumerate(zip(ptexts, responses, labels, queries))]
         scored = self.rewards.score(items)
         scores = torch.tensor(scored.total, dtype=torch.float32, device=self.device)
@@ -462,6 +462,12 @@ class Trainer:
         self.samples_seen += exp.rewards.shape[0]
         self.log_samples(step, exp, batch, ptexts, responses, labels, scored)
         return values_out
+
+    def reward_metadata(self, prompt: Prompt, index: int) -> dict:
+        """What reward sources get beside the text: the sample's index, and the prompt's chat messages when it is a
+        list of them (a reward_model source reads those through its own chat template)."""
+        raw = prompt.raw.get(self.rc.data.prompt_key)
+        return {"index": index, **({"messages": raw} if isinstance(raw, list) else {})}
 
     def gather_experience(self, e: Experience) -> Experience:
         """Every rank's experience, padded to a common prompt and response width, in rank order."""
