@@ -194,6 +194,9 @@ function choiceFlag<T extends string>(args: Args, flag: string, choices: readonl
 
 const fmt = (v: number | null | undefined, d = 3) => formatNumber(v, d);
 
+/** A path as a user pastes it into a shell: relative under the working folder, else absolute. */
+const rel = (f: string): string => { const r = path.relative(process.cwd(), f); return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : path.resolve(f); };
+
 const runsDirOf = (args: Args): string => path.resolve(str(args.flags['runs-dir']) ?? 'runs');
 /** A run given as a folder path, or as a run id inside the runs directory. */
 const runDirOf = (idOrPath: string, runsDir: string): string => (fs.existsSync(idOrPath) ? path.resolve(idOrPath) : path.join(runsDir, idOrPath));
@@ -244,7 +247,7 @@ async function cmdTrainRm(args: Args): Promise<number> {
   return startAndFollow('train-rm', true, async () => {
     try {
       const r = await startRewardModelTraining(schemas.get(RM_SCHEMA_FILE), opts, start);
-      process.stdout.write(`config: ${path.relative(process.cwd(), r.config)} (train again with: rlhf train ${path.relative(process.cwd(), r.config)})\n`);
+      process.stdout.write(`config: ${rel(r.config)} (train again with: rlhf train ${rel(r.config)})\n`);
       return r.handle;
     } catch (e) {
       if (e instanceof RewardModelError) throw new StartError(e.message);
@@ -276,7 +279,7 @@ async function startAndFollow(cmd: string, rm: boolean, start: () => Promise<Tra
   // to print the summary, and its watcher stops polling at run_finished, before the trainer exits
   handle.child.ref();
   const tty = process.stdout.isTTY;
-  process.stdout.write(`run ${path.relative(process.cwd(), handle.runDir)} (pid ${handle.pid}); log: ${path.join(handle.runDir, 'trainer.log')}\n`);
+  process.stdout.write(`run ${rel(handle.runDir)} (pid ${handle.pid}); log: ${path.join(handle.runDir, 'trainer.log')}\n`);
   const watcher = new RunWatcher(handle.runDir);
   const m = watcher.model;
   // the headline metric: the reward for a policy, the pair accuracy for a reward model
@@ -331,9 +334,9 @@ async function startAndFollow(cmd: string, rm: boolean, start: () => Promise<Tra
     process.stdout.write(`held-out ${rm ? 'accuracy' : 'pass@1'} ${fmt(col[0])} (step ${ev.step[0]}) -> ${fmt(col[col.length - 1])} (step ${ev.step[ev.length - 1]})\n`);
   }
   const ck = listCheckpoints(handle.runDir);
-  if (ck.length) process.stdout.write(`checkpoint: ${path.relative(process.cwd(), ck[ck.length - 1])}\n`);
+  if (ck.length) process.stdout.write(`checkpoint: ${rel(ck[ck.length - 1])}\n`);
   const model = rewardModelOf(handle.runDir);
-  if (model) process.stdout.write(`reward model: ${path.relative(process.cwd(), model) || model}\n`);
+  if (model) process.stdout.write(`reward model: ${rel(model)}\n`);
   return m.state === 'failed' ? 1 : code === null ? 1 : code;
 }
 
@@ -447,7 +450,6 @@ function cmdExportJob(args: Args): number {
     throw e;
   }
   // paths under the working folder relative, others absolute: what a user pastes into a shell
-  const rel = (f: string) => { const r = path.relative(process.cwd(), f); return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : path.resolve(f); };
   process.stdout.write(`${engine} job written to ${rel(path.resolve(outDir))}: ${job.files.map(rel).join(', ')}\n\n${job.command}\n\n`);
   for (const w of job.warnings) process.stdout.write(`warning: ${w}\n`);
   const watchDir = engine === 'verl' ? path.resolve(outDir) : path.join(path.resolve(outDir), 'tensorboard');

@@ -49,6 +49,8 @@ const LOSS_AGG: Record<string, string> = { token_mean: 'token-mean', sequence_me
 /** The config with the schema's defaults filled in (objects recursively). */
 export function withDefaults(schema: Obj, value: unknown): unknown {
   if (!isObj(schema.properties)) return value ?? schema.default;
+  // an optional section that is off by default (model.lora: null) stays off when the config leaves it out
+  if ((value === undefined || value === null) && 'default' in schema && !isObj(schema.default)) return value ?? schema.default;
   const v: Obj = isObj(value) ? { ...value } : isObj(schema.default) ? { ...schema.default } : {};
   for (const [k, sub] of Object.entries(schema.properties)) {
     if (!isObj(sub)) continue;

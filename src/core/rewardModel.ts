@@ -100,7 +100,7 @@ export function rewardModelConfig(schema: object, o: RewardModelOptions): Obj {
     full.train.batch_size = Math.max(1, Math.min(full.train.batch_size, trainPairs));
   }
   full.train.micro_batch_size = Math.min(full.train.micro_batch_size, full.train.batch_size);
-  return full as unknown as Obj;
+  return full;
 }
 
 /** The non-empty lines of a JSONL file (the trainer reports the malformed ones). */

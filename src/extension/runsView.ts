@@ -60,9 +60,12 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     const s = run.status;
     const step = `${s?.step ?? 0}${s?.total_steps ? `/${s.total_steps}` : ''}`;
     const reward = typeof s?.reward_mean === 'number' ? formatNumber(s.reward_mean, 3) : undefined;
+    // a reward-model run: its pair accuracy where a policy run has its reward
+    const accuracy = (s as { rm_accuracy?: unknown } | undefined)?.rm_accuracy;
+    const acc = typeof accuracy === 'number' ? `acc ${formatNumber(accuracy, 3)}` : undefined;
     const notes = readNotes(run.dir);
     // short tokens, no labels: the tooltip spells them out
-    item.description = [state, step, reward, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined,
+    item.description = [state, step, reward ?? acc, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined,
       parent ? `↳ ${parent.parentId}@${parent.step}` : undefined, notes.tags.map((t) => `#${t}`).join(' ') || undefined,
       notes.note ? '✎' : undefined].filter(Boolean).join(' · ');
     const [icon, color] = ICONS[state] ?? ICONS.unknown;
@@ -193,7 +196,9 @@ function checkpointItem(node: CheckpointNode): vscode.TreeItem {
   item.id = `ckpt:${node.runId}:${c.name}`;
   const reward = c.metrics.reward_mean;
   const when = new Date(c.time);
+  const acc = c.metrics.rm_accuracy;
   item.description = [when.toLocaleString(), formatBytes(c.bytes), typeof reward === 'number' ? `reward ${formatNumber(reward, 3)}` : undefined,
+    typeof acc === 'number' ? `acc ${formatNumber(acc, 3)}` : undefined,
     c.kept ? 'kept' : undefined].filter(Boolean).join(' · ');
   item.iconPath = new vscode.ThemeIcon(c.kept ? 'pinned' : 'save');
   item.contextValue = `${c.kept ? 'checkpoint-kept' : 'checkpoint'}${isRewardModelRun(node.runDir) ? '-rm' : ''}`;

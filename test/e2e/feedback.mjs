@@ -28,7 +28,9 @@ export async function feedbackSection(h) {
   cli.stdout.on('data', (d) => { cliOut += d; });
   cli.stderr.on('data', (d) => { cliOut += d; });
   const cliDone = new Promise((r) => cli.once('exit', r));
-  const policyId = await until('the feedback policy run folder', () => runIds(WS).find((id) => !before.includes(id) && id.endsWith('-feedback')), 120_000);
+  const cliExited = () => { if (cli.exitCode !== null) throw new h.Fatal(`rlhf train exited with code ${cli.exitCode}: ${cliOut}`); };
+  // the CLI checks the interpreter and validates with the trainer before the folder exists: minutes on a busy machine
+  const policyId = await until('the feedback policy run folder', () => runIds(WS).find((id) => !before.includes(id) && id.endsWith('-feedback')) ?? cliExited(), 600_000);
   await until('the feedback policy run to complete', async () => {
     const s = statusOf(policyId);
     if (s?.state === 'failed') throw new h.Fatal(`the feedback policy run failed: ${s.error}\n${cliOut}`);

@@ -7,7 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
-import { looksLikeRunConfig } from '../../src/core/configDiagnostics';
+import { diagnoseConfig, looksLikeRunConfig } from '../../src/core/configDiagnostics';
+import { withDefaults } from '../../src/core/exportJob';
+import { findPreset, renderPreset } from '../../src/core/presets';
 import { addRewardModelSource, isRewardModelConfig, RewardModelError, schemaFileFor } from '../../src/core/rewardModel';
 import { isSamplesWebviewToHost } from '../../src/core/samplesProtocol';
 import { SamplesSession } from '../../src/core/samples/session';
@@ -132,4 +134,20 @@ test('package.json: the commands are contributed, Use as Reward Model only on re
   for (const v of ['run-rm', 'checkpoint-rm', 'checkpoint-kept-rm']) assert.ok(re.test(v), v);
   for (const v of ['run', 'run-live-rm', 'checkpoint', 'checkpoint-kept']) assert.ok(!re.test(v), v);
   assert.ok(pkg.contributes.yamlValidation.some((y) => y.url === './schemas/reward-model-config.schema.json'));
+});
+
+test('model.lora: a preset config with it passes the editor\'s schema checks, a bad one is pinned to its line; defaults fill only when it is set', () => {
+  const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'config.schema.json'), 'utf8')) as Record<string, unknown>;
+  const base = renderPreset(findPreset('paper-general')!, { root: ROOT, model: '/m', data: path.join(ROOT, 'examples', 'arithmetic', 'data', 'train.jsonl') });
+  const lora = base.replace(/^model:\n/m, 'model:\n  lora: {rank: 8, target_modules: [q_proj, v_proj]}\n');
+  assert.deepEqual(diagnoseConfig(lora, schema), []);
+  const bad = base.replace(/^model:\n/m, 'model:\n  lora: {alpha: 16, target: all}\n');
+  const problems = diagnoseConfig(bad, schema);
+  assert.ok(problems.some((p) => /model\.lora: missing 'rank'/.test(p.message)), JSON.stringify(problems));
+  assert.ok(problems.some((p) => /model\.lora: unknown key 'target'/.test(p.message)), JSON.stringify(problems));
+  for (const p of problems) assert.equal(bad.slice(0, p.start).split('\n').length, bad.split('\n').findIndex((l) => l.includes('lora:')) + 1, p.message);
+  // the defaults the exports (verl / OpenRLHF job) read: no LoRA unless the config asks for it
+  const filled = (text: string) => (withDefaults(schema, YAML.parse(text)) as { model: { lora: unknown } }).model.lora;
+  assert.equal(filled(base), null);
+  assert.deepEqual(filled(lora), { rank: 8, alpha: 16, dropout: 0, target_modules: ['q_proj', 'v_proj'] });
 });

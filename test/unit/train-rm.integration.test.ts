@@ -50,7 +50,7 @@ test('rlhf train-rm trains a reward model as a run, ends with reward model: PATH
 
     // the config it trained with is in the run folder, every key of the schema filled, and validates
     const written = YAML.parse(fs.readFileSync(path.join(run, 'reward-model.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
-    assert.equal(written.kind as unknown, 'reward_model');
+    assert.equal(written.kind, 'reward_model');
     assert.deepEqual(Object.keys(written.train).sort(), Object.keys((schema('reward-model-config.schema.json') as { properties: { train: { properties: object } } }).properties.train.properties).sort());
     assert.equal(written.train.lr, 1e-3); // the embedded example model's default (read back as a number, not a string)
     assert.equal(cli(ws, 'validate', path.join(run, 'reward-model.yaml')).status, 0);
