@@ -73,6 +73,9 @@ def apply_lora(base, lora: dict, adapters: str | None = None):
     if problem:
         raise ValueError(f"model.lora.target_modules: {problem}")
     base.generation_config = GenerationConfig()
+    # with gradient checkpointing the frozen embeddings' output must carry a gradient, else the checkpointed
+    # blocks (and their adapters) get none
+    base.enable_input_require_grads()
     if adapters:
         return PeftModel.from_pretrained(base, adapters, is_trainable=True)
     return get_peft_model(base, peft_config(lora))

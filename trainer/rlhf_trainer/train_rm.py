@@ -141,15 +141,15 @@ def split_pairs(cfg: dict, pairs: list[Pair]) -> tuple[list[Pair], list[Pair]]:
 
 
 def preflight_rm(cfg: dict) -> dict:
-    """Every check before weights load: the pairs (file:line: field), enough pairs for one step, and a
+    """Every check before weights load: the pairs (file:line: field), pairs left to train on, and a
     sequence-classification base with one label. Returns {"train", "eval", "digest"}."""
     fail = locator(cfg)
-    data, train = cfg["data"], cfg["train"]
+    data = cfg["data"]
     pairs, digest = read_pairs(data["train"], data, data["max_samples"])
     train_pairs, eval_pairs = split_pairs(cfg, pairs)
-    if len(train_pairs) < train["batch_size"]:
-        raise fail(("train", "batch_size"), f"{len(train_pairs)} training pairs are fewer than train.batch_size "
-                                            f"{train['batch_size']}; lower it or add pairs")
+    if not train_pairs:
+        raise fail(("data", "eval_share"), f"data.eval_share {data['eval_share']} holds out all {len(pairs)} pairs; "
+                                           "lower it, or give held-out pairs in data.eval")
     base = Path(cfg["model"]["base"])
     if (base / "config.json").is_file():
         conf = json.loads((base / "config.json").read_text())
@@ -210,8 +210,13 @@ class RewardModelTrainer:
         if mcfg["gradient_checkpointing"] and self.device.type == "cuda":
             self.model.gradient_checkpointing_enable()
         self.train_pairs, self.eval_pairs = self.rows["train"], self.rows["eval"]
-        self.dist.check_divisible("train.batch_size", tr["batch_size"])
-        self.steps_per_epoch = len(self.train_pairs) // tr["batch_size"]
+        # a handful of pairs labelled in the sample browser train as one batch rather than not at all
+        self.batch_size = min(tr["batch_size"], len(self.train_pairs))
+        if self.batch_size < tr["batch_size"]:
+            self.log(f"{len(self.train_pairs)} training pairs are fewer than train.batch_size {tr['batch_size']}: "
+                     f"each step trains on all {self.batch_size}", "warning")
+        self.dist.check_divisible("train.batch_size", self.batch_size)
+        self.steps_per_epoch = len(self.train_pairs) // self.batch_size
         self.total_steps = self.steps_per_epoch * tr["epochs"]
         if tr["max_steps"]:
             self.total_steps = min(self.total_steps, tr["max_steps"])
@@ -230,7 +235,7 @@ class RewardModelTrainer:
     def batch(self, step: int) -> list[Pair]:
         epoch, pos = divmod(step - 1, self.steps_per_epoch)
         perm = torch.randperm(len(self.train_pairs), generator=torch.Generator().manual_seed(self.cfg["seed"] * 1000 + epoch))
-        b = self.cfg["train"]["batch_size"]
+        b = self.batch_size
         return [self.train_pairs[i] for i in perm[pos * b:(pos + 1) * b].tolist()]
 
     def texts(self, pairs: list[Pair]) -> tuple[list[str], list[str]]:
@@ -308,8 +313,7 @@ class RewardModelTrainer:
             tmp = run.begin_checkpoint(self.step)
             self.model.save_pretrained(tmp, safe_serialization=True)
             self.tokenizer.save_pretrained(tmp)
-            tr = self.cfg["train"]
-            save_state(training_state(self.step, self.pairs_seen, self.steps_per_epoch, tr["batch_size"],
+            save_state(training_state(self.step, self.pairs_seen, self.steps_per_epoch, self.batch_size,
                                       self.optimizer, self.scheduler, self.lr_schedule, version=__version__,
                                       kind="reward_model"), tmp)
             (tmp / "resume.json").write_text(json.dumps({"config": {k: v for k, v in self.cfg.items()

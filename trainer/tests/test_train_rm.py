@@ -35,14 +35,20 @@ def save_tiny_lm(folder):
 
 
 def synthetic_pairs(path, n, seed):
-    """The rater prefers an answer that ends in a question mark; the digits are noise."""
+    """The rater prefers an answer with a question mark somewhere inside it; the digits are noise, and both
+    answers are four characters ending in a digit (the last token alone does not tell them apart)."""
     rng = random.Random(seed)
+
+    def answer(mark: bool) -> str:
+        chars = [str(rng.randint(0, 9)) for _ in range(4)]
+        if mark:
+            chars[rng.randint(0, 2)] = "?"
+        return "".join(chars)
+
     with open(path, "w") as f:
         for _ in range(n):
             a, b = rng.randint(0, 49), rng.randint(0, 49)
-            digits = lambda: str(rng.randint(0, 99))  # noqa: E731
-            f.write(json.dumps({"prompt": f"{a}+{b}=", "chosen": digits() + "?" * rng.randint(1, 2),
-                                "rejected": digits()}) + "\n")
+            f.write(json.dumps({"prompt": f"{a}+{b}=", "chosen": answer(True), "rejected": answer(False)}) + "\n")
     return path
 
 
@@ -82,7 +88,7 @@ def test_train_rm_learns_a_preference_and_its_run_folder_is_a_run(tmp_path):
     hub = RewardHub({"reward": {"fallback": 0.0, "timeout_s": 60, "rules": [],
                                 "sources": [{"name": "rm", "weight": 1.0, "reward_model": str(out)}]},
                      "model": {"trust_remote_code": False}})
-    s = hub.score([RewardItem(prompt="3+4=", response="7?"), RewardItem(prompt="3+4=", response="7")]).total
+    s = hub.score([RewardItem(prompt="3+4=", response="7?12"), RewardItem(prompt="3+4=", response="7312")]).total
     hub.close()
     assert s[0] > s[1]
 
