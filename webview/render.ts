@@ -242,7 +242,9 @@ export class Charts {
     const fg = css('--vscode-foreground', '#ccc');
     const gridColor = css('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
     const series: uPlot.Series[] = [{ label: this.view.x }, ...lines.map((s) => ({
-      label: s.label, stroke: s.opacity ? s.color + '55' : s.color, width: s.width, spanGaps: true, points: { show: panel.eval === true }, dash: s.dash,
+      label: s.label, stroke: s.opacity ? s.color + '55' : s.color, width: s.width, spanGaps: true,
+      // a line needs two rows: a run of one step so far (a reward model of a few pairs) shows its row as a dot
+      points: { show: (u: uPlot) => panel.eval === true || u.data[0].length === 1 }, dash: s.dash,
     }))];
     const axis = { stroke: fg, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, labelSize: 16, labelFont: '11px sans-serif' };
     return {
@@ -307,7 +309,8 @@ export class Charts {
     const f = this.full;
     if (!f || !this.runs.some((r) => r.live)) { this.liveEnd = null; return; }
     if (this.liveEnd !== null && this.liveEnd >= f[1] && this.liveEnd - f[0] <= (f[1] - f[0]) * (1 + 2 * LIVE_HEADROOM)) return;
-    this.liveEnd = f[1] + Math.max((f[1] - f[0]) * LIVE_HEADROOM, 1e-9);
+    // one row so far: no headroom (a range of 1e-9 would label its ticks 1.000000001); xRange pads it by 1
+    this.liveEnd = f[1] + (f[1] > f[0] ? Math.max((f[1] - f[0]) * LIVE_HEADROOM, 1e-9) : 0);
   }
 
   /**

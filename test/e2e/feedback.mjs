@@ -8,6 +8,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** In an open sample browser `sb` with a sample shown: its prompt's group, the first of two responses preferred over the second. */
+export async function preferFirstResponse(sb, labelsFile, until) {
+  await sb.locator('#detail [data-action="group"]').click();
+  const prefer = sb.locator('#group [data-prefer]');
+  await until('the two responses of the prompt', async () => (await prefer.count()) === 2, 30_000);
+  await prefer.nth(0).click();
+  await until('the first pick to be held', async () => /chosen/.test(await prefer.nth(0).innerText()), 30_000);
+  await prefer.nth(1).click();
+  await until('the preference in labels.jsonl', () => fs.existsSync(labelsFile) && fs.readFileSync(labelsFile, 'utf8').includes('"chosen"'), 30_000);
+}
+
 /** h: { page, ROOT, WS, SHOTS, PYTHON, until, check, runCommand, failOnProblemToast, runIds, Fatal } from run.mjs */
 export async function feedbackSection(h) {
   const { page, ROOT, WS, SHOTS, PYTHON, until, check, runCommand, failOnProblemToast, runIds } = h;
@@ -50,14 +61,7 @@ export async function feedbackSection(h) {
   }, 120_000, 1000);
   await rows.first().click();
   await until('the sample detail', async () => (await sb.locator('#detail [data-action="group"]').count()) > 0, 30_000);
-  await sb.locator('#detail [data-action="group"]').click();
-  const prefer = sb.locator('#group [data-prefer]');
-  await until('the two responses of the prompt', async () => (await prefer.count()) === 2, 30_000);
-  await prefer.nth(0).click();
-  await until('the first pick to be held', async () => /chosen/.test(await prefer.nth(0).innerText()), 30_000);
-  await prefer.nth(1).click();
-  const labels = path.join(WS, 'runs', policyId, 'labels.jsonl');
-  await until('the preference in labels.jsonl', () => fs.existsSync(labels) && fs.readFileSync(labels, 'utf8').includes('"chosen"'), 30_000);
+  await preferFirstResponse(sb, path.join(WS, 'runs', policyId, 'labels.jsonl'), until);
   await shot('f1-feedback-labelled.png');
 
   // Train Reward Model from the browser: the labels exported, the base model picked (the run's policy is first)

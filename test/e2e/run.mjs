@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { feedbackSection } from './feedback.mjs';
+import { feedbackSection, preferFirstResponse } from './feedback.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const E2E = path.join(ROOT, '.e2e');
@@ -185,14 +185,8 @@ try {
   check('the per-token view shows each token with its log-prob, ref log-prob and KL', /log-prob: -?\d/.test(klTitle) && /KL: -?\d/.test(klTitle), klTitle.replace(/\n/g, ' | '));
   await page.screenshot({ path: path.join(SHOTS, '1c-sample-browser-tokens.png') });
   // a preference between the two responses of the sample's prompt
-  await sb.locator('#detail [data-action="group"]').click();
-  const prefer = sb.locator('#group [data-prefer]');
-  await until('the two responses of the prompt', async () => (await prefer.count()) === 2, 30_000);
-  await prefer.nth(0).click();
-  await until('the first pick to be held', async () => /chosen/.test(await prefer.nth(0).innerText()), 30_000);
-  await prefer.nth(1).click();
   const labelsFile = path.join(WS, 'runs', liveId, 'labels.jsonl');
-  await until('the preference in labels.jsonl', () => fs.existsSync(labelsFile) && fs.readFileSync(labelsFile, 'utf8').includes('"chosen"'), 30_000);
+  await preferFirstResponse(sb, labelsFile, until);
   await sb.locator('#detail [data-label="good"]').click();
   await until('the verdict in labels.jsonl', () => fs.readFileSync(labelsFile, 'utf8').includes('"label":"good"'), 30_000);
   await page.screenshot({ path: path.join(SHOTS, '1d-sample-browser-group.png') });
