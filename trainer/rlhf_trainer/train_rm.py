@@ -31,6 +31,7 @@ from .checkpoint import KEEP, load_state, restore_training_state, save_state, se
 from .config import (ConfigError, Problems, apply_defaults, check_schema, load_schema, locator, read_config_file,
                      resolve_model)
 from .control import Control
+from .data import jsonl_objects
 from .distributed import Dist
 from .reward_model import load_reward_model, sequence_text
 from .runfolder import RunFolder
@@ -94,37 +95,26 @@ def read_pairs(path: str, data: dict, limit: int | None = None) -> tuple[list[Pa
     pk, ck, rk, mk = data["prompt_key"], data["chosen_key"], data["rejected_key"], data["margin_key"]
     pairs: list[Pair] = []
     h = hashlib.sha256()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ConfigError(f"{where}: not valid JSON ({e.msg} at column {e.colno}); each line must be one "
-                                  f"JSON object like {{\"{pk}\": ..., \"{ck}\": ..., \"{rk}\": ...}}") from None
-            if not isinstance(row, dict):
-                raise ConfigError(f"{where}: the line is a JSON {type(row).__name__}, not an object with "
-                                  f"'{ck}' and '{rk}'")
-            for key, field in ((ck, "chosen_key"), (rk, "rejected_key")):
-                if key not in row:
-                    raise ConfigError(f"{where}: data.{field}: no field '{key}' (fields: {', '.join(sorted(row)) or 'none'}); "
-                                      f"add it, or set data.{field} to the field that holds it")
-                if not _is_text(row[key]):
-                    raise ConfigError(f"{where}: data.{field}: field '{key}' is {json.dumps(row[key])[:60]}, not a "
-                                      "non-empty string or a list of {role, content} messages")
-            prompt = row.get(pk)
-            if prompt is not None and not (_is_text(prompt) or prompt == ""):
-                raise ConfigError(f"{where}: data.prompt_key: field '{pk}' is {json.dumps(prompt)[:60]}, not a string "
-                                  "or a list of {role, content} messages")
-            margin = row.get(mk, 0.0)
-            if not isinstance(margin, (int, float)) or isinstance(margin, bool):
-                raise ConfigError(f"{where}: data.margin_key: field '{mk}' is {json.dumps(margin)[:30]}, not a number")
-            pairs.append(Pair(prompt or None, row[ck], row[rk], float(margin), lineno))
-            h.update(json.dumps([prompt, row[ck], row[rk], margin], sort_keys=True).encode() + b"\n")
-            if limit and len(pairs) >= limit:
-                break
+    for lineno, row in jsonl_objects(path, f"{{\"{pk}\": ..., \"{ck}\": ..., \"{rk}\": ...}}"):
+        where = f"{path}:{lineno}"
+        for key, field in ((ck, "chosen_key"), (rk, "rejected_key")):
+            if key not in row:
+                raise ConfigError(f"{where}: data.{field}: no field '{key}' (fields: {', '.join(sorted(row)) or 'none'}); "
+                                  f"add it, or set data.{field} to the field that holds it")
+            if not _is_text(row[key]):
+                raise ConfigError(f"{where}: data.{field}: field '{key}' is {json.dumps(row[key])[:60]}, not a "
+                                  "non-empty string or a list of {role, content} messages")
+        prompt = row.get(pk)
+        if prompt is not None and not (_is_text(prompt) or prompt == ""):
+            raise ConfigError(f"{where}: data.prompt_key: field '{pk}' is {json.dumps(prompt)[:60]}, not a string "
+                              "or a list of {role, content} messages")
+        margin = row.get(mk, 0.0)
+        if not isinstance(margin, (int, float)) or isinstance(margin, bool):
+            raise ConfigError(f"{where}: data.margin_key: field '{mk}' is {json.dumps(margin)[:30]}, not a number")
+        pairs.append(Pair(prompt or None, row[ck], row[rk], float(margin), lineno))
+        h.update(json.dumps([prompt, row[ck], row[rk], margin], sort_keys=True).encode() + b"\n")
+        if limit and len(pairs) >= limit:
+            break
     if not pairs:
         raise ConfigError(f"{path}: no preference pairs; each line must be one JSON object with '{ck}' and '{rk}'")
     return pairs, h.hexdigest()

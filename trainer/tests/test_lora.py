@@ -11,6 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from rlhf_trainer.lora import ReferenceView, apply_lora, is_adapter_checkpoint, merged_copy
 from rlhf_trainer.runfolder import complete_checkpoints
 from conftest import PY, ROOT, example_config, run_trainer, write_config
+from test_export_hf import greedy
 
 LORA = {"rank": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"}
 
@@ -55,16 +56,6 @@ def _adapters(ckpt):
     return load_file(str(ckpt / "adapter_model.safetensors"))
 
 
-def _greedy(model, tok, prompts):
-    out = []
-    for p in prompts:
-        ids = tok(p, return_tensors="pt")
-        with torch.no_grad():
-            gen = model.generate(**ids, max_new_tokens=6, do_sample=False, pad_token_id=tok.pad_token_id)
-        out.append(gen[0, ids["input_ids"].shape[1]:].tolist())
-    return out
-
-
 def test_lora_checkpoint_resumes_exactly_and_exports_the_merged_model(tmp_path, example_model):
     from peft import PeftModel
     cfg = example_config(**{"train.max_steps": 2, "checkpoint.every_steps": 1, "model.lora": dict(LORA),
@@ -91,7 +82,7 @@ def test_lora_checkpoint_resumes_exactly_and_exports_the_merged_model(tmp_path, 
     adapted = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(example_model), str(second)).eval()
     merged = AutoModelForCausalLM.from_pretrained(out).eval()
     prompts = ["12+7=", "3+45=", "60+9=", "31+18="]
-    assert _greedy(merged, tok, prompts) == _greedy(adapted, tok, prompts)
+    assert greedy(merged, tok, prompts) == greedy(adapted, tok, prompts)
 
 
 @pytest.mark.parametrize("override, field, words", [
