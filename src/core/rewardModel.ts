@@ -92,20 +92,11 @@ export function rewardModelConfig(schema: object, o: RewardModelOptions): Obj {
   setKnown(s, c, 'train.margin', o.margin);
   setKnown(s, c, 'train.max_steps', o.maxSteps);
   setKnown(s, c, 'train.batch_size', o.batchSize);
-  const full = withDefaults(s, c) as { data: { eval: string | null; eval_share: number }; train: { batch_size: number; micro_batch_size: number } };
-  if (o.batchSize === undefined) {
-    // a handful of pairs labelled in the sample browser: a batch is at most the training pairs there are
-    const n = pairCount(o.data);
-    const trainPairs = full.data.eval ? n : n - Math.floor(n * full.data.eval_share);
-    full.train.batch_size = Math.max(1, Math.min(full.train.batch_size, trainPairs));
-  }
+  const full = withDefaults(s, c) as { train: { batch_size: number; micro_batch_size: number } };
+  // --batch-size below the default micro batch: one forward is at most the whole batch (fewer pairs than a
+  // batch the trainer handles itself: it trains on all of them each step)
   full.train.micro_batch_size = Math.min(full.train.micro_batch_size, full.train.batch_size);
   return full;
-}
-
-/** The non-empty lines of a JSONL file (the trainer reports the malformed ones). */
-function pairCount(file: string): number {
-  try { return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).length; } catch { return 0; }
 }
 
 /** The config as a YAML file with a header saying what wrote it and how to rerun it. */
