@@ -142,12 +142,11 @@ def preflight_rm(cfg: dict) -> dict:
                                            "lower it, or give held-out pairs in data.eval")
     base = Path(cfg["model"]["base"])
     if (base / "config.json").is_file():
-        conf = json.loads((base / "config.json").read_text())
-        archs = conf.get("architectures") or []
-        labels = len(conf["id2label"]) if conf.get("id2label") else conf.get("num_labels", 1)
-        if any(a.endswith("ForSequenceClassification") for a in archs) and labels != 1:
-            raise fail(("model", "base"), f"{base} is a sequence-classification model with {labels} labels; a "
-                                          "reward model has one: start from its causal LM, or from a one-label checkpoint")
+        from transformers import AutoConfig
+        conf = AutoConfig.from_pretrained(base, trust_remote_code=cfg["model"]["trust_remote_code"])
+        if any(a.endswith("ForSequenceClassification") for a in conf.architectures or []) and conf.num_labels != 1:
+            raise fail(("model", "base"), f"{base} is a sequence-classification model with {conf.num_labels} labels; "
+                                          "a reward model has one: start from its causal LM, or from a one-label checkpoint")
     return {"train": train_pairs, "eval": eval_pairs, "digest": digest}
 
 
