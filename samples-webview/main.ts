@@ -53,8 +53,10 @@ const search = el('input', { id: 'search', type: 'search', placeholder: 'text in
 const rule = el('select', { id: 'rule' });
 const trunc = el('input', { id: 'truncated', type: 'checkbox' });
 const labelled = (text: string, ...inputs: HTMLElement[]) => { const l = el('label', {}, text); l.append(...inputs); return l; };
+const exportBtn = el('button', { id: 'export-preferences', title: 'Write the labels as prompt/chosen/rejected JSONL (OpenRLHF / TRL reward-model and DPO format)' }, 'Export Preference Dataset');
+const trainRmBtn = el('button', { id: 'train-reward-model', title: 'Export the labels, then train a Bradley-Terry reward model on them (a run of its own)' }, 'Train Reward Model');
 bar.append(title, count, hist, labelled('step', slider, sliderLabel), labelled('all', allSteps), labelled('steps', stepMin, stepMax),
-  labelled('reward', rewMin, rewMax), search, labelled('failing', rule), labelled('truncated', trunc));
+  labelled('reward', rewMin, rewMax), search, labelled('failing', rule), labelled('truncated', trunc), exportBtn, trainRmBtn);
 
 const head = el('div', { id: 'head', class: 'grid' });
 for (const [name, key] of [['step', 'step'], ['#', ''], ['prompt', ''], ['response', ''], ['reward', 'reward'], ['rules', ''], ['adv', 'advantage'], ['len', 'length'], ['trunc', ''], ['label', '']]) {
@@ -231,6 +233,7 @@ function onMessage(m: SamplesHostToWebview): void {
     case 'init': case 'grown': {
       const first = state.info === null;
       state.info = m.info;
+      trainRmBtn.disabled = m.info.readOnly;
       const steps = m.info.steps.map((s) => s[0]);
       slider.min = String(steps[0] ?? 1); slider.max = String(steps[steps.length - 1] ?? 1);
       rule.replaceChildren(el('option', { value: '' }, 'any'), ...m.info.rules.map((r) => el('option', { value: r }, r)));
@@ -305,5 +308,8 @@ group.addEventListener('click', (e) => {
   else { send({ type: 'prefer', chosen: state.chosen, rejected: row }); state.chosen = -1; }
   if (state.selected >= 0) send({ type: 'group', row: state.selected });
 });
+
+exportBtn.addEventListener('click', () => send({ type: 'exportPreferences' }));
+trainRmBtn.addEventListener('click', () => send({ type: 'trainRewardModel' }));
 
 send({ type: 'ready' });

@@ -8,8 +8,8 @@ import { displayState, listRuns, listCheckpoints, readStatus } from './core/runS
 import { RunWatcher } from './core/runWatcher';
 import { formatDuration, formatNumber } from './core/format';
 import { StartError, installLayout, runTrainerModule, startTraining } from './core/training';
-import { PRESETS, findPreset, renderPreset } from './core/presets';
-import { checkpointInfos, formatBytes } from './core/checkpoints';
+import { PRESETS, embeddedExample, findPreset, renderPreset } from './core/presets';
+import { checkpointInfos, formatBytes, lineageOf } from './core/checkpoints';
 import { chooseNode } from './core/trainerEnv';
 import { formatProblem, parseTrainerProblem, schemaProblems, trainerValidate } from './core/configCheck';
 import { RewardEngine, type EngineOptions } from './core/rewards/engine';
@@ -26,6 +26,7 @@ import { metricsCsv } from './core/csv';
 import { hasTag, tagCommand } from './core/runNotes';
 import { listRunEntries, type RunEntry } from './core/run/listing';
 import { saveCommand } from './core/control';
+import { ConfigSchemas, RM_SCHEMA_FILE, RewardModelError, isRewardModelConfig, rewardModelOf, startRewardModelTraining } from './core/rewardModel';
 import { CompareError, DEFAULT_ESTIMATORS, DEFAULT_SEEDS, ESTIMATORS, compareCli, parseEstimators } from './core/compare';
 
 interface Command {
@@ -97,6 +98,18 @@ const COMMANDS: Record<string, Command> = {
   'labels export': { usage: 'rlhf labels export RUN', positionals: [1, 1],
     summary: 'write the run\'s human preference labels as prompt/chosen/rejected JSONL (OpenRLHF / TRL reward-model and DPO format)',
     flags: { ...RUNS_DIR, out: ['string', 'FILE', 'the JSONL file to write', 'o'] } },
+  'train-rm': { usage: 'rlhf train-rm', positionals: [0, 0],
+    summary: 'train a Bradley-Terry reward model on preference pairs as a run (its config written into the run folder), follow it like rlhf train; ends printing reward model: PATH',
+    flags: { data: ['string', 'FILE', 'preference pairs: prompt/chosen/rejected JSONL (rlhf labels export; OpenRLHF and TRL formats)'],
+      config: ['string', 'FILE', 'a reward-model config (kind: reward_model) instead of the flags below; same as rlhf train FILE'],
+      model: ['string', 'PATH', 'the base model: a causal LM or sequence-classification folder, or a model id in the local Hugging Face cache (default: the embedded example model)'],
+      eval: ['string', 'FILE', 'held-out preference pairs (held-out accuracy)'], ...RUNS_DIR, name: ['string', 'NAME', 'the run name (default rm-<data file name>)'],
+      lr: ['string', 'LR', 'learning rate (default: the schema\'s 9e-6; 1e-3 with the embedded example model)'], epochs: ['string', 'N', 'passes over the pairs (default: the schema\'s)'],
+      margin: ['string', 'M', 'the margin in -log sigmoid(r_chosen - r_rejected - M) (default 0)'],
+      'max-steps': ['string', 'N', 'stop after N optimizer steps (default: the epochs decide)'], 'batch-size': ['string', 'N', 'pairs per optimizer step (default: the schema\'s)'],
+      seed: ['string', 'S', 'the seed (default: the schema\'s)'],
+      nproc: ['string', 'N', 'training processes on this machine (default 1; more run under torchrun)'],
+      python: ['string', 'PY', 'the Python for the trainer'], node: ['string', 'NODE', 'the Node the trainer hands to reward workers'] } },
   compare: { usage: 'rlhf compare CONFIG', positionals: [1, 1],
     summary: 'train CONFIG with each estimator x seed (same prompts and seeds), each a run folder in DIR, then DIR/report.md: Figure 1 and 3 charts and the paper\'s claims, held or not',
     flags: { estimators: ['string', 'LIST', `comma list of ${ESTIMATORS.join(', ')} (default ${DEFAULT_ESTIMATORS.join(',')})`],
@@ -183,6 +196,9 @@ function choiceFlag<T extends string>(args: Args, flag: string, choices: readonl
 
 const fmt = (v: number | null | undefined, d = 3) => formatNumber(v, d);
 
+/** A path as a user pastes it into a shell: relative under the working folder, else absolute. */
+const rel = (f: string): string => { const r = path.relative(process.cwd(), f); return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : path.resolve(f); };
+
 const runsDirOf = (args: Args): string => path.resolve(str(args.flags['runs-dir']) ?? 'runs');
 /** A run given as a folder path, or as a run id inside the runs directory. */
 const runDirOf = (idOrPath: string, runsDir: string): string => (fs.existsSync(idOrPath) ? path.resolve(idOrPath) : path.join(runsDir, idOrPath));
@@ -202,15 +218,61 @@ async function cmdTrain(args: Args): Promise<number> {
   if (!config) { process.stderr.write('rlhf train: give the config file, e.g. rlhf train examples/arithmetic/config.yaml\n'); return 2; }
   if (!fs.existsSync(config)) { process.stderr.write(`rlhf train: ${config}: no such file\n`); return 2; }
   const layout = installLayout(path.resolve(__dirname, '..'));
-  const runsDir = runsDirOf(args);
+  return startAndFollow('train', isRewardModelConfig(fs.readFileSync(config, 'utf8')), () => startTraining({ python: pickPython(args), layout, config: path.resolve(config), runsDir: runsDirOf(args),
+    resume: str(args.flags.resume) && path.resolve(str(args.flags.resume)!), nodePath: str(args.flags.node),
+    nproc: intFlag(args, 'nproc', 1, 1, 1024) }));
+}
+
+async function cmdTrainRm(args: Args): Promise<number> {
+  const config = str(args.flags.config);
+  if (config) { // a reward-model config written by hand (or by an earlier train-rm): exactly rlhf train CONFIG
+    const others = ['data', 'model', 'eval', 'name', 'lr', 'epochs', 'margin', 'max-steps', 'batch-size', 'seed'].filter((f) => args.flags[f] !== undefined);
+    if (others.length) throw new UsageError(`rlhf train-rm: --config takes its settings from the file; drop --${others.join(', --')} (or drop --config)`);
+    if (fs.existsSync(config) && !isRewardModelConfig(fs.readFileSync(config, 'utf8'))) {
+      process.stderr.write(`rlhf train-rm: ${config}: not a reward-model config (no top-level kind: reward_model); train a policy config with rlhf train\n`);
+      return 2;
+    }
+    return cmdTrain({ _: ['train', config], flags: args.flags });
+  }
+  const data = str(args.flags.data);
+  if (!data) throw new UsageError('rlhf train-rm: give the preference pairs: --data PREFS.jsonl (prompt/chosen/rejected JSONL, e.g. from rlhf labels export)');
+  const layout = installLayout(path.resolve(__dirname, '..'));
+  const schemas = new ConfigSchemas(layout.schemasDir);
+  const embedded = embeddedExample(layout.root).model;
+  const model = str(args.flags.model) ?? embedded;
+  const opts = { model, data, eval: str(args.flags.eval), name: str(args.flags.name),
+    // the schema's lr (9e-6, OpenRLHF's) is for real language models; the tiny embedded one learns at 1e-3
+    lr: numFlag(args, 'lr') ?? (model === embedded ? 1e-3 : undefined), margin: numFlag(args, 'margin'), seed: optIntFlag(args, 'seed', 0, 2 ** 31 - 1),
+    epochs: optIntFlag(args, 'epochs', 1, 1_000_000), maxSteps: optIntFlag(args, 'max-steps', 1, 10_000_000),
+    batchSize: optIntFlag(args, 'batch-size', 1, 1_000_000), createIfMissing: model === embedded ? 'arithmetic' : undefined };
+  const start = { python: pickPython(args), layout, runsDir: runsDirOf(args), nodePath: str(args.flags.node), nproc: intFlag(args, 'nproc', 1, 1, 1024) };
+  return startAndFollow('train-rm', true, async () => {
+    try {
+      const r = await startRewardModelTraining(schemas.get(RM_SCHEMA_FILE), opts, start);
+      process.stdout.write(`config: ${rel(r.config)} (train again with: rlhf train ${rel(r.config)})\n`);
+      return r.handle;
+    } catch (e) {
+      if (e instanceof RewardModelError) throw new StartError(e.message);
+      throw e;
+    }
+  });
+}
+
+/** A whole-number flag that may be absent (undefined then). */
+const optIntFlag = (args: Args, flag: string, min: number, max: number): number | undefined =>
+  str(args.flags[flag]) === undefined ? undefined : intFlag(args, flag, min, min, max);
+
+/**
+ * Starts a run (policy or reward model) and follows it until its trainer exits: a live line, warnings and
+ * evals as they come, Ctrl-C stops gracefully (twice: kills), then a summary; the exit code.
+ */
+async function startAndFollow(cmd: string, rm: boolean, start: () => Promise<TrainerHandle>): Promise<number> {
   let handle: TrainerHandle;
   try {
-    handle = await startTraining({ python: pickPython(args), layout, config: path.resolve(config), runsDir,
-      resume: str(args.flags.resume) && path.resolve(str(args.flags.resume)!), nodePath: str(args.flags.node),
-      nproc: intFlag(args, 'nproc', 1, 1, 1024) });
+    handle = await start();
   } catch (e) {
     if (e instanceof StartError) {
-      process.stderr.write(`rlhf train: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`);
+      process.stderr.write(`rlhf ${cmd}: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`);
       return 2;
     }
     throw e;
@@ -219,18 +281,22 @@ async function cmdTrain(args: Args): Promise<number> {
   // to print the summary, and its watcher stops polling at run_finished, before the trainer exits
   handle.child.ref();
   const tty = process.stdout.isTTY;
-  process.stdout.write(`run ${path.relative(process.cwd(), handle.runDir)} (pid ${handle.pid}); log: ${path.join(handle.runDir, 'trainer.log')}\n`);
+  process.stdout.write(`run ${rel(handle.runDir)} (pid ${handle.pid}); log: ${path.join(handle.runDir, 'trainer.log')}\n`);
   const watcher = new RunWatcher(handle.runDir);
   const m = watcher.model;
-  let firstReward: number | null = null;
+  // the headline metric: the reward for a policy, the pair accuracy for a reward model
+  const head = rm ? 'rm_accuracy' : 'reward_mean';
+  let first: number | null = null;
   let lastLine = '';
   const render = () => {
     const step = m.step;
-    const reward = m.metrics.last('reward_mean');
-    if (firstReward === null && reward !== null) firstReward = reward;
+    const v = m.metrics.last(head);
+    if (first === null && v !== null) first = v;
     const p = m.progress;
-    const line = step > 0
-      ? `step ${step}/${m.totalSteps ?? '?'}  reward ${fmt(reward)}  kl ${fmt(m.metrics.last('kl'), 4)}  loss ${fmt(m.metrics.last('policy_loss'), 4)}  ETA ${formatDuration(m.eta())}`
+    const values = rm
+      ? `loss ${fmt(m.metrics.last('rm_loss'), 4)}  accuracy ${fmt(v)}  margin ${fmt(m.metrics.last('rm_margin'))}`
+      : `reward ${fmt(v)}  kl ${fmt(m.metrics.last('kl'), 4)}  loss ${fmt(m.metrics.last('policy_loss'), 4)}`;
+    const line = step > 0 ? `step ${step}/${m.totalSteps ?? '?'}  ${values}  ETA ${formatDuration(m.eta())}`
       : p ? `${p.phase} ${p.done}/${p.total}${p.message ? ` ${p.message}` : ''}` : 'starting';
     if (line === lastLine) return;
     lastLine = line;
@@ -249,9 +315,9 @@ async function cmdTrain(args: Args): Promise<number> {
     interrupts++;
     if (interrupts === 1) {
       process.stdout.write('\nstopping: finishing the current step and writing a checkpoint (Ctrl-C again to kill)\n');
-      void stopRun(handle.runDir, handle, 60_000, undefined, 'rlhf train (Ctrl-C)');
+      void stopRun(handle.runDir, handle, 60_000, undefined, `rlhf ${cmd} (Ctrl-C)`);
     } else {
-      void killRun(handle.runDir, handle, 'killed (SIGKILL) by a second Ctrl-C on rlhf train; steps after the last checkpoint are lost');
+      void killRun(handle.runDir, handle, `killed (SIGKILL) by a second Ctrl-C on rlhf ${cmd}; steps after the last checkpoint are lost`);
     }
   };
   process.on('SIGINT', onSigint);
@@ -260,16 +326,19 @@ async function cmdTrain(args: Args): Promise<number> {
   watcher.poll();
   watcher.dispose();
   render();
-  const last = m.metrics.last('reward_mean');
+  const last = m.metrics.last(head);
   process.stdout.write(`${tty ? '\n' : ''}run ${m.state}${m.error ? `: ${m.error}` : ''} at step ${m.step}` +
-    (firstReward !== null ? `; reward ${fmt(firstReward)} -> ${fmt(last)}` : '') + '\n');
+    (first !== null ? `; ${rm ? 'accuracy' : 'reward'} ${fmt(first)} -> ${fmt(last)}` : '') + '\n');
   const ev = m.evals;
-  if (ev.length >= 2 && ev.values['eval_pass@1']) {
-    const col = ev.values['eval_pass@1'];
-    process.stdout.write(`held-out pass@1 ${fmt(col[0])} (step ${ev.step[0]}) -> ${fmt(col[col.length - 1])} (step ${ev.step[ev.length - 1]})\n`);
+  const heldOut = rm ? 'eval_rm_accuracy' : 'eval_pass@1';
+  if (ev.length >= 2 && ev.values[heldOut]) {
+    const col = ev.values[heldOut];
+    process.stdout.write(`held-out ${rm ? 'accuracy' : 'pass@1'} ${fmt(col[0])} (step ${ev.step[0]}) -> ${fmt(col[col.length - 1])} (step ${ev.step[ev.length - 1]})\n`);
   }
   const ck = listCheckpoints(handle.runDir);
-  if (ck.length) process.stdout.write(`checkpoint: ${path.relative(process.cwd(), ck[ck.length - 1])}\n`);
+  if (ck.length) process.stdout.write(`checkpoint: ${rel(ck[ck.length - 1])}\n`);
+  const model = rewardModelOf(handle.runDir);
+  if (model) process.stdout.write(`reward model: ${rel(model)}\n`);
   return m.state === 'failed' ? 1 : code === null ? 1 : code;
 }
 
@@ -387,7 +456,6 @@ function cmdExportJob(args: Args): number {
     throw e;
   }
   // paths under the working folder relative, others absolute: what a user pastes into a shell
-  const rel = (f: string) => { const r = path.relative(process.cwd(), f); return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : path.resolve(f); };
   process.stdout.write(`${engine} job written to ${rel(path.resolve(outDir))}: ${job.files.map(rel).join(', ')}\n\n${job.command}\n\n`);
   for (const w of job.warnings) process.stdout.write(`warning: ${w}\n`);
   const watchDir = engine === 'verl' ? path.resolve(outDir) : path.join(path.resolve(outDir), 'tensorboard');
@@ -490,8 +558,8 @@ async function cmdValidate(args: Args): Promise<number> {
   if (!fs.existsSync(config)) { process.stderr.write(`rlhf validate: ${config}: no such file\n`); return 2; }
   const layout = installLayout(path.resolve(__dirname, '..'));
   // the schema problems all at once (no Python needed), else every semantic problem of the trainer's validate
-  const schema = JSON.parse(fs.readFileSync(path.join(layout.schemasDir, 'config.schema.json'), 'utf8')) as object;
-  let lines = schemaProblems(fs.readFileSync(config, 'utf8'), schema).map((p) => formatProblem(config, p));
+  const text = fs.readFileSync(config, 'utf8');
+  let lines = schemaProblems(text, new ConfigSchemas(layout.schemasDir).schemaFor(text)).map((p) => formatProblem(config, p));
   if (!lines.length) {
     const r = await trainerValidate(pickPython(args).path, layout, config, { node: chooseNode({ setting: str(args.flags.node) }), runsDir: runsDirOf(args) });
     lines = r.problems.map((l) => { const p = parseTrainerProblem(l); return p.line || p.field ? formatProblem(config, p) : `${config}: ${p.message}`; });
@@ -542,6 +610,7 @@ export async function main(argv: string[]): Promise<number> {
     const { name, args } = parsed;
     switch (name) {
       case 'train': return await cmdTrain(args);
+      case 'train-rm': return await cmdTrainRm(args);
       case 'runs': return cmdRuns(args);
       case 'tag': return cmdTag(args);
       case 'stop': return await cmdStop(args);

@@ -4,8 +4,8 @@
 import { metricsCsv } from '../src/core/csv';
 import { assignColors, RUN_PALETTE } from '../src/core/overlay';
 import { isHostToWebview, type AlertEvent, type ExportFormat, type HostToWebview, type RunInfo, type WebviewToHost } from '../src/core/protocol';
-import { DashboardData, isXAxis, PANELS } from '../src/core/charts/data';
-import { $, Charts, mountLayout, renderAlerts, renderLegend, renderPanelPicker, renderProgress, renderRun, renderSamples, type ChartRun, type ChartView } from './render';
+import { DashboardData, isXAxis, PANELS, type Panel } from '../src/core/charts/data';
+import { $, availablePanels, Charts, mountLayout, renderAlerts, renderLegend, renderPanelPicker, renderProgress, renderRun, renderSamples, type ChartRun, type ChartView } from './render';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewToHost): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -86,9 +86,14 @@ const charts = new Charts({
 });
 
 mountLayout($('app'));
-function rebuild(): void { charts.build(view, view.smoothing > 0, chartRuns()); charts.draw(); }
-function pickPanels(): void {
-  renderPanelPicker(view, (order, hidden) => { view.order = order; view.hidden = hidden; save(); pickPanels(); rebuild(); });
+function rebuild(): void {
+  const runs = chartRuns();
+  charts.build(view, view.smoothing > 0, runs);
+  charts.draw();
+  pickPanels(availablePanels(runs));
+}
+function pickPanels(available?: Panel[]): void {
+  renderPanelPicker(view, (order, hidden) => { view.order = order; view.hidden = hidden; save(); rebuild(); }, available);
 }
 pickPanels();
 
@@ -106,7 +111,7 @@ function onMessage(msg: HostToWebview): void {
     alerts.set(run.id, msg.alerts ?? []);
     renderRun(run, readOnly); renderSamples(msg.samples);
     showAlerts();
-    if (charts.built) charts.draw(); else rebuild();
+    if (charts.built && !charts.panelsChanged()) charts.draw(); else rebuild();
   } else if (msg.type === 'overlay') {
     labels = msg.labels;
     overlays.clear();
@@ -133,7 +138,8 @@ function onMessage(msg: HostToWebview): void {
       else renderRun(run, readOnly);
       renderSamples(msg.samples);
     }
-    charts.draw({ ...changed, runId: msg.runId }); // the zoom holds; only charts with new values redraw
+    // the zoom holds; only charts with new values redraw (a run's first reward-model metrics bring their panels)
+    if (charts.panelsChanged()) rebuild(); else charts.draw({ ...changed, runId: msg.runId });
   }
   document.body.dataset.points = String(data.metrics.length);
   document.body.dataset.runs = String(1 + overlays.size);

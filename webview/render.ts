@@ -11,7 +11,7 @@ import { formatNumber, formatTicks } from '../src/core/format';
 import { joinColumns } from '../src/core/overlay';
 import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../src/core/protocol';
 import { escapeHtml } from '../src/extension/dashboardHtml';
-import { PANELS, X_AXES, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from '../src/core/charts/data';
+import { PANELS, X_AXES, panelsFor, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from '../src/core/charts/data';
 import { logTickLabels, yAxisWidth, yRange } from './scale';
 import { chartSvg, type SvgSeries } from '../src/core/charts/svg';
 
@@ -77,10 +77,13 @@ const chartWidth = (el: HTMLElement): number => Math.max(MIN_CHART_WIDTH, el.cli
 const yTitle = (panel: Panel): string => (panel.eval ? 'score' : panel.keys[0]);
 
 /** The panels to draw, in the user's order; panels the order does not name yet come after, as listed. */
-export function shownPanels(view: Pick<ChartView, 'order' | 'hidden'>): Panel[] {
+export function shownPanels(view: Pick<ChartView, 'order' | 'hidden'>, available: Panel[] = panelsFor(() => false)): Panel[] {
   const rank = (p: Panel): number => { const i = view.order.indexOf(p.key); return i < 0 ? view.order.length + PANELS.indexOf(p) : i; };
-  return PANELS.filter((p) => !view.hidden.includes(p.key)).sort((a, b) => rank(a) - rank(b));
+  return available.filter((p) => !view.hidden.includes(p.key)).sort((a, b) => rank(a) - rank(b));
 }
+
+/** The panels these runs can show (panelsFor: reward-model panels when logged). */
+export const availablePanels = (runs: ChartRun[]): Panel[] => panelsFor((p) => runs.some((r) => r.data.logged(p)));
 
 /**
  * A panel's series for one run, in the order DashboardData.columns gives its lines: a lone run's keys
@@ -176,7 +179,8 @@ export class Charts {
     this.runs = runs;
     const grid = $('charts');
     grid.innerHTML = '';
-    this.charts = shownPanels(view).map((panel) => {
+    this.builtPanels = availablePanels(runs).map((p) => p.key).join();
+    this.charts = shownPanels(view, availablePanels(runs)).map((panel) => {
       const el = document.createElement('div');
       el.className = 'chart';
       el.dataset.panel = panel.key;
@@ -210,6 +214,11 @@ export class Charts {
 
   get built(): boolean { return this.charts.length > 0; }
 
+  /** The panels available when the charts were built: a run that starts logging reward-model metrics changes them. */
+  private builtPanels = '';
+  /** Whether the runs' data now calls for other panels than the charts were built with (then: build again). */
+  panelsChanged(): boolean { return availablePanels(this.runs).map((p) => p.key).join() !== this.builtPanels; }
+
   /** A click (not a drag, not a double-click) on a chart: the step at or before the pointer, of the run whose line is nearest. */
   private onClick(u: uPlot, panel: Panel, e: MouseEvent): void {
     const rect = u.over.getBoundingClientRect();
@@ -233,7 +242,9 @@ export class Charts {
     const fg = css('--vscode-foreground', '#ccc');
     const gridColor = css('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
     const series: uPlot.Series[] = [{ label: this.view.x }, ...lines.map((s) => ({
-      label: s.label, stroke: s.opacity ? s.color + '55' : s.color, width: s.width, spanGaps: true, points: { show: panel.eval === true }, dash: s.dash,
+      label: s.label, stroke: s.opacity ? s.color + '55' : s.color, width: s.width, spanGaps: true,
+      // a line needs two rows: a run of one step so far (a reward model of a few pairs) shows its row as a dot
+      points: { show: (u: uPlot) => panel.eval === true || u.data[0].length === 1 }, dash: s.dash,
     }))];
     const axis = { stroke: fg, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, labelSize: 16, labelFont: '11px sans-serif' };
     return {
@@ -298,7 +309,8 @@ export class Charts {
     const f = this.full;
     if (!f || !this.runs.some((r) => r.live)) { this.liveEnd = null; return; }
     if (this.liveEnd !== null && this.liveEnd >= f[1] && this.liveEnd - f[0] <= (f[1] - f[0]) * (1 + 2 * LIVE_HEADROOM)) return;
-    this.liveEnd = f[1] + Math.max((f[1] - f[0]) * LIVE_HEADROOM, 1e-9);
+    // one row so far: no headroom (a range of 1e-9 would label its ticks 1.000000001); xRange pads it by 1
+    this.liveEnd = f[1] + (f[1] > f[0] ? Math.max((f[1] - f[0]) * LIVE_HEADROOM, 1e-9) : 0);
   }
 
   /**
@@ -404,8 +416,8 @@ export class Charts {
 
 // ---- panel picker ------------------------------------------------------------------------
 /** The Panels list: a checkbox per panel to show or hide it, arrows to move it up or down. */
-export function renderPanelPicker(view: Pick<ChartView, 'order' | 'hidden'>, onChange: (order: string[], hidden: string[]) => void): void {
-  const order = [...shownPanels({ order: view.order, hidden: [] })].map((p) => p.key);
+export function renderPanelPicker(view: Pick<ChartView, 'order' | 'hidden'>, onChange: (order: string[], hidden: string[]) => void, available?: Panel[]): void {
+  const order = [...shownPanels({ order: view.order, hidden: [] }, available)].map((p) => p.key);
   const list = $('panel-list');
   list.replaceChildren(...order.map((key, i) => {
     const li = document.createElement('li');

@@ -3,13 +3,15 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import YAML, { isMap, isPair, isScalar, type Document, type Node } from 'yaml';
 import { compileRules, RuleError } from './rewards/rules';
+import { isRewardModelConfig } from './rewardModel';
 
 export interface ConfigProblem { message: string; start: number; end: number; severity: 'error' | 'warning' }
 
 const CONFIG_KEYS = ['model', 'data', 'rollout', 'train', 'algorithm', 'reward', 'eval', 'checkpoint'];
 
-/** A YAML document looks like a run config when it has two or more of the top-level sections. */
+/** A YAML document looks like a run config when it has two or more of the top-level sections, or says `kind: reward_model`. */
 export function looksLikeRunConfig(text: string): boolean {
+  if (isRewardModelConfig(text)) return true;
   const hits = CONFIG_KEYS.filter((k) => new RegExp(`^${k}:`, 'm').test(text));
   return hits.length >= 2;
 }

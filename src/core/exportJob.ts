@@ -52,6 +52,8 @@ const LOSS_AGG: Record<string, string> = { token_mean: 'token-mean', sequence_me
 export function withDefaults(schema: Obj, value: unknown): unknown {
   if (Array.isArray(value) && isObj(schema.items)) { const items = schema.items; return value.map((x) => withDefaults(items, x)); }
   if (!isObj(schema.properties)) return value ?? schema.default;
+  // an optional section that is off by default (model.lora: null) stays off when the config leaves it out
+  if ((value === undefined || value === null) && 'default' in schema && !isObj(schema.default)) return value ?? schema.default;
   const v: Obj = isObj(value) ? { ...value } : isObj(schema.default) ? { ...schema.default } : {};
   for (const [k, sub] of Object.entries(schema.properties)) {
     // a key that is absent and has no default stays absent (an object section too), as in apply_defaults

@@ -97,7 +97,7 @@ export interface RenderOptions {
 
 const q = (s: string): string => JSON.stringify(s);
 /** PyYAML (YAML 1.1) reads `5e-7` as a string: exponent forms get a mantissa with a dot. */
-const num = (v: number): string => {
+export const pyYamlNumber = (v: number): string => {
   const s = String(v);
   if (!/e/i.test(s)) return s;
   const [m, e] = s.split('e');
@@ -149,14 +149,14 @@ export function renderPreset(preset: Preset, o: RenderOptions): string {
     `  batch_size: ${p.trainBatch}`,
     `  micro_batch_size: ${p.microBatch}     # lower it when a step runs out of memory`,
     ...(p.embedded ? ['  num_episodes: 10', '  max_steps: 200'] : ['  num_episodes: 1']),
-    `  lr: ${num(p.lr)}${p.embedded ? '' : '           # actor learning rate (Table 1)'}`,
+    `  lr: ${pyYamlNumber(p.lr)}${p.embedded ? '' : '           # actor learning rate (Table 1)'}`,
     ...(p.estimator === 'ppo' ? ['  critic_lr: 9.0e-6     # Table 1, PPO only'] : []),
     'algorithm:',
     `  estimator: ${p.estimator}`,
     '  gamma: 1.0',
     '  eps_clip: 0.2',
     '  kl:',
-    `    coef: ${num(p.klCoef)}${p.embedded ? '' : `           # Table 1: 0.01 general RLHF, 0.001 mathematics`}`,
+    `    coef: ${pyYamlNumber(p.klCoef)}${p.embedded ? '' : `           # Table 1: 0.01 general RLHF, 0.001 mathematics`}`,
     `    estimator: ${p.kl.estimator}`,
     `    mode: ${p.kl.mode}`,
     'reward:',

@@ -31,7 +31,10 @@ export type SamplesWebviewToHost =
   | { type: 'group'; row: number }
   | { type: 'label'; row: number; verdict: Verdict }
   | { type: 'prefer'; chosen: number; rejected: number }
-  | { type: 'openPrompt'; row: number };
+  | { type: 'openPrompt'; row: number }
+  /** The bar's buttons: the labels as prompt/chosen/rejected JSONL, and a reward model trained on them. */
+  | { type: 'exportPreferences' }
+  | { type: 'trainRewardModel' };
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -51,7 +54,7 @@ const isSort = (s: unknown): s is SampleSort => isObj(s) && typeof s.key === 'st
 export function isSamplesWebviewToHost(m: unknown): m is SamplesWebviewToHost {
   if (!isObj(m) || typeof m.type !== 'string') return false;
   switch (m.type) {
-    case 'ready': return true;
+    case 'ready': case 'exportPreferences': case 'trainRewardModel': return true;
     case 'query': return isRow(m.seq) && isFilter(m.filter) && isSort(m.sort);
     case 'window': return isRow(m.seq) && isRow(m.start) && isRow(m.count) && (m.count) <= MAX_WINDOW;
     case 'open': case 'group': case 'openPrompt': return isRow(m.row);

@@ -84,6 +84,8 @@ export interface StartOptions {
   nodePath?: string;
   /** Training processes (rlhf.trainingProcesses / --nproc); more than 1 runs under torchrun. */
   nproc?: number;
+  /** The run folder; default: a new one in runsDir named after the config's `name`. */
+  runDir?: string;
 }
 
 export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
@@ -92,7 +94,7 @@ export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
   if (!probe.ok) throw new StartError(probe.problem ?? 'Python is not usable', probe.fix, 'python');
   const node = chooseNode({ setting: o.nodePath });
   await validateConfig(python, o.layout, o.config, node, o.resume);
-  const runDir = createRunDir(o.runsDir, runNameOf(o.config));
+  const runDir = o.runDir ?? createRunDir(o.runsDir, runNameOf(o.config));
   return launchTrainer({ python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: o.config, runDir,
     resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node), nproc: o.nproc });
 }

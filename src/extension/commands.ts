@@ -70,7 +70,7 @@ function refuseExternal(ctx: Ctx, id: string, what: string): boolean {
   return true;
 }
 
-function refuseUntrusted(ctx: Ctx, what: string): boolean {
+export function refuseUntrusted(ctx: Ctx, what: string): boolean {
   if (ctx.trusted) return false;
   void vscode.window.showWarningMessage(
     `RLHF Studio: ${what} is disabled in an untrusted workspace: it would run the trainer and reward code from this folder. ` +
@@ -105,14 +105,24 @@ async function startRun(ctx: Ctx, config: string | undefined, resume?: string): 
   if (refuseUntrusted(ctx, 'Starting a training run')) return;
   config ??= await pickConfig();
   if (!config || !ctx.runsDir) return;
+  const file = config;
+  await launchRun(ctx, (python) => startTraining({ python, layout: ctx.layout, config: file, runsDir: ctx.runsDir!, resume, nodePath: ctx.config.nodePath,
+    nproc: ctx.config.trainingProcesses }), () => startRun(ctx, file, resume));
+}
+
+/**
+ * Launches a run (a policy or a reward model: `start` is the core's start with the resolved interpreter) under a
+ * notification that follows the trainer while it loads and stops the run when cancelled; the run shows at once in
+ * every view. When the interpreter cannot train, offers to set one up or pick one, then calls `again`.
+ */
+export async function launchRun(ctx: Ctx, start: (python: { path: string; origin?: string }) => Promise<TrainerHandle>, again: () => Promise<unknown>): Promise<void> {
   const python = await ctx.interpreters.resolve();
   let failure: StartError | Error | undefined;
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'RLHF', cancellable: true }, async (progress, token) => {
     progress.report({ message: `checking ${python.path} and the config…` });
     let handle: TrainerHandle;
     try {
-      handle = await startTraining({ python, layout: ctx.layout, config, runsDir: ctx.runsDir!, resume, nodePath: ctx.config.nodePath,
-        nproc: ctx.config.trainingProcesses });
+      handle = await start(python);
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));
       return;
@@ -140,7 +150,7 @@ async function startRun(ctx: Ctx, config: string | undefined, resume?: string): 
   const pick = await vscode.window.showErrorMessage(`RLHF: cannot start training: ${failure.message}`, ...actions);
   if (pick === COPY_FIX && fix) void vscode.env.clipboard.writeText(fix);
   const ready = pick === SET_UP ? await ctx.interpreters.setUp(ctx.layout.requirements) : pick === SELECT ? await ctx.interpreters.select() : false;
-  if (ready) await startRun(ctx, config, resume); // the start that was asked for
+  if (ready) await again(); // the start that was asked for
 }
 
 /** A launched trainer shows up at once everywhere as `starting`; its exit is reported when it did not end well. */

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { applyFix, estimateHead, fixesOf, parseTrainerProblem, schemaProblems, trainerValidate, valueRange, type ConfigLineProblem } from '../core/configCheck';
 import { looksLikeRunConfig } from '../core/configDiagnostics';
+import { ConfigSchemas } from '../core/rewardModel';
 import { chooseNode } from '../core/trainerEnv';
 import type { Ctx } from './ctx';
 
@@ -28,13 +29,13 @@ export class ConfigValidation implements vscode.CodeActionProvider, vscode.CodeL
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private running: { abort: AbortController; doc: vscode.TextDocument } | undefined;
   private readonly problems = new WeakMap<vscode.Diagnostic, ConfigLineProblem>();
-  private readonly schema: object;
+  private readonly schemas: ConfigSchemas;
   private readonly estimates = new Map<string, string[]>();
   private readonly lensesChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
 
   constructor(private readonly ctx: Ctx) {
-    this.schema = JSON.parse(fs.readFileSync(path.join(ctx.layout.schemasDir, 'config.schema.json'), 'utf8')) as object;
+    this.schemas = new ConfigSchemas(ctx.layout.schemasDir);
     ctx.ext.subscriptions.push(
       this.diagnostics,
       vscode.languages.registerCodeActionsProvider({ language: 'yaml' }, this, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
@@ -73,7 +74,7 @@ export class ConfigValidation implements vscode.CodeActionProvider, vscode.CodeL
     const text = doc.getText();
     const version = doc.version;
     const dirty = doc.isDirty;
-    if (schemaProblems(text, this.schema).length) { this.diagnostics.set(doc.uri, []); this.setEstimates(doc, []); return undefined; }
+    if (schemaProblems(text, this.schemas.schemaFor(text)).length) { this.diagnostics.set(doc.uri, []); this.setEstimates(doc, []); return undefined; }
     // one process at a time: a newer check replaces the running one; another file's check is redone after this one
     const displaced = this.running && this.running.doc !== doc ? this.running.doc : undefined;
     this.running?.abort.abort();

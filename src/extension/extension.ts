@@ -6,6 +6,7 @@ import { Ctx } from './ctx';
 import { DatasetLens } from './datasetLens';
 import { DashboardPanel } from './dashboard';
 import { registerExternalCommands } from './externalCommands';
+import { registerRewardModelCommands } from './rewardModelCommands';
 import { RewardsUi } from './rewardsUi';
 import { RunsView } from './runsView';
 
@@ -14,6 +15,7 @@ export function activate(ext: vscode.ExtensionContext): void {
   const runsView = new RunsView(ctx);
   registerCommands(ctx, new RewardsUi(ctx), new ConfigValidation(ctx));
   registerExternalCommands(ctx);
+  registerRewardModelCommands(ctx);
   ext.subscriptions.push(new DatasetLens(ctx).register());
   // folders watched before a reload, before the dashboards that show them are revived
   ctx.external.restore();

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { diagnoseConfig, looksLikeRunConfig, rulesKeyOffset } from '../core/configDiagnostics';
+import { ConfigSchemas } from '../core/rewardModel';
 import { RewardEngine } from '../core/rewards/engine';
 import { ModuleCompileError, compileModule, rulesFromText } from '../core/rewards/load';
 import { formatReport, replayRun, type ReplayReport } from '../core/rewards/replay';
@@ -25,10 +26,10 @@ export class RewardsUi implements vscode.CodeLensProvider {
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
   private readonly tests = new Map<string, TestState>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private schema: object;
+  private readonly schemas: ConfigSchemas;
 
   constructor(private readonly ctx: Ctx) {
-    this.schema = JSON.parse(fs.readFileSync(path.join(ctx.ext.extensionPath, 'schemas', 'config.schema.json'), 'utf8')) as object;
+    this.schemas = new ConfigSchemas(path.join(ctx.ext.extensionPath, 'schemas'));
     const sel: vscode.DocumentSelector = [{ language: 'yaml' }, { pattern: '**/*.reward.{ts,js}' }];
     ctx.ext.subscriptions.push(
       this.diagnostics, this.output,
@@ -57,7 +58,7 @@ export class RewardsUi implements vscode.CodeLensProvider {
       return;
     }
     if (!isRunConfig(doc)) return;
-    const problems = diagnoseConfig(doc.getText(), this.schema);
+    const problems = diagnoseConfig(doc.getText(), this.schemas.schemaFor(doc.getText()));
     this.diagnostics.set(doc.uri, problems.map((p) => Object.assign(
       new vscode.Diagnostic(new vscode.Range(doc.positionAt(p.start), doc.positionAt(p.end)), p.message,
         p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning), { source: 'RLHF config' })));

@@ -10,6 +10,7 @@
 import * as vscode from 'vscode';
 import { checkpointInfosAsync, formatBytes, type CheckpointInfo } from '../core/checkpoints';
 import { formatNumber } from '../core/format';
+import { isRewardModelRun } from '../core/rewardModel';
 import type { RunEntry } from '../core/run/listing';
 import { displayState, type RunSummary } from '../core/runStore';
 import { hasTag, NotesError, parseTagList, readNotes, updateNotes } from '../core/runNotes';
@@ -66,13 +67,17 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     const reward = typeof s?.reward_mean === 'number' ? formatNumber(s.reward_mean, 3) : undefined;
     const notes = run.notes;
     const problems = run.problems;
+    // a reward-model run: its pair accuracy where a policy run has its reward
+    const accuracy = (s as { rm_accuracy?: unknown } | undefined)?.rm_accuracy;
+    const acc = typeof accuracy === 'number' ? `acc ${formatNumber(accuracy, 3)}` : undefined;
     // short tokens, no labels: the tooltip spells them out
-    item.description = [state, step, reward, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined,
+    item.description = [state, step, reward ?? acc, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined,
       parent ? `↳ ${parent.parentId}@${parent.step}` : undefined, notes.tags.map((t) => `#${t}`).join(' ') || undefined,
       notes.note ? '✎' : undefined, problems.length ? `⚠ ${problems.length} bad file${problems.length === 1 ? '' : 's'}` : undefined].filter(Boolean).join(' · ');
     const [icon, color] = problems.length ? ['warning', 'charts.orange'] : ICONS[state] ?? ICONS.unknown;
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-    item.contextValue = run.alive ? 'run-live' : 'run';
+    // `-rm`: a reward-model run (Use as Reward Model); `run-live…` for Stop and Save Checkpoint Now
+    item.contextValue = `${run.alive ? 'run-live' : 'run'}${(s as { kind?: unknown } | undefined)?.kind === 'reward_model' ? '-rm' : ''}`;
     // run ids, errors and paths come from the file system: text, never markdown
     const tip = new vscode.MarkdownString();
     const line = (label: string, value: string) => { tip.appendMarkdown(`**${label}:** `); tip.appendText(value); tip.appendMarkdown('\n\n'); };
@@ -198,10 +203,12 @@ function checkpointItem(node: CheckpointNode): vscode.TreeItem {
   item.id = `ckpt:${node.runId}:${c.name}`;
   const reward = c.metrics.reward_mean;
   const when = new Date(c.time);
+  const acc = c.metrics.rm_accuracy;
   item.description = [when.toLocaleString(), formatBytes(c.bytes), typeof reward === 'number' ? `reward ${formatNumber(reward, 3)}` : undefined,
+    typeof acc === 'number' ? `acc ${formatNumber(acc, 3)}` : undefined,
     c.kept ? 'kept' : undefined].filter(Boolean).join(' · ');
   item.iconPath = new vscode.ThemeIcon(c.kept ? 'pinned' : 'save');
-  item.contextValue = c.kept ? 'checkpoint-kept' : 'checkpoint';
+  item.contextValue = `${c.kept ? 'checkpoint-kept' : 'checkpoint'}${isRewardModelRun(node.runDir) ? '-rm' : ''}`;
   const tip = new vscode.MarkdownString();
   const line = (label: string, value: string) => { tip.appendMarkdown(`**${label}:** `); tip.appendText(value); tip.appendMarkdown('\n\n'); };
   line('checkpoint', `${node.runId} step ${c.step}${c.reason ? ` (${c.reason})` : ''}`);

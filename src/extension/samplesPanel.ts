@@ -36,7 +36,9 @@ export class SamplesPanel {
   private constructor(private readonly ctx: SamplesCtxLike, readonly panel: vscode.WebviewPanel, readonly runDir: string, step: number | undefined) {
     SamplesPanel.panels.set(runDir, this);
     this.session = new SamplesSession(runDir, (m) => void panel.webview.postMessage(m),
-      { readOnly: !ctx.trusted, focusStep: step, openPrompt: (prompt, source) => void this.openPrompt(prompt, source) });
+      { readOnly: !ctx.trusted, focusStep: step, openPrompt: (prompt, source) => void this.openPrompt(prompt, source),
+        exportPreferences: () => void vscode.commands.executeCommand('rlhf.exportPreferences', path.basename(runDir)),
+        trainRewardModel: () => void vscode.commands.executeCommand('rlhf.trainRewardModel', { runDir }) });
     const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(ctx.ext.extensionUri, 'dist', 'samples.js')).toString();
     panel.webview.html = samplesHtml({ runId: path.basename(runDir), nonce: crypto.randomBytes(16).toString('base64'), cspSource: panel.webview.cspSource, script, focusStep: step });
     this.disposables.push(panel.webview.onDidReceiveMessage((m) => this.session.handle(m)), panel.onDidDispose(() => this.dispose()));

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { feedbackSection, preferFirstResponse } from './feedback.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const E2E = path.join(ROOT, '.e2e');
@@ -21,6 +22,13 @@ const PORT = 8765 + Math.floor(Math.random() * 200);
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 let passed = 0;
 let failed = 0;
+// E2E_ONLY=feedback: only that section (it starts the run it needs); unset: every section
+const SECTIONS = ['feedback'];
+const ONLY = process.env.E2E_ONLY;
+if (ONLY && !SECTIONS.includes(ONLY)) {
+  console.log(`not ok - E2E_ONLY=${ONLY}: the sections that run alone are ${SECTIONS.join(', ')}`);
+  process.exit(1);
+}
 if (!fs.existsSync(PYTHON)) {
   console.log(`not ok - the e2e trains with ${PYTHON}, which is missing: run bash scripts/setup-python.sh first (npm test does)`);
   process.exit(1);
@@ -113,6 +121,9 @@ try {
     if (await problem.count()) throw new Fatal(`the extension reported: ${(await problem.first().innerText()).replace(/\s*\n\s*/g, ' | ')}`);
   }
 
+  const sectionHelpers = { page, ROOT, WS, SHOTS, PYTHON, until, check, runCommand, failOnProblemToast, runIds, Fatal };
+  if (ONLY === 'feedback') await feedbackSection(sectionHelpers);
+  else {
   // 1. Start Training
   await runCommand('RLHF: Start Training');
   const dash = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
@@ -174,14 +185,8 @@ try {
   check('the per-token view shows each token with its log-prob, ref log-prob and KL', /log-prob: -?\d/.test(klTitle) && /KL: -?\d/.test(klTitle), klTitle.replace(/\n/g, ' | '));
   await page.screenshot({ path: path.join(SHOTS, '1c-sample-browser-tokens.png') });
   // a preference between the two responses of the sample's prompt
-  await sb.locator('#detail [data-action="group"]').click();
-  const prefer = sb.locator('#group [data-prefer]');
-  await until('the two responses of the prompt', async () => (await prefer.count()) === 2, 30_000);
-  await prefer.nth(0).click();
-  await until('the first pick to be held', async () => /chosen/.test(await prefer.nth(0).innerText()), 30_000);
-  await prefer.nth(1).click();
   const labelsFile = path.join(WS, 'runs', liveId, 'labels.jsonl');
-  await until('the preference in labels.jsonl', () => fs.existsSync(labelsFile) && fs.readFileSync(labelsFile, 'utf8').includes('"chosen"'), 30_000);
+  await preferFirstResponse(sb, labelsFile, until);
   await sb.locator('#detail [data-label="good"]').click();
   await until('the verdict in labels.jsonl', () => fs.readFileSync(labelsFile, 'utf8').includes('"label":"good"'), 30_000);
   await page.screenshot({ path: path.join(SHOTS, '1d-sample-browser-group.png') });
@@ -431,6 +436,9 @@ try {
   await runCommand('RLHF: Stop Training');
   await until('the preset run to stop', () => JSON.parse(fs.readFileSync(path.join(WS, 'runs', presetRun, 'status.json'), 'utf8')).state === 'stopped', 180_000);
 
+  // 5c. label -> reward model -> policy config (test/e2e/feedback.mjs)
+  await feedbackSection(sectionHelpers);
+
   // 6. An untrusted workspace (trust enabled, Restricted Mode): runs and charts read-only, no training
   try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
   const STATE2 = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-e2e-untrusted-'));
@@ -519,6 +527,7 @@ try {
     return /openrlhf/.test(t) && /step \d/.test(t) ? t : null;
   }, 180_000);
   check('a watched folder is watched again after a reload', /step 4/.test(reloadedRow), reloadedRow.replace(/\n/g, ' '));
+  } // every section
 } catch (e) {
   failed++;
   console.log(`not ok - e2e aborted: ${e instanceof Fatal ? e.message : e.stack ?? e}`);

@@ -31,29 +31,35 @@ const chunk = (n: number, reward: (i: number) => number): SeriesChunk => ({
 const EMPTY: SeriesChunk = { step: [], samples: [], time: [], values: {} };
 const info = (id: string, live: boolean) => ({ id, name: id, state: live ? 'running' as const : 'completed' as const, step: 200, totalSteps: 400, live });
 
+type Browser = Awaited<ReturnType<typeof import('playwright-core')['chromium']['launch']>>;
+
+/** The dashboard page of run `a` in Chromium, with the VS Code webview API stubbed: what it posts is collected, its state kept. */
+async function openDashboard(browser: Browser) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.route(`${BASE}/**`, (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/') return route.fulfill({ contentType: 'text/html', body: dashboardHtml({ runId: 'a', nonce: 'n0nce', cspSource: BASE,
+      uplotCss: `${BASE}/uPlot.min.css`, dashboardCss: `${BASE}/dashboard.css`, script: `${BASE}/webview.js` }) });
+    const file = FILES[url.pathname];
+    return file ? route.fulfill({ path: file }) : route.fulfill({ status: 404 });
+  });
+  await page.addInitScript(() => {
+    const w = window as unknown as { sent: unknown[]; state: unknown; acquireVsCodeApi: unknown };
+    w.sent = [];
+    w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.sent.push(m), getState: () => w.state, setState: (s: unknown) => { w.state = s; } });
+  });
+  await page.goto(`${BASE}/`);
+  const post = (m: HostToWebview) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
+  const sent = () => page.evaluate(() => (window as unknown as { sent: WebviewToHost[] }).sent);
+  await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === 'ready'));
+  return { page, post, sent };
+}
+
 test('overlay: legend by differing keys, hide by click, live append, chart click and alert link open samples at a step', { skip: missing(), timeout: 120_000 }, async () => {
   const { chromium } = await import(PLAYWRIGHT) as typeof import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.route(`${BASE}/**`, (route) => {
-      const url = new URL(route.request().url());
-      if (url.pathname === '/') return route.fulfill({ contentType: 'text/html', body: dashboardHtml({ runId: 'a', nonce: 'n0nce', cspSource: BASE,
-        uplotCss: `${BASE}/uPlot.min.css`, dashboardCss: `${BASE}/dashboard.css`, script: `${BASE}/webview.js` }) });
-      const file = FILES[url.pathname];
-      return file ? route.fulfill({ path: file }) : route.fulfill({ status: 404 });
-    });
-    // the VS Code webview API: what the page posts is collected, its state kept
-    await page.addInitScript(() => {
-      const w = window as unknown as { sent: unknown[]; state: unknown; acquireVsCodeApi: unknown };
-      w.sent = [];
-      w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.sent.push(m), getState: () => w.state, setState: (s: unknown) => { w.state = s; } });
-    });
-    await page.goto(`${BASE}/`);
-    const post = (m: HostToWebview) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
-    const sent = () => page.evaluate(() => (window as unknown as { sent: WebviewToHost[] }).sent);
-    await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === 'ready'));
-
+    const { page, post, sent } = await openDashboard(browser);
     await post({ type: 'reset', run: info('a', true), series: chunk(200, (i) => Math.tanh(i / 50)), evals: EMPTY, samples: null, readOnly: false,
       alerts: [{ v: 1, time: 1, type: 'alert', kind: 'length_hacking', step: 150, message: 'length up, reward flat', steps: [100, 150] }] });
     await post({ type: 'overlay', runs: [{ run: info('b', false), series: chunk(300, (i) => Math.tanh(i / 80) * 0.8), evals: EMPTY }],
@@ -101,6 +107,34 @@ test('overlay: legend by differing keys, hide by click, live append, chart click
     assert.deepEqual(rest, [{ type: 'openSamples', runId: 'a', step: 150 }, { type: 'configDiff' }, { type: 'removeRun', runId: 'b' }]);
     const state = await page.evaluate(() => (window as unknown as { state: { overlay: string[]; colors: Record<string, number> } }).state);
     assert.deepEqual([state.overlay, state.colors], [['b'], { a: 0, b: 1 }]);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a reward-model run: its rm_* panels appear when its first metrics arrive, the policy panels it never logs go, one step is drawn', { skip: missing(), timeout: 120_000 }, async () => {
+  const { chromium } = await import(PLAYWRIGHT) as typeof import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const { page, post } = await openDashboard(browser);
+    const panels = () => page.$$eval('[data-panel]', (els) => els.map((e) => (e as HTMLElement).dataset.panel));
+    await post({ type: 'reset', run: info('a', true), series: EMPTY, evals: EMPTY, samples: null, readOnly: false });
+    await page.waitForSelector('[data-panel="reward"]');
+    assert.ok(!(await panels()).some((k) => k?.startsWith('rm_')), 'no reward-model panel before any rm_* metric');
+    const values = { rm_loss: [0.69], rm_accuracy: [1], rm_margin: [0.004], rm_chosen: [-0.05], rm_rejected: [-0.054], lr: [9e-6], grad_norm: [0.4] };
+    await post({ type: 'append', runId: 'a', series: { step: [1], samples: [1], time: [1], values }, evals: { step: [1], samples: [1], time: [1], values: { eval_rm_accuracy: [0.75] } },
+      samples: null, run: info('a', true), progress: null });
+    await page.waitForSelector('[data-panel="rm_accuracy"]');
+    assert.deepEqual(await panels(), ['lr', 'grad_norm', 'rm_loss', 'rm_accuracy', 'rm_eval_accuracy', 'rm_margin', 'rm_rewards']);
+    const acc = await page.$eval('[data-panel="rm_accuracy"]', (e) => ({ ...(e as HTMLElement).dataset }));
+    assert.equal(acc.points, '1');
+    // one step: an x range around it, not a 1e-9 wide one
+    const [lo, hi] = (acc.xRange ?? '').split(',').map(Number);
+    assert.ok(hi - lo >= 1 && lo <= 1 && hi >= 1, acc.xRange);
+    assert.equal(await page.$eval('[data-panel="rm_eval_accuracy"]', (e) => (e as HTMLElement).dataset.points), '1');
+    assert.match(await page.$eval('[data-panel="rm_accuracy"] [data-last]', (e) => e.textContent ?? ''), /1/);
+    // the panel picker lists what is shown
+    assert.ok((await page.$$eval('#panel-list li', (els) => els.map((e) => e.textContent ?? ''))).some((t) => t.includes('Pair accuracy')));
   } finally {
     await browser.close();
   }

@@ -28,7 +28,7 @@ test('unknown flags and bad values exit 2 with one line naming them', () => {
 test('rlhf --help names every command and flag; COMMAND --help prints that command', () => {
   const all = rlhf('--help');
   assert.equal(all.status, 0);
-  for (const w of ['rlhf train', 'rlhf runs', 'rlhf stop', 'rlhf rewards test', 'rlhf serve-rewards', '--runs-dir', '--python', '--resume', '--node', '--run ', '--last', '--json', '--port', '--token']) {
+  for (const w of ['rlhf train', 'rlhf train-rm', '--margin', 'rlhf runs', 'rlhf stop', 'rlhf rewards test', 'rlhf serve-rewards', '--runs-dir', '--python', '--resume', '--node', '--run ', '--last', '--json', '--port', '--token']) {
     assert.ok(all.stdout.includes(w), w);
   }
   const one = rlhf('rewards', 'test', '--help');

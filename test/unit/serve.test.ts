@@ -83,7 +83,7 @@ test('requests do not share latency: 4 good samples are answered before another 
 });
 
 test('after one 60 MB sample the evaluator over its memory cap is restarted (cause on stderr); later samples get their rewards', { timeout: 180_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-serve-'));
+  const dir = tempDir('serve');
   fs.writeFileSync(path.join(dir, 'rules.yaml'), 'reward:\n  rules:\n    - name: correct\n      kind: answer_match\n      extract: full\n');
   const srv = spawn(process.execPath, [CLI, 'serve-rewards', path.join(dir, 'rules.yaml'), '--token', 't', '--memory-mb', '64'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

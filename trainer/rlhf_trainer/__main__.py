@@ -53,22 +53,36 @@ def _tee_to_log(run_dir: Path):
     sys.stdout, sys.stderr = Tee(sys.stdout), Tee(sys.stderr)
 
 
-def _load(path: str, resume: str | None, max_steps: int | None = None) -> tuple | None:
-    """(config, prompt rows, applied resume changes) after every check that needs no model weights,
-    or None after printing the one-line error."""
+def _kind(path: str) -> str:
+    """policy or reward_model (a file that cannot be read is a policy config: its loader reports why)."""
+    from .config import config_kind, read_config_file
+    try:
+        return config_kind(read_config_file(path)[0])
+    except ConfigError:
+        return "policy"
+
+
+def _load(path: str, resume: str | None, max_steps: int | None = None, kind: str = "policy") -> tuple | None:
+    """(config, prompt rows or a reward-model run's pairs, applied resume changes) after every check that needs
+    no model weights, or None after printing the one-line error."""
     from .preflight import preflight
     from .resume import check_resume, resume_error
+    from .train_rm import check_rm_resume, load_rm_config, preflight_rm
     try:
         found: list = []  # every problem of the config and of what it names, reported together
-        cfg = load_config(path, found=found)
+        cfg = load_rm_config(path) if kind == "reward_model" else load_config(path, found=found)
         if max_steps:
             cfg["train"]["max_steps"] = max_steps
         error = resume_error(resume)
         if error:
             print(f"error: {error}", file=sys.stderr)
             return None
-        rows = preflight(cfg, found)
-        applied = check_resume(cfg, Path(resume), rows["train"].digest) if resume else []
+        if kind == "reward_model":
+            rows = preflight_rm(cfg)
+            applied = check_rm_resume(cfg, Path(resume), rows["digest"]) if resume else []
+        else:
+            rows = preflight(cfg, found)
+            applied = check_resume(cfg, Path(resume), rows["train"].digest) if resume else []
         return cfg, rows, applied
     except ConfigError as e:
         for line in e.lines:
@@ -96,7 +110,9 @@ def describe_error(e: BaseException) -> str:
 
 
 def cmd_run(args) -> int:
-    loaded = _load(args.config, args.resume, args.max_steps)
+    kind = _kind(args.config)
+    reward_model = kind == "reward_model"
+    loaded = _load(args.config, args.resume, args.max_steps, kind)
     if args.temporary_config:
         Path(args.config).unlink(missing_ok=True)
     if loaded is None:
@@ -105,6 +121,7 @@ def cmd_run(args) -> int:
 
     from .runfolder import RunFolder, RunFolderTaken
     from .control import Control
+    from .train_rm import RewardModelTrainer
     from .trainer import Trainer, describe_device, pick_device, sampling_parameters, versions
     from .rollout import describe_engine
     from .update import describe_micro_batches
@@ -120,15 +137,19 @@ def cmd_run(args) -> int:
     run.set_status(state="starting")
     control = Control()
     control.install(read_stdin=not args.no_stdin, run_dir=run_dir, stop_on_eof=args.stop_on_eof)  # stdin lines and <run>/control/ request files
-    trainer = Trainer(cfg, run, resume=args.resume, control=control, prompt_rows=rows)
+    if reward_model:
+        trainer = RewardModelTrainer(cfg, run, resume=args.resume, control=control, rows=rows)
+    else:
+        trainer = Trainer(cfg, run, resume=args.resume, control=control, prompt_rows=rows)
     status, error = "failed", None
     try:
         device = pick_device(cfg)
         run.emit("run_started", config={k: v for k, v in cfg.items() if not k.startswith("_")},
                  device=describe_device(device), world_size=int(os.environ.get("WORLD_SIZE", "1")), versions=versions(), run_dir=str(run_dir.resolve()),
                  resumed_from=str(Path(args.resume).resolve()) if args.resume else None, pid=os.getpid(),
-                 sampling=sampling_parameters(cfg), rollout=describe_engine(cfg["rollout"]["engine"], device),
-                 micro_batches=describe_micro_batches(cfg))
+                 **({} if reward_model else {"sampling": sampling_parameters(cfg),
+                                             "rollout": describe_engine(cfg["rollout"]["engine"], device),
+                                             "micro_batches": describe_micro_batches(cfg)}))
         for message in applied:
             trainer.log(message, "warning")
         trainer.setup()
@@ -156,10 +177,14 @@ def cmd_run(args) -> int:
     except OSError:
         pass
     print(f"run {status}" + (f": {error}" if error else ""), flush=True)
+    if getattr(trainer, "output", None):
+        print(f"reward model: {trainer.output.resolve()}", flush=True)
     return 1 if status == "failed" else 0
 
 
 def cmd_validate(args) -> int:
+    if _kind(args.config) == "reward_model":
+        return validate_rm(args)
     loaded = _load(args.config, args.resume)
     if loaded is None:
         return 2
@@ -171,6 +196,22 @@ def cmd_validate(args) -> int:
     if not args.no_estimates:
         for line in estimates(cfg, _rows, args.runs_dir):
             print(f"estimate: {line}")
+    return 0
+
+
+def validate_rm(args) -> int:
+    loaded = _load(args.config, args.resume, kind="reward_model")
+    if loaded is None:
+        return 2
+    cfg, rows, _ = loaded
+    print(f"{args.config}: ok (reward model, {len(rows['train'])} training pairs, {len(rows['eval'])} held out, "
+          f"{cfg['train']['batch_size']} pairs per step)")
+    if not args.no_estimates and Path(cfg["model"]["base"]).exists():
+        from .estimate import estimate_rm_memory, rm_memory_line
+        try:
+            print(f"estimate: {rm_memory_line(cfg, estimate_rm_memory(cfg))}")
+        except Exception as e:  # an estimate is no reason to refuse a valid config
+            print(f"estimate: memory per device: not estimated ({type(e).__name__})")
     return 0
 
 
@@ -209,13 +250,18 @@ def main(argv=None) -> int:
                    help="delete --config once it is read (the run folder keeps its resolved copy): a config written "
                         "for this run only (rlhf compare) is never left behind")
     v = sub.add_parser("validate", help="check a config and exit")
-    v.add_argument("--config", required=True)
+    v.add_argument("config_file", nargs="?", help="the config (or --config)")
+    v.add_argument("--config")
     v.add_argument("--resume", help="also check the config against this checkpoint's run (changed keys)")
     v.add_argument("--no-estimates", action="store_true",
                    help="only check (the check before a start reads no estimates: it skips loading the tokenizer again)")
     v.add_argument("--runs-dir", help="where to look for an earlier run of the same model for the time estimate "
                                       "(default: ./runs)")
     args = ap.parse_args(argv)
+    if args.cmd == "validate":
+        args.config = args.config or args.config_file
+        if not args.config:
+            ap.error("validate: give the config file")
     return {"run": cmd_run, "validate": cmd_validate}[args.cmd](args)
 
 

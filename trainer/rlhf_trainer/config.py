@@ -131,7 +131,7 @@ def _describe(err: jsonschema.ValidationError, schema: dict) -> tuple[tuple, str
         return path, (f"must be {op} {err.validator_value} (got {err.instance!r}); change it"
                       + (f" ({desc})" if desc else ""))
     if err.validator == "oneOf" and "sources" in path and len(path) == 3:
-        return path, "give exactly one of 'function', 'worker' or 'http' for this reward source"
+        return path, "give exactly one of 'function', 'worker', 'http' or 'reward_model' for this reward source"
     desc = err.schema.get("description")
     return path, err.message + (f" ({desc})" if desc else "")
 
@@ -169,7 +169,7 @@ def _check_input_template(data: dict, p: Problems):
             f"needs exactly one {{}} where the prompt goes ({bad}); write literal braces as {{{{ and }}}}")
 
 
-def _resolve_model(value: str, base_dir: Path, will_build: bool, check_files: bool, check) -> str:
+def resolve_model(value: str, base_dir: Path, will_build: bool, check_files: bool, check) -> str:
     """A model folder (relative paths against the config's folder), or a hub id in the local cache.
     A relative path that is neither is an error here: from_pretrained would try the hub instead."""
     p = Path(value).expanduser()
@@ -207,9 +207,8 @@ def locator(cfg: dict):
     return fail
 
 
-def load_config(path: str | os.PathLike, check_files: bool = True, found: list | None = None) -> dict:
-    """Reads, validates and resolves a config file. Raises ConfigError with a line per problem; with `found`
-    (a list) the semantic problems are appended there instead, for the caller to add its own and raise."""
+def read_config_file(path: str | os.PathLike) -> tuple[dict, dict]:
+    """(the YAML mapping, its line map); ConfigError when the file is missing, not YAML or not a mapping."""
     path = Path(path)
     src = str(path)
     if not path.is_file():
@@ -225,22 +224,39 @@ def load_config(path: str | os.PathLike, check_files: bool = True, found: list |
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{src}: the config must be a mapping of sections (model, data, ...)")
-    return resolve_config(raw, path.resolve().parent, src, _line_map(text), check_files, found)
+    return raw, _line_map(text)
 
 
-def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict | None = None,
-                   check_files: bool = True, found: list | None = None) -> dict:
-    lines = lines or {}
-    schema = load_schema()
+def config_kind(raw: dict) -> str:
+    """`kind: reward_model` marks a reward-model run (schemas/reward-model-config.schema.json); else a policy run."""
+    return "reward_model" if raw.get("kind") == "reward_model" else "policy"
+
+
+def load_config(path: str | os.PathLike, check_files: bool = True, found: list | None = None) -> dict:
+    """Reads, validates and resolves a config file. Raises ConfigError with a line per problem; with `found`
+    (a list) the semantic problems are appended there instead, for the caller to add its own and raise."""
+    raw, lines = read_config_file(path)
+    path = Path(path)
+    return resolve_config(raw, path.resolve().parent, str(path), lines, check_files, found)
+
+
+def check_schema(raw: dict, schema: dict, src: str, lines: dict):
+    """Every schema problem at once, one line each (ConfigError); later checks need the schema's shape."""
     validator = jsonschema.Draft7Validator(schema)
     errors = sorted(validator.iter_errors(raw), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
-    # every schema problem at once; the checks below need the schema's shape, so they wait for a valid one
     shape = Problems(src, lines)
     for err in errors:
         path, msg = _describe(err, schema)
         if shape.line(path, msg) not in (line for _, line in shape.found):
             shape.check(False, path, msg)
     shape.raise_any()
+
+
+def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict | None = None,
+                   check_files: bool = True, found: list | None = None) -> dict:
+    lines = lines or {}
+    schema = load_schema()
+    check_schema(raw, schema, src, lines)
     cfg = apply_defaults(schema, copy.deepcopy(raw))
     p = Problems(src, lines, found)
 
@@ -263,6 +279,10 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
             "k1 as a loss has no useful gradient (paper appendix B.1); use k2 (or k3) with kl.mode: loss")
 
     _check_input_template(cfg["data"], p)
+    p.check(not (cfg["model"]["lora"] and train["strategy"] == "fsdp2"), ("model", "lora"),
+            "LoRA with train.strategy fsdp2 is refused: fsdp2 checkpoints gather whole sharded model states, while "
+            "peft saves and loads adapters of unsharded modules; set train.strategy: ddp (only the adapters train, "
+            "so each rank adds just their gradients and AdamW moments to the base weights)")
 
     # resolve paths relative to the config file
     def rel(p):
@@ -271,11 +291,14 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
     model, data = cfg["model"], cfg["data"]
     for key in ("policy", "reference"):
         if model.get(key):
-            model[key] = _resolve_model(model[key], base_dir, key == "policy" and bool(model["create_if_missing"]),
+            model[key] = resolve_model(model[key], base_dir, key == "policy" and bool(model["create_if_missing"]),
                                         check_files, lambda ok, msg, k=key: p.check(ok, ("model", k), msg))
     for key in ("prompts", "eval_prompts"):
         data[key] = rel(data[key])
     for i, s in enumerate(cfg["reward"]["sources"]):
+        if "reward_model" in s:
+            s["reward_model"] = resolve_model(s["reward_model"], base_dir, False, check_files,
+                                              lambda ok, msg, i=i: p.check(ok, ("reward", "sources", i, "reward_model"), msg))
         if "function" in s:
             file, fn = s["function"].rsplit(":", 1)
             s["function"] = f"{rel(file)}:{fn}"
@@ -292,7 +315,8 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
         p.check(pol.exists() or model["create_if_missing"] or not pol.is_absolute() or p.has("model", "policy"),
                 ("model", "policy"), f"model folder {pol} not found; point it at a save_pretrained folder")
     p.check(bool(cfg["reward"]["sources"]) or bool(cfg["reward"]["rules"]), ("reward",),
-            "no reward: add reward.rules, or reward.sources with a function (file.py:fn), a worker or an http endpoint")
+            "no reward: add reward.rules, or reward.sources with a function (file.py:fn), a worker, an http endpoint "
+            "or a reward_model")
     if cfg["reward"]["rules"] and check_files:
         import shutil
         from .rewards import rule_engine_command

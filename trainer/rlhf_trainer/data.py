@@ -26,39 +26,46 @@ class PromptRows:
     digest: str                   # what the prompt list is, independent of where the file lives
 
 
+def jsonl_objects(path: str, like: str):
+    """(1-based line, object) for each non-blank line of a JSONL file; ConfigError naming file:line at the first
+    line that is not one JSON object (`like`: an example object, for the message)."""
+    with open(path, encoding="utf-8", errors="strict") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ConfigError(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno}); each line must be "
+                                  f"one JSON object like {like}") from None
+            if not isinstance(row, dict):
+                raise ConfigError(f"{path}:{lineno}: the line is a JSON {type(row).__name__}, not an object; each line "
+                                  f"must be one JSON object like {like}")
+            yield lineno, row
+
+
 def read_rows(path: str, d: dict, limit: int | None) -> PromptRows:
     """The first `limit` prompt rows of a JSONL file; ConfigError on the first bad line."""
     key, chat = d["prompt_key"], d["apply_chat_template"]
     rows: list[tuple[int, dict]] = []
     h = hashlib.sha256(json.dumps([key, d["input_template"], chat]).encode())
-    with open(path, encoding="utf-8", errors="strict") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ConfigError(f"{where}: not valid JSON ({e.msg} at column {e.colno}); each line must be one "
-                                  "JSON object like {\"" + key + "\": \"...\"}") from None
-            if not isinstance(row, dict):
-                raise ConfigError(f"{where}: the line is a JSON {type(row).__name__}, not an object; each line must "
-                                  "be one JSON object like {\"" + key + "\": \"...\"}")
-            if key not in row:
-                fields = ", ".join(sorted(row)) or "none"
-                raise ConfigError(f"{where}: data.prompt_key: no field '{key}' (fields: {fields}); set data.prompt_key "
-                                  "to the field that holds the prompt")
-            p = row[key]
-            ok = isinstance(p, str) and p != "" or (chat and isinstance(p, list) and p
-                                                    and all(isinstance(m, dict) and "content" in m for m in p))
-            if not ok:
-                want = "a non-empty string or a list of {role, content} messages" if chat else "a non-empty string"
-                hint = "" if chat or not isinstance(p, list) else "; for chat messages set data.apply_chat_template: true"
-                raise ConfigError(f"{where}: data.prompt_key: field '{key}' is {json.dumps(p)[:60]}, not {want}{hint}")
-            rows.append((lineno, row))
-            h.update(json.dumps(p, sort_keys=True).encode() + b"\n")
-            if limit and len(rows) >= limit:
-                break
+    for lineno, row in jsonl_objects(path, "{\"" + key + "\": \"...\"}"):
+        where = f"{path}:{lineno}"
+        if key not in row:
+            fields = ", ".join(sorted(row)) or "none"
+            raise ConfigError(f"{where}: data.prompt_key: no field '{key}' (fields: {fields}); set data.prompt_key "
+                              "to the field that holds the prompt")
+        p = row[key]
+        ok = isinstance(p, str) and p != "" or (chat and isinstance(p, list) and p
+                                                and all(isinstance(m, dict) and "content" in m for m in p))
+        if not ok:
+            want = "a non-empty string or a list of {role, content} messages" if chat else "a non-empty string"
+            hint = "" if chat or not isinstance(p, list) else "; for chat messages set data.apply_chat_template: true"
+            raise ConfigError(f"{where}: data.prompt_key: field '{key}' is {json.dumps(p)[:60]}, not {want}{hint}")
+        rows.append((lineno, row))
+        h.update(json.dumps(p, sort_keys=True).encode() + b"\n")
+        if limit and len(rows) >= limit:
+            break
     return PromptRows(path, rows, h.hexdigest())
 
 

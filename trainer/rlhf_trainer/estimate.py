@@ -38,18 +38,24 @@ class ModelSize:
     hidden: int
     layers: int
     vocab: int
+    adapters: int = 0  # LoRA's parameters (model.lora), the only trained ones then
 
 
-def model_size(path: str, trust_remote_code: bool) -> ModelSize:
-    """Exact parameter count (tied embeddings counted once), hidden size and layers, without reading weights."""
+def model_size(path: str, trust_remote_code: bool, lora: dict | None = None) -> ModelSize:
+    """Exact parameter count (tied embeddings counted once), hidden size and layers, without reading weights;
+    with `lora`, also the parameters its adapters add."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
     conf = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code, local_files_only=True)
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(conf, trust_remote_code=trust_remote_code)
     text = conf.get_text_config() if hasattr(conf, "get_text_config") else conf
+    adapters = 0
+    if lora:
+        from .lora import adapter_parameters
+        adapters = adapter_parameters(model, lora)
     return ModelSize(sum(p.numel() for p in model.parameters()), int(text.hidden_size), int(text.num_hidden_layers),
-                     int(text.vocab_size))
+                     int(text.vocab_size), adapters)
 
 
 @dataclass
@@ -70,12 +76,16 @@ def activation_bytes(cfg: dict) -> int:
 
 def estimate_memory(cfg: dict, prompt_tokens: int) -> MemoryEstimate:
     mcfg = cfg["model"]
-    policy = model_size(mcfg["policy"], mcfg["trust_remote_code"])
+    lora = mcfg.get("lora")
+    policy = model_size(mcfg["policy"], mcfg["trust_remote_code"], lora)
     ppo = cfg["algorithm"]["estimator"] == "ppo"
-    parts = {"policy": policy.params * BYTES_TRAINED}
-    if cfg["algorithm"]["kl"]["coef"] > 0:
+    # LoRA: the base is frozen (fp32 weights only), the adapters are trained
+    parts = {"policy": policy.params * BYTES_FROZEN + policy.adapters * BYTES_TRAINED if lora
+             else policy.params * BYTES_TRAINED}
+    if cfg["algorithm"]["kl"]["coef"] > 0 and not (lora and not mcfg["reference"]):  # LoRA's reference: no copy
         ref = model_size(mcfg["reference"], mcfg["trust_remote_code"]) if mcfg["reference"] else policy
         parts["reference"] = ref.params * BYTES_FROZEN
+    parts.update(reward_model_parts(cfg))
     if ppo:  # the policy's architecture with a scalar value head (hidden weights + bias)
         parts["critic"] = (policy.params + policy.hidden + 1) * BYTES_TRAINED
     tokens = prompt_tokens + cfg["rollout"]["max_new_tokens"]
@@ -88,6 +98,33 @@ def estimate_memory(cfg: dict, prompt_tokens: int) -> MemoryEstimate:
     return MemoryEstimate(sum(parts.values()), parts, tokens, pass_tokens, act, policy)
 
 
+def reward_model_parts(cfg: dict) -> dict[str, int]:
+    """Weights of each reward.sources[i].reward_model (frozen: bf16 on CUDA, fp32 on CPU), by source name."""
+    per_param = 2 if activation_bytes(cfg) == 2 else BYTES_FROZEN
+    return {f"reward model {s['name']}": model_size(s["reward_model"], cfg["model"]["trust_remote_code"]).params * per_param
+            for s in cfg["reward"]["sources"] if s.get("reward_model")}
+
+
+def estimate_rm_memory(cfg: dict) -> MemoryEstimate:
+    """Reward-model training (kind: reward_model): the base's weights, gradients and AdamW moments, and the
+    activations of one micro-batch of pairs (chosen and rejected: 2 sequences of data.max_length tokens each)."""
+    mcfg = cfg["model"]
+    size = model_size(mcfg["base"], mcfg["trust_remote_code"])
+    act = activation_bytes(cfg)
+    tokens = cfg["data"]["max_length"]
+    parts = {"reward model": (size.params + size.hidden) * BYTES_TRAINED,
+             "activations": 2 * cfg["train"]["micro_batch_size"] * tokens * size.hidden * size.layers * ACTIVATION_VALUES * act}
+    return MemoryEstimate(sum(parts.values()), parts, tokens, act, size)
+
+
+def rm_memory_line(cfg: dict, est: MemoryEstimate) -> str:
+    parts = ", ".join(f"{k} {_gib(v)}" for k, v in est.parts.items())
+    return (f"memory per device ~ {_gib(est.total)} ({parts}): {est.policy.params:,} parameters x {BYTES_TRAINED} B "
+            f"(fp32 weights, gradients, AdamW moments); activations 2 x {cfg['train']['micro_batch_size']} sequences x "
+            f"{est.tokens} tokens (data.max_length) x hidden {est.policy.hidden} x {est.policy.layers} layers x "
+            f"{ACTIVATION_VALUES} values x {est.activation_bytes} B")
+
+
 def _gib(n: int) -> str:
     return f"{n / 2**30:.3g} GiB" if n >= 2**26 else f"{n / 2**20:.3g} MiB"
 
@@ -96,9 +133,13 @@ def memory_line(cfg: dict, est: MemoryEstimate) -> str:
     size = est.policy
     parts = ", ".join(f"{k} {_gib(v)}" for k, v in est.parts.items())
     trained = "policy and critic" if "critic" in est.parts else "policy"
-    return (f"memory per device ~ {_gib(est.total)} ({parts}): {size.params:,} parameters x {BYTES_TRAINED} B for the "
-            f"{trained} (fp32 weights, gradients, AdamW moments)"
+    lora = (f"LoRA: {size.params:,} frozen base parameters x {BYTES_FROZEN} B + {size.adapters:,} adapter parameters x "
+            f"{BYTES_TRAINED} B for the policy (the reference is the base with the adapters off: no copy)")
+    return (f"memory per device ~ {_gib(est.total)} ({parts}): "
+            + (lora if size.adapters else f"{size.params:,} parameters x {BYTES_TRAINED} B for the "
+               f"{trained} (fp32 weights, gradients, AdamW moments)")
             + (f", x {BYTES_FROZEN} B for the reference" if "reference" in est.parts else "")
+            + ("; reward models: frozen weights (bf16 on CUDA)" if any(k.startswith("reward model") for k in est.parts) else "")
             + f"; activations {est.pass_tokens} tokens per micro-batch x hidden {size.hidden} x "
             f"{size.layers} layers x {ACTIVATION_VALUES} values x {est.activation_bytes} B"
             + (" per trained model" if "critic" in est.parts else "")

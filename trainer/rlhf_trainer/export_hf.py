@@ -72,6 +72,8 @@ def model_card(ckpt: Path, step: int, base_model: str | None, estimator: str | N
 
 def export(ckpt: Path, out: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .lora import is_adapter_checkpoint, load_merged
     if not (ckpt / COMPLETE).is_file():
         raise ValueError(f"{ckpt}: not a complete checkpoint (no {COMPLETE} marker); pick one listed by `rlhf checkpoints RUN`")
     if out.exists():
@@ -83,7 +85,10 @@ def export(ckpt: Path, out: Path) -> Path:
     tmp = out.with_name(f".{out.name}.export-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        model = AutoModelForCausalLM.from_pretrained(ckpt, local_files_only=True)
+        if is_adapter_checkpoint(ckpt):  # LoRA: the base with the adapters merged, a plain model
+            model = load_merged(ckpt, local_files_only=True)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(ckpt, local_files_only=True)
         model.save_pretrained(tmp, safe_serialization=True)
         AutoTokenizer.from_pretrained(ckpt, local_files_only=True).save_pretrained(tmp)
         (tmp / "README.md").write_text(model_card(ckpt, step, (info.get("model") or {}).get("policy"),

@@ -53,11 +53,13 @@ def load_model(checkpoint: Path):
     """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
+    from .lora import adapter_base, is_adapter_checkpoint, load_merged
     hf_logging.disable_progress_bar()  # the progress lines are ours ("export: ..."), one per stage
-    if not (checkpoint / "config.json").is_file():
+    lora = is_adapter_checkpoint(checkpoint)  # LoRA adapters: exported merged into their base model
+    if not lora and not (checkpoint / "config.json").is_file():
         raise ExportError(f"{checkpoint}: no config.json here; pass a checkpoint folder (checkpoints/step-N) or a model folder")
     try:
-        config = AutoConfig.from_pretrained(checkpoint)
+        config = AutoConfig.from_pretrained(adapter_base(checkpoint) if lora else checkpoint)
     except Exception as e:  # unknown model_type, malformed JSON
         raise ExportError(f"{checkpoint / 'config.json'}: cannot read the model config ({first_line(e)})") from e
     arch = (config.architectures or [config.model_type])[0]
@@ -66,7 +68,10 @@ def load_model(checkpoint: Path):
         raise ExportError(f"cannot export {arch} as a reward model: num_labels is {config.num_labels}, a reward model has 1")
     auto = AutoModelForSequenceClassification if reward else AutoModelForCausalLM
     try:
-        model = auto.from_pretrained(checkpoint, dtype=torch.float32, attn_implementation="eager")
+        if lora:
+            model = load_merged(checkpoint, auto, dtype=torch.float32, attn_implementation="eager")
+        else:
+            model = auto.from_pretrained(checkpoint, dtype=torch.float32, attn_implementation="eager")
     except ValueError as e:  # the model type has no such head in transformers
         kind = "sequence-classification (reward) model" if reward else "causal language model"
         raise ExportError(f"cannot export {arch}: it is not a {kind} ({first_line(e)})") from e
@@ -271,13 +276,14 @@ def copy_model_files(model, checkpoint: Path, out: Path):
     copied = [name for name in TOKENIZER_FILES if (checkpoint / name).is_file()]
     if "tokenizer.json" not in copied:
         raise ExportError(f"{checkpoint}: no tokenizer.json; the ONNX folder needs a fast tokenizer (save it with tokenizer.save_pretrained)")
-    if out.resolve() == checkpoint.resolve():
-        return copied
+    if out.resolve() == checkpoint.resolve() and (checkpoint / "config.json").is_file():
+        return copied  # a LoRA checkpoint has no config.json of its own: the merged model's is written
     model.config.save_pretrained(out)
     if getattr(model, "generation_config", None) is not None:  # causal LMs only
         model.generation_config.save_pretrained(out)
-    for name in copied:
-        shutil.copyfile(checkpoint / name, out / name)
+    if out.resolve() != checkpoint.resolve():
+        for name in copied:
+            shutil.copyfile(checkpoint / name, out / name)
     return copied
 
 

@@ -32,12 +32,31 @@ def preflight(cfg: dict, found: list | None = None) -> dict[str, PromptRows]:
     for i, _ in enumerate(cfg["reward"]["sources"]):
         if not p.has("reward", "sources", i):
             attempt(("reward", "sources", i), lambda i=i: check_reward_function(cfg, i, fail))
+            if "reward_model" in cfg["reward"]["sources"][i]:
+                attempt(("reward", "sources", i), lambda i=i: check_reward_model(cfg, i, fail))
     if not p.has("reward", "rules"):
         attempt(("reward", "rules"), lambda: check_rules(cfg, fail))
     if rows is not None and not p.has("model"):
         attempt(("model", "policy"), lambda: check_model_limits(cfg, rows, fail))
+    if cfg["model"]["lora"] and not p.has("model") and Path(cfg["model"]["policy"]).exists():
+        attempt(("model", "lora"), lambda: check_lora_targets(cfg, fail))
     p.raise_any()
     return rows
+
+
+def check_lora_targets(cfg: dict, fail):
+    from .lora import check_targets
+    problem = check_targets(cfg["model"]["policy"], cfg["model"]["lora"], cfg["model"]["trust_remote_code"])
+    if problem:
+        raise fail(("model", "lora", "target_modules"), problem)
+
+
+def check_reward_model(cfg: dict, i: int, fail):
+    """A reward_model source: a sequence-classification model with one label (its config.json, no weights)."""
+    from .reward_model import reward_model_problem
+    problem = reward_model_problem(cfg["reward"]["sources"][i]["reward_model"], cfg["model"]["trust_remote_code"])
+    if problem:
+        raise fail(("reward", "sources", i, "reward_model"), problem)
 
 
 def check_reward_function(cfg: dict, i: int, fail):

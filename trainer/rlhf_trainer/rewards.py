@@ -263,7 +263,8 @@ class Scored:
 
 
 class RewardHub:
-    def __init__(self, cfg: dict):
+    def __init__(self, cfg: dict, device=None):
+        """`device`: where reward-model sources run (the training device; default CPU)."""
         rcfg = cfg["reward"]
         self.fallback = float(rcfg["fallback"])
         self.sources: list[tuple[Any, float]] = []
@@ -271,6 +272,12 @@ class RewardHub:
         for s in rcfg["sources"]:
             if "function" in s:
                 src = FunctionSource(s["name"], s["function"])
+            elif "reward_model" in s:
+                import torch
+                from .reward_model import RewardModelSource
+                src = RewardModelSource(s["name"], s["reward_model"], device or torch.device("cpu"),
+                                        s.get("batch_size") or 16, bool(s.get("normalize")),
+                                        cfg["model"]["trust_remote_code"])
             elif "worker" in s:
                 src = WorkerSource(s["name"], s["worker"]["command"], dict(s["worker"].get("options", {})), timeout,
                                    cwd=cfg.get("_base_dir"))

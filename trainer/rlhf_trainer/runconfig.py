@@ -14,12 +14,21 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class LoraConfig:
+    rank: int
+    alpha: float
+    dropout: float
+    target_modules: object  # a list of module names, or the keyword "all-linear" (peft's own value)
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     policy: str
     reference: str | None
     create_if_missing: str | None
     gradient_checkpointing: bool
     trust_remote_code: bool
+    lora: LoraConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,9 @@ class RewardSourceConfig:
     function: str | None = None  # exactly one of function, worker, http (the schema's oneOf)
     worker: WorkerConfig | None = None
     http: HttpConfig | None = None
+    reward_model: str | None = None
+    batch_size: int | None = None
+    normalize: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -183,7 +195,9 @@ def _convert(tp, value):
     if typing.get_origin(tp) is tuple:
         return tuple(_convert(args[0], v) for v in value)
     if tp is float:
-        return float(value)  # YAML's `lr: 1` is an int; the field is a float either way
+        return float(value)
+    if tp is object:  # free-form (a list or a keyword): kept as the schema allowed it
+        return tuple(value) if isinstance(value, list) else value  # YAML's `lr: 1` is an int; the field is a float either way
     return value
 
 

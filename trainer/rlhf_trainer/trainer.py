@@ -25,6 +25,7 @@ from .control import Control
 from .data import Prompt, check_prompt_files, load_prompts
 from .distributed import Dist, pad_columns
 from .experience import Experience
+from .lora import ReferenceView, load_policy
 from .preflight import load_tokenizer, prompt_token_lengths
 from .resume import write_resume_info
 from .rewards import RewardHub, RewardItem, Scored
@@ -162,14 +163,17 @@ class Trainer:
         run.progress("load", 0, 3, message=f"loading tokenizer and policy from {load_from}")
         kw = {"trust_remote_code": mcfg.trust_remote_code}
         self.tokenizer = load_tokenizer(load_from, mcfg.trust_remote_code)
-        self.policy = AutoModelForCausalLM.from_pretrained(load_from, dtype=torch.float32, **kw).to(self.device)
+        lora = cfg["model"]["lora"]
+        self.policy = load_policy(load_from, policy_path, lora, **kw).to(self.device)
         if mcfg.gradient_checkpointing and self.device.type == "cuda":
             self.policy.gradient_checkpointing_enable()
         self.policy.config.use_cache = True
         run.progress("load", 1, 3, message="loading reference model")
         self.kl_coef = self.rc.algorithm.kl.coef
         self.ref = None
-        if self.kl_coef > 0:
+        if self.kl_coef > 0 and lora and not mcfg.reference:
+            self.ref = ReferenceView(self.policy)  # the initial policy is the base: the adapters off, no copy
+        elif self.kl_coef > 0:
             self.ref = AutoModelForCausalLM.from_pretrained(self.reference_path, dtype=torch.float32, **kw).to(self.device)
             self.ref.eval().requires_grad_(False)
         self.critic, self.critic_opt = None, None
@@ -185,7 +189,7 @@ class Trainer:
         self.warn_off_policy_sampling()
         self.warn_forced_gamma()
         self.warn_deprecated_logging()
-        self.rewards = RewardHub(cfg)
+        self.rewards = RewardHub(cfg, self.device)
 
         roll, tr = self.rc.rollout, self.rc.train
         self.steps_per_episode = len(self.prompts) // roll.batch_size  # >= 1: checked by preflight
@@ -362,7 +366,7 @@ class Trainer:
         run.progress("reward", 0, roll.batch_size * n, step=step)
         labels = [p.label for p in prompts for _ in range(n)]
         ptexts, responses, queries = self.decode(full, attn, P, mask)
-        items = [RewardItem(prompt=pt, response=r, label=lab, query=q, metadata={"index": first * n + k})
+        items = [RewardItem(prompt=pt, response=r, label=lab, query=q, metadata=self.reward_metadata(prompts[k // n], first * n + k))
                  for k, (pt, r, lab, q) in enumerate(zip(ptexts, responses, labels, queries))]
         scored = self.rewards.score(items)
         scores = torch.tensor(scored.total, dtype=torch.float32, device=self.device)
@@ -412,6 +416,12 @@ class Trainer:
         self.samples_seen += exp.rewards.shape[0]
         self.log_samples(step, exp, batch, ptexts, responses, labels, scored)
         return values_out
+
+    def reward_metadata(self, prompt: Prompt, index: int) -> dict:
+        """What reward sources get beside the text: the sample's index, and the prompt's chat messages when it is a
+        list of them (a reward_model source reads those through its own chat template)."""
+        raw = prompt.raw.get(self.rc.data.prompt_key)
+        return {"index": index, **({"messages": raw} if isinstance(raw, list) else {})}
 
     def gather_experience(self, e: Experience) -> Experience:
         """Every rank's experience, padded to a common prompt and response width, in rank order."""

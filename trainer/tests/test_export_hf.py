@@ -13,7 +13,11 @@ from conftest import PY, ROOT, example_config, run_trainer, write_config
 
 def _greedy(folder, prompts):
     tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True).eval()
+    return greedy(AutoModelForCausalLM.from_pretrained(folder, local_files_only=True).eval(), tok, prompts)
+
+
+def greedy(model, tok, prompts):
+    """Each prompt's greedy continuation (6 tokens) as token ids."""
     out = []
     for p in prompts:
         ids = tok(p, return_tensors="pt")

@@ -100,6 +100,8 @@ def _check_compatible(path: str, sub: dict, tp, optional: bool, problems: list):
         problems.append(f"{path}: {'optional' if optional else 'required'} in the schema, field type {tp}")
     if is_union:
         tp = next(a for a in args if a is not type(None))
+    if tp is object:  # a field that takes whatever the schema allows (LoRA's target_modules: a list or a keyword)
+        return
     kinds = _schema_types(sub) - {"null"}
     if len(kinds) != 1:
         problems.append(f"{path}: schema gives no single type ({sorted(kinds)})")

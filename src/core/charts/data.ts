@@ -20,7 +20,8 @@ export const xTitle = (x: XAxis): string => X_AXES.find((a) => a.key === x)!.tit
 
 export type Column = (number | null)[];
 
-export interface Panel { key: string; title: string; keys: string[]; eval?: boolean }
+/** `rm`: a reward-model run's panel, shown only when a run logged its keys; a run that logged any hides the policy panels it did not log. */
+export interface Panel { key: string; title: string; keys: string[]; eval?: boolean; rm?: boolean }
 /** The default order: held-out eval right beside the training reward. */
 export const PANELS: Panel[] = [
   { key: 'reward', title: 'Reward', keys: ['reward_mean'] },
@@ -34,7 +35,23 @@ export const PANELS: Panel[] = [
   { key: 'clip_frac', title: 'Clip fraction', keys: ['clip_frac'] },
   { key: 'grad_norm', title: 'Grad norm (pre-clip)', keys: ['grad_norm'] },
   { key: 'throughput', title: 'Throughput (tokens/s)', keys: ['tokens_per_s'] },
+  // a reward-model run (rlhf train-rm): Bradley-Terry loss, pair accuracy (train and held-out), margin, mean rewards
+  { key: 'rm_loss', title: 'Reward model loss', keys: ['rm_loss'], rm: true },
+  { key: 'rm_accuracy', title: 'Pair accuracy', keys: ['rm_accuracy'], rm: true },
+  { key: 'rm_eval_accuracy', title: 'Held-out pair accuracy', keys: ['eval_rm_accuracy'], eval: true, rm: true },
+  { key: 'rm_margin', title: 'Reward margin (chosen − rejected)', keys: ['rm_margin'], rm: true },
+  { key: 'rm_rewards', title: 'Chosen / rejected reward', keys: ['rm_chosen', 'rm_rejected'], rm: true },
 ];
+
+/**
+ * Which panels a set of runs shows (before the user's own hiding): the policy panels as always; the
+ * reward-model panels only when some run logged their keys, and then (a reward-model run) only the
+ * panels some run logged, so a reward model's dashboard is not a page of empty policy charts.
+ */
+export function panelsFor(logged: (p: Panel) => boolean): Panel[] {
+  const rm = PANELS.filter((p) => p.rm && logged(p));
+  return rm.length ? PANELS.filter((p) => logged(p)) : PANELS.filter((p) => !p.rm);
+}
 
 /** One line of a panel: a y column against the panel's x column (with its block summary, for long metric columns). */
 export interface Line { key: string; y: Column; kind: 'smoothed' | 'raw' | 'eval'; summary?: M4Summary }

@@ -15,7 +15,9 @@ export class SamplesSession {
   private seq = -1;
 
   constructor(readonly runDir: string, private readonly post: (m: SamplesHostToWebview) => void,
-    private readonly opts: { readOnly?: boolean; focusStep?: number; openPrompt?: (prompt: string, source: { file: string; line: number } | undefined) => void } = {}) {
+    private readonly opts: { readOnly?: boolean; focusStep?: number; openPrompt?: (prompt: string, source: { file: string; line: number } | undefined) => void;
+      /** The bar's Export Preference Dataset and Train Reward Model (the host's commands, on this run). */
+      exportPreferences?: () => void; trainRewardModel?: () => void } = {}) {
     this.index = new SampleIndex(runDir);
     this.labels = new Labels(runDir);
   }
@@ -67,6 +69,11 @@ export class SamplesSession {
       case 'group': this.post({ type: 'group', row: m.row, rows: this.withVerdicts(this.index.groupOf(m.row)) }); break;
       case 'label': this.label(m.row, m.verdict); break;
       case 'prefer': this.prefer(m.chosen, m.rejected); break;
+      case 'exportPreferences': this.opts.exportPreferences?.(); break;
+      case 'trainRewardModel':
+        if (this.opts.readOnly) { this.post({ type: 'error', message: 'training is off in an untrusted workspace' }); return; }
+        this.opts.trainRewardModel?.();
+        break;
       case 'openPrompt': {
         const r = this.index.read(m.row);
         if (r) this.opts.openPrompt?.(r.prompt, r.source);
