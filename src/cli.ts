@@ -3,11 +3,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killRun, stopRun, type TrainerHandle } from './core/launcher';
+import { refreshRemoteRuns, targetOfRun } from './core/launch';
+import type { SlurmOptions } from './core/launch/slurm';
+import type { RunHandle } from './core/launch/target';
 import { resolvePython } from './core/python';
-import { displayState, listRuns, listCheckpoints, readStatus } from './core/runStore';
+import { displayState, listRuns, listCheckpoints, readStatus, summarize } from './core/runStore';
 import { RunWatcher } from './core/runWatcher';
 import { formatDuration, formatNumber } from './core/format';
-import { StartError, installLayout, runTrainerModule, startTraining } from './core/training';
+import { StartError, installLayout, runTrainerModule, slurmDryRun, startOnTarget, startTraining } from './core/training';
 import { PRESETS, findPreset, renderPreset } from './core/presets';
 import { checkpointInfos, formatBytes, lineageOf } from './core/checkpoints';
 import { chooseNode } from './core/trainerEnv';
@@ -36,11 +39,19 @@ interface Command {
 }
 
 const RUNS_DIR: Command['flags'] = { 'runs-dir': ['string', 'DIR', 'the runs directory (default ./runs)'] };
+const SLURM_FLAGS: Command['flags'] = {
+  slurm: ['boolean', '', 'submit the run as a Slurm batch job (RUN/job.sbatch: srun + torchrun) from this login node; docs/clusters.md'],
+  nodes: ['string', 'N', 'with --slurm: nodes (default 1)'], 'gpus-per-node': ['string', 'G', 'with --slurm: GPUs per node, one rank each (default 0: CPU ranks, --nproc per node)'],
+  partition: ['string', 'P', 'with --slurm: the partition (default: the cluster\'s)'], time: ['string', 'T', 'with --slurm: the time limit (Slurm\'s format, e.g. 2:00:00)'],
+  account: ['string', 'A', 'with --slurm: the account to charge'], requeue: ['boolean', '', 'with --slurm: Slurm may requeue the job (preemption); it resumes from its newest checkpoint'],
+  'dry-run': ['boolean', '', 'with --slurm: print the job script and submit nothing'],
+};
 const COMMANDS: Record<string, Command> = {
   train: { usage: 'rlhf train CONFIG', summary: 'start a run and follow it (Ctrl-C: stop gracefully; twice: kill)', positionals: [1, 1],
     flags: { ...RUNS_DIR, python: ['string', 'PY', 'the Python for the trainer'], resume: ['string', 'CHECKPOINT', 'resume from this checkpoint folder'],
       node: ['string', 'NODE', 'the Node that runs reward rules (default: the one running rlhf)'],
-      nproc: ['string', 'N', 'training processes on this machine (default 1; more run under torchrun: DDP or FSDP2 per train.strategy)'] } },
+      nproc: ['string', 'N', 'training processes on this machine (default 1; more run under torchrun: DDP or FSDP2 per train.strategy); with --slurm: CPU ranks per node'],
+      ...SLURM_FLAGS } },
   runs: { usage: 'rlhf runs', summary: 'list runs with state, step, last reward and tags', positionals: [0, 0],
     flags: { ...RUNS_DIR, tag: ['string', 'TAG', 'only the runs with this tag (rlhf tag)'] } },
   tag: { usage: 'rlhf tag RUN [+TAG ...]', positionals: [1, 65],
@@ -201,11 +212,15 @@ async function cmdTrain(args: Args): Promise<number> {
   if (!fs.existsSync(config)) { process.stderr.write(`rlhf train: ${config}: no such file\n`); return 2; }
   const layout = installLayout(path.resolve(__dirname, '..'));
   const runsDir = runsDirOf(args);
+  const start = { python: pickPython(args), layout, config: path.resolve(config), runsDir,
+    resume: str(args.flags.resume) && path.resolve(str(args.flags.resume)!), nodePath: str(args.flags.node),
+    nproc: intFlag(args, 'nproc', 1, 1, 1024) };
+  const slurmOnly = Object.keys(SLURM_FLAGS).filter((f) => f !== 'slurm' && args.flags[f] !== undefined);
+  if (!args.flags.slurm && slurmOnly.length) throw new UsageError(`rlhf train: --${slurmOnly[0]} goes with --slurm`);
+  if (args.flags.slurm) return cmdTrainSlurm(args, start);
   let handle: TrainerHandle;
   try {
-    handle = await startTraining({ python: pickPython(args), layout, config: path.resolve(config), runsDir,
-      resume: str(args.flags.resume) && path.resolve(str(args.flags.resume)!), nodePath: str(args.flags.node),
-      nproc: intFlag(args, 'nproc', 1, 1, 1024) });
+    handle = await startTraining(start);
   } catch (e) {
     if (e instanceof StartError) {
       process.stderr.write(`rlhf train: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`);
@@ -271,16 +286,52 @@ async function cmdTrain(args: Args): Promise<number> {
   return m.state === 'failed' ? 1 : code === null ? 1 : code;
 }
 
-function cmdRuns(args: Args): number {
+/** Follows a submitted remote run until its job ends, a line every 10 steps; Ctrl-C leaves the job running. */
+async function followRemote(h: RunHandle, submitted: string): Promise<number> {
+  process.stdout.write(`run ${path.relative(process.cwd(), h.runDir)}: ${submitted}; log: ${path.join(h.runDir, 'trainer.log')}\n` +
+    `following it (Ctrl-C leaves the job running; rlhf stop ${path.basename(h.runDir)} stops it)\n`);
+  const watcher = new RunWatcher(h.runDir).start(1000);
+  let last = '';
+  watcher.onEvents(() => {
+    const m = watcher.model;
+    const line = m.step > 0 ? `step ${m.step}/${m.totalSteps ?? '?'}  reward ${fmt(m.metrics.last('reward_mean'))}` : '';
+    if (line && line !== last && (m.step % 10 === 0 || m.step === m.totalSteps)) process.stdout.write(line + '\n');
+    last = line;
+  });
+  const detach = new Promise<number>((resolve) => process.once('SIGINT', () => resolve(0)));
+  const code = await Promise.race([h.exited, detach]);
+  watcher.poll();
+  watcher.dispose();
+  const s = summarize(h.runDir);
+  process.stdout.write(`run ${displayState(s)}${s.status?.error ? `: ${s.status.error}` : ''} at step ${s.status?.step ?? 0} (${s.jobLabel})\n`);
+  return code ?? 1;
+}
+
+/** `rlhf train --slurm`: submits (or prints the script), then follows the run until the job ends; Ctrl-C leaves the job running. */
+async function cmdTrainSlurm(args: Args, start: Parameters<typeof startTraining>[0]): Promise<number> {
+  const slurm: SlurmOptions = { nodes: intFlag(args, 'nodes', 1, 1, 100_000), gpusPerNode: intFlag(args, 'gpus-per-node', 0, 0, 1024),
+    partition: str(args.flags.partition), time: str(args.flags.time), account: str(args.flags.account), requeue: !!args.flags.requeue };
+  try {
+    if (args.flags['dry-run']) { process.stdout.write(await slurmDryRun({ ...start, slurm })); return 0; }
+    const h = await startOnTarget({ ...start, target: 'slurm', slurm });
+    return await followRemote(h, `slurm job ${h.jobId} submitted; script ${path.join(h.runDir, 'job.sbatch')}`);
+  } catch (e) {
+    if (e instanceof StartError) { process.stderr.write(`rlhf train: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`); return 2; }
+    throw e;
+  }
+}
+
+async function cmdRuns(args: Args): Promise<number> {
   const runsDir = runsDirOf(args);
   const tag = str(args.flags.tag);
+  await refreshRemoteRuns(listRuns(runsDir)); // what Slurm (or Ray) says now, and ends they caused
   const runs = listRuns(runsDir).map((r) => ({ ...r, notes: readNotes(r.dir) })).filter((r) => !tag || hasTag(r.notes, tag));
   if (!runs.length) { process.stdout.write(`no runs${tag ? ` tagged ${tag}` : ''} in ${runsDir}\n`); return 0; }
   const from = (dir: string) => { const l = lineageOf(dir); return l ? `${l.parentId}@${l.step}` : ''; };
   const rows = runs.map((r) => [r.id, displayState(r), String(r.status?.step ?? 0) + (r.status?.total_steps ? `/${r.status.total_steps}` : ''),
-    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r.dir), r.notes.tags.map((t) => `#${t}`).join(' ')]);
+    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r.dir), r.notes.tags.map((t) => `#${t}`).join(' '), r.jobLabel ?? '']);
   // RESUMED FROM: a resumed run continues its parent's history from that checkpoint step (docs/architecture.md)
-  const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS', 'RESUMED FROM', 'TAGS'];
+  const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS', 'RESUMED FROM', 'TAGS', 'JOB'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n');
   return 0;
@@ -292,9 +343,9 @@ async function cmdStop(args: Args): Promise<number> {
   const runsDir = runsDirOf(args);
   const dir = runDirOf(id, runsDir);
   if (!fs.existsSync(dir)) { process.stderr.write(`rlhf stop: no run ${id} in ${runsDir}\n`); return 2; }
-  const outcome = await stopRun(dir, undefined, 30_000, (s) => process.stdout.write(s + '\n'), 'rlhf stop');
+  const outcome = await targetOfRun(dir).stop(dir, { timeoutMs: 30_000, onStage: (s) => process.stdout.write(s + '\n'), by: 'rlhf stop' });
   if (outcome === 'not-running') process.stdout.write(`${id} is not running\n`);
-  else if (outcome === 'killed') process.stdout.write(`${id} killed: ${readStatus(dir)?.error ?? 'it did not stop within 30 s of SIGINT'}\n`);
+  else if (outcome === 'killed' || outcome === 'cancelled') process.stdout.write(`${id} ${outcome}: ${readStatus(dir)?.error ?? 'it did not stop within 30 s'}\n`);
   else process.stdout.write(`${id} stopped (${outcome})\n`);
   return 0;
 }
@@ -533,7 +584,7 @@ export async function main(argv: string[]): Promise<number> {
     const { name, args } = parsed;
     switch (name) {
       case 'train': return await cmdTrain(args);
-      case 'runs': return cmdRuns(args);
+      case 'runs': return await cmdRuns(args);
       case 'tag': return cmdTag(args);
       case 'stop': return await cmdStop(args);
       case 'save': return await saveCommand(runDirOf(args._[1], runsDirOf(args)), (s) => process.stdout.write(s), (s) => process.stderr.write(s));

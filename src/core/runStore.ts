@@ -4,13 +4,18 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseStatus, type RunStatus } from './protocol';
+import { isRemoteTarget, jobLabel, jobOf, readSchedulerView, remoteAlive, type JobInfo } from './launch/target';
 
 export interface RunSummary {
   id: string;          // folder name, e.g. 20261124-181500-arithmetic
   dir: string;
   status: RunStatus | undefined;
-  alive: boolean;      // its trainer process still runs
+  alive: boolean;      // its trainer process still runs (a remote job: the scheduler or the heartbeat says so)
   checkpoints: string[];
+  /** Where its trainer runs (status.json's job); undefined: this machine, one process. */
+  job?: JobInfo;
+  /** `slurm 123456 · RUNNING on 2 nodes`; '' for a plain local run. */
+  jobLabel?: string;
 }
 
 export function isAlive(pid: number | null | undefined): boolean {
@@ -111,10 +116,12 @@ function takeKillReason(runDir: string): string | undefined {
  * A run that recorded its own end is left alone. Only call this once the trainer is gone. Returns whether
  * it wrote.
  */
-export function recordUnreportedEnd(runDir: string, end: UnreportedEnd): boolean {
+export function recordUnreportedEnd(runDir: string, end: UnreportedEnd, o: { overrideStopped?: boolean } = {}): boolean {
   const noted = takeKillReason(runDir);
   const old = readStatus(runDir);
-  if (old && !LIVE_STATES.has(old.state)) return false;
+  // overrideStopped: a trainer that stopped on the scheduler's SIGTERM (cancel, time limit, preemption) said
+  // `stopped`; the scheduler's end is the truth then
+  if (old && !LIVE_STATES.has(old.state) && !(o.overrideStopped && old.state === 'stopped')) return false;
   if (!fs.existsSync(runDir)) return false;
   const reason = end.signal === 'SIGKILL' && noted ? noted : end.reason;
   const status = { ...old, state: 'failed', pid: old?.pid ?? end.pid ?? null, step: old?.step ?? 0, updated: Date.now() / 1000,
@@ -152,8 +159,11 @@ const LIVE_STATES = new Set(['starting', 'running', 'stopping']);
 
 export function summarize(runDir: string): RunSummary {
   const status = readStatus(runDir);
-  const alive = !!status && LIVE_STATES.has(status.state) && isRunProcess(status.pid, runDir);
-  return { id: path.basename(runDir), dir: runDir, status, alive, checkpoints: listCheckpoints(runDir) };
+  const job = jobOf(status);
+  // a remote job's pid is on another machine: never look it up here
+  const alive = !!status && LIVE_STATES.has(status.state) && (isRemoteTarget(job?.target) ? remoteAlive(runDir) : isRunProcess(status.pid, runDir));
+  const label = jobLabel(job, isRemoteTarget(job?.target) ? readSchedulerView(runDir) : undefined);
+  return { id: path.basename(runDir), dir: runDir, status, alive, checkpoints: listCheckpoints(runDir), job, jobLabel: label };
 }
 
 /** Runs under runsDir, newest first. A folder counts as a run when it has events.jsonl or status.json. */

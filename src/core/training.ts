@@ -5,6 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { launchTrainer, type TrainerHandle } from './launcher';
+import { targetFor } from './launch';
+import type { RayOptions } from './launch/ray';
+import { renderSbatch, SlurmError, type SlurmOptions } from './launch/slurm';
+import type { RunHandle, StartRequest, TargetKind } from './launch/target';
 import { probePython } from './python';
 import { newRunId } from './runStore';
 import { chooseNode, trainerEnv, type NodeCommand } from './trainerEnv';
@@ -88,12 +92,44 @@ export interface StartOptions {
 }
 
 export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
+  const req = await prepareStart(o);
+  return launchTrainer({ ...req, nproc: o.nproc });
+}
+
+/** The checks before any start (the interpreter, the config with the trainer itself), then what a target starts with. */
+async function prepareStart(o: StartOptions): Promise<StartRequest> {
   const python = typeof o.python === 'string' ? o.python : o.python.path;
   const probe = await probePython(python, undefined, typeof o.python === 'string' ? undefined : o.python.origin);
   if (!probe.ok) throw new StartError(probe.problem ?? 'Python is not usable', probe.fix, 'python');
   const node = chooseNode({ setting: o.nodePath });
   await validateConfig(python, o.layout, o.config, node, o.resume);
-  const runDir = path.join(o.runsDir, newRunId(runNameOf(o.config)));
-  return launchTrainer({ python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: o.config, runDir,
-    resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node), nproc: o.nproc });
+  return { python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: o.config, runDir: path.join(o.runsDir, newRunId(runNameOf(o.config))),
+    resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node), nproc: o.nproc };
+}
+
+export interface TargetStartOptions extends StartOptions {
+  /** Where to run; absent: local (torchrun when nproc > 1). */
+  target?: TargetKind;
+  slurm?: SlurmOptions;
+  ray?: RayOptions;
+}
+
+const kindOf = (o: TargetStartOptions): TargetKind => o.target ?? (o.nproc && o.nproc > 1 ? 'torchrun' : 'local');
+
+/** Starts a run on its target (src/core/launch): the same checks as a local start, then the target's start. StartError with one line when it cannot. */
+export async function startOnTarget(o: TargetStartOptions): Promise<RunHandle> {
+  const kind = kindOf(o);
+  const req = { ...(await prepareStart(o)), slurm: o.slurm && { ...o.slurm, procs: o.slurm.procs ?? o.nproc }, ray: o.ray };
+  try {
+    return await targetFor(kind).start(req);
+  } catch (e) {
+    if (e instanceof SlurmError) throw new StartError(e.message);
+    throw e;
+  }
+}
+
+/** `--slurm --dry-run`: the job script a start would submit, for the run folder it would create (nothing is created). */
+export async function slurmDryRun(o: TargetStartOptions): Promise<string> {
+  const req = await prepareStart(o);
+  return renderSbatch(req, { ...o.slurm, procs: o.slurm?.procs ?? o.nproc });
 }

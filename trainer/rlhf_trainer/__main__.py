@@ -106,6 +106,7 @@ def cmd_run(args) -> int:
     _tee_to_log(run_dir)
     run.write_config(cfg)
     run.set_status(state="starting")
+    run.start_heartbeat()
     control = Control()
     control.install(read_stdin=not args.no_stdin, run_dir=run_dir)  # stdin lines and <run>/control/ request files
     trainer = Trainer(cfg, run, resume=args.resume, control=control, prompt_rows=rows)

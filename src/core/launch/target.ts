@@ -1,0 +1,188 @@
+// The launcher contract: where a run's trainer runs and what every target does for it. Targets: `local`
+// (one process in its own process group on this machine), `torchrun` (N processes here under torchrun),
+// `slurm` (a batch job: srun + torchrun on the allocated nodes) and `ray` (a Ray job). The target and the
+// scheduler's job id are in status.json's `job` (written before the trainer starts, kept by it), so every
+// reader of a run folder knows where its trainer is. No vscode here.
+//
+// Liveness of a remote job never uses a pid (the pid in status.json is on another machine): it is what the
+// scheduler last said (scheduler.json, refreshed by `liveness`) and the heartbeat rank 0 writes
+// (heartbeat.json, every HEARTBEAT_S seconds; trainer/rlhf_trainer/runfolder.py).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TrainerHandle } from '../launcher';
+import type { RunStatus } from '../protocol';
+import type { RayOptions } from './ray';
+import type { SlurmOptions } from './slurm';
+
+export type TargetKind = 'local' | 'torchrun' | 'slurm' | 'ray';
+export const TARGET_KINDS: readonly TargetKind[] = ['local', 'torchrun', 'slurm', 'ray'];
+export const isRemoteTarget = (k: TargetKind | undefined): boolean => k === 'slurm' || k === 'ray';
+
+/** status.json's `job`: where the run's trainer runs (schemas/status.schema.json). Absent: a local run. */
+export interface JobInfo {
+  target: TargetKind;
+  /** The scheduler's job id: Slurm's `123456`, Ray's `raysubmit_…`; null for local targets. */
+  id: string | null;
+  /** Nodes asked for (Slurm --nodes, Ray workers). */
+  nodes?: number | null;
+  /** Ranks per node (torchrun --nproc-per-node). */
+  procs_per_node?: number | null;
+  /** Where the scheduler is: the Ray dashboard address; Slurm's partition (null: the default one). */
+  address?: string | null;
+}
+
+/** What the scheduler last said about a run's job: RUN/scheduler.json, written by RLHF Studio, never by the trainer. */
+export interface SchedulerView {
+  /** The scheduler's own state word: PENDING, RUNNING, COMPLETED, CANCELLED, TIMEOUT, PREEMPTED… (Ray: PENDING, RUNNING, SUCCEEDED, STOPPED, FAILED). */
+  state: string;
+  /** The scheduler's reason or message, when it gave one (Slurm's Reason, `CANCELLED by 0`, Ray's message). */
+  reason?: string | null;
+  /** Nodes the job runs on, when running. */
+  nodes?: number | null;
+  /** Unix seconds of that answer. */
+  checked: number;
+  /** Whether the state is final (the job will not run again). */
+  ended: boolean;
+  /** Unix seconds when a stop was asked for: the scheduler's cancel that may follow is the user's, not a failure. */
+  stop_requested?: number | null;
+}
+
+/** The trainer's heartbeat: RUN/heartbeat.json, rewritten by rank 0 every HEARTBEAT_S seconds while it runs. */
+export interface Heartbeat { time: number; host: string; pid: number; job_id?: string | null }
+export const HEARTBEAT_S = 5;
+/** A heartbeat older than this (seconds) is not a sign of life (a few missed beats: a busy or a gone trainer). */
+export const HEARTBEAT_STALE_S = 60;
+/** A scheduler answer older than this (seconds) says nothing about now. */
+export const VIEW_STALE_S = 120;
+
+export type StopOutcome = 'not-running' | 'graceful' | 'sigint' | 'killed' | 'cancelled';
+
+export interface StartRequest {
+  python: string;
+  trainerDir: string;
+  schemasDir: string;
+  /** Absolute config path. */
+  config: string;
+  runDir: string;
+  resume?: string;
+  rewardWorker?: string;
+  /** The trainer's whole environment (trainerEnv). */
+  env: NodeJS.ProcessEnv;
+  /** Training processes per node (torchrun --nproc-per-node); 1: one plain process (local). */
+  nproc?: number;
+  /** The `slurm` target's options (rlhf train --slurm, rlhf.slurm.*). */
+  slurm?: SlurmOptions;
+  /** The `ray` target's options (rlhf train --ray, rlhf.ray.*). */
+  ray?: RayOptions;
+}
+
+/** A started run: its folder and, while this process started it, how to follow it to its end. */
+export interface RunHandle {
+  runDir: string;
+  target: TargetKind;
+  /** The scheduler's job id (remote targets). */
+  jobId?: string;
+  /** The exit code when known (null: a signal), once the run folder holds how the run ended; a remote job: 0 completed or stopped, 1 failed. */
+  exited: Promise<number | null>;
+  /** The trainer process, for the local targets (its stdin takes control lines). */
+  trainer?: TrainerHandle;
+}
+
+export interface StopOptions {
+  /** How long each stage waits: the trainer's graceful stop, then the scheduler's cancel (rlhf.stopTimeoutSeconds). */
+  timeoutMs: number;
+  onStage?: (stage: string) => void;
+  /** Who asked, for the recorded reason: `rlhf stop`, `Stop Training`. */
+  by: string;
+}
+
+export interface Liveness {
+  /** The trainer still runs, or the job still waits to run. */
+  alive: boolean;
+  /** The scheduler's answer, for remote targets (also written to scheduler.json). */
+  view?: SchedulerView;
+}
+
+export interface LaunchTarget {
+  readonly kind: TargetKind;
+  /** Starts the run (submits the job); status.json holds `job` before this resolves. */
+  start(req: StartRequest): Promise<RunHandle>;
+  /** The run's control request (control/), then the scheduler's cancel (or signals, locally) after opts.timeoutMs. */
+  stop(runDir: string, opts: StopOptions): Promise<StopOutcome>;
+  /** Asks the scheduler and reads the heartbeat (never a local pid for a remote job); records an end the trainer could not. */
+  liveness(runDir: string): Promise<Liveness>;
+  /** The run's log files, most useful first (trainer.log; the job's own output). */
+  logs(runDir: string): string[];
+  /** After a window reload or from another process: a handle that resolves when the live run ends; undefined when it is not live. */
+  reattach(runDir: string, pollMs?: number): Promise<RunHandle | undefined>;
+}
+
+// ---- the files every target shares -----------------------------------------------------------------
+
+export const SCHEDULER_FILE = 'scheduler.json';
+export const HEARTBEAT_FILE = 'heartbeat.json';
+
+function readJson(file: string): unknown {
+  try { return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown; } catch { return undefined; }
+}
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** status.json's `job`, checked; undefined for a run without one (a local run of an older version included). */
+export function jobOf(status: RunStatus | undefined): JobInfo | undefined {
+  const j = (status as { job?: unknown } | undefined)?.job;
+  return isObj(j) && typeof j.target === 'string' && (TARGET_KINDS as readonly string[]).includes(j.target) ? (j as unknown as JobInfo) : undefined;
+}
+
+export function readHeartbeat(runDir: string): Heartbeat | undefined {
+  const h = readJson(path.join(runDir, HEARTBEAT_FILE));
+  return isObj(h) && typeof h.time === 'number' ? (h as unknown as Heartbeat) : undefined;
+}
+
+export function heartbeatFresh(runDir: string, now = Date.now() / 1000): boolean {
+  const h = readHeartbeat(runDir);
+  return !!h && now - h.time < HEARTBEAT_STALE_S;
+}
+
+export function readSchedulerView(runDir: string): SchedulerView | undefined {
+  const v = readJson(path.join(runDir, SCHEDULER_FILE));
+  return isObj(v) && typeof v.state === 'string' && typeof v.checked === 'number' ? (v as unknown as SchedulerView) : undefined;
+}
+
+/** Writes scheduler.json (temporary file, then rename), keeping a stop request already noted. */
+export function writeSchedulerView(runDir: string, view: SchedulerView): void {
+  const old = readSchedulerView(runDir);
+  const next = { ...view, stop_requested: view.stop_requested ?? old?.stop_requested ?? null };
+  const tmp = path.join(runDir, `.${SCHEDULER_FILE}.tmp-${process.pid}`);
+  fs.writeFileSync(tmp, JSON.stringify(next, null, 1));
+  fs.renameSync(tmp, path.join(runDir, SCHEDULER_FILE));
+}
+
+/** Notes that the user asked this run to stop (a cancel that follows is theirs, not the scheduler's doing). */
+export function noteStopRequested(runDir: string): void {
+  const old = readSchedulerView(runDir);
+  writeSchedulerView(runDir, { ...(old ?? { state: 'UNKNOWN', checked: 0, ended: false }), stop_requested: Date.now() / 1000 });
+}
+
+/**
+ * Whether a remote run is alive, from the files alone (no scheduler call, cheap enough for every listing):
+ * a fresh heartbeat, or a recent scheduler answer that the job still runs or waits to run.
+ */
+export function remoteAlive(runDir: string, now = Date.now() / 1000): boolean {
+  if (heartbeatFresh(runDir, now)) {
+    const v = readSchedulerView(runDir);
+    return !(v?.ended && v.checked >= (readHeartbeat(runDir)?.time ?? 0));
+  }
+  const v = readSchedulerView(runDir);
+  return !!v && !v.ended && now - v.checked < VIEW_STALE_S;
+}
+
+/** `slurm 123456 · RUNNING on 2 nodes`, `ray raysubmit_… · RUNNING`, `torchrun ×2`; '' for a plain local run. */
+export function jobLabel(job: JobInfo | undefined, view: SchedulerView | undefined): string {
+  if (!job || job.target === 'local') return '';
+  if (job.target === 'torchrun') return `torchrun ×${job.procs_per_node ?? '?'}`;
+  const head = `${job.target} ${job.id ?? '(not submitted)'}`;
+  if (!view) return head;
+  const nodes = view.state === 'RUNNING' && view.nodes ? ` on ${view.nodes} node${view.nodes === 1 ? '' : 's'}` : '';
+  return `${head} · ${view.state}${nodes}`;
+}
