@@ -5,12 +5,13 @@ import { parseArgs } from 'node:util';
 import { killRun, stopRun, type TrainerHandle } from './core/launcher';
 import { refreshRemoteRuns, targetOfRun } from './core/launch';
 import type { SlurmOptions } from './core/launch/slurm';
+import { RayError, rayTarget, type RayOptions } from './core/launch/ray';
 import type { RunHandle } from './core/launch/target';
 import { resolvePython } from './core/python';
-import { displayState, listRuns, listCheckpoints, readStatus, summarize } from './core/runStore';
+import { displayState, listRuns, listCheckpoints, newRunId, readStatus, summarize } from './core/runStore';
 import { RunWatcher } from './core/runWatcher';
 import { formatDuration, formatNumber } from './core/format';
-import { StartError, installLayout, runTrainerModule, slurmDryRun, startOnTarget, startTraining } from './core/training';
+import { StartError, installLayout, runNameOf, runTrainerModule, slurmDryRun, startOnTarget, startTraining } from './core/training';
 import { PRESETS, findPreset, renderPreset } from './core/presets';
 import { checkpointInfos, formatBytes, lineageOf } from './core/checkpoints';
 import { chooseNode } from './core/trainerEnv';
@@ -46,12 +47,19 @@ const SLURM_FLAGS: Command['flags'] = {
   account: ['string', 'A', 'with --slurm: the account to charge'], requeue: ['boolean', '', 'with --slurm: Slurm may requeue the job (preemption); it resumes from its newest checkpoint'],
   'dry-run': ['boolean', '', 'with --slurm: print the job script and submit nothing'],
 };
+const RAY_FLAGS: Command['flags'] = {
+  ray: ['string', 'URL', 'submit the run as a Ray job through the Jobs API of this Ray dashboard (e.g. http://127.0.0.1:8265; token: $RLHF_RAY_TOKEN); the run folder is mirrored here; docs/clusters.md'],
+  workers: ['string', 'N', 'with --ray: Ray Train workers, one rank each (default 2)'],
+  'gpus-per-worker': ['string', 'G', 'with --ray: GPUs per worker (default 0: CPU workers, gloo)'],
+  'ray-storage': ['string', 'DIR', 'with --ray: the cluster\'s folder for run folders and checkpoints (default ~/rlhf-runs)'],
+  'stop-timeout': ['string', 'S', 'with --ray: seconds a stopped job has to checkpoint before Ray kills it (default 30)'],
+};
 const COMMANDS: Record<string, Command> = {
   train: { usage: 'rlhf train CONFIG', summary: 'start a run and follow it (Ctrl-C: stop gracefully; twice: kill)', positionals: [1, 1],
     flags: { ...RUNS_DIR, python: ['string', 'PY', 'the Python for the trainer'], resume: ['string', 'CHECKPOINT', 'resume from this checkpoint folder'],
       node: ['string', 'NODE', 'the Node that runs reward rules (default: the one running rlhf)'],
       nproc: ['string', 'N', 'training processes on this machine (default 1; more run under torchrun: DDP or FSDP2 per train.strategy); with --slurm: CPU ranks per node'],
-      ...SLURM_FLAGS } },
+      ...SLURM_FLAGS, ...RAY_FLAGS } },
   runs: { usage: 'rlhf runs', summary: 'list runs with state, step, last reward and tags', positionals: [0, 0],
     flags: { ...RUNS_DIR, tag: ['string', 'TAG', 'only the runs with this tag (rlhf tag)'] } },
   tag: { usage: 'rlhf tag RUN [+TAG ...]', positionals: [1, 65],
@@ -218,6 +226,9 @@ async function cmdTrain(args: Args): Promise<number> {
   const slurmOnly = Object.keys(SLURM_FLAGS).filter((f) => f !== 'slurm' && args.flags[f] !== undefined);
   if (!args.flags.slurm && slurmOnly.length) throw new UsageError(`rlhf train: --${slurmOnly[0]} goes with --slurm`);
   if (args.flags.slurm) return cmdTrainSlurm(args, start);
+  const rayOnly = Object.keys(RAY_FLAGS).filter((f) => f !== 'ray' && args.flags[f] !== undefined);
+  if (!args.flags.ray && rayOnly.length) throw new UsageError(`rlhf train: --${rayOnly[0]} goes with --ray`);
+  if (args.flags.ray) return cmdTrainRay(args, start);
   let handle: TrainerHandle;
   try {
     handle = await startTraining(start);
@@ -305,6 +316,23 @@ async function followRemote(h: RunHandle, submitted: string): Promise<number> {
   const s = summarize(h.runDir);
   process.stdout.write(`run ${displayState(s)}${s.status?.error ? `: ${s.status.error}` : ''} at step ${s.status?.step ?? 0} (${s.jobLabel})\n`);
   return code ?? 1;
+}
+
+/** `rlhf train --ray URL`: packs and submits through the Ray Jobs API (no Python here), then follows the mirrored run. */
+async function cmdTrainRay(args: Args, start: Parameters<typeof startTraining>[0]): Promise<number> {
+  const ray: RayOptions = { address: str(args.flags.ray)!, workers: intFlag(args, 'workers', 2, 1, 100_000),
+    gpusPerWorker: intFlag(args, 'gpus-per-worker', 0, 0, 1024), storage: str(args.flags['ray-storage']),
+    stopTimeoutS: intFlag(args, 'stop-timeout', 30, 1, 86_400) };
+  const { layout, config, runsDir } = start;
+  try {
+    // --resume names a checkpoint on the cluster (a Ray run's checkpoint events say where): passed as given
+    const h = await rayTarget.start({ python: '', trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, rewardWorker: layout.rewardWorker,
+      config, runDir: path.join(runsDir, newRunId(runNameOf(config))), resume: str(args.flags.resume), env: {}, ray });
+    return await followRemote(h, `ray job ${h.jobId} submitted to ${ray.address}`);
+  } catch (e) {
+    if (e instanceof RayError) { process.stderr.write(`rlhf train: ${e.message}\n`); return 2; }
+    throw e;
+  }
 }
 
 /** `rlhf train --slurm`: submits (or prints the script), then follows the run until the job ends; Ctrl-C leaves the job running. */

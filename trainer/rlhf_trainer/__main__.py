@@ -91,7 +91,8 @@ def describe_error(e: BaseException) -> str:
     return text
 
 
-def cmd_run(args) -> int:
+def cmd_run(args, control=None) -> int:
+    """`control`: the requests' receiver when the caller has its own channel to it (ray_entry.py); installed here."""
     loaded = _load(args.config, args.resume, args.max_steps)
     if loaded is None:
         return 2
@@ -107,7 +108,7 @@ def cmd_run(args) -> int:
     run.write_config(cfg)
     run.set_status(state="starting")
     run.start_heartbeat()
-    control = Control()
+    control = control or Control()
     control.install(read_stdin=not args.no_stdin, run_dir=run_dir)  # stdin lines and <run>/control/ request files
     trainer = Trainer(cfg, run, resume=args.resume, control=control, prompt_rows=rows)
     status, error = "failed", None
