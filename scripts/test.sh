@@ -18,6 +18,8 @@ step "typecheck" npx tsc -p . --noEmit
 step "lint: eslint (type-aware)" npx eslint
 step "lint: ruff" .venv/bin/ruff check trainer
 step "build" node esbuild.mjs
+# the one-node Slurm the Slurm tests submit to (root only: it starts daemons; .ci/run installs it); idempotent
+if [ "$(id -u)" = 0 ]; then step "slurm test cluster" bash scripts/setup-slurm.sh; fi
 step "TS unit + integration tests" npm run -s test:unit
 step "trainer pytest suite" .venv/bin/python -m pytest -q trainer/tests
 if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then echo "=== e2e skipped (RLHF_SKIP_E2E=1)"; else step "end-to-end in code-server + chromium" npm run -s test:e2e; fi

@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { launchTrainer, type TrainerHandle } from './launcher';
 import { targetFor } from './launch';
 import type { RayOptions } from './launch/ray';
-import { renderSbatch, SlurmError, type SlurmOptions } from './launch/slurm';
+import { checkSlurm, renderSbatch, SlurmError, type SlurmOptions } from './launch/slurm';
 import type { RunHandle, StartRequest, TargetKind } from './launch/target';
 import { probePython } from './python';
 import { newRunId } from './runStore';
@@ -119,8 +119,10 @@ const kindOf = (o: TargetStartOptions): TargetKind => o.target ?? (o.nproc && o.
 /** Starts a run on its target (src/core/launch): the same checks as a local start, then the target's start. StartError with one line when it cannot. */
 export async function startOnTarget(o: TargetStartOptions): Promise<RunHandle> {
   const kind = kindOf(o);
-  const req = { ...(await prepareStart(o)), slurm: o.slurm && { ...o.slurm, procs: o.slurm.procs ?? o.nproc }, ray: o.ray };
   try {
+    // the scheduler first: a missing sbatch or partition is said in a second, not after the config check
+    if (kind === 'slurm') await checkSlurm(o.slurm ?? {});
+    const req = { ...(await prepareStart(o)), slurm: o.slurm && { ...o.slurm, procs: o.slurm.procs ?? o.nproc }, ray: o.ray };
     return await targetFor(kind).start(req);
   } catch (e) {
     if (e instanceof SlurmError) throw new StartError(e.message);

@@ -61,7 +61,7 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     const reward = typeof s?.reward_mean === 'number' ? formatNumber(s.reward_mean, 3) : undefined;
     const notes = readNotes(run.dir);
     // short tokens, no labels: the tooltip spells them out
-    item.description = [state, step, reward, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined,
+    item.description = [state, step, reward, run.jobLabel || undefined, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined,
       parent ? `↳ ${parent.parentId}@${parent.step}` : undefined, notes.tags.map((t) => `#${t}`).join(' ') || undefined,
       notes.note ? '✎' : undefined].filter(Boolean).join(' · ');
     const [icon, color] = ICONS[state] ?? ICONS.unknown;
@@ -73,6 +73,7 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     line('run', run.id);
     line('state', state);
     line('step', step);
+    if (run.jobLabel) line('job', run.jobLabel);
     if (reward) line('reward (mean)', reward);
     line('checkpoints', String(run.checkpoints.length));
     if (s?.last_checkpoint) line('last checkpoint', s.last_checkpoint);

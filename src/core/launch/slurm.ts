@@ -294,7 +294,8 @@ async function slurmStop(runDir: string, o: { timeoutMs: number; onStage?: (s: s
     }
     return false;
   };
-  if (isLiveRun(runDir)) {
+  // a job still waiting in the queue has no trainer to ask: it is cancelled at once
+  if (first.view?.state !== 'PENDING' && isLiveRun(runDir)) {
     writeControlRequest(runDir, { type: 'stop' });
     o.onStage?.(`stop requested (slurm job ${id}): finishing the step and checkpointing`);
     if (await ended(o.timeoutMs)) return 'graceful';

@@ -9,7 +9,7 @@
 // (heartbeat.json, every HEARTBEAT_S seconds; trainer/rlhf_trainer/runfolder.py).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { TrainerHandle } from '../launcher';
+import type { LaunchOptions, StopOutcome as LocalStopOutcome, TrainerHandle } from '../launcher';
 import type { RunStatus } from '../protocol';
 import type { RayOptions } from './ray';
 import type { SlurmOptions } from './slurm';
@@ -55,21 +55,14 @@ export const HEARTBEAT_STALE_S = 60;
 /** A scheduler answer older than this (seconds) says nothing about now. */
 export const VIEW_STALE_S = 120;
 
-export type StopOutcome = 'not-running' | 'graceful' | 'sigint' | 'killed' | 'cancelled';
+/** How a stop went: the local escalation's stages, or `cancelled` by the scheduler (scancel, Ray's stop). */
+export type StopOutcome = LocalStopOutcome | 'cancelled';
 
-export interface StartRequest {
-  python: string;
-  trainerDir: string;
-  schemasDir: string;
+/** What every target starts from: the local launcher's options, with the environment built (trainerEnv) and the cluster options. */
+export interface StartRequest extends Omit<LaunchOptions, 'env' | 'nodePath'> {
   /** Absolute config path. */
   config: string;
-  runDir: string;
-  resume?: string;
-  rewardWorker?: string;
-  /** The trainer's whole environment (trainerEnv). */
   env: NodeJS.ProcessEnv;
-  /** Training processes per node (torchrun --nproc-per-node); 1: one plain process (local). */
-  nproc?: number;
   /** The `slurm` target's options (rlhf train --slurm, rlhf.slurm.*). */
   slurm?: SlurmOptions;
   /** The `ray` target's options (rlhf train --ray, rlhf.ray.*). */
