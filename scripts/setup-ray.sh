@@ -66,8 +66,9 @@ start_once() {
   echo "[ray] starting a head at $URL (temp dir $TMPD)"
   "$VENV/bin/python" -c "import ray.dashboard.agent, ray.dashboard.modules.job.job_agent" >/dev/null 2>&1 || true
   # PATH: a job's entrypoint `python` is the venv's, as on a Ray image; generous registration timeouts for
-  # workers that import torch on a loaded machine
-  RAY_USAGE_STATS_ENABLED=0 RAY_raylet_start_wait_time_s=300 RAY_worker_register_timeout_seconds=300 \
+  # workers that import torch on a loaded machine; workers at the tests' own priority (Ray's default niceness 15
+  # starved them on a shared 2-core machine: minutes per worker start)
+  RAY_USAGE_STATS_ENABLED=0 RAY_raylet_start_wait_time_s=300 RAY_worker_register_timeout_seconds=300 RAY_worker_niceness=0 \
     PATH="$ROOT/$VENV/bin:$PATH" "$VENV/bin/ray" start --head --node-ip-address 127.0.0.1 --port "$GCS_PORT" \
     --dashboard-host 127.0.0.1 --dashboard-port "$PORT" --num-cpus 2 --temp-dir "$TMPD" \
     --disable-usage-stats >"$VENV/ray-start.log" 2>&1 || return 1

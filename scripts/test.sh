@@ -20,7 +20,10 @@ step "lint: ruff" .venv/bin/ruff check trainer
 step "build" node esbuild.mjs
 # the one-node Slurm the Slurm tests submit to (root only: it starts daemons; .ci/run installs it); idempotent
 if [ "$(id -u)" = 0 ]; then step "slurm test cluster" bash scripts/setup-slurm.sh; fi
+# .venv-ray (ray pinned, never the user's .venv) and a Ray head on 127.0.0.1 for the Ray tests; idempotent
+step "ray test cluster" bash scripts/setup-ray.sh
 step "TS unit + integration tests" npm run -s test:unit
+bash scripts/setup-ray.sh --stop  # the head and its workers end with the tests that use them
 step "trainer pytest suite" .venv/bin/python -m pytest -q trainer/tests
 if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then echo "=== e2e skipped (RLHF_SKIP_E2E=1)"; else step "end-to-end in code-server + chromium" npm run -s test:e2e; fi
 echo

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { killRun, stopRun, type TrainerHandle } from './core/launcher';
 import { refreshRemoteRuns, targetOfRun } from './core/launch';
 import type { SlurmOptions } from './core/launch/slurm';
-import { RayError, rayTarget, type RayOptions } from './core/launch/ray';
+import { RayError, downloadRayCheckpoint, rayTarget, type RayOptions } from './core/launch/ray';
 import type { RunHandle } from './core/launch/target';
 import { resolvePython } from './core/python';
 import { displayState, listRuns, listCheckpoints, newRunId, readStatus, summarize } from './core/runStore';
@@ -66,6 +66,9 @@ const COMMANDS: Record<string, Command> = {
     summary: 'add tags to a run (+TAG or TAG; -TAG after --), remove them, set its note; prints its tags and note (kept in RUN/notes.json)',
     flags: { ...RUNS_DIR, remove: ['string', 'TAG,...', 'tags to remove'], note: ['string', 'TEXT', 'the run\'s note (\'\' removes it)'] } },
   stop: { usage: 'rlhf stop RUN', summary: 'stop a run (control line / SIGINT, then SIGKILL after a timeout)', positionals: [1, 1], flags: { ...RUNS_DIR } },
+  download: { usage: 'rlhf download RUN', positionals: [1, 1],
+    summary: 'fetch a checkpoint of a Ray run from the cluster\'s storage into RUN/checkpoints/step-N (through a small Ray job); prints where it landed',
+    flags: { ...RUNS_DIR, step: ['string', 'N', 'the checkpoint\'s step (default: the newest)'] } },
   save: { usage: 'rlhf save RUN', summary: 'ask a live run (started anywhere) for a checkpoint after its current step; prints where it landed',
     positionals: [1, 1], flags: { ...RUNS_DIR } },
   'rewards test': { usage: 'rlhf rewards test RULES', positionals: [1, 1],
@@ -331,6 +334,21 @@ async function cmdTrainRay(args: Args, start: Parameters<typeof startTraining>[0
     return await followRemote(h, `ray job ${h.jobId} submitted to ${ray.address}`);
   } catch (e) {
     if (e instanceof RayError) { process.stderr.write(`rlhf train: ${e.message}\n`); return 2; }
+    throw e;
+  }
+}
+
+/** `rlhf download RUN [--step N]`: a Ray run's checkpoint, from the cluster into the local run folder. */
+async function cmdDownload(args: Args): Promise<number> {
+  const dir = runDirOf(args._[1], runsDirOf(args));
+  if (!fs.existsSync(dir)) { process.stderr.write(`rlhf download: no run ${args._[1]} in ${runsDirOf(args)}\n`); return 2; }
+  try {
+    const step = args.flags.step === undefined ? undefined : intFlag(args, 'step', 0, 0, 1e9);
+    const local = await downloadRayCheckpoint(dir, installLayout(path.resolve(__dirname, '..')), step, (s) => process.stdout.write(s + '\n'));
+    process.stdout.write(`checkpoint: ${path.relative(process.cwd(), local)}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof RayError) { process.stderr.write(`rlhf download: ${e.message}\n`); return 2; }
     throw e;
   }
 }
@@ -615,6 +633,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'runs': return await cmdRuns(args);
       case 'tag': return cmdTag(args);
       case 'stop': return await cmdStop(args);
+      case 'download': return await cmdDownload(args);
       case 'save': return await saveCommand(runDirOf(args._[1], runsDirOf(args)), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
       case 'rewards test': return await cmdRewardsTest(args);
       case 'watch': return await cmdWatch(args);

@@ -123,7 +123,7 @@ async function startRun(ctx: Ctx, config: string | undefined, resume?: string): 
       } else {
         progress.report({ message: `checking ${python.path}, the config and ${kind}…` });
         const h = await startOnTarget({ python, layout: ctx.layout, config, runsDir: ctx.runsDir!, resume, nodePath: ctx.config.nodePath,
-          nproc: ctx.config.trainingProcesses, target: kind, slurm: ctx.config.slurm });
+          nproc: ctx.config.trainingProcesses, target: kind, slurm: ctx.config.slurm, ray: ctx.config.ray });
         let ended = false;
         void h.exited.then(() => { ended = true; });
         id = attachRemote(ctx, h);

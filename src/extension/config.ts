@@ -1,6 +1,7 @@
 // The rlhf.* settings, typed, in one place. Defaults come from package.json (getConfiguration's get
 // without a default returns the contributed one), and change events are sorted here.
 import * as vscode from 'vscode';
+import type { RayOptions } from '../core/launch/ray';
 import type { SlurmOptions } from '../core/launch/slurm';
 
 const KEYS = ['pythonPath', 'nodePath', 'runsDirectory', 'stopTimeoutSeconds', 'trainingProcesses', 'launchTarget'] as const;
@@ -44,6 +45,12 @@ export class Config implements vscode.Disposable {
     const text = (k: string) => (this.section.get<string>(`slurm.${k}`) ?? '').trim() || undefined;
     return { nodes: this.section.get<number>('slurm.nodes'), gpusPerNode: this.section.get<number>('slurm.gpusPerNode'), procs: this.trainingProcesses,
       partition: text('partition'), time: text('time'), account: text('account'), requeue: this.section.get<boolean>('slurm.requeue') };
+  }
+  /** rlhf.ray.*: the options of `rlhf train --ray`; the stop timeout is rlhf.stopTimeoutSeconds. */
+  get ray(): RayOptions {
+    const text = (k: string) => (this.section.get<string>(`ray.${k}`) ?? '').trim() || undefined;
+    return { address: text('address') ?? '', workers: this.section.get<number>('ray.workers'), gpusPerWorker: this.section.get<number>('ray.gpusPerWorker'),
+      storage: text('storagePath'), stopTimeoutS: this.stopTimeoutMs / 1000 };
   }
 
   /** Writes rlhf.pythonPath where the user keeps it: the level it is set at, else User settings. */

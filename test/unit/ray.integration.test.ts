@@ -9,11 +9,11 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
-import { RayError, RayJobs, rayTarget } from '../../src/core/launch/ray';
+import { RayError, RayJobs, downloadRayCheckpoint, rayTarget } from '../../src/core/launch/ray';
 import { readRayInfo, writeRayInfo } from '../../src/core/launch/rayMirror';
 import { readSchedulerView } from '../../src/core/launch/target';
 import { parseEventLine, type TrainerEvent } from '../../src/core/protocol';
-import { readStatus } from '../../src/core/runStore';
+import { listCheckpoints, readStatus } from '../../src/core/runStore';
 
 const ROOT = path.resolve(__dirname, '../..');
 const VENV = path.join(ROOT, '.venv-ray');
@@ -34,7 +34,12 @@ before(() => {
   assert.equal(r.status, 0, `scripts/setup-ray.sh failed:\n${r.stdout}${r.stderr}`);
   address = fs.readFileSync(path.join(VENV, 'head-address'), 'utf8').trim();
 });
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const submitted: string[] = [];
+after(async () => {
+  // a test that failed half-way must not leave its job running on the head
+  for (const id of submitted) await new RayJobs(address).stop(id).catch(() => undefined);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 /** A copy of the embedded example (model, data, reward) with a short run; the folder is what travels to the job. */
 function example(name: string, maxSteps: number, every: number): string {
@@ -59,6 +64,7 @@ function events(runDir: string): TrainerEvent[] {
 test('a 2-worker job of the embedded example runs to completion; the mirrored run folder has every metrics step', { skip, timeout: 1_200_000 }, async () => {
   const config = example('complete', 6, 3);
   const h = await rayTarget.start(request(config, 'ray-complete'));
+  submitted.push(h.jobId!);
   assert.match(h.jobId ?? '', /^raysubmit_/);
   assert.equal(await h.exited, 0, fs.readFileSync(path.join(h.runDir, 'trainer.log'), 'utf8').slice(-3000));
   const status = readStatus(h.runDir);
@@ -87,15 +93,24 @@ test('a 2-worker job of the embedded example runs to completion; the mirrored ru
   assert.equal((await rayTarget.liveness(again)).alive, false);
   assert.ok(fs.readFileSync(path.join(again, 'events.jsonl')).equals(fs.readFileSync(path.join(h.runDir, 'events.jsonl'))));
   assert.equal(readStatus(again)?.state, 'completed');
+
+  // Download: a checkpoint comes from the cluster's storage through a job's log, whole, and is then a local checkpoint
+  const local = await downloadRayCheckpoint(h.runDir, layout, 3);
+  assert.equal(local, path.join(h.runDir, 'checkpoints', 'step-000003'));
+  const files = fs.readdirSync(ckpts[0]).sort();
+  assert.deepEqual(fs.readdirSync(local).sort(), files);
+  for (const f of files) assert.ok(fs.readFileSync(path.join(local, f)).equals(fs.readFileSync(path.join(ckpts[0], f))), `${f} differs`);
+  assert.deepEqual(listCheckpoints(h.runDir), [local]);
 });
 
 test('Stop ends a running job through the trainer\'s graceful path: a stop checkpoint, state stopped', { skip, timeout: 1_200_000 }, async () => {
   const config = example('stop', 400, 1000);
   const h = await rayTarget.start(request(config, 'ray-stop'));
+  submitted.push(h.jobId!);
   const deadline = Date.now() + 900_000;
   // the mirror follows the job while h.exited polls it; stop once two steps have come back
   while ((readStatus(h.runDir)?.step ?? 0) < 2) {
-    assert.ok(Date.now() < deadline, `no step 2 mirrored in time: ${fs.readFileSync(path.join(h.runDir, 'trainer.log'), 'utf8').slice(-2000)}`);
+    if (Date.now() > deadline) assert.fail(`no step 2 mirrored in time: ${fs.readFileSync(path.join(h.runDir, 'trainer.log'), 'utf8').slice(-2000)}`);
     await sleep(500);
   }
   const stages: string[] = [];
@@ -129,7 +144,7 @@ test('a job the head rejects at submit: one line with its reason, and no run fol
   const body = { entrypoint: 'true', submission_id: `raysubmit_rlhftest${Date.now()}` };
   await jobs.submit(body);
   // the same submission id again: the head refuses it
-  await assert.rejects(jobs.submit(body), (e: unknown) => e instanceof RayError && /^the Ray head rejected the job \(HTTP 400\): .*already exists/.test(e.message)
+  await assert.rejects(jobs.submit(body), (e: unknown) => e instanceof RayError && /^the Ray head rejected the job \(HTTP 500\): ValueError: Job with submission_id \S+ already exists/.test(e.message)
     && !e.message.includes('\n'));
   const runs = path.join(tmp, 'runs-rejected');
   // a config whose data lies outside its folder cannot travel: refused before anything is uploaded or created

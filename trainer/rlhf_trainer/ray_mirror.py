@@ -8,6 +8,9 @@ Rank 0 tails its run folder and turns every change into a line:
                                     heartbeat.json)
     @@rlhf1 END                     the job has printed everything (its driver's last line)
 
+`python -m rlhf_trainer.ray_mirror CHECKPOINT` is the entrypoint of a download job (`rlhf download`): the
+checkpoint's files as `A checkpoints/step-N/FILE OFFSET BASE64` lines, COMPLETE last, then END.
+
 The lines reach the job's log; the user's side (src/core/launch/rayMirror.ts) writes the bytes at their offsets
 into a local run folder, so a line read twice (after a reload re-reads the log) changes nothing. Appends come
 before the status of the same pass, so a mirrored `completed` status never precedes its last events.
@@ -88,3 +91,31 @@ class MirrorTail:
         if self._thread is not None:
             self._thread.join()
         self.flush()
+
+
+def send_folder(folder: Path, as_name: str, write=print):
+    """Every file of `folder` as `A AS_NAME/REL 0.. BASE64` lines (COMPLETE last, so a reader that stops early never
+    has a folder that looks whole), then END: a checkpoint fetched through a job's log (`rlhf download`)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    files.sort(key=lambda p: p.name == "COMPLETE")
+    for p in files:
+        rel = f"{as_name}/{p.relative_to(folder).as_posix()}"
+        with open(p, "rb") as f:
+            offset = 0
+            while chunk := f.read(CHUNK):
+                write(f"{TAG} A {rel} {offset} {_b64(chunk)}")
+                offset += len(chunk)
+        if offset == 0:
+            write(f"{TAG} A {rel} 0 -")  # an empty file
+    write(END_LINE)
+
+
+if __name__ == "__main__":  # python -m rlhf_trainer.ray_mirror CHECKPOINT_DIR: a download job's entrypoint
+    import sys
+
+    src = Path(sys.argv[1])
+    if not (src / "COMPLETE").is_file():
+        print(f"error: {src} is not a complete checkpoint on this node (no COMPLETE marker); is the storage path "
+              "shared with the head node?", file=sys.stderr)
+        sys.exit(2)
+    send_folder(src, f"checkpoints/{src.name}")

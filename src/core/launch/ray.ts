@@ -24,7 +24,8 @@ import YAML from 'yaml';
 import { ZipFile } from 'yazl';
 import { readStatus, recordUnreportedEnd } from '../runStore';
 import { followRun } from './follow';
-import { applyLog, readRayInfo, writeAtomic, writeRayInfo, type RayRunInfo } from './rayMirror';
+import { parseEventLine } from '../protocol';
+import { applyFileLines, applyLog, readRayInfo, writeAtomic, writeRayInfo, type RayRunInfo } from './rayMirror';
 import { noteStopRequested, writeSchedulerView, type LaunchTarget, type Liveness, type RunHandle, type SchedulerView, type StartRequest, type StopOutcome } from './target';
 
 /** rlhf train --ray ADDRESS [--workers N] [--gpus-per-worker G] [--ray-storage DIR]; rlhf.ray.* settings. */
@@ -146,10 +147,11 @@ function httpRequest(url: URL, method: string, headers: Record<string, string>, 
 }
 
 const firstLine = (text: string): string => text.trim().split('\n')[0].slice(0, 300);
-/** The last line of a Python traceback (the error itself), else the first line. */
+/** The error a Python traceback ends with (the head nests tracebacks: the last `XError: ...` line), else the first line. */
 function errorLine(text: string): string {
   const lines = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
-  return (lines.length > 1 && lines[0].startsWith('Traceback') ? lines[lines.length - 1] : lines[0] ?? '').slice(0, 300);
+  const raised = lines.filter((l) => /^[A-Za-z_.]*(Error|Exception): /.test(l)).pop();
+  return (raised ?? lines[0] ?? '').slice(0, 300);
 }
 
 /** http(s)://host:port without a trailing slash; credentials in the URL are refused (they would end up in the run folder). */
@@ -269,7 +271,11 @@ async function startRay(req: StartRequest): Promise<RunHandle> {
     .map(shellQuote).join(' ');
   await jobs.submit({
     entrypoint, submission_id: submissionId, metadata: { rlhf_run: runId },
-    runtime_env: { working_dir: `gcs://${name}`, env_vars: { RAY_JOB_STOP_WAIT_TIME_S: String(stopWait), RAY_DEDUP_LOGS: '0', PYTHONUNBUFFERED: '1' } },
+    runtime_env: { working_dir: `gcs://${name}`, env_vars: {
+      RAY_JOB_STOP_WAIT_TIME_S: String(stopWait), RAY_DEDUP_LOGS: '0', PYTHONUNBUFFERED: '1',
+      // Ray Train's default (60 s) for the workers to start fails runs whose workers import torch on a busy node,
+      // or wait for an autoscaler; the job shows PENDING/RUNNING meanwhile and Stop still ends it
+      RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S: '900' } },
   });
   try {
     fs.mkdirSync(req.runDir, { recursive: true });
@@ -327,6 +333,66 @@ async function rayStop(runDir: string, o: { timeoutMs: number; onStage?: (stage:
   while (Date.now() < deadline && (await rayLiveness(runDir)).alive) await sleep(1000);
   const state = readStatus(runDir)?.state;
   return state === 'stopped' ? 'graceful' : state === 'failed' ? 'killed' : 'cancelled';
+}
+
+/** A Ray run's checkpoints as its mirrored events list them: step and path on the cluster, oldest first. */
+export function rayCheckpoints(runDir: string): { step: number; path: string }[] {
+  let text: string;
+  try { text = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8'); } catch { return []; }
+  const byStep = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    const e = parseEventLine(line);
+    if (e?.type === 'checkpoint') byStep.set(e.step, (e as { path: string }).path);
+  }
+  return [...byStep].sort(([a], [b]) => a - b).map(([step, p]) => ({ step, path: p }));
+}
+
+/**
+ * Fetches one checkpoint of a Ray run into RUN/checkpoints/step-N (then every local checkpoint action works on it):
+ * a small job (`python -m rlhf_trainer.ray_mirror CHECKPOINT`, on the node the Jobs API picks, which must see the
+ * storage path) prints its files into its log, which is read once the job has ended. Meant for checkpoints of a
+ * size a job log carries (hundreds of MB at most); returns the local folder.
+ */
+export async function downloadRayCheckpoint(runDir: string, layout: { trainerDir: string }, step?: number,
+  onStage?: (s: string) => void, waitMs = 1_800_000): Promise<string> {
+  const info = readRayInfo(runDir);
+  if (!info) throw new RayError(`${path.basename(runDir)} is not a Ray run (it has no ray.json); its checkpoints are in its folder already`);
+  const all = rayCheckpoints(runDir);
+  const pick = step === undefined ? all[all.length - 1] : all.find((c) => c.step === step);
+  if (!pick) throw new RayError(all.length ? `${path.basename(runDir)} has no checkpoint at step ${step}; its checkpoints: steps ${all.map((c) => c.step).join(', ')}`
+    : `${path.basename(runDir)} has no checkpoint yet (none in its mirrored events)`);
+  const name = path.posix.basename(pick.path);
+  const local = path.join(runDir, 'checkpoints', name);
+  if (fs.existsSync(path.join(local, 'COMPLETE'))) return local;
+  const jobs = jobsOf(info);
+  const pkgDir = path.join(layout.trainerDir, 'rlhf_trainer');
+  const { zip, name: pkg } = await zipEntries(new Map(['__init__.py', 'ray_mirror.py'].map((f) => [`rlhf_trainer/${f}`, path.join(pkgDir, f)])));
+  await jobs.uploadPackage(pkg, zip);
+  const id = await jobs.submit({ entrypoint: ['python', '-m', 'rlhf_trainer.ray_mirror', pick.path].map(shellQuote).join(' '),
+    submission_id: `raysubmit_${randomBytes(8).toString('hex')}`, metadata: { rlhf_download: path.basename(runDir) },
+    runtime_env: { working_dir: `gcs://${pkg}` } });
+  onStage?.(`fetching ${pick.path} through Ray job ${id}`);
+  const deadline = Date.now() + waitMs;
+  let job = await jobs.info(id);
+  while (!ENDED.has(job.status)) {
+    if (Date.now() > deadline) { await jobs.stop(id).catch(() => undefined); throw new RayError(`the download job ${id} did not end within ${waitMs / 60_000} min; it was stopped`); }
+    await sleep(1000);
+    job = await jobs.info(id);
+  }
+  const logs = await jobs.logs(id);
+  if (job.status !== 'SUCCEEDED') {
+    const why = logs.split('\n').reverse().find((l) => l.startsWith('error: '))?.slice(7) ?? firstLine(job.message ?? '');
+    throw new RayError(`the download job ${id} ${job.status.toLowerCase()}: ${why}`);
+  }
+  const tmp = path.join(runDir, `.tmp-download-${id}`);
+  try {
+    const end = applyFileLines(tmp, logs);
+    const got = path.join(tmp, 'checkpoints', name);
+    if (!end || !fs.existsSync(path.join(got, 'COMPLETE'))) throw new RayError(`the download job ${id} ended without the whole checkpoint in its log`);
+    fs.mkdirSync(path.dirname(local), { recursive: true });
+    fs.renameSync(got, local);
+  } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
+  return local;
 }
 
 export const rayTarget: LaunchTarget = {

@@ -50,11 +50,13 @@ export function writeRayInfo(runDir: string, info: RayRunInfo): void {
   writeAtomic(path.join(runDir, RAY_INFO_FILE), JSON.stringify(info, null, 1));
 }
 
+const isAppend = (parts: string[]): boolean => parts[0] === 'A' && parts.length === 4 && /^\d+$/.test(parts[2]);
+
 /** Writes `data` at byte `offset` of `file` unless the file already holds those bytes; a gap is left as zeros (skipped by readers as a bad line). */
 function writeAt(file: string, offset: number, data: Buffer): void {
   let size = 0;
   try { size = fs.statSync(file).size; } catch { /* a new file */ }
-  if (offset + data.length <= size) return; // read before (a reload re-reads the log)
+  if (offset + data.length <= size && (data.length > 0 || fs.existsSync(file))) return; // read before (a reload re-reads the log)
   const fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w');
   try { fs.writeSync(fd, data, 0, data.length, offset); } finally { fs.closeSync(fd); }
 }
@@ -69,7 +71,7 @@ export function applyLogLine(runDir: string, line: string, job: unknown): 'end' 
   if (at < 0) { appendLog(runDir, line); return 'log'; }
   const parts = line.slice(at + MIRROR_TAG.length + 1).trim().split(' ');
   if (parts[0] === 'END') return 'end';
-  if (parts[0] === 'A' && parts.length === 4 && APPENDED.has(parts[1]) && /^\d+$/.test(parts[2])) {
+  if (isAppend(parts) && APPENDED.has(parts[1])) {
     writeAt(path.join(runDir, parts[1]), Number(parts[2]), Buffer.from(parts[3], 'base64'));
     return 'applied';
   }
@@ -114,4 +116,27 @@ export function applyLog(runDir: string, logs: string): boolean {
   info.log_offset = end + 1;
   writeRayInfo(runDir, info);
   return info.complete;
+}
+
+/** A checkpoint file a download job sends: `checkpoints/step-N/` and a plain relative path below it. */
+const CHECKPOINT_FILE = /^checkpoints\/step-\d+\/(?!.*(^|\/)\.\.?(\/|$))[\w.\-/]+$/;
+
+/**
+ * Writes the files of a download job's log (`python -m rlhf_trainer.ray_mirror CHECKPOINT`) under `dir`; only
+ * checkpoint paths are accepted (a log cannot write anywhere else). Returns whether the END line was read.
+ */
+export function applyFileLines(dir: string, logs: string): boolean {
+  let end = false;
+  for (const line of logs.split('\n')) {
+    const at = line.indexOf(MIRROR_TAG + ' ');
+    if (at < 0) continue;
+    const parts = line.slice(at + MIRROR_TAG.length + 1).trim().split(' ');
+    if (parts[0] === 'END') end = true;
+    else if (isAppend(parts) && CHECKPOINT_FILE.test(parts[1])) {
+      const file = path.join(dir, parts[1]);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      writeAt(file, Number(parts[2]), parts[3] === '-' ? Buffer.alloc(0) : Buffer.from(parts[3], 'base64'));
+    }
+  }
+  return end;
 }
