@@ -58,7 +58,12 @@ esac
 # Ray's raylet waits a fixed 15 s for the node's dashboard agent to write its port file and aborts past that; on a
 # loaded machine the agent's Python start-up can take longer. Its imports are warmed first, and a start whose
 # raylet died is retried.
-raylet_alive() { for p in $(head_pids); do grep -q raylet "/proc/$p/comm" 2>/dev/null && return 0; done; return 1; }
+raylet_alive() { # a raylet that aborted stays a zombie until `ray start` reaps it: not alive
+  for p in $(head_pids); do
+    grep -q raylet "/proc/$p/comm" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)" != Z ] && return 0
+  done
+  return 1
+}
 
 start_once() {
   [ -n "$(head_pids)" ] && stop_head  # a half-started or broken head of ours
@@ -68,7 +73,7 @@ start_once() {
   # PATH: a job's entrypoint `python` is the venv's, as on a Ray image; generous registration timeouts for
   # workers that import torch on a loaded machine; workers at the tests' own priority (Ray's default niceness 15
   # starved them on a shared 2-core machine: minutes per worker start)
-  RAY_USAGE_STATS_ENABLED=0 RAY_raylet_start_wait_time_s=300 RAY_worker_register_timeout_seconds=300 RAY_worker_niceness=0 \
+  RAY_USAGE_STATS_ENABLED=0 RAY_worker_register_timeout_seconds=300 RAY_worker_niceness=0 \
     PATH="$ROOT/$VENV/bin:$PATH" "$VENV/bin/ray" start --head --node-ip-address 127.0.0.1 --port "$GCS_PORT" \
     --dashboard-host 127.0.0.1 --dashboard-port "$PORT" --num-cpus 2 --temp-dir "$TMPD" \
     --disable-usage-stats >"$VENV/ray-start.log" 2>&1 || return 1
