@@ -634,7 +634,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'tag': return cmdTag(args);
       case 'stop': return await cmdStop(args);
       case 'download': return await cmdDownload(args);
-      case 'save': return await saveCommand(runDirOf(args._[1], runsDirOf(args)), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+      case 'save': {
+        const dir = runDirOf(args._[1], runsDirOf(args));
+        // a Ray run's folder is on the cluster: a request file here would never reach it (docs/clusters.md)
+        if (readStatus(dir)?.job?.target === 'ray') { process.stderr.write(`rlhf save: ${args._[1]} runs on Ray, where a checkpoint on request is not supported yet; rlhf stop ${args._[1]} checkpoints and stops it\n`); return 2; }
+        return await saveCommand(dir, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+      }
       case 'rewards test': return await cmdRewardsTest(args);
       case 'watch': return await cmdWatch(args);
       case 'export-job': return cmdExportJob(args);
