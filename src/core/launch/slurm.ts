@@ -257,9 +257,8 @@ async function slurmLiveness(runDir: string): Promise<Liveness> {
     // Slurm has forgotten the job (no accounting, purged): only the heartbeat can tell
     return { alive: heartbeatFresh(runDir, now) };
   }
-  const old = readSchedulerView(runDir);
-  const view: SchedulerView = { state: s.state, reason: s.reason, nodes: s.nodes, checked: now, ended: ENDED.has(s.state), stop_requested: old?.stop_requested ?? null };
-  writeSchedulerView(runDir, view);
+  writeSchedulerView(runDir, { state: s.state, reason: s.reason, nodes: s.nodes, checked: now, ended: ENDED.has(s.state) });
+  const view = readSchedulerView(runDir)!; // with the stop note
   if (view.ended) recordSlurmEnd(runDir, id, s, view);
   return { alive: !view.ended, view };
 }
@@ -270,11 +269,17 @@ async function slurmLiveness(runDir: string): Promise<Liveness> {
  * but the job did not end because anyone here asked: `failed` too. A stop that was asked for stays `stopped`.
  */
 function recordSlurmEnd(runDir: string, id: string, s: SlurmJobState, view: SchedulerView): void {
+  const asked = !!view.stop_requested;
   if (s.state === 'COMPLETED') {
-    recordUnreportedEnd(runDir, { reason: `Slurm job ${id} COMPLETED but the trainer did not record its end; trainer.log and slurm-${id}.out say why`, exitCode: null, signal: null });
+    // the script exited 0: the trainer recorded its end; `stopped` that nobody here asked for came from a signal
+    // (--signal=TERM@120 before the time limit, a preemption notice, an administrator): not the user's stop
+    recordUnreportedEnd(runDir, {
+      reason: readStatus(runDir)?.state === 'stopped'
+        ? `Slurm job ${id} COMPLETED after the trainer stopped on a signal nobody here asked for: the time limit's warning (--signal=TERM@120), a preemption or an administrator (scancel --signal); its last checkpoint is kept`
+        : `Slurm job ${id} COMPLETED but the trainer did not record its end; trainer.log and slurm-${id}.out say why`,
+      exitCode: null, signal: null }, { overrideStopped: !asked });
     return;
   }
-  const asked = !!view.stop_requested;
   recordUnreportedEnd(runDir, { reason: slurmEndReason(id, s, asked ? 'a stop request' : undefined), exitCode: null, signal: null },
     { overrideStopped: !asked });
 }

@@ -137,24 +137,29 @@ export function heartbeatFresh(runDir: string, now = Date.now() / 1000): boolean
   return !!h && now - h.time < HEARTBEAT_STALE_S;
 }
 
+// a stop request is its own file: scheduler.json is rewritten by whoever asks the scheduler (the editor, `rlhf train`
+// following the job), and one of them could write back an answer read before the request was noted
+const STOP_NOTE = '.stop-requested';
+
 export function readSchedulerView(runDir: string): SchedulerView | undefined {
   const v = readJson(path.join(runDir, SCHEDULER_FILE));
-  return isObj(v) && typeof v.state === 'string' && typeof v.checked === 'number' ? (v as unknown as SchedulerView) : undefined;
+  if (!isObj(v) || typeof v.state !== 'string' || typeof v.checked !== 'number') return undefined;
+  let note: number | null = null;
+  try { note = Number(fs.readFileSync(path.join(runDir, STOP_NOTE), 'utf8')) || null; } catch { /* no stop asked for */ }
+  return { ...(v as unknown as SchedulerView), stop_requested: note };
 }
 
-/** Writes scheduler.json (temporary file, then rename), keeping a stop request already noted. */
+/** Writes scheduler.json (temporary file, then rename); `stop_requested` comes from the stop note, not from here. */
 export function writeSchedulerView(runDir: string, view: SchedulerView): void {
-  const old = readSchedulerView(runDir);
-  const next = { ...view, stop_requested: view.stop_requested ?? old?.stop_requested ?? null };
   const tmp = path.join(runDir, `.${SCHEDULER_FILE}.tmp-${process.pid}`);
-  fs.writeFileSync(tmp, JSON.stringify(next, null, 1));
+  const { stop_requested: _, ...answer } = view;
+  fs.writeFileSync(tmp, JSON.stringify(answer, null, 1));
   fs.renameSync(tmp, path.join(runDir, SCHEDULER_FILE));
 }
 
 /** Notes that the user asked this run to stop (a cancel that follows is theirs, not the scheduler's doing). */
 export function noteStopRequested(runDir: string): void {
-  const old = readSchedulerView(runDir);
-  writeSchedulerView(runDir, { ...(old ?? { state: 'UNKNOWN', checked: 0, ended: false }), stop_requested: Date.now() / 1000 });
+  fs.writeFileSync(path.join(runDir, STOP_NOTE), String(Date.now() / 1000));
 }
 
 /**
@@ -177,5 +182,7 @@ export function jobLabel(job: JobInfo | undefined, view: SchedulerView | undefin
   const head = `${job.target} ${job.id ?? '(not submitted)'}`;
   if (!view) return head;
   const nodes = view.state === 'RUNNING' && view.nodes ? ` on ${view.nodes} node${view.nodes === 1 ? '' : 's'}` : '';
-  return `${head} · ${view.state}${nodes}`;
+  // why a job waits (Priority, Resources, or one that will not start: PartitionConfig, ReqNodeNotAvail)
+  const why = view.state === 'PENDING' && view.reason && view.reason !== 'None' ? ` (${view.reason})` : '';
+  return `${head} · ${view.state}${nodes}${why}`;
 }
