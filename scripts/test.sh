@@ -19,8 +19,13 @@ step "lint: eslint (type-aware)" npx eslint
 step "lint: dependency rules (dependency-cruiser)" npm run -s lint:deps
 step "lint: ruff" .venv/bin/ruff check trainer
 step "build" node esbuild.mjs
+# the one-node Slurm the Slurm tests submit to (root only: it starts daemons; .ci/run installs it); idempotent
+if [ "$(id -u)" = 0 ]; then step "slurm test cluster" bash scripts/setup-slurm.sh; fi
+# .venv-ray (ray pinned, never the user's .venv) and a Ray head on 127.0.0.1 for the Ray tests; idempotent
+step "ray test cluster" bash scripts/setup-ray.sh
 step "TS unit tests (test/unit)" npm run -s test:unit
 step "TS integration tests (test/integration: real trainer, Python, browser)" node --test --test-reporter=spec out/test-integration/
+bash scripts/setup-ray.sh --stop  # the head and its workers end with the tests that use them
 step "trainer pytest suite" .venv/bin/python -m pytest -q trainer/tests
 if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then echo "=== e2e skipped (RLHF_SKIP_E2E=1)"; else step "end-to-end in code-server + chromium" npm run -s test:e2e; fi
 echo

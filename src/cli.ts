@@ -3,13 +3,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killRun, stopRun, type TrainerHandle } from './core/launcher';
+import { refreshRemoteRuns, targetOfRun } from './core/launch';
+import type { SlurmOptions } from './core/launch/slurm';
+import { RayError, downloadRayCheckpoint, rayTarget, type RayOptions } from './core/launch/ray';
+import type { RunHandle } from './core/launch/target';
 import { resolvePython } from './core/python';
-import { displayState, listRuns, listCheckpoints, readStatus } from './core/runStore';
+import { displayState, listRuns, listCheckpoints, newRunId, readStatus, summarize } from './core/runStore';
 import { RunWatcher } from './core/runWatcher';
 import { formatDuration, formatNumber } from './core/format';
-import { StartError, installLayout, runTrainerModule, startTraining } from './core/training';
+import { StartError, installLayout, runNameOf, runTrainerModule, slurmDryRun, startOnTarget, startTraining } from './core/training';
 import { PRESETS, embeddedExample, findPreset, renderPreset } from './core/presets';
-import { checkpointInfos, formatBytes, lineageOf } from './core/checkpoints';
+import { checkpointInfos, formatBytes } from './core/checkpoints';
 import { chooseNode } from './core/trainerEnv';
 import { formatProblem, parseTrainerProblem, schemaProblems, trainerValidate } from './core/configCheck';
 import { RewardEngine, type EngineOptions } from './core/rewards/engine';
@@ -38,17 +42,35 @@ interface Command {
 }
 
 const RUNS_DIR: Command['flags'] = { 'runs-dir': ['string', 'DIR', 'the runs directory (default ./runs)'] };
+const SLURM_FLAGS: Command['flags'] = {
+  slurm: ['boolean', '', 'submit the run as a Slurm batch job (RUN/job.sbatch: srun + torchrun) from this login node; docs/clusters.md'],
+  nodes: ['string', 'N', 'with --slurm: nodes (default 1)'], 'gpus-per-node': ['string', 'G', 'with --slurm: GPUs per node, one rank each (default 0: CPU ranks, --nproc per node)'],
+  partition: ['string', 'P', 'with --slurm: the partition (default: the cluster\'s)'], time: ['string', 'T', 'with --slurm: the time limit (Slurm\'s format, e.g. 2:00:00)'],
+  account: ['string', 'A', 'with --slurm: the account to charge'], requeue: ['boolean', '', 'with --slurm: Slurm may requeue the job (preemption); it resumes from its newest checkpoint'],
+  'dry-run': ['boolean', '', 'with --slurm: print the job script and submit nothing'],
+};
+const RAY_FLAGS: Command['flags'] = {
+  ray: ['string', 'URL', 'submit the run as a Ray job through the Jobs API of this Ray dashboard (e.g. http://127.0.0.1:8265; token: $RLHF_RAY_TOKEN); the run folder is mirrored here; docs/clusters.md'],
+  workers: ['string', 'N', 'with --ray: Ray Train workers, one rank each (default 2)'],
+  'gpus-per-worker': ['string', 'G', 'with --ray: GPUs per worker (default 0: CPU workers, gloo)'],
+  'ray-storage': ['string', 'DIR', 'with --ray: the cluster\'s folder for run folders and checkpoints (default ~/rlhf-runs)'],
+  'stop-timeout': ['string', 'S', 'with --ray: seconds a stopped job has to checkpoint before Ray kills it (default 30)'],
+};
 const COMMANDS: Record<string, Command> = {
   train: { usage: 'rlhf train CONFIG', summary: 'start a run and follow it (Ctrl-C: stop gracefully; twice: kill)', positionals: [1, 1],
     flags: { ...RUNS_DIR, python: ['string', 'PY', 'the Python for the trainer'], resume: ['string', 'CHECKPOINT', 'resume from this checkpoint folder'],
       node: ['string', 'NODE', 'the Node that runs reward rules (default: the one running rlhf)'],
-      nproc: ['string', 'N', 'training processes on this machine (default 1; more run under torchrun: DDP or FSDP2 per train.strategy)'] } },
+      nproc: ['string', 'N', 'training processes on this machine (default 1; more run under torchrun: DDP or FSDP2 per train.strategy); with --slurm: CPU ranks per node'],
+      ...SLURM_FLAGS, ...RAY_FLAGS } },
   runs: { usage: 'rlhf runs', summary: 'list runs with state, step, last reward and tags', positionals: [0, 0],
     flags: { ...RUNS_DIR, tag: ['string', 'TAG', 'only the runs with this tag (rlhf tag)'] } },
   tag: { usage: 'rlhf tag RUN [+TAG ...]', positionals: [1, 65],
     summary: 'add tags to a run (+TAG or TAG; -TAG after --), remove them, set its note; prints its tags and note (kept in RUN/notes.json)',
     flags: { ...RUNS_DIR, remove: ['string', 'TAG,...', 'tags to remove'], note: ['string', 'TEXT', 'the run\'s note (\'\' removes it)'] } },
   stop: { usage: 'rlhf stop RUN', summary: 'stop a run (control line / SIGINT, then SIGKILL after a timeout)', positionals: [1, 1], flags: { ...RUNS_DIR } },
+  download: { usage: 'rlhf download RUN', positionals: [1, 1],
+    summary: 'fetch a checkpoint of a Ray run from the cluster\'s storage into RUN/checkpoints/step-N (through a small Ray job); prints where it landed',
+    flags: { ...RUNS_DIR, step: ['string', 'N', 'the checkpoint\'s step (default: the newest)'] } },
   save: { usage: 'rlhf save RUN', summary: 'ask a live run (started anywhere) for a checkpoint after its current step; prints where it landed',
     positionals: [1, 1], flags: { ...RUNS_DIR } },
   'rewards test': { usage: 'rlhf rewards test RULES', positionals: [1, 1],
@@ -218,9 +240,17 @@ async function cmdTrain(args: Args): Promise<number> {
   if (!config) { process.stderr.write('rlhf train: give the config file, e.g. rlhf train examples/arithmetic/config.yaml\n'); return 2; }
   if (!fs.existsSync(config)) { process.stderr.write(`rlhf train: ${config}: no such file\n`); return 2; }
   const layout = installLayout(path.resolve(__dirname, '..'));
-  return startAndFollow('train', isRewardModelConfig(fs.readFileSync(config, 'utf8')), () => startTraining({ python: pickPython(args), layout, config: path.resolve(config), runsDir: runsDirOf(args),
+  const runsDir = runsDirOf(args);
+  const start = { python: pickPython(args), layout, config: path.resolve(config), runsDir,
     resume: str(args.flags.resume) && path.resolve(str(args.flags.resume)!), nodePath: str(args.flags.node),
-    nproc: intFlag(args, 'nproc', 1, 1, 1024) }));
+    nproc: intFlag(args, 'nproc', 1, 1, 1024) };
+  const slurmOnly = Object.keys(SLURM_FLAGS).filter((f) => f !== 'slurm' && args.flags[f] !== undefined);
+  if (!args.flags.slurm && slurmOnly.length) throw new UsageError(`rlhf train: --${slurmOnly[0]} goes with --slurm`);
+  if (args.flags.slurm) return cmdTrainSlurm(args, start);
+  const rayOnly = Object.keys(RAY_FLAGS).filter((f) => f !== 'ray' && args.flags[f] !== undefined);
+  if (!args.flags.ray && rayOnly.length) throw new UsageError(`rlhf train: --${rayOnly[0]} goes with --ray`);
+  if (args.flags.ray) return cmdTrainRay(args, start);
+  return startAndFollow('train', isRewardModelConfig(fs.readFileSync(config, 'utf8')), () => startTraining(start));
 }
 
 async function cmdTrainRm(args: Args): Promise<number> {
@@ -342,20 +372,88 @@ async function startAndFollow(cmd: string, rm: boolean, start: () => Promise<Tra
   return m.state === 'failed' ? 1 : code === null ? 1 : code;
 }
 
-function cmdRuns(args: Args): number {
+/** Follows a submitted remote run until its job ends, a line every 10 steps; Ctrl-C leaves the job running. */
+async function followRemote(h: RunHandle, submitted: string): Promise<number> {
+  process.stdout.write(`run ${path.relative(process.cwd(), h.runDir)}: ${submitted}; log: ${path.join(h.runDir, 'trainer.log')}\n` +
+    `following it (Ctrl-C leaves the job running; rlhf stop ${path.basename(h.runDir)} stops it)\n`);
+  const watcher = new RunWatcher(h.runDir).start(1000);
+  let last = '';
+  watcher.onEvents(() => {
+    const m = watcher.model;
+    const line = m.step > 0 ? `step ${m.step}/${m.totalSteps ?? '?'}  reward ${fmt(m.metrics.last('reward_mean'))}` : '';
+    if (line && line !== last && (m.step % 10 === 0 || m.step === m.totalSteps)) process.stdout.write(line + '\n');
+    last = line;
+  });
+  const detach = new Promise<number>((resolve) => process.once('SIGINT', () => resolve(0)));
+  const code = await Promise.race([h.exited, detach]);
+  watcher.poll();
+  watcher.dispose();
+  const s = summarize(h.runDir);
+  process.stdout.write(`run ${displayState(s)}${s.status?.error ? `: ${s.status.error}` : ''} at step ${s.status?.step ?? 0} (${s.jobLabel})\n`);
+  return code ?? 1;
+}
+
+/** `rlhf train --ray URL`: packs and submits through the Ray Jobs API (no Python here), then follows the mirrored run. */
+async function cmdTrainRay(args: Args, start: Parameters<typeof startTraining>[0]): Promise<number> {
+  const ray: RayOptions = { address: str(args.flags.ray)!, workers: intFlag(args, 'workers', 2, 1, 100_000),
+    gpusPerWorker: intFlag(args, 'gpus-per-worker', 0, 0, 1024), storage: str(args.flags['ray-storage']),
+    stopTimeoutS: intFlag(args, 'stop-timeout', 30, 1, 86_400) };
+  const { layout, config, runsDir } = start;
+  try {
+    // --resume names a checkpoint on the cluster (a Ray run's checkpoint events say where): passed as given
+    const h = await rayTarget.start({ python: '', trainerDir: layout.trainerDir, schemasDir: layout.schemasDir, rewardWorker: layout.rewardWorker,
+      config, runDir: path.join(runsDir, newRunId(runNameOf(config))), resume: str(args.flags.resume), env: {}, ray });
+    return await followRemote(h, `ray job ${h.jobId} submitted to ${ray.address}`);
+  } catch (e) {
+    if (e instanceof RayError) { process.stderr.write(`rlhf train: ${e.message}\n`); return 2; }
+    throw e;
+  }
+}
+
+/** `rlhf download RUN [--step N]`: a Ray run's checkpoint, from the cluster into the local run folder. */
+async function cmdDownload(args: Args): Promise<number> {
+  const dir = runDirOf(args._[1], runsDirOf(args));
+  if (!fs.existsSync(dir)) { process.stderr.write(`rlhf download: no run ${args._[1]} in ${runsDirOf(args)}\n`); return 2; }
+  try {
+    const step = args.flags.step === undefined ? undefined : intFlag(args, 'step', 0, 0, 1e9);
+    const local = await downloadRayCheckpoint(dir, installLayout(path.resolve(__dirname, '..')), step, (s) => process.stdout.write(s + '\n'));
+    process.stdout.write(`checkpoint: ${path.relative(process.cwd(), local)}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof RayError) { process.stderr.write(`rlhf download: ${e.message}\n`); return 2; }
+    throw e;
+  }
+}
+
+/** `rlhf train --slurm`: submits (or prints the script), then follows the run until the job ends; Ctrl-C leaves the job running. */
+async function cmdTrainSlurm(args: Args, start: Parameters<typeof startTraining>[0]): Promise<number> {
+  const slurm: SlurmOptions = { nodes: intFlag(args, 'nodes', 1, 1, 100_000), gpusPerNode: intFlag(args, 'gpus-per-node', 0, 0, 1024),
+    partition: str(args.flags.partition), time: str(args.flags.time), account: str(args.flags.account), requeue: !!args.flags.requeue };
+  try {
+    if (args.flags['dry-run']) { process.stdout.write(await slurmDryRun({ ...start, slurm })); return 0; }
+    const h = await startOnTarget({ ...start, target: 'slurm', slurm });
+    return await followRemote(h, `slurm job ${h.jobId} submitted; script ${path.join(h.runDir, 'job.sbatch')}`);
+  } catch (e) {
+    if (e instanceof StartError) { process.stderr.write(`rlhf train: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`); return 2; }
+    throw e;
+  }
+}
+
+async function cmdRuns(args: Args): Promise<number> {
   const runsDir = runsDirOf(args);
   const tag = str(args.flags.tag);
   // every file is read through the run folder's guard: a bad run (a link, a FIFO, a giant file in it) is a
   // warning on stderr and an `unknown` row, and the good runs list beside it
+  await refreshRemoteRuns(listRuns(runsDir)); // what Slurm (or Ray) says now, and ends they caused
   const all = listRunEntries(runsDir);
   for (const r of all) for (const p of r.problems) process.stderr.write(`warning: ${r.id}: ${p}\n`);
   const runs = all.filter((r) => !tag || hasTag(r.notes, tag));
   if (!runs.length) { process.stdout.write(`no runs${tag ? ` tagged ${tag}` : ''} in ${runsDir}\n`); return 0; }
   const from = (r: RunEntry) => (r.parent ? `${r.parent.parentId}@${r.parent.step}` : '');
   const rows = runs.map((r) => [r.id, displayState(r), String(r.status?.step ?? 0) + (r.status?.total_steps ? `/${r.status.total_steps}` : ''),
-    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r), r.notes.tags.map((t) => `#${t}`).join(' ')]);
+    fmt(r.status?.reward_mean ?? null), String(r.checkpoints.length), from(r), r.notes.tags.map((t) => `#${t}`).join(' '), r.jobLabel ?? '']);
   // RESUMED FROM: a resumed run continues its parent's history from that checkpoint step (docs/architecture.md)
-  const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS', 'RESUMED FROM', 'TAGS'];
+  const head = ['RUN', 'STATE', 'STEP', 'REWARD', 'CKPTS', 'RESUMED FROM', 'TAGS', 'JOB'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n');
   return 0;
@@ -367,9 +465,9 @@ async function cmdStop(args: Args): Promise<number> {
   const runsDir = runsDirOf(args);
   const dir = runDirOf(id, runsDir);
   if (!fs.existsSync(dir)) { process.stderr.write(`rlhf stop: no run ${id} in ${runsDir}\n`); return 2; }
-  const outcome = await stopRun(dir, undefined, 30_000, (s) => process.stdout.write(s + '\n'), 'rlhf stop');
+  const outcome = await targetOfRun(dir).stop(dir, { timeoutMs: 30_000, onStage: (s) => process.stdout.write(s + '\n'), by: 'rlhf stop' });
   if (outcome === 'not-running') process.stdout.write(`${id} is not running\n`);
-  else if (outcome === 'killed') process.stdout.write(`${id} killed: ${readStatus(dir)?.error ?? 'it did not stop within 30 s of SIGINT'}\n`);
+  else if (outcome === 'killed' || outcome === 'cancelled') process.stdout.write(`${id} ${outcome}: ${readStatus(dir)?.error ?? 'it did not stop within 30 s'}\n`);
   else process.stdout.write(`${id} stopped (${outcome})\n`);
   return 0;
 }
@@ -611,10 +709,16 @@ export async function main(argv: string[]): Promise<number> {
     switch (name) {
       case 'train': return await cmdTrain(args);
       case 'train-rm': return await cmdTrainRm(args);
-      case 'runs': return cmdRuns(args);
+      case 'runs': return await cmdRuns(args);
       case 'tag': return cmdTag(args);
       case 'stop': return await cmdStop(args);
-      case 'save': return await saveCommand(runDirOf(args._[1], runsDirOf(args)), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+      case 'download': return await cmdDownload(args);
+      case 'save': {
+        const dir = runDirOf(args._[1], runsDirOf(args));
+        // a Ray run's folder is on the cluster: a request file here would never reach it (docs/clusters.md)
+        if (readStatus(dir)?.job?.target === 'ray') { process.stderr.write(`rlhf save: ${args._[1]} runs on Ray, where a checkpoint on request is not supported yet; rlhf stop ${args._[1]} checkpoints and stops it\n`); return 2; }
+        return await saveCommand(dir, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+      }
       case 'rewards test': return await cmdRewardsTest(args);
       case 'watch': return await cmdWatch(args);
       case 'export-job': return cmdExportJob(args);

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventTail } from './eventTail';
 import type { CheckpointEvent, TrainerEvent } from './protocol';
 import { isRunProcess, readStatus } from './runStore';
+import { isRemoteTarget, jobOf, remoteAlive } from './launch/job';
 
 export const CONTROL_DIR = 'control';
 
@@ -17,9 +18,11 @@ export type ControlRequest = { type: 'save' | 'stop' };
 /** A run cannot take requests: not running (finished, or never started here). `message` is the line to show. */
 export class NotLiveError extends Error {}
 
-/** Whether the run's trainer is alive (its recorded pid is still this run's trainer). */
+/** Whether the run's trainer is alive: its recorded pid is still this run's trainer; a remote job's heartbeat or scheduler says so. */
 export function isLiveRun(runDir: string): boolean {
-  return isRunProcess(readStatus(runDir)?.pid, runDir);
+  const s = readStatus(runDir);
+  if (isRemoteTarget(jobOf(s)?.target)) return !!s && ['starting', 'running', 'stopping'].includes(s.state) && remoteAlive(runDir);
+  return isRunProcess(s?.pid, runDir);
 }
 
 function notLive(runDir: string): NotLiveError {

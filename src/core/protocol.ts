@@ -37,6 +37,8 @@ export interface RunStatus {
   error?: string | null; last_checkpoint?: string | null; reward_mean?: number | null;
   /** Set when the end was recorded by the process that saw the trainer die (it could not say itself). */
   exit_code?: number | null; exit_signal?: string | null;
+  /** Where the trainer runs (target, scheduler job id): src/core/launch/target.ts JobInfo; absent for a plain local run. */
+  job?: { target: string; id: string | null; nodes?: number | null; procs_per_node?: number | null; address?: string | null } | null;
 }
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);

@@ -8,15 +8,20 @@ import * as path from 'node:path';
 import { parseStatus, type RunStatus } from './protocol';
 import { CHECKPOINTS_DIR, COMPLETE_MARKER, EVENTS_FILE, KILL_REASON_FILE, STATUS_FILE, appendGuarded, openGuarded, readGuarded,
   readGuardedAsync, runFolderProblems, runFolderProblemsAsync, RunFileError } from './run/files';
+import { isRemoteTarget, jobLabel, jobOf, readSchedulerView, remoteAlive, type JobInfo } from './launch/job';
 
 export interface RunSummary {
   id: string;          // folder name, e.g. 20261124-181500-arithmetic
   dir: string;
   status: RunStatus | undefined;
-  alive: boolean;      // its trainer process still runs
+  alive: boolean;      // its trainer process still runs (a remote job: the scheduler or the heartbeat says so)
   checkpoints: string[];
   /** What is wrong with the folder's files, one line each (a link, a FIFO, a file too large): they were not read. */
   problems?: string[];
+  /** Where its trainer runs (status.json's job); undefined: this machine, one process. */
+  job?: JobInfo;
+  /** `slurm 123456 · RUNNING on 2 nodes`; '' for a plain local run. */
+  jobLabel?: string;
 }
 
 export function isAlive(pid: number | null | undefined): boolean {
@@ -142,10 +147,12 @@ function takeKillReason(runDir: string): string | undefined {
  * A run that recorded its own end is left alone. Only call this once the trainer is gone. Returns whether
  * it wrote.
  */
-export function recordUnreportedEnd(runDir: string, end: UnreportedEnd): boolean {
+export function recordUnreportedEnd(runDir: string, end: UnreportedEnd, o: { overrideStopped?: boolean } = {}): boolean {
   const noted = takeKillReason(runDir);
   const old = readStatus(runDir);
-  if (old && !LIVE_STATES.has(old.state)) return false;
+  // overrideStopped: a trainer that stopped on the scheduler's SIGTERM (cancel, time limit, preemption) said
+  // `stopped`; the scheduler's end is the truth then
+  if (old && !LIVE_STATES.has(old.state) && !(o.overrideStopped && old.state === 'stopped')) return false;
   if (!fs.existsSync(runDir)) return false;
   const reason = end.signal === 'SIGKILL' && noted ? noted : end.reason;
   const status = { ...old, state: 'failed', pid: old?.pid ?? end.pid ?? null, step: old?.step ?? 0, updated: Date.now() / 1000,
@@ -200,14 +207,20 @@ const merge = (a: string[], b: string | undefined): string[] => (b && !a.include
 
 export function summarize(runDir: string): RunSummary {
   const { status, problem } = readStatusChecked(runDir);
-  const alive = !!status && LIVE_STATES.has(status.state) && isRunProcess(status.pid, runDir);
-  return { id: path.basename(runDir), dir: runDir, status, alive, checkpoints: listCheckpoints(runDir), problems: merge(runFolderProblems(runDir), problem) };
+  return { id: path.basename(runDir), dir: runDir, status, ...liveness(runDir, status), checkpoints: listCheckpoints(runDir), problems: merge(runFolderProblems(runDir), problem) };
+}
+
+/** Alive, and where it runs: a remote job's pid is on another machine, so its scheduler's view and heartbeat decide. */
+function liveness(runDir: string, status: RunStatus | undefined): { alive: boolean; job?: JobInfo; jobLabel?: string } {
+  const job = jobOf(status);
+  const remote = isRemoteTarget(job?.target);
+  const alive = !!status && LIVE_STATES.has(status.state) && (remote ? remoteAlive(runDir) : isRunProcess(status.pid, runDir));
+  return { alive, job, jobLabel: jobLabel(job, remote ? readSchedulerView(runDir) : undefined) };
 }
 
 async function summarizeAsync(runDir: string): Promise<RunSummary> {
   const [{ status, problem }, checkpoints, problems] = await Promise.all([readStatusAsync(runDir), listCheckpointsAsync(runDir), runFolderProblemsAsync(runDir)]);
-  const alive = !!status && LIVE_STATES.has(status.state) && isRunProcess(status.pid, runDir);
-  return { id: path.basename(runDir), dir: runDir, status, alive, checkpoints, problems: merge(problems, problem) };
+  return { id: path.basename(runDir), dir: runDir, status, ...liveness(runDir, status), checkpoints, problems: merge(problems, problem) };
 }
 
 /** A run folder: the trainer has written its events or its status there (whatever kind of file they are: a bad one is listed with its problem). */

@@ -5,8 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { createRunDir, launchTrainer, type TrainerHandle } from './launcher';
+import { targetFor } from './launch';
+import type { RayOptions } from './launch/ray';
+import { checkSlurm, renderSbatch, SlurmError, type SlurmOptions } from './launch/slurm';
+import type { RunHandle, StartRequest, TargetKind } from './launch/target';
 import { probePython } from './python';
 import { chooseNode, trainerEnv, type NodeCommand } from './trainerEnv';
+import { newRunId } from './runStore';
 
 export interface InstallLayout { root: string; trainerDir: string; schemasDir: string; rewardWorker: string; requirements: string }
 
@@ -89,12 +94,48 @@ export interface StartOptions {
 }
 
 export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
+  const req = await prepareStart(o);
+  return launchTrainer({ ...req, nproc: o.nproc });
+}
+
+/** The checks before any start (the interpreter, the config with the trainer itself), then what a target starts with. */
+async function prepareStart(o: StartOptions, create = true): Promise<StartRequest> {
   const python = typeof o.python === 'string' ? o.python : o.python.path;
   const probe = await probePython(python, undefined, typeof o.python === 'string' ? undefined : o.python.origin);
   if (!probe.ok) throw new StartError(probe.problem ?? 'Python is not usable', probe.fix, 'python');
   const node = chooseNode({ setting: o.nodePath });
   await validateConfig(python, o.layout, o.config, node, o.resume);
-  const runDir = o.runDir ?? createRunDir(o.runsDir, runNameOf(o.config));
-  return launchTrainer({ python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: o.config, runDir,
-    resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node), nproc: o.nproc });
+  return { python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: o.config,
+    // created here, exclusively (two starts in one second get two folders); a dry run creates nothing
+    runDir: o.runDir ?? (create ? createRunDir(o.runsDir, runNameOf(o.config)) : path.join(o.runsDir, newRunId(runNameOf(o.config)))),
+    resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node), nproc: o.nproc };
+}
+
+export interface TargetStartOptions extends StartOptions {
+  /** Where to run; absent: local (torchrun when nproc > 1). */
+  target?: TargetKind;
+  slurm?: SlurmOptions;
+  ray?: RayOptions;
+}
+
+const kindOf = (o: TargetStartOptions): TargetKind => o.target ?? (o.nproc && o.nproc > 1 ? 'torchrun' : 'local');
+
+/** Starts a run on its target (src/core/launch): the same checks as a local start, then the target's start. StartError with one line when it cannot. */
+export async function startOnTarget(o: TargetStartOptions): Promise<RunHandle> {
+  const kind = kindOf(o);
+  try {
+    // the scheduler first: a missing sbatch or partition is said in a second, not after the config check
+    if (kind === 'slurm') await checkSlurm(o.slurm ?? {});
+    const req = { ...(await prepareStart(o)), slurm: o.slurm && { ...o.slurm, procs: o.slurm.procs ?? o.nproc }, ray: o.ray };
+    return await targetFor(kind).start(req);
+  } catch (e) {
+    if (e instanceof SlurmError) throw new StartError(e.message);
+    throw e;
+  }
+}
+
+/** `--slurm --dry-run`: the job script a start would submit, for the run folder it would create (nothing is created). */
+export async function slurmDryRun(o: TargetStartOptions): Promise<string> {
+  const req = await prepareStart(o, false);
+  return renderSbatch(req, { ...o.slurm, procs: o.slurm?.procs ?? o.nproc });
 }

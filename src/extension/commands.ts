@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { looksLikeRunConfig } from '../core/configDiagnostics';
 import { stopRun, type TrainerHandle } from '../core/launcher';
-import { listCheckpoints, type RunSummary } from '../core/runStore';
-import { StartError, startTraining } from '../core/training';
+import { targetOfRun } from '../core/launch';
+import type { RunHandle } from '../core/launch/target';
+import { listCheckpoints, readStatus, type RunSummary } from '../core/runStore';
+import { StartError, startOnTarget, startTraining } from '../core/training';
 import type { Ctx } from './ctx';
 import { DashboardPanel } from './dashboard';
 import { SamplesPanel } from './samplesPanel';
@@ -106,37 +108,52 @@ async function startRun(ctx: Ctx, config: string | undefined, resume?: string): 
   config ??= await pickConfig();
   if (!config || !ctx.runsDir) return;
   const file = config;
-  await launchRun(ctx, (python) => startTraining({ python, layout: ctx.layout, config: file, runsDir: ctx.runsDir!, resume, nodePath: ctx.config.nodePath,
-    nproc: ctx.config.trainingProcesses }), () => startRun(ctx, file, resume));
+  const common = { layout: ctx.layout, config: file, runsDir: ctx.runsDir, resume, nodePath: ctx.config.nodePath, nproc: ctx.config.trainingProcesses };
+  await launchRun(ctx, (python) => startTraining({ python, ...common }), () => startRun(ctx, file, resume),
+    (python) => startOnTarget({ python, ...common, target: ctx.config.launchTarget, slurm: ctx.config.slurm, ray: ctx.config.ray }));
 }
 
 /**
  * Launches a run (a policy or a reward model: `start` is the core's start with the resolved interpreter) under a
  * notification that follows the trainer while it loads and stops the run when cancelled; the run shows at once in
- * every view. When the interpreter cannot train, offers to set one up or pick one, then calls `again`.
+ * every view (`remote`: the start on rlhf.launchTarget when that is a cluster). When the interpreter cannot train, offers to set one up or pick one, then calls `again`.
  */
-export async function launchRun(ctx: Ctx, start: (python: { path: string; origin?: string }) => Promise<TrainerHandle>, again: () => Promise<unknown>): Promise<void> {
+export async function launchRun(ctx: Ctx, start: (python: { path: string; origin?: string }) => Promise<TrainerHandle>, again: () => Promise<unknown>,
+  remote?: (python: { path: string; origin?: string }) => Promise<RunHandle>): Promise<void> {
   const python = await ctx.interpreters.resolve();
   let failure: StartError | Error | undefined;
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'RLHF', cancellable: true }, async (progress, token) => {
     progress.report({ message: `checking ${python.path} and the config…` });
-    let handle: TrainerHandle;
+    // rlhf.launchTarget (slurm, ray) for starts that can run there; reward-model runs start here
+    const kind = remote ? ctx.config.launchTarget : 'local';
+    let id: string;
+    let live: () => boolean;
     try {
-      handle = await start(python);
+      if (kind === 'local' || !remote) {
+        const handle = await start(python);
+        id = attach(ctx, handle, python.path);
+        live = () => ctx.handles.has(id);
+      } else {
+        progress.report({ message: `checking ${python.path}, the config and ${kind}…` });
+        const h = await remote(python);
+        let ended = false;
+        void h.exited.then(() => { ended = true; });
+        id = attachRemote(ctx, h);
+        live = () => !ended;
+      }
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e));
       return;
     }
-    const id = attach(ctx, handle, python.path);
     // cancelling the notification stops the run it is about
     const stop = () => void vscode.commands.executeCommand('rlhf.stopTraining', id);
     if (token.isCancellationRequested) { stop(); return; }
     token.onCancellationRequested(stop);
-    // the notification stays while the trainer prepares and loads its models
-    progress.report({ message: 'starting the trainer…' });
+    // the notification stays while the trainer prepares and loads its models (a job: while it waits in the queue)
+    progress.report({ message: kind === 'local' ? 'starting the trainer…' : `${ctx.runs().find((r) => r.id === id)?.jobLabel ?? kind}: waiting for the job to start…` });
     const w = ctx.watcher(id)!;
     const deadline = Date.now() + 10 * 60_000;
-    while (Date.now() < deadline && w.model.step === 0 && ctx.handles.has(id) && !token.isCancellationRequested) {
+    while (Date.now() < deadline && w.model.step === 0 && live() && !token.isCancellationRequested) {
       const p = w.model.progress;
       if (p) progress.report({ message: `${p.phase}${p.total ? ` ${Math.round((100 * p.done) / p.total)}%` : ''}${p.message ? `: ${p.message}` : ''}` });
       await new Promise((r) => setTimeout(r, 300));
@@ -170,6 +187,26 @@ function attach(ctx: Ctx, handle: TrainerHandle, python: string): string {
     // failed as reported by the trainer, or died before it could say (import error, OOM kill)
     if (w.model.state === 'failed' || (code !== 0 && w.model.state !== 'stopped' && w.model.state !== 'completed')) {
       const why = w.model.error ?? `the trainer exited with code ${code} before reporting; the log says why`;
+      void vscode.window.showErrorMessage(`RLHF: run ${id} failed: ${why}`, 'Show Trainer Log')
+        .then((a) => { if (a) void vscode.commands.executeCommand('rlhf.showTrainerLog', id); });
+    }
+  });
+  return id;
+}
+
+/** A run started on a cluster: its folder has status.json (with the job id) at once; its end is reported when it did not end well. */
+function attachRemote(ctx: Ctx, h: RunHandle): string {
+  const id = path.basename(h.runDir);
+  ctx.activeRun = id;
+  ctx.log.info(`started ${id} on ${h.target} (job ${h.jobId ?? '?'})`);
+  const w = ctx.watcher(id)!;
+  ctx.refresh();
+  DashboardPanel.show(ctx, id);
+  void h.exited.then(() => {
+    w.poll();
+    ctx.refresh();
+    if (w.model.state === 'failed' || readStatus(h.runDir)?.state === 'failed') {
+      const why = readStatus(h.runDir)?.error ?? w.model.error ?? 'the job ended before the trainer reported; its logs say why';
       void vscode.window.showErrorMessage(`RLHF: run ${id} failed: ${why}`, 'Show Trainer Log')
         .then((a) => { if (a) void vscode.commands.executeCommand('rlhf.showTrainerLog', id); });
     }
@@ -226,7 +263,11 @@ async function stopTraining(ctx: Ctx, arg: unknown): Promise<void> {
   if (refuseExternal(ctx, id, 'cannot be stopped from here: its trainer writes')) return;
   const dir = ctx.runDir(id)!;
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RLHF: stopping ${id}` }, async (progress) => {
-    const outcome = await stopRun(dir, ctx.handles.get(id), ctx.config.stopTimeoutMs, (stage) => progress.report({ message: stage }), 'Stop Training');
+    const onStage = (stage: string) => progress.report({ message: stage });
+    // a trainer this window started is stopped through its stdin first; any other run through its target
+    const handle = ctx.handles.get(id);
+    const outcome = handle ? await stopRun(dir, handle, ctx.config.stopTimeoutMs, onStage, 'Stop Training')
+      : await targetOfRun(dir).stop(dir, { timeoutMs: ctx.config.stopTimeoutMs, onStage, by: 'Stop Training' });
     ctx.log.info(`stop ${id}: ${outcome}`);
     ctx.watcher(id)?.poll();
     ctx.refresh();

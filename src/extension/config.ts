@@ -1,8 +1,10 @@
 // The rlhf.* settings, typed, in one place. Defaults come from package.json (getConfiguration's get
 // without a default returns the contributed one), and change events are sorted here.
 import * as vscode from 'vscode';
+import type { RayOptions } from '../core/launch/ray';
+import type { SlurmOptions } from '../core/launch/slurm';
 
-const KEYS = ['pythonPath', 'nodePath', 'runsDirectory', 'stopTimeoutSeconds', 'trainingProcesses'] as const;
+const KEYS = ['pythonPath', 'nodePath', 'runsDirectory', 'stopTimeoutSeconds', 'trainingProcesses', 'launchTarget'] as const;
 export type ConfigKey = (typeof KEYS)[number];
 
 export interface SettingValue<T> { value: T; /** e.g. 'User settings'; undefined when the default applies. */ level?: string }
@@ -37,6 +39,19 @@ export class Config implements vscode.Disposable {
   get runsDirectory(): string { return this.section.get<string>('runsDirectory')!; }
   get stopTimeoutMs(): number { return this.section.get<number>('stopTimeoutSeconds')! * 1000; }
   get trainingProcesses(): number { return Math.max(1, Math.floor(this.section.get<number>('trainingProcesses') ?? 1)); }
+  get launchTarget(): 'local' | 'slurm' | 'ray' { return this.section.get<'local' | 'slurm' | 'ray'>('launchTarget') ?? 'local'; }
+  /** rlhf.slurm.*: the options of `rlhf train --slurm`; ranks per node on CPU: rlhf.trainingProcesses. */
+  get slurm(): SlurmOptions {
+    const text = (k: string) => (this.section.get<string>(`slurm.${k}`) ?? '').trim() || undefined;
+    return { nodes: this.section.get<number>('slurm.nodes'), gpusPerNode: this.section.get<number>('slurm.gpusPerNode'), procs: this.trainingProcesses,
+      partition: text('partition'), time: text('time'), account: text('account'), requeue: this.section.get<boolean>('slurm.requeue') };
+  }
+  /** rlhf.ray.*: the options of `rlhf train --ray`; the stop timeout is rlhf.stopTimeoutSeconds. */
+  get ray(): RayOptions {
+    const text = (k: string) => (this.section.get<string>(`ray.${k}`) ?? '').trim() || undefined;
+    return { address: text('address') ?? '', workers: this.section.get<number>('ray.workers'), gpusPerWorker: this.section.get<number>('ray.gpusPerWorker'),
+      storage: text('storagePath'), stopTimeoutS: this.stopTimeoutMs / 1000 };
+  }
 
   /** Writes rlhf.pythonPath where the user keeps it: the level it is set at, else User settings. */
   async setPythonPath(value: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { RunModel } from '../core/runModel';
 import { formatDuration, formatNumber } from '../core/format';
 import { listRunEntries, listRunEntriesAsync, type RunEntry } from '../core/run/listing';
 import { isRunFolder } from '../core/runStore';
+import { refreshRemoteRuns } from '../core/launch';
 import { RunWatcher } from '../core/runWatcher';
 import { installLayout, type InstallLayout } from '../core/training';
 import { Config } from './config';
@@ -46,7 +47,7 @@ export class Ctx {
     this.layout = installLayout(ext.extensionPath);
     this.status.command = 'rlhf.openDashboard';
     this.external = new ExternalRuns(ext.workspaceState, this.log, () => this.refresh());
-    const timer = setInterval(() => this.refresh(), 2000);
+    const timer = setInterval(() => { this.refresh(); void this.askSchedulers(); }, 2000);
     ext.subscriptions.push(this.log, this.status, this.config, this.interpreters, this.changed, { dispose: () => clearInterval(timer) },
       { dispose: () => { for (const w of this.watchers.values()) w.dispose(); } }, this.external,
       this.config.onDidChange((keys) => { if (keys.has('runsDirectory')) this.refresh(); }));
@@ -153,6 +154,15 @@ export class Ctx {
     this.log.warn(problem);
   }
 
+  private asking = false;
+
+  /** Asks Slurm (or Ray) about the live cluster runs, each at most every 5 s; their state and any end they caused land in their folders. */
+  private async askSchedulers(): Promise<void> {
+    if (this.asking || !this.runsDir) return;
+    this.asking = true;
+    try { await refreshRemoteRuns(this.runs(), 5000); } finally { this.asking = false; }
+  }
+
   updateStatusBar(): void {
     const id = this.activeRun;
     const m = id ? (this.external.get(id) ?? this.watchers.get(id))?.model : undefined;
@@ -161,7 +171,10 @@ export class Ctx {
     const reward = m.metrics.last('reward_mean');
     const live = state === 'running' || state === 'starting' || state === 'stopping';
     const icon = live ? '$(sync~spin)' : state === 'completed' ? '$(check)' : state === 'failed' ? '$(error)' : '$(debug-stop)';
-    this.status.text = `${icon} RLHF ${m.step}/${m.totalSteps ?? '?'} reward ${formatNumber(reward, 3)}${live ? ` ETA ${formatDuration(m.eta())}` : ''}`;
+    // a cluster run says where it runs: `slurm 123456 · RUNNING on 2 nodes`
+    const dir = this.external.has(id) ? undefined : this.runDir(id);
+    const job = dir ? this.runs().find((r) => r.id === id)?.jobLabel : '';
+    this.status.text = `${icon} RLHF ${m.step}/${m.totalSteps ?? '?'} reward ${formatNumber(reward, 3)}${live ? ` ETA ${formatDuration(m.eta())}` : ''}${job ? ` · ${job}` : ''}`;
     this.status.tooltip = `${id}: ${state}. Click to open the dashboard.`;
     this.status.show();
   }

@@ -71,7 +71,7 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     const accuracy = (s as { rm_accuracy?: unknown } | undefined)?.rm_accuracy;
     const acc = typeof accuracy === 'number' ? `acc ${formatNumber(accuracy, 3)}` : undefined;
     // short tokens, no labels: the tooltip spells them out
-    item.description = [state, step, reward ?? acc, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined,
+    item.description = [state, step, reward ?? acc, run.jobLabel || undefined, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined,
       parent ? `↳ ${parent.parentId}@${parent.step}` : undefined, notes.tags.map((t) => `#${t}`).join(' ') || undefined,
       notes.note ? '✎' : undefined, problems.length ? `⚠ ${problems.length} bad file${problems.length === 1 ? '' : 's'}` : undefined].filter(Boolean).join(' · ');
     const [icon, color] = problems.length ? ['warning', 'charts.orange'] : ICONS[state] ?? ICONS.unknown;
@@ -84,6 +84,7 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     line('run', run.id);
     line('state', state);
     line('step', step);
+    if (run.jobLabel) line('job', run.jobLabel);
     if (reward) line('reward (mean)', reward);
     line('checkpoints', String(run.checkpoints.length));
     if (s?.last_checkpoint) line('last checkpoint', s.last_checkpoint);

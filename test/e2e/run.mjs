@@ -4,7 +4,7 @@
 // window, watch an OpenRLHF run folder (TensorBoard files written by OpenRLHF's own logger).
 // Every wait is for a condition with a generous deadline (a busy 2-core machine is slow, not wrong); a
 // failure prints what was seen: screenshots, the notifications, the trainer's and the extension's logs.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,9 +22,10 @@ const PORT = 8765 + Math.floor(Math.random() * 200);
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 let passed = 0;
 let failed = 0;
-// E2E_ONLY=feedback: only that section (it starts the run it needs); unset: every section
-const SECTIONS = ['feedback'];
-const ONLY = process.env.E2E_ONLY;
+// E2E_ONLY=feedback|slurm: only that section (each starts what it needs; slurm runs against scripts/setup-slurm.sh's
+// one-node cluster); unset: every section
+const SECTIONS = ['feedback', 'slurm'];
+const ONLY = process.env.E2E_ONLY ?? '';
 if (ONLY && !SECTIONS.includes(ONLY)) {
   console.log(`not ok - E2E_ONLY=${ONLY}: the sections that run alone are ${SECTIONS.join(', ')}`);
   process.exit(1);
@@ -115,6 +116,57 @@ try {
       return true;
     }, 120_000);
   }
+  /** Section 9 (E2E_ONLY=slurm runs it alone): a run on the one-node Slurm of scripts/setup-slurm.sh, from the palette. */
+  async function slurmSection() {
+    if (spawnSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8' }).status !== 0) {
+      console.log('ok - # SKIP slurm section: no Slurm answers here; run bash scripts/setup-slurm.sh (as root) first (.ci/run does)');
+      return;
+    }
+    // the target is a setting; a reload makes sure the extension reads it. A step of this config takes ~20 s on a
+    // busy 2-core machine: Stop's graceful stage (the trainer finishes its step and checkpoints) gets 2 minutes
+    fs.mkdirSync(path.join(WS, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(WS, '.vscode', 'settings.json'), JSON.stringify({ 'rlhf.launchTarget': 'slurm', 'rlhf.trainingProcesses': 1,
+      'rlhf.stopTimeoutSeconds': 120 }, null, 1));
+    await runCommand('Developer: Reload Window');
+    await page.waitForSelector('.part.statusbar', { timeout: 120_000 });
+    const before = runIds(WS);
+    await runCommand('RLHF: Start Training');
+    // more than one config in the workspace (section 5b wrote one): pick the example's
+    const pickRow = page.locator('.quick-input-list .monaco-list-row', { hasText: /^config\.yaml/ });
+    const id = await until('the Slurm run folder', async () => {
+      await failOnProblemToast();
+      if (await pickRow.count()) await pickRow.first().click({ timeout: 2000 }).catch(() => undefined);
+      return runIds(WS).find((r) => !before.includes(r));
+    }, 300_000);
+    const statusOf = () => { try { return JSON.parse(fs.readFileSync(path.join(WS, 'runs', id, 'status.json'), 'utf8')); } catch { return {}; } };
+    const job = await until('the job id in status.json', () => statusOf().job?.id, 120_000);
+    check('Start Training with rlhf.launchTarget slurm submits a Slurm job', statusOf().job?.target === 'slurm' && /^\d+$/.test(job), JSON.stringify(statusOf().job));
+    const dash = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+    const points = async () => Number(await dash.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 2000 }) ?? 0);
+    const first = await until('reward points from the Slurm job', async () => { await failOnProblemToast(); const n = await points(); return n >= 2 ? n : 0; }, 600_000);
+    const second = await until(`the Slurm run's reward chart to grow past ${first} points`, async () => { await failOnProblemToast(); const n = await points(); return n > first ? n : 0; }, 300_000);
+    check('the Slurm run\'s charts move', second > first, `(${first} -> ${second})`);
+    await runCommand('RLHF Studio: Focus on Runs View');
+    const row = page.locator('.pane-body .monaco-list-row', { hasText: id });
+    const live = await until('the job in the Runs view', async () => { const t = await row.first().innerText({ timeout: 1000 }); return new RegExp(`slurm ${job} · RUNNING`).test(t) ? t : null; }, 120_000);
+    check('the Runs view shows the Slurm job id and state', true, live.replace(/\n/g, ' '));
+    const bar = await page.locator('.part.statusbar').innerText();
+    check('the status bar names the Slurm job', new RegExp(`slurm ${job} · RUNNING`).test(bar), bar.replace(/\n/g, ' '));
+    await page.screenshot({ path: path.join(SHOTS, '9-slurm-run-live.png') });
+    await runCommand('RLHF: Stop Training');
+    const s = await until('the Slurm run to stop', () => {
+      const st = statusOf();
+      if (st.state === 'failed' || st.state === 'completed') throw new Fatal(`the Slurm run ended ${st.state}, not stopped: ${JSON.stringify(st)}`);
+      return st.state === 'stopped' ? st : null;
+    }, 300_000);
+    check('Stop Training stops the Slurm run with a checkpoint', !!s.last_checkpoint, JSON.stringify(s));
+    const ended = await until('the Runs view to show the job ended', async () => { const t = await row.first().innerText({ timeout: 1000 }); return /stopped/.test(t) && new RegExp(`slurm ${job} · COMPLETED`).test(t) ? t : null; }, 120_000);
+    check('the Runs view shows the Slurm run stopped, its job completed', true, ended.replace(/\n/g, ' '));
+    const endedBar = await until('the status bar to show the job ended', async () => { const t = await page.locator('.part.statusbar').innerText(); return new RegExp(`slurm ${job} · COMPLETED`).test(t) ? t : null; }, 60_000);
+    check('the status bar shows the Slurm job completed', true, endedBar.replace(/\n/g, ' '));
+    await page.screenshot({ path: path.join(SHOTS, '9b-slurm-run-stopped.png') });
+    fs.rmSync(path.join(WS, '.vscode'), { recursive: true, force: true });
+  }
   /** An error notification of the extension (e.g. Start Training refusing): what was awaited will not come. */
   async function failOnProblemToast(pg = page) {
     const problem = pg.locator('.notifications-toasts .notification-list-item', { has: pg.locator('.codicon-error'), hasText: /RLHF/ });
@@ -123,7 +175,8 @@ try {
 
   const sectionHelpers = { page, ROOT, WS, SHOTS, PYTHON, until, check, runCommand, failOnProblemToast, runIds, Fatal };
   if (ONLY === 'feedback') await feedbackSection(sectionHelpers);
-  else {
+  base: { // sections 1 to 5c
+  if (ONLY) break base;
   // 1. Start Training
   await runCommand('RLHF: Start Training');
   const dash = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
@@ -439,6 +492,13 @@ try {
   // 5c. label -> reward model -> policy config (test/e2e/feedback.mjs)
   await feedbackSection(sectionHelpers);
 
+  } // base
+
+  // 9. Slurm: Start Training submits a batch job to the test cluster; its charts move, the Runs view names the job, Stop ends it
+  if (!ONLY || ONLY === 'slurm') await slurmSection();
+
+  rest: { // sections 6 to 8
+  if (ONLY) break rest;
   // 6. An untrusted workspace (trust enabled, Restricted Mode): runs and charts read-only, no training
   try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
   const STATE2 = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-e2e-untrusted-'));
@@ -527,7 +587,7 @@ try {
     return /openrlhf/.test(t) && /step \d/.test(t) ? t : null;
   }, 180_000);
   check('a watched folder is watched again after a reload', /step 4/.test(reloadedRow), reloadedRow.replace(/\n/g, ' '));
-  } // every section
+  } // rest
 } catch (e) {
   failed++;
   console.log(`not ok - e2e aborted: ${e instanceof Fatal ? e.message : e.stack ?? e}`);
@@ -540,6 +600,7 @@ try {
   for (const id of runIds(WS)) {
     try {
       const s = JSON.parse(fs.readFileSync(path.join(WS, 'runs', id, 'status.json'), 'utf8'));
+      if (s.job?.target === 'slurm' && s.job.id) spawnSync('scancel', [s.job.id]); // a Slurm job left by a failure
       if (s.pid && fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').includes(path.join(WS, 'runs', id))) process.kill(-s.pid, 'SIGKILL');
     } catch { /* no status, or gone */ }
   }

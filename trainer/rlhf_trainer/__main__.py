@@ -109,7 +109,8 @@ def describe_error(e: BaseException) -> str:
     return text
 
 
-def cmd_run(args) -> int:
+def cmd_run(args, control=None) -> int:
+    """`control`: the requests' receiver when the caller has its own channel to it (ray_entry.py); installed here."""
     kind = _kind(args.config)
     reward_model = kind == "reward_model"
     loaded = _load(args.config, args.resume, args.max_steps, kind)
@@ -135,7 +136,8 @@ def cmd_run(args) -> int:
     _tee_to_log(run_dir)
     run.write_config(cfg)
     run.set_status(state="starting")
-    control = Control()
+    run.start_heartbeat()
+    control = control or Control()
     control.install(read_stdin=not args.no_stdin, run_dir=run_dir, stop_on_eof=args.stop_on_eof)  # stdin lines and <run>/control/ request files
     if reward_model:
         trainer = RewardModelTrainer(cfg, run, resume=args.resume, control=control, rows=rows)

@@ -42,8 +42,11 @@ class Control:
         self.stop.set()
 
     def install(self, read_stdin: bool = True, run_dir: str | Path | None = None, stop_on_eof: bool = False):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda s, _f: self.request_stop(f"signal {signal.Signals(s).name}"))
+        # a Ray Train worker runs the trainer off the main thread, where Python takes no signal handlers:
+        # its stop comes through the job's driver (ray_entry.py)
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda s, _f: self.request_stop(f"signal {signal.Signals(s).name}"))
         # under torchrun only rank 0 reads the launcher's control lines; the trainer broadcasts its flags
         if env_rank() != 0:
             return

@@ -88,12 +88,14 @@ class Dist:
         return torch.device("cuda", self.local_rank) if device.type == "cuda" and self.enabled else device
 
     def init(self, device: torch.device):
-        """gloo on CPU, NCCL on GPU; the rendezvous comes from torchrun's environment (MASTER_ADDR/PORT)."""
-        if not self.enabled or dist.is_initialized():
+        """gloo on CPU, NCCL on GPU; the rendezvous comes from torchrun's environment (MASTER_ADDR/PORT). A process
+        group that exists already (Ray Train's, set up before the trainer runs) is used as it is."""
+        if not self.enabled:
             return
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         self.comm_device = device
 
     def close(self):

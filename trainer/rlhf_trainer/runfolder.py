@@ -11,6 +11,8 @@ import fcntl
 import json
 import math
 import os
+import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,35 @@ from . import checkpoint
 from .distributed import env_rank
 
 PROTOCOL_VERSION = 1
+HEARTBEAT_S = 5.0  # heartbeat.json is rewritten this often while the run lives (src/core/launch/target.ts reads it)
+
+
+def launch_job(existing: dict | None) -> dict | None:
+    """status.json's `job`: where this trainer runs. The launcher writes it before a remote job starts (the
+    scheduler's job id); it is kept. Otherwise it comes from the environment: Slurm's job id, or torchrun's
+    ranks on this machine; None for one plain local process."""
+    slurm_id = os.environ.get("SLURM_JOB_ID")
+    if existing and isinstance(existing.get("job"), dict):
+        job = dict(existing["job"])
+        if job.get("id") is None and job.get("target") == "slurm" and slurm_id:
+            job["id"] = slurm_id  # the job started before sbatch's answer reached the launcher
+        return job
+    if slurm_id:
+        return {"target": "slurm", "id": slurm_id, "nodes": int(os.environ.get("SLURM_NNODES", "1")),
+                "procs_per_node": int(os.environ.get("LOCAL_WORLD_SIZE", "1"))}
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return {"target": "torchrun", "id": None, "nodes": int(os.environ.get("GROUP_WORLD_SIZE", "1")),
+                "procs_per_node": int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"]))}
+    return None
+
+
+def read_status(run_dir: str | os.PathLike) -> dict | None:
+    """A run folder's status.json, or None when it has none (or it cannot be read)."""
+    try:
+        status = json.loads((Path(run_dir) / "status.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return status if isinstance(status, dict) else None
 
 
 def _clean(value: Any) -> Any:
@@ -71,6 +102,10 @@ class RunFolder:
         self.status: dict[str, Any] = {"state": "starting", "pid": os.getpid(), "step": 0, "total_steps": None,
                                        "updated": time.time(), "error": None, "last_checkpoint": None,
                                        "reward_mean": None}
+        job = launch_job(read_status(self.path))
+        if job is not None:
+            self.status["job"] = job
+        self._beating = threading.Event()
         self.path.mkdir(parents=True, exist_ok=True)  # every rank: its launcher may log into the folder
         if not self.writer:
             self._events = self._samples = open(os.devnull, "w")
@@ -131,6 +166,29 @@ class RunFolder:
         if self.writer:
             atomic_write_text(self.path / "config.yaml", yaml.safe_dump(public, sort_keys=False))
 
+    # heartbeat --------------------------------------------------------------------------------
+    def beat(self):
+        """heartbeat.json: {time, host, pid, job_id}; how a launcher on another machine knows this trainer lives."""
+        if self.writer:
+            job = self.status.get("job") or {}
+            atomic_write_text(self.path / "heartbeat.json", json.dumps(
+                {"time": time.time(), "host": socket.gethostname(), "pid": os.getpid(), "job_id": job.get("id")}))
+
+    def start_heartbeat(self, every_s: float = HEARTBEAT_S):
+        """Rewrites heartbeat.json every `every_s` seconds from a daemon thread until close() (rank 0 only)."""
+        if not self.writer:
+            return
+
+        def loop():
+            while True:
+                try:
+                    self.beat()
+                except OSError:
+                    pass  # a full disk: the trainer reports that itself
+                if self._beating.wait(every_s):
+                    return
+        threading.Thread(target=loop, daemon=True, name="heartbeat").start()
+
     # checkpoints ------------------------------------------------------------------------------
     def checkpoint_dir(self, step: int) -> Path:
         return self.checkpoints / f"step-{step:06d}"
@@ -150,6 +208,7 @@ class RunFolder:
             checkpoint.remove_stale(self.checkpoints)
 
     def close(self):
+        self._beating.set()
         self._events.close()
         self._samples.close()
         if self._eval_samples is not None:

@@ -4,8 +4,7 @@
 import type { EvalEvent, MetricsEvent, SampleItem, SamplesEvent, TrainerEvent } from '../protocol';
 import { RunModel } from '../runModel';
 import { mapEval, mapTrain, splitMetrics, type Framework } from './metricNames';
-import { isStep } from './sampleFiles';
-import { StepMerger, type Row } from './stepMerger';
+import { isStep, StepMerger, type Row } from './stepMerger';
 
 type Values = Record<string, number | null>;
 

@@ -48,8 +48,7 @@ export class SampleFiles {
   }
 }
 
-/** A step: a whole number from 0 to 2^53 (a step of 1e400 parses as Infinity, 1e300 as a float no series can hold). */
-export const isStep = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+export { isStep } from './stepMerger';
 
 /** A number (a Parquet INT64 comes as a bigint), or undefined for anything else (strings, lists, null, NaN). */
 export const num = (x: unknown): number | undefined =>

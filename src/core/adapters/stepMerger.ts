@@ -59,3 +59,6 @@ export class StepMerger {
     return { step, time: this.series.time[i], values };
   }
 }
+
+/** A step: a whole number from 0 to 2^53 (a step of 1e400 parses as Infinity, 1e300 as a float no series can hold). */
+export const isStep = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
