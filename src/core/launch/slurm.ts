@@ -31,6 +31,13 @@ export interface SlurmOptions {
   requeue?: boolean;
 }
 
+declare module './target' {
+  interface TargetOptions {
+    /** The `slurm` target's options (rlhf train --slurm, rlhf.slurm.*). */
+    slurm?: SlurmOptions;
+  }
+}
+
 /** A mistake that is the user's or the cluster's to fix: its message is the whole line to show. */
 export class SlurmError extends Error {}
 

@@ -9,10 +9,7 @@
 // (heartbeat.json, every HEARTBEAT_S seconds; trainer/rlhf_trainer/runfolder.py).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LaunchOptions, StopOutcome as LocalStopOutcome, TrainerHandle } from '../launcher';
 import type { RunStatus } from '../protocol';
-import type { RayOptions } from './ray';
-import type { SlurmOptions } from './slurm';
 
 export type TargetKind = 'local' | 'torchrun' | 'slurm' | 'ray';
 export const TARGET_KINDS: readonly TargetKind[] = ['local', 'torchrun', 'slurm', 'ray'];
@@ -55,18 +52,36 @@ export const HEARTBEAT_STALE_S = 60;
 /** A scheduler answer older than this (seconds) says nothing about now. */
 export const VIEW_STALE_S = 120;
 
-/** How a stop went: the local escalation's stages, or `cancelled` by the scheduler (scancel, Ray's stop). */
-export type StopOutcome = LocalStopOutcome | 'cancelled';
+/** How a stop went: the local escalation's stages (launcher.ts), or `cancelled` by the scheduler (scancel, Ray's stop). */
+export type StopOutcome = 'not-running' | 'graceful' | 'sigint' | 'killed' | 'cancelled';
 
-/** What every target starts from: the local launcher's options, with the environment built (trainerEnv) and the cluster options. */
-export interface StartRequest extends Omit<LaunchOptions, 'env' | 'nodePath'> {
+/** What starting a trainer takes, on any target (the local launcher's LaunchOptions extend it). */
+export interface TrainerStart {
+  python: string;
+  /** Folder holding the rlhf_trainer package (the extension's or the repo's trainer/). */
+  trainerDir: string;
+  schemasDir: string;
+  config: string;
+  runDir: string;
+  resume?: string;
+  /** dist/reward-worker.js: evaluates reward.rules for the trainer. */
+  rewardWorker?: string;
+  /** Training processes per node (torchrun --nproc-per-node); 1 or absent: one plain process. */
+  nproc?: number;
+}
+
+/**
+ * Each cluster target's own options, one key per target: slurm.ts and ray.ts add theirs with declaration merging
+ * (`declare module './target'`), so this contract imports none of its targets.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface TargetOptions {}
+
+/** What every target starts from: the trainer, its environment built (trainerEnv), and the cluster options. */
+export interface StartRequest extends TrainerStart, TargetOptions {
   /** Absolute config path. */
   config: string;
   env: NodeJS.ProcessEnv;
-  /** The `slurm` target's options (rlhf train --slurm, rlhf.slurm.*). */
-  slurm?: SlurmOptions;
-  /** The `ray` target's options (rlhf train --ray, rlhf.ray.*). */
-  ray?: RayOptions;
 }
 
 /** A started run: its folder and, while this process started it, how to follow it to its end. */
@@ -77,8 +92,6 @@ export interface RunHandle {
   jobId?: string;
   /** The exit code when known (null: a signal), once the run folder holds how the run ended; a remote job: 0 completed or stopped, 1 failed. */
   exited: Promise<number | null>;
-  /** The trainer process, for the local targets (its stdin takes control lines). */
-  trainer?: TrainerHandle;
 }
 
 export interface StopOptions {
