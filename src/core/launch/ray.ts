@@ -41,6 +41,13 @@ export interface RayOptions {
 }
 
 /** A Ray start or request that cannot go on: one line naming what to fix. */
+declare module './target' {
+  interface TargetOptions {
+    /** The `ray` target's options (rlhf train --ray, rlhf.ray.*). */
+    ray?: RayOptions;
+  }
+}
+
 export class RayError extends Error {}
 
 export const DEFAULT_RAY_STORAGE = '~/rlhf-runs';
