@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { StopOutcome as TargetStopOutcome, TrainerStart } from './launch/target';
 import { chooseNode, trainerEnv } from './trainerEnv';
 import { isAlive, isExiting, isRunProcess, newRunId, noteKillReason, readStatus, recordUnreportedEnd, runProcesses } from './runStore';
 
@@ -25,22 +26,11 @@ export function createRunDir(parent: string, name: string, now = new Date()): st
   }
 }
 
-export interface LaunchOptions {
-  python: string;
-  /** Folder holding the rlhf_trainer package (the extension's or the repo's trainer/). */
-  trainerDir: string;
-  schemasDir: string;
-  config: string;
-  runDir: string;
-  resume?: string;
+export interface LaunchOptions extends TrainerStart {
   /** Node binary for reward workers (rlhf.nodePath / --node); chooseNode() picks one when absent. */
   nodePath?: string;
-  /** dist/reward-worker.js: evaluates reward.rules for the trainer. */
-  rewardWorker?: string;
   /** The trainer's whole environment, as trainerEnv() builds it; built here from the fields above when absent. */
   env?: NodeJS.ProcessEnv;
-  /** Training processes on this machine (torchrun --nproc-per-node); 1 or absent: one plain process. */
-  nproc?: number;
   /**
    * A trainer that must not outlive this process (rlhf compare): it stops, finishing its step, when its
    * stdin closes, as it does when this process is killed; and it deletes `config` once read (a temporary
@@ -146,7 +136,7 @@ async function waitForExit(pid: number, runDir: string, handle: TrainerHandle | 
   return !isTrainer(pid, runDir, handle);
 }
 
-export type StopOutcome = 'not-running' | 'graceful' | 'sigint' | 'killed';
+export type StopOutcome = Exclude<TargetStopOutcome, 'cancelled'>;
 
 /**
  * Escalates until the trainer is gone: control line (when attached) -> SIGINT to the group ->

@@ -13,7 +13,7 @@ export function localTarget(kind: Extract<TargetKind, 'local' | 'torchrun'>): La
     start(req) {
       const h = launchTrainer({ python: req.python, trainerDir: req.trainerDir, schemasDir: req.schemasDir, config: req.config, runDir: req.runDir,
         resume: req.resume, rewardWorker: req.rewardWorker, env: req.env, nproc: kind === 'torchrun' ? req.nproc : 1 });
-      return Promise.resolve({ runDir: h.runDir, target: kind, exited: h.exited, trainer: h });
+      return Promise.resolve({ runDir: h.runDir, target: kind, exited: h.exited });
     },
     stop: (runDir, o) => stopRun(runDir, undefined, o.timeoutMs, o.onStage, o.by),
     liveness: (runDir) => Promise.resolve({ alive: isRunProcess(readStatus(runDir)?.pid, runDir) }),

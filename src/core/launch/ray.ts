@@ -24,13 +24,30 @@ import YAML from 'yaml';
 import { ZipFile } from 'yazl';
 import { readStatus, recordUnreportedEnd } from '../runStore';
 import { followRun } from './follow';
-export type { RayOptions } from './target';
 import { parseEventLine } from '../protocol';
 import { applyFileLines, applyLog, readRayInfo, writeAtomic, writeRayInfo, type RayRunInfo } from './rayMirror';
 import { noteStopRequested, writeSchedulerView, type LaunchTarget, type Liveness, type RunHandle, type SchedulerView, type StartRequest, type StopOutcome } from './target';
 
+/** rlhf train --ray ADDRESS [--workers N] [--gpus-per-worker G] [--ray-storage DIR]; rlhf.ray.* settings. */
+export interface RayOptions {
+  /** The Ray dashboard address, e.g. http://127.0.0.1:8265. */
+  address: string;
+  workers?: number;
+  gpusPerWorker?: number;
+  /** The cluster's folder for run folders and checkpoints (default ~/rlhf-runs on the node the driver runs on). */
+  storage?: string;
+  /** rlhf.stopTimeoutSeconds: how long Ray lets the stopped job checkpoint before it kills it (default 30). */
+  stopTimeoutS?: number;
+}
 
 /** A Ray start or request that cannot go on: one line naming what to fix. */
+declare module './target' {
+  interface TargetOptions {
+    /** The `ray` target's options (rlhf train --ray, rlhf.ray.*). */
+    ray?: RayOptions;
+  }
+}
+
 export class RayError extends Error {}
 
 export const DEFAULT_RAY_STORAGE = '~/rlhf-runs';

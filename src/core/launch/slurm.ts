@@ -11,13 +11,32 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { writeControlRequest, isLiveRun } from '../control';
 import { readStatus, recordUnreportedEnd } from '../runStore';
 import { followRun } from './follow';
-import type { SlurmOptions } from './target';
-export type { SlurmOptions } from './target';
 import {
   heartbeatFresh, noteStopRequested, readSchedulerView, writeSchedulerView,
   type JobInfo, type LaunchTarget, type Liveness, type SchedulerView, type StartRequest, type StopOutcome,
 } from './target';
 
+export interface SlurmOptions {
+  /** --nodes (default 1). */
+  nodes?: number;
+  /** --gpus-per-node; 0 or absent: CPU ranks (gloo), `procs` per node. */
+  gpusPerNode?: number;
+  /** Ranks per node without GPUs (rlhf train --nproc); with GPUs it is gpusPerNode. */
+  procs?: number;
+  partition?: string;
+  /** --time, Slurm's format (MINUTES, HH:MM:SS, D-HH:MM). */
+  time?: string;
+  account?: string;
+  /** Slurm may requeue the job (preemption, a node failure); a requeued job resumes from its newest checkpoint. */
+  requeue?: boolean;
+}
+
+declare module './target' {
+  interface TargetOptions {
+    /** The `slurm` target's options (rlhf train --slurm, rlhf.slurm.*). */
+    slurm?: SlurmOptions;
+  }
+}
 
 /** A mistake that is the user's or the cluster's to fix: its message is the whole line to show. */
 export class SlurmError extends Error {}
