@@ -4,9 +4,9 @@
 // generate() chooses it, and scores each finished answer with the run's reward rules. The models
 // load and generate in a worker thread (worker.ts), so the extension host's event loop is never
 // held by onnxruntime; Stop (or a new Generate) aborts between two tokens.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import { CONFIG_FILE, readGuarded } from '../run/files';
 import {
   COLUMNS, isPlaygroundToHost, type GenerateSettings, type HostToPlayground, type ModelChoice, type PlaygroundToHost,
 } from '../playgroundProtocol';
@@ -231,12 +231,13 @@ export interface DatasetPrompt { prompt: string; label?: unknown }
  */
 export function runDatasetPrompts(runDir: string, limit = 1000): DatasetPrompt[] {
   let data: { prompts?: unknown; prompt_key?: unknown; label_key?: unknown } | undefined;
-  try { data = (YAML.parse(fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8')) as { data?: typeof data } | null)?.data; } catch { return []; }
+  // through the run folder's guard: a config.yaml, or a dataset it names, that is a FIFO or a link to a device is never read
+  try { data = (YAML.parse(readGuarded(path.join(runDir, CONFIG_FILE), 'config') ?? '') as { data?: typeof data } | null)?.data; } catch { return []; }
   if (!data || typeof data.prompts !== 'string') return [];
   const promptKey = typeof data.prompt_key === 'string' ? data.prompt_key : 'prompt';
   const labelKey = typeof data.label_key === 'string' ? data.label_key : 'answer';
   let text: string;
-  try { text = fs.readFileSync(path.resolve(runDir, data.prompts), 'utf8'); } catch { return []; }
+  try { text = readGuarded(path.resolve(runDir, data.prompts), 'dataset') ?? ''; } catch { return []; }
   const out: DatasetPrompt[] = [];
   for (const line of text.split('\n')) {
     if (out.length >= limit) break;

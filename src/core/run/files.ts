@@ -40,7 +40,7 @@ const KiB = 1024, MiB = 1024 * KiB;
  * whole: `cap` is Infinity and their readers go chunk by chunk), and whether a symbolic link is followed.
  */
 export type FileKind = 'status' | 'notes' | 'lock' | 'kill-reason' | 'config' | 'resume' | 'events' | 'samples' | 'labels'
-  | 'foreign-log' | 'foreign-state' | 'parquet' | 'tfevents';
+  | 'dataset' | 'foreign-log' | 'foreign-state' | 'parquet' | 'tfevents';
 
 interface KindRule { cap: number; links: boolean; what: string }
 const RULES: Record<FileKind, KindRule> = {
@@ -53,6 +53,8 @@ const RULES: Record<FileKind, KindRule> = {
   events: { cap: Infinity, links: false, what: 'an event log' },
   samples: { cap: Infinity, links: false, what: 'a sample log' },
   labels: { cap: Infinity, links: false, what: 'a label log' },
+  // a prompt file a run's config.yaml names (datasets are often links into shared storage)
+  dataset: { cap: 1024 * MiB, links: true, what: 'a prompt file read whole' },
   // other frameworks' files: their folders may be links (shared storage); what a link reaches must still be a regular file
   'foreign-log': { cap: Infinity, links: true, what: 'a log' },
   'foreign-state': { cap: 256 * MiB, links: true, what: 'a trainer state' },
