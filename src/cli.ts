@@ -109,7 +109,8 @@ const COMMANDS: Record<string, Command> = {
       int8: ['boolean', '', 'with --format onnx: also an int8 (dynamically quantised) graph'], python: ['string', 'PY', 'the Python for the trainer'] } },
   try: { usage: 'rlhf try ONNX_DIR', positionals: [1, 1],
     summary: 'generate from an ONNX export (rlhf export --format onnx) on onnxruntime-node, streaming; prints the text, token ids and tokens/s',
-    flags: { prompt: ['string', 'TEXT', 'the prompt'], greedy: ['boolean', '', 'greedy decoding (default: sample)'],
+    flags: { prompt: ['string', 'TEXT', 'the prompt'], 'prompt-file': ['string', 'FILE', 'read the prompt from FILE (a long prompt)'],
+      greedy: ['boolean', '', 'greedy decoding (default: sample)'],
       'max-new-tokens': ['string', 'N', 'tokens to generate (default 64)'], temperature: ['string', 'T', 'sampling temperature (default 1)'],
       'top-p': ['string', 'P', 'nucleus sampling (default 1: off)'], seed: ['string', 'S', 'sampling seed (default 0)'],
       int8: ['boolean', '', 'use the int8 graph'], json: ['boolean', '', 'print the result as JSON'] } },
@@ -570,10 +571,26 @@ function numFlag(args: Args, flag: string): number | undefined {
   return n;
 }
 
+/** The longest --prompt that `rlhf try` takes on its command line (longer ones: --prompt-file). */
+const TRY_MAX_ARG = 16_384;
+
 function cmdTry(args: Args): Promise<number> {
-  const prompt = str(args.flags.prompt);
-  if (prompt === undefined) throw new UsageError('rlhf try: give the prompt: --prompt TEXT');
-  return tryCommand({ target: args._[1], prompt, greedy: !!args.flags.greedy, maxNewTokens: intFlag(args, 'max-new-tokens', 64, 1, 100_000),
+  const file = str(args.flags['prompt-file']);
+  let prompt = str(args.flags.prompt);
+  if ((prompt === undefined) === (file === undefined)) throw new UsageError('rlhf try: give the prompt: --prompt TEXT or --prompt-file FILE');
+  // onnxruntime-node crashes (SIGSEGV) in a process whose command line holds an argument of ~30,000 characters
+  if (prompt !== undefined && prompt.length > TRY_MAX_ARG) {
+    process.stderr.write(`rlhf try: a --prompt of ${prompt.length} characters is too long for a command line here (onnxruntime-node `
+      + `crashes on one); write it to a file and pass --prompt-file FILE\n`);
+    return Promise.resolve(2);
+  }
+  if (file !== undefined) {
+    try { prompt = fs.readFileSync(file, 'utf8'); } catch (e) {
+      process.stderr.write(`rlhf try: --prompt-file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+      return Promise.resolve(2);
+    }
+  }
+  return tryCommand({ target: args._[1], prompt: prompt!, greedy: !!args.flags.greedy, maxNewTokens: intFlag(args, 'max-new-tokens', 64, 1, 100_000),
     temperature: numFlag(args, 'temperature'), topP: numFlag(args, 'top-p'), seed: intFlag(args, 'seed', 0, 0, 2 ** 32 - 1),
     int8: !!args.flags.int8, json: !!args.flags.json }, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
 }

@@ -87,16 +87,22 @@ test('rlhf compare: a run folder per estimator on the same seed, report.md with 
   fs.rmSync(path.dirname(ex), { recursive: true, force: true });
 });
 
-test('rlhf compare: Ctrl-C stops the run in flight cleanly, starts no other, and still writes the report', { timeout: 900_000 }, async () => {
+/** A long compare on a copy of the example, sent `sig` once its first run has trained a step (or the wait failed). */
+async function compareUntilFirstStep(estimators: string, sig: NodeJS.Signals) {
   const ex = exampleCopy();
   const out = path.join(path.dirname(ex), 'out');
-  const c = compare([path.join(ex, 'config.yaml'), '--estimators', 'reinforce_pp,grpo', '--seeds', '1', '--max-steps', '2000', '-o', out]);
+  const c = compare([path.join(ex, 'config.yaml'), '--estimators', estimators, '--seeds', '1', '--max-steps', '2000', '-o', out]);
   const firstStep = () => runDirsOf(out).some((d) => fs.readFileSync(path.join(d, 'events.jsonl'), 'utf8').includes('"type":"metrics"'));
   try {
     await until('the first run\'s first step', firstStep, 600_000, 200);
   } finally {
-    c.kill('SIGINT'); // also when the wait failed: the compare stops its trainer and the test ends
+    c.kill(sig); // also when the wait failed, so the test ends
   }
+  return { ex, out, c };
+}
+
+test('rlhf compare: Ctrl-C stops the run in flight cleanly, starts no other, and still writes the report', { timeout: 900_000 }, async () => {
+  const { ex, out, c } = await compareUntilFirstStep('reinforce_pp,grpo', 'SIGINT'); // the compare stops its trainer
   assert.equal(await c.done, 1, c.output());
   assert.match(c.output(), /stopping: the runs in flight finish their step/);
   const runs = runDirsOf(out);
@@ -109,15 +115,7 @@ test('rlhf compare: Ctrl-C stops the run in flight cleanly, starts no other, and
 });
 
 test('rlhf compare killed (SIGKILL): its trainer stops with it and no temporary config stays next to the user\'s', { timeout: 900_000 }, async () => {
-  const ex = exampleCopy();
-  const out = path.join(path.dirname(ex), 'out');
-  const c = compare([path.join(ex, 'config.yaml'), '--estimators', 'reinforce_pp', '--seeds', '1', '--max-steps', '2000', '-o', out]);
-  const firstStep = () => runDirsOf(out).some((d) => fs.readFileSync(path.join(d, 'events.jsonl'), 'utf8').includes('"type":"metrics"'));
-  try {
-    await until('the run\'s first step', firstStep, 600_000);
-  } finally {
-    c.kill('SIGKILL'); // no handler runs: only the trainer itself can notice
-  }
+  const { ex, out, c } = await compareUntilFirstStep('reinforce_pp', 'SIGKILL'); // no handler runs: only the trainer itself can notice
   await c.done;
   const [run] = runDirsOf(out);
   try {

@@ -129,6 +129,17 @@ test('rlhf try: a 40,000-character prompt is one line (exit 2), not a crash; max
   assert.equal(await tryCommand({ target: exported, prompt: '12+30='.repeat(6667).slice(0, 40_000), greedy: true }, huge), 2);
   assert.deepEqual(huge.stderr().trim().split('\n'), [`rlhf try: the prompt has ${encodePrompt(model, '12+30='.repeat(6667).slice(0, 40_000)).length} tokens, `
     + 'beyond the model\'s 64 positions (max_position_embeddings in config.json): shorten the prompt']);
+  // the CLI: onnxruntime-node crashes (exit 139) in a process with a 40,000-character argument, so that never gets to load it
+  const cli = (...a: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'try', exported, ...a], { encoding: 'utf8', timeout: 120_000 });
+  const long = '12+30='.repeat(6667).slice(0, 40_000);
+  const argv = cli('--prompt', long, '--greedy');
+  assert.equal(argv.status, 2, argv.stderr);
+  assert.equal(argv.stderr, 'rlhf try: a --prompt of 40000 characters is too long for a command line here (onnxruntime-node crashes on one); write it to a file and pass --prompt-file FILE\n');
+  const file = path.join(path.dirname(exported), 'long-prompt.txt');
+  fs.writeFileSync(file, long);
+  const viaFile = cli('--prompt-file', file, '--greedy');
+  assert.equal(viaFile.status, 2, viaFile.stderr);
+  assert.match(viaFile.stderr, /^rlhf try: the prompt has \d+ tokens, beyond the model's 64 positions \(max_position_embeddings in config\.json\): shorten the prompt\n$/);
   const over = capture(); // prompt + max new tokens past the positions: lowered to fit, and said so
   const ids = encodePrompt(model, reference[1].prompt).length;
   assert.equal(await tryCommand({ target: exported, prompt: reference[1].prompt, greedy: true, maxNewTokens: 64 }, over), 0, over.stderr());
