@@ -121,7 +121,7 @@ export class Ctx {
   /** Lists the runs folder again (asynchronously) and tells the views; a refresh asked for during a listing runs after it. */
   refresh(): void {
     if (this.listing) { this.relist = true; return; }
-    this.listing = this.relistRuns().finally(() => {
+    this.listing = this.relistRuns().catch((e: unknown) => { this.log.error(`refreshing the runs: ${e instanceof Error ? e.message : String(e)}`); }).finally(() => {
       this.listing = undefined;
       if (this.relist) { this.relist = false; this.refresh(); }
     });
