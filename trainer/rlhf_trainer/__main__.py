@@ -160,7 +160,11 @@ def cmd_run(args, control=None) -> int:
     except KeyboardInterrupt:
         status, error = "stopped", "interrupted twice; stopped without a final checkpoint"
     except Exception as e:  # recorded in the run folder; the traceback goes to trainer.log
-        traceback.print_exc()
+        run.remove_partial_checkpoints()  # first: on a full disk this frees the space to record the failure
+        try:
+            traceback.print_exc()
+        except OSError:  # trainer.log is on the full disk too: status.json and events.jsonl still say why
+            pass
         error = describe_error(e)
         status = "failed"
     finally:

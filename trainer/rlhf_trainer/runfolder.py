@@ -87,6 +87,11 @@ def atomic_write_text(path: Path, text: str):
             os.fsync(f.fileno())
 
 
+# bytes held in RUN/.space-reserve while a trainer writes the folder, released to record a failure on a full disk
+SPACE_RESERVE = 256 * 1024
+SPACE_RESERVE_FILE = ".space-reserve"
+
+
 class RunFolderTaken(Exception):
     """Another live trainer holds the run folder's lock: two trainers never write one folder."""
 
@@ -125,6 +130,23 @@ class RunFolder:
             stale.unlink(missing_ok=True)
         self._events = open(self.path / "events.jsonl", "a", buffering=1)
         self._samples = open(self.path / "samples.jsonl", "a", buffering=1)
+        self._reserve_space()
+
+    # a full disk ----------------------------------------------------------------------------------
+    def _reserve_space(self):
+        """Holds SPACE_RESERVE bytes in the folder while the trainer lives: when the disk fills up (another
+        process, a log, a dataset cache), releasing them leaves room to record the failure (status.json, the
+        run_finished event, the traceback in trainer.log), so the run reads `failed: ENOSPC`, not `unknown`."""
+        try:
+            with open(self.path / SPACE_RESERVE_FILE, "wb") as f:
+                f.write(b"\0" * SPACE_RESERVE)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:  # already full: nothing to hold; the failure is recorded as far as the disk allows
+            self.release_space()
+
+    def release_space(self):
+        (self.path / SPACE_RESERVE_FILE).unlink(missing_ok=True)
 
     # events -----------------------------------------------------------------------------------
     def emit(self, type_: str, **fields):
@@ -203,12 +225,16 @@ class RunFolder:
         checkpoint.prune(self.checkpoints, keep_last)
 
     def remove_partial_checkpoints(self):
-        """Frees what a failed checkpoint write holds (on a full disk, the space to report the failure)."""
+        """Frees what a failed checkpoint write holds, and the space reserve (on a full disk, the space to
+        report the failure)."""
         if self.writer:
+            self.release_space()
             checkpoint.remove_stale(self.checkpoints)
 
     def close(self):
         self._beating.set()
+        if self.writer:
+            self.release_space()
         self._events.close()
         self._samples.close()
         if self._eval_samples is not None:

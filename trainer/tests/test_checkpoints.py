@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,39 @@ def test_full_disk_fails_the_run_with_enospc_and_frees_the_space(tmp_path, examp
     assert last["type"] == "run_finished" and last["status"] == "failed" and "ENOSPC" in last["error"]
     assert not list((run_dir / "checkpoints").glob(".tmp-*"))
     assert shutil.disk_usage(small_fs).free > 512 * 1024  # the half-written checkpoint's space is free again
+
+
+def test_a_disk_filled_by_another_process_still_records_the_failure(tmp_path, example_model, small_fs):
+    """0 bytes free, and nothing of the trainer's own to delete (no checkpoint is being written): the space it
+    holds in RUN/.space-reserve is released first, so status.json, run_finished and the traceback in trainer.log
+    (on the same full disk, as the launcher places it) still say `failed: ENOSPC` — before, the run read
+    `running`/`unknown` forever."""
+    run_dir = small_fs / "run"
+    run_dir.mkdir()
+    cfg = example_config(**{"train.max_steps": 100000, "train.num_episodes": 1000, "logging.samples_per_step": 0})
+    with open(run_dir / "trainer.log", "w") as log:
+        proc = subprocess.Popen([PY, "-m", "rlhf_trainer", "run", "--config", str(write_config(tmp_path, cfg)),
+                                 "--run-dir", str(run_dir), "--no-stdin"], stdout=log, stderr=log, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 600
+        events = run_dir / "events.jsonl"
+        while not (events.exists() and '"type":"metrics"' in events.read_text()):
+            assert proc.poll() is None and time.monotonic() < deadline, (run_dir / "trainer.log").read_text()[-3000:]
+            time.sleep(0.2)
+        assert (run_dir / ".space-reserve").exists()
+        with open(small_fs / "filler", "wb") as f:  # someone else fills the disk to the last byte
+            try:
+                while True:
+                    f.write(b"x" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        assert proc.wait(timeout=600) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "failed" and "ENOSPC" in status["error"], status
+    last = read_events(run_dir)[-1]
+    assert last["type"] == "run_finished" and last["status"] == "failed", last
+    assert not (run_dir / ".space-reserve").exists()
