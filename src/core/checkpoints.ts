@@ -142,6 +142,13 @@ export function checkpointInfos(runDir: string, problems?: string[]): Checkpoint
   return infosOf(runDir, events, listCheckpoints(runDir));
 }
 
+/** The checkpoints a run's events announce (step, the path the trainer wrote: on a cluster, the cluster's), oldest first, read asynchronously. */
+export async function announcedCheckpointsAsync(runDir: string): Promise<{ step: number; path: string }[]> {
+  const byStep = new Map<number, string>();
+  for (const e of (await checkpointEventsAsync(runDir)).events) if (e.type === 'checkpoint') byStep.set(e.step, e.path);
+  return [...byStep].sort(([a], [b]) => a - b).map(([step, p]) => ({ step, path: p }));
+}
+
 /** checkpointInfos with events.jsonl read asynchronously (the Runs view's children). */
 export async function checkpointInfosAsync(runDir: string, problems?: string[]): Promise<CheckpointInfo[]> {
   const { events, problem } = await checkpointEventsAsync(runDir);

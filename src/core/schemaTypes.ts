@@ -124,6 +124,29 @@ export interface ConfigSchema {
      */
     gradient_checkpointing?: boolean;
     /**
+     * Train LoRA adapters (peft) instead of all weights: {rank, alpha (default 16), dropout (default 0), target_modules (a list of module names, or all-linear, the default)}; null: full fine-tuning. The KL reference is the same base model with the adapters disabled (no second copy). Checkpoints hold the adapters; the Hugging Face and ONNX exports merge them. Refused with train.strategy fsdp2 (use ddp).
+     */
+    lora?: {
+      /**
+       * LoRA rank r of each adapter (A: r x in, B: out x r).
+       */
+      rank: number;
+      /**
+       * Scaling: the adapter's update is multiplied by alpha / rank.
+       */
+      alpha?: number;
+      /**
+       * Dropout on the adapter's input (0: the policy's log-probs do not depend on train/eval mode).
+       */
+      dropout?: number;
+      /**
+       * Module names (or suffixes, e.g. [q_proj, v_proj]) that get adapters, or all-linear: every linear layer but the output head. A name that matches no module is an error before training.
+       *
+       * @minItems 1
+       */
+      target_modules?: [string, ...string[]] | string;
+    } | null;
+    /**
      * Passed to from_pretrained. Only for models you trust.
      */
     trust_remote_code?: boolean;
@@ -192,9 +215,9 @@ export interface ConfigSchema {
      */
     micro_batch_size?: number;
     /**
-     * What generates the rollouts: hf (the training model's own generate(), every device) or vllm (a colocated vLLM engine on CUDA; needs the vllm package, not part of the trainer's requirements).
+     * What generates the rollouts (every engine draws the same tokens for the same seeds): auto (the fastest this device supports: static), hf (the training model's own generate(); the reference), static (a static KV cache and the trainer's own decode loop, each prompt prefilled once for its n samples; on CUDA a bf16 copy of the policy, refreshed after each optimizer step, and CUDA graphs), paged (transformers' continuous batching, CUDA only; its sampler is not keyed by the trainer's seeds) or vllm (not built into this version; needs the vllm package and CUDA).
      */
-    engine?: 'hf' | 'vllm';
+    engine?: 'auto' | 'hf' | 'static' | 'paged' | 'vllm';
   };
   train?: {
     /**
@@ -202,9 +225,13 @@ export interface ConfigSchema {
      */
     batch_size?: number;
     /**
-     * Samples per forward/backward; gradients are accumulated up to train.batch_size (which must be a multiple of it).
+     * Samples per forward/backward; gradients are accumulated up to train.batch_size (which must be a multiple of it). With micro_batch_tokens null it also sets the token budget of a micro-batch (see there).
      */
     micro_batch_size?: number;
+    /**
+     * Token budget of one forward/backward: the samples of an optimizer step are sorted by response length and packed so that rows x (prompt width + longest response in the micro-batch) stays within it (at least one sample each), so short responses are not padded to the longest. null: micro_batch_size x the step's longest prompt + response (never more tokens per pass than fixed micro-batches; fewer passes when responses are short). Raise it to use more memory for fewer, larger passes.
+     */
+    micro_batch_tokens?: number | null;
     /**
      * Passes over each rollout batch.
      */
@@ -351,6 +378,18 @@ export interface ConfigSchema {
           [k: string]: unknown | undefined;
         };
       };
+      /**
+       * Folder of a Hugging Face AutoModelForSequenceClassification with one label (a Bradley-Terry reward model as OpenRLHF, TRL or a kind: reward_model run save it; relative to the config), or a hub id in the local cache. Loaded once on the training device (bf16 on CUDA); scores prompt + response (through its chat template when it has one and the prompt is chat messages).
+       */
+      reward_model?: string;
+      /**
+       * reward_model: sequences per forward (default 16).
+       */
+      batch_size?: number;
+      /**
+       * reward_model: (score - running mean) / running std over every score so far (OpenRLHF's normalize_reward); default false.
+       */
+      normalize?: boolean;
       http?: {
         url: string;
         /**
@@ -525,6 +564,148 @@ export type EventsSchema = {
   time: number;
   [k: string]: unknown | undefined;
 };
+
+// schemas/reward-model-config.schema.json
+
+/**
+ * A Bradley-Terry reward-model training run (top-level kind: reward_model), started like a policy run: python -m rlhf_trainer run --config CFG --run-dir RUN. Relative paths are resolved against the folder of the config file. Defaults live here and nowhere else.
+ */
+export interface RewardModelConfigSchema {
+  /**
+   * Marks this file as a reward-model run (a policy run config has no kind, or kind: policy).
+   */
+  kind: 'reward_model';
+  /**
+   * Run name; the run folder is runs/<YYYYMMDD-HHMMSS>-<name>.
+   */
+  name?: string;
+  /**
+   * Seeds torch, numpy and Python's random; the pair order of every epoch is derived from it.
+   */
+  seed?: number;
+  /**
+   * auto = CUDA when available (bf16 autocast), else CPU (fp32).
+   */
+  device?: 'auto' | 'cpu' | 'cuda';
+  /**
+   * Also save the trained model (model + tokenizer) to this folder when the run completes, relative to the config (replaced if it exists); RUN/reward_model is written either way.
+   */
+  output?: string | null;
+  model: {
+    /**
+     * Folder of a Hugging Face causal LM (a scalar head is added: AutoModelForSequenceClassification with num_labels 1) or of a sequence-classification checkpoint with one label, with its tokenizer; or a hub id in the local cache.
+     */
+    base: string;
+    /**
+     * Build an embedded tiny causal LM at model.base when that folder does not exist (as in a policy config).
+     */
+    create_if_missing?: 'arithmetic' | 'lengthgame' | null;
+    /**
+     * Pass trust_remote_code to transformers.
+     */
+    trust_remote_code?: boolean;
+    /**
+     * Trade compute for memory on CUDA.
+     */
+    gradient_checkpointing?: boolean;
+  };
+  data: {
+    /**
+     * Preference pairs, JSONL: prompt/chosen/rejected as `rlhf labels export` writes them, or OpenRLHF's / TRL's chosen/rejected rows (strings or chat message lists; the prompt may be inside chosen and rejected).
+     */
+    train: string;
+    /**
+     * Held-out pairs in the same format; eval_rm_accuracy is measured on them. Without it, data.eval_share of the training pairs is held out.
+     */
+    eval?: string | null;
+    /**
+     * Share of data.train held out for eval when data.eval is null (a seeded split; 0 = no eval).
+     */
+    eval_share?: number;
+    /**
+     * Field of the prompt (optional in a row: without it the prompt is part of chosen and rejected).
+     */
+    prompt_key?: string;
+    /**
+     * Field of the preferred response.
+     */
+    chosen_key?: string;
+    /**
+     * Field of the other response.
+     */
+    rejected_key?: string;
+    /**
+     * Optional per-pair margin field (OpenRLHF's margin loss); added to train.margin.
+     */
+    margin_key?: string;
+    /**
+     * Tokens of prompt + response; longer sequences keep their end (the last token is scored).
+     */
+    max_length?: number;
+    /**
+     * Read at most this many pairs of data.train.
+     */
+    max_samples?: number;
+  };
+  train?: {
+    /**
+     * Pairs per optimizer step (all ranks together).
+     */
+    batch_size?: number;
+    /**
+     * Pairs per forward/backward on one rank.
+     */
+    micro_batch_size?: number;
+    /**
+     * Passes over the training pairs.
+     */
+    epochs?: number;
+    /**
+     * Stop after this many optimizer steps (null: all epochs).
+     */
+    max_steps?: number | null;
+    /**
+     * AdamW learning rate (OpenRLHF's train_rm default).
+     */
+    lr?: number;
+    /**
+     * Share of the steps with a linear LR warmup.
+     */
+    warmup_ratio?: number;
+    /**
+     * Cosine decay to lr x this at the last step.
+     */
+    min_lr_ratio?: number;
+    weight_decay?: number;
+    /**
+     * @minItems 2
+     * @maxItems 2
+     */
+    adam_betas?: [number, number];
+    max_grad_norm?: number;
+    /**
+     * Bradley-Terry margin m: loss = -log sigmoid(r_chosen - r_rejected - m).
+     */
+    margin?: number;
+    /**
+     * With several processes (torchrun): ddp, every rank holds the whole model and its optimizer state.
+     */
+    strategy?: 'ddp';
+  };
+  eval?: {
+    /**
+     * Held-out accuracy every N steps (and before the first and after the last).
+     */
+    every_steps?: number;
+  };
+  checkpoint?: {
+    /**
+     * Save every N steps (null: only at the end, on stop, and on request).
+     */
+    every_steps?: number | null;
+    keep_last?: number;
+  };
+}
 
 // schemas/reward-worker.schema.json
 
@@ -707,5 +888,34 @@ export interface StatusSchema {
   exit_signal?: string | null;
   last_checkpoint?: string | null;
   reward_mean?: number | null;
+  /**
+   * reward_model: a reward-model run (config kind: reward_model); absent for a policy run
+   */
+  kind?: 'policy' | 'reward_model';
+  /**
+   * reward-model run: the last step's pair accuracy
+   */
+  rm_accuracy?: number | null;
+  /**
+   * reward-model run, once completed: the trained model's save_pretrained folder (RUN/reward_model), what a reward_model reward source loads
+   */
+  reward_model?: string | null;
+  /**
+   * where the trainer runs: written by the launcher before a remote job starts (with the scheduler's job id) and kept by the trainer; from the environment under torchrun or Slurm; absent for one plain local process (src/core/launch/target.ts JobInfo)
+   */
+  job?: {
+    target: 'local' | 'torchrun' | 'slurm' | 'ray';
+    /**
+     * the scheduler's job id: Slurm's 123456, Ray's raysubmit_...; null for local targets (or before sbatch answered)
+     */
+    id: string | null;
+    nodes?: number | null;
+    procs_per_node?: number | null;
+    /**
+     * the Ray dashboard address; Slurm's partition (null: the cluster's default)
+     */
+    address?: string | null;
+    [k: string]: unknown | undefined;
+  } | null;
   [k: string]: unknown | undefined;
 }

@@ -9,7 +9,8 @@ import { requestCheckpoint } from '../core/control';
 import { sendControl } from '../core/launcher';
 import { runTrainerModule } from '../core/training';
 import type { Ctx } from './ctx';
-import type { CheckpointNode } from './runsView';
+import type { CheckpointNode, RemoteCheckpointNode } from './runsView';
+import { downloadRayCheckpoint, RayError } from '../core/launch/ray';
 
 export const isCheckpointNode = (arg: unknown): arg is CheckpointNode => !!arg && typeof arg === 'object' && 'checkpoint' in arg && 'runDir' in arg;
 
@@ -107,5 +108,26 @@ export async function saveCheckpointNow(ctx: Ctx, id: string | undefined): Promi
     void vscode.window.showInformationMessage(`RLHF: ${id} saved a checkpoint at step ${e.step}.`);
   } catch (err) {
     void vscode.window.showWarningMessage(`RLHF: ${(err as Error).message}`);
+  }
+}
+
+const isRemoteCheckpointNode = (x: unknown): x is RemoteCheckpointNode =>
+  typeof x === 'object' && x !== null && 'remote' in x && typeof (x as RemoteCheckpointNode).runDir === 'string'
+  && typeof (x as RemoteCheckpointNode).remote?.step === 'number';
+
+/** Download Checkpoint: a Ray run's checkpoint from the cluster's storage into RUN/checkpoints/step-N (a small Ray job; `rlhf download`). */
+export async function downloadCheckpoint(ctx: Ctx, arg: unknown): Promise<void> {
+  if (!isRemoteCheckpointNode(arg)) { void vscode.window.showInformationMessage('RLHF: pick a checkpoint marked "on the cluster" under a Ray run in the Runs view.'); return; }
+  // it submits a job to the run's cluster: a trusted workspace's action only
+  if (!ctx.trusted) { void vscode.window.showWarningMessage('RLHF: downloading submits a Ray job to the run\'s cluster: trust the workspace first.'); return; }
+  try {
+    const local = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RLHF: downloading step ${arg.remote.step} of ${arg.runId}` },
+      (progress) => downloadRayCheckpoint(arg.runDir, ctx.layout, arg.remote.step, (stage) => progress.report({ message: stage })));
+    ctx.refresh();
+    void vscode.window.showInformationMessage(`RLHF: checkpoint downloaded to ${local}.`);
+  } catch (e) {
+    const message = e instanceof RayError ? e.message : (e as Error).message;
+    ctx.log.error(`download ${arg.runId} step ${arg.remote.step}: ${message}`);
+    void vscode.window.showErrorMessage(`RLHF: download failed: ${message}`);
   }
 }

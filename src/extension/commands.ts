@@ -14,7 +14,7 @@ import { SamplesPanel } from './samplesPanel';
 import { Labels } from '../core/samples/labels';
 import type { RewardsUi } from './rewardsUi';
 import { addNoteCommand, configDiffRunsCommand, editTagsCommand, filterRunsByTagCommand, overlayRunsCommand, runIdOf } from './runsView';
-import { compareCheckpointConfig, deleteCheckpointCommand, exportCheckpointHf, isCheckpointNode, keepCheckpoint, openCheckpointFolder,
+import { compareCheckpointConfig, deleteCheckpointCommand, downloadCheckpoint, exportCheckpointHf, isCheckpointNode, keepCheckpoint, openCheckpointFolder,
   saveCheckpointNow } from './checkpointCommands';
 import { newConfig, validateConfigCommand } from './configCommands';
 import { exportCheckpointOnnx, tryCheckpoint } from './onnxCommands';
@@ -54,6 +54,7 @@ export function registerCommands(ctx: Ctx, rewards: RewardsUi, validation: Confi
   reg('rlhf.deleteCheckpoint', (arg) => deleteCheckpointCommand(ctx, arg));
   reg('rlhf.compareCheckpointConfig', (arg) => compareCheckpointConfig(arg, () => pickConfig('Current config to compare with')));
   reg('rlhf.exportCheckpointHf', (arg) => exportCheckpointHf(ctx, arg));
+  reg('rlhf.downloadCheckpoint', (arg) => downloadCheckpoint(ctx, arg));
   reg('rlhf.overlayRuns', (arg, selection) => overlayRunsCommand(ctx, arg, selection));
   reg('rlhf.configDiffRuns', (arg, selection) => configDiffRunsCommand(ctx, arg, selection));
   reg('rlhf.addRunNote', (arg) => addNoteCommand(ctx, arg));

@@ -8,10 +8,11 @@
 // asynchronously when it is expanded, and a run whose files were refused (a link, a FIFO, a giant
 // file) shows a warning with the problem beside the good runs.
 import * as vscode from 'vscode';
-import { checkpointInfosAsync, formatBytes, type CheckpointInfo } from '../core/checkpoints';
+import { announcedCheckpointsAsync, checkpointInfosAsync, formatBytes, type CheckpointInfo } from '../core/checkpoints';
 import { formatNumber } from '../core/format';
 import { isRewardModelRun } from '../core/rewardModel';
 import type { RunEntry } from '../core/run/listing';
+import { remoteOnlyCheckpoints } from '../core/launch/ray';
 import { displayState, type RunSummary } from '../core/runStore';
 import { hasTag, NotesError, parseTagList, readNotes, updateNotes } from '../core/runNotes';
 import type { Ctx } from './ctx';
@@ -19,7 +20,9 @@ import { configDiffCommand, DashboardPanel, pickItems } from './dashboard';
 import type { WatchedRun } from './externalRuns';
 
 /** A native run folder, or a watched run of another framework. */
-export type RunNode = { run: RunEntry } | { external: WatchedRun } | CheckpointNode;
+export type RunNode = { run: RunEntry } | { external: WatchedRun } | CheckpointNode | RemoteCheckpointNode;
+/** A checkpoint of a Ray run that is in the cluster's storage only: *Download Checkpoint* fetches it (then it is a CheckpointNode). */
+export interface RemoteCheckpointNode { remote: { step: number; path: string }; runId: string; runDir: string }
 /** A checkpoint under its run (commands get this node: Resume From Here, Keep, Export, …). */
 export interface CheckpointNode { checkpoint: CheckpointInfo; runId: string; runDir: string; alive: boolean }
 
@@ -46,7 +49,10 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
   getChildren(node?: RunNode): RunNode[] | Promise<RunNode[]> {
     if (node && 'run' in node) {
       const { run } = node;
-      return checkpointInfosAsync(run.dir).then((infos) => infos.reverse().map((checkpoint) => ({ checkpoint, runId: run.id, runDir: run.dir, alive: run.alive })));
+      const ray = run.job?.target === 'ray';
+      return Promise.all([checkpointInfosAsync(run.dir), ray ? announcedCheckpointsAsync(run.dir) : []]).then(([infos, announced]) => [
+        ...remoteOnlyCheckpoints(run.dir, announced).map((remote) => ({ remote, runId: run.id, runDir: run.dir })),
+        ...infos.reverse().map((checkpoint) => ({ checkpoint, runId: run.id, runDir: run.dir, alive: run.alive }))]);
     }
     if (node) return [];
     // a tag filter keeps the runs that carry it (watched runs of other frameworks have no tags)
@@ -57,9 +63,12 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
   getTreeItem(node: RunNode): vscode.TreeItem {
     if ('external' in node) return externalItem(node.external);
     if ('checkpoint' in node) return checkpointItem(node);
+    if ('remote' in node) return remoteCheckpointItem(node);
     const { run } = node;
     const state = displayState(run);
-    const item = new vscode.TreeItem(run.id, run.checkpoints.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    // a Ray run's checkpoints are on the cluster (listed from its mirrored events) until downloaded
+    const expandable = run.checkpoints.length > 0 || run.job?.target === 'ray';
+    const item = new vscode.TreeItem(run.id, expandable ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `run:${run.id}`;
     const parent = run.parent;
     const s = run.status;
@@ -248,5 +257,18 @@ function externalItem({ id, run }: WatchedRun): vscode.TreeItem {
   item.tooltip = tip;
   item.accessibilityInformation = { label: `${name}, ${run.framework} run, step ${m.step}${rewardText ? `, reward ${rewardText}` : ''}` };
   item.command = { command: 'rlhf.openDashboard', title: 'Open Dashboard', arguments: [id] };
+  return item;
+}
+
+function remoteCheckpointItem(node: RemoteCheckpointNode): vscode.TreeItem {
+  const item = new vscode.TreeItem(`step ${node.remote.step}`, vscode.TreeItemCollapsibleState.None);
+  item.id = `remote:${node.runId}:${node.remote.step}`;
+  item.description = 'on the cluster · Download to use it';
+  item.iconPath = new vscode.ThemeIcon('cloud');
+  item.contextValue = 'remote-checkpoint';
+  const tip = new vscode.MarkdownString();
+  tip.appendMarkdown('**checkpoint on the cluster:** '); tip.appendText(node.remote.path);
+  tip.appendMarkdown('\n\n*Download Checkpoint* fetches it into the run folder (a small Ray job); then Resume, Export and Try work on it.');
+  item.tooltip = tip;
   return item;
 }

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { RayError, checkConfigPaths, normalizeAddress, packageEntries, zipEntries } from '../../src/core/launch/ray';
+import { RayError, checkConfigPaths, normalizeAddress, packageEntries, rayCheckpoints, remoteOnlyCheckpoints, zipEntries } from '../../src/core/launch/ray';
+import { announcedCheckpointsAsync } from '../../src/core/checkpoints';
 import { applyLog, readRayInfo, writeRayInfo } from '../../src/core/launch/rayMirror';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -71,4 +72,18 @@ test('config paths that leave the folder and bad addresses are one line each', (
   assert.equal(normalizeAddress('127.0.0.1:8265/'), 'http://127.0.0.1:8265');
   assert.throws(() => normalizeAddress('http://user:secret@head:8265'), (e: unknown) => e instanceof RayError && !e.message.includes('secret') && /RLHF_RAY_TOKEN/.test(e.message));
   assert.throws(() => normalizeAddress('ray://head:10001'), /http\(s\)/);
+});
+
+test('a Ray run\'s checkpoints on the cluster are the announced ones not downloaded yet, newest first (the Runs view\'s Download rows)', async () => {
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-raycks-'));
+  const ev = (step: number) => JSON.stringify({ v: 1, type: 'checkpoint', time: 0, step, path: `/cluster/runs/r/checkpoints/step-${String(step).padStart(6, '0')}` });
+  fs.writeFileSync(path.join(run, 'events.jsonl'), [ev(2), ev(4), ev(6), ev(4)].join('\n') + '\n');
+  const local = path.join(run, 'checkpoints', 'step-000004');
+  fs.mkdirSync(local, { recursive: true });
+  fs.writeFileSync(path.join(local, 'COMPLETE'), '');
+  fs.mkdirSync(path.join(run, 'checkpoints', 'step-000006')); // a download cut short: no COMPLETE, still on the cluster only
+  const announced = await announcedCheckpointsAsync(run);
+  assert.deepEqual(announced.map((c) => c.step), [2, 4, 6]);
+  assert.deepEqual(rayCheckpoints(run), announced);
+  assert.deepEqual(remoteOnlyCheckpoints(run, announced).map((c) => c.step), [6, 2]);
 });

@@ -15,9 +15,10 @@ from rlhf_trainer.config import load_schema
 from rlhf_trainer.runfolder import latest_checkpoint
 from conftest import EXAMPLE, example_config, metrics, read_events, run_trainer, start_long_run, write_config
 
-# the metrics every step logs: read from the contract, not copied from it
-REQUIRED_METRICS = next(b["then"]["properties"]["values"]["required"] for b in load_schema("events.schema.json")["allOf"]
-                        if b["if"]["properties"]["type"]["const"] == "metrics")
+# the metrics every step of a policy run logs: read from the contract (the first of its two sets; the other is a
+# reward-model run's), not copied from it
+REQUIRED_METRICS = next(b["then"]["properties"]["values"]["anyOf"][0]["required"]
+                        for b in load_schema("events.schema.json")["allOf"] if b["if"]["properties"]["type"]["const"] == "metrics")
 
 
 def test_run_folder_matches_the_contract(tmp_path, example_model):

@@ -22,9 +22,9 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
 import { ZipFile } from 'yazl';
+import { readEvents } from '../checkpoints';
 import { readStatus, recordUnreportedEnd } from '../runStore';
 import { followRun } from './follow';
-import { parseEventLine } from '../protocol';
 import { applyFileLines, applyLog, readRayInfo, writeAtomic, writeRayInfo, type RayRunInfo } from './rayMirror';
 import { noteStopRequested, writeSchedulerView, type LaunchTarget, type Liveness, type RunHandle, type SchedulerView, type StartRequest, type StopOutcome } from './target';
 
@@ -344,15 +344,18 @@ async function rayStop(runDir: string, o: { timeoutMs: number; onStage?: (stage:
 
 /** A Ray run's checkpoints as its mirrored events list them: step and path on the cluster, oldest first. */
 export function rayCheckpoints(runDir: string): { step: number; path: string }[] {
-  let text: string;
-  try { text = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8'); } catch { return []; }
+  // streamed through the run folder's guard (a long run's events.jsonl is never held whole)
   const byStep = new Map<number, string>();
-  for (const line of text.split('\n')) {
-    const e = parseEventLine(line);
-    if (e?.type === 'checkpoint') byStep.set(e.step, (e as { path: string }).path);
-  }
+  for (const e of readEvents(runDir, CHECKPOINT_EVENTS)) if (e.type === 'checkpoint') byStep.set(e.step, e.path);
   return [...byStep].sort(([a], [b]) => a - b).map(([step, p]) => ({ step, path: p }));
 }
+
+/** The checkpoints of a Ray run (`all`: its announced ones) that are on the cluster only (not downloaded into RUN/checkpoints yet), newest first. */
+export function remoteOnlyCheckpoints(runDir: string, all = rayCheckpoints(runDir)): { step: number; path: string }[] {
+  return all.filter((c) => !fs.existsSync(path.join(runDir, 'checkpoints', path.posix.basename(c.path), 'COMPLETE'))).reverse();
+}
+
+const CHECKPOINT_EVENTS: ReadonlySet<string> = new Set(['checkpoint']);
 
 /**
  * Fetches one checkpoint of a Ray run into RUN/checkpoints/step-N (then every local checkpoint action works on it):
