@@ -95,17 +95,29 @@ function checkpointEvents(runDir: string): EventCache {
   try {
     let size = -1;
     try { size = fs.lstatSync(file).size; } catch { /* no events yet */ }
-    if (size < hit.end) { hit.end = 0; hit.events = []; } // rewritten: read again from the start
+    restartIfShrunk(hit, size);
     const fresh: TrainerEvent[] = [];
-    const read = readLines(file, 'events', eventCollector(CHECKPOINT_EVENT_TYPES, fresh), { from: hit.end });
-    hit.events.push(...fresh);
-    absorb(hit, read);
-    hit.problem = undefined;
-  } catch (e) {
-    if (!(e instanceof RunFileError)) throw e;
-    hit.end = 0; hit.events = []; hit.problem = e.message;
-  }
+    take(hit, fresh, readLines(file, 'events', eventCollector(CHECKPOINT_EVENT_TYPES, fresh), { from: hit.end }));
+  } catch (e) { refused(hit, e); }
   return hit;
+}
+
+/** events.jsonl shorter than what was read: it was rewritten, so it is read again from the start. */
+function restartIfShrunk(hit: EventCache, size: number): void {
+  if (size < hit.end) { hit.end = 0; hit.events = []; }
+}
+
+/** The events a read found, added to the cache, which now ends where the read did. */
+function take(hit: EventCache, fresh: TrainerEvent[], read: LinesRead | undefined): void {
+  hit.events.push(...fresh);
+  absorb(hit, read);
+  hit.problem = undefined;
+}
+
+/** A read the guard refused (a link, a FIFO): nothing cached, the problem kept for the view. */
+function refused(hit: EventCache, e: unknown): void {
+  if (!(e instanceof RunFileError)) throw e;
+  hit.end = 0; hit.events = []; hit.problem = e.message;
 }
 
 async function checkpointEventsAsync(runDir: string): Promise<EventCache> {
@@ -114,18 +126,13 @@ async function checkpointEventsAsync(runDir: string): Promise<EventCache> {
   try {
     let size = -1;
     try { size = (await fs.promises.lstat(file)).size; } catch { /* no events yet */ }
-    if (size < hit.end) { hit.end = 0; hit.events = []; }
+    restartIfShrunk(hit, size);
     const fresh: TrainerEvent[] = [];
     const from = hit.end;
     const read = await readLinesAsync(file, 'events', eventCollector(CHECKPOINT_EVENT_TYPES, fresh), { from });
     if (hit.end !== from) return hit; // a sync read moved it meanwhile: its events are in
-    hit.events.push(...fresh);
-    absorb(hit, read);
-    hit.problem = undefined;
-  } catch (e) {
-    if (!(e instanceof RunFileError)) throw e;
-    hit.end = 0; hit.events = []; hit.problem = e.message;
-  }
+    take(hit, fresh, read);
+  } catch (e) { refused(hit, e); }
   return hit;
 }
 

@@ -198,17 +198,22 @@ export function readGuarded(file: string, kind: FileKind): string | undefined {
   return readGuardedBytes(file, kind)?.toString('utf8');
 }
 
-/** readGuarded off the calling thread's event loop (the extension host's listing): same checks, async I/O. */
-export async function readGuardedAsync(file: string, kind: FileKind): Promise<string | undefined> {
-  const cap = RULES[kind].cap;
-  if (!Number.isFinite(cap)) throw new Error(`${kind} files are streamed, never read whole`);
+/** The async open behind readGuardedAsync and readLinesAsync: the checks before the open, then the open itself (no FIFO blocks it, no link is followed); undefined when the file does not exist. */
+async function openHandle(file: string, kind: FileKind): Promise<fs.promises.FileHandle | undefined> {
   if (!(await preCheckAsync(file, kind))) return undefined;
-  let handle: fs.promises.FileHandle;
-  try { handle = await fs.promises.open(file, openFlags(kind)); } catch (e) {
+  try { return await fs.promises.open(file, openFlags(kind)); } catch (e) {
     if (isMissing(e)) return undefined;
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw linkRefused(file);
     throw unreadable(file, e);
   }
+}
+
+/** readGuarded off the calling thread's event loop (the extension host's listing): same checks, async I/O. */
+export async function readGuardedAsync(file: string, kind: FileKind): Promise<string | undefined> {
+  const cap = RULES[kind].cap;
+  if (!Number.isFinite(cap)) throw new Error(`${kind} files are streamed, never read whole`);
+  const handle = await openHandle(file, kind);
+  if (!handle) return undefined;
   try {
     let st: fs.Stats;
     try { st = await handle.stat(); } catch (e) { throw unreadable(file, e); }
@@ -392,13 +397,8 @@ export function readLines(file: string, kind: FileKind, onLine: LineBytes, o: St
 
 /** readLines with async reads: the extension host's event loop runs between chunks. */
 export async function readLinesAsync(file: string, kind: FileKind, onLine: LineBytes, o: StreamOptions = {}): Promise<LinesRead | undefined> {
-  if (!(await preCheckAsync(file, kind))) return undefined;
-  let handle: fs.promises.FileHandle;
-  try { handle = await fs.promises.open(file, openFlags(kind)); } catch (e) {
-    if (isMissing(e)) return undefined;
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw linkRefused(file);
-    throw unreadable(file, e);
-  }
+  const handle = await openHandle(file, kind);
+  if (!handle) return undefined;
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw notAFile(file, st);
