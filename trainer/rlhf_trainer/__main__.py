@@ -240,7 +240,8 @@ def estimates(cfg: dict, rows: dict, runs_dir: str | None) -> list[str]:
     return out
 
 
-def main(argv=None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m rlhf_trainer` (also how ray_entry.py builds its `run` arguments)."""
     ap = argparse.ArgumentParser(prog="python -m rlhf_trainer", description="RLHF Studio REINFORCE++ trainer")
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="train with a config, writing the run folder")
@@ -263,6 +264,11 @@ def main(argv=None) -> int:
                    help="only check (the check before a start reads no estimates: it skips loading the tokenizer again)")
     v.add_argument("--runs-dir", help="where to look for an earlier run of the same model for the time estimate "
                                       "(default: ./runs)")
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = parser()
     args = ap.parse_args(argv)
     if args.cmd == "validate":
         args.config = args.config or args.config_file

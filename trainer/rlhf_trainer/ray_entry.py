@@ -102,7 +102,9 @@ def _worker(c: dict):
                 except Exception:  # the driver is gone: the job is ending anyway
                     return
         threading.Thread(target=poll_requests, daemon=True).start()
-    args = argparse.Namespace(config=c["config"], run_dir=str(run_dir), resume=c["resume"], max_steps=None, no_stdin=True)
+    # through the trainer's own parser: every `run` option gets its default
+    args = entry.parser().parse_args(["run", "--config", c["config"], "--run-dir", str(run_dir), "--no-stdin",
+                                      *(["--resume", c["resume"]] if c["resume"] else [])])
     try:
         code = entry.cmd_run(args, control=control)
     finally:
