@@ -150,7 +150,8 @@ async function submit(req: StartRequest, o: SlurmOptions): Promise<string> {
   const runDir = path.resolve(req.runDir);
   if (/\s/.test(runDir)) throw new SlurmError(`the run folder ${runDir} has whitespace in its path, which #SBATCH lines cannot hold; use a runs folder without spaces`);
   await checkSlurm(o, req.env);
-  const existed = fs.existsSync(runDir);
+  // the start made the folder empty just before (an exclusive mkdir): a rejected submit removes it; a folder with files was someone's
+  const existed = fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0;
   fs.mkdirSync(runDir, { recursive: true });
   const job: JobInfo = { target: 'slurm', id: null, nodes: o.nodes ?? 1, procs_per_node: procsPerNode(o), address: o.partition ?? null };
   const writeStatus = (j: JobInfo) => {
