@@ -117,6 +117,15 @@ class ReferenceView:
         with self.policy.disable_adapter():
             return self.policy(*args, **kwargs)
 
+    # what the chunked log-probs (update.response_logprobs) read of a model: its config (the vocabulary) and its
+    # head (a LoRA-wrapped head is no plain Linear, so they then take one pass)
+    @property
+    def config(self):
+        return self.policy.config
+
+    def get_output_embeddings(self):
+        return self.policy.get_output_embeddings()
+
 
 def merged_copy(model):
     """A plain model with the adapters of the PeftModel `model` folded into its weights; `model` is left as it is."""
