@@ -49,7 +49,13 @@ export async function feedbackSection(h) {
   }, 600_000);
   await cliDone;
 
-  // the sample browser of that run: the two responses of one prompt, the first preferred over the second
+  // the sample browser of that run: the two responses of one prompt, the first preferred over the second.
+  // Its row in the Runs view first (a click opens its dashboard and makes it the active run: after the other
+  // sections another run is active, and Open Sample Browser opens the active run's samples)
+  const policyRow = page.locator('.pane-body .monaco-list-row', { hasText: policyId }).first();
+  await until('the feedback run in the Runs view', async () => (await policyRow.count()) > 0, 60_000);
+  await policyRow.click();
+  await until('its dashboard', async () => (await page.locator('.tabs-container .tab', { hasText: policyId }).count()) > 0, 60_000);
   await runCommand('View: Close All Editors');
   await runCommand('RLHF: Open Sample Browser');
   const qi = page.locator('.quick-input-widget input');
