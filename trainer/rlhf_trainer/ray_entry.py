@@ -113,6 +113,10 @@ def _worker(c: dict):
             tail.stop()  # a last pass: everything the trainer wrote is sent before the exit code
     if rank == 0:
         ray.get(channel.set_exit.remote(code))
+    if code != 0:
+        # the other ranks may wait for this one in a collective forever (rank 0 refused its config, say): a
+        # failed worker ends the whole group (Ray Train's failure policy), and the driver reports rank 0's code
+        raise RuntimeError(f"rank {rank}: the trainer exited with code {code}")
 
 
 def main(argv=None) -> int:
@@ -179,6 +183,10 @@ def main(argv=None) -> int:
         code = 1 if exit_code is None else exit_code
     except Exception as e:  # a worker that died (node lost, OOM): the mirror has what rank 0 wrote until then
         print(f"error: Ray Train failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", flush=True)
+        try:
+            code = ray.get(channel.get_exit.remote()) or code  # rank 0's own end when it recorded one (2: a bad config)
+        except Exception:  # noqa: BLE001 - the channel went with the cluster
+            pass
     finally:
         done.set()
         relayer.join(timeout=60)

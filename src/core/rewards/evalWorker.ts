@@ -45,6 +45,9 @@ function copyOutcome(o: Outcome): SampleOutcome {
 }
 const json = (v: unknown): string | undefined => (v === undefined ? undefined : JSON.stringify(v));
 
+/** How long a new rule thread may take to start (before any rule's top level runs): generous, the machine may be busy. */
+const THREAD_START_MS = 60_000;
+
 function ruleThread(data: ThreadData): void {
   const progress = new Int32Array(data.shared);
   const announce = (index: number) => { Atomics.store(progress, 0, index); Atomics.add(progress, 1, 1); };
@@ -112,7 +115,7 @@ class Host {
     const ready = this.watch<void>(worker, progress, (m, done) => {
       if (m.type === 'ready') done(undefined);
       else if (m.type === 'load-error') done(new Error(`${ruleLabel(this.init.rules.rules[m.index])} failed to load: ${m.message}`));
-    }, (index, error) => new Error(`${ruleLabel(this.init.rules.rules[Math.max(0, index)])} failed to load: ${error.replace(/^rule /, 'its top level ')}`));
+    }, (index, error) => new Error(`${ruleLabel(this.init.rules.rules[Math.max(0, index)])} failed to load: ${error.replace(/^rule /, 'its top level ')}`), THREAD_START_MS);
     ready.then(() => {
       if (!this.capMeasured) { this.capMeasured = true; this.rssCap = process.memoryUsage.rss() + this.init.memoryMb * 2 ** 20; }
     }, () => undefined);
@@ -137,11 +140,13 @@ class Host {
    * turns a timeout, memory overrun, crash or exit into the value the caller wants.
    */
   private watch<T>(worker: Worker, progress: Int32Array, onMessage: (m: ThreadOut, done: (v: T | Error) => void) => void,
-    failed: (index: number, error: string) => T | Error): Promise<T> {
+    failed: (index: number, error: string) => T | Error, startupMs?: number): Promise<T> {
     const budget = this.init.timeBudgetMs;
     return new Promise<T>((resolve, reject) => {
       let lastSeq = Atomics.load(progress, 1);
       let lastChange = Date.now();
+      // a new thread's own start (Node's worker, the sandbox) is not a rule's time: the budget runs from its first announcement
+      let started = startupMs === undefined;
       const finish = (v: T | Error) => {
         clearInterval(tick);
         worker.off('message', onMsg);
@@ -165,7 +170,8 @@ class Host {
           return fail(this.memoryError);
         }
         const seq = Atomics.load(progress, 1);
-        if (seq !== lastSeq) { lastSeq = seq; lastChange = now; return; }
+        if (seq !== lastSeq) { lastSeq = seq; lastChange = now; started = true; return; }
+        if (!started) { if (now - lastChange > startupMs!) fail(`the rule thread did not start within ${startupMs} ms (an overloaded machine?)`); return; }
         if (now - lastChange > budget) fail(`rule exceeded the time budget of ${budget} ms`);
       }, Math.max(2, Math.min(10, budget / 10)));
       worker.on('message', onMsg);
