@@ -151,8 +151,13 @@ export function checkpointInfos(runDir: string, problems?: string[]): Checkpoint
 
 /** The checkpoints a run's events announce (step, the path the trainer wrote: on a cluster, the cluster's), oldest first, read asynchronously. */
 export async function announcedCheckpointsAsync(runDir: string): Promise<{ step: number; path: string }[]> {
+  return announcedCheckpoints((await checkpointEventsAsync(runDir)).events);
+}
+
+/** The checkpoint events among `events`, one per step (the last one written), oldest first. */
+export function announcedCheckpoints(events: TrainerEvent[]): { step: number; path: string }[] {
   const byStep = new Map<number, string>();
-  for (const e of (await checkpointEventsAsync(runDir)).events) if (e.type === 'checkpoint') byStep.set(e.step, e.path);
+  for (const e of events) if (e.type === 'checkpoint') byStep.set(e.step, e.path);
   return [...byStep].sort(([a], [b]) => a - b).map(([step, p]) => ({ step, path: p }));
 }
 

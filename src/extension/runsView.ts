@@ -24,7 +24,7 @@ export type RunNode = { run: RunEntry } | { external: WatchedRun } | CheckpointN
 /** A checkpoint of a Ray run that is in the cluster's storage only: *Download Checkpoint* fetches it (then it is a CheckpointNode). */
 export interface RemoteCheckpointNode { remote: { step: number; path: string }; runId: string; runDir: string }
 /** A checkpoint under its run (commands get this node: Resume From Here, Keep, Export, …). */
-export interface CheckpointNode { checkpoint: CheckpointInfo; runId: string; runDir: string; alive: boolean }
+export interface CheckpointNode { checkpoint: CheckpointInfo; runId: string; runDir: string; alive: boolean; rewardModel?: boolean }
 
 const ICONS: Record<string, [string, string?]> = {
   starting: ['loading~spin'], running: ['sync~spin', 'charts.blue'], stopping: ['loading~spin', 'charts.yellow'],
@@ -50,9 +50,10 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     if (node && 'run' in node) {
       const { run } = node;
       const ray = run.job?.target === 'ray';
+      const rewardModel = isRewardModelRun(run.dir); // once per run, not once per checkpoint row
       return Promise.all([checkpointInfosAsync(run.dir), ray ? announcedCheckpointsAsync(run.dir) : []]).then(([infos, announced]) => [
         ...remoteOnlyCheckpoints(run.dir, announced).map((remote) => ({ remote, runId: run.id, runDir: run.dir })),
-        ...infos.reverse().map((checkpoint) => ({ checkpoint, runId: run.id, runDir: run.dir, alive: run.alive }))]);
+        ...infos.reverse().map((checkpoint) => ({ checkpoint, runId: run.id, runDir: run.dir, alive: run.alive, rewardModel }))]);
     }
     if (node) return [];
     // a tag filter keeps the runs that carry it (watched runs of other frameworks have no tags)
@@ -218,7 +219,7 @@ function checkpointItem(node: CheckpointNode): vscode.TreeItem {
     typeof acc === 'number' ? `acc ${formatNumber(acc, 3)}` : undefined,
     c.kept ? 'kept' : undefined].filter(Boolean).join(' · ');
   item.iconPath = new vscode.ThemeIcon(c.kept ? 'pinned' : 'save');
-  item.contextValue = `${c.kept ? 'checkpoint-kept' : 'checkpoint'}${isRewardModelRun(node.runDir) ? '-rm' : ''}`;
+  item.contextValue = `${c.kept ? 'checkpoint-kept' : 'checkpoint'}${node.rewardModel ? '-rm' : ''}`;
   const tip = new vscode.MarkdownString();
   const line = (label: string, value: string) => { tip.appendMarkdown(`**${label}:** `); tip.appendText(value); tip.appendMarkdown('\n\n'); };
   line('checkpoint', `${node.runId} step ${c.step}${c.reason ? ` (${c.reason})` : ''}`);

@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
 import { ZipFile } from 'yazl';
-import { readEvents } from '../checkpoints';
+import { announcedCheckpoints, readEvents } from '../checkpoints';
 import { readStatus, recordUnreportedEnd } from '../runStore';
 import { followRun } from './follow';
 import { applyFileLines, applyLog, readRayInfo, writeAtomic, writeRayInfo, type RayRunInfo } from './rayMirror';
@@ -345,9 +345,7 @@ async function rayStop(runDir: string, o: { timeoutMs: number; onStage?: (stage:
 /** A Ray run's checkpoints as its mirrored events list them: step and path on the cluster, oldest first. */
 export function rayCheckpoints(runDir: string): { step: number; path: string }[] {
   // streamed through the run folder's guard (a long run's events.jsonl is never held whole)
-  const byStep = new Map<number, string>();
-  for (const e of readEvents(runDir, CHECKPOINT_EVENTS)) if (e.type === 'checkpoint') byStep.set(e.step, e.path);
-  return [...byStep].sort(([a], [b]) => a - b).map(([step, p]) => ({ step, path: p }));
+  return announcedCheckpoints(readEvents(runDir, CHECKPOINT_EVENTS));
 }
 
 /** The checkpoints of a Ray run (`all`: its announced ones) that are on the cluster only (not downloaded into RUN/checkpoints yet), newest first. */
