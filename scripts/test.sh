@@ -13,7 +13,13 @@ bash scripts/setup-checks.sh || exit 1
 fail=0
 # the embedded example's model (cached, gitignored): built once here so parallel tests share it
 [ -d examples/arithmetic/model ] || .venv/bin/python -m rlhf_trainer.bootstrap model examples/arithmetic/model || exit 1
-step() { echo; echo "=== $1"; shift; "$@" || { echo "=== FAILED: $*"; fail=1; }; }
+# each part says how long it took (CI has 25 minutes for all of them on 2 cores)
+step() {
+  local name=$1 t0=$SECONDS; shift; echo; echo "=== $name"
+  "$@" || { echo "=== FAILED: $*"; fail=1; }
+  echo "=== $name: $((SECONDS - t0)) s"; timings+=("$((SECONDS - t0)) s  $name")
+}
+timings=()
 step "typecheck" npx tsc -p . --noEmit
 step "lint: eslint (type-aware)" npx eslint
 step "lint: dependency rules (dependency-cruiser)" npm run -s lint:deps
@@ -26,8 +32,8 @@ step "ray test cluster" bash scripts/setup-ray.sh
 step "TS unit tests (test/unit)" npm run -s test:unit
 step "TS integration tests (test/integration: real trainer, Python, browser)" node --test --test-reporter=spec out/test-integration/
 bash scripts/setup-ray.sh --stop  # the head and its workers end with the tests that use them
-step "trainer pytest suite" .venv/bin/python -m pytest -q trainer/tests
+step "trainer pytest suite" .venv/bin/python -m pytest -q --durations=15 trainer/tests
 if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then echo "=== e2e skipped (RLHF_SKIP_E2E=1)"; else step "end-to-end in code-server + chromium" npm run -s test:e2e; fi
-echo
+echo; echo "=== time per part"; printf '  %s\n' "${timings[@]}"; echo "  ${SECONDS} s  in all"
 if [ $fail -ne 0 ]; then echo "npm test: FAILED"; exit 1; fi
 echo "npm test: all suites passed"

@@ -223,8 +223,15 @@ try {
   const countText = async () => sb.locator('#count').innerText({ timeout: 2000 });
   const unfiltered = await countText();
   await sb.locator('#reward-min').fill('0.5');
-  const filtered = await until('the filtered rows', async () => { const t = await countText(); return t !== unfiltered ? t : null; }, 30_000);
-  const rewardsShown = await sbRows.evaluateAll((rows) => rows.map((r) => Number(r.children[4].textContent)));
+  // the count reads "MATCHED of TOTAL": the total grows while the run is live, so wait for the rows
+  // themselves to be filtered (every one shown at least 0.5, as many as the matched count says)
+  const shownRewards = () => sbRows.evaluateAll((rows) => rows.map((r) => Number(r.children[4].textContent)));
+  const filtered = await until('the filtered rows', async () => {
+    const t = await countText();
+    const shown = await shownRewards();
+    return parseInt(t, 10) === shown.length && shown.every((r) => r >= 0.5) ? t : null;
+  }, 30_000).catch(() => countText());
+  const rewardsShown = await shownRewards();
   check('a reward filter leaves only matching samples', rewardsShown.every((r) => r >= 0.5) && parseInt(filtered, 10) < parseInt(unfiltered, 10), `${unfiltered} -> ${filtered}: ${rewardsShown.join(',')}`);
   await sb.locator('#reward-min').fill('');
   // the total grows while the run is live: compare the step's matched count
