@@ -11,6 +11,19 @@ bash scripts/setup-python.sh dev || exit 1
 # verl's and OpenRLHF's own config schema and parser, for the export checks (no torch, no GPU stack)
 bash scripts/setup-checks.sh || exit 1
 fail=0
+mkdir -p out
+# what only the e2e part needs (Node 24 and code-server, ~2 min of downloads and native builds) is installed in
+# the background while the checks and the other tiers run; the e2e part waits for it and prints its log
+e2e_setup=
+if [ "${RLHF_SKIP_E2E:-0}" != "1" ]; then bash scripts/setup-e2e.sh > out/setup-e2e.log 2>&1 & e2e_setup=$!; fi
+# the same for .venv-ray and the Ray head the Ray tests submit to (pip installs, then the head's start)
+bash scripts/setup-ray.sh > out/setup-ray.log 2>&1 & ray_setup=$!
+ray_cluster() { wait "$ray_setup"; local rc=$?; cat out/setup-ray.log; return $rc; }
+e2e() {
+  wait "$e2e_setup"; local rc=$?; cat out/setup-e2e.log
+  [ $rc -eq 0 ] || { echo "[e2e-setup] failed (exit $rc): out/setup-e2e.log above says why"; return 1; }
+  npm run -s test:e2e
+}
 # the embedded example's model (cached, gitignored): built once here so parallel tests share it
 [ -d examples/arithmetic/model ] || .venv/bin/python -m rlhf_trainer.bootstrap model examples/arithmetic/model || exit 1
 # each part says how long it took (CI has 25 minutes for all of them on 2 cores)
@@ -28,12 +41,16 @@ step "build" node esbuild.mjs
 # the one-node Slurm the Slurm tests submit to (root only: it starts daemons; .ci/run installs it); idempotent
 if [ "$(id -u)" = 0 ]; then step "slurm test cluster" bash scripts/setup-slurm.sh; fi
 # .venv-ray (ray pinned, never the user's .venv) and a Ray head on 127.0.0.1 for the Ray tests; idempotent
-step "ray test cluster" bash scripts/setup-ray.sh
+step "ray test cluster" ray_cluster
 step "TS unit tests (test/unit)" npm run -s test:unit
-step "TS integration tests (test/integration: real trainer, Python, browser)" node --test --test-reporter=spec out/test-integration/
+# two test files at a time (node's default is one on 2 cores): most of their time is waiting on trainers,
+# Slurm and Ray, not computing
+step "TS integration tests (test/integration: real trainer, Python, browser)" node --test --test-concurrency=2 --test-reporter=spec out/test-integration/
 bash scripts/setup-ray.sh --stop  # the head and its workers end with the tests that use them
-step "trainer pytest suite" .venv/bin/python -m pytest -q --durations=15 trainer/tests
-if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then echo "=== e2e skipped (RLHF_SKIP_E2E=1)"; else step "end-to-end in code-server + chromium" npm run -s test:e2e; fi
+# two pytest workers (pytest-xdist), a test file each at a time (module fixtures are built once): a test spends
+# half its time starting Python and waiting on its trainer subprocess
+step "trainer pytest suite" .venv/bin/python -m pytest -q -n 2 --dist loadfile --durations=15 trainer/tests
+if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then echo "=== e2e skipped (RLHF_SKIP_E2E=1)"; else step "end-to-end in code-server + chromium" e2e; fi
 echo; echo "=== time per part"; printf '  %s\n' "${timings[@]}"; echo "  ${SECONDS} s  in all"
 if [ $fail -ne 0 ]; then echo "npm test: FAILED"; exit 1; fi
 echo "npm test: all suites passed"

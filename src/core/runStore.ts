@@ -147,14 +147,19 @@ function takeKillReason(runDir: string): string | undefined {
  * A run that recorded its own end is left alone. Only call this once the trainer is gone. Returns whether
  * it wrote.
  */
-export function recordUnreportedEnd(runDir: string, end: UnreportedEnd, o: { overrideStopped?: boolean } = {}): boolean {
+export function recordUnreportedEnd(runDir: string, end: UnreportedEnd, o: { overrideStopped?: boolean; overrideFailed?: boolean } = {}): boolean {
   const noted = takeKillReason(runDir);
   const old = readStatus(runDir);
   // overrideStopped: a trainer that stopped on the scheduler's SIGTERM (cancel, time limit, preemption) said
-  // `stopped`; the scheduler's end is the truth then
-  if (old && !LIVE_STATES.has(old.state) && !(o.overrideStopped && old.state === 'stopped')) return false;
+  // `stopped`; the scheduler's end is the truth then. overrideFailed: a rank that lost its peer when the
+  // scheduler killed them (gloo's "Connection closed by peer") said `failed` with that symptom; the scheduler's
+  // cause comes first then, the trainer's words after it (once: a reason already recorded is not recorded again)
+  const overridden = !!old && ((o.overrideStopped && old.state === 'stopped')
+    || (o.overrideFailed && old.state === 'failed' && !(old.error ?? '').startsWith(end.reason)));
+  if (old && !LIVE_STATES.has(old.state) && !overridden) return false;
   if (!fs.existsSync(runDir)) return false;
-  const reason = end.signal === 'SIGKILL' && noted ? noted : end.reason;
+  const reason = end.signal === 'SIGKILL' && noted ? noted
+    : old?.state === 'failed' && old.error ? `${end.reason}; the trainer said: ${old.error}` : end.reason;
   const status = { ...old, state: 'failed', pid: old?.pid ?? end.pid ?? null, step: old?.step ?? 0, updated: Date.now() / 1000,
     error: reason, exit_code: end.exitCode ?? null, exit_signal: end.signal ?? null };
   const file = path.join(runDir, STATUS_FILE);

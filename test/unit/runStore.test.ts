@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { displayState, isRunProcess, listCheckpoints, listRuns, newRunId } from '../../src/core/runStore';
+import { displayState, isRunProcess, listCheckpoints, listRuns, newRunId, readStatus, recordUnreportedEnd } from '../../src/core/runStore';
 import { resolvePython, probePython } from '../../src/core/python';
 import { tempDir } from '../helpers';
 
@@ -85,4 +85,20 @@ test('probePython: a missing interpreter and missing modules each say what fixes
   assert.equal(r.ok, false);
   assert.match(r.problem!, /cannot import torch/);
   assert.equal(r.fix, `"${fake}" -m pip install torch==2.13.0`);
+});
+
+test('a scheduler\'s end overrides a rank\'s secondary failure once, keeping what the trainer said; a plain end leaves a recorded failure alone', () => {
+  const dir = tempDir('sched-end');
+  const gloo = 'RuntimeError: Connection closed by peer [127.0.0.1]:3792';
+  fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ state: 'failed', pid: 1, step: 3, updated: 1, error: gloo }));
+  const events = () => fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; error: string });
+  // without overrideFailed the trainer's own end stands
+  assert.equal(recordUnreportedEnd(dir, { reason: 'Slurm job 7 CANCELLED: cancelled', exitCode: null, signal: null }), false);
+  assert.equal(readStatus(dir)!.error, gloo);
+  assert.equal(recordUnreportedEnd(dir, { reason: 'Slurm job 7 CANCELLED: cancelled', exitCode: null, signal: null }, { overrideFailed: true }), true);
+  assert.equal(readStatus(dir)!.error, `Slurm job 7 CANCELLED: cancelled; the trainer said: ${gloo}`);
+  assert.equal(readStatus(dir)!.state, 'failed');
+  // the liveness poll asks again: nothing more is written
+  assert.equal(recordUnreportedEnd(dir, { reason: 'Slurm job 7 CANCELLED: cancelled', exitCode: null, signal: null }, { overrideFailed: true }), false);
+  assert.deepEqual(events().map((e) => [e.type, e.error]), [['run_finished', `Slurm job 7 CANCELLED: cancelled; the trainer said: ${gloo}`]]);
 });

@@ -288,8 +288,10 @@ function recordSlurmEnd(runDir: string, id: string, s: SlurmJobState, view: Sche
       exitCode: null, signal: null }, { overrideStopped: !asked });
     return;
   }
+  // FAILED: the script exited non-zero, and the trainer's own error says why; any other end (cancel, time limit,
+  // preemption, a node lost) is Slurm's doing, whatever a rank that lost its peer recorded
   recordUnreportedEnd(runDir, { reason: slurmEndReason(id, s, asked ? 'a stop request' : undefined), exitCode: null, signal: null },
-    { overrideStopped: !asked });
+    { overrideStopped: !asked, overrideFailed: !asked && s.state !== 'FAILED' });
 }
 
 /** The run's control request, then scancel after the timeout; waits for Slurm to let the job go. */
