@@ -52,6 +52,7 @@ export async function feedbackSection(h) {
   // the sample browser of that run: the two responses of one prompt, the first preferred over the second.
   // Its row in the Runs view first (a click opens its dashboard and makes it the active run: after the other
   // sections another run is active, and Open Sample Browser opens the active run's samples)
+  await runCommand('RLHF Studio: Focus on Runs View'); // alone (E2E_ONLY=feedback) the Explorer is still showing
   const policyRow = page.locator('.pane-body .monaco-list-row', { hasText: policyId }).first();
   await until('the feedback run in the Runs view', async () => (await policyRow.count()) > 0, 60_000);
   await policyRow.click();
@@ -104,7 +105,8 @@ export async function feedbackSection(h) {
   await until('Use as Reward Model from the run\'s context menu', async () => {
     if (!(await menu.count())) await rmRow.first().click({ button: 'right', timeout: 5000 });
     const item = menu.locator('.action-label', { hasText: 'Use as Reward Model' }).first();
-    await item.waitFor({ timeout: 10_000 });
+    // a menu opened on a row rendered before the run's end (the view redraws every 2 s) lacks the item: close it, open it again
+    if (!(await item.waitFor({ timeout: 10_000 }).then(() => true, () => false))) { await page.keyboard.press('Escape'); return false; }
     await item.hover();
     await page.keyboard.press('Enter');
     return until('the context menu to close', async () => (await menu.count()) === 0, 5_000).then(() => true, () => false);
