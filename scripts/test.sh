@@ -22,7 +22,8 @@ ray_cluster() { wait "$ray_setup"; local rc=$?; cat out/setup-ray.log; return $r
 e2e() {
   wait "$e2e_setup"; local rc=$?; cat out/setup-e2e.log
   [ $rc -eq 0 ] || { echo "[e2e-setup] failed (exit $rc): out/setup-e2e.log above says why"; return 1; }
-  npm run -s test:e2e
+  # npm run test:e2e without its build: dist/ was built above, and the pytest suite beside this part runs its files
+  npm run -s package && node test/e2e/run.mjs
 }
 # the embedded example's model (cached, gitignored): built once here so parallel tests share it
 [ -d examples/arithmetic/model ] || .venv/bin/python -m rlhf_trainer.bootstrap model examples/arithmetic/model || exit 1
@@ -48,9 +49,18 @@ step "TS unit tests (test/unit)" npm run -s test:unit
 step "TS integration tests (test/integration: real trainer, Python, browser)" node --test --test-concurrency=2 --test-reporter=spec out/test-integration/
 bash scripts/setup-ray.sh --stop  # the head and its workers end with the tests that use them
 # two pytest workers (pytest-xdist), a test file each at a time (module fixtures are built once): a test spends
-# half its time starting Python and waiting on its trainer subprocess
-step "trainer pytest suite" .venv/bin/python -m pytest -q -n 2 --dist loadfile --durations=15 trainer/tests
-if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then echo "=== e2e skipped (RLHF_SKIP_E2E=1)"; else step "end-to-end in code-server + chromium" e2e; fi
+# half its time starting Python and waiting on its trainer subprocess. The suite runs beside the e2e part, which
+# mostly waits on the browser (a third of a core): its output follows the e2e's
+pytest_part() { .venv/bin/python -m pytest -q -n 2 --dist loadfile --durations=15 trainer/tests; }
+if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then
+  echo "=== e2e skipped (RLHF_SKIP_E2E=1)"
+  step "trainer pytest suite" pytest_part
+else
+  ( t0=$SECONDS; pytest_part > out/pytest.log 2>&1; rc=$?; echo "$((SECONDS - t0))" > out/pytest.seconds; exit $rc ) & pytest_pid=$!
+  step "end-to-end in code-server + chromium (beside the pytest suite)" e2e
+  pytest_wait() { wait "$pytest_pid"; local rc=$?; cat out/pytest.log; echo "(the suite took $(cat out/pytest.seconds) s beside the e2e)"; return $rc; }
+  step "trainer pytest suite (waiting for its end)" pytest_wait
+fi
 echo; echo "=== time per part"; printf '  %s\n' "${timings[@]}"; echo "  ${SECONDS} s  in all"
 if [ $fail -ne 0 ]; then echo "npm test: FAILED"; exit 1; fi
 echo "npm test: all suites passed"

@@ -7,7 +7,7 @@ import type { RunState, TrainerEvent } from '../core/protocol';
 import type { RunModel } from '../core/runModel';
 import { formatDuration, formatNumber } from '../core/format';
 import { listRunEntries, listRunEntriesAsync, type RunEntry } from '../core/run/listing';
-import { isRunFolder } from '../core/runStore';
+import { displayState, isRunFolder } from '../core/runStore';
 import { refreshRemoteRuns } from '../core/launch';
 import { RunWatcher } from '../core/runWatcher';
 import { installLayout, type InstallLayout } from '../core/training';
@@ -47,7 +47,7 @@ export class Ctx {
     this.layout = installLayout(ext.extensionPath);
     this.status.command = 'rlhf.openDashboard';
     this.external = new ExternalRuns(ext.workspaceState, this.log, () => this.refresh());
-    const timer = setInterval(() => { this.refresh(); void this.askSchedulers(); }, 2000);
+    const timer = setInterval(() => { this.refresh({ ifChanged: true }); void this.askSchedulers(); }, 2000);
     ext.subscriptions.push(this.log, this.status, this.config, this.interpreters, this.changed, { dispose: () => clearInterval(timer) },
       { dispose: () => { for (const w of this.watchers.values()) w.dispose(); } }, this.external,
       this.config.onDidChange((keys) => { if (keys.has('runsDirectory')) this.refresh(); }));
@@ -118,8 +118,13 @@ export class Ctx {
     };
   }
 
-  /** Lists the runs folder again (asynchronously) and tells the views; a refresh asked for during a listing runs after it. */
-  refresh(): void {
+  /**
+   * Lists the runs folder again (asynchronously) and tells the views; a refresh asked for during a listing runs
+   * after it. `ifChanged` (the 2-s poll): the views are told only when what they show changed, since a redraw of
+   * the Runs view closes a context menu the user has open on it.
+   */
+  refresh(o: { ifChanged?: boolean } = {}): void {
+    if (!o.ifChanged) this.forceFire = true;
     if (this.listing) { this.relist = true; return; }
     this.listing = this.relistRuns().catch((e: unknown) => { this.log.error(`refreshing the runs: ${e instanceof Error ? e.message : String(e)}`); }).finally(() => {
       this.listing = undefined;
@@ -128,6 +133,8 @@ export class Ctx {
   }
 
   private async relistRuns(): Promise<void> {
+    const force = this.forceFire; // a refresh asked for while this listing runs sets it again for the next
+    this.forceFire = false;
     const dir = this.runsDir;
     if (dir) {
       try { this.listed = { dir, runs: await listRunEntriesAsync(dir) }; } catch (e) { this.log.warn(`listing ${dir}: ${(e as Error).message}`); }
@@ -142,9 +149,16 @@ export class Ctx {
       w.dispose();
       this.watchers.delete(id);
     }
-    this.changed.fire();
+    // what the Runs view draws: each run's entry and state, the watched runs' progress, the active run
+    const shown = JSON.stringify([this.activeRun, runs.map((r) => [r, displayState(r)]), this.external.list().map(({ id, run }) =>
+      [id, run.model.step, run.model.metrics.length, run.model.metrics.last('reward_mean'), run.errors.length, run.model.lastSamples?.step ?? null])]);
+    if (force || shown !== this.shown) this.changed.fire();
+    this.shown = shown;
     this.updateStatusBar();
   }
+
+  private shown = '';
+  private forceFire = false;
 
   private readonly warned = new Set<string>();
   /** A run folder's problem (a file the guard refused), logged once per window. */

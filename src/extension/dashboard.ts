@@ -115,8 +115,11 @@ export class DashboardPanel {
     const listed = this.ctx.runs().find((r) => r.id === s.id);
     const known = this.ctx.external.has(s.id) || listed !== undefined;
     const state = known ? this.ctx.runState(s.id) : m.state;
+    // the run's own end (read from its events just now) wins over the listing, which can be 2 s old: a finished
+    // run's Stop is disabled at once
+    const liveState = state === 'running' || state === 'starting' || state === 'stopping';
     return { id: s.id, name: s.id, state, step: m.step, totalSteps: m.totalSteps,
-      live: known ? listed?.alive ?? false : state === 'running' || state === 'starting', device: m.device, error: m.error, setup: m.setup };
+      live: liveState && (known ? listed?.alive ?? false : true), device: m.device, error: m.error, setup: m.setup };
   }
 
   private post(msg: HostToWebview): void { void this.panel.webview.postMessage(msg); }

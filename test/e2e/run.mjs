@@ -311,7 +311,9 @@ try {
   const rowText = await until('row marked stopped', async () => { const t = await row.first().innerText(); return /stopped/.test(t) && /ckpt/.test(t) ? t : null; }, 60_000);
   check('Runs view marks the run stopped with a checkpoint', /stopped/.test(rowText) && /ckpt/.test(rowText), rowText);
   const state = await until('the dashboard to show the stopped state', async () => { const t = await dash.locator('#state').textContent({ timeout: 2000 }); return t === 'stopped' ? t : null; }, 60_000);
-  check('dashboard shows the stopped state', state === 'stopped', state ?? '');
+  // its Stop is disabled with the state (the runs listing it used to wait for is up to 2 s old)
+  const stopDisabled = await dash.locator('#stop').evaluate((b) => b.disabled === true);
+  check('dashboard shows the stopped state, its Stop disabled', state === 'stopped' && stopDisabled, `${state ?? ''}${stopDisabled ? '' : ' (Stop enabled)'}`);
   await page.screenshot({ path: path.join(SHOTS, '2-stopped-runs-view.png') });
 
   // 3b. Checkpoints under the run: Resume From Here continues the step count from the checkpoint's step
