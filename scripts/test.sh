@@ -22,7 +22,7 @@ ray_cluster() { wait "$ray_setup"; local rc=$?; cat out/setup-ray.log; return $r
 e2e() {
   wait "$e2e_setup"; local rc=$?; cat out/setup-e2e.log
   [ $rc -eq 0 ] || { echo "[e2e-setup] failed (exit $rc): out/setup-e2e.log above says why"; return 1; }
-  # npm run test:e2e without its build: dist/ was built above, and the pytest suite beside this part runs its files
+  # npm run test:e2e without its build: dist/ was built above, and the integration tier beside this part runs its files
   npm run -s package && node test/e2e/run.mjs
 }
 # the embedded example's model (cached, gitignored): built once here so parallel tests share it
@@ -44,23 +44,22 @@ if [ "$(id -u)" = 0 ]; then step "slurm test cluster" bash scripts/setup-slurm.s
 # .venv-ray (ray pinned, never the user's .venv) and a Ray head on 127.0.0.1 for the Ray tests; idempotent
 step "ray test cluster" ray_cluster
 step "TS unit tests (test/unit)" npm run -s test:unit
+# The e2e part runs beside the integration tier: both mostly wait (on the browser; on trainers, Slurm and Ray),
+# about a core between them. The e2e's output follows the integration tier's. Then the pytest suite, alone.
+e2e_pid=
+if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then echo; echo "=== e2e skipped (RLHF_SKIP_E2E=1)"
+else ( t0=$SECONDS; e2e > out/e2e.log 2>&1; rc=$?; echo "$((SECONDS - t0))" > out/e2e.seconds; exit $rc ) & e2e_pid=$!; fi
 # two test files at a time (node's default is one on 2 cores): most of their time is waiting on trainers,
 # Slurm and Ray, not computing
 step "TS integration tests (test/integration: real trainer, Python, browser)" node --test --test-concurrency=2 --test-reporter=spec out/test-integration/
 bash scripts/setup-ray.sh --stop  # the head and its workers end with the tests that use them
-# two pytest workers (pytest-xdist), a test file each at a time (module fixtures are built once): a test spends
-# half its time starting Python and waiting on its trainer subprocess. The suite runs beside the e2e part, which
-# mostly waits on the browser (a third of a core): its output follows the e2e's
-pytest_part() { .venv/bin/python -m pytest -q -n 2 --dist loadfile --durations=15 trainer/tests; }
-if [ "${RLHF_SKIP_E2E:-0}" = "1" ]; then
-  echo "=== e2e skipped (RLHF_SKIP_E2E=1)"
-  step "trainer pytest suite" pytest_part
-else
-  ( t0=$SECONDS; pytest_part > out/pytest.log 2>&1; rc=$?; echo "$((SECONDS - t0))" > out/pytest.seconds; exit $rc ) & pytest_pid=$!
-  step "end-to-end in code-server + chromium (beside the pytest suite)" e2e
-  pytest_wait() { wait "$pytest_pid"; local rc=$?; cat out/pytest.log; echo "(the suite took $(cat out/pytest.seconds) s beside the e2e)"; return $rc; }
-  step "trainer pytest suite (waiting for its end)" pytest_wait
+if [ -n "$e2e_pid" ]; then
+  e2e_wait() { wait "$e2e_pid"; local rc=$?; cat out/e2e.log; echo "(the e2e part took $(cat out/e2e.seconds) s, beside the integration tier)"; return $rc; }
+  step "end-to-end in code-server + chromium (waiting for its end)" e2e_wait
 fi
+# two pytest workers (pytest-xdist), a test file each at a time (module fixtures are built once): a test spends
+# half its time starting Python and waiting on its trainer subprocess
+step "trainer pytest suite" .venv/bin/python -m pytest -q -n 2 --dist loadfile --durations=15 trainer/tests
 echo; echo "=== time per part"; printf '  %s\n' "${timings[@]}"; echo "  ${SECONDS} s  in all"
 if [ $fail -ne 0 ]; then echo "npm test: FAILED"; exit 1; fi
 echo "npm test: all suites passed"

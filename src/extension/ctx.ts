@@ -39,8 +39,12 @@ export class Ctx {
   private readonly held = new Map<string, number>();
   readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   activeRun: string | undefined;
-  private readonly changed = new vscode.EventEmitter<void>();
-  /** Runs, their states or the active run changed: views redraw. */
+  private readonly changed = new vscode.EventEmitter<string[] | undefined>();
+  /**
+   * Runs, their states or the active run changed: views redraw. The ids of the runs that changed when only
+   * some did (the Runs view redraws those rows: a redraw of the whole tree drops the element of a context
+   * menu open on another row), undefined for everything.
+   */
   readonly onDidChange = this.changed.event;
 
   constructor(readonly ext: vscode.ExtensionContext) {
@@ -149,15 +153,22 @@ export class Ctx {
       w.dispose();
       this.watchers.delete(id);
     }
-    // what the Runs view draws: each run's entry and state, the watched runs' progress, the active run
-    const shown = JSON.stringify([this.activeRun, runs.map((r) => [r, displayState(r)]), this.external.list().map(({ id, run }) =>
+    // what the Runs view draws: each run's entry and state; the list, the watched runs' progress and the active run
+    const each = new Map(runs.map((r) => [r.id, JSON.stringify([r, displayState(r)])]));
+    const list = JSON.stringify([this.activeRun, [...each.keys()], this.external.list().map(({ id, run }) =>
       [id, run.model.step, run.model.metrics.length, run.model.metrics.last('reward_mean'), run.errors.length, run.model.lastSamples?.step ?? null])]);
-    if (force || shown !== this.shown) this.changed.fire();
-    this.shown = shown;
+    if (force || list !== this.shownList) this.changed.fire(undefined);
+    else {
+      const changed = [...each].filter(([id, sig]) => this.shownRuns.get(id) !== sig).map(([id]) => id);
+      if (changed.length) this.changed.fire(changed);
+    }
+    this.shownList = list;
+    this.shownRuns = each;
     this.updateStatusBar();
   }
 
-  private shown = '';
+  private shownList = '';
+  private shownRuns = new Map<string, string>();
   private forceFire = false;
 
   private readonly warned = new Set<string>();

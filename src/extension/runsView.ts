@@ -37,13 +37,34 @@ let tagFilter: string | undefined;
 const filterChanged = new vscode.EventEmitter<void>();
 
 export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Disposable {
-  private emitter = new vscode.EventEmitter<void>();
+  private emitter = new vscode.EventEmitter<RunNode[] | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly sub: vscode.Disposable;
   private readonly filterSub: vscode.Disposable;
+  /** The run rows last given to the tree, by id: the same object each time, so that one row can be redrawn alone. */
+  private readonly rows = new Map<string, { run: RunEntry }>();
   constructor(private readonly ctx: Ctx) {
-    this.sub = ctx.onDidChange(() => this.emitter.fire());
-    this.filterSub = filterChanged.event(() => this.emitter.fire());
+    this.sub = ctx.onDidChange((ids) => {
+      const rows = ids?.map((id) => this.rows.get(id));
+      // a row the tree has not been given yet (or a whole-list change): the whole tree
+      if (!rows || rows.some((r) => r === undefined)) { this.emitter.fire(undefined); return; }
+      const fresh = new Map(this.ctx.runs().map((r) => [r.id, r]));
+      for (const row of rows as { run: RunEntry }[]) row.run = fresh.get(row.run.id) ?? row.run;
+      this.emitter.fire(rows as RunNode[]);
+    });
+    this.filterSub = filterChanged.event(() => this.emitter.fire(undefined));
+  }
+
+  /** The row of each run, reusing the object the tree already has. */
+  private rowsOf(runs: RunEntry[]): RunNode[] {
+    const next = runs.map((run) => {
+      const row = this.rows.get(run.id) ?? { run };
+      row.run = run;
+      return row;
+    });
+    this.rows.clear();
+    for (const row of next) this.rows.set(row.run.id, row);
+    return next;
   }
 
   getChildren(node?: RunNode): RunNode[] | Promise<RunNode[]> {
@@ -57,8 +78,8 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     }
     if (node) return [];
     // a tag filter keeps the runs that carry it (watched runs of other frameworks have no tags)
-    if (tagFilter) return this.ctx.runs().filter((r) => hasTag(r.notes, tagFilter!)).map((run) => ({ run }));
-    return [...this.ctx.runs().map((run) => ({ run })), ...this.ctx.external.list().map((external) => ({ external }))];
+    if (tagFilter) return this.rowsOf(this.ctx.runs().filter((r) => hasTag(r.notes, tagFilter!)));
+    return [...this.rowsOf(this.ctx.runs()), ...this.ctx.external.list().map((external) => ({ external }))];
   }
 
   getTreeItem(node: RunNode): vscode.TreeItem {
