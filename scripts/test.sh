@@ -14,13 +14,15 @@ fail=0
 mkdir -p out
 # what only the e2e part needs (Node 24 and code-server, ~2 min of downloads and native builds) is installed in
 # the background while the checks and the other tiers run; the e2e part waits for it and prints its log
-e2e_setup=
-if [ "${RLHF_SKIP_E2E:-0}" != "1" ]; then bash scripts/setup-e2e.sh > out/setup-e2e.log 2>&1 & e2e_setup=$!; fi
+# (its exit status goes to a file: the e2e part waits for it from a subshell, which cannot `wait` for it)
+rm -f out/setup-e2e.rc
+if [ "${RLHF_SKIP_E2E:-0}" != "1" ]; then { bash scripts/setup-e2e.sh > out/setup-e2e.log 2>&1; echo $? > out/setup-e2e.rc; } & fi
 # the same for .venv-ray and the Ray head the Ray tests submit to (pip installs, then the head's start)
 bash scripts/setup-ray.sh > out/setup-ray.log 2>&1 & ray_setup=$!
 ray_cluster() { wait "$ray_setup"; local rc=$?; cat out/setup-ray.log; return $rc; }
 e2e() {
-  wait "$e2e_setup"; local rc=$?; cat out/setup-e2e.log
+  while [ ! -s out/setup-e2e.rc ]; do sleep 1; done
+  local rc; rc=$(cat out/setup-e2e.rc); cat out/setup-e2e.log
   [ $rc -eq 0 ] || { echo "[e2e-setup] failed (exit $rc): out/setup-e2e.log above says why"; return 1; }
   # npm run test:e2e without its build: dist/ was built above, and the integration tier beside this part runs its files
   npm run -s package && node test/e2e/run.mjs
