@@ -51,6 +51,23 @@ def run_trainer(config: Path, run_dir: Path, *extra, timeout=600, stdin=subproce
                           capture_output=True, text=True, timeout=timeout, stdin=stdin, cwd=ROOT)
 
 
+def validate_here(*argv) -> subprocess.CompletedProcess:
+    """`python -m rlhf_trainer validate ARGV` run in this process: its exit code and output, without the ~3 s an
+    interpreter takes to start and import torch (the suite validates a few dozen configs). Tests of what a
+    fresh process sees (its PYTHONPATH, its working folder) start one instead."""
+    import contextlib
+    import io
+
+    from rlhf_trainer.__main__ import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["validate", *map(str, argv)])
+        except SystemExit as e:  # argparse's usage errors
+            code = e.code if isinstance(e.code, int) else 2
+    return subprocess.CompletedProcess(["validate", *map(str, argv)], code, out.getvalue(), err.getvalue())
+
+
 def read_events(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines() if line.strip()]
 

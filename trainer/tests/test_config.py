@@ -6,14 +6,13 @@ import sys
 import pytest
 
 from rlhf_trainer.config import ConfigError, load_config
-from conftest import ROOT, example_config, write_config
+from conftest import ROOT, example_config, validate_here, write_config
 
 PY = sys.executable
 
 
 def validate(path):
-    return subprocess.run([PY, "-m", "rlhf_trainer", "validate", "--config", str(path)], capture_output=True,
-                          text=True, cwd=ROOT)
+    return validate_here("--config", path)
 
 
 def test_example_config_is_valid_and_defaults_come_from_schema():

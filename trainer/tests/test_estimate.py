@@ -6,12 +6,11 @@ import re
 import statistics
 import subprocess
 
-from conftest import PY, ROOT, example_config, metrics, run_trainer, write_config
+from conftest import PY, ROOT, example_config, metrics, run_trainer, validate_here, write_config
 
 
 def validate(config, runs_dir):
-    return subprocess.run([PY, "-m", "rlhf_trainer", "validate", "--config", str(config), "--runs-dir", str(runs_dir)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return validate_here("--config", config, "--runs-dir", runs_dir)
 
 
 def estimates(r) -> dict[str, str]:

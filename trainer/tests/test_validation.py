@@ -8,14 +8,13 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import EXAMPLE, PY, ROOT, example_config, write_config
+from conftest import EXAMPLE, PY, ROOT, example_config, validate_here, write_config
 
 WORKER = ROOT / "dist" / "reward-worker.js"
 
 
 def validate(config, *extra):
-    return subprocess.run([PY, "-m", "rlhf_trainer", "validate", "--config", str(config), *extra],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return validate_here("--config", config, *extra)
 
 
 def line_of(path, section, key):
