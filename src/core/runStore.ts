@@ -207,6 +207,8 @@ async function listCheckpointsAsync(runDir: string): Promise<string[]> {
 }
 
 const LIVE_STATES = new Set(['starting', 'running', 'stopping']);
+/** Whether a run in this state has a trainer that should still be running (starting, running, stopping). */
+export const isLiveState = (state: string): boolean => LIVE_STATES.has(state);
 
 const merge = (a: string[], b: string | undefined): string[] => (b && !a.includes(b) ? [...a, b] : a);
 

@@ -7,7 +7,7 @@ import type { RunState, TrainerEvent } from '../core/protocol';
 import type { RunModel } from '../core/runModel';
 import { formatDuration, formatNumber } from '../core/format';
 import { listRunEntries, listRunEntriesAsync, type RunEntry } from '../core/run/listing';
-import { displayState, isRunFolder } from '../core/runStore';
+import { displayState, isLiveState, isRunFolder } from '../core/runStore';
 import { refreshRemoteRuns } from '../core/launch';
 import { RunWatcher } from '../core/runWatcher';
 import { installLayout, type InstallLayout } from '../core/training';
@@ -194,7 +194,7 @@ export class Ctx {
     if (!id || !m) { this.status.hide(); return; }
     const state = this.runState(id);
     const reward = m.metrics.last('reward_mean');
-    const live = state === 'running' || state === 'starting' || state === 'stopping';
+    const live = isLiveState(state);
     const icon = live ? '$(sync~spin)' : state === 'completed' ? '$(check)' : state === 'failed' ? '$(error)' : '$(debug-stop)';
     // a cluster run says where it runs: `slurm 123456 · RUNNING on 2 nodes`
     const dir = this.external.has(id) ? undefined : this.runDir(id);

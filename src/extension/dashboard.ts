@@ -12,6 +12,7 @@ import { concatChunks, inheritedHistory } from '../core/checkpoints';
 import { configDiff, configDiffMarkdown, runLabels, type OverlayRunConfig } from '../core/overlay';
 import { isWebviewToHost, type HostToWebview, type OverlayRun, type RunInfo } from '../core/protocol';
 import type { RunModel } from '../core/runModel';
+import { isLiveState } from '../core/runStore';
 import { RunWatcher } from '../core/runWatcher';
 import type { Ctx, RunSource } from './ctx';
 import { dashboardHtml } from './dashboardHtml';
@@ -117,9 +118,8 @@ export class DashboardPanel {
     const state = known ? this.ctx.runState(s.id) : m.state;
     // the run's own end (read from its events just now) wins over the listing, which can be 2 s old: a finished
     // run's Stop is disabled at once
-    const liveState = state === 'running' || state === 'starting' || state === 'stopping';
     return { id: s.id, name: s.id, state, step: m.step, totalSteps: m.totalSteps,
-      live: liveState && (known ? listed?.alive ?? false : true), device: m.device, error: m.error, setup: m.setup };
+      live: isLiveState(state) && (known ? listed?.alive ?? false : true), device: m.device, error: m.error, setup: m.setup };
   }
 
   private post(msg: HostToWebview): void { void this.panel.webview.postMessage(msg); }
