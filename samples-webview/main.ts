@@ -68,7 +68,9 @@ const rowsEl = el('div', { id: 'rows' });
 list.append(spacer, rowsEl);
 const detail = el('div', { id: 'detail' });
 const group = el('div', { id: 'group' });
-app.append(bar, head, list, detail, group);
+/** What the last label or preference did, or why it was refused (stays until the next one). */
+const notice = el('div', { id: 'notice', role: 'status' });
+app.append(bar, head, list, detail, notice, group);
 
 // ---- query and windows ----------------------------------------------------------------------
 function num(i: HTMLInputElement): number | undefined { return i.value.trim() === '' || !Number.isFinite(Number(i.value)) ? undefined : Number(i.value); }
@@ -211,7 +213,7 @@ function showSample(): void {
     tokensView(r));
 }
 
-function showGroup(rows: Row[]): void {
+function showGroup(rows: (Row & { over: number[]; under: number[] })[]): void {
   if (!rows.length) { group.replaceChildren(); return; }
   const readOnly = state.info?.readOnly ?? true;
   const cards = el('div', { class: 'cards' });
@@ -220,8 +222,10 @@ function showGroup(rows: Row[]): void {
     const c = el('div', { class: `card${cls}`, 'data-row': String(r.row) });
     const b = el('button', { 'data-prefer': String(r.row) }, state.chosen < 0 ? 'prefer this…' : state.chosen === r.row ? 'chosen (click another)' : 'over this one');
     b.disabled = readOnly;
+    const prefs = [...r.over.map((i) => `preferred over #${i}`), ...r.under.map((i) => `#${i} preferred over this`)];
     c.append(el('strong', {}, `${cls ? cls.trim() + ': ' : ''}#${r.index} reward ${fmt(r.reward)} adv ${fmt(r.advantage)}`),
-      el('div', { class: 'muted' }, `${r.length} tokens${r.truncated ? ', truncated' : ''}${r.verdict ? `, ${r.verdict}` : ''}`), el('pre', {}, r.response), b);
+      el('div', { class: 'muted' }, `${r.length} tokens${r.truncated ? ', truncated' : ''}${r.verdict ? `, ${r.verdict}` : ''}`),
+      ...(prefs.length ? [el('div', { class: 'saved-pref' }, `✓ ${prefs.join('; ')}`)] : []), el('pre', {}, r.response), b);
     cards.append(c);
   });
   group.replaceChildren(el('h3', {}, `the ${rows.length} samples of this prompt at step ${rows[0].step}, best first`), cards);
@@ -265,9 +269,13 @@ function onMessage(m: SamplesHostToWebview): void {
       if (state.record?.row === m.row) { state.record.verdict = m.verdict; showSample(); }
       for (const r of state.cache.values()) if (r.row === m.row) r.verdict = m.verdict;
       count.title = `${m.pairs} preference pairs so far`;
+      if (m.preferred) {
+        notice.className = 'saved';
+        notice.textContent = `saved: #${m.preferred.chosen} preferred over #${m.preferred.rejected} at step ${m.preferred.step} (${m.pairs} preference pair${m.pairs === 1 ? '' : 's'} in all)`;
+      }
       draw();
       break;
-    case 'error': count.textContent = m.message; break;
+    case 'error': notice.className = 'error'; notice.textContent = m.message; break;
   }
 }
 

@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/trainer/contention.py WORK_DIR [HOGS ...]     (default hogs: 1 2)
 
-Runs, in a fresh process each time (the OpenMP settings hold from process start), REPS forward+backward+
-AdamW steps of the benchmark's model on 4 x 192 tokens, with the thread settings the trainer uses
-(rlhf_trainer.cpu_threads: OMP_WAIT_POLICY=PASSIVE, one thread per usable core) and, for comparison,
-with spinning OpenMP waits (OMP_WAIT_POLICY=ACTIVE), first alone, then beside HOGS busy-loop processes
-(each wants one core). With T threads beside H hogs on C cores the step's fair share of the CPU is
+Runs, in a fresh process each time (the OpenMP settings hold from process start), REPS times a train step
+(forward+backward+AdamW of the benchmark's model on 4 x 192 tokens: large matmuls) and a rollout (the static
+engine, 4 prompts x 4 samples x 16 new tokens: small matmuls, where OpenMP's barrier waits weigh most), with
+the thread settings the trainer uses (rlhf_trainer.cpu_threads: a bounded spin, GOMP_SPINCOUNT=10000, then
+sleep; one thread per usable core) and, for comparison, sleeping at once (OMP_WAIT_POLICY=PASSIVE) and
+spinning (OMP_WAIT_POLICY=ACTIVE), first alone, then beside HOGS busy-loop processes (each wants one core). With T threads beside H hogs on C cores the step's fair share of the CPU is
 C / (T + H) cores of the C it used alone, so the proportional slowdown is (T + H) / C when T + H > C.
 Prints each step's time, the medians, the slowdown ratios, the proportional ratio and the load average.
 The machine is shared: read the quiet baseline from the same run only.
@@ -33,9 +34,15 @@ def child(work: str):
     import torch
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(Path(work) / "model", dtype=torch.float32)
+    from rlhf_trainer.preflight import load_tokenizer
+    from rlhf_trainer.rollout import Settings, StaticEngine
     opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
     ids = torch.randint(3, 32000, (4, 192), generator=torch.Generator().manual_seed(0))
-    times = []
+    texts = [json.loads(line)["prompt"] for line in (Path(work) / "prompts.jsonl").read_text().splitlines()][:4]
+    engine = StaticEngine(model, load_tokenizer(str(Path(work) / "model"), False), torch.device("cpu"),
+                          Settings(max_new_tokens=16, temperature=1.0, top_p=1.0, top_k=None, max_prompt_tokens=160,
+                                   autocast=False))
+    times, rollout = [], []
     for _ in range(REPS + 1):
         t0 = time.perf_counter()
         loss = model(input_ids=ids, logits_to_keep=65).logits.float().logsumexp(-1).mean()
@@ -43,13 +50,17 @@ def child(work: str):
         opt.step()
         opt.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - t0)
-    print(json.dumps({"times": times[1:], "threads": torch.get_num_threads(),
-                      "policy": os.environ.get("OMP_WAIT_POLICY")}))
+        t0 = time.perf_counter()
+        engine.generate(texts, 4, list(range(16)))
+        rollout.append(time.perf_counter() - t0)
+    print(json.dumps({"times": times[1:], "rollout": rollout[1:], "threads": torch.get_num_threads(),
+                      "policy": os.environ.get("OMP_WAIT_POLICY"), "spin": os.environ.get("GOMP_SPINCOUNT")}))
 
 
 def measure(work: str, policy: str | None, hogs: int) -> dict:
     env = dict(os.environ)
     env.pop("OMP_NUM_THREADS", None)
+    env.pop("GOMP_SPINCOUNT", None)
     if policy:
         env["OMP_WAIT_POLICY"] = policy
     else:
@@ -71,20 +82,24 @@ def main(work: str, hog_counts: list[int]):
     cores = len(os.sched_getaffinity(0))
     print(f"{cores} cores; load average before: {os.getloadavg()[0]:.2f}", flush=True)
     rows = []
-    for policy in (None, "ACTIVE"):
-        name = "trainer default (PASSIVE)" if policy is None else "spinning (ACTIVE)"
+    for policy in (None, "PASSIVE", "ACTIVE"):
+        name = {None: "trainer default (bounded spin)", "PASSIVE": "sleep at once (PASSIVE)",
+                "ACTIVE": "spinning (ACTIVE)"}[policy]
         alone = measure(work, policy, 0)
-        base = statistics.median(alone["times"])
-        print(f"{name}: alone median {base:.2f} s {[round(t, 2) for t in alone['times']]} "
-              f"({alone['threads']} threads, load {alone['load']:.1f})", flush=True)
+        print(f"{name}: alone ({alone['threads']} threads, load {alone['load']:.1f}): train step median "
+              f"{statistics.median(alone['times']):.2f} s {[round(t, 2) for t in alone['times']]}, rollout median "
+              f"{statistics.median(alone['rollout']):.2f} s {[round(t, 2) for t in alone['rollout']]}", flush=True)
         for h in hog_counts:
             r = measure(work, policy, h)
-            med = statistics.median(r["times"])
             fair = max(1.0, (r["threads"] + h) / cores)
-            print(f"{name}: beside {h} busy process(es): median {med:.2f} s {[round(t, 2) for t in r['times']]} -> "
-                  f"{med / base:.2f}x slower (proportional share: {fair:.2f}x; load {r['load']:.1f})", flush=True)
-            rows.append({"policy": name, "hogs": h, "alone_s": base, "beside_s": med, "ratio": med / base,
-                         "proportional": fair, "load": r["load"]})
+            row = {"policy": name, "hogs": h, "proportional": fair, "load": r["load"]}
+            for part, key in (("train step", "times"), ("rollout", "rollout")):
+                base, med = statistics.median(alone[key]), statistics.median(r[key])
+                print(f"{name}: beside {h} busy process(es): {part} median {med:.2f} s "
+                      f"{[round(t, 2) for t in r[key]]} -> {med / base:.2f}x slower (proportional share: "
+                      f"{fair:.2f}x; load {r['load']:.1f})", flush=True)
+                row.update({f"{key}_alone_s": base, f"{key}_beside_s": med, f"{key}_ratio": med / base})
+            rows.append(row)
     (Path(work) / "contention.json").write_text(json.dumps(rows, indent=1))
 
 

@@ -1,7 +1,11 @@
 """npm run bench:trainer — this trainer and TRL's GRPOTrainer, back to back, on the same ~58M Llama-style
 model (32k vocabulary, built from a config), prompts of 128 tokens, responses of 64, reward and settings.
 
-    .venv/bin/python bench/trainer/run.py [STEPS]      (default 4 optimizer steps per side)
+    .venv/bin/python bench/trainer/run.py [STEPS] [--bf16]      (default 4 optimizer steps per side)
+
+--bf16 runs both sides in bf16: the trainer with `precision: bf16` (bf16 autocast, rollouts from a bf16 copy),
+TRL with `bf16=True` (its default: autocast through accelerate) and the rollout comparison with plain generate
+under bf16 autocast; without it both sides run fp32.
 
 Each side runs in its own process (the trainer from .venv, TRL from .venv-fixtures; the same torch and
 transformers versions); the first step of each is a warm-up and is left out; times are the median
@@ -59,7 +63,7 @@ def matmul_peak(n: int = 2048, reps: int = 10) -> float:
     return 2 * n ** 3 / best
 
 
-def prepare() -> int:
+def prepare(bf16: bool = False) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     info = WORK / "model.json"
     if not info.exists():
@@ -68,6 +72,8 @@ def prepare() -> int:
         info.write_text(out.strip().splitlines()[-1])
     for name in ("config.yaml", "reward.py"):
         shutil.copy(HERE / name, WORK / name)
+    if bf16:
+        (WORK / "config.yaml").write_text((HERE / "config.yaml").read_text() + "precision: bf16\n")
     return json.loads(info.read_text())["params"]
 
 
@@ -82,10 +88,11 @@ def ours(steps: int) -> dict:
             "completion_length": [v["response_length_mean"] for v in values], "peak_rss_mb": rss}
 
 
-def trl(steps: int) -> dict:
+def trl(steps: int, bf16: bool = False) -> dict:
     out = WORK / "trl.json"
     python = ROOT / ".venv-fixtures" / "bin" / "python"
-    rss = run_measured([str(python), str(HERE / "trl_side.py"), str(WORK), str(steps), str(out)], WORK / "trl.log")
+    rss = run_measured([str(python), str(HERE / "trl_side.py"), str(WORK), str(steps), str(out),
+                        *([json.dumps({"bf16": True})] if bf16 else [])], WORK / "trl.log")
     r = json.loads(out.read_text())
     return {"steps": r["steps"], "completion_length": r["completion_length_mean"], "peak_rss_mb": rss}
 
@@ -106,14 +113,17 @@ def summarize(side: dict, params: int, peak: float) -> dict:
 
 
 def main():
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 4
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
-    params = prepare()
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    bf16 = "--bf16" in sys.argv
+    steps = int(args[0]) if args else 4
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
+          f"{'bf16 (autocast) on both sides' if bf16 else 'fp32 on both sides'}", flush=True)
+    params = prepare(bf16)
     peak = matmul_peak()
     print(f"model: {params / 1e6:.1f}M parameters; fp32 matmul peak {peak / 1e9:.1f} GFLOP/s "
           f"({torch.get_num_threads()} threads)", flush=True)
     results = {}
-    for name, side in (("trainer", ours), ("trl", trl)):
+    for name, side in (("trainer", ours), ("trl", lambda n: trl(n, bf16))):
         t0 = time.time()
         results[name] = summarize(side(steps), params, peak)
         print(f"{name}: {steps} steps in {time.time() - t0:.0f}s", flush=True)
@@ -128,16 +138,17 @@ def main():
     for label, key, fmt in rows:
         f = (lambda v: f"{v / 1e9:.1f}") if fmt is None else fmt.format
         print(f"{label:28}{f(a[key]):>12}{f(b[key]):>12}{a[key] / b[key] if b[key] else float('nan'):>14.2f}")
-    results.update(params=params, matmul_peak_flop_per_s=peak, steps=steps,
+    results.update(params=params, matmul_peak_flop_per_s=peak, steps=steps, precision="bf16" if bf16 else "fp32",
                    samples_per_s_ratio=a["samples_per_s"] / b["samples_per_s"],
                    peak_rss_ratio=a["peak_rss_mb"] / b["peak_rss_mb"])
-    (WORK / "summary.json").write_text(json.dumps(results, indent=1))
+    (WORK / f"summary{'-bf16' if bf16 else ''}.json").write_text(json.dumps(results, indent=1))
     for name in ("trainer", "trl"):
         print(f"{name} step times (s, first = warm-up): {results[name]['step_times']}")
     print(f"\nsamples/s ratio {results['samples_per_s_ratio']:.2f}x, peak RSS ratio {results['peak_rss_ratio']:.2f} "
-          f"(summary: {WORK / 'summary.json'})", flush=True)
+          f"(summary: {WORK / ('summary-bf16.json' if bf16 else 'summary.json')})", flush=True)
     print(f"\nrollout phase vs plain generate on the same batch (load average {os.getloadavg()[0]:.2f}):", flush=True)
-    subprocess.run([sys.executable, str(HERE / "rollout_vs_generate.py"), str(WORK), "5"], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, str(HERE / "rollout_vs_generate.py"), str(WORK), "5", *(["--bf16"] if bf16 else [])],
+                   cwd=ROOT, check=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

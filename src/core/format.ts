@@ -25,7 +25,8 @@ function tickLabel(v: number, extra: number): string {
  * twice — ticks 1.95e-4, 2e-4, 2.05e-4 get a third digit rather than reading '2.0e-4' two times.
  */
 export function formatTicks(ticks: number[]): string[] {
-  const distinct = new Set(ticks).size;
+  // float noise from the axis' tick arithmetic (1010.0000001 beside 1010) is not a distinct tick
+  const distinct = new Set(ticks.map((v) => Number(v.toPrecision(10)))).size;
   for (let extra = 0; extra <= 15; extra++) {
     const labels = ticks.map((v) => tickLabel(v, extra));
     if (new Set(labels).size === distinct) return labels;

@@ -161,9 +161,10 @@ export const ETA_WINDOW_S = 120;
 // Moved to ./format with the other formatters; re-exported until cli.ts and extension.ts import it from there.
 export { formatDuration } from './format';
 
-/** run_started's rollout engine and micro-batch choice in a few words: 'rollout static (eager) · micro-batches 4 x longest'. */
+/** run_started's precision, rollout engine and micro-batch choice in a few words: 'bf16 · rollout static (eager) · micro-batches ≤ 4 × longest'. */
 export function runSetup(e: RunStartedEvent): string | undefined {
   const parts: string[] = [];
+  if (e.precision) parts.push(e.precision);
   if (e.rollout?.engine) parts.push(`rollout ${e.rollout.engine}${e.rollout.compile ? ` (${e.rollout.compile})` : ''}`);
   const mb = e.micro_batches;
   if (mb) parts.push(mb.micro_batch_tokens ? `micro-batches ≤ ${mb.micro_batch_tokens} tokens` : `micro-batches ≤ ${mb.micro_batch_size} × longest`);

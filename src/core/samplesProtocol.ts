@@ -19,8 +19,10 @@ export type SamplesHostToWebview =
   | { type: 'result'; seq: number; matched: number; capped: boolean; histogram: RewardHistogram | null }
   | { type: 'rows'; seq: number; start: number; rows: (SampleSummary & { verdict: 'good' | 'bad' | null })[] }
   | { type: 'sample'; row: number; record: SampleRecord; verdict: 'good' | 'bad' | null }
-  | { type: 'group'; row: number; rows: (SampleSummary & { verdict: 'good' | 'bad' | null })[] }
-  | { type: 'labeled'; row: number; verdict: 'good' | 'bad' | null; pairs: number }
+  /** A prompt's samples; `over` / `under`: the sample indexes each was preferred over / under (saved preferences). */
+  | { type: 'group'; row: number; rows: (SampleSummary & { verdict: 'good' | 'bad' | null; over: number[]; under: number[] })[] }
+  /** A label was saved; after a preference, which pair (sample indexes of one step) it saved. */
+  | { type: 'labeled'; row: number; verdict: 'good' | 'bad' | null; pairs: number; preferred?: { chosen: number; rejected: number; step: number } }
   | { type: 'error'; message: string };
 
 export type SamplesWebviewToHost =
@@ -67,6 +69,8 @@ export function isSamplesWebviewToHost(m: unknown): m is SamplesWebviewToHost {
 const isInfo = (i: unknown): i is SamplesInfo => isObj(i) && typeof i.runId === 'string' && isRow(i.total) && Array.isArray(i.steps) && Array.isArray(i.rules) && typeof i.readOnly === 'boolean';
 const isSummaries = (r: unknown) => Array.isArray(r) && r.every((s) => isObj(s) && isRow(s.row) && isNum(s.step) && typeof s.prompt === 'string' && typeof s.response === 'string' && isNum(s.reward) && isObj(s.rewards));
 
+const isIndexes = (x: unknown) => Array.isArray(x) && x.length <= 10_000 && x.every(isRow);
+
 const isHistogram = (h: unknown): h is RewardHistogram => isObj(h) && isNum(h.lo) && isNum(h.hi) && h.lo <= h.hi
   && Array.isArray(h.counts) && h.counts.length >= 1 && h.counts.length <= 200 && h.counts.every(isRow);
 
@@ -78,8 +82,9 @@ export function isSamplesHostToWebview(m: unknown): m is SamplesHostToWebview {
     case 'result': return isRow(m.seq) && isRow(m.matched) && typeof m.capped === 'boolean' && (m.histogram === null || isHistogram(m.histogram));
     case 'rows': return isRow(m.seq) && isRow(m.start) && isSummaries(m.rows);
     case 'sample': return isRow(m.row) && isObj(m.record) && typeof m.record.response === 'string';
-    case 'group': return isRow(m.row) && isSummaries(m.rows);
-    case 'labeled': return isRow(m.row) && isRow(m.pairs);
+    case 'group': return isRow(m.row) && isSummaries(m.rows) && (m.rows as Record<string, unknown>[]).every((r) => isIndexes(r.over) && isIndexes(r.under));
+    case 'labeled': return isRow(m.row) && isRow(m.pairs)
+      && (m.preferred === undefined || (isObj(m.preferred) && isRow(m.preferred.chosen) && isRow(m.preferred.rejected) && isNum(m.preferred.step)));
     case 'error': return typeof m.message === 'string';
     default: return false;
   }

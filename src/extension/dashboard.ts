@@ -131,8 +131,10 @@ export class DashboardPanel {
     this.own.sentAlerts = m.alerts.length;
     this.sentSamplesStep = m.lastSamples?.step ?? -1;
     const dir = this.own.framework ? undefined : this.own.dir;
-    if (this.history === null) this.history = dir ? inheritedHistory(dir) : undefined;
-    const h = this.history;
+    // a continuation's parents are known from its run_started: until the trainer wrote it (a dashboard opened
+    // right after Resume), ask again at each flush, and redraw with the history once it is there
+    if (this.history === null && (!dir || m.config !== null)) this.history = dir ? inheritedHistory(dir) : undefined;
+    const h = this.history ?? undefined;
     this.post({ type: 'reset', run: this.runInfo(), series: h ? concatChunks(h.metrics, m.metrics.slice(0)) : m.metrics.slice(0),
       evals: h ? concatChunks(h.evals, m.evals.slice(0)) : m.evals.slice(0), samples: m.lastSamples, readOnly: !this.ctx.trusted, alerts: m.alerts.slice() });
     this.dirty = false;
@@ -143,6 +145,7 @@ export class DashboardPanel {
     this.dirty = false;
     const m = this.model;
     if (m.metrics.length < this.own.sentRows) { this.reset(); return; } // a resumed run rewrote steps
+    if (this.history === null && m.config !== null) { this.reset(); return; } // run_started arrived: draw the parents' history
     const samples = m.lastSamples && m.lastSamples.step !== this.sentSamplesStep ? m.lastSamples : null;
     this.postAppend(this.own, samples, m.progress);
     if (samples) this.sentSamplesStep = samples.step;

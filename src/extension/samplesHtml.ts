@@ -31,6 +31,7 @@ pre{white-space:pre-wrap;word-break:break-word;margin:2px 0 6px;padding:4px;back
 .cards{display:flex;gap:8px;overflow-x:auto}
 .card{flex:1 0 220px;border:1px solid var(--vscode-panel-border,#555);padding:4px}
 .card.best{border-color:#89d185}.card.worst{border-color:#f48771}
+#notice{margin:4px 0;min-height:1.2em}#notice.error{color:var(--vscode-errorForeground,#f48771)}.saved-pref{color:#89d185}
 .muted{opacity:.7}
 `;
 

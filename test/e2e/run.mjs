@@ -345,8 +345,11 @@ try {
   const started = eventsOf(childId).find((e) => e.type === 'run_started');
   check('Resume From Here continues the step count from the checkpoint', firstStep === saved.step + 1 && started.resumed_from === saved.path,
     `(checkpoint step ${saved.step}, first step ${firstStep}, resumed_from ${started.resumed_from})`);
-  const childPoints = await until('the continuation\'s dashboard with the parent\'s steps before its own', async () => { const n = await points(); return n > saved.step ? n : 0; }, 120_000);
-  check('the continuation\'s dashboard draws the parent\'s steps up to the checkpoint first', childPoints > saved.step, `(${childPoints} points)`);
+  // the dashboard opened before the continuation wrote run_started: it must still draw the parent's steps (x from
+  // the parent's first step), not only the new run's own (x from the checkpoint's step + 1)
+  const xFrom = async () => Number(((await dash.locator('[data-panel="reward"]').getAttribute('data-x-range', { timeout: 2000 })) ?? '').split(',')[0]);
+  const childPoints = await until('the continuation\'s dashboard with the parent\'s steps before its own', async () => { const n = await points(); return n > saved.step && (await xFrom()) <= saved.step ? n : 0; }, 120_000);
+  check('the continuation\'s dashboard draws the parent\'s steps up to the checkpoint first', childPoints > saved.step, `(${childPoints} points, x from step ${await xFrom()})`);
   const childRow = page.locator('.pane-body .monaco-list-row', { hasText: childId });
   const lineage = await until('the lineage in the Runs view', async () => { const t = await childRow.first().innerText({ timeout: 1000 }); return t.includes(`${runId}@${saved.step}`) ? t : null; }, 60_000);
   check('the Runs view shows which run and step the continuation resumed from', !!lineage, lineage.replace(/\n/g, ' '));

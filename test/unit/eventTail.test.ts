@@ -133,7 +133,7 @@ test('skipToEnd delivers only the events appended after it (a save request waits
   assert.equal(none.poll(), 1);
 });
 
-test("run_started's rollout engine and micro-batch choice become the run header's setup line", () => {
+test("run_started's precision, rollout engine and micro-batch choice become the run header's setup line", () => {
   const m = new RunModel();
   const started = { v: 1, type: 'run_started', time: 1, config: {}, device: 'cpu (2 threads)', world_size: 1, versions: {}, run_dir: '/r',
     rollout: { engine: 'static', requested: 'auto', compile: 'eager' },
@@ -142,5 +142,6 @@ test("run_started's rollout engine and micro-batch choice become the run header'
   assert.equal(m.setup, 'rollout static (eager) · micro-batches ≤ 4 × longest');
   assert.equal(runSetup({ ...started, micro_batches: { micro_batch_tokens: 4096, micro_batch_size: 4 } }),
     'rollout static (eager) · micro-batches ≤ 4096 tokens');
+  assert.equal(runSetup({ ...started, precision: 'bf16' }), 'bf16 · rollout static (eager) · micro-batches ≤ 4 × longest');
   assert.equal(runSetup({ ...started, rollout: undefined, micro_batches: undefined }), undefined); // older runs
 });

@@ -122,6 +122,7 @@ test('labels survive a reload, the last label of a sample wins, and the export p
   a.mark(ref(4, 400), 'P', 'withdrawn', 'none');
   a.prefer('P', { ...ref(1, 100), response: 'bad one' }, { ...ref(2, 200), response: 'bad two' });
   assert.throws(() => a.prefer('P', { ...ref(1, 100), response: 'x' }, { ...ref(1, 100), response: 'x' }), /itself/);
+  assert.throws(() => a.prefer('P', { ...ref(1, 100), response: 'x' }, { ...ref(2, 200), response: 'x' }), /same text/);
   fs.appendFileSync(a.file, '{"torn": tr'); // a crash mid-write
   const b = new Labels(run);
   assert.equal(b.skipped, 1);

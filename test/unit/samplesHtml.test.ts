@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { samplesHtml } from '../../src/extension/samplesHtml';
 import { isSamplesHostToWebview, isSamplesWebviewToHost, MAX_WINDOW, type SamplesHostToWebview } from '../../src/core/samplesProtocol';
 import { SamplesSession } from '../../src/core/samples/session';
+import { SAME_TEXT } from '../../src/core/samples/labels';
 import { tempDir } from '../helpers';
 
 test('a run id like <img src=x onerror=alert(1)> is inert in the samples page; the CSP has no unsafe source', () => {
@@ -69,11 +70,33 @@ test('the session answers queries with windows of rows and writes labels to the 
   assert.deepEqual(last(), { type: 'labeled', row: 4, verdict: 'bad', pairs: 1 });
   s.handle({ type: 'prefer', chosen: 0, rejected: 8 });
   assert.deepEqual(last(), { type: 'error', message: 'a preference compares two responses to the same prompt' });
+  s.handle({ type: 'prefer', chosen: 7, rejected: 6 }); // step 2: samples 3 over 2
+  assert.deepEqual(last(), { type: 'labeled', row: 7, verdict: null, pairs: 2, preferred: { chosen: 3, rejected: 2, step: 2 } });
   s.handle({ type: 'group', row: 5 });
   const g = last();
   assert.ok(g.type === 'group');
   assert.deepEqual(g.rows.map((r) => [r.index, r.verdict]), [[3, null], [2, null], [1, 'good'], [0, 'bad']]);
+  s.handle({ type: 'group', row: 6 });
+  const g2 = last();
+  assert.ok(g2.type === 'group'); // each card says which saved pair it belongs to
+  assert.deepEqual(g2.rows.map((r) => [r.index, r.over, r.under]), [[3, [2], []], [2, [], [3]], [1, [], []], [0, [], []]]);
   s.handle({ type: 'nonsense' });
   assert.equal(last().type, 'error');
-  assert.equal(fs.readFileSync(path.join(run, 'labels.jsonl'), 'utf8').trim().split('\n').length, 2);
+  assert.equal(fs.readFileSync(path.join(run, 'labels.jsonl'), 'utf8').trim().split('\n').length, 3);
+});
+
+test('a preference between two responses with the same text is refused with a message and never written', () => {
+  const run = tempDir('samples-same-text');
+  const lines = [0, 1, 2].map((i) => JSON.stringify({ step: 1, index: i, prompt: 'p', response: i < 2 ? 'same' : 'other', reward: i, rewards: { r: i } }));
+  fs.writeFileSync(path.join(run, 'samples.jsonl'), lines.join('\n') + '\n');
+  const got: SamplesHostToWebview[] = [];
+  const s = new SamplesSession(run, (m) => { assert.ok(isSamplesHostToWebview(m)); got.push(m); });
+  s.handle({ type: 'ready' });
+  s.handle({ type: 'prefer', chosen: 0, rejected: 1 });
+  assert.deepEqual(got[got.length - 1], { type: 'error', message: SAME_TEXT });
+  assert.match(SAME_TEXT, /same text/);
+  assert.ok(!fs.existsSync(path.join(run, 'labels.jsonl')) || fs.readFileSync(path.join(run, 'labels.jsonl'), 'utf8') === '');
+  s.handle({ type: 'prefer', chosen: 2, rejected: 1 });
+  assert.deepEqual(got[got.length - 1], { type: 'labeled', row: 2, verdict: null, pairs: 1, preferred: { chosen: 2, rejected: 1, step: 1 } });
+  assert.equal(s.labels.counts.preferences, 1);
 });

@@ -48,6 +48,11 @@ test('yAxisWidth: 64 px as before for short labels, wider for the digits a slow 
   assert.ok(yAxisWidth(wide) >= 16 + 8 * Math.max(...wide.map((l) => l.length)) && yAxisWidth(wide) > 64, wide.join(' '));
 });
 
+test('formatTicks: float noise of the axis arithmetic is not a tick of its own (a chart with one point at step 1010)', () => {
+  assert.deepEqual(formatTicks([1009.5, 1010.0000001, 1010, 1010.5]), ['1009.5', '1010', '1010', '1010.5']);
+  assert.deepEqual(formatTicks([1009, 1009.5, 1010.0000000001, 1010.5, 1011]), ['1009', '1009.5', '1010', '1010.5', '1011']);
+});
+
 test('formatTicks: short labels, never a label twice (the lr axis of a slow decay), each label reads its tick', () => {
   assert.deepEqual(formatTicks([0, 0.5, 1, 1.5]), ['0', '0.5', '1', '1.5']);
   assert.deepEqual(formatTicks([5e-6, 1e-5, 1.5e-5]), ['5.0e-6', '1.0e-5', '1.5e-5']);

@@ -109,6 +109,9 @@ def describe_error(e: BaseException) -> str:
     return text
 
 
+_KEEP_UNTIL_EXIT: list = []
+
+
 def cmd_run(args, control=None) -> int:
     """`control`: the requests' receiver when the caller has its own channel to it (ray_entry.py); installed here."""
     kind = _kind(args.config)
@@ -125,7 +128,7 @@ def cmd_run(args, control=None) -> int:
     from .train_rm import RewardModelTrainer
     from .trainer import Trainer, describe_device, pick_device, sampling_parameters, versions
     from .rollout import describe_engine
-    from .update import describe_micro_batches
+    from .update import describe_micro_batches, resolve_precision
 
     run_dir = Path(args.run_dir)
     try:
@@ -143,6 +146,10 @@ def cmd_run(args, control=None) -> int:
         trainer = RewardModelTrainer(cfg, run, resume=args.resume, control=control, rows=rows)
     else:
         trainer = Trainer(cfg, run, resume=args.resume, control=control, prompt_rows=rows)
+    # Under torchrun the trainer outlives this function: freeing it would run the DDP reducer's gloo destructor,
+    # which can block forever once the peer rank has exited; the process ends with os._exit (see the bottom)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        _KEEP_UNTIL_EXIT.append(trainer)
     status, error = "failed", None
     try:
         device = pick_device(cfg)
@@ -150,7 +157,9 @@ def cmd_run(args, control=None) -> int:
                  device=describe_device(device), world_size=int(os.environ.get("WORLD_SIZE", "1")), versions=versions(), run_dir=str(run_dir.resolve()),
                  resumed_from=str(Path(args.resume).resolve()) if args.resume else None, pid=os.getpid(),
                  **({} if reward_model else {"sampling": sampling_parameters(cfg),
-                                             "rollout": describe_engine(cfg["rollout"]["engine"], device),
+                                             "precision": resolve_precision(cfg["precision"], device),
+                                             "rollout": describe_engine(cfg["rollout"]["engine"], device,
+                                                                        resolve_precision(cfg["precision"], device)),
                                              "micro_batches": describe_micro_batches(cfg)}))
         for message in applied:
             trainer.log(message, "warning")

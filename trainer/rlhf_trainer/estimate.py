@@ -64,14 +64,16 @@ class MemoryEstimate:
     parts: dict[str, int]      # policy, reference, critic, activations, logits
     tokens: int                # prompt + response tokens of the longest sample
     pass_tokens: int           # tokens of one train micro-batch (its token budget)
-    activation_bytes: int      # bytes per activation value: 2 under CUDA's bf16 autocast, 4 on CPU
+    activation_bytes: int      # bytes per activation value: 2 under bf16 autocast, 4 in fp32
     policy: ModelSize
 
 
 def activation_bytes(cfg: dict) -> int:
     import torch
+
+    from .update import resolve_precision
     cuda = cfg["device"] == "cuda" or (cfg["device"] == "auto" and torch.cuda.is_available())
-    return 2 if cuda else 4
+    return 2 if resolve_precision(cfg.get("precision", "auto"), torch.device("cuda" if cuda else "cpu")) == "bf16" else 4
 
 
 def estimate_memory(cfg: dict, prompt_tokens: int) -> MemoryEstimate:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from .sampling import CounterSampler, draw, make_warpers, stack_positions
+from .update import mixed_precision
 
 ENGINES = ("auto", "hf", "static", "paged", "vllm")
 
@@ -54,7 +55,7 @@ class Settings:
     top_p: float
     top_k: int | None
     max_prompt_tokens: int
-    autocast: bool  # bf16 autocast on CUDA (the hf engine and every training forward)
+    autocast: str | bool  # the device type to bf16-autocast on, or False (update.autocast_for)
 
 
 def resolve_engine(engine: str, device: torch.device) -> str:
@@ -75,12 +76,12 @@ def resolve_engine(engine: str, device: torch.device) -> str:
     return engine
 
 
-def describe_engine(engine: str, device: torch.device) -> dict:
-    """What run_started records of the rollout engine (before it is built)."""
+def describe_engine(engine: str, device: torch.device, precision: str = "fp32") -> dict:
+    """What run_started records of the rollout engine (before it is built); precision: 'bf16' or 'fp32'."""
     name = resolve_engine(engine, device)
     out = {"engine": name, "requested": engine}
     if name == "static":
-        out.update(compile=static_compile_mode(device), weights="bf16 copy" if device.type == "cuda" else "policy (fp32)",
+        out.update(compile=static_compile_mode(device), weights="bf16 copy" if precision == "bf16" else "policy (fp32)",
                    prefill="once per prompt, cache copied to its n samples")
     return out
 
@@ -149,7 +150,7 @@ class HFEngine(Engine):
         self.policy.eval()
         # synced_gpus off: transformers would all-reduce "finished?" per token for an FSDP model, but gathered
         # parameters need no collective, so each rank (or rank 0 alone, evaluating) stops when its samples end
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=s.autocast), own_generation_defaults(self.policy):
+        with mixed_precision(s.autocast), own_generation_defaults(self.policy):
             out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=gen,
                                        logits_processor=LogitsProcessorList([sampler]), synced_gpus=False)
         return finish(self.tok, ids, attn, out[:, ids.shape[1]:], sampler.logprobs, sampler.entropy)
@@ -181,11 +182,11 @@ class StaticEngine(Engine):
     def __init__(self, policy, tokenizer, device, settings, compile_mode: str = "auto", sharded: bool = False):
         super().__init__(policy, tokenizer, device, settings)
         self.cuda = device.type == "cuda"
-        # the generation weights: on CUDA a bf16 copy (half the bytes to read per decode step, no autocast
-        # re-casts), refreshed in place after each optimizer step; on CPU, and for an FSDP2-sharded policy
-        # (gathered while generating), the policy itself under the trainer's autocast
+        # the generation weights: in bf16 precision a bf16 copy (half the bytes to read per decode step, no
+        # autocast re-casts at every step), refreshed in place after each optimizer step; in fp32, and for an
+        # FSDP2-sharded policy (gathered while generating), the policy itself under the trainer's autocast
         self.model = policy
-        if self.cuda and not sharded:
+        if settings.autocast and not sharded:
             import copy
             self.model = copy.deepcopy(policy).to(torch.bfloat16).eval().requires_grad_(False)
         self.compile_mode = static_compile_mode(device) if compile_mode == "auto" else compile_mode
@@ -205,7 +206,7 @@ class StaticEngine(Engine):
                           **{self.kw: cache}).logits[:, -1]
 
     def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.s.autocast and self.model is self.policy)
+        return mixed_precision(self.s.autocast if self.model is self.policy else False)
 
     @torch.no_grad()
     def generate(self, texts, n, seeds):
@@ -223,7 +224,10 @@ class StaticEngine(Engine):
         # prefill the distinct prompts with a small dynamic cache, then expand it into the static one
         from transformers import DynamicCache
         pre = DynamicCache(config=model.config) if "config" in inspect.signature(DynamicCache).parameters else DynamicCache()
-        logits = model(input_ids=ids, attention_mask=attn, position_ids=pos0, use_cache=True, logits_to_keep=1,
+        # the last position's logits only; as an index tensor, the hidden state is gathered contiguously: a bf16
+        # LM head on CPU would otherwise broadcast its [vocab x hidden] weight across the batch (a copy per row)
+        last = torch.tensor([P - 1], device=ids.device)
+        logits = model(input_ids=ids, attention_mask=attn, position_ids=pos0, use_cache=True, logits_to_keep=last,
                        **{self.kw: pre}).logits[:, -1]
         B = ids.shape[0] * n
         cache = StaticCache(config=model.config, max_cache_len=total)
@@ -296,7 +300,7 @@ class PagedEngine(Engine):
                                top_p=s.top_p, top_k=s.top_k or 0, eos_token_id=self.tok.eos_token_id,
                                pad_token_id=self.tok.pad_token_id)
         self.policy.eval()
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=s.autocast):
+        with mixed_precision(s.autocast):
             outs = self.policy.generate_batch(prompts, generation_config=gen, progress_bar=False)
         order = sorted(outs.values(), key=lambda o: int(str(o.request_id).rsplit("_", 1)[-1]))
         width = max(1, max(len(o.generated_tokens) for o in order))
@@ -307,7 +311,7 @@ class PagedEngine(Engine):
         seq = torch.cat([ids, out], 1)
         am = torch.cat([attn, torch.ones_like(out)], 1)
         pos = (am.cumsum(-1) - 1).clamp(min=0)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=s.autocast):
+        with mixed_precision(s.autocast):
             logits = self.policy(input_ids=seq, attention_mask=am, position_ids=pos,
                                  logits_to_keep=width + 1).logits[:, :-1].float()
         lp = log_probs_from_logits(logits, out, s.temperature)

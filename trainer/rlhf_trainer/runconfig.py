@@ -163,6 +163,7 @@ class RunConfig:
     name: str
     seed: int
     device: str
+    precision: str
     model: ModelConfig
     data: DataConfig
     rollout: RolloutConfig

@@ -2,9 +2,9 @@
 
 A library sampler draws every row from one global generator, so a sample depends on the batch it was
 generated in: with N ranks each generating 1/N of the batch, the samples would change with N. Here the
-noise is a counter-based hash of (the sample's key, its position, the token id), computed for the whole
-batch in one pass of elementwise integer ops (no generator, no per-sample loop), and the token is drawn
-by the Gumbel-max trick: argmax(z + G) with G = -log(-log U) is an exact draw from softmax(z). The same
+noise is one uniform per row, a counter-based hash of (the sample's key, its position), computed for the
+whole batch in one pass of elementwise integer ops (no generator, no per-sample loop), and the token is
+drawn by inverting the cumulative softmax at it: an exact draw from softmax(z). The same
 pass records log pi(token) under the full softmax at the temperature (pi_old when the policy has not
 changed since generation, see Trainer.reuse_generation_logprobs) and the entropy of the raw logits.
 """
@@ -32,14 +32,13 @@ def _fmix32(h: torch.Tensor) -> torch.Tensor:
     return h ^ (h >> 16)
 
 
-def gumbel_noise(keys: torch.Tensor, position: int, vocab: int) -> torch.Tensor:
-    """[B, vocab] float32 standard Gumbel noise; row b is a function of (keys[b], position) alone."""
+def uniform_noise(keys: torch.Tensor, position: int) -> torch.Tensor:
+    """[B] float64 uniform in (0, 1) with 53 random bits; row b is a function of (keys[b], position) alone."""
     k = keys.to(torch.int64)
-    row = _fmix32(((k & _M32) ^ _fmix32((k >> 32) & _M32)) ^ ((position * 0x9E3779B1) & _M32))  # [B]
-    col = (torch.arange(vocab, device=keys.device, dtype=torch.int64) * 0x27D4EB2F) & _M32  # [V]
-    h = _fmix32(row[:, None] ^ col[None, :])
-    u = ((h >> 8).float() + 0.5) * (1.0 / (1 << 24))  # 24 random bits: U in (0, 1), never 0 or 1
-    return -torch.log(-torch.log(u))
+    h1 = _fmix32(((k & _M32) ^ _fmix32((k >> 32) & _M32)) ^ ((position * 0x9E3779B1) & _M32))
+    h2 = _fmix32(h1 ^ 0x68E31DA4)
+    bits = (h1 << 21) | (h2 >> 11)  # 32 + 21 bits
+    return (bits.double() + 0.5) * (1.0 / (1 << 53))
 
 
 def make_warpers(top_k: int | None, top_p: float) -> list:
@@ -50,20 +49,28 @@ def make_warpers(top_k: int | None, top_p: float) -> list:
 
 def draw(logits: torch.Tensor, keys: torch.Tensor | None, position: int, temperature: float, warpers: list):
     """One decode position for a batch: (token [B], log pi(token) at the temperature [B], raw entropy [B]).
-    keys None: greedy (argmax of the raw logits), log-probs still at the temperature."""
-    from .algorithms import entropy_from_logits
+    keys None: greedy (argmax of the raw logits), log-probs still at the temperature.
+
+    A sampled token is the inverse CDF of the warped softmax at one counter-based uniform per row: the first
+    token whose cumulative probability (float64, in vocabulary order) exceeds u * total. An exact draw from
+    that distribution, for the cost of one softmax and one cumulative sum over the vocabulary."""
     z = logits.float()
-    entropy = entropy_from_logits(z)
-    if temperature != 1.0:
-        z = z / temperature  # as algorithms.log_probs_from_logits scales them
+    raw = torch.log_softmax(z, dim=-1)
+    p_raw = raw.exp()
+    entropy = -(p_raw * raw).nansum(-1)  # H of the raw logits (0 * -inf of a masked token counts 0)
+    scaled = z / temperature if temperature != 1.0 else z  # as algorithms.log_probs_from_logits scales them
+    logp_all = torch.log_softmax(scaled, dim=-1) if temperature != 1.0 else raw
     if keys is None:
         token = z.argmax(-1)
     else:
-        warped = z
+        warped = scaled
         for warp in warpers:
             warped = warp(None, warped)
-        token = torch.argmax(warped + gumbel_noise(keys, position, z.shape[-1]), dim=-1)
-    logp = torch.log_softmax(z, dim=-1).gather(-1, token[:, None]).squeeze(-1)
+        probs = torch.softmax(warped, dim=-1) if warpers or temperature != 1.0 else p_raw
+        cdf = probs.double().cumsum(-1)
+        u = uniform_noise(keys, position) * cdf[:, -1]
+        token = torch.searchsorted(cdf, u[:, None], right=True).squeeze(-1).clamp_(max=z.shape[-1] - 1)
+    logp = logp_all.gather(-1, token[:, None]).squeeze(-1)
     return token, logp, entropy
 
 

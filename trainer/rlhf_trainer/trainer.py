@@ -34,7 +34,7 @@ from .runfolder import RunFolder
 from .rollout import Settings, make_engine, own_generation_defaults
 from .sampling import sample_seed
 from .signals import SignalWatch
-from .update import mixed_precision, response_logprobs
+from .update import autocast_for, cpu_has_native_bf16, mixed_precision, response_logprobs
 from .update import update as update_policy
 
 
@@ -142,7 +142,7 @@ class Trainer:
         from .rollout import resolve_engine
         resolve_engine(self.rc.rollout.engine, self.device)  # fails in one line before any model is loaded
         self.dist.init(self.device)
-        self.autocast = self.device.type == "cuda"
+        self.autocast = autocast_for(self.rc.precision, self.device)  # 'cuda' / 'cpu' (bf16 autocast) or False
         self.fused_adam = self.device.type == "cuda"
         mcfg = self.rc.model
         policy_path = mcfg.policy
@@ -187,6 +187,7 @@ class Trainer:
         self.eval_prompts = load_prompts(rows["eval"], cfg, self.tokenizer) if "eval" in rows else []
         self.warn_truncated_prompts()
         self.warn_off_policy_sampling()
+        self.hint_cpu_bf16()
         self.warn_forced_gamma()
         self.warn_deprecated_logging()
         self.rewards = RewardHub(cfg, self.device)
@@ -275,6 +276,16 @@ class Trainer:
             self.log(f"logging.token_details_share {self.rc.logging.token_details_share} is deprecated and ignored: "
                      "every recorded sample now carries its per-token data; remove the key, and bound "
                      "samples.jsonl with logging.samples_per_step", "warning")
+
+    def hint_cpu_bf16(self):
+        """precision auto on a CPU with hardware bf16 and a model big enough for matmuls to dominate: say that
+        precision: bf16 would be faster (docs/benchmarks.md measures it)."""
+        params = sum(p.numel() for p in self.policy.parameters())
+        if (self.rc.precision == "auto" and self.device.type == "cpu" and params >= 10_000_000
+                and cpu_has_native_bf16()):
+            self.log("this CPU multiplies bf16 in hardware (AMX / AVX512-BF16) and the run is in fp32: "
+                     "precision: bf16 (bf16 autocast, rollouts from a bf16 copy) trains about 1.5-2x faster here; "
+                     "set precision: fp32 to keep fp32 and silence this note")
 
     def warn_off_policy_sampling(self):
         roll = self.rc.rollout

@@ -6,7 +6,7 @@ import torch
 
 from rlhf_trainer.preflight import load_tokenizer
 from rlhf_trainer.rollout import Settings, make_engine, resolve_engine
-from rlhf_trainer.sampling import gumbel_noise
+from rlhf_trainer.sampling import uniform_noise
 from rlhf_trainer.update import plan_micro_batches, response_logprobs, split_to
 
 TEXTS = ["12+7=", "3+4=", "100+23=", "5+5="]
@@ -69,12 +69,15 @@ def test_paged_and_vllm_say_in_one_line_where_they_cannot_run():
 
 
 def test_counter_noise_is_a_function_of_key_and_position_only():
-    keys = torch.tensor([7, 8, 9], dtype=torch.int64)
-    g = gumbel_noise(keys, 3, 500)
-    torch.testing.assert_close(gumbel_noise(keys[1:2], 3, 500), g[1:2], rtol=0, atol=0)
-    assert not torch.equal(gumbel_noise(keys, 4, 500), g) and not torch.equal(g[0], g[1])
-    big = gumbel_noise(torch.arange(64), 0, 4096)
-    assert abs(float(big.mean()) - 0.5772) < 0.01 and abs(float(big.std()) - 1.2825) < 0.01  # standard Gumbel
+    keys = torch.tensor([7, 8, 9, 2**40 + 7], dtype=torch.int64)
+    u = uniform_noise(keys, 3)
+    torch.testing.assert_close(uniform_noise(keys[1:2], 3), u[1:2], rtol=0, atol=0)
+    assert not torch.equal(uniform_noise(keys, 4), u) and len(set(u.tolist())) == 4  # the high key bits count too
+    big = uniform_noise(torch.arange(200_000), 5)
+    assert float(big.min()) > 0 and float(big.max()) < 1
+    assert abs(float(big.mean()) - 0.5) < 0.003 and abs(float(big.std()) - 12 ** -0.5) < 0.003  # U(0, 1)
+    hist = torch.histc(big, bins=10, min=0, max=1) / len(big)
+    assert float((hist - 0.1).abs().max()) < 0.004
 
 
 def test_chunked_logprobs_give_the_one_pass_values_and_gradients(model_and_tok):
@@ -102,3 +105,31 @@ def test_token_budget_micro_batches_cover_every_row_within_the_budget():
     assert len(plan) < 8  # short responses share a pass
     six = split_to(plan, 6)
     assert len(six) == 6 and sorted(r for mb in six for r in mb) == list(range(8))
+
+
+def test_bf16_static_engine_samples_from_a_bf16_copy_whose_logprobs_match_the_autocast_forward(model_and_tok):
+    """precision: bf16 on CPU: the static engine decodes on a bf16 copy of the policy; the log-probs it records
+    are those of the training forward under CPU bf16 autocast, up to bf16 rounding, and a refresh after an
+    optimizer step carries the new weights into the copy."""
+    model, tok = model_and_tok
+    s = Settings(max_new_tokens=10, temperature=1.0, top_p=1.0, top_k=None, max_prompt_tokens=64, autocast="cpu")
+    static = make_engine("static", model, tok, CPU, s)
+    assert static.model is not model and next(static.model.parameters()).dtype == torch.bfloat16
+    assert next(model.parameters()).dtype == torch.float32  # the policy itself stays fp32
+    seeds = list(range(7, 7 + 3 * len(TEXTS)))
+    r = static.generate(TEXTS, 3, seeds)
+    with torch.no_grad():
+        lp, _ = response_logprobs(model, r.sequences, r.attention_mask, r.prompt_length, 1.0, "cpu")
+    mask = r.response_mask.float()
+    diff = ((r.logprobs - lp * mask).abs() * mask).sum() / mask.sum()
+    assert float(diff) < 0.05, float(diff)  # bf16 rounding, not a different distribution
+    assert torch.equal(static.generate(TEXTS, 3, seeds).sequences, r.sequences)  # deterministic per seed
+    first = next(model.parameters())
+    with torch.no_grad():
+        first.add_(1.0)
+    try:
+        static.refresh()
+        assert torch.equal(next(static.model.parameters()), first.detach().to(torch.bfloat16))
+    finally:
+        with torch.no_grad():
+            first.sub_(1.0)

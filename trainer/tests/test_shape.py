@@ -3,17 +3,25 @@
 import pytest
 import torch
 
-from rlhf_trainer.trainer import mixed_precision
+from rlhf_trainer.update import autocast_for, mixed_precision
 
 
-def test_mixed_precision_is_bf16_on_cuda_only():
+def test_mixed_precision_autocasts_on_the_device_type_it_names():
     a = torch.ones(4, 4)
-    with mixed_precision(True):
-        assert (a @ a).dtype == torch.float32  # CPU training stays float32 even when asked
+    with mixed_precision(False):
+        assert (a @ a).dtype == torch.float32  # fp32: a no-op
+    with mixed_precision("cpu"):
+        assert (a @ a).dtype == torch.bfloat16  # precision: bf16 on a CPU
+    assert autocast_for("auto", torch.device("cpu")) is False and autocast_for("bf16", torch.device("cpu")) == "cpu"
+    assert autocast_for("auto", torch.device("cuda")) == "cuda" and autocast_for("fp32", torch.device("cuda")) is False
+
+
+def test_mixed_precision_on_cuda():
+    a = torch.ones(4, 4)
     if not torch.cuda.is_available():
-        pytest.skip("no CUDA device: the bf16 half of the helper needs one")
+        pytest.skip("no CUDA device: the CUDA half of the helper needs one")
     c = a.cuda()
-    with mixed_precision(True):
+    with mixed_precision("cuda"):
         assert (c @ c).dtype == torch.bfloat16
     with mixed_precision(False):
         assert (c @ c).dtype == torch.float32

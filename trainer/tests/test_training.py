@@ -333,3 +333,23 @@ def test_vllm_engine_without_vllm_fails_in_one_line_naming_the_key(tmp_path, exa
     assert "rollout.engine: vllm cannot run here: the vllm package is not installed; set rollout.engine: auto" \
         in status["error"], status
     assert "\n" not in status["error"]
+
+
+def test_precision_bf16_on_cpu_trains_under_autocast_and_says_so_in_run_started(tmp_path):
+    """precision: bf16 on a CPU: bf16 autocast for the forward passes, rollouts from a bf16 copy; run_started
+    records what ran (the dashboard's run header shows it) and the steps train to finite numbers."""
+    run_dir = tmp_path / "run"
+    cfg = example_config(**{"train.max_steps": 2, "precision": "bf16"})
+    r = run_trainer(write_config(tmp_path, cfg), run_dir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    started = next(e for e in read_events(run_dir) if e["type"] == "run_started")
+    assert started["precision"] == "bf16" and started["rollout"]["weights"] == "bf16 copy", started
+    values = metrics(run_dir)
+    assert sorted(values) == [1, 2]
+    for v in values.values():
+        assert math.isfinite(v["policy_loss"]) and math.isfinite(v["kl"]) and math.isfinite(v["grad_norm"]), v
+    fp32 = example_config(**{"train.max_steps": 1})
+    r = run_trainer(write_config(tmp_path, fp32, "fp32.yaml"), tmp_path / "fp32")
+    assert r.returncode == 0, r.stderr[-3000:]
+    started = next(e for e in read_events(tmp_path / "fp32") if e["type"] == "run_started")
+    assert started["precision"] == "fp32" and started["rollout"]["weights"] == "policy (fp32)"  # auto on CPU

@@ -13,6 +13,8 @@ import { appendGuarded, LABELS_FILE, readLines, RunFileError } from '../run/file
 export type Verdict = 'good' | 'bad' | 'none';
 /** A sample as labels name it: its step, index in the step and byte offset in samples.jsonl (unique in the file). */
 export interface SampleRef { step: number; index: number; offset: number }
+/** Why a preference between two responses with the same text is refused (it would teach nothing and the export drops it). */
+export const SAME_TEXT = 'these two responses have the same text: a preference needs two different responses; pick another one';
 export interface VerdictLabel extends SampleRef { time: number; prompt: string; response: string; label: Verdict }
 export interface Preference { time: number; step: number; prompt: string; chosen: SampleRef & { response: string }; rejected: SampleRef & { response: string } }
 export type LabelLine = VerdictLabel | Preference;
@@ -98,9 +100,21 @@ export class Labels {
   /** Records that `chosen` is preferred over `rejected`; both must answer the same prompt. */
   prefer(prompt: string, chosen: SampleRef & { response: string }, rejected: SampleRef & { response: string }): Preference {
     if (chosen.offset === rejected.offset) throw new Error('labels: a response cannot be preferred over itself');
+    if (chosen.response === rejected.response) throw new Error(SAME_TEXT);
     const l: Preference = { time: Date.now() / 1000, step: chosen.step, prompt, chosen, rejected };
     this.append(l);
     return l;
+  }
+
+  /** The preferences a sample takes part in (by its offset): the sample indexes it was preferred over, and
+   * those preferred over it, each with its step. */
+  preferencesOf(offset: number): { over: SampleRef[]; under: SampleRef[] } {
+    const over: SampleRef[] = [], under: SampleRef[] = [];
+    for (const p of this.prefs) {
+      if (p.chosen.offset === offset) over.push(p.rejected);
+      if (p.rejected.offset === offset) under.push(p.chosen);
+    }
+    return { over, under };
   }
 
   /** The current mark of a sample (by its offset in samples.jsonl). */

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { RunFileError } from '../run/files';
 import { isSamplesWebviewToHost, MAX_WINDOW, type SamplesHostToWebview, type SamplesInfo } from '../samplesProtocol';
 import { SampleIndex } from './index';
-import { Labels } from './labels';
+import { Labels, SAME_TEXT } from './labels';
 
 export class SamplesSession {
   readonly index: SampleIndex;
@@ -34,6 +34,14 @@ export class SamplesSession {
 
   private withVerdicts(rows: number[] | Uint32Array) {
     return this.index.summaries(rows).map((s) => ({ ...s, verdict: this.labels.verdict(s.offset) ?? null }));
+  }
+
+  /** A prompt's group with each card's saved preferences: the sample indexes it was preferred over and under. */
+  private groupRows(row: number) {
+    return this.withVerdicts(this.index.groupOf(row)).map((s) => {
+      const p = this.labels.preferencesOf(s.offset);
+      return { ...s, over: p.over.map((r) => r.index), under: p.under.map((r) => r.index) };
+    });
   }
 
   /** Moves the page to `step` (a chart click while the browser is already open): it re-initialises there. */
@@ -66,7 +74,7 @@ export class SamplesSession {
         this.post({ type: 'sample', row: m.row, record, verdict: this.labels.verdict(this.index.where(m.row)!.offset) ?? null });
         break;
       }
-      case 'group': this.post({ type: 'group', row: m.row, rows: this.withVerdicts(this.index.groupOf(m.row)) }); break;
+      case 'group': this.post({ type: 'group', row: m.row, rows: this.groupRows(m.row) }); break;
       case 'label': this.label(m.row, m.verdict); break;
       case 'prefer': this.prefer(m.chosen, m.rejected); break;
       case 'exportPreferences': this.opts.exportPreferences?.(); break;
@@ -95,8 +103,11 @@ export class SamplesSession {
     const [c, r] = this.index.readMany([chosen, rejected]);
     if (!c || !r) return;
     if (c.prompt !== r.prompt) { this.post({ type: 'error', message: 'a preference compares two responses to the same prompt' }); return; }
-    if (!this.labelsWritten(() => this.labels.prefer(c.prompt, { ...this.index.where(chosen)!, response: c.response }, { ...this.index.where(rejected)!, response: r.response }))) return;
-    this.post({ type: 'labeled', row: chosen, verdict: this.labels.verdict(this.index.where(chosen)!.offset) ?? null, pairs: this.labels.pairCount() });
+    if (c.response === r.response) { this.post({ type: 'error', message: SAME_TEXT }); return; }
+    const at = this.index.where(chosen)!, over = this.index.where(rejected)!;
+    if (!this.labelsWritten(() => this.labels.prefer(c.prompt, { ...at, response: c.response }, { ...over, response: r.response }))) return;
+    this.post({ type: 'labeled', row: chosen, verdict: this.labels.verdict(at.offset) ?? null, pairs: this.labels.pairCount(),
+      preferred: { chosen: at.index, rejected: over.index, step: at.step } });
   }
 
   /** Appends a label; a labels.jsonl the guard refuses (a link, a FIFO) is said in the page, never written through. */
