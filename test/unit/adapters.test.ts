@@ -47,10 +47,10 @@ function records(buf: Buffer): [number, number][] {
 const eventFile = (dir: string) => { const d = path.join(dir, 'reinforce_tiny'); return path.join(d, fs.readdirSync(d).find((f) => f.startsWith('events.out.tfevents.'))!); };
 
 test('detects each framework from its files, and says what it looked for when none matches', () => {
-  for (const fw of ['verl', 'openrlhf', 'trl', 'prime-rl']) assert.equal(detectFramework(path.join(FIX, fw)), fw);
+  for (const fw of ['verl', 'openrlhf', 'trl', 'prime-rl', 'nemo-rl']) assert.equal(detectFramework(path.join(FIX, fw)), fw);
   const empty = tmp();
   assert.equal(detectFramework(empty), undefined);
-  assert.throws(() => openExternalRun(empty), (e: Error) => e instanceof AdapterError && /no run files of verl, openrlhf, trl, prime-rl/.test(e.message) && !e.message.includes('\n'));
+  assert.throws(() => openExternalRun(empty), (e: Error) => e instanceof AdapterError && /no run files of verl, openrlhf, trl, prime-rl, nemo-rl/.test(e.message) && !e.message.includes('\n'));
   assert.throws(() => openExternalRun(path.join(empty, 'nope')), /no such file or folder/);
 });
 
@@ -137,6 +137,39 @@ test('prime-rl: trainer and orchestrator rows of a step merged; effective traces
     const items = run.samplesByStep.get(s)!;
     assert.deepEqual(items.map((i) => [i.prompt, i.response]), (exp.samples[step] as Json[]).map((i) => [i.prompt, i.response]));
     items.forEach((it, k) => close(it.reward, exp.samples[step][k].reward));
+  }
+});
+
+test('NeMo-RL: train_data_step dumps as samples with per-token log-probs and advantages, reward and length per step, val dumps as evals', async () => {
+  const exp = expected('nemo-rl');
+  for (const dir of [path.join(FIX, 'nemo-rl'), path.join(FIX, 'nemo-rl/logs'), path.join(FIX, 'nemo-rl', exp.log_dir)]) {
+    const run = await opened(dir);
+    assert.equal(run.framework, 'nemo-rl');
+    assert.deepEqual(run.model.metrics.step, [1, 2, 3]);
+    for (const [step, t] of Object.entries(exp.train as Record<string, Json>)) {
+      const s = Number(step);
+      const rewards = t.rewards as number[];
+      close(at(run, 'reward_mean', s), rewards.reduce((a, b) => a + b, 0) / rewards.length);
+      const lengths = (t.response_tokens as number[][]).map((x) => x.length);
+      close(at(run, 'response_length_mean', s), lengths.reduce((a, b) => a + b, 0) / lengths.length);
+      const items = run.samplesByStep.get(s)!;
+      assert.deepEqual(items.map((i) => [i.prompt, i.response, i.reward]), rewards.map((r, k) => [t.prompts[k], t.responses[k], r]));
+      items.forEach((it, k) => {
+        assert.deepEqual(it.tokens, t.response_tokens[k].map(String));
+        assert.equal(it.response_length, t.response_tokens[k].length);
+        it.logprobs!.forEach((v, j) => close(v, t.generation_logprobs[k][j]));
+        it.advantages!.forEach((v, j) => close(v, t.advantages[k][j]));
+        assert.equal(it.logprobs!.length, it.tokens!.length);
+        assert.equal(it.advantages!.length, it.tokens!.length);
+      });
+    }
+    assert.deepEqual(run.model.evals.step, Object.keys(exp.val).map(Number));
+    for (const [step, v] of Object.entries(exp.val as Record<string, Json>)) {
+      const rewards = v.rewards as number[];
+      close(at(run, 'eval_reward_mean', Number(step), true), rewards.reduce((a, b) => a + b, 0) / rewards.length);
+    }
+    assert.equal(run.model.lastSamples?.step, 3);
+    assert.deepEqual(run.errors, []);
   }
 });
 

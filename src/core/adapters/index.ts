@@ -6,6 +6,7 @@ import { entryProblem } from '../run/files';
 import { ExternalRun, type FrameworkSource } from './externalRun';
 import { FRAMEWORKS, type Framework } from './metricNames';
 import { TensorBoardSource, findEventDirs } from './openrlhf';
+import { NemoRlSource, findNemoRlLogDir } from './nemoRl';
 import { PrimeRlSource } from './primeRl';
 import { listDir } from './tail';
 import { TrlSource, findTrainerState, hasCompletions } from './trl';
@@ -19,7 +20,8 @@ export class AdapterError extends Error {}
 /**
  * The framework whose files DIR holds, or undefined. Checked from the most specific layout on:
  * prime-rl's metrics.jsonl (+ rollouts/step_N), TRL's trainer_state.json / completions/*.parquet,
- * verl's file-logger JSONL or <step>.jsonl dumps, then TensorBoard event files (OpenRLHF).
+ * NeMo-RL's train_data_step{N}.jsonl / val_data_step{N}.jsonl (in DIR or a log dir below it), verl's
+ * file-logger JSONL or <step>.jsonl dumps, then TensorBoard event files (OpenRLHF).
  */
 export function detectFramework(dir: string): Framework | undefined {
   let st: fs.Stats;
@@ -27,6 +29,7 @@ export function detectFramework(dir: string): Framework | undefined {
   if (st.isFile()) return dir.endsWith('.jsonl') && isVerlFirstLine(dir) ? 'verl' : undefined;
   if (isPrimeRl(dir)) return 'prime-rl';
   if (findTrainerState(dir) || hasCompletions(dir)) return 'trl';
+  if (findNemoRlLogDir(dir)) return 'nemo-rl';
   if (findVerlLogs(dir).length || findDumpDirs(dir).length) return 'verl';
   if (findEventDirs(dir).length) return 'openrlhf';
   return undefined;
@@ -49,6 +52,7 @@ export function sourceFor(framework: Framework, dir: string): FrameworkSource {
     case 'openrlhf': return new TensorBoardSource(dir);
     case 'trl': return new TrlSource(dir);
     case 'prime-rl': return new PrimeRlSource(dir);
+    case 'nemo-rl': return new NemoRlSource(dir);
   }
 }
 
@@ -61,7 +65,7 @@ export function openExternalRun(dir: string, framework?: Framework): ExternalRun
   if (!fw) {
     // a run file that is there but no regular file (a FIFO, a link to a device) was never opened: say so
     const bad = ['metrics.jsonl', 'trainer_state.json'].map((n) => entryProblem(path.join(abs, n), 'foreign-log')).filter(Boolean);
-    throw new AdapterError(`${dir}: no run files of ${FRAMEWORKS.join(', ')} found (looked for metrics.jsonl + rollouts/, trainer_state.json or completions/*.parquet, a verl file-logger .jsonl or <step>.jsonl dumps, events.out.tfevents.*): point at the run's output folder${bad.length ? `; ${bad.join('; ')}` : ''}`);
+    throw new AdapterError(`${dir}: no run files of ${FRAMEWORKS.join(', ')} found (looked for metrics.jsonl + rollouts/, trainer_state.json or completions/*.parquet, train_data_step<N>.jsonl, a verl file-logger .jsonl or <step>.jsonl dumps, events.out.tfevents.*): point at the run's output folder${bad.length ? `; ${bad.join('; ')}` : ''}`);
   }
   return new ExternalRun(abs, sourceFor(fw, abs));
 }
