@@ -155,7 +155,7 @@ test('NeMo-RL: train_data_step dumps as samples with per-token log-probs and adv
       const items = run.samplesByStep.get(s)!;
       assert.deepEqual(items.map((i) => [i.prompt, i.response, i.reward]), rewards.map((r, k) => [t.prompts[k], t.responses[k], r]));
       items.forEach((it, k) => {
-        assert.deepEqual(it.tokens, t.response_tokens[k].map(String));
+        assert.deepEqual(it.tokens, (t.response_tokens[k] as number[]).map(String));
         assert.equal(it.response_length, t.response_tokens[k].length);
         it.logprobs!.forEach((v, j) => close(v, t.generation_logprobs[k][j]));
         it.advantages!.forEach((v, j) => close(v, t.advantages[k][j]));

@@ -37,7 +37,7 @@ export function findNemoRlLogDir(dir: string, depth = 2): string | undefined {
 const row = (x: unknown): unknown => (Array.isArray(x) && x.length === 1 ? x[0] : x);
 const numbers = (x: unknown): number[] | undefined => {
   const r = row(x);
-  return Array.isArray(r) && r.every((v) => typeof v === 'number') ? r as number[] : undefined;
+  return Array.isArray(r) && r.every((v) => typeof v === 'number') ? r : undefined;
 };
 const isObj = (x: unknown): x is JsonRecord => typeof x === 'object' && x !== null && !Array.isArray(x);
 
