@@ -159,8 +159,8 @@ test('NeMo-RL: train_data_step dumps as samples with per-token log-probs and adv
         assert.equal(it.response_length, t.response_tokens[k].length);
         it.logprobs!.forEach((v, j) => close(v, t.generation_logprobs[k][j]));
         it.advantages!.forEach((v, j) => close(v, t.advantages[k][j]));
-        assert.equal(it.logprobs!.length, it.tokens!.length);
-        assert.equal(it.advantages!.length, it.tokens!.length);
+        assert.equal(it.logprobs?.length, it.tokens?.length);
+        assert.equal(it.advantages?.length, it.tokens?.length);
       });
     }
     assert.deepEqual(run.model.evals.step, Object.keys(exp.val).map(Number));
