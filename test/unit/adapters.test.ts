@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
-import { detectFramework, openExternalRun, AdapterError, type ExternalRun } from '../../src/core/adapters/index';
+import { detectFramework, openExternalRun, statusBarRun, watchedRunId, AdapterError, type ExternalRun } from '../../src/core/adapters/index';
+import { ACTIVE_MS } from '../../src/core/adapters/externalRun';
+import { PANELS, panelsFor, type Panel } from '../../src/core/charts/data';
 import { readAll, watchCommand, type RunDescription } from '../../src/core/adapters/watchCommand';
 import { maskedCrc32c } from '../../src/core/adapters/tfrecord';
 import { tempDir, until } from '../helpers';
@@ -380,4 +382,72 @@ test('verl log torn at every byte: exactly the complete lines are read', async (
     await readAll(run);
     assert.equal(run.model.metrics.length, 5);
   }
+});
+
+/** A verl run folder as verl writes it: logs/<project>/<experiment>.jsonl (FileLogger's default root) and rollouts/<step>.jsonl (rollout_data_dir). */
+function verlRunFolder(): string {
+  const root = tmp();
+  fs.mkdirSync(path.join(root, 'logs/arith'), { recursive: true });
+  fs.copyFileSync(path.join(FIX, 'verl/arith/grpo_tiny.jsonl'), path.join(root, 'logs/arith/grpo_tiny.jsonl'));
+  fs.cpSync(path.join(FIX, 'verl/rollout_data'), path.join(root, 'rollouts'), { recursive: true });
+  return root;
+}
+
+test('verl as verl writes it: the run root, logs/ or logs/<project> each finds the metrics and the rollouts, named <project>/<experiment>', async () => {
+  const root = verlRunFolder();
+  for (const dir of [root, path.join(root, 'logs'), path.join(root, 'logs/arith')]) {
+    assert.equal(detectFramework(dir), 'verl', dir);
+    const run = await opened(dir);
+    assert.deepEqual(run.model.metrics.step, [1, 2, 3, 4, 5], dir);
+    assert.deepEqual([...run.sampleCounts.keys()], [2, 4], dir);
+    assert.equal(run.name, 'arith/grpo_tiny');
+    assert.equal(watchedRunId(run, () => false), 'verl:arith:grpo_tiny');
+    assert.deepEqual(run.errors, []);
+  }
+  assert.equal(watchedRunId({ framework: 'verl', name: 'arith/grpo_tiny' }, (id) => id === 'verl:arith:grpo_tiny'), 'verl:arith:grpo_tiny (2)');
+});
+
+test('a verl folder without the file logger\'s JSONL says in one line what was looked for', async () => {
+  const run = openExternalRun(tmp(), 'verl');
+  await readAll(run);
+  await readAll(run);
+  assert.equal(run.errors.length, 1);
+  assert.match(run.errors[0], /no verl file-logger JSONL \(looked for .*logs\/<project>\/<experiment>\.jsonl\) and no <step>\.jsonl rollout dumps/);
+  assert.ok(!run.errors[0].includes('\n'));
+  const dumpsOnly = tmp();
+  fs.cpSync(path.join(FIX, 'verl/rollout_data'), path.join(dumpsOnly, 'rollouts'), { recursive: true });
+  const run2 = await opened(dumpsOnly);
+  assert.match(run2.errors.join('\n'), /only the rollout dumps are shown/);
+  assert.deepEqual([...run2.sampleCounts.keys()], [2, 4]);
+});
+
+test('a watched run\'s state follows its files: idle when they have not changed for ACTIVE_MS, running when they do', async () => {
+  const root = verlRunFolder();
+  const old = (Date.now() - 2 * ACTIVE_MS) / 1000;
+  for (const f of ['logs/arith/grpo_tiny.jsonl', 'logs/arith', 'logs', 'rollouts/2.jsonl', 'rollouts/4.jsonl', 'rollouts', '.']) fs.utimesSync(path.join(root, f), old, old);
+  const run = openExternalRun(root);
+  assert.equal(run.state(), 'idle'); // nothing read yet
+  await readAll(run);
+  assert.equal(run.state(), 'idle');
+  fs.appendFileSync(path.join(root, 'logs/arith/grpo_tiny.jsonl'), `${JSON.stringify({ step: 6, data: { 'critic/score/mean': 0.9 } })}\n`);
+  await readAll(run);
+  assert.equal(run.state(), 'running');
+  assert.equal(run.state(Date.now() + ACTIVE_MS + 1), 'idle');
+  const fresh = await opened(verlRunFolder()); // files written just now
+  assert.equal(fresh.state(), 'running');
+});
+
+test('the status bar follows native runs only: making a watched run active leaves it on the run it showed', () => {
+  const watched = (id: string) => id.startsWith('verl:');
+  assert.equal(statusBarRun(undefined, 'run-1', watched), 'run-1');
+  assert.equal(statusBarRun('run-1', 'verl:arith:grpo_tiny', watched), 'run-1');
+  assert.equal(statusBarRun(undefined, 'verl:arith:grpo_tiny', watched), undefined);
+  assert.equal(statusBarRun('run-1', 'run-2', watched), 'run-2');
+});
+
+test('a watched run\'s dashboard shows only the panels of metrics it logged (no empty boxes); a native run keeps every policy panel', async () => {
+  const run = await opened(path.join(FIX, 'nemo-rl'));
+  const logged = (p: Panel) => p.keys.some((k) => (p.eval ? run.model.evals : run.model.metrics).values[k] !== undefined);
+  assert.deepEqual(panelsFor(logged, true).map((p) => p.key), ['reward', 'eval', 'response_length']);
+  assert.deepEqual(panelsFor(logged).map((p) => p.key), PANELS.filter((p) => !p.rm).map((p) => p.key));
 });

@@ -56,6 +56,25 @@ export function sourceFor(framework: Framework, dir: string): FrameworkSource {
   }
 }
 
+/**
+ * A watched run's id: `framework:name`, made unique against `taken`; no '/' or '..' (the dashboard's
+ * messages refuse run ids with them), so verl's `project/experiment` reads `verl:project:experiment`.
+ */
+export function watchedRunId(run: { framework: Framework; name: string }, taken: (id: string) => boolean): string {
+  const base = `${run.framework}:${run.name.replace(/[/\\]/g, ':').replace(/\.\.+/g, '.') || 'run'}`;
+  let id = base;
+  for (let n = 2; taken(id); n++) id = `${base} (${n})`;
+  return id;
+}
+
+/**
+ * The run the status bar follows once `chosen` became the active run: a native run; a watched run of
+ * another framework (read-only, no trainer of ours) leaves it on the run it followed before.
+ */
+export function statusBarRun(followed: string | undefined, chosen: string | undefined, isWatched: (id: string) => boolean): string | undefined {
+  return chosen !== undefined && !isWatched(chosen) ? chosen : followed;
+}
+
 /** Opens DIR as a run of `framework` (detected when not given); throws AdapterError with a one-line reason. */
 export function openExternalRun(dir: string, framework?: Framework): ExternalRun {
   const abs = path.resolve(dir);

@@ -85,8 +85,14 @@ export class NemoRlSource implements FrameworkSource {
   private train = new SampleFiles(dumpItem);
   private val = new SampleFiles(dumpItem);
 
-  /** `dir`: the log dir (logs/exp_NNN), or the folder above it (the newest log dir in it is read). */
+  /** `dir`: the log dir (logs/exp_NNN), or a folder up to two levels above it (the newest log dir in it is read). */
   constructor(readonly dir: string) {}
+
+  /** The log dir's name (exp_NNN). */
+  get name(): string | undefined {
+    const d = this.logDir ?? findNemoRlLogDir(this.dir);
+    return d && path.basename(d);
+  }
 
   poll(sink: RunSink): void {
     this.logDir ??= findNemoRlLogDir(this.dir) ?? (listDir(path.join(this.dir, 'tensorboard')).length ? this.dir : undefined);
