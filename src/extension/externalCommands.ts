@@ -31,7 +31,7 @@ export function registerExternalCommands(ctx: Ctx): void {
 async function watchRunFolder(ctx: Ctx, arg: unknown): Promise<void> {
   const dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : (await vscode.window.showOpenDialog({
     canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Watch',
-    title: 'Run folder of verl, OpenRLHF, TRL or prime-rl (the framework is detected from its files)',
+    title: 'Run folder of verl, OpenRLHF, TRL, prime-rl or NeMo-RL (the framework is detected from its files)',
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   }))?.[0]?.fsPath;
   if (!dir) return;

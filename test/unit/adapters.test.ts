@@ -451,3 +451,17 @@ test('a watched run\'s dashboard shows only the panels of metrics it logged (no 
   assert.deepEqual(panelsFor(logged, true).map((p) => p.key), ['reward', 'eval', 'response_length']);
   assert.deepEqual(panelsFor(logged).map((p) => p.key), PANELS.filter((p) => !p.rm).map((p) => p.key));
 });
+
+test('NeMo-RL: a log dir\'s tensorboard/ event files are read with its dumps (and it is not taken for OpenRLHF)', async () => {
+  const dir = tmp();
+  fs.cpSync(path.join(FIX, 'nemo-rl/logs/exp_001'), path.join(dir, 'exp_001'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'exp_001/tensorboard'));
+  const events = eventFile(path.join(FIX, 'openrlhf'));
+  fs.copyFileSync(events, path.join(dir, 'exp_001/tensorboard', path.basename(events)));
+  assert.equal(detectFramework(dir), 'nemo-rl');
+  const run = await opened(dir);
+  assert.equal(run.name, 'exp_001');
+  close(at(run, 'train/kl', 1), expected('openrlhf').metrics['1'].kl); // a scalar of the event file, under its own tag
+  assert.ok(run.samplesByStep.get(1)?.length);
+  assert.deepEqual(run.errors, []);
+});
