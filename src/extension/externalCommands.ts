@@ -1,4 +1,4 @@
-// Commands for other frameworks' runs: watch a run folder of verl, OpenRLHF, TRL or prime-rl
+// Commands for other frameworks' runs: watch a run folder of verl, OpenRLHF, TRL, prime-rl or NeMo-RL
 // (read-only: works in an untrusted workspace, nothing of the workspace is run), and export a
 // config of this project as a verl or OpenRLHF job.
 import * as fs from 'node:fs';

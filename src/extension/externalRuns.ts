@@ -1,4 +1,4 @@
-// Runs of other frameworks (verl, OpenRLHF, TRL, prime-rl) watched from their own files: read-only,
+// Runs of other frameworks (verl, OpenRLHF, TRL, prime-rl, NeMo-RL) watched from their own files: read-only,
 // polled by the core adapters, listed in the Runs view next to native runs and shown by the same
 // dashboard. The watched folders are remembered per workspace and opened again after a reload.
 import * as path from 'node:path';
