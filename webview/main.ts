@@ -49,7 +49,7 @@ function chartRuns(): ChartRun[] {
   const overlay = all.length > 1;
   return all.filter(([id]) => !(overlay && view.hiddenRuns.includes(id)))
     .map(([id, d]) => ({ id, data: d, label: labels[id] ?? id, color: overlay ? RUN_PALETTE[view.colors[id] % RUN_PALETTE.length] : null,
-      get live() { return isLive(id); } }));
+      get live() { return isLive(id); }, external: (id === run?.id ? run.framework : infos.get(id)?.framework) !== undefined }));
 }
 
 /** The overlay changed (runs added, removed, shown or hidden): colours, legend, charts and alerts follow. */

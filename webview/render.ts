@@ -63,7 +63,7 @@ export interface ChartEvents {
 }
 
 /** A run the charts draw: its data, its legend label and its overlay colour (null: a lone run in the theme's colours). */
-export interface ChartRun { id: string; label: string; data: DashboardData; color: string | null; live?: boolean }
+export interface ChartRun { id: string; label: string; data: DashboardData; color: string | null; live?: boolean; /** a watched run of another framework */ external?: boolean }
 
 /** `order`: the y columns in drawing order (the runs' faint raw lines under every run's smoothed line). */
 interface Chart {
@@ -82,8 +82,12 @@ export function shownPanels(view: Pick<ChartView, 'order' | 'hidden'>, available
   return available.filter((p) => !view.hidden.includes(p.key)).sort((a, b) => rank(a) - rank(b));
 }
 
-/** The panels these runs can show (panelsFor: reward-model panels when logged). */
-export const availablePanels = (runs: ChartRun[]): Panel[] => panelsFor((p) => runs.some((r) => r.data.logged(p)));
+/**
+ * The panels these runs can show (panelsFor: reward-model panels when logged); when every run shown is a
+ * watched run of another framework, only the panels they logged (no empty boxes for metrics it never writes).
+ */
+export const availablePanels = (runs: ChartRun[]): Panel[] =>
+  panelsFor((p) => runs.some((r) => r.data.logged(p)), runs.length > 0 && runs.every((r) => r.external));
 
 /**
  * A panel's series for one run, in the order DashboardData.columns gives its lines: a lone run's keys

@@ -94,9 +94,16 @@ export interface SeriesChunk {
   step: number[]; samples: number[]; time: number[];
   values: Record<string, (number | null)[]>;
 }
-export interface RunInfo { id: string; name: string; state: RunState | 'unknown'; step: number; totalSteps: number | null; live: boolean; device?: string; error?: string | null;
+export interface RunInfo { id: string; name: string; state: RunState | 'unknown' | WatchedState; step: number; totalSteps: number | null; live: boolean; device?: string; error?: string | null;
   /** run_started's engine and micro-batch choice in a few words (the run header), e.g. 'static · 4096 tokens/micro-batch'. */
-  setup?: string }
+  setup?: string;
+  /** A watched run of another framework (read from its files): which one. */
+  framework?: string }
+/**
+ * A watched run of another framework, whose files do not say whether its trainer still runs: `running` while
+ * they changed within the last minutes (adapters' ACTIVE_MS), else `idle`.
+ */
+export type WatchedState = 'running' | 'idle';
 export interface ProgressInfo { phase: Phase; done: number; total: number; message?: string }
 
 /** A run drawn over the dashboard's own (an overlay): its full columns, as 'reset' carries them. */

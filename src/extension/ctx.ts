@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainerHandle } from '../core/launcher';
-import type { RunState, TrainerEvent } from '../core/protocol';
+import type { RunState, TrainerEvent, WatchedState } from '../core/protocol';
 import type { RunModel } from '../core/runModel';
 import { formatDuration, formatNumber } from '../core/format';
 import { listRunEntries, listRunEntriesAsync, type RunEntry } from '../core/run/listing';
@@ -13,6 +13,7 @@ import { RunWatcher } from '../core/runWatcher';
 import { installLayout, type InstallLayout } from '../core/training';
 import { Config } from './config';
 import { ExternalRuns } from './externalRuns';
+import { statusBarRun } from '../core/adapters';
 import { Interpreters } from './interpreter';
 
 /** What the dashboard and the status bar read a run from: a native run's RunWatcher, or an ExternalRun of another framework. */
@@ -38,7 +39,16 @@ export class Ctx {
   /** Runs whose watcher a view holds on to (an open dashboard): kept even after the run finished. */
   private readonly held = new Map<string, number>();
   readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
-  activeRun: string | undefined;
+  /** The run the commands default to (the last one opened, a watched one included). */
+  get activeRun(): string | undefined { return this.active; }
+  set activeRun(id: string | undefined) {
+    this.active = id;
+    this.statusRun = statusBarRun(this.statusRun, id, (i) => this.external.has(i));
+    this.updateStatusBar();
+  }
+  private active: string | undefined;
+  /** The native run the status bar shows: watching another framework's run does not take it over. */
+  private statusRun: string | undefined;
   private readonly changed = new vscode.EventEmitter<string[] | undefined>();
   /**
    * Runs, their states or the active run changed: views redraw. The ids of the runs that changed when only
@@ -82,9 +92,10 @@ export class Ctx {
   runDir(id: string): string | undefined { return this.runsDir && path.join(this.runsDir, id); }
 
   /** A run's state as every view shows it: the trainer's word, or `starting` for one launched here that has not spoken yet. */
-  runState(id: string): RunState | 'unknown' {
-    // another framework's files say nothing about whether its trainer still runs
-    if (this.external.has(id)) return 'unknown';
+  runState(id: string): RunState | 'unknown' | WatchedState {
+    // another framework's files say nothing about whether its trainer still runs: whether they still change
+    const ext = this.external.get(id);
+    if (ext) return ext.state();
     const state = this.watchers.get(id)?.model.state ?? 'unknown';
     return state === 'unknown' && this.handles.has(id) ? 'starting' : state;
   }
@@ -149,7 +160,7 @@ export class Ctx {
     // watchers of runs that are over (finished, lost or gone) and that nothing shows are let go: a long
     // session with many runs keeps only what is live or on screen
     for (const [id, w] of this.watchers) {
-      if (id === this.activeRun || this.held.has(id) || runs.some((r) => r.id === id && r.alive)) continue;
+      if (id === this.activeRun || id === this.statusRun || this.held.has(id) || runs.some((r) => r.id === id && r.alive)) continue;
       w.dispose();
       this.watchers.delete(id);
     }
@@ -189,8 +200,8 @@ export class Ctx {
   }
 
   updateStatusBar(): void {
-    const id = this.activeRun;
-    const m = id ? (this.external.get(id) ?? this.watchers.get(id))?.model : undefined;
+    const id = this.statusRun;
+    const m = id ? this.watchers.get(id)?.model : undefined;
     if (!id || !m) { this.status.hide(); return; }
     const state = this.runState(id);
     const reward = m.metrics.last('reward_mean');

@@ -119,7 +119,8 @@ export class DashboardPanel {
     // the run's own end (read from its events just now) wins over the listing, which can be 2 s old: a finished
     // run's Stop is disabled at once
     return { id: s.id, name: s.id, state, step: m.step, totalSteps: m.totalSteps,
-      live: isLiveState(state) && (known ? listed?.alive ?? false : true), device: m.device, error: m.error, setup: m.setup };
+      live: isLiveState(state) && (known ? listed?.alive ?? false : true), device: m.device, error: m.error, setup: m.setup,
+      ...(s.framework ? { framework: s.framework } : {}) };
   }
 
   private post(msg: HostToWebview): void { void this.panel.webview.postMessage(msg); }

@@ -1,4 +1,4 @@
-// Commands for other frameworks' runs: watch a run folder of verl, OpenRLHF, TRL or prime-rl
+// Commands for other frameworks' runs: watch a run folder of verl, OpenRLHF, TRL, prime-rl or NeMo-RL
 // (read-only: works in an untrusted workspace, nothing of the workspace is run), and export a
 // config of this project as a verl or OpenRLHF job.
 import * as fs from 'node:fs';
@@ -31,7 +31,7 @@ export function registerExternalCommands(ctx: Ctx): void {
 async function watchRunFolder(ctx: Ctx, arg: unknown): Promise<void> {
   const dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : (await vscode.window.showOpenDialog({
     canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Watch',
-    title: 'Run folder of verl, OpenRLHF, TRL or prime-rl (the framework is detected from its files)',
+    title: 'Run folder of verl, OpenRLHF, TRL, prime-rl or NeMo-RL (the framework is detected from its files)',
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   }))?.[0]?.fsPath;
   if (!dir) return;

@@ -1,9 +1,9 @@
-// Runs of other frameworks (verl, OpenRLHF, TRL, prime-rl) watched from their own files: read-only,
+// Runs of other frameworks (verl, OpenRLHF, TRL, prime-rl, NeMo-RL) watched from their own files: read-only,
 // polled by the core adapters, listed in the Runs view next to native runs and shown by the same
 // dashboard. The watched folders are remembered per workspace and opened again after a reload.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { AdapterError, FRAMEWORKS, openExternalRun, type ExternalRun, type Framework } from '../core/adapters';
+import { AdapterError, FRAMEWORKS, openExternalRun, watchedRunId, type ExternalRun, type Framework } from '../core/adapters';
 
 const STATE_KEY = 'rlhf.watchedFolders';
 const POLL_MS = 1000;
@@ -49,21 +49,13 @@ export class ExternalRuns implements vscode.Disposable {
 
   private open(dir: string, framework?: Framework): string {
     const run = openExternalRun(dir, framework);
-    const id = this.freeId(run);
+    const id = watchedRunId(run, (i) => this.runs.has(i));
     this.runs.set(id, run);
     run.onEvents((events) => {
       for (const e of events) if (e.type === 'log' && e.level === 'error') this.log.warn(`[${id}] ${e.message}`);
     });
     run.start(POLL_MS);
     this.log.info(`watching ${run.dir} as a ${run.framework} run (${id})`);
-    return id;
-  }
-
-  /** `framework:folder`, made unique; no '/' or '..' (the dashboard's messages refuse run ids with them). */
-  private freeId(run: ExternalRun): string {
-    const base = `${run.framework}:${path.basename(run.dir).replace(/\.\.+/g, '.') || 'run'}`;
-    let id = base;
-    for (let n = 2; this.runs.has(id); n++) id = `${base} (${n})`;
     return id;
   }
 

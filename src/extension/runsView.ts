@@ -258,7 +258,7 @@ function checkpointItem(node: CheckpointNode): vscode.TreeItem {
 /** A watched run: marked with its framework, no Stop/Resume (contextValue `external-run`); its strings are text. */
 function externalItem({ id, run }: WatchedRun): vscode.TreeItem {
   const m = run.model;
-  const name = id.slice(run.framework.length + 1);
+  const name = run.name;
   const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.None);
   const steps = m.metrics.length;
   const reward = m.metrics.last('reward_mean');

@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
-import { detectFramework, openExternalRun, AdapterError, type ExternalRun } from '../../src/core/adapters/index';
+import { detectFramework, openExternalRun, statusBarRun, watchedRunId, AdapterError, type ExternalRun } from '../../src/core/adapters/index';
+import { ACTIVE_MS } from '../../src/core/adapters/externalRun';
+import { PANELS, panelsFor, type Panel } from '../../src/core/charts/data';
 import { readAll, watchCommand, type RunDescription } from '../../src/core/adapters/watchCommand';
 import { maskedCrc32c } from '../../src/core/adapters/tfrecord';
 import { tempDir, until } from '../helpers';
@@ -47,10 +49,10 @@ function records(buf: Buffer): [number, number][] {
 const eventFile = (dir: string) => { const d = path.join(dir, 'reinforce_tiny'); return path.join(d, fs.readdirSync(d).find((f) => f.startsWith('events.out.tfevents.'))!); };
 
 test('detects each framework from its files, and says what it looked for when none matches', () => {
-  for (const fw of ['verl', 'openrlhf', 'trl', 'prime-rl']) assert.equal(detectFramework(path.join(FIX, fw)), fw);
+  for (const fw of ['verl', 'openrlhf', 'trl', 'prime-rl', 'nemo-rl']) assert.equal(detectFramework(path.join(FIX, fw)), fw);
   const empty = tmp();
   assert.equal(detectFramework(empty), undefined);
-  assert.throws(() => openExternalRun(empty), (e: Error) => e instanceof AdapterError && /no run files of verl, openrlhf, trl, prime-rl/.test(e.message) && !e.message.includes('\n'));
+  assert.throws(() => openExternalRun(empty), (e: Error) => e instanceof AdapterError && /no run files of verl, openrlhf, trl, prime-rl, nemo-rl/.test(e.message) && !e.message.includes('\n'));
   assert.throws(() => openExternalRun(path.join(empty, 'nope')), /no such file or folder/);
 });
 
@@ -137,6 +139,39 @@ test('prime-rl: trainer and orchestrator rows of a step merged; effective traces
     const items = run.samplesByStep.get(s)!;
     assert.deepEqual(items.map((i) => [i.prompt, i.response]), (exp.samples[step] as Json[]).map((i) => [i.prompt, i.response]));
     items.forEach((it, k) => close(it.reward, exp.samples[step][k].reward));
+  }
+});
+
+test('NeMo-RL: train_data_step dumps as samples with per-token log-probs and advantages, reward and length per step, val dumps as evals', async () => {
+  const exp = expected('nemo-rl');
+  for (const dir of [path.join(FIX, 'nemo-rl'), path.join(FIX, 'nemo-rl/logs'), path.join(FIX, 'nemo-rl', exp.log_dir)]) {
+    const run = await opened(dir);
+    assert.equal(run.framework, 'nemo-rl');
+    assert.deepEqual(run.model.metrics.step, [1, 2, 3]);
+    for (const [step, t] of Object.entries(exp.train as Record<string, Json>)) {
+      const s = Number(step);
+      const rewards = t.rewards as number[];
+      close(at(run, 'reward_mean', s), rewards.reduce((a, b) => a + b, 0) / rewards.length);
+      const lengths = (t.response_tokens as number[][]).map((x) => x.length);
+      close(at(run, 'response_length_mean', s), lengths.reduce((a, b) => a + b, 0) / lengths.length);
+      const items = run.samplesByStep.get(s)!;
+      assert.deepEqual(items.map((i) => [i.prompt, i.response, i.reward]), rewards.map((r, k) => [t.prompts[k], t.responses[k], r]));
+      items.forEach((it, k) => {
+        assert.deepEqual(it.tokens, (t.response_tokens[k] as number[]).map(String));
+        assert.equal(it.response_length, t.response_tokens[k].length);
+        it.logprobs!.forEach((v, j) => close(v, t.generation_logprobs[k][j]));
+        it.advantages!.forEach((v, j) => close(v, t.advantages[k][j]));
+        assert.equal(it.logprobs?.length, it.tokens?.length);
+        assert.equal(it.advantages?.length, it.tokens?.length);
+      });
+    }
+    assert.deepEqual(run.model.evals.step, Object.keys(exp.val).map(Number));
+    for (const [step, v] of Object.entries(exp.val as Record<string, Json>)) {
+      const rewards = v.rewards as number[];
+      close(at(run, 'eval_reward_mean', Number(step), true), rewards.reduce((a, b) => a + b, 0) / rewards.length);
+    }
+    assert.equal(run.model.lastSamples?.step, 3);
+    assert.deepEqual(run.errors, []);
   }
 });
 
@@ -347,4 +382,86 @@ test('verl log torn at every byte: exactly the complete lines are read', async (
     await readAll(run);
     assert.equal(run.model.metrics.length, 5);
   }
+});
+
+/** A verl run folder as verl writes it: logs/<project>/<experiment>.jsonl (FileLogger's default root) and rollouts/<step>.jsonl (rollout_data_dir). */
+function verlRunFolder(): string {
+  const root = tmp();
+  fs.mkdirSync(path.join(root, 'logs/arith'), { recursive: true });
+  fs.copyFileSync(path.join(FIX, 'verl/arith/grpo_tiny.jsonl'), path.join(root, 'logs/arith/grpo_tiny.jsonl'));
+  fs.cpSync(path.join(FIX, 'verl/rollout_data'), path.join(root, 'rollouts'), { recursive: true });
+  return root;
+}
+
+test('verl as verl writes it: the run root, logs/ or logs/<project> each finds the metrics and the rollouts, named <project>/<experiment>', async () => {
+  const root = verlRunFolder();
+  for (const dir of [root, path.join(root, 'logs'), path.join(root, 'logs/arith')]) {
+    assert.equal(detectFramework(dir), 'verl', dir);
+    const run = await opened(dir);
+    assert.deepEqual(run.model.metrics.step, [1, 2, 3, 4, 5], dir);
+    assert.deepEqual([...run.sampleCounts.keys()], [2, 4], dir);
+    assert.equal(run.name, 'arith/grpo_tiny');
+    assert.equal(watchedRunId(run, () => false), 'verl:arith:grpo_tiny');
+    assert.deepEqual(run.errors, []);
+  }
+  assert.equal(watchedRunId({ framework: 'verl', name: 'arith/grpo_tiny' }, (id) => id === 'verl:arith:grpo_tiny'), 'verl:arith:grpo_tiny (2)');
+});
+
+test('a verl folder without the file logger\'s JSONL says in one line what was looked for', async () => {
+  const run = openExternalRun(tmp(), 'verl');
+  await readAll(run);
+  await readAll(run);
+  assert.equal(run.errors.length, 1);
+  assert.match(run.errors[0], /no verl file-logger JSONL \(looked for .*logs\/<project>\/<experiment>\.jsonl\) and no <step>\.jsonl rollout dumps/);
+  assert.ok(!run.errors[0].includes('\n'));
+  const dumpsOnly = tmp();
+  fs.cpSync(path.join(FIX, 'verl/rollout_data'), path.join(dumpsOnly, 'rollouts'), { recursive: true });
+  const run2 = await opened(dumpsOnly);
+  assert.match(run2.errors.join('\n'), /only the rollout dumps are shown/);
+  assert.deepEqual([...run2.sampleCounts.keys()], [2, 4]);
+});
+
+test('a watched run\'s state follows its files: idle when they have not changed for ACTIVE_MS, running when they do', async () => {
+  const root = verlRunFolder();
+  const old = (Date.now() - 2 * ACTIVE_MS) / 1000;
+  for (const f of ['logs/arith/grpo_tiny.jsonl', 'logs/arith', 'logs', 'rollouts/2.jsonl', 'rollouts/4.jsonl', 'rollouts', '.']) fs.utimesSync(path.join(root, f), old, old);
+  const run = openExternalRun(root);
+  assert.equal(run.state(), 'idle'); // nothing read yet
+  await readAll(run);
+  assert.equal(run.state(), 'idle');
+  fs.appendFileSync(path.join(root, 'logs/arith/grpo_tiny.jsonl'), `${JSON.stringify({ step: 6, data: { 'critic/score/mean': 0.9 } })}\n`);
+  await readAll(run);
+  assert.equal(run.state(), 'running');
+  assert.equal(run.state(Date.now() + ACTIVE_MS + 1), 'idle');
+  const fresh = await opened(verlRunFolder()); // files written just now
+  assert.equal(fresh.state(), 'running');
+});
+
+test('the status bar follows native runs only: making a watched run active leaves it on the run it showed', () => {
+  const watched = (id: string) => id.startsWith('verl:');
+  assert.equal(statusBarRun(undefined, 'run-1', watched), 'run-1');
+  assert.equal(statusBarRun('run-1', 'verl:arith:grpo_tiny', watched), 'run-1');
+  assert.equal(statusBarRun(undefined, 'verl:arith:grpo_tiny', watched), undefined);
+  assert.equal(statusBarRun('run-1', 'run-2', watched), 'run-2');
+});
+
+test('a watched run\'s dashboard shows only the panels of metrics it logged (no empty boxes); a native run keeps every policy panel', async () => {
+  const run = await opened(path.join(FIX, 'nemo-rl'));
+  const logged = (p: Panel) => p.keys.some((k) => (p.eval ? run.model.evals : run.model.metrics).values[k] !== undefined);
+  assert.deepEqual(panelsFor(logged, true).map((p) => p.key), ['reward', 'eval', 'response_length']);
+  assert.deepEqual(panelsFor(logged).map((p) => p.key), PANELS.filter((p) => !p.rm).map((p) => p.key));
+});
+
+test('NeMo-RL: a log dir\'s tensorboard/ event files are read with its dumps (and it is not taken for OpenRLHF)', async () => {
+  const dir = tmp();
+  fs.cpSync(path.join(FIX, 'nemo-rl/logs/exp_001'), path.join(dir, 'exp_001'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'exp_001/tensorboard'));
+  const events = eventFile(path.join(FIX, 'openrlhf'));
+  fs.copyFileSync(events, path.join(dir, 'exp_001/tensorboard', path.basename(events)));
+  assert.equal(detectFramework(dir), 'nemo-rl');
+  const run = await opened(dir);
+  assert.equal(run.name, 'exp_001');
+  close(at(run, 'train/kl', 1), expected('openrlhf').metrics['1'].kl); // a scalar of the event file, under its own tag
+  assert.ok(run.samplesByStep.get(1)?.length);
+  assert.deepEqual(run.errors, []);
 });

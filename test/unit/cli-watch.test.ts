@@ -48,7 +48,7 @@ test('rlhf watch on a folder with no run files exits 2 with one line', () => {
   const r = rlhf('watch', tmp(), '--once');
   assert.equal(r.status, 2);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^rlhf watch: .*no run files of verl, openrlhf, trl, prime-rl found.*\n$/);
+  assert.match(r.stderr, /^rlhf watch: .*no run files of verl, openrlhf, trl, prime-rl, nemo-rl found.*\n$/);
 });
 
 test('rlhf export-job CONFIG --engine verl -o DIR writes the job and prints its command (and --engine openrlhf)', () => {
@@ -78,7 +78,7 @@ test('export-job: bad flags and a bad config exit 2 with one line', () => {
     [['export-job', 'examples/arithmetic/config.yaml', '--engine', 'verl', '-o', 'x', '--nnodes', '0'], /--nnodes must be a whole number from 1/],
     [['export-job', 'no-such.yaml', '--engine', 'verl', '-o', 'x'], /^rlhf export-job: no-such\.yaml: no such file$/m],
     [['export-job', 'README.md', '--engine', 'verl', '-o', tmp()], /^rlhf export-job: README\.md: /m],
-    [['watch', 'x', '--framework', 'ray'], /^rlhf watch: --framework must be one of verl, openrlhf, trl, prime-rl, not 'ray'$/m],
+    [['watch', 'x', '--framework', 'ray'], /^rlhf watch: --framework must be one of verl, openrlhf, trl, prime-rl, nemo-rl, not 'ray'$/m],
     [['watch', 'x', '--interval', 'fast'], /--interval must be a whole number/],
     [['watch'], /^rlhf watch: give DIR$/m],
   ] as [string[], RegExp][]) {

@@ -1,7 +1,9 @@
 // A run of another framework, read from its own files into the same RunModel the native trainer's
 // events.jsonl fills: each adapter (a FrameworkSource) reports metrics and samples by step, and
 // this turns them into the protocol's metrics/eval/samples events. Read-only, polled, incremental.
-import type { EvalEvent, MetricsEvent, SampleItem, SamplesEvent, TrainerEvent } from '../protocol';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import type { EvalEvent, MetricsEvent, SampleItem, SamplesEvent, TrainerEvent, WatchedState } from '../protocol';
 import { RunModel } from '../runModel';
 import { mapEval, mapTrain, splitMetrics, type Framework } from './metricNames';
 import { isStep, StepMerger, type Row } from './stepMerger';
@@ -21,12 +23,32 @@ export interface RunSink {
 
 export interface FrameworkSource {
   readonly framework: Framework;
+  /** The run's own name where its files say it (verl: `<project>/<experiment>`); else the folder's name is used. */
+  readonly name?: string;
   poll(sink: RunSink): void | Promise<void>;
 }
 
 /** Sample items are kept for the newest steps only; counts for every step. */
 export const KEEP_SAMPLE_STEPS = 50;
 const MAX_ERRORS = 100;
+/** A watched run whose files changed within this long is `running`, else `idle`. */
+export const ACTIVE_MS = 10 * 60_000;
+
+/** The newest modification time (ms) of PATH and what is under it, up to `depth` folders down and `budget` entries. */
+export function newestMtime(p: string, depth = 3, budget = { left: 5000 }): number {
+  let st: fs.Stats;
+  try { st = fs.statSync(p); } catch { return 0; }
+  let newest = st.mtimeMs;
+  if (!st.isDirectory() || depth < 0) return newest;
+  let names: string[];
+  try { names = fs.readdirSync(p); } catch { return newest; }
+  for (const n of names) {
+    if (budget.left-- <= 0) break;
+    if (!n.startsWith('.')) newest = Math.max(newest, newestMtime(path.join(p, n), depth - 1, budget));
+  }
+  return newest;
+}
+
 /** Distinct metric names of one run: a file that invents a name per line cannot grow the series without end. */
 export const MAX_METRIC_NAMES = 2000;
 
@@ -42,6 +64,8 @@ export class ExternalRun {
   private inFlight: Promise<TrainerEvent[]> | undefined;
   private readonly names = new Set<string>();
   private namesFull = false;
+  /** When the run's files last changed (ms): their newest mtime at the first poll, then the time of each poll that found something new. */
+  lastActivity: number | undefined;
 
   constructor(readonly dir: string, readonly source: FrameworkSource) {
     const fw = source.framework;
@@ -50,6 +74,12 @@ export class ExternalRun {
   }
 
   get framework(): Framework { return this.source.framework; }
+  get name(): string { return this.source.name ?? path.basename(this.dir); }
+
+  /** `running` while the files changed within ACTIVE_MS, else `idle` (nothing read yet: idle). */
+  state(now = Date.now()): WatchedState {
+    return this.lastActivity !== undefined && now - this.lastActivity < ACTIVE_MS ? 'running' : 'idle';
+  }
 
   /** Reads what is new in the run's files; the events it produced (already in `model`). */
   poll(): Promise<TrainerEvent[]> {
@@ -95,6 +125,8 @@ export class ExternalRun {
       ...this.storeSamples(changedSamples, now),
     ];
     this.model.ingest(events);
+    if (this.lastActivity === undefined) this.lastActivity = newestMtime(this.dir); // what was there when we came
+    else if (events.some((e) => e.type !== 'log')) this.lastActivity = Date.now();
     for (const l of this.listeners) l(events);
     return events;
   }

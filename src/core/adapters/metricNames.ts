@@ -2,8 +2,8 @@
 // PANELS, the native trainer's events). The first source present in a step wins; every other
 // metric, a shadowed source included, keeps its own name. Metrics a table calls eval go to the
 // eval series. docs/adapters.md shows these tables.
-export type Framework = 'verl' | 'openrlhf' | 'trl' | 'prime-rl';
-export const FRAMEWORKS: readonly Framework[] = ['verl', 'openrlhf', 'trl', 'prime-rl'];
+export type Framework = 'verl' | 'openrlhf' | 'trl' | 'prime-rl' | 'nemo-rl';
+export const FRAMEWORKS: readonly Framework[] = ['verl', 'openrlhf', 'trl', 'prime-rl', 'nemo-rl'];
 
 type Source = string | RegExp;
 export interface NameTable {
@@ -78,6 +78,24 @@ export const NAME_TABLES: Record<Framework, NameTable> = {
     ],
     isEval: (n) => n.startsWith('eval/'),
     evalPanels: [],
+  },
+  'nemo-rl': {
+    // TensorBoard's tags (Logger.log_metrics with prefix train/, validation/, timing/train/) first; the
+    // train_data/ and val_data/ values are what the reader derives from the step's dumps.
+    panels: [
+      ['reward_mean', ['train/reward', 'train_data/reward_mean']],
+      ['kl', ['train/kl_penalty']],
+      ['policy_loss', ['train/loss']],
+      ['entropy', ['train/approx_entropy']],
+      ['grad_norm', ['train/grad_norm']],
+      ['lr', ['train/lr']],
+      ['response_length_mean', ['train/mean_gen_tokens_per_sample', 'train_data/response_length_mean']],
+      ['response_length_max', ['train/max_gen_tokens_per_sample', 'train_data/response_length_max']],
+      ['rollout_s', ['timing/train/generation']],
+      ['train_s', ['timing/train/policy_training']],
+    ],
+    isEval: (n) => n.startsWith('validation/') || n.startsWith('val_data/'),
+    evalPanels: [['eval_reward_mean', ['validation/accuracy', 'val_data/reward_mean']]],
   },
 };
 

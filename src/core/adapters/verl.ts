@@ -31,16 +31,32 @@ export function firstJsonLine(file: string): unknown {
   } catch { return undefined; } finally { if (fd !== undefined) fs.closeSync(fd); }
 }
 
-/** verl file-logger JSONLs in DIR or one folder down (<project>/<experiment>.jsonl), newest first. */
-export function findVerlLogs(dir: string): string[] {
+/**
+ * verl file-logger JSONLs in DIR or up to two folders down, newest first: <root>/<project>/<experiment>.jsonl
+ * from logs/, and logs/<project>/<experiment>.jsonl from the run folder above it (FileLogger's default root).
+ */
+export function findVerlLogs(dir: string, depth = 2): string[] {
   const candidates: string[] = [];
-  for (const e of listDir(dir)) {
-    if (e.isFile() && e.name.endsWith('.jsonl') && !DUMP_FILE.test(e.name)) candidates.push(path.join(dir, e.name));
-    else if (e.isDirectory()) for (const f of listDir(path.join(dir, e.name))) if (f.isFile() && f.name.endsWith('.jsonl') && !DUMP_FILE.test(f.name)) candidates.push(path.join(dir, e.name, f.name));
-  }
+  const walk = (d: string, left: number) => {
+    for (const e of listDir(d)) {
+      if (e.isFile() && e.name.endsWith('.jsonl') && !DUMP_FILE.test(e.name)) candidates.push(path.join(d, e.name));
+      else if (e.isDirectory() && left > 0 && !e.name.startsWith('.')) walk(path.join(d, e.name), left - 1);
+    }
+  };
+  walk(dir, depth);
   const mtime = (f: string) => { try { return fs.statSync(f).mtimeMs; } catch { return 0; } };
   return candidates.filter((f) => isVerlLine(firstJsonLine(f))).sort((a, b) => mtime(b) - mtime(a));
 }
+
+/** The run folder of DIR: the folder above logs/ when DIR is logs/ or logs/<project> (where the rollout dumps are looked for). */
+export function verlRunRoot(dir: string): string {
+  if (path.basename(dir) === 'logs') return path.dirname(dir);
+  if (path.basename(path.dirname(dir)) === 'logs') return path.dirname(path.dirname(dir));
+  return dir;
+}
+
+/** `<project>/<experiment>` of a file-logger JSONL (its folder and its name). */
+export const verlRunName = (file: string): string => `${path.basename(path.dirname(file))}/${path.basename(file, '.jsonl')}`;
 
 /** Folders (DIR and two levels down) holding <step>.jsonl dumps; those named like val* hold validation dumps. */
 export function findDumpDirs(dir: string, depth = 2): string[] {
@@ -64,16 +80,23 @@ export class VerlSource implements FrameworkSource {
   private log: JsonlTail | undefined;
   private cut = false; // the log was rewritten and no record has come since
   private dumps = new SampleFiles(dumpItem);
+  private said = false;
 
   /** `target` is the run folder, or the logger's JSONL itself. */
   constructor(readonly target: string) {}
 
   get metricsFile(): string | undefined { return this.log?.bytes.file; }
 
+  /** `<project>/<experiment>` from the file logger's path, once there is one. */
+  get name(): string | undefined {
+    const file = this.log?.bytes.file ?? (this.rootDir() === this.target ? findVerlLogs(this.target)[0] : this.target);
+    return file && verlRunName(file);
+  }
+
   poll(sink: RunSink): void {
     this.pollMetrics(sink);
     const found = new Map<string, number>();
-    const root = this.rootDir();
+    const root = verlRunRoot(this.rootDir());
     for (const d of findDumpDirs(root)) {
       if (isValidationDir(d)) continue;
       for (const e of listDir(d)) {
@@ -82,6 +105,10 @@ export class VerlSource implements FrameworkSource {
       }
     }
     this.dumps.poll(found, sink);
+    if (!this.log && !this.said) {
+      this.said = true; // said once; the files are still looked for at every poll
+      sink.error(`${this.target}: no verl file-logger JSONL (looked for <experiment>.jsonl with {"step", "data"} lines in it or up to two folders down, as logs/<project>/<experiment>.jsonl)${found.size ? '; only the rollout dumps are shown' : ' and no <step>.jsonl rollout dumps'}`);
+    }
   }
 
   private rootDir(): string {

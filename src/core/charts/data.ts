@@ -47,10 +47,12 @@ export const PANELS: Panel[] = [
  * Which panels a set of runs shows (before the user's own hiding): the policy panels as always; the
  * reward-model panels only when some run logged their keys, and then (a reward-model run) only the
  * panels some run logged, so a reward model's dashboard is not a page of empty policy charts.
+ * `onlyLogged` (watched runs of other frameworks, which never log some of the panels' metrics): only
+ * the panels some run logged, whatever they are.
  */
-export function panelsFor(logged: (p: Panel) => boolean): Panel[] {
+export function panelsFor(logged: (p: Panel) => boolean, onlyLogged = false): Panel[] {
   const rm = PANELS.filter((p) => p.rm && logged(p));
-  return rm.length ? PANELS.filter((p) => logged(p)) : PANELS.filter((p) => !p.rm);
+  return rm.length || onlyLogged ? PANELS.filter((p) => logged(p)) : PANELS.filter((p) => !p.rm);
 }
 
 /** One line of a panel: a y column against the panel's x column (with its block summary, for long metric columns). */
