@@ -292,14 +292,34 @@ export function runStats(m: RunModel): RunStats {
   };
 }
 
-export type Verdict = 'held' | 'did not hold' | 'not enough data';
-export interface Claim { id: 'length' | 'reward_per_kl' | 'stability'; claim: string; verdict: Verdict; shows: string }
+export type Verdict = 'held' | 'did not hold' | 'cannot tell' | 'not enough data';
+export interface Claim {
+  id: 'length' | 'reward_per_kl' | 'stability'; claim: string; verdict: Verdict; shows: string;
+  /** With 'cannot tell': why ("12 steps, 1 seed: need at least 50 steps and 2 seeds per estimator"). */
+  why?: string;
+}
+
+/** The verdict as the report and the CLI print it: "cannot tell (12 steps, 1 seed: need at least …)". */
+export const verdictText = (c: Claim): string => (c.why ? `${c.verdict} (${c.why})` : c.verdict);
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: number[]): number => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
 
 /** GRPO "grows" when its response length ends this much above its start; REINFORCE++ is "stable" when it grows less than half as much. */
 export const LENGTH_GROWTH = 0.1;
+
+/**
+ * The rule for telling (docs/compare.md): a verdict needs every compared run to have at least TELL_STEPS
+ * logged steps (so the start and end windows, 10% each, average 5 steps or more) and every compared
+ * estimator at least TELL_SEEDS seeds (one seed has no seed-to-seed spread to set a difference against).
+ * Then a difference counts only when it is more than TELL_SE standard errors of the difference (Welch:
+ * sqrt(s_a^2/n_a + s_b^2/n_b) over the per-seed values); within that it is "cannot tell". The stability
+ * claim compares spreads themselves: one must be more than STABILITY_RATIO times the other.
+ */
+export const TELL_STEPS = 50;
+export const TELL_SEEDS = 2;
+export const TELL_SE = 2;
+export const STABILITY_RATIO = 2;
 
 interface EstimatorStats { estimator: string; runs: RunStats[] }
 
@@ -320,15 +340,32 @@ function paperMethod(by: Map<string, EstimatorStats>): EstimatorStats | undefine
   return by.get('reinforce_pp') ?? by.get('reinforce_pp_baseline');
 }
 
+const values = (e: EstimatorStats, f: (s: RunStats) => number | null): number[] => e.runs.map(f).filter((v): v is number => v !== null);
 const avg = (e: EstimatorStats, f: (s: RunStats) => number | null): number | null => {
-  const xs = e.runs.map(f).filter((v): v is number => v !== null);
+  const xs = values(e, f);
   return xs.length ? mean(xs) : null;
 };
 const pct = (v: number | null): string => (v === null ? '--' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)}%`);
+const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
+
+/** Why the compared estimators' runs are too few or too short for any verdict, or undefined when they are enough. */
+export function cannotTell(compared: EstimatorStats[], seeds = TELL_SEEDS): string | undefined {
+  const steps = Math.min(...compared.flatMap((e) => e.runs.map((s) => s.steps)));
+  const fewest = Math.min(...compared.map((e) => e.runs.length));
+  if (steps >= TELL_STEPS && fewest >= seeds) return undefined;
+  return `${plural(steps, 'step')}, ${plural(fewest, 'seed')}: need at least ${TELL_STEPS} steps per run and ${seeds} seeds per estimator`;
+}
+
+type Side = 'above' | 'below' | 'within';
+/** Whether `diff` (a difference of per-seed means) is clearly above 0, clearly below, or within TELL_SE standard errors `se`. */
+const side = (diff: number, se: number): Side => (diff > TELL_SE * se ? 'above' : diff < -TELL_SE * se ? 'below' : 'within');
+/** The squared standard error of k * mean(xs). */
+const se2 = (xs: number[], k = 1): number => (xs.length > 1 ? (k * std(xs)) ** 2 / xs.length : 0);
 
 /**
  * The paper's claims, each with what these runs show. Runs with fewer than MIN_STEPS logged steps do
- * not count. Pure: the report and the tests call it on RunModels.
+ * not count; a verdict needs TELL_STEPS steps and TELL_SEEDS seeds, and a difference beyond the
+ * seed-to-seed spread (cannotTell, side). Pure: the report and the tests call it on RunModels.
  */
 export function evaluateClaims(runs: { estimator: string; model: RunModel }[]): Claim[] {
   const by = byEstimator(runs);
@@ -344,10 +381,18 @@ function lengthClaim(by: Map<string, EstimatorStats>, p: EstimatorStats | undefi
   if (!p || !grpo || gp === null || gp === undefined || gg === null || gg === undefined) {
     return { id: 'length', claim, verdict: 'not enough data', shows: `needs runs of reinforce_pp (or reinforce_pp_baseline) and grpo with at least ${MIN_STEPS} steps. ${shows}` };
   }
-  const held = gg >= LENGTH_GROWTH && gp < gg / 2;
-  const why = gg < LENGTH_GROWTH ? `GRPO's length grew ${pct(gg)}, under the ${pct(LENGTH_GROWTH)} that counts as growth`
-    : held ? `GRPO's length grew ${pct(gg)}, ${p.estimator}'s ${pct(gp)} (less than half)` : `${p.estimator}'s length grew ${pct(gp)}, not less than half of GRPO's ${pct(gg)}`;
-  return { id: 'length', claim, verdict: held ? 'held' : 'did not hold', shows: `${why}. Start -> end (mean of the first and last ${WINDOW * 100}% of steps): ${shows}` };
+  const detail = `Start -> end (mean of the first and last ${WINDOW * 100}% of steps): ${shows}`;
+  const why = cannotTell([p, grpo]);
+  if (why) return { id: 'length', claim, verdict: 'cannot tell', why, shows: `GRPO's length grew ${pct(gg)}, ${p.estimator}'s ${pct(gp)}. ${detail}` };
+  const g = values(grpo, (s) => s.lengthGrowth), q = values(p, (s) => s.lengthGrowth);
+  const grew = side(gg - LENGTH_GROWTH, Math.sqrt(se2(g)));
+  const half = side(gg / 2 - gp, Math.sqrt(se2(g, 0.5) + se2(q)));
+  const verdict: Verdict = grew === 'below' || half === 'below' ? 'did not hold' : grew === 'above' && half === 'above' ? 'held' : 'cannot tell';
+  const text = grew === 'below' ? `GRPO's length grew ${pct(gg)}, under the ${pct(LENGTH_GROWTH)} that counts as growth`
+    : half === 'below' ? `${p.estimator}'s length grew ${pct(gp)}, not less than half of GRPO's ${pct(gg)}`
+      : verdict === 'held' ? `GRPO's length grew ${pct(gg)}, ${p.estimator}'s ${pct(gp)} (less than half)`
+        : `GRPO's length grew ${pct(gg)}, ${p.estimator}'s ${pct(gp)}: the difference is within the seed-to-seed spread`;
+  return { id: 'length', claim, verdict, ...(verdict === 'cannot tell' ? { why: `within ${TELL_SE} standard errors of the seed-to-seed spread` } : {}), shows: `${text}. ${detail}` };
 }
 
 function rewardPerKlClaim(by: Map<string, EstimatorStats>, p: EstimatorStats | undefined): Claim {
@@ -359,27 +404,39 @@ function rewardPerKlClaim(by: Map<string, EstimatorStats>, p: EstimatorStats | u
     return { id: 'reward_per_kl', claim, verdict: 'not enough data', shows: `needs reinforce_pp and another estimator, each with a logged kl above 0 (algorithm.kl.coef > 0). ${shows}` };
   }
   const best = others.reduce((a, b) => (ratio(a)! >= ratio(b)! ? a : b));
+  const cant = cannotTell([p, ...others]);
+  if (cant) return { id: 'reward_per_kl', claim, verdict: 'cannot tell', why: cant, shows: `${p.estimator} ${fmt(ratio(p))} reward per unit KL, the best other (${best.estimator}) ${fmt(ratio(best))}. ${shows}` };
+  const rp = values(p, (s) => s.rewardPerKl), rb = values(best, (s) => s.rewardPerKl);
   // a loss divided by a large KL is "less negative": without a gain there is no reward per KL to win on
-  const gained = ratio(p)! > 0;
-  const held = gained && ratio(p)! > ratio(best)!;
-  const why = gained ? `${p.estimator} ${fmt(ratio(p))} reward per unit KL, the best other (${best.estimator}) ${fmt(ratio(best))}`
-    : `${p.estimator} gained no reward (${fmt(ratio(p))} per unit KL)`;
-  return { id: 'reward_per_kl', claim, verdict: held ? 'held' : 'did not hold', shows: `${why}. ${shows}` };
+  const gained = side(ratio(p)!, Math.sqrt(se2(rp)));
+  const beats = side(ratio(p)! - ratio(best)!, Math.sqrt(se2(rp) + se2(rb)));
+  const verdict: Verdict = gained === 'below' || beats === 'below' ? 'did not hold' : gained === 'above' && beats === 'above' ? 'held' : 'cannot tell';
+  const why = gained === 'below' ? `${p.estimator} gained no reward (${fmt(ratio(p))} per unit KL)`
+    : `${p.estimator} ${fmt(ratio(p))} reward per unit KL, the best other (${best.estimator}) ${fmt(ratio(best))}` +
+      (verdict === 'cannot tell' ? ': the difference is within the seed-to-seed spread' : '');
+  return { id: 'reward_per_kl', claim, verdict, ...(verdict === 'cannot tell' ? { why: `within ${TELL_SE} standard errors of the seed-to-seed spread` } : {}), shows: `${why}. ${shows}` };
 }
 
 function stabilityClaim(by: Map<string, EstimatorStats>, p: EstimatorStats | undefined): Claim {
   const claim = 'REINFORCE++ is more stable: its final reward varies less across seeds than the other estimators\'.';
   const spread = (e: EstimatorStats) => {
-    const ends = e.runs.map((s) => s.rewardEnd).filter((v): v is number => v !== null);
+    const ends = values(e, (s) => s.rewardEnd);
     return ends.length >= 2 ? std(ends) : null;
   };
   const shows = [...by.values()].map((e) => `${e.estimator} ${spread(e) === null ? `-- (${e.runs.length} seed)` : `${fmt(spread(e), 4)} over ${e.runs.length} seeds`}`).join('; ');
-  const others = [...by.values()].filter((e) => e !== p && spread(e) !== null);
-  if (!p || spread(p) === null || !others.length) {
-    return { id: 'stability', claim, verdict: 'not enough data', shows: `needs at least 2 seeds (--seeds 2) of reinforce_pp and another estimator. Std of the final reward: ${shows}` };
+  const others = [...by.values()].filter((e) => e !== p);
+  if (!p || !others.length) {
+    return { id: 'stability', claim, verdict: 'not enough data', shows: `needs runs of reinforce_pp and another estimator. Std of the final reward: ${shows}` };
   }
-  const held = others.every((e) => spread(p)! <= spread(e)!);
-  return { id: 'stability', claim, verdict: held ? 'held' : 'did not hold', shows: `std of the final reward across seeds: ${shows}` };
+  const cant = cannotTell([p, ...others]);
+  if (cant) return { id: 'stability', claim, verdict: 'cannot tell', why: cant, shows: `std of the final reward across seeds: ${shows}` };
+  const sp = spread(p)!;
+  // spreads from a few seeds are rough: one counts as smaller only when the other is STABILITY_RATIO times it
+  const held = others.every((e) => spread(e)! > STABILITY_RATIO * sp);
+  const lost = others.some((e) => sp > STABILITY_RATIO * spread(e)!);
+  const verdict: Verdict = held ? 'held' : lost ? 'did not hold' : 'cannot tell';
+  return { id: 'stability', claim, verdict, ...(verdict === 'cannot tell' ? { why: `no spread is ${STABILITY_RATIO}x another's` } : {}),
+    shows: `std of the final reward across seeds: ${shows}` };
 }
 
 // ---- the report ----------------------------------------------------------------------------
@@ -451,9 +508,11 @@ Start and end values are the means of a run's first and last ${WINDOW * 100}% of
 
 ## The paper's claims and what these runs show
 
+A verdict needs at least ${TELL_STEPS} logged steps per run and ${TELL_SEEDS} seeds per estimator compared; then a difference counts only beyond ${TELL_SE} standard errors of the seed-to-seed spread (a spread only when ${STABILITY_RATIO}x another), else the verdict is **cannot tell**.
+
 | claim | verdict | what these runs show |
 |---|---|---|
-${claims.map((c) => `| ${c.claim} | **${c.verdict}** | ${c.shows.replace(/\|/g, '\\|')} |`).join('\n')}
+${claims.map((c) => `| ${c.claim} | **${c.verdict}**${c.why ? ` (${c.why})` : ''} | ${c.shows.replace(/\|/g, '\\|')} |`).join('\n')}
 
 ## Figure 1: reward, response length and KL per step
 
@@ -502,7 +561,7 @@ export async function compareCli(o: CompareCliOptions): Promise<number> {
   process.on('SIGTERM', onSigint);
   try {
     const r = await runCompare({ ...o, signal: abort.signal, onLine: (l) => o.out.write(`${l}\n`) });
-    o.out.write(`\n${r.claims.map((c) => `${c.verdict.padEnd(15)} ${c.claim}\n                ${c.shows}`).join('\n')}\n`);
+    o.out.write(`\n${r.claims.map((c) => `${verdictText(c)}\n                ${c.claim}\n                ${c.shows}`).join('\n')}\n`);
     o.out.write(`report: ${r.reportPath} (${r.runs.length} runs in ${formatDuration(r.seconds)})\n`);
     return r.cancelled || r.runs.some((x) => x.problem) ? 1 : 0;
   } catch (e) {

@@ -2,6 +2,7 @@
 // on the same data for comparisons. Each renders to a commented YAML run config that the trainer's
 // `validate` accepts (test/integration/presets.test.ts checks every one with the real trainer and one step).
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ConfigSchema } from './schemaTypes';
 
@@ -82,6 +83,51 @@ export function guessKeys(keys: string[]): { prompt: string | undefined; label: 
   return { prompt, label };
 }
 
+/** The keys a model's config.json gives its context length under (preflight.py POSITION_KEYS, in its order). */
+export const POSITION_KEYS = ['max_position_embeddings', 'n_positions', 'max_sequence_length', 'seq_length', 'n_ctx', 'max_seq_len'] as const;
+
+/** The config.json of a model folder, or of a model id's newest snapshot in the local Hugging Face cache. */
+function modelConfigFile(model: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (fs.existsSync(model)) return path.join(model, 'config.json');
+  const hub = env.HF_HUB_CACHE ?? path.join(env.HF_HOME ?? path.join(os.homedir(), '.cache', 'huggingface'), 'hub');
+  const snapshots = path.join(hub, `models--${model.split('/').join('--')}`, 'snapshots');
+  try {
+    const dirs = fs.readdirSync(snapshots).map((d) => path.join(snapshots, d)).filter((d) => fs.existsSync(path.join(d, 'config.json')));
+    dirs.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+    return dirs[0] && path.join(dirs[0], 'config.json');
+  } catch { return undefined; }
+}
+
+/** The model's context length (positions) and the config.json key it came from, or undefined when it cannot be read. */
+export function modelPositions(model: string, env: NodeJS.ProcessEnv = process.env): { positions: number; key: string } | undefined {
+  const file = modelConfigFile(model, env);
+  let conf: Record<string, unknown>;
+  try { conf = JSON.parse(fs.readFileSync(file ?? '', 'utf8')) as Record<string, unknown>; } catch { return undefined; }
+  // multimodal configs keep the language model's under text_config (transformers' get_text_config)
+  for (const c of [conf.text_config, conf]) {
+    if (!c || typeof c !== 'object') continue;
+    for (const key of POSITION_KEYS) {
+      const v = (c as Record<string, unknown>)[key];
+      if (typeof v === 'number' && Number.isInteger(v) && v > 0) return { positions: v, key };
+    }
+  }
+  return undefined;
+}
+
+/** The preset's prompt length with a real model (data.max_prompt_tokens): Table 1's 1024 prompt + 1024 response. */
+export const PRESET_PROMPT_TOKENS = 1024;
+
+/**
+ * max_prompt_tokens and max_new_tokens for a model of `positions`: the preset's own when they fit, else both
+ * scaled down in the preset's proportion so that prompt + response fills the positions (the response at least
+ * one token, the prompt the rest).
+ */
+export function fitLengths(prompt: number, response: number, positions: number | undefined): { prompt: number; response: number; scaled: boolean } {
+  if (!positions || prompt + response <= positions) return { prompt, response, scaled: false };
+  const r = Math.min(positions - 1, Math.max(1, Math.floor(positions * response / (prompt + response))));
+  return { prompt: positions - r, response: r, scaled: true };
+}
+
 export interface RenderOptions {
   /** The install root (holds examples/arithmetic); used when model or data is not given. */
   root: string;
@@ -93,6 +139,8 @@ export interface RenderOptions {
   labelKey?: string | null;
   /** Where the file is written: local paths are written relative to it when they are below its folder. */
   outFile?: string;
+  /** Where a model id's config.json is looked up (HF_HUB_CACHE / HF_HOME); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const q = (s: string): string => JSON.stringify(s);
@@ -120,7 +168,15 @@ export function renderPreset(preset: Preset, o: RenderOptions): string {
   const evalData = o.data ? null : rel(ex.eval);
   const keys = o.data && o.promptKey === undefined ? guessKeys(jsonlKeys(o.data)) : { prompt: o.promptKey ?? 'prompt', label: o.labelKey === undefined ? 'answer' : o.labelKey };
   // the embedded model has 64 positions: 6 new tokens answer a+b=; a real model gets the preset's length
-  const maxNew = embeddedModel ? 6 : preset.maxNewTokens;
+  // a chosen model gets the preset's lengths, scaled down to its positions when they do not fit (e.g. the
+  // embedded model's folder chosen by hand: 64 positions, not 1024 + 1024)
+  const found = embeddedModel ? undefined : modelPositions(o.model!, o.env);
+  const fit = fitLengths(PRESET_PROMPT_TOKENS, preset.maxNewTokens, found?.positions);
+  const maxNew = embeddedModel ? 6 : fit.response;
+  const adapted = found && fit.scaled ? [
+    `  # adapted to the model: it has ${found.positions} positions (${found.key} in its config.json), too few for the preset's`,
+    `  # ${PRESET_PROMPT_TOKENS} prompt + ${preset.maxNewTokens} response tokens, so both are scaled to ${fit.prompt} + ${fit.response} (same proportion)`,
+  ] : [];
   const p = preset;
   const grouped = GROUPED_ESTIMATORS.includes(p.estimator);
   const lines = [
@@ -138,11 +194,12 @@ export function renderPreset(preset: Preset, o: RenderOptions): string {
     `  prompt_key: ${q(keys.prompt ?? 'prompt')}`,
     `  label_key: ${keys.label ? q(keys.label) : 'null'}`,
     `  eval_prompts: ${evalData ? q(evalData) : 'null'}`,
-    ...(embeddedModel ? [] : ['  max_prompt_tokens: 1024']),
+    ...(embeddedModel ? [] : [...adapted, `  max_prompt_tokens: ${fit.prompt}`]),
     'rollout:',
     `  batch_size: ${p.rolloutBatch}          # prompts per step`,
     `  n_samples_per_prompt: ${p.samplesPerPrompt}${grouped ? '   # grouped estimators need >= 2' : ''}`,
-    `  max_new_tokens: ${maxNew}${embeddedModel && p.maxNewTokens !== maxNew ? `   # ${p.maxNewTokens} with a real model; the embedded model has 64 positions` : ''}`,
+    `  max_new_tokens: ${maxNew}${embeddedModel && p.maxNewTokens !== maxNew ? `   # ${p.maxNewTokens} with a real model; the embedded model has 64 positions` : ''}` +
+      (adapted.length ? `   # the preset's ${p.maxNewTokens}, scaled to the model's ${found!.positions} positions (see data.max_prompt_tokens)` : ''),
     '  temperature: 1.0',
     'train:',
     `  # rollout.batch_size x n_samples_per_prompt (${p.rolloutBatch * p.samplesPerPrompt}) must be a multiple of batch_size`,

@@ -1,6 +1,7 @@
 // The trainer's own `validate` as you type: every semantic check (batch sizes, estimator and sample
 // count, paths, the model's config and tokenizer, prompt + response within its positions, the rules)
-// shows at its line, with Quick Fixes where the message names the value. The schema checks without
+// shows at its line, with Quick Fixes where the message names the value (and for the batch sizes, the
+// fixes src/core/batches.ts computes from the document). The schema checks without
 // Python stay in rewardsUi (configDiagnostics); this runs only when they pass, so the two never repeat.
 //
 // The estimates `validate` prints for a valid config (memory per device; time per step from the newest run
@@ -13,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { applyFix, estimateHead, fixesOf, parseTrainerProblem, schemaProblems, trainerValidate, valueRange, type ConfigLineProblem } from '../core/configCheck';
+import { batchQuickFixes } from '../core/batches';
 import { looksLikeRunConfig } from '../core/configDiagnostics';
 import { ConfigSchemas } from '../core/rewardModel';
 import { chooseNode } from '../core/trainerEnv';
@@ -134,7 +136,9 @@ export class ConfigValidation implements vscode.CodeActionProvider, vscode.CodeL
     for (const d of context.diagnostics) {
       const p = d.source === SOURCE ? this.problems.get(d) : undefined;
       if (!p) continue;
-      for (const fix of fixesOf(p)) {
+      // the fixes the message names, and the batch sizes' own (src/core/batches.ts: computed from the document as it is now)
+      const fixes = [...fixesOf(p), ...batchQuickFixes(text, this.schemas.schemaFor(text), p.field)];
+      for (const fix of fixes.filter((f, i) => fixes.findIndex((g) => g.title === f.title) === i)) {
         const r = valueRange(text, fix.path);
         if (!r || applyFix(text, fix) === undefined) continue;
         const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);

@@ -136,21 +136,44 @@ def _describe(err: jsonschema.ValidationError, schema: dict) -> tuple[tuple, str
     return path, err.message + (f" ({desc})" if desc else "")
 
 
-def _check_batches(roll: dict, train: dict, p: Problems):
-    """Every rollout sample is trained on, in whole optimizer steps; else steps are silently skipped
-    (a rollout smaller than train.batch_size took no optimizer step at all) and the LR schedule's
-    length disagrees with the steps taken."""
-    n, rb, tb = roll["n_samples_per_prompt"], roll["batch_size"], train["batch_size"]
+def _down_from(start: int, ok) -> int | None:
+    return next((d for d in range(start, 0, -1) if ok(d)), None)
+
+
+def _rollout_message(rb: int, n: int, tb: int, epochs: int, micro: int) -> str:
     samples = rb * n
-    if samples % tb == 0:
-        return
-    divisors = [d for d in range(min(tb, samples), 0, -1) if samples % d == 0 and d % train["micro_batch_size"] == 0]
-    fix_rb = next(r for r in range(rb + 1, rb * tb + 1) if r * n % tb == 0)
-    fixes = ([f"set train.batch_size to {divisors[0]}"] if divisors else []) + [f"set rollout.batch_size to {fix_rb}"]
-    p.check(False, ("train", "batch_size"),
-            f"a rollout batch holds {samples} samples (rollout.batch_size {rb} x n_samples_per_prompt {n}), "
-           f"not a multiple of train.batch_size {tb}: each of the {train['max_epochs']} epoch(s) would train on "
-           f"{samples // tb * tb} and skip {samples % tb}; " + " or ".join(fixes))
+    d = _down_from(min(tb, samples), lambda x: samples % x == 0 and x % micro == 0)
+    fix_rb = next(r for r in range(rb + 1, rb * tb + 2) if r * n % tb == 0)
+    fixes = ([f"set train.batch_size to {d}"] if d is not None else []) + [f"set rollout.batch_size to {fix_rb}"]
+    return (f"a rollout batch holds {samples} samples (rollout.batch_size {rb} x n_samples_per_prompt {n}), "
+            f"not a multiple of train.batch_size {tb}: each of the {epochs} epoch(s) would train on "
+            f"{samples // tb * tb} and skip {samples % tb}; " + " or ".join(fixes))
+
+
+def batch_problems(rb: int, n: int, tb: int, mb: int, epochs: int) -> list[tuple[tuple, str]]:
+    """Every rollout sample is trained on, in whole optimizer steps of whole micro-batches; else steps are
+    silently skipped (a rollout smaller than train.batch_size took no optimizer step at all) and the LR
+    schedule's length disagrees with the steps taken. At most one problem per field, each naming its fixes.
+    src/core/batches.ts gives the same problems (trainer/tests/fixtures/batch_rules.json: both are tested on it)."""
+    samples = rb * n
+    if mb > tb:  # the micro-batch is the memory limit: the whole train batch is below it
+        micro = (("train", "micro_batch_size"), f"micro_batch_size {mb} exceeds train.batch_size {tb}; lower it to {tb}")
+        return [micro, (("train", "batch_size"), _rollout_message(rb, n, tb, epochs, 1))] if samples % tb else [micro]
+    if tb % mb:  # one line for train.batch_size, naming the rollout rule too when the train batch breaks it as well
+        rollout_ok = samples % tb == 0
+        fixes = []
+        d = _down_from(tb, lambda x: samples % x == 0 and x % mb == 0)
+        if d is not None:
+            fixes.append(f"set train.batch_size to {d}")
+        if rollout_ok:
+            fixes.append(f"set train.micro_batch_size to {_down_from(mb, lambda x: tb % x == 0)}")
+        if not fixes:  # no train batch fits both: first one the rollout divides; its micro-batch is the next fix
+            fixes.append(f"set train.batch_size to {_down_from(tb, lambda x: samples % x == 0)}")
+        rollout = "" if rollout_ok else (f", nor does it divide a rollout batch of {samples} samples (rollout.batch_size {rb} "
+                                         f"x n_samples_per_prompt {n}), so {samples % tb} would be skipped each epoch")
+        return [(("train", "batch_size"), f"batch_size {tb} is not a multiple of micro_batch_size {mb}{rollout}; "
+                 + " or ".join(fixes))]
+    return [(("train", "batch_size"), _rollout_message(rb, n, tb, epochs, mb))] if samples % tb else []
 
 
 def _check_input_template(data: dict, p: Problems):
@@ -265,12 +288,8 @@ def resolve_config(raw: dict, base_dir: Path, src: str = "<config>", lines: dict
     p.check(not (est in GROUPED_ESTIMATORS and n < 2), ("rollout", "n_samples_per_prompt"),
             f"estimator '{est}' compares samples of the same prompt and needs n_samples_per_prompt >= 2 "
             f"(got {n}); set it to 4, or use estimator reinforce_pp")
-    micro_fits = p.check(train["micro_batch_size"] <= train["batch_size"], ("train", "micro_batch_size"),
-                         f"micro_batch_size {train['micro_batch_size']} exceeds train.batch_size {train['batch_size']}; lower it")
-    # one line for train.batch_size: a batch that does not split into micro-batches is named before the rollout fit
-    if micro_fits and p.check(train["batch_size"] % train["micro_batch_size"] == 0, ("train", "batch_size"),
-                              f"batch_size {train['batch_size']} is not a multiple of micro_batch_size {train['micro_batch_size']}"):
-        _check_batches(roll, train, p)
+    for path, msg in batch_problems(roll["batch_size"], n, train["batch_size"], train["micro_batch_size"], train["max_epochs"]):
+        p.check(False, path, msg)
     p.check(algo["dual_clip"] is None or algo["dual_clip"] > 1, ("algorithm", "dual_clip"),
             "dual_clip must be greater than 1 (3.0 is common) or null")
     lo, hi = algo["reward_clip"]

@@ -164,5 +164,21 @@ def check_model_limits(cfg: dict, rows: dict[str, PromptRows], fail):
         raise fail(("rollout", "max_new_tokens"),
                    f"the longest prompt has {prompt} tokens" + (" (after data.max_prompt_tokens)" if longest > prompt else "")
                    + f"; with max_new_tokens {new} that is {prompt + new}, beyond the model's {positions} positions "
-                   f"({key} in config.json); lower rollout.max_new_tokens to {max(positions - prompt, 1)}"
-                   f" or data.max_prompt_tokens to {max(positions - new, 1)}")
+                   f"({key} in config.json); {length_fixes(prompt, new, positions)}")
+
+
+def length_fixes(prompt: int, new: int, positions: int) -> str:
+    """The splits of the positions that work, as the message's fixes (each `set|lower FIELD to N`, so the
+    editor offers it as a Quick Fix): fewer new tokens when the longest prompt leaves room for at least one;
+    a shorter prompt cap only when it keeps at least half of the longest prompt (cutting more from every long
+    prompt is no fix: "max_prompt_tokens 1" would leave one token of each); else both, the positions split in
+    the config's proportion with at least half of them (or the whole prompt) for the prompt."""
+    fixes = []
+    if positions - prompt >= 1:
+        fixes.append(f"lower rollout.max_new_tokens to {positions - prompt}")
+    if positions - new >= max(1, -(-prompt // 2)):
+        fixes.append(f"lower data.max_prompt_tokens to {positions - new}")
+    if fixes:
+        return " or ".join(fixes)
+    keep = max(1, min(prompt, positions // 2, positions - 1))
+    return f"set data.max_prompt_tokens to {keep} and set rollout.max_new_tokens to {positions - keep}"

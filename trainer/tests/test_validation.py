@@ -204,3 +204,33 @@ def test_a_tokenizer_with_neither_pad_nor_eos_fails_validate_before_any_model_lo
     assert len(lines) == 1, r.stderr
     assert f"{config}:{line_of(config, 'model', 'policy')}: model.policy:" in lines[0], lines[0]
     assert "has neither a pad token nor an eos token" in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("prompt,new,positions,expected", [
+    # issue #22: a preset's 1024 new tokens for a 64-position model; the old message also said "max_prompt_tokens to 1"
+    (7, 1024, 64, "lower rollout.max_new_tokens to 57"),
+    (7, 60, 64, "lower rollout.max_new_tokens to 57 or lower data.max_prompt_tokens to 4"),
+    (40, 30, 64, "lower rollout.max_new_tokens to 24 or lower data.max_prompt_tokens to 34"),
+    # the prompt alone fills the positions: a shorter cap that keeps half of it
+    (100, 10, 64, "lower data.max_prompt_tokens to 54"),
+    # neither alone works: both, half of the positions for the prompt
+    (1024, 1024, 64, "set data.max_prompt_tokens to 32 and set rollout.max_new_tokens to 32"),
+    (10, 1024, 8, "set data.max_prompt_tokens to 4 and set rollout.max_new_tokens to 4"),
+])
+def test_length_fixes_propose_a_split_that_works(prompt, new, positions, expected):
+    from rlhf_trainer.preflight import length_fixes
+    got = length_fixes(prompt, new, positions)
+    assert got == expected
+    for fix in got.split(" or "):  # every fix offered fits the positions (each alone, or the pair together)
+        p = int(fix.split("max_prompt_tokens to ")[1].split()[0]) if "max_prompt_tokens" in fix else prompt
+        n = int(fix.rsplit("max_new_tokens to ", 1)[1]) if "max_new_tokens" in fix else new
+        assert min(p, prompt) + n <= positions and p >= 1 and n >= 1, fix
+        assert "max_prompt_tokens to 1 " not in fix + " "
+
+
+def test_preset_length_for_the_example_model_suggests_fewer_new_tokens(tmp_path, example_model):
+    cfg = example_config(**{"rollout.max_new_tokens": 1024, "data.max_prompt_tokens": 1024})
+    r = validate(write_config(tmp_path, cfg))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "beyond the model's 64 positions" in r.stderr and "lower rollout.max_new_tokens to " in r.stderr, r.stderr
+    assert "max_prompt_tokens to" not in r.stderr, r.stderr
