@@ -160,7 +160,7 @@ def test_stall_limit_is_the_factor_times_the_median_step_never_under_the_minimum
     assert a["progress"] == {"phase": "rollout", "done": 12, "total": 32, "idle_s": 21.0,
                              "message": "12 of 32 samples finished, token 40 of 64"}
     assert "no progress for 21s in phase rollout" in a["message"] and "12 of 32 samples done" in a["message"]
-    assert "median step takes 4.0s" in a["message"]
+    assert "median step takes 4s" in a["message"]
     assert s.check(1500.0, last) == []  # the same stall: once
     moved = Progress("reward", 0, 32, 7, at=1600.0, message="waiting for reward source judge (1 of 1)")
     assert s.check(1610.0, moved) == []  # it moved on: no stall
