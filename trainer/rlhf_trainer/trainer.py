@@ -128,6 +128,7 @@ class Trainer:
         # rank 0 only: the stall watchdog's thread (started by fit) and the alert webhook
         self.watchdog = Watchdog(StallWatch(sig), self.raise_alerts) if sig.enabled and sig.stall_factor and self.dist.is_main else None
         self.webhook = None
+        self.watch_extra: dict = {}  # the last step's sample indices and non-finite gradient count, for the watch
         self._rollout_emitted = 0.0
 
     def log(self, msg: str, level: str = "info"):
@@ -604,15 +605,13 @@ class Trainer:
             self.watchdog.step_done(step, values["step_s"])
         if not self.signals:
             return
-        extra = getattr(self, "watch_extra", {})
-        nan = float("nan")
+        extra = self.watch_extra
 
-        def num(key):  # a metric the step has, NaN kept (nonfinite looks for it)
+        def num(key):  # a metric the step has (None where it has not), NaN kept: nonfinite looks for it
             v = values.get(key)
             return None if v is None else float(v)
         self.raise_alerts(self.signals.on_step(step, StepNumbers(
-            reward=values["reward_mean"] if values["reward_mean"] is not None else nan,
-            length=values["response_length_mean"], truncated_share=num("truncated_rate"),
+            reward=values["reward_mean"], length=values["response_length_mean"], truncated_share=num("truncated_rate"),
             zero_variance_share=num("zero_std_group_frac"), loss=num("policy_loss"), grad_norm=num("grad_norm"),
             nonfinite_grads=extra.get("nonfinite_grads", 0), entropy=num("entropy"),
             kl=num("kl") if self.ref is not None else None,
