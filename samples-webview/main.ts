@@ -243,6 +243,7 @@ function onMessage(m: SamplesHostToWebview): void {
       rule.replaceChildren(el('option', { value: '' }, 'any'), ...m.info.rules.map((r) => el('option', { value: r }, r)));
       if (m.type === 'init') {
         const focus = m.focusStep ?? Number(document.body.dataset.focusStep ?? NaN);
+        if (m.focusFilter) { trunc.checked = !!m.focusFilter.truncatedOnly; allSteps.checked = false; }
         const onNewest = first || Number(slider.value) === Number(slider.max);
         slider.value = String(Number.isFinite(focus) ? focus : onNewest ? slider.max : slider.value);
         sliderLabel.textContent = slider.value;

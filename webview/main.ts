@@ -73,7 +73,9 @@ function showAlerts(): void {
     .flatMap(([runId, list]) => list.map((alert) => ({ runId, who: overlay ? `${labels[runId] ?? runId}: ` : '', alert }))), openSamples);
 }
 
-function openSamples(runId: string, step: number): void { vscode.postMessage({ type: 'openSamples', runId, step: Math.max(0, Math.round(step)) }); }
+function openSamples(runId: string, step: number, truncatedOnly?: boolean): void {
+  vscode.postMessage({ type: 'openSamples', runId, step: Math.max(0, Math.round(step)), ...(truncatedOnly ? { truncatedOnly } : {}) });
+}
 
 const charts = new Charts({
   zoom(range) { view.zoom = range; save(); charts.draw(); },

@@ -140,7 +140,7 @@ export function renderLegend(runs: { id: string; label: string; color: string; h
 }
 
 /** Alerts (length hacking, eval divergence) above the charts, each with a link to the samples of its last step. */
-export function renderAlerts(alerts: { runId: string; who: string; alert: AlertEvent }[], open: (runId: string, step: number) => void): void {
+export function renderAlerts(alerts: { runId: string; who: string; alert: AlertEvent }[], open: (runId: string, step: number, truncatedOnly?: boolean) => void): void {
   const box = $('alerts');
   box.replaceChildren(...alerts.map(({ runId, who, alert }) => {
     const div = document.createElement('div');
@@ -153,7 +153,7 @@ export function renderAlerts(alerts: { runId: string; who: string; alert: AlertE
     link.href = '#';
     link.dataset.alertSamples = String(alert.steps[1]);
     link.textContent = 'Show samples';
-    link.addEventListener('click', (e) => { e.preventDefault(); open(runId, alert.steps[1]); });
+    link.addEventListener('click', (e) => { e.preventDefault(); open(runId, alert.steps[1], alert.filter?.truncated_only); });
     div.append(text, ' ', link);
     return div;
   }));

@@ -26,11 +26,18 @@ export interface CheckpointEvent extends EventBase { type: 'checkpoint'; step: n
 export interface LogEvent extends EventBase { type: 'log'; level: 'debug' | 'info' | 'warning' | 'error'; message: string }
 export interface RunFinishedEvent extends EventBase { type: 'run_finished'; status: FinishStatus; error?: string | null; step?: number }
 /**
- * A detector's finding over steps [first, last]; the dashboard shows it above the charts. The trainer
- * writes length_hacking and eval_divergence; other kinds are shown as they come (the schema says so).
+ * A watchdog's finding over steps [first, last] (trainer/rlhf_trainer/signals.py); the dashboard shows it above
+ * the charts and VS Code notifies it (alertNotices.ts). Other kinds are shown as they come (the schema says so).
  */
-export type AlertKind = 'length_hacking' | 'eval_divergence' | (string & Record<never, never>);
-export interface AlertEvent extends EventBase { type: 'alert'; kind: AlertKind; step: number; message: string; steps: [number, number] }
+export type AlertKind = 'length_hacking' | 'eval_divergence' | 'truncation' | 'zero_variance' | 'nonfinite' | 'entropy_collapse'
+  | 'kl_blowup' | 'stalled' | (string & Record<never, never>);
+export interface AlertEvent extends EventBase { type: 'alert'; kind: AlertKind; step: number; message: string; steps: [number, number];
+  /** The sample browser's filter that shows the offending samples of steps[1]. */
+  filter?: { truncated_only?: boolean };
+  /** The offending samples of steps[1], by index in the step's rollout (at most 256). */
+  samples?: number[];
+  /** stalled: where the step is stuck. */
+  progress?: { phase: string; done: number; total: number; message?: string | null; idle_s?: number } }
 
 export type TrainerEvent = RunStartedEvent | ProgressEvent | MetricsEvent | EvalEvent | SamplesEvent | CheckpointEvent | LogEvent | RunFinishedEvent | AlertEvent;
 
@@ -69,13 +76,17 @@ export function parseEventLine(line: string): TrainerEvent | undefined {
 }
 
 const MAX_ALERT_MESSAGE = 2000;
+const MAX_ALERT_SAMPLES = 256;
 /** A kind is a word (it becomes a data attribute and a label): letters, digits, _ and -. */
 const isAlertKind = (k: unknown): k is string => isStr(k) && /^[\w-]{1,64}$/.test(k);
 
 /** An alert as the trainer writes it (schemas/events.schema.json); also what the webview accepts from the host. */
 export function isAlert(e: unknown): e is AlertEvent {
   return isObj(e) && e.type === 'alert' && isAlertKind(e.kind) && isNum(e.step) && isStr(e.message)
-    && e.message.length <= MAX_ALERT_MESSAGE && Array.isArray(e.steps) && e.steps.length === 2 && e.steps.every(isNum);
+    && e.message.length <= MAX_ALERT_MESSAGE && Array.isArray(e.steps) && e.steps.length === 2 && e.steps.every(isNum)
+    && (e.filter === undefined || (isObj(e.filter) && (e.filter.truncated_only === undefined || typeof e.filter.truncated_only === 'boolean')))
+    && (e.samples === undefined || (Array.isArray(e.samples) && e.samples.length <= MAX_ALERT_SAMPLES && e.samples.every(isNum)))
+    && (e.progress === undefined || isObj(e.progress));
 }
 
 export function parseStatus(text: string): RunStatus | undefined {
@@ -125,7 +136,7 @@ export type WebviewToHost =
   | { type: 'stop'; runId: string }
   | { type: 'openLog'; runId: string }
   /** A click on a chart (or an alert's link): the sample browser of that run at that step. */
-  | { type: 'openSamples'; runId: string; step: number }
+  | { type: 'openSamples'; runId: string; step: number; truncatedOnly?: boolean }
   /** The dashboard's "add run" button: the host asks which runs to overlay. */
   | { type: 'addRun' }
   | { type: 'removeRun'; runId: string }
@@ -163,7 +174,8 @@ export function isWebviewToHost(m: unknown): m is WebviewToHost {
     case 'stop':
     case 'removeRun':
     case 'openLog': return isRunId(m.runId);
-    case 'openSamples': return isRunId(m.runId) && isNum(m.step) && Number.isInteger(m.step) && m.step >= 0;
+    case 'openSamples': return isRunId(m.runId) && isNum(m.step) && Number.isInteger(m.step) && m.step >= 0
+      && (m.truncatedOnly === undefined || typeof m.truncatedOnly === 'boolean');
     case 'addRun':
     case 'configDiff': return true;
     case 'export': return isExport(m);

@@ -12,7 +12,8 @@ export const MAX_WINDOW = 500;
 export interface SamplesInfo { runId: string; total: number; steps: [number, number][]; rules: string[]; rewardRange: [number, number] | null; readOnly: boolean }
 
 export type SamplesHostToWebview =
-  | { type: 'init'; info: SamplesInfo; focusStep: number | null }
+  /** `focusFilter`: the filter to start with (an alert's: its truncated samples), else the page's own. */
+  | { type: 'init'; info: SamplesInfo; focusStep: number | null; focusFilter?: { truncatedOnly?: boolean } }
   /** The run grew: new totals (the webview re-runs its query when it shows the newest step). */
   | { type: 'grown'; info: SamplesInfo }
   /** A query's answer: how many rows matched, and the histogram of their rewards (null: none). */
@@ -77,7 +78,8 @@ const isHistogram = (h: unknown): h is RewardHistogram => isObj(h) && isNum(h.lo
 export function isSamplesHostToWebview(m: unknown): m is SamplesHostToWebview {
   if (!isObj(m) || typeof m.type !== 'string') return false;
   switch (m.type) {
-    case 'init': return isInfo(m.info) && (m.focusStep === null || isNum(m.focusStep));
+    case 'init': return isInfo(m.info) && (m.focusStep === null || isNum(m.focusStep))
+      && (m.focusFilter === undefined || (isObj(m.focusFilter) && (m.focusFilter.truncatedOnly === undefined || typeof m.focusFilter.truncatedOnly === 'boolean')));
     case 'grown': return isInfo(m.info);
     case 'result': return isRow(m.seq) && isRow(m.matched) && typeof m.capped === 'boolean' && (m.histogram === null || isHistogram(m.histogram));
     case 'rows': return isRow(m.seq) && isRow(m.start) && isSummaries(m.rows);

@@ -444,7 +444,7 @@ export interface ConfigSchema {
     token_details_share?: number | null;
   };
   /**
-   * Reward-hacking alerts (an alert event in events.jsonl, shown in the dashboard): one per stretch of steps where a signal holds.
+   * Watchdogs: an alert event in events.jsonl (the dashboard, a VS Code notification with Show samples), a warning in the log and optionally a webhook POST; one alert per stretch of steps where a signal holds. A threshold set to null turns its watchdog off.
    */
   signals?: {
     /**
@@ -467,6 +467,51 @@ export interface ConfigSchema {
      * eval_divergence: eval_reward_mean fell by at least this much (absolute) from one eval to the next while the train reward (mean over the window before each eval) rose by more than max_reward_gain.
      */
     min_eval_drop?: number;
+    /**
+     * truncation, zero_variance, entropy_collapse, kl_blowup: the condition must hold this many consecutive steps before it alerts.
+     */
+    patience?: number;
+    /**
+     * truncation: the share of a step's responses cut at rollout.max_new_tokens (no EOS) is at or above this for `patience` steps (0.95: nearly every response is truncated).
+     */
+    truncation_share?: number | null;
+    /**
+     * zero_variance: the share of a step's prompt groups whose n samples all got the same reward (no learning signal for grouped estimators: grpo, rloo, reinforce_baseline, ...) is at or above this for `patience` steps; watched for grouped estimators only.
+     */
+    zero_variance_share?: number | null;
+    /**
+     * entropy_collapse: the update's mean token entropy (nats) is at or below this for `patience` steps ...
+     */
+    entropy_min?: number | null;
+    /**
+     * entropy_collapse: ... or at or below this share of its early value (the mean over the first window/2 steps watched; 0.1 = fell to a tenth).
+     */
+    entropy_drop?: number | null;
+    /**
+     * kl_blowup: the KL to the reference (the `kl` metric, nats per token) is at or above this for `patience` steps ...
+     */
+    kl_max?: number | null;
+    /**
+     * kl_blowup: ... or the mean KL of the window's second half is at least this many times its first half's (a first half below 0.001 is no base).
+     */
+    kl_growth?: number | null;
+    /**
+     * stalled: no progress (a decoded token, a reward source's answer, an optimizer step, an eval batch, a phase) for this many median step times; a watchdog thread sees it while the step hangs.
+     */
+    stall_factor?: number | null;
+    /**
+     * stalled: ... and never for less than this many seconds (the limit while no step time is known yet).
+     */
+    stall_min_s?: number;
+    /**
+     * Where alerts go besides the run folder.
+     */
+    notify?: {
+      /**
+       * The NAME of an environment variable that holds a Slack or Discord incoming-webhook URL (e.g. RLHF_ALERT_WEBHOOK): the trainer POSTs {"text", "content"} JSON for each alert. The URL itself never goes in the config, the run folder or the logs; a failing POST is a warning (once), never a stop.
+       */
+      webhook_env?: string | null;
+    };
   };
 }
 

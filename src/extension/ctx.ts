@@ -2,6 +2,7 @@
 // import it and it imports neither (no cycle through extension.ts).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { AlertNotices, type AlertNotice } from '../core/alertNotices';
 import type { TrainerHandle } from '../core/launcher';
 import type { RunState, TrainerEvent, WatchedState } from '../core/protocol';
 import type { RunModel } from '../core/runModel';
@@ -56,13 +57,17 @@ export class Ctx {
    * menu open on another row), undefined for everything.
    */
   readonly onDidChange = this.changed.event;
+  private readonly alertNotices = new AlertNotices();
+  private readonly alerted = new vscode.EventEmitter<{ notices: AlertNotice[]; more: number }>();
+  /** A watched run wrote alerts to tell (new ones, each once: src/core/alertNotices.ts); alertNotifications.ts shows them. */
+  readonly onDidAlert = this.alerted.event;
 
   constructor(readonly ext: vscode.ExtensionContext) {
     this.layout = installLayout(ext.extensionPath);
     this.status.command = 'rlhf.openDashboard';
     this.external = new ExternalRuns(ext.workspaceState, this.log, () => this.refresh());
     const timer = setInterval(() => { this.refresh({ ifChanged: true }); void this.askSchedulers(); }, 2000);
-    ext.subscriptions.push(this.log, this.status, this.config, this.interpreters, this.changed, { dispose: () => clearInterval(timer) },
+    ext.subscriptions.push(this.log, this.status, this.config, this.interpreters, this.changed, this.alerted, { dispose: () => clearInterval(timer) },
       { dispose: () => { for (const w of this.watchers.values()) w.dispose(); } }, this.external,
       this.config.onDidChange((keys) => { if (keys.has('runsDirectory')) this.refresh(); }));
   }
@@ -107,7 +112,11 @@ export class Ctx {
     if (!w && dir) {
       w = new RunWatcher(dir).start(250);
       w.model.onLog = (level, message) => this.log.appendLine(`[${id}] ${level}: ${message}`);
-      w.onEvents(() => this.updateStatusBar());
+      w.onEvents((events) => {
+        this.updateStatusBar();
+        const told = this.alertNotices.take(id, events);
+        if (told.notices.length) this.alerted.fire(told);
+      });
       this.watchers.set(id, w);
     }
     return w;

@@ -229,7 +229,7 @@ export class DashboardPanel {
         break;
       case 'stop': void vscode.commands.executeCommand('rlhf.stopTraining', m.runId); break;
       case 'openLog': void vscode.commands.executeCommand('rlhf.showTrainerLog', m.runId); break;
-      case 'openSamples': this.openSamples(m.runId, m.step); break;
+      case 'openSamples': this.openSamples(m.runId, m.step, m.truncatedOnly); break;
       case 'addRun': void this.pickRuns(); break;
       case 'removeRun': this.removeRun(m.runId); break;
       case 'configDiff': void showConfigDiff(this.ctx, [this.own, ...this.overlays.values()].map(configOf)); break;
@@ -242,14 +242,14 @@ export class DashboardPanel {
   }
 
   /** A chart click or an alert's link: the sample browser of that run at that step. */
-  private openSamples(runId: string, step: number): void {
+  private openSamples(runId: string, step: number, truncatedOnly?: boolean): void {
     const s = this.shown(runId);
     if (!s) return;
     if (!s.dir || s.framework || !fs.existsSync(path.join(s.dir, 'samples.jsonl'))) {
       void vscode.window.showInformationMessage(`RLHF: ${runId} has no samples.jsonl to browse${s.framework ? ` (a ${s.framework} run: its latest samples are in the dashboard's table)` : ''}.`);
       return;
     }
-    SamplesPanel.show(this.ctx, s.dir, { step });
+    SamplesPanel.show(this.ctx, s.dir, { step, ...(truncatedOnly ? { filter: { truncatedOnly } } : {}) });
   }
 
   /** The dashboard's "Add run…": the runs not shown yet, several at a time. */

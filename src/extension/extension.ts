@@ -1,5 +1,6 @@
 // Activation: the context, the views, the commands.
 import * as vscode from 'vscode';
+import { registerAlertNotifications } from './alertNotifications';
 import { registerCommands } from './commands';
 import { ConfigValidation } from './configValidation';
 import { Ctx } from './ctx';
@@ -17,6 +18,7 @@ export function activate(ext: vscode.ExtensionContext): void {
   registerExternalCommands(ctx);
   registerRewardModelCommands(ctx);
   ext.subscriptions.push(new DatasetLens(ctx).register());
+  ext.subscriptions.push(registerAlertNotifications(ctx));
   // folders watched before a reload, before the dashboards that show them are revived
   ctx.external.restore();
   ext.subscriptions.push(runsView, vscode.window.createTreeView('rlhf.runs', { treeDataProvider: runsView, canSelectMany: true }));

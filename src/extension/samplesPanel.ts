@@ -20,23 +20,24 @@ export class SamplesPanel {
   private readonly timer: NodeJS.Timeout;
   private readonly disposables: vscode.Disposable[] = [];
 
-  /** Opens (or reveals) the browser of a run folder; with `step`, at that step. */
-  static show(ctx: SamplesCtxLike, runDir: string, opts: { step?: number } = {}): SamplesPanel {
+  /** Opens (or reveals) the browser of a run folder; with `step`, at that step; with `filter` (an alert's), filtered. */
+  static show(ctx: SamplesCtxLike, runDir: string, opts: { step?: number; filter?: { truncatedOnly?: boolean } } = {}): SamplesPanel {
     const existing = SamplesPanel.panels.get(runDir);
     if (existing) {
       existing.panel.reveal();
-      if (opts.step !== undefined) existing.session.focus(opts.step);
+      if (opts.step !== undefined) existing.session.focus(opts.step, opts.filter);
       return existing;
     }
     const panel = vscode.window.createWebviewPanel(SamplesPanel.viewType, `Samples: ${path.basename(runDir)}`, vscode.ViewColumn.Active,
       { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: [vscode.Uri.joinPath(ctx.ext.extensionUri, 'dist')] });
-    return new SamplesPanel(ctx, panel, runDir, opts.step);
+    return new SamplesPanel(ctx, panel, runDir, opts.step, opts.filter);
   }
 
-  private constructor(private readonly ctx: SamplesCtxLike, readonly panel: vscode.WebviewPanel, readonly runDir: string, step: number | undefined) {
+  private constructor(private readonly ctx: SamplesCtxLike, readonly panel: vscode.WebviewPanel, readonly runDir: string, step: number | undefined,
+    filter: { truncatedOnly?: boolean } | undefined) {
     SamplesPanel.panels.set(runDir, this);
     this.session = new SamplesSession(runDir, (m) => void panel.webview.postMessage(m),
-      { readOnly: !ctx.trusted, focusStep: step, openPrompt: (prompt, source) => void this.openPrompt(prompt, source),
+      { readOnly: !ctx.trusted, focusStep: step, focusFilter: filter, openPrompt: (prompt, source) => void this.openPrompt(prompt, source),
         exportPreferences: () => void vscode.commands.executeCommand('rlhf.exportPreferences', path.basename(runDir)),
         trainRewardModel: () => void vscode.commands.executeCommand('rlhf.trainRewardModel', { runDir }) });
     const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(ctx.ext.extensionUri, 'dist', 'samples.js')).toString();

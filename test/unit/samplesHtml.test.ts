@@ -52,6 +52,9 @@ test('the session answers queries with windows of rows and writes labels to the 
   assert.deepEqual(last(), { type: 'init', info: { runId: path.basename(run), total: 1200, steps: s.index.steps(), rules: ['r'], rewardRange: [0, 1], readOnly: false }, focusStep: 7 });
   s.focus(42); // a chart click while the browser is open: the page re-initialises at the clicked step
   assert.deepEqual(last(), { type: 'init', info: { runId: path.basename(run), total: 1200, steps: s.index.steps(), rules: ['r'], rewardRange: [0, 1], readOnly: false }, focusStep: 42 });
+  s.focus(9, { truncatedOnly: true }); // a truncation alert's Show samples: its step, its truncated samples
+  assert.deepEqual(last(), { type: 'init', info: { runId: path.basename(run), total: 1200, steps: s.index.steps(), rules: ['r'], rewardRange: [0, 1], readOnly: false }, focusStep: 9, focusFilter: { truncatedOnly: true } });
+  assert.ok(!isSamplesHostToWebview({ ...last(), focusFilter: { truncatedOnly: 'yes' } }));
   got.length = 1;
   s.handle({ type: 'query', seq: 1, filter: { rewardMin: 0.5 }, sort: { key: 'reward', desc: true } });
   const res = last();

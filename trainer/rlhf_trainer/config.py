@@ -130,6 +130,9 @@ def _describe(err: jsonschema.ValidationError, schema: dict) -> tuple[tuple, str
         desc = err.schema.get("description")
         return path, (f"must be {op} {err.validator_value} (got {err.instance!r}); change it"
                       + (f" ({desc})" if desc else ""))
+    if err.validator == "pattern" and path[-1:] == ("webhook_env",):  # the value may be the secret URL: not echoed
+        return path, ("must be the NAME of an environment variable (letters, digits, _), not the URL: export "
+                      "RLHF_ALERT_WEBHOOK=<your webhook URL> where the trainer starts and set webhook_env: RLHF_ALERT_WEBHOOK")
     if err.validator == "oneOf" and "sources" in path and len(path) == 3:
         return path, "give exactly one of 'function', 'worker', 'http' or 'reward_model' for this reward source"
     desc = err.schema.get("description")

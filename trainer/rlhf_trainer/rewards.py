@@ -287,13 +287,16 @@ class RewardHub:
         if rcfg.get("rules"):
             self.sources.append((rule_worker(cfg), 1.0))
 
-    def score(self, items: list[RewardItem]) -> Scored:
+    def score(self, items: list[RewardItem], on_source=None) -> Scored:
+        """Every source on every item; `on_source(name, k, count)` before source k is called (progress)."""
         n = len(items)
         total = [0.0] * n
         per_source: list[dict[str, float]] = [{} for _ in range(n)]
         errors: list[dict[str, str]] = [{} for _ in range(n)]
         extra: dict[str, list[float]] = {}
-        for src, weight in self.sources:
+        for k, (src, weight) in enumerate(self.sources):
+            if on_source is not None:
+                on_source(src.name, k, len(self.sources))
             res = src.score(items) if n else SourceResult([], [])
             for k in range(n):
                 value = res.rewards[k]

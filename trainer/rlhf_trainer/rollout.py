@@ -114,6 +114,9 @@ def finish(tok, prompt_ids, prompt_attn, out, logprobs, entropy) -> Rollout:
 
 class Engine:
     name = "base"
+    # on_token(positions decoded, samples finished or None when not counted, samples): progress for the trainer's
+    # stall watchdog; the static engine counts finished samples at its "all finished?" check
+    on_token = None
 
     def __init__(self, policy, tokenizer, device: torch.device, settings: Settings):
         self.policy, self.tok, self.device, self.s = policy, tokenizer, device, settings
@@ -150,10 +153,22 @@ class HFEngine(Engine):
         self.policy.eval()
         # synced_gpus off: transformers would all-reduce "finished?" per token for an FSDP model, but gathered
         # parameters need no collective, so each rank (or rank 0 alone, evaluating) stops when its samples end
+        processors = [sampler] + ([_Tick(self.on_token, ids.shape[1], ids.shape[0])] if self.on_token else [])
         with mixed_precision(s.autocast), own_generation_defaults(self.policy):
             out = self.policy.generate(input_ids=ids, attention_mask=attn, generation_config=gen,
-                                       logits_processor=LogitsProcessorList([sampler]), synced_gpus=False)
+                                       logits_processor=LogitsProcessorList(processors), synced_gpus=False)
         return finish(self.tok, ids, attn, out[:, ids.shape[1]:], sampler.logprobs, sampler.entropy)
+
+
+class _Tick:
+    """A logits processor that changes nothing: it tells on_token that generate() decoded one more position."""
+
+    def __init__(self, on_token, prompt_len: int, batch: int):
+        self.on_token, self.prompt_len, self.batch = on_token, prompt_len, batch
+
+    def __call__(self, input_ids, scores):
+        self.on_token(input_ids.shape[1] - self.prompt_len + 1, None, self.batch)
+        return scores
 
 
 @contextlib.contextmanager
@@ -255,7 +270,13 @@ class StaticEngine(Engine):
             lps.append(lp)
             ents.append(ent)
             done = done | (token == eos)
-            if t == s.max_new_tokens - 1 or ((t + 1) % check_every == 0 and bool(done.all())):
+            if (t + 1) % check_every == 0:
+                finished = int(done.sum())  # the one host sync, every check_every positions
+                if self.on_token is not None:
+                    self.on_token(t + 1, finished, B)
+                if finished == B:
+                    break
+            if t == s.max_new_tokens - 1:
                 break
             full_attn[:, P + t] = 1
             logits = self.step_fn(token[:, None], pos + t, full_attn, cache).float()

@@ -150,12 +150,28 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    webhook_env: str | None = None  # the NAME of the variable holding the webhook URL, never the URL
+
+
+@dataclass(frozen=True)
 class SignalsConfig:
     enabled: bool
     window: int
     min_length_growth: float
     max_reward_gain: float
     min_eval_drop: float
+    # the watchdogs (signals.py); None turns one off
+    patience: int = 3
+    truncation_share: float | None = 0.95
+    zero_variance_share: float | None = 0.9
+    entropy_min: float | None = 0.02
+    entropy_drop: float | None = 0.1
+    kl_max: float | None = 1.0
+    kl_growth: float | None = 10.0
+    stall_factor: float | None = 5.0
+    stall_min_s: float = 120.0
+    notify: NotifyConfig = NotifyConfig()
 
 
 @dataclass(frozen=True)

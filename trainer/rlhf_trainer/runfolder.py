@@ -111,6 +111,8 @@ class RunFolder:
         if job is not None:
             self.status["job"] = job
         self._beating = threading.Event()
+        self._emitting = threading.Lock()  # the stall watchdog and the webhook's warning emit from their threads
+        self.on_progress = None  # called with each progress event's fields (the trainer's stall watchdog)
         self.path.mkdir(parents=True, exist_ok=True)  # every rank: its launcher may log into the folder
         if not self.writer:
             self._events = self._samples = open(os.devnull, "w")
@@ -151,8 +153,9 @@ class RunFolder:
     # events -----------------------------------------------------------------------------------
     def emit(self, type_: str, **fields):
         event = {"v": PROTOCOL_VERSION, "type": type_, "time": round(time.time(), 3), **_clean(fields)}
-        self._events.write(json.dumps(event, separators=(",", ":")) + "\n")
-        self._events.flush()
+        with self._emitting:
+            self._events.write(json.dumps(event, separators=(",", ":")) + "\n")
+            self._events.flush()
         return event
 
     def log(self, message: str, level: str = "info"):
@@ -160,6 +163,8 @@ class RunFolder:
 
     def progress(self, phase: str, done: float, total: float, **extra):
         self.emit("progress", phase=phase, done=done, total=total, **extra)
+        if self.on_progress is not None:
+            self.on_progress(phase, done, total, extra.get("step"), extra.get("message"))
 
     def write_samples(self, step: int, items: list[dict]):
         self._append_samples(self._samples, step, items)

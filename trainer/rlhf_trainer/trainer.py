@@ -33,9 +33,10 @@ from .runconfig import RunConfig
 from .runfolder import RunFolder
 from .rollout import Settings, make_engine, own_generation_defaults
 from .sampling import sample_seed
-from .signals import SignalWatch
+from .signals import SignalWatch, StallWatch, StepNumbers
 from .update import autocast_for, cpu_has_native_bf16, mixed_precision, response_logprobs
 from .update import update as update_policy
+from .watchdog import Watchdog, Webhook
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,7 +123,13 @@ class Trainer:
         self.prompt_rows = prompt_rows
         self.resume = Path(resume) if resume else None
         self.dist = Dist.from_env()
-        self.signals = SignalWatch(self.rc.signals) if self.rc.signals.enabled else None
+        sig = self.rc.signals
+        self.signals = SignalWatch(sig, grouped=self.rc.algorithm.estimator in A.GROUPED_ESTIMATORS) if sig.enabled else None
+        # rank 0 only: the stall watchdog's thread (started by fit) and the alert webhook
+        self.watchdog = Watchdog(StallWatch(sig), self.raise_alerts) if sig.enabled and sig.stall_factor and self.dist.is_main else None
+        self.webhook = None
+        self.watch_extra: dict = {}  # the last step's sample indices and non-finite gradient count, for the watch
+        self._rollout_emitted = 0.0
 
     def log(self, msg: str, level: str = "info"):
         if self.dist.is_main:  # one copy of every message, not one per rank
@@ -134,6 +141,11 @@ class Trainer:
         from transformers import AutoModelForCausalLM
 
         cfg, run = self.cfg, self.run
+        if self.signals and self.dist.is_main:
+            self.webhook = Webhook.from_env(self.rc.signals.notify.webhook_env, self.rc.name,
+                                            lambda msg: self.log(msg, "warning"))
+        if self.watchdog:
+            run.on_progress = lambda phase, done, total, step, message: self.watchdog.touch(phase, done, total, step, message)
         seed = self.rc.seed
         random.seed(seed)
         np.random.seed(seed)
@@ -234,6 +246,7 @@ class Trainer:
         settings = Settings(max_new_tokens=roll.max_new_tokens, temperature=roll.temperature, top_p=roll.top_p,
                             top_k=roll.top_k, max_prompt_tokens=self.rc.data.max_prompt_tokens, autocast=self.autocast)
         self.engine = make_engine(roll.engine, self.policy, self.tokenizer, self.device, settings, self.dist.sharded)
+        self.engine.on_token = self.on_token if self.watchdog else None
         self.run.progress("load", 2, 3, message=f"rollout engine {self.engine.name}: warming up")
         with self.dist.gathered(self.policy):
             self.compile_s = self.engine.warm_up([p.text for p in self.prompts[:roll.batch_size]])
@@ -379,7 +392,8 @@ class Trainer:
         ptexts, responses, queries = self.decode(full, attn, P, mask)
         items = [RewardItem(prompt=pt, response=r, label=lab, query=q, metadata=self.reward_metadata(prompts[k // n], first * n + k))
                  for k, (pt, r, lab, q) in enumerate(zip(ptexts, responses, labels, queries))]
-        scored = self.rewards.score(items)
+        scored = self.rewards.score(items, on_source=lambda name, k, m: self.tick(
+            "reward", 0, len(items), step, f"waiting for reward source {name} ({k + 1} of {m})"))
         scores = torch.tensor(scored.total, dtype=torch.float32, device=self.device)
         t_rew = time.time()
 
@@ -418,6 +432,7 @@ class Trainer:
             total, tokens = self.dist.all_sum(mismatch).tolist()
             stats["logprob_mismatch"] = total / max(tokens, 1)
         t_train = time.time()
+        self.watch_extra = {"nonfinite_grads": int(stats.pop("nonfinite_grad_steps", 0)), **watched_samples(exp, n)}
         values_out = self.step_metrics(exp, scored, stats)
         values_out.update({"rollout_s": t_gen - t0, "reward_s": t_rew - t_gen, "experience_s": t_exp - t_rew,
                            "train_s": t_train - t_exp, "step_s": t_train - t0,
@@ -587,10 +602,56 @@ class Trainer:
         self.log(f"eval at step {step}: " + ", ".join(f"{k}={v:.3f}" for k, v in values.items()))
 
     def raise_alerts(self, alerts: list[dict]):
-        """signals.py's alerts: an alert event each (the dashboard's banner) and a warning in the log."""
+        """signals.py's alerts: an alert event each (the dashboard's banner, VS Code's notification), a warning
+        in the log, and a POST to signals.notify's webhook. Called by the stall watchdog's thread too."""
         for a in alerts:
             self.run.emit("alert", **a)  # other ranks' run folder writes go nowhere (runfolder.py)
             self.log(f"{a['kind']}: {a['message']}", "warning")
+            if self.webhook is not None:
+                self.webhook.post(a)
+
+    def watch_step(self, step: int, values: dict):
+        """A finished step's numbers to the watchdogs."""
+        if self.watchdog:
+            self.watchdog.step_done(step, values["step_s"])
+        if not self.signals:
+            return
+        extra = self.watch_extra
+
+        def num(key):  # a metric the step has (None where it has not), NaN kept: nonfinite looks for it
+            v = values.get(key)
+            return None if v is None else float(v)
+        self.raise_alerts(self.signals.on_step(step, StepNumbers(
+            reward=values["reward_mean"], length=values["response_length_mean"], truncated_share=num("truncated_rate"),
+            zero_variance_share=num("zero_std_group_frac"), loss=num("policy_loss"), grad_norm=num("grad_norm"),
+            nonfinite_grads=extra.get("nonfinite_grads", 0), entropy=num("entropy"),
+            kl=num("kl") if self.ref is not None else None,
+            truncated=tuple(extra.get("truncated", ())), zero_variance=tuple(extra.get("zero_variance", ())))))
+
+    def tick(self, phase: str, done: float, total: float, step: int | None = None, message: str | None = None):
+        """Progress the stall watchdog sees, without an event (a reward source called, a micro-batch done)."""
+        if self.watchdog:
+            self.watchdog.touch(phase, done, total, step, message)
+
+    def on_token(self, tokens: int, finished: int | None, batch: int):
+        """The rollout engine decoded `tokens` positions, `finished` of its `batch` samples have ended (None:
+        not counted): progress for the stall watchdog; in a training rollout also a progress event every 2 s."""
+        w = self.watchdog
+        last = w.last if w else None
+        if last is None:
+            return
+        max_new = self.rc.rollout.max_new_tokens
+        who = "rank 0: " if self.dist.enabled else ""
+        if last.phase != "rollout" or finished is None:
+            w.touch(message=f"{who}token {tokens} of {max_new}")
+            return
+        message = f"{who}{finished} of {batch} samples finished, token {tokens} of {max_new}"
+        now = time.monotonic()
+        if now - self._rollout_emitted >= ROLLOUT_PROGRESS_EVERY_S:
+            self._rollout_emitted = now
+            self.run.progress("rollout", finished, batch, step=last.step, message=message)
+        else:
+            w.touch("rollout", finished, batch, last.step, message)
 
     def eval_records(self, first_index: int, first_prompt: int, n: int, greedy: bool, ptexts, responses, labels,
                      lengths, truncated, scored) -> list[dict]:
@@ -640,6 +701,8 @@ class Trainer:
     # ---- main loop -------------------------------------------------------------------------
     def fit(self) -> str:
         run = self.run
+        if self.watchdog:
+            self.watchdog.start()
         run.set_status(state="running", step=self.step, total_steps=self.total_steps)
         if self.step == 0:
             self.evaluate(0)
@@ -654,8 +717,7 @@ class Trainer:
             self.step = step
             run.emit("metrics", step=step, samples_seen=self.samples_seen, total_steps=self.total_steps, values=values)
             run.set_status(step=step, reward_mean=values["reward_mean"])
-            if self.signals:
-                self.raise_alerts(self.signals.on_step(step, values["reward_mean"], values["response_length_mean"]))
+            self.watch_step(step, values)
             if self.dist.is_main:
                 print(f"step {step}/{self.total_steps} reward {values['reward_mean']:.3f} kl {values['kl']:.4f} "
                       f"loss {values['policy_loss']:.4f} {values['step_s']:.2f}s", flush=True)
@@ -680,12 +742,27 @@ class Trainer:
         return stop, save
 
     def close(self):
+        if self.watchdog:
+            self.watchdog.stop()
+        if self.webhook is not None:
+            self.webhook.close()  # the alerts still queued get a few seconds
         if hasattr(self, "rewards"):
             self.rewards.close()
         self.dist.close()
 
 
 SAMPLES_EVENT_ITEMS = 16
+ROLLOUT_PROGRESS_EVERY_S = 2.0  # a training rollout's progress event (samples finished) at most this often
+
+
+def watched_samples(exp: Experience, n: int) -> dict:
+    """The step's truncated samples and the samples of its zero-variance groups, by index (an alert's link)."""
+    out = {"truncated": torch.nonzero(exp.truncated).flatten().tolist()}
+    if n > 1:
+        groups = exp.rewards.reshape(-1, n)
+        flat = torch.nonzero(groups.std(dim=1) == 0).flatten().tolist()
+        out["zero_variance"] = [g * n + j for g in flat for j in range(n)]
+    return out
 
 
 def has_dropout(model) -> bool:

@@ -186,6 +186,7 @@ def update(t, exp) -> dict:
     acc = torch.zeros(8, dtype=torch.float64, device=t.device)
     grad_norms = []
     opt_steps = 0
+    total_opt_steps = tr.max_epochs * (B // tr.batch_size)
     for epoch in range(tr.max_epochs):
         order = torch.randperm(B)
         for start in range(0, B - tr.batch_size + 1, tr.batch_size):
@@ -199,6 +200,8 @@ def update(t, exp) -> dict:
                 with t.dist.accumulating(t.train_policy, t.train_critic, sync=m == len(plan) - 1):
                     acc += micro_step(t, exp, mb, max(lengths[r] for r in mb), step_tokens, entropy,
                                       first_pass=epoch == 0)
+                t.tick("train", opt_steps, total_opt_steps, None,  # the stall watchdog's progress
+                       f"micro-batch {m + 1} of {len(plan)} of optimizer step {opt_steps + 1} of {total_opt_steps}")
             gn = t.dist.clip_grad_norm(t.policy.parameters(), tr.max_grad_norm)
             grad_norms.append(gn.detach())
             t.optimizer.step()
@@ -215,6 +218,8 @@ def update(t, exp) -> dict:
         "policy_loss": pl_sum / opt_steps, "entropy": ent_sum / opt_steps,
         "clip_frac": clip_sum / max(tok_sum, 1), "ppo_kl": ppo_kl_sum / max(tok_sum, 1),
         "grad_norm": float(grad_norms[-1]) if grad_norms else 0.0, "lr": t.scheduler.get_last_lr()[0],
+        # optimizer steps with a NaN/inf gradient norm (signals.py's nonfinite; the trainer pops it from the metrics)
+        "nonfinite_grad_steps": float((~torch.isfinite(torch.stack(grad_norms))).sum()) if grad_norms else 0.0,
         "optimizer_steps": float(opt_steps), "kl_loss": kl_sum / opt_steps,
     }
     if t.reuse_generation_logprobs:  # pi_old is the sampler's (one epoch): compared with the training forward

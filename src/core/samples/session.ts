@@ -15,7 +15,7 @@ export class SamplesSession {
   private seq = -1;
 
   constructor(readonly runDir: string, private readonly post: (m: SamplesHostToWebview) => void,
-    private readonly opts: { readOnly?: boolean; focusStep?: number; openPrompt?: (prompt: string, source: { file: string; line: number } | undefined) => void;
+    private readonly opts: { readOnly?: boolean; focusStep?: number; focusFilter?: { truncatedOnly?: boolean }; openPrompt?: (prompt: string, source: { file: string; line: number } | undefined) => void;
       /** The bar's Export Preference Dataset and Train Reward Model (the host's commands, on this run). */
       exportPreferences?: () => void; trainRewardModel?: () => void } = {}) {
     this.index = new SampleIndex(runDir);
@@ -44,9 +44,11 @@ export class SamplesSession {
     });
   }
 
-  /** Moves the page to `step` (a chart click while the browser is already open): it re-initialises there. */
-  focus(step: number): void {
+  /** Moves the page to `step` (a chart click, an alert's Show samples while the browser is already open), with
+   * `filter` (an alert's) when given: it re-initialises there. */
+  focus(step: number, filter?: { truncatedOnly?: boolean }): void {
     this.opts.focusStep = step;
+    this.opts.focusFilter = filter;
     this.handle({ type: 'ready' });
   }
 
@@ -55,7 +57,7 @@ export class SamplesSession {
     switch (m.type) {
       case 'ready':
         this.index.poll();
-        this.post({ type: 'init', info: this.info(), focusStep: this.opts.focusStep ?? null });
+        this.post({ type: 'init', info: this.info(), focusStep: this.opts.focusStep ?? null, ...(this.opts.focusFilter ? { focusFilter: this.opts.focusFilter } : {}) });
         for (const problem of [this.index.problem, this.labels.problem]) if (problem) this.post({ type: 'error', message: problem });
         break;
       case 'query': {

@@ -1,0 +1,51 @@
+// Which of a run's alerts become a notification, and what it says (no vscode: the extension shows them,
+// src/extension/alertNotifications.ts). A watcher reads a run's events.jsonl from its start, so a reload
+// would replay every alert the run ever raised: only alerts younger than maxAgeS are told, each once.
+import type { AlertEvent, TrainerEvent } from './protocol';
+
+export interface AlertNotice {
+  runId: string;
+  /** The notification's text: run, kind, steps and the trainer's message. */
+  text: string;
+  /** Where *Show samples* opens the sample browser: the last step the alert covers, and its filter. */
+  step: number;
+  filter: { truncatedOnly?: boolean };
+  alert: AlertEvent;
+}
+
+/** The sample browser's filter from an alert's (the trainer writes snake_case keys). */
+export function alertSampleFilter(a: AlertEvent): { truncatedOnly?: boolean } {
+  return a.filter?.truncated_only ? { truncatedOnly: true } : {};
+}
+
+export function alertNoticeText(runId: string, a: AlertEvent): string {
+  const [first, last] = a.steps;
+  const where = first === last ? `step ${last}` : `steps ${first}–${last}`;
+  return `RLHF ${runId}: ${a.kind.replace(/_/g, ' ')} at ${where}. ${a.message}`;
+}
+
+export class AlertNotices {
+  private readonly told = new Set<string>();
+
+  /** maxAgeS: older alerts (replayed from the file) are not told; now: Unix seconds. */
+  constructor(private readonly maxAgeS = 300, private readonly now: () => number = () => Date.now() / 1000) {}
+
+  /**
+   * The notifications for a batch of a run's events, at most `max` (the rest counted in `more`: a
+   * flood of alerts is one more line, not a wall of toasts).
+   */
+  take(runId: string, events: readonly TrainerEvent[], max = 3): { notices: AlertNotice[]; more: number } {
+    const notices: AlertNotice[] = [];
+    let more = 0;
+    const oldest = this.now() - this.maxAgeS;
+    for (const e of events) {
+      if (e.type !== 'alert' || e.time < oldest) continue;
+      const key = `${runId}\u0000${e.kind}\u0000${e.step}\u0000${e.time}`;
+      if (this.told.has(key)) continue;
+      this.told.add(key);
+      if (notices.length >= max) { more++; continue; }
+      notices.push({ runId, text: alertNoticeText(runId, e), step: e.steps[1], filter: alertSampleFilter(e), alert: e });
+    }
+    return { notices, more };
+  }
+}
