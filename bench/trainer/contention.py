@@ -5,7 +5,7 @@
 Runs, in a fresh process each time (the OpenMP settings hold from process start), REPS times a train step
 (forward+backward+AdamW of the benchmark's model on 4 x 192 tokens: large matmuls) and a rollout (the static
 engine, 4 prompts x 4 samples x 16 new tokens: small matmuls, where OpenMP's barrier waits weigh most), with
-the thread settings the trainer uses (rlhf_trainer.cpu_threads: a bounded spin, GOMP_SPINCOUNT=10000, then
+the thread settings the trainer uses (rlhf_trainer.cpu_threads: a bounded spin, GOMP_SPINCOUNT=3000, then
 sleep; one thread per usable core) and, for comparison, sleeping at once (OMP_WAIT_POLICY=PASSIVE) and
 spinning (OMP_WAIT_POLICY=ACTIVE), first alone, then beside HOGS busy-loop processes (each wants one core). With T threads beside H hogs on C cores the step's fair share of the CPU is
 C / (T + H) cores of the C it used alone, so the proportional slowdown is (T + H) / C when T + H > C.

@@ -51,9 +51,9 @@ def run_measured(cmd: list[str], log: Path) -> float:
     return usage.ru_maxrss / 1024
 
 
-def matmul_peak(n: int = 2048, reps: int = 10) -> float:
-    """fp32 matmul FLOP/s on this machine with torch's default threads (the best of reps)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak(n: int = 2048, reps: int = 10, dtype=torch.float32) -> float:
+    """Matmul FLOP/s on this machine in `dtype` with torch's default threads (the best of reps)."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     best = float("inf")
     for _ in range(reps):
@@ -119,8 +119,8 @@ def main():
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
           f"{'bf16 (autocast) on both sides' if bf16 else 'fp32 on both sides'}", flush=True)
     params = prepare(bf16)
-    peak = matmul_peak()
-    print(f"model: {params / 1e6:.1f}M parameters; fp32 matmul peak {peak / 1e9:.1f} GFLOP/s "
+    peak = matmul_peak(dtype=torch.bfloat16 if bf16 else torch.float32)
+    print(f"model: {params / 1e6:.1f}M parameters; {'bf16' if bf16 else 'fp32'} matmul peak {peak / 1e9:.1f} GFLOP/s "
           f"({torch.get_num_threads()} threads)", flush=True)
     results = {}
     for name, side in (("trainer", ours), ("trl", lambda n: trl(n, bf16))):
@@ -130,7 +130,7 @@ def main():
     a, b = results["trainer"], results["trl"]
     rows = [("samples/s", "samples_per_s", "{:.3f}"), ("tokens/s (prompt+response)", "tokens_per_s", "{:.1f}"),
             ("generated tokens/s", "generated_tokens_per_s", "{:.1f}"), ("peak RSS MiB", "peak_rss_mb", "{:.0f}"),
-            ("achieved GFLOP/s", "flop_per_s", None), ("MFU (of fp32 matmul peak)", "mfu", "{:.1%}"),
+            ("achieved GFLOP/s", "flop_per_s", None), (f"MFU (of {'bf16' if bf16 else 'fp32'} matmul peak)", "mfu", "{:.1%}"),
             ("step s (median)", "median_step_s", "{:.2f}"), ("  generation s", "median_rollout_s", "{:.2f}"),
             ("  reward s", "median_reward_s", "{:.3f}"), ("  experience s", "median_experience_s", "{:.2f}"),
             ("  train s", "median_train_s", "{:.2f}"), ("response length", "response_length", "{:.1f}")]

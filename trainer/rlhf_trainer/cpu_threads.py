@@ -4,10 +4,10 @@ An OpenMP worker that spin-waits at a barrier for its descheduled sibling burns 
 on the 2-core machine, with other work beside it, a step took 8-14x its quiet time instead of the ~2x
 the CPU share it got would explain (docs/benchmarks.md). A worker that sleeps at once at every barrier
 (OMP_WAIT_POLICY=PASSIVE) pays a wake-up of 50-100 us per parallel region instead, which doubles the time of
-the small matmuls of a decode step. So a worker spins briefly, then sleeps: GOMP_SPINCOUNT=10000 (libgomp,
-which PyTorch's wheels link; ~10-50 us of spinning, against 300,000 by default and unbounded when ACTIVE),
+the small matmuls of a decode step. So a worker spins briefly, then sleeps: GOMP_SPINCOUNT=3000 (libgomp,
+which PyTorch's wheels link; a few us of spinning, against 300,000 by default and unbounded when ACTIVE),
 KMP_BLOCKTIME=0 for builds on Intel/LLVM OpenMP; and one thread per core this process may run on. A step
-then slows down in proportion to the CPU it gets (bench/trainer/contention.py) while a quiet decode step
+then slows down about as its CPU share predicts (bench/trainer/contention.py) while a quiet decode step
 keeps its speed (bench/trainer/rollout_vs_generate.py).
 Values already in the environment win (torchrun sets OMP_NUM_THREADS per rank; a user may tune them; a user's
 OMP_WAIT_POLICY leaves libgomp's spin count to it).
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-SPIN_COUNT = "10000"
+SPIN_COUNT = "3000"
 
 
 def usable_cores() -> int:
