@@ -185,6 +185,8 @@ try {
   const first = await until('reward points from the trainer', async () => { await failOnProblemToast(); const n = await points(); return n >= 3 ? n : 0; }, 300_000);
   const second = await until(`the reward chart to grow past ${first} points`, async () => { await failOnProblemToast(); const n = await points(); return n > first ? n : 0; }, 300_000);
   check('reward chart gains points from the real trainer', second > first, `(${first} -> ${second})`);
+  const header = await dash.locator('#progress').innerText({ timeout: 5000 });
+  check('the run header names the precision, the rollout engine and the micro-batch choice', /fp32 · rollout static .*micro-batches ≤/.test(header), `(${header})`);
   const canvases = await until('a canvas in every chart panel', async () => { const n = await dash.locator('[data-panel] canvas').count(); return n >= 10 ? n : 0; }, 60_000);
   check('every chart panel draws on a canvas', canvases >= 10, `(${canvases})`);
   await page.screenshot({ path: path.join(SHOTS, '1-dashboard-live.png') });
