@@ -33,6 +33,10 @@ export async function exportWithProgress(ctx: Ctx, source: string, out: string, 
         return true;
       } catch (e) {
         const why = (e as Error).message;
+        if (ctl.signal.aborted) { // cancelled from the notification, or its playground was closed: nothing failed
+          ctx.log.info(`ONNX export of ${source}: cancelled`);
+          return false;
+        }
         ctx.log.error(`ONNX export of ${source}: ${why}`);
         void vscode.window.showErrorMessage(`RLHF: cannot export ${what} to ONNX: ${why}`);
         return false;
@@ -118,7 +122,7 @@ export async function tryCheckpoint(ctx: Ctx, arg: unknown): Promise<void> {
     runDir: t.runDir, title: t.runId ? `${t.runId}` : path.basename(t.selected), choices: t.choices, selected: [t.selected, second],
     prepare: async (choice, status, signal) => {
       const ok = await exportWithProgress(ctx, choice.source ?? choice.dir, choice.dir, choice.label.replace(/ \(exports first\)$/, ''), false, status, signal);
-      if (!ok) throw new Error(ctx.trusted ? 'the ONNX export failed (see the notification and the RLHF Studio log)' : 'exporting needs a trusted workspace');
+      if (!ok) throw new Error(signal?.aborted ? 'the export was cancelled' : ctx.trusted ? 'the ONNX export failed (see the notification and the RLHF Studio log)' : 'exporting needs a trusted workspace');
       ctx.refresh();
     },
   });
