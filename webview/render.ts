@@ -11,7 +11,7 @@ import { formatNumber, formatTicks } from '../src/core/format';
 import { joinColumns } from '../src/core/overlay';
 import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../src/core/protocol';
 import { escapeHtml } from '../src/extension/dashboardHtml';
-import { PANELS, X_AXES, panelsFor, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from '../src/core/charts/data';
+import { PANELS, X_AXES, emptyNote, panelsFor, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from '../src/core/charts/data';
 import { logTickLabels, yAxisWidth, yRange } from './scale';
 import { chartSvg, type SvgSeries } from '../src/core/charts/svg';
 
@@ -191,7 +191,8 @@ export class Charts {
       const log = view.log.includes(panel.key);
       el.innerHTML = `<div class="chart-title"><span>${escapeHtml(panel.title)}<span class="last" data-last="${panel.key}"></span></span>`
         + `<span class="tools"><button data-act="log" aria-pressed="${log}" title="Logarithmic y axis">log</button>`
-        + `<button data-act="png" title="This chart as PNG">PNG</button><button data-act="svg" title="This chart as SVG">SVG</button></span></div><div class="hover muted"></div>`;
+        + `<button data-act="png" title="This chart as PNG">PNG</button><button data-act="svg" title="This chart as SVG">SVG</button></span></div><div class="hover muted"></div>`
+        + '<div class="empty-note muted" data-note></div>';
       el.querySelector('.tools')!.addEventListener('click', (e) => {
         const act = (e.target as HTMLElement).dataset.act;
         if (act === 'log') this.events.toggleLog(panel.key);
@@ -370,6 +371,9 @@ export class Charts {
     c.el.dataset.points = String(this.runs.reduce((n, r) => n + r.data.points(c.panel), 0));
     c.el.dataset.drawn = String(shown[0].length);
     c.el.dataset.runs = String(this.runs.length);
+    // an empty chart says why instead of drawing a bare 0-1 box
+    const note = c.el.querySelector<HTMLElement>('[data-note]');
+    if (note) note.textContent = this.runs.length && !this.runs.some((r) => r.data.logged(c.panel)) ? emptyNote(c.panel) : '';
   }
 
   /** The chart's kept M4 buckets of a run, emptied when the run's rows are of a newer generation. */

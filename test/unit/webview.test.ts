@@ -6,7 +6,7 @@ import { downsample } from '../../src/core/downsample';
 import { formatDuration, formatNumber, formatTicks } from '../../src/core/format';
 import type { MetricsEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
-import { DashboardData, PANELS, type Panel, type XAxis } from '../../src/core/charts/data';
+import { DashboardData, emptyNote, PANELS, type Panel, type XAxis } from '../../src/core/charts/data';
 import { logTickLabels, yAxisWidth, yRange } from '../../webview/scale';
 import { ema, EmaColumn } from '../../src/core/charts/smoothing';
 
@@ -233,4 +233,10 @@ test('live appends keep the dashboard\'s block summaries exact: the summarised d
   assert.equal(data.pointAt(reward, 'step', 1.9)?.step, 1, 'a click just right of the first point is about the first step');
   assert.equal(data.pointAt(reward, 'step', -5)?.step, 1);
   assert.deepEqual(data.pointAt(reward, 'step', 1e9), { row: 10_004, step: 10_005 });
+});
+
+test('an empty chart says why: the held-out eval names the config keys it needs, other panels the keys not logged', () => {
+  const panel = (key: string) => PANELS.find((p) => p.key === key)!;
+  assert.match(emptyNote(panel('eval')), /data\.eval_prompts/);
+  assert.equal(emptyNote(panel('kl')), 'nothing logged yet: kl');
 });

@@ -55,6 +55,12 @@ export function panelsFor(logged: (p: Panel) => boolean, onlyLogged = false): Pa
   return rm.length || onlyLogged ? PANELS.filter((p) => logged(p)) : PANELS.filter((p) => !p.rm);
 }
 
+/** What an empty chart says: the held-out eval needs eval prompts; any other panel names the keys not logged yet. */
+export function emptyNote(panel: Panel): string {
+  return panel.eval ? 'no eval yet: a held-out eval needs data.eval_prompts (and eval.every_steps) in the config'
+    : `nothing logged yet: ${panel.keys.join(', ')}`;
+}
+
 /** One line of a panel: a y column against the panel's x column (with its block summary, for long metric columns). */
 export interface Line { key: string; y: Column; kind: 'smoothed' | 'raw' | 'eval'; summary?: M4Summary }
 /** A panel at full resolution (the chart downsamples it): one x column, the lines drawn against it. */
