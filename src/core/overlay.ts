@@ -9,8 +9,36 @@ import type { Columns } from './downsample';
  */
 export const RUN_PALETTE = ['#4477AA', '#EE6677', '#228833', '#CCBB44', '#66CCEE', '#AA3377', '#BBBBBB'] as const;
 
-/** A run as the overlay compares it: its id and its `run_started` config (null: none recorded). */
-export interface OverlayRunConfig { id: string; config: Record<string, unknown> | null }
+/**
+ * A run as the overlay compares it: its id and its `run_started` config (null: none recorded); its
+ * folder and, for a continuation, the run and checkpoint step it resumed from (checkpoints.ts `lineageOf`).
+ */
+export interface OverlayRunConfig {
+  id: string; config: Record<string, unknown> | null;
+  dir?: string;
+  lineage?: { parentDir: string; parentId: string; step: number };
+}
+
+/** A run that resumed from another's checkpoint: `parent` is the shown run's id when that run is among them. */
+export interface Continuation { run: string; parent: string; step: number; parentShown: boolean }
+
+const normDir = (d: string): string => d.replace(/\\/g, '/').replace(/\/+$/, '');
+const baseName = (d: string): string => normDir(d).split('/').pop() ?? d;
+
+/**
+ * The continuations among the runs, per run (undefined: not a continuation): its parent found among
+ * the runs by folder, or by id when the run's folder has the parent's name (a runs folder reached
+ * through a link: the trainer writes the resolved path).
+ */
+export function continuations(runs: OverlayRunConfig[]): (Continuation | undefined)[] {
+  return runs.map((r) => {
+    const l = r.lineage;
+    if (!l) return undefined;
+    const parent = runs.find((o) => o !== r && o.dir !== undefined && normDir(o.dir) === normDir(l.parentDir))
+      ?? runs.find((o) => o !== r && o.id === l.parentId && (o.dir === undefined || baseName(o.dir) === l.parentId));
+    return { run: r.id, parent: parent?.id ?? l.parentId, step: l.step, parentShown: parent !== undefined };
+  });
+}
 
 const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -57,37 +85,54 @@ function shortNames(keys: string[]): Map<string, string> {
  * A legend label per run from the config keys that differ between the runs, e.g.
  * `estimator=grpo kl=0.001`. The run name only when nothing else differs; the run id when the
  * configs do not tell them apart at all (or there is one run). At most `maxKeys` keys, in key order.
+ * A continuation of a run shown with it says so: `continued from PARENT@STEP` (after its keys, when
+ * its config differs), so a run and its continuation are not two look-alike ids.
  */
 export function runLabels(runs: OverlayRunConfig[], maxKeys = 4): string[] {
   const all = differingKeys(runs);
   const keys = all.some((k) => !NOISE.has(k)) ? all.filter((k) => !NOISE.has(k)) : all.filter((k) => k === 'name');
   const names = shortNames(keys);
-  return runs.map((r) => {
-    if (!keys.length) return r.id;
+  const cont = continuations(runs);
+  return runs.map((r, i) => {
+    const c = cont[i]?.parentShown ? cont[i] : undefined;
+    const from = c ? `continued from ${c.parent}@${c.step}` : '';
+    if (!keys.length) return from || r.id;
     const flat = flattenConfig(r.config);
     const parts = keys.slice(0, maxKeys).map((k) => `${names.get(k)}=${flat.get(k) ?? ABSENT}`);
-    return parts.join(' ') + (keys.length > maxKeys ? ' …' : '');
+    return parts.join(' ') + (keys.length > maxKeys ? ' …' : '') + (from ? `, ${from}` : '');
   });
 }
 
-/** The config diff of the chosen runs: one row per differing key, one column per run. */
-export interface ConfigDiff { runs: string[]; rows: { key: string; values: string[] }[] }
+/** The config diff of the chosen runs: one row per differing key, one column per run; the continuations among them. */
+export interface ConfigDiff { runs: string[]; rows: { key: string; values: string[] }[]; continuations: Continuation[] }
 
 export function configDiff(runs: OverlayRunConfig[]): ConfigDiff {
   const flat = runs.map((r) => flattenConfig(r.config));
-  return { runs: runs.map((r) => r.id), rows: differingKeys(runs).map((key) => ({ key, values: flat.map((f) => f.get(key) ?? ABSENT) })) };
+  return { runs: runs.map((r) => r.id), rows: differingKeys(runs).map((key) => ({ key, values: flat.map((f) => f.get(key) ?? ABSENT) })),
+    continuations: continuations(runs).filter((c): c is Continuation => c !== undefined) };
 }
 
 const cell = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
-/** The diff as a Markdown table (readable as plain text too); a line saying so when nothing differs. */
+/** `B resumed from A@100`: a continuation's checkpoint, and that its charts continue the parent's there. */
+const resumedText = (c: Continuation): string =>
+  `${c.run} resumed from ${c.parent}@${c.step}${c.parentShown ? ` (it continues ${c.parent}'s history from step ${c.step})` : ''}`;
+
+/**
+ * The diff as a Markdown table (readable as plain text too); a line saying so when nothing differs.
+ * Continuations are named either way: a run and its continuation differ in where they start, not in config.
+ */
 export function configDiffMarkdown(diff: ConfigDiff): string {
   const head = `# Config diff of ${diff.runs.length} runs\n\nOnly the keys whose values differ; ${ABSENT} = not in that run's config.\n\n`;
-  if (!diff.rows.length) return `${head}The configs are the same.\n`;
+  const resumed = diff.continuations.map(resumedText);
+  if (!diff.rows.length) {
+    return resumed.length ? `${head}Same config; ${resumed.join('; ')}.\n` : `${head}The configs are the same.\n`;
+  }
   const rows = [['key', ...diff.runs], ...diff.rows.map((r) => [r.key, ...r.values])].map((r) => r.map(cell));
   const w = rows[0].map((_, i) => Math.max(3, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
-  return head + [line(rows[0]), line(w.map((n) => '-'.repeat(n))), ...rows.slice(1).map(line)].join('\n') + '\n';
+  const table = head + [line(rows[0]), line(w.map((n) => '-'.repeat(n))), ...rows.slice(1).map(line)].join('\n') + '\n';
+  return resumed.length ? `${table}\n${resumed.map((t) => `${t}.`).join('\n')}\n` : table;
 }
 
 /**

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { saveExport } from './exportHandler';
 import { AdapterError } from '../core/adapters';
-import { concatChunks, inheritedHistory } from '../core/checkpoints';
+import { concatChunks, inheritedHistory, lineageOf } from '../core/checkpoints';
 import { configDiff, configDiffMarkdown, runLabels, type OverlayRunConfig } from '../core/overlay';
 import { isWebviewToHost, type HostToWebview, type OverlayRun, type RunInfo } from '../core/protocol';
 import type { RunModel } from '../core/runModel';
@@ -275,9 +275,14 @@ export class DashboardPanel {
   }
 }
 
-/** What the legend and the config diff compare: the run_started config; a watched run's framework (it has no config of ours). */
+/**
+ * What the legend and the config diff compare: the run_started config; a watched run's framework (it has no
+ * config of ours); a native run's folder and the checkpoint it resumed from (a continuation is told apart by that).
+ */
 function configOf(s: Shown): OverlayRunConfig {
-  return { id: s.id, config: s.source.model.config ?? (s.framework ? { framework: s.framework } : null) };
+  const lineage = s.dir && !s.framework ? lineageOf(s.dir) : undefined;
+  return { id: s.id, config: s.source.model.config ?? (s.framework ? { framework: s.framework } : null),
+    ...(s.dir ? { dir: s.dir } : {}), ...(lineage ? { lineage: { parentDir: lineage.parentDir, parentId: lineage.parentId, step: lineage.step } } : {}) };
 }
 
 /** The runs a quick pick offers: native runs, then watched ones. */

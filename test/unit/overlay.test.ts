@@ -45,6 +45,42 @@ test('config diff: only the differing keys, one column per run, as a Markdown ta
   assert.match(configDiffMarkdown(configDiff([{ id: 'a', config: { s: 'x|y' } }, { id: 'b', config: { s: 'z' } }])), /x\\\|y/, 'a | in a value does not split the cell');
 });
 
+test('a run and its continuation: the continuation is labelled by where it resumed, not by two look-alike ids', () => {
+  const parent = { id: '20240501-101500-cmp', dir: '/w/runs/20240501-101500-cmp', config: { ...base, run_dir: '/w/runs/20240501-101500-cmp' } };
+  const child = { id: '20240501-113000-cmp', dir: '/w/runs/20240501-113000-cmp', config: { ...base, run_dir: '/w/runs/20240501-113000-cmp' },
+    lineage: { parentDir: '/w/runs/20240501-101500-cmp', parentId: '20240501-101500-cmp', step: 120 } };
+  assert.deepEqual(runLabels([parent, child]), ['20240501-101500-cmp', 'continued from 20240501-101500-cmp@120']);
+  assert.deepEqual(runLabels([child, parent]), ['continued from 20240501-101500-cmp@120', '20240501-101500-cmp']);
+  // a third run whose config differs: the keys first, then where the continuation started
+  const other = { id: 'c', dir: '/w/runs/c', config: withAlg('grpo', 0.01) };
+  assert.deepEqual(runLabels([parent, child, other]).map((l) => l.replace(/^estimator=\S+ /, '')),
+    ['kl=0.001', 'kl=0.001, continued from 20240501-101500-cmp@120', 'kl=0.01']);
+  // the parent not shown: the continuation is labelled as any run; the parent found by id when its folder is reached through a link
+  assert.deepEqual(runLabels([child, other]).map((l) => l.includes('continued')), [false, false]);
+  const linked = { ...parent, dir: '/home/u/link/20240501-101500-cmp' };
+  assert.equal(runLabels([linked, child])[1], 'continued from 20240501-101500-cmp@120');
+  // a folder elsewhere with the parent's id is not the parent
+  assert.equal(runLabels([{ ...parent, dir: '/elsewhere/x' }, child])[1], '20240501-113000-cmp');
+  assert.equal(runLabels([{ ...parent, dir: 'C:\\w\\runs\\20240501-101500-cmp\\' }, { ...child, lineage: { ...child.lineage, parentDir: 'C:\\w\\runs\\20240501-101500-cmp' } }])[1],
+    'continued from 20240501-101500-cmp@120', 'Windows paths');
+});
+
+test('config diff of a run and its continuation says where the continuation resumed, not just "the same"', () => {
+  const parent = { id: 'p', dir: '/w/runs/p', config: base };
+  const child = { id: 'k', dir: '/w/runs/k', config: base, lineage: { parentDir: '/w/runs/p', parentId: 'p', step: 40 } };
+  const d = configDiff([parent, child]);
+  assert.deepEqual(d.continuations, [{ run: 'k', parent: 'p', step: 40, parentShown: true }]);
+  const md = configDiffMarkdown(d);
+  assert.doesNotMatch(md, /The configs are the same/);
+  assert.match(md, /^Same config; k resumed from p@40 \(it continues p's history from step 40\)\.$/m);
+  // a continuation with a changed key: the table, then the lineage under it
+  const changed = configDiffMarkdown(configDiff([parent, { ...child, config: { ...base, train: { lr: 1e-5 } } }]));
+  assert.match(changed, /^\| train\.lr +\| 0\.0002 \| 0\.00001 \|$/m);
+  assert.match(changed, /^k resumed from p@40 /m);
+  // its parent not among the runs: still said, by the parent's id
+  assert.match(configDiffMarkdown(configDiff([child, { id: 'z', config: base }])), /^Same config; k resumed from p@40\.$/m);
+});
+
 test('colours: a run keeps its colour when others come and go; new runs take the lowest free one', () => {
   const a = assignColors({}, ['r1', 'r2', 'r3']);
   assert.deepEqual(a, { r1: 0, r2: 1, r3: 2 });
