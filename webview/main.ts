@@ -1,7 +1,7 @@
 // Dashboard webview: uPlot charts of the paper's Figure 1 panels and more, live. This file wires the
 // host's messages and the controls to data.ts (what is shown) and render.ts (how), and keeps the
 // view (x axis, smoothing, panels, log scales, zoom) in the webview state.
-import { metricsCsv } from '../src/core/csv';
+import { metricsCsv, runsCsv } from '../src/core/csv';
 import { assignColors, RUN_PALETTE } from '../src/core/overlay';
 import { isHostToWebview, type AlertEvent, type ExportFormat, type HostToWebview, type RunInfo, type WebviewToHost } from '../src/core/protocol';
 import { DashboardData, isXAxis, PANELS, type Panel } from '../src/core/charts/data';
@@ -172,7 +172,9 @@ xsel.addEventListener('change', () => {
   save(); rebuild();
 });
 $('export-png').addEventListener('click', () => send('png', `${run?.id ?? 'run'}-dashboard.png`, charts.dashboardPng()));
-$('export-csv').addEventListener('click', () => send('csv', `${run?.id ?? 'run'}-metrics.csv`, metricsCsv(data.metrics)));
+// with overlaid runs: every run shown (not hidden in the legend), each row under its run's id
+$('export-csv').addEventListener('click', () => send('csv', `${run?.id ?? 'run'}-${overlays.size ? 'overlay-' : ''}metrics.csv`,
+  overlays.size ? runsCsv(chartRuns().map((r) => ({ run: r.id, cols: r.data.metrics }))) : metricsCsv(data.metrics)));
 $('stop').addEventListener('click', () => { if (run && !readOnly) vscode.postMessage({ type: 'stop', runId: run.id }); });
 $('log').addEventListener('click', () => { if (run) vscode.postMessage({ type: 'openLog', runId: run.id }); });
 let resizeTimer: number | undefined;

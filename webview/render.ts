@@ -33,7 +33,7 @@ export function mountLayout(app: HTMLElement): void {
     <label>smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01"> <span id="smoothing-value"></span></label>
     <details id="panel-picker"><summary>Panels</summary><ul id="panel-list"></ul></details>
     <span class="tools"><button id="add-run" title="Draw other runs on these charts">Add run…</button><button id="config-diff" title="The config keys that differ between the runs shown" hidden>Config diff</button></span>
-    <span class="tools">Export <button id="export-png" title="All charts as one PNG image">PNG</button><button id="export-csv" title="Every metric of every step as CSV">CSV</button></span>
+    <span class="tools">Export <button id="export-png" title="All charts as one PNG image">PNG</button><button id="export-csv" title="Every metric of every step as CSV (with overlaid runs: of every run shown, with a run column)">CSV</button></span>
     <vscode-button id="log" secondary>Trainer log</vscode-button>
     <vscode-button id="stop">Stop</vscode-button>
   </div>

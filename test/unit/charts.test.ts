@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { csvField, metricsCsv } from '../../src/core/csv';
+import { csvField, metricsCsv, runsCsv } from '../../src/core/csv';
 import { downsample, m4Rows, visibleRows } from '../../src/core/downsample';
 import { isWebviewToHost, parseEventLine, type MetricsEvent } from '../../src/core/protocol';
-import { RunModel } from '../../src/core/runModel';
+import { RunModel, SeriesColumns } from '../../src/core/runModel';
 import { chartSvg, niceTicks } from '../../src/core/charts/svg';
 import { tempDir } from '../helpers';
 
@@ -102,6 +102,21 @@ test('CSV: the metrics columns of a run read back equal to the events file they 
     });
   });
   assert.equal(csvField('a\nb'), '"a\nb"');
+});
+
+test('CSV of an overlay: every run\'s rows under a run column, the keys of all runs', () => {
+  const a = new SeriesColumns(), b = new SeriesColumns();
+  for (let step = 1; step <= 3; step++) a.push(step, step * 8, 100 + step, { reward_mean: step / 10, kl: step * 0.01 });
+  for (let step = 2; step <= 4; step++) b.push(step, step * 4, 200 + step, { reward_mean: -step, 'grad,norm': step });
+  const text = runsCsv([{ run: 'grpo-1', cols: a }, { run: 'rloo,"2"', cols: b }]);
+  const rows = parseCsv(text);
+  assert.deepEqual(rows[0], ['run', 'step', 'samples_seen', 'time', 'reward_mean', 'kl', 'grad,norm']);
+  assert.deepEqual(rows.slice(1).map((r) => r[0]), ['grpo-1', 'grpo-1', 'grpo-1', 'rloo,"2"', 'rloo,"2"', 'rloo,"2"']);
+  assert.deepEqual(rows[1], ['grpo-1', '1', '8', '101', '0.1', '0.01', '']);
+  assert.deepEqual(rows[6], ['rloo,"2"', '4', '16', '204', '-4', '', '4']);
+  assert.ok(text.endsWith('\r\n'));
+  // a run with no rows yet adds nothing but its keys
+  assert.equal(parseCsv(runsCsv([{ run: 'a', cols: a }, { run: 'empty', cols: new SeriesColumns() }])).length, 4);
 });
 
 /** RFC 4180 reader for the test: quoted fields, doubled quotes, CRLF records. */
