@@ -5,7 +5,8 @@
 //   4. The dashboard's own charts (M4-downsampled) in Chromium: first draw and a zoom at 1M and 10M
 //      points per series, and one live update (a row appended) at 100k and 1M rows.
 //   5. 8 overlaid runs on the same charts: first draw and one live update, at 100k and 1M rows a run.
-//   `node out/bench/bench.js --screenshot FILE.png`: two overlaid runs with an alert, as a PNG to look at.
+//   `node out/bench/bench.js --screenshot FILE.png`: two overlaid runs with an alert, as a PNG to look at;
+//   with `--hover`, a third run (a continuation) and the pointer on a chart: the hover read-out of each run.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -260,18 +261,20 @@ async function benchCharts(): Promise<void> {
 }
 
 /** Two overlaid runs (different estimators), a length-hacking alert, the legend: a PNG to look at. */
-async function screenshot(file: string): Promise<void> {
+async function screenshot(file: string, hover = false): Promise<void> {
   const browser = await dashboardPage();
   if (!browser) throw new Error('no /usr/bin/chromium');
   const page = await browser.open();
-  await page.evaluate(async () => {
+  await page.evaluate(async (hover) => {
     const { Charts, mountLayout, renderLegend, renderAlerts, DashboardData, PANELS, RUN_PALETTE, chunk } = (window as unknown as { RLHF: PageApi }).RLHF;
     document.body.style.background = '#1e1e1e'; document.body.style.color = '#ccc';
     mountLayout(document.getElementById('app')!);
     const N = 2000;
-    const runs = [['grpo', 'estimator=grpo kl=0.001', 0], ['rpp', 'estimator=reinforce_pp kl=0.001', 0.5]] as const;
-    const shown = runs.map(([id, label, v], k) => {
-      const d = new DashboardData(); d.setSmoothing(0.6); d.reset(chunk(0, N, N, v), { step: [], samples: [], time: [], values: {} });
+    // --hover: a third run, a continuation of the first from step 1200 that goes on past the others
+    const runs: [string, string, number, number, number][] = [['grpo', 'estimator=grpo kl=0.001', 0, 0, N], ['rpp', 'estimator=reinforce_pp kl=0.001', 0.5, 0, N],
+      ...(hover ? [['grpo-2', 'estimator=grpo kl=0.001, continued from grpo@1200', 0.25, 1200, 1300] as [string, string, number, number, number]] : [])];
+    const shown = runs.map(([id, label, v, from, n], k) => {
+      const d = new DashboardData(); d.setSmoothing(0.6); d.reset(chunk(from, n, N, v), { step: [], samples: [], time: [], values: {} });
       return { id, label, data: d, color: RUN_PALETTE[k] };
     });
     renderLegend(shown.map((r) => ({ id: r.id, label: r.label, color: r.color, hidden: false, removable: r.id !== 'grpo' })), { toggle() {}, remove() {} });
@@ -280,7 +283,14 @@ async function screenshot(file: string): Promise<void> {
     charts.build({ x: 'step', order: PANELS.map((p) => p.key), hidden: [], log: [], zoom: null }, true, shown);
     charts.draw();
     await new Promise((r) => setTimeout(r, 50));
-  });
+  }, hover);
+  if (hover) {
+    // the pointer on the reward chart at about step 1600: every chart's read-out shows each run's values there
+    const box = await page.locator('.chart[data-panel="reward"] .u-over').boundingBox();
+    if (box) await page.mouse.move(box.x + box.width * 0.64, box.y + box.height / 2);
+    await page.waitForTimeout(100);
+    console.log(`hover: ${await page.locator('.chart[data-panel="reward"] .hover').getAttribute('title')}`);
+  }
   await page.screenshot({ path: file, fullPage: false });
   await browser.close();
   console.log(`screenshot: ${file}`);
@@ -289,7 +299,7 @@ async function screenshot(file: string): Promise<void> {
 (async () => {
   if (process.argv.includes('--charts')) { await benchCharts(); return; } // node out/bench/bench.js --charts: these alone
   const shot = process.argv.indexOf('--screenshot');
-  if (shot > 0) { await screenshot(path.resolve(process.argv[shot + 1] ?? 'dashboard.png')); return; }
+  if (shot > 0) { await screenshot(path.resolve(process.argv[shot + 1] ?? 'dashboard.png'), process.argv.includes('--hover')); return; }
   benchDashboardData(benchTail());
   await benchCharts();
   await benchDraw();

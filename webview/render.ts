@@ -9,6 +9,7 @@ import uPlot from 'uplot';
 import { downsample, extent, type Columns, type M4Cache } from '../src/core/downsample';
 import { formatNumber, formatTicks } from '../src/core/format';
 import { joinColumns } from '../src/core/overlay';
+import { hoverAt } from '../src/core/charts/hover';
 import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../src/core/protocol';
 import { escapeHtml } from '../src/extension/dashboardHtml';
 import { PANELS, X_AXES, emptyNote, panelsFor, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from '../src/core/charts/data';
@@ -282,17 +283,31 @@ export class Charts {
     };
   }
 
-  /** The values under the cursor, in the title (uPlot's legend would add a row under every chart). */
+  /**
+   * The values under the cursor, in the line under the title (uPlot's legend would add a row under
+   * every chart): a lone run's lines by name; with overlaid runs, each run's colour swatch and its
+   * values (hoverAt), its label and every line in the tooltip.
+   */
   private showHover(u: uPlot): void {
     const c = this.charts.find((ch) => ch.plot === u);
     const hover = c?.el.querySelector<HTMLElement>('.hover');
     if (!c || !hover) return;
     const i = u.cursor.idx;
-    if (i === null || i === undefined || !c.shown) { hover.textContent = ''; return; }
-    const vals = c.series.map((s, k) => `${s.label} ${formatNumber(c.shown![k + 1][i])}`);
-    const x = c.shown[0][i];
-    hover.textContent = `${xTitle(this.view.x)} ${Number.isInteger(x) ? x : formatNumber(x)}: ${vals.join(' · ')}`;
-    hover.title = hover.textContent;
+    const x = i === null || i === undefined || !c.shown ? undefined : c.shown[0][i];
+    if (typeof x !== 'number' || !this.runs.length) { hover.textContent = ''; hover.title = ''; return; }
+    const h = hoverAt(c.panel, this.view.x, x, this.runs);
+    hover.title = h.title;
+    if (!this.runs.some((r) => r.color)) { hover.textContent = h.text; return; }
+    hover.replaceChildren(`${h.head}:`, ...h.entries.map((e) => {
+      const item = document.createElement('span');
+      item.className = 'hover-run';
+      item.dataset.run = e.id;
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.background = e.color ?? '';
+      item.append(swatch, e.values); // values are numbers: text
+      return item;
+    }));
   }
 
   private full: [number, number] | null = null;

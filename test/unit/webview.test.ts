@@ -9,6 +9,7 @@ import { RunModel } from '../../src/core/runModel';
 import { DashboardData, emptyNote, PANELS, type Panel, type XAxis } from '../../src/core/charts/data';
 import { logTickLabels, yAxisWidth, yRange } from '../../webview/scale';
 import { ema, EmaColumn } from '../../src/core/charts/smoothing';
+import { hoverAt, valueAt } from '../../src/core/charts/hover';
 
 const close = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(a - b) < 1e-12, `${a} != ${b}`);
 
@@ -239,4 +240,38 @@ test('an empty chart says why: the held-out eval names the config keys it needs,
   const panel = (key: string) => PANELS.find((p) => p.key === key)!;
   assert.match(emptyNote(panel('eval')), /data\.eval_prompts/);
   assert.equal(emptyNote(panel('kl')), 'nothing logged yet: kl');
+});
+
+test('hover read-out of overlaid runs: every run\'s value at the cursor (not only the first run\'s), by swatch, the full text in the title', () => {
+  const NO_EVALS = { step: [], samples: [], time: [], values: {} };
+  const chunk = (steps: number[], values: Record<string, (number | null)[]>) => ({ step: steps, samples: steps.map((s) => s * 8), time: steps, values });
+  const a = new DashboardData(), b = new DashboardData();
+  a.setSmoothing(0); b.setSmoothing(0);
+  const sa = Array.from({ length: 10 }, (_, i) => i + 1), sb = Array.from({ length: 10 }, (_, i) => 2 * (i + 1));
+  a.reset(chunk(sa, { reward_mean: sa.map((s) => s / 10), kl: sa.map(() => 0.1) }), NO_EVALS);
+  // b logs every other step; its KL only at steps 2, 6 and 10
+  b.reset(chunk(sb, { reward_mean: sb.map((s) => -s), kl: sb.map((s) => (s === 2 ? 2 : s === 6 ? 6 : s === 10 ? 10 : null)) }), NO_EVALS);
+  const runs = [{ id: 'a', label: 'kl=0.001', color: '#4477AA', data: a }, { id: 'b', label: 'continued from a@4', color: '#EE6677', data: b }];
+  const reward = PANELS.find((p) => p.key === 'reward')!, kl = PANELS.find((p) => p.key === 'kl')!;
+  // x = 5: a's step 5; b has no step 5, its value at or before it is step 4's
+  const h = hoverAt(reward, 'step', 5, runs);
+  assert.equal(h.head, 'step 5');
+  assert.deepEqual(h.entries.map((e) => [e.id, e.color, e.values]), [['a', '#4477AA', '0.5000'], ['b', '#EE6677', '-4.0000']]);
+  assert.equal(h.text, 'step 5: kl=0.001 0.5000 · continued from a@4 -4.0000');
+  assert.equal(h.title, 'step 5\nkl=0.001: reward_mean 0.5000\ncontinued from a@4: reward_mean -4.0000');
+  // past a run's last step it has no value; a key logged every few steps reads its last value while its line goes on
+  assert.deepEqual(hoverAt(reward, 'step', 15, runs).entries.map((e) => e.values), ['—', '-14.0000']);
+  assert.deepEqual(hoverAt(kl, 'step', 9, runs).entries.map((e) => e.values), ['0.1000', '6.0000']);
+  assert.deepEqual(hoverAt(kl, 'step', 14, runs).entries.map((e) => e.values), ['—', '—'], 'b\'s KL line ends at step 10');
+  assert.equal(hoverAt(reward, 'step', 11, runs).entries[0].values, '1.0000', 'a row apart from the last step still reads it');
+  assert.equal(valueAt([1, 2, 3], [1, 2, 3], 0.5), null, 'before the first row');
+  // a lone run: its lines by name, as before; smoothed, the EMA and the raw value
+  a.setSmoothing(0.6);
+  const lone = hoverAt(reward, 'step', 5, [{ id: 'a', label: 'a', color: null, data: a }]);
+  assert.match(lone.text, /^step 5: reward_mean \(EMA\) [\d.]+ · reward_mean \(raw\) 0\.5000$/);
+  assert.equal(lone.title, lone.text);
+  // a panel of several keys names them once in the head
+  const rm = PANELS.find((p) => p.key === 'rm_rewards')!;
+  assert.equal(hoverAt(rm, 'step', 5, runs).head, 'step 5 (rm_chosen / rm_rejected)');
+  assert.deepEqual(hoverAt(rm, 'step', 5, runs).entries.map((e) => e.values), ['— / —', '— / —']);
 });
