@@ -58,7 +58,7 @@ test('page -> host messages are validated: settings ranges, two columns, a promp
 });
 
 test('host -> page messages are validated: columns in range, numbers finite', () => {
-  const stats = { tokens: 3, stoppedBy: 'eos', firstTokenMs: 1.2, tokensPerSecond: null, device: 'cpu' };
+  const stats = { tokens: 3, stoppedBy: 'eos', firstTokenMs: 1.2, totalMs: 3.4, tokensPerSecond: null, device: 'cpu' };
   const good: HostToPlayground[] = [
     { type: 'init', title: 't', prompt: 'p', choices: [{ id: 'a', label: 'A' }], selected: ['a', null], settings, rewards: null },
     { type: 'token', column: 1, index: 0, text: '4' }, { type: 'done', column: 0, text: '42', stats: { ...stats, stoppedBy: 'eos' } },
