@@ -95,7 +95,8 @@ function noteSettings(): void {
   const s = settings();
   const same = !!initial && typeof s !== 'string' && s.temperature === initial.temperature && s.topP === initial.topP
     && s.topK === (initial.topK ?? 0) && s.maxNewTokens === initial.maxNewTokens && s.greedy === initial.greedy;
-  settingsSource.textContent = same ? `sampling ${initialSource}` : `sampling edited; started ${initialSource}`;
+  settingsSource.textContent = same ? (initialSource ? `sampling ${initialSource}` : '')
+    : `sampling edited${initialSource ? `; started ${initialSource}` : ''}`;
   resetBtn.hidden = same;
 }
 
