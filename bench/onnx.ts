@@ -65,7 +65,7 @@ async function measure(dir: string, prompts: string[], maxNewTokens: number, qua
   const runs = done.slice(1); // the first run is the warm-up
   const ttft = runs.map((d) => d.stats.firstTokenMs).sort((a, b) => a - b);
   const decodeTokens = runs.reduce((s, d) => s + d.stats.tokens - 1, 0);
-  const decodeMs = runs.reduce((s, d) => s + (d.stats.tokensPerSecond ? ((d.stats.tokens - 1) / d.stats.tokensPerSecond) * 1000 : 0), 0);
+  const decodeMs = runs.reduce((s, d) => s + (d.stats.tokens > 1 ? d.stats.totalMs - d.stats.firstTokenMs : 0), 0);
   return { firstTokenMs: ttft[Math.floor(ttft.length / 2)], tokensPerSecond: decodeTokens / (decodeMs / 1000), tokens: runs.reduce((s, d) => s + d.stats.tokens, 0) / runs.length,
     runs: runs.length, device: runs[0].stats.device, maxBlockMs: lag.max / 1e6 };
 }

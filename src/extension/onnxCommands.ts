@@ -1,15 +1,17 @@
 // ONNX in the editor: "Export as ONNX" on a checkpoint of the Runs view, and "RLHF: Try Checkpoint"
 // (the playground), which exports what it runs when it has no export yet. The exporter is the
-// trainer's (`python -m rlhf_trainer.onnx_export`, what `rlhf export --format onnx` runs); the export
-// goes into the checkpoint folder (only onnx/ is added), where `rlhf try` and the playground find it.
+// trainer's (`python -m rlhf_trainer.onnx_export`, what `rlhf export --format onnx` runs). Export as
+// ONNX writes into the checkpoint folder (only onnx/ is added: the user asked for it there, and `rlhf
+// try CHECKPOINT` finds it); the playground's own exports go to the extension's global storage
+// (onnx-cache/), never into a run folder (docs/onnx.md).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import YAML from 'yaml';
 import { checkpointInfos } from '../core/checkpoints';
 import { exportOnnx } from '../core/onnx/exportOnnx';
 import { onnxGraphPath } from '../core/onnx/model';
-import type { PlaygroundChoice } from '../core/onnx/playgroundSession';
+import { cachedChoice, exportCacheDir, runChoices } from '../core/onnx/playgroundRun';
+import { exportName, type PlaygroundChoice } from '../core/onnx/playgroundSession';
 import { isCheckpointNode } from './checkpointCommands';
 import type { Ctx } from './ctx';
 import { PlaygroundPanel } from './playground';
@@ -59,29 +61,9 @@ export async function exportCheckpointOnnx(ctx: Ctx, arg: unknown): Promise<void
   if (go) void vscode.commands.executeCommand('rlhf.tryCheckpoint', arg);
 }
 
-/** The policy a run started from (config.yaml model.policy: the trainer writes it as an absolute path), when it is a local folder. */
-function initialPolicy(runDir: string): string | undefined {
-  try {
-    const cfg = YAML.parse(fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8')) as { model?: { policy?: unknown } } | null;
-    const p = cfg?.model?.policy;
-    return typeof p === 'string' && path.isAbsolute(p) && fs.existsSync(path.join(p, 'config.json')) ? p : undefined;
-  } catch { return undefined; }
-}
-
-/** The models of a run a playground column can run: its checkpoints (newest first) and the initial policy. */
-export function runChoices(runDir: string, runId: string): PlaygroundChoice[] {
-  const choices: PlaygroundChoice[] = checkpointInfos(runDir).reverse().flatMap((c) => [
-    { id: c.dir, label: `${runId} step ${c.step}${onnxGraphPath(c.dir) ? '' : ' (exports first)'}`, detail: c.dir, dir: c.dir },
-    // an int8 graph exported with Export as ONNX (fp32 + int8) is offered next to its fp32 one
-    ...(onnxGraphPath(c.dir, true) ? [{ id: `${c.dir}#int8`, label: `${runId} step ${c.step} int8`, detail: c.dir, dir: c.dir, quantized: true }] : []),
-  ]);
-  const policy = initialPolicy(runDir);
-  // exported into the run folder, not into the user's model folder
-  if (policy) {
-    const dir = path.join(runDir, 'onnx-initial-policy');
-    choices.push({ id: dir, label: `initial policy (${path.basename(policy)})${onnxGraphPath(dir) ? '' : ' (exports first)'}`, detail: policy, dir, source: policy });
-  }
-  return choices;
+/** Where the playground exports a model that has no ONNX export: the extension's global storage, outside every run folder. */
+export function onnxCacheRoot(ctx: Ctx): string {
+  return path.join(ctx.ext.globalStorageUri.fsPath, 'onnx-cache');
 }
 
 interface Target { runDir?: string; runId?: string; selected: string; choices: PlaygroundChoice[] }
@@ -90,15 +72,16 @@ const BROWSE = 'Choose an ONNX Export Folder…';
 
 /** What to open: the checkpoint node given, an ONNX folder (explorer), or a pick among every run's checkpoints. */
 async function pickTarget(ctx: Ctx, arg: unknown): Promise<Target | undefined> {
-  if (isCheckpointNode(arg)) return runTarget(arg.runDir, arg.runId, arg.checkpoint.dir);
+  if (isCheckpointNode(arg)) return runTarget(ctx, arg.runDir, arg.runId, arg.checkpoint.dir);
   let folder = arg instanceof vscode.Uri ? arg.fsPath : undefined;
   if (!folder) {
+    const cache = onnxCacheRoot(ctx);
     const items = ctx.runs().flatMap((r) => checkpointInfos(r.dir).reverse().map((c) => ({ label: `${r.id} step ${c.step}`,
-      description: onnxGraphPath(c.dir) ? 'ONNX exported' : 'exports to ONNX first', run: r, dir: c.dir })));
+      description: onnxGraphPath(c.dir) || onnxGraphPath(exportCacheDir(cache, c.dir)) ? 'ONNX exported' : 'exports to ONNX first', run: r, dir: c.dir })));
     const pick = await vscode.window.showQuickPick([...items, { label: BROWSE, description: 'a folder written by rlhf export --format onnx' }],
       { placeHolder: 'Checkpoint to try' });
     if (!pick) return undefined;
-    if ('run' in pick) return runTarget(pick.run.dir, pick.run.id, pick.dir);
+    if ('run' in pick) return runTarget(ctx, pick.run.dir, pick.run.id, pick.dir);
     folder = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Try This Export' }))?.[0]?.fsPath;
     if (!folder) return undefined;
   }
@@ -106,22 +89,23 @@ async function pickTarget(ctx: Ctx, arg: unknown): Promise<Target | undefined> {
     void vscode.window.showErrorMessage(`RLHF: ${folder} is neither an ONNX export (onnx/model.onnx) nor a checkpoint (config.json).`);
     return undefined;
   }
-  return { selected: folder, choices: [{ id: folder, label: path.basename(folder), detail: folder, dir: folder }] };
+  // a model folder without an export is exported into the cache, not into the folder
+  return { selected: folder, choices: [cachedChoice(onnxCacheRoot(ctx), folder, folder, path.basename(folder))] };
 }
 
-function runTarget(runDir: string, runId: string, selected: string): Target {
-  return { runDir, runId, selected, choices: runChoices(runDir, runId) };
+function runTarget(ctx: Ctx, runDir: string, runId: string, selected: string): Target {
+  return { runDir, runId, selected, choices: runChoices(runDir, runId, onnxCacheRoot(ctx)) };
 }
 
 /** RLHF: Try Checkpoint — the playground on a checkpoint, next to the run's initial policy. */
 export async function tryCheckpoint(ctx: Ctx, arg: unknown): Promise<void> {
   const t = await pickTarget(ctx, arg);
   if (!t) return;
-  const second = t.choices.find((c) => c.source && c.id !== t.selected)?.id ?? null; // the initial policy, side by side
+  const second = t.choices.find((c) => c.initial && c.id !== t.selected)?.id ?? null; // the initial policy, side by side
   PlaygroundPanel.show(ctx, {
     runDir: t.runDir, title: t.runId ? `${t.runId}` : path.basename(t.selected), choices: t.choices, selected: [t.selected, second],
     prepare: async (choice, status, signal) => {
-      const ok = await exportWithProgress(ctx, choice.source ?? choice.dir, choice.dir, choice.label.replace(/ \(exports first\)$/, ''), false, status, signal);
+      const ok = await exportWithProgress(ctx, choice.source ?? choice.dir, choice.dir, exportName(choice), false, status, signal);
       if (!ok) throw new Error(signal?.aborted ? 'the export was cancelled' : ctx.trusted ? 'the ONNX export failed (see the notification and the RLHF Studio log)' : 'exporting needs a trusted workspace');
       ctx.refresh();
     },

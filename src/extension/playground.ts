@@ -4,6 +4,7 @@
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { playgroundSettings } from '../core/onnx/playgroundRun';
 import { PlaygroundSession, runDatasetPrompts, type PlaygroundOptions } from '../core/onnx/playgroundSession';
 import { RewardEngine } from '../core/rewards/engine';
 import { loadRules } from '../core/rewards/load';
@@ -31,8 +32,10 @@ export class PlaygroundPanel {
   private constructor(private readonly ctx: Ctx, readonly panel: vscode.WebviewPanel, req: PlaygroundRequest) {
     const prompts = req.runDir ? runDatasetPrompts(req.runDir) : [];
     const labels = new Map(prompts.map((p) => [p.prompt, p.label]));
+    // the run's rollout sampling (config.yaml rollout, or run_started), and the page says so
+    const { settings, source } = playgroundSettings(req.runDir);
     this.session = new PlaygroundSession({
-      ...req, prompt: prompts[0]?.prompt ?? '', rewards: this.rewards(req.runDir), labelOf: (p) => labels.get(p),
+      ...req, prompt: prompts[0]?.prompt ?? '', settings, settingsSource: source, rewards: this.rewards(req.runDir), labelOf: (p) => labels.get(p),
       log: (m) => ctx.log.error(m),
     }, (m) => void panel.webview.postMessage(m));
     const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(ctx.ext.extensionUri, 'dist', 'playground.js')).toString();

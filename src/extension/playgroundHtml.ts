@@ -21,6 +21,10 @@ section select{max-width:100%}
 .stats,.status,.reward{opacity:.85;margin:2px 0}
 .error{color:var(--vscode-errorForeground,#f48771)}
 .muted{opacity:.7}
+button.link{background:none;border:none;padding:0;color:var(--vscode-textLink-foreground,#3794ff);text-decoration:underline}
+.status.busy::before{content:"";display:inline-block;width:.8em;height:.8em;margin-right:.4em;vertical-align:-.1em;border:2px solid currentColor;border-right-color:transparent;border-radius:50%;animation:spin 1s linear infinite}
+@keyframes spin{to{transform:rotate(360deg)}}
+.tps{cursor:help}
 `;
 
 export function playgroundHtml(o: PlaygroundHtmlInput): string {

@@ -47,6 +47,7 @@ test('the page streams a greedy answer from the session, shows tokens/s and the 
     title: 'arithmetic <b>x</b>', prompt: '30+12=', device: 'cpu', workerScript: path.join(DIST, 'onnx-worker.js'),
     choices: [{ id: 'a', label: 'step 3', dir }, { id: 'b', label: 'initial policy', dir }], selected: ['a', 'b'],
     rewards: { engine, describe: 'correct' }, labelOf: (p) => (p === '30+12=' ? '42' : undefined),
+    settings: { temperature: 1, topP: 1, topK: 0, maxNewTokens: 64, greedy: false }, settingsSource: "from the run's rollout settings (test)",
   }, (m) => void page?.evaluate((msg) => window.postMessage(msg, '*'), m));
   try {
     page = await browser.newPage();
@@ -61,6 +62,15 @@ test('the page streams a greedy answer from the session, shows tokens/s and the 
     await page.waitForFunction(() => document.querySelector<HTMLTextAreaElement>("#prompt")?.value === '30+12=', undefined, { timeout: 60_000 });
     assert.equal(await page.textContent('#title'), 'arithmetic <b>x</b>', 'the title is text');
     assert.equal(await page.inputValue('[data-column="1"] .model'), 'b');
+    // the settings say where they came from; an edit says so and offers a reset that puts them back
+    assert.equal(await page.textContent('#settings-source'), "sampling from the run's rollout settings (test)");
+    assert.equal(await page.inputValue('#temperature'), '1');
+    assert.equal(await page.isVisible('#reset-settings'), false);
+    await page.fill('#temperature', '0.3');
+    assert.match((await page.textContent('#settings-source')) ?? '', /^sampling edited; started from the run's rollout settings/);
+    await page.click('#reset-settings');
+    assert.equal(await page.inputValue('#temperature'), '1');
+    assert.equal(await page.textContent('#settings-source'), "sampling from the run's rollout settings (test)");
     await page.check('#greedy');
     await page.click('#generate');
     await page.waitForFunction(() => document.querySelectorAll('[data-column][data-done]').length === 2, undefined, { timeout: 120_000 });
@@ -71,7 +81,8 @@ test('the page streams a greedy answer from the session, shows tokens/s and the 
     const [expected] = await engine.evaluate([{ prompt: '30+12=', response: reference.text, label: '42' }]);
     for (const c of [0, 1]) {
       assert.equal(await page.textContent(`[data-column="${c}"] .output`), reference.text);
-      assert.match((await page.textContent(`[data-column="${c}"] .tps`)) ?? '', /tokens\/s$/);
+      // a rate from 8 decode tokens on, else "n tokens in X ms" (playgroundProtocol.ts decodeRate)
+      assert.match((await page.textContent(`[data-column="${c}"] .tps`)) ?? '', /^([\d.]+ tokens\/s|\d+ tokens? in \d+ ms)$/);
       assert.match((await page.textContent(`[data-column="${c}"] .ttft`)) ?? '', /^first token [\d.]+ ms$/);
       assert.equal(await page.textContent(`[data-column="${c}"] .reward`), `reward ${expected.reward.toFixed(3)} (correct ${expected.breakdown.correct.toFixed(3)})`);
     }

@@ -58,7 +58,7 @@ test('page -> host messages are validated: settings ranges, two columns, a promp
 });
 
 test('host -> page messages are validated: columns in range, numbers finite', () => {
-  const stats = { tokens: 3, stoppedBy: 'eos', firstTokenMs: 1.2, tokensPerSecond: null, device: 'cpu' };
+  const stats = { tokens: 3, stoppedBy: 'eos', firstTokenMs: 1.2, totalMs: 3.4, tokensPerSecond: null, device: 'cpu' };
   const good: HostToPlayground[] = [
     { type: 'init', title: 't', prompt: 'p', choices: [{ id: 'a', label: 'A' }], selected: ['a', null], settings, rewards: null },
     { type: 'token', column: 1, index: 0, text: '4' }, { type: 'done', column: 0, text: '42', stats: { ...stats, stoppedBy: 'eos' } },
@@ -192,7 +192,9 @@ test('Stop during generation ends the answer within a few tokens; a model withou
   s.handle({ type: 'ready' });
   await run({ type: 'generate', prompt: '30+12=', models: ['ckpt', null], settings: { ...settings, maxNewTokens: MAX_NEW_TOKENS_LIMIT } });
   const statuses = posted.filter((p) => p.m.type === 'status').map((p) => (p.m as { message: string }).message);
-  assert.ok(statuses.includes('exporting embedded model to ONNX…') && statuses.includes('copying'), statuses.join(' | '));
+  // the exporter's lines reach the column, saying what is exported (the first one at once)
+  assert.ok(statuses.includes('exporting embedded model to ONNX: starting the exporter (Python, torch)…')
+    && statuses.includes('exporting embedded model to ONNX: copying'), statuses.join(' | '));
   const done = posted.find((p) => p.m.type === 'done')?.m as Extract<HostToPlayground, { type: 'done' }>;
   assert.equal(done.stats.stoppedBy, 'aborted');
   assert.ok(done.stats.tokens >= 1 && done.stats.tokens < MAX_NEW_TOKENS_LIMIT, `${done.stats.tokens} of ${MAX_NEW_TOKENS_LIMIT} tokens`);

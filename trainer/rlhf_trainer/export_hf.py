@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -49,10 +50,30 @@ def _fmt(v) -> str:
     return "n/a" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def is_local_path(ref: str) -> bool:
+    """Whether a model.policy value names a folder on this machine rather than a Hugging Face Hub id
+    (`org/name`): absolute, home-relative, explicitly relative, a Windows drive, or an existing folder."""
+    return (os.path.isabs(ref) or ref.startswith(("~", "./", "../", ".\\", "..\\")) or "\\" in ref
+            or bool(re.match(r"^[A-Za-z]:", ref)) or Path(ref).expanduser().is_dir())
+
+
+def describe_model(ref: str) -> str:
+    """A model.policy value as the model card may show it: a Hub id as it is; a local folder by its name only
+    (the trainer writes the absolute path, which names the user's machine and means nothing to a reader)."""
+    if not is_local_path(ref):
+        return f"`{ref}`"
+    name = re.split(r"[\\/]", ref.rstrip("/\\"))[-1] or "model"
+    return f"a local model folder named `{name}`"
+
+
 def model_card(ckpt: Path, step: int, base_model: str | None, estimator: str | None) -> str:
+    """The README.md of an export. It names the run, the checkpoint and the initial policy by name only:
+    no absolute path of this machine goes into a folder meant to be shared or uploaded."""
     run_dir = ckpt.parent.parent
     metrics, evaluation = measured_at(run_dir, step)
-    lines = ["---", "library_name: transformers", "tags: [rlhf, reinforce-plus-plus, rlhf-studio]", "---", "",
+    hub_base = base_model if base_model and not is_local_path(base_model) else None
+    lines = ["---", "library_name: transformers", *([f"base_model: {hub_base}"] if hub_base else []),
+             "tags: [rlhf, reinforce-plus-plus, rlhf-studio]", "---", "",
              f"# {run_dir.name} at step {step}", "",
              "Exported by RLHF Studio (`python -m rlhf_trainer.export_hf`) from checkpoint "
              f"`{ckpt.name}` of run `{run_dir.name}`.", "",
@@ -60,7 +81,7 @@ def model_card(ckpt: Path, step: int, base_model: str | None, estimator: str | N
     if estimator:
         lines.append(f"| estimator | {estimator} |")
     if base_model:
-        lines.append(f"| initial policy | `{base_model}` |")
+        lines.append(f"| initial policy | {describe_model(base_model)} |")
     lines.append(f"| reward (mean, step {step}) | {_fmt(metrics.get('reward_mean'))} |")
     if evaluation:
         for k, v in sorted((evaluation.get("values") or {}).items()):

@@ -54,6 +54,7 @@ def test_keep_marker_survives_pruning_and_export_generates_like_the_checkpoint(t
     assert "| step | 1 |" in card and "| run | `run` |" in card
     assert "reward (mean, step 1) | n/a" not in card  # the step's reward is in the card
     assert "eval_" in card, card
+    assert str(ROOT) not in card and "a local model folder named `model`" in card, card
     prompts = ["12+7=", "3+45=", "60+9="]
     assert _greedy(out, prompts) == _greedy(first, prompts)
 
@@ -72,3 +73,29 @@ def test_prune_skips_kept_checkpoints_and_does_not_count_them(tmp_path):
     (tmp_path / "step-000001" / KEEP).write_text("")
     prune(tmp_path, keep_last=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step-000001", "step-000003", "step-000004"]
+
+
+def test_model_card_names_no_absolute_path_of_the_machine(tmp_path):
+    """The trainer writes model.policy as an absolute path; the card names the folder, never the path
+    (the card goes wherever the export is shared or uploaded). A Hub id stays as it is, as base_model too."""
+    import json
+    import os
+    import re
+
+    from rlhf_trainer.export_hf import model_card
+    run = tmp_path / "runs" / "my-run"
+    ckpt = run / "checkpoints" / "step-000003"
+    ckpt.mkdir(parents=True)
+    (run / "events.jsonl").write_text(json.dumps({"type": "metrics", "step": 3, "values": {"reward_mean": 0.5}}) + "\n")
+    policy = tmp_path / "models" / "tiny-policy"
+    policy.mkdir(parents=True)
+    home = os.path.expanduser("~")
+    for ref in (str(policy), os.path.join(home, "models", "tiny-policy"), "~/models/tiny-policy", "C:\\models\\tiny-policy"):
+        card = model_card(ckpt, 3, ref, "reinforce_pp")
+        assert str(tmp_path) not in card and home not in card and ref not in card, card
+        assert not re.search(r"(^|[\s`(])(/[^\s`|]+/|~/|[A-Za-z]:\\)", card), card
+        assert "| initial policy | a local model folder named `tiny-policy` |" in card, card
+        assert "base_model:" not in card
+    card = model_card(ckpt, 3, "Qwen/Qwen2.5-0.5B", None)
+    assert "| initial policy | `Qwen/Qwen2.5-0.5B` |" in card and "base_model: Qwen/Qwen2.5-0.5B" in card, card
+    assert "| run | `my-run` |" in card and "| reward (mean, step 3) | 0.5 |" in card, card

@@ -1,6 +1,6 @@
 // Token generation on an exported causal LM with the KV cache: one prefill over the prompt, then one
 // token per step feeding back present.* as past_key_values.*. Greedy (argmax, the first maximum as
-// torch.argmax picks) or sampled (temperature, top-p) with a seeded generator, streaming each token.
+// torch.argmax picks) or sampled (temperature, top-k, top-p) with a seeded generator, streaming each token.
 import { ort, type Ort } from './runtime';
 import type { OnnxCausalLM } from './model';
 
@@ -10,6 +10,8 @@ export interface GenerateOptions {
   greedy?: boolean;
   temperature?: number;
   topP?: number;
+  /** Keep only the k most likely tokens before top-p (0 or absent: off), as the trainer's rollout.top_k. */
+  topK?: number;
   /** Seed of the sampling generator (same seed, same tokens). */
   seed?: number;
   /** Called as each token is chosen; `text` is what this token added to the decoded answer. */
@@ -52,14 +54,18 @@ export function argmax(row: Float32Array): number {
   return best;
 }
 
-/** Sample from softmax(row / temperature) restricted to the smallest set of tokens whose mass reaches topP. */
-export function sampleTopP(row: Float32Array, temperature: number, topP: number, random: () => number): number {
+/**
+ * Sample from softmax(row / temperature) restricted to the k most likely tokens (topK > 0), then to the smallest
+ * set of those whose renormalised mass reaches topP: the order of transformers' warpers (temperature, top-k, top-p).
+ */
+export function sampleTopP(row: Float32Array, temperature: number, topP: number, random: () => number, topK = 0): number {
   if (!(temperature > 0)) return argmax(row);
   let max = -Infinity;
   for (const v of row) if (v > max) max = v;
-  const probs = Array.from(row, (v, id) => ({ id, p: Math.exp((v - max) / temperature) }));
-  const total = probs.reduce((s, x) => s + x.p, 0);
+  let probs = Array.from(row, (v, id) => ({ id, p: Math.exp((v - max) / temperature) }));
   probs.sort((a, b) => b.p - a.p);
+  if (topK > 0 && topK < probs.length) probs = probs.slice(0, topK);
+  const total = probs.reduce((s, x) => s + x.p, 0);
   const kept: typeof probs = [];
   let mass = 0;
   for (const x of probs) {
@@ -104,7 +110,7 @@ export async function generate(model: OnnxCausalLM, promptIds: number[], opts: G
   const { maxNewTokens, note } = fitPositions(model, promptIds.length, opts.maxNewTokens);
   const { layers, kvHeads, headDim } = model.cache;
   const random = seededRandom(opts.seed ?? 0);
-  const pick = (row: Float32Array) => (opts.greedy ? argmax(row) : sampleTopP(row, opts.temperature ?? 1, opts.topP ?? 1, random));
+  const pick = (row: Float32Array) => (opts.greedy ? argmax(row) : sampleTopP(row, opts.temperature ?? 1, opts.topP ?? 1, random, opts.topK ?? 0));
   const empty = new (ort().Tensor)('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
   let past: Record<string, Ort.Tensor> = {};
   for (let i = 0; i < layers; i++) past[`past_key_values.${i}.key`] = past[`past_key_values.${i}.value`] = empty;

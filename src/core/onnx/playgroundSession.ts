@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { CONFIG_FILE, readGuarded } from '../run/files';
 import {
-  COLUMNS, isPlaygroundToHost, type GenerateSettings, type HostToPlayground, type ModelChoice, type PlaygroundToHost,
+  COLUMNS, decodeRate, isPlaygroundToHost, type GenerateSettings, type HostToPlayground, type ModelChoice, type PlaygroundToHost,
 } from '../playgroundProtocol';
 import { Worker } from 'node:worker_threads';
 import { onnxGraphPath, OnnxModelError, type LoadOptions } from './model';
@@ -21,6 +21,8 @@ export interface PlaygroundChoice extends ModelChoice {
   source?: string;
   /** Run the int8 graph (onnx/model_quantized.onnx). */
   quantized?: boolean;
+  /** The run's initial policy (the second column starts on it). */
+  initial?: boolean;
 }
 
 /**
@@ -41,6 +43,8 @@ export interface PlaygroundOptions {
   /** Choice ids of the columns at start (null: the column is empty). */
   selected: (string | null)[];
   settings?: Partial<GenerateSettings>;
+  /** Where `settings` came from, shown beside them (playgroundRun.ts playgroundSettings: the run's rollout, or the defaults). */
+  settingsSource?: string;
   /** The run's reward rules (scored per answer) and how to describe them; absent: no reward column. */
   rewards?: { engine: PlaygroundScorer; describe: string };
   /** The dataset label of a prompt, for rules that compare with it (answer_match). */
@@ -54,11 +58,15 @@ export interface PlaygroundOptions {
   log?: (message: string) => void;
 }
 
-export const DEFAULT_SETTINGS: GenerateSettings = { temperature: 0.7, topP: 0.95, maxNewTokens: 64, greedy: false };
+/** The page's settings when there is no run to take them from (an ONNX folder picked by hand). */
+export const DEFAULT_SETTINGS: GenerateSettings = { temperature: 0.7, topP: 0.95, topK: 0, maxNewTokens: 64, greedy: false };
 
 export class PlaygroundSession {
   /** Each choice's model, loaded in the generation thread (resolves to the device it runs on). */
   private readonly models = new Map<string, Promise<'cpu' | 'cuda'>>();
+  /** The columns waiting for each choice's export and load: its status lines go to every one of them. */
+  private readonly waiting = new Map<string, Set<number>>();
+  private readonly lastStatus = new Map<string, string>();
   private worker?: Worker;
   private nextReq = 0;
   private readonly loadWaiters = new Map<string, { resolve: (d: 'cpu' | 'cuda') => void; reject: (e: Error) => void }>();
@@ -85,10 +93,10 @@ export class PlaygroundSession {
   }
 
   private sendInit(): void {
-    const { title, prompt, choices, selected, rewards } = this.o;
+    const { title, prompt, choices, selected, rewards, settingsSource } = this.o;
     this.post({ type: 'init', title, prompt, choices: choices.map(({ id, label, detail }) => ({ id, label, detail })),
       selected: Array.from({ length: COLUMNS }, (_, i) => selected[i] ?? null), settings: { ...DEFAULT_SETTINGS, ...this.o.settings },
-      rewards: rewards?.describe ?? null });
+      ...(settingsSource ? { settingsSource } : {}), rewards: rewards?.describe ?? null });
   }
 
   /** Runs every selected column on the prompt at the same time; a previous generation is stopped first. */
@@ -97,6 +105,8 @@ export class PlaygroundSession {
     await this.running.catch(() => undefined);
     const ctl = new AbortController();
     this.current = ctl;
+    // every column is waiting before either starts its model: both get the first status line of a shared export
+    models.forEach((id, column) => { if (id !== null) this.wait(id, column); });
     await Promise.all(models.map((id, column) => (id === null ? Promise.resolve() : this.runColumn(column, id, prompt, settings, ctl.signal))));
   }
 
@@ -104,17 +114,20 @@ export class PlaygroundSession {
     const choice = this.o.choices.find((c) => c.id === id);
     if (!choice) { this.post({ type: 'error', column, message: `unknown model ${id}` }); return; }
     try {
-      await this.model(choice, column, signal);
+      await this.model(choice, signal);
     } catch (e) {
       this.fail(column, choice, e);
       return;
+    } finally {
+      this.waiting.get(choice.id)?.delete(column);
     }
     if (signal.aborted) { this.post({ type: 'error', column, message: 'stopped' }); return; }
     try {
       const { result: g, device } = await this.remoteGenerate(choice.id, prompt, settings, signal,
         (index, text) => this.post({ type: 'token', column, index, text }));
       this.post({ type: 'done', column, text: g.text,
-        stats: { tokens: g.tokens.length, stoppedBy: g.stoppedBy, firstTokenMs: g.firstTokenMs, tokensPerSecond: g.tokensPerSecond, device } });
+        stats: { tokens: g.tokens.length, stoppedBy: g.stoppedBy, firstTokenMs: g.firstTokenMs, totalMs: g.totalMs,
+          tokensPerSecond: decodeRate(g.tokens.length, g.firstTokenMs, g.totalMs), device } });
       await this.score(column, prompt, g.text);
     } catch (e) {
       this.fail(column, choice, e);
@@ -161,21 +174,40 @@ export class PlaygroundSession {
       const abort = () => w.postMessage({ type: 'abort', req } satisfies WorkerIn);
       signal.addEventListener('abort', abort, { once: true });
       w.postMessage({ type: 'generate', req, id, prompt, maxNewTokens: s.maxNewTokens, greedy: s.greedy || s.temperature === 0,
-        temperature: s.temperature, topP: s.topP, seed: Math.floor(Math.random() * 2 ** 31) } satisfies WorkerIn);
+        temperature: s.temperature, topP: s.topP, topK: s.topK ?? 0, seed: Math.floor(Math.random() * 2 ** 31) } satisfies WorkerIn);
     });
   }
 
-  /** A choice's export loaded in the thread, exported first when the folder has none (shared by both columns). */
-  private model(choice: PlaygroundChoice, column: number, signal: AbortSignal): Promise<'cpu' | 'cuda'> {
+  /** `column` waits for model `id`; it is shown the model's latest status line while its export or load is under way. */
+  private wait(id: string, column: number): void {
+    const waiting = this.waiting.get(id) ?? new Set<number>();
+    this.waiting.set(id, waiting.add(column));
+    const last = this.lastStatus.get(id);
+    if (last !== undefined) this.post({ type: 'status', column, message: last });
+  }
+
+  /** A status line to every column waiting for `choice` (both columns may run the same model). */
+  private status(choice: PlaygroundChoice, message: string): void {
+    this.lastStatus.set(choice.id, message);
+    for (const column of this.waiting.get(choice.id) ?? []) this.post({ type: 'status', column, message });
+  }
+
+  /**
+   * A choice's export loaded in the thread, exported first when the folder has none (shared by both columns).
+   * The exporter's progress lines reach the columns as `exporting MODEL to ONNX: LINE`: the first Generate
+   * waits on the export (15-20 s), and the column is where the user is looking.
+   */
+  private model(choice: PlaygroundChoice, signal: AbortSignal): Promise<'cpu' | 'cuda'> {
     let p = this.models.get(choice.id);
     if (!p) {
       p = (async () => {
         if (!onnxGraphPath(choice.dir, choice.quantized)) {
           if (!this.o.prepare) throw new OnnxModelError(`${choice.dir}: no ONNX export (onnx/${choice.quantized ? 'model_quantized' : 'model'}.onnx)`);
-          this.post({ type: 'status', column, message: `exporting ${choice.label} to ONNX…` });
-          await this.o.prepare(choice, (message) => this.post({ type: 'status', column, message }), signal);
+          const name = exportName(choice);
+          this.status(choice, `exporting ${name} to ONNX: starting the exporter (Python, torch)…`);
+          await this.o.prepare(choice, (line) => this.status(choice, `exporting ${name} to ONNX: ${line}`), signal);
         }
-        this.post({ type: 'status', column, message: `loading ${choice.label}…` });
+        this.status(choice, `loading ${exportName(choice)}…`);
         const w = this.thread();
         return new Promise<'cpu' | 'cuda'>((resolve, reject) => {
           this.loadWaiters.set(choice.id, { resolve, reject });
@@ -184,6 +216,7 @@ export class PlaygroundSession {
       })();
       this.models.set(choice.id, p);
       p.catch(() => this.models.delete(choice.id)); // a failed export or load is tried again on the next Generate
+      p.then(() => this.lastStatus.delete(choice.id), () => this.lastStatus.delete(choice.id)); // replayed only while under way
     }
     return p;
   }
@@ -220,6 +253,9 @@ export class PlaygroundSession {
     await w.terminate();
   }
 }
+
+/** A choice's label without the "(exports first)" the model list adds. */
+export const exportName = (c: Pick<PlaygroundChoice, 'label'>) => c.label.replace(/ \(exports first\)$/, '');
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 

@@ -9,7 +9,7 @@ import { loadOnnxCausalLM, type LoadOptions, type OnnxCausalLM } from './model';
 
 export type WorkerIn =
   | { type: 'load'; id: string; dir: string; quantized?: boolean; device?: LoadOptions['device'] }
-  | { type: 'generate'; req: number; id: string; prompt: string; maxNewTokens: number; greedy: boolean; temperature: number; topP: number; seed: number }
+  | { type: 'generate'; req: number; id: string; prompt: string; maxNewTokens: number; greedy: boolean; temperature: number; topP: number; topK?: number; seed: number }
   | { type: 'abort'; req: number }
   | { type: 'release' };
 
@@ -43,7 +43,7 @@ async function handle(m: WorkerIn): Promise<void> {
       running.set(m.req, ctl);
       try {
         const { promptIds: _ids, ...result } = await generate(model, encodePrompt(model, m.prompt), {
-          maxNewTokens: m.maxNewTokens, greedy: m.greedy, temperature: m.temperature, topP: m.topP, seed: m.seed, signal: ctl.signal,
+          maxNewTokens: m.maxNewTokens, greedy: m.greedy, temperature: m.temperature, topP: m.topP, topK: m.topK, seed: m.seed, signal: ctl.signal,
           onToken: (t) => send({ type: 'token', req: m.req, index: t.index, text: t.text }),
         });
         send({ type: 'done', req: m.req, result, device: model.device });
