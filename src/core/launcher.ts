@@ -178,5 +178,9 @@ export async function killRun(runDir: string, handle: TrainerHandle | undefined,
   // our child: its exit handler records the end (with the noted reason); else record it here
   if (handle) await Promise.race([handle.exited, sleep(5_000)]);
   else if (!isTrainer(pid, runDir)) recordUnreportedEnd(runDir, { reason, exitCode: null, signal: 'SIGKILL', pid });
+  // under torchrun the launcher's exit can come while a killed rank is still going (its handler then stands
+  // aside for a live trainer): once every process of the run has gone, a status still live is recorded here
+  for (const deadline = Date.now() + 5_000; runProcesses(runDir).length && Date.now() < deadline;) await sleep(50);
+  if (!runProcesses(runDir).length) recordUnreportedEnd(runDir, { reason, exitCode: null, signal: 'SIGKILL', pid });
   return true;
 }
