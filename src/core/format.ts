@@ -42,3 +42,12 @@ export function formatDuration(seconds: number | null): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/** When a file was saved, short enough for a tree row: the time today, month and day with the time this year, else the date. */
+export function formatWhen(when: Date, now: Date = new Date()): string {
+  const hm = `${String(when.getHours()).padStart(2, '0')}:${String(when.getMinutes()).padStart(2, '0')}`;
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  if (when.toDateString() === now.toDateString()) return hm;
+  if (when.getFullYear() === now.getFullYear()) return `${months[when.getMonth()]} ${when.getDate()} ${hm}`;
+  return `${when.getFullYear()}-${String(when.getMonth() + 1).padStart(2, '0')}-${String(when.getDate()).padStart(2, '0')}`;
+}

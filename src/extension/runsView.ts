@@ -9,7 +9,7 @@
 // file) shows a warning with the problem beside the good runs.
 import * as vscode from 'vscode';
 import { announcedCheckpointsAsync, checkpointInfosAsync, formatBytes, type CheckpointInfo } from '../core/checkpoints';
-import { formatNumber } from '../core/format';
+import { formatNumber, formatWhen } from '../core/format';
 import { isRewardModelRun } from '../core/rewardModel';
 import type { RunEntry } from '../core/run/listing';
 import { remoteOnlyCheckpoints } from '../core/launch/ray';
@@ -236,9 +236,10 @@ function checkpointItem(node: CheckpointNode): vscode.TreeItem {
   const reward = c.metrics.reward_mean;
   const when = new Date(c.time);
   const acc = c.metrics.rm_accuracy;
-  item.description = [when.toLocaleString(), formatBytes(c.bytes), typeof reward === 'number' ? `reward ${formatNumber(reward, 3)}` : undefined,
-    typeof acc === 'number' ? `acc ${formatNumber(acc, 3)}` : undefined,
-    c.kept ? 'kept' : undefined].filter(Boolean).join(' · ');
+  // what tells checkpoints apart first (a narrow view cuts the end): reward, size, then a short time (the tooltip has the date)
+  item.description = [typeof reward === 'number' ? `reward ${formatNumber(reward, 3)}` : undefined,
+    typeof acc === 'number' ? `acc ${formatNumber(acc, 3)}` : undefined, formatBytes(c.bytes),
+    c.kept ? 'kept' : undefined, formatWhen(when)].filter(Boolean).join(' · ');
   item.iconPath = new vscode.ThemeIcon(c.kept ? 'pinned' : 'save');
   item.contextValue = `${c.kept ? 'checkpoint-kept' : 'checkpoint'}${node.rewardModel ? '-rm' : ''}`;
   const tip = new vscode.MarkdownString();

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { downsample } from '../../src/core/downsample';
-import { formatDuration, formatNumber, formatTicks } from '../../src/core/format';
+import { formatDuration, formatNumber, formatTicks, formatWhen } from '../../src/core/format';
 import type { MetricsEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
 import { DashboardData, emptyNote, PANELS, type Panel, type XAxis } from '../../src/core/charts/data';
@@ -274,4 +274,11 @@ test('hover read-out of overlaid runs: every run\'s value at the cursor (not onl
   const rm = PANELS.find((p) => p.key === 'rm_rewards')!;
   assert.equal(hoverAt(rm, 'step', 5, runs).head, 'step 5 (rm_chosen / rm_rejected)');
   assert.deepEqual(hoverAt(rm, 'step', 5, runs).entries.map((e) => e.values), ['— / —', '— / —']);
+});
+
+test('formatWhen: a checkpoint row names the time today, month and day this year, the date before', () => {
+  const now = new Date(2026, 11, 7, 15, 30);
+  assert.equal(formatWhen(new Date(2026, 11, 7, 9, 5), now), '09:05');
+  assert.equal(formatWhen(new Date(2026, 10, 25, 23, 59), now), 'Nov 25 23:59');
+  assert.equal(formatWhen(new Date(2025, 0, 3, 8, 0), now), '2025-01-03');
 });
