@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ConfigSchema } from './schemaTypes';
+import { positionsOf } from './modelPositions';
 
 /** algorithm.estimator of schemas/config.schema.json (the type is generated from it: src/core/schemaTypes.ts). */
 export type Estimator = NonNullable<NonNullable<ConfigSchema['algorithm']>['estimator']>;
@@ -83,9 +84,6 @@ export function guessKeys(keys: string[]): { prompt: string | undefined; label: 
   return { prompt, label };
 }
 
-/** The keys a model's config.json gives its context length under (preflight.py POSITION_KEYS, in its order). */
-export const POSITION_KEYS = ['max_position_embeddings', 'n_positions', 'max_sequence_length', 'seq_length', 'n_ctx', 'max_seq_len'] as const;
-
 /** The config.json of a model folder, or of a model id's newest snapshot in the local Hugging Face cache. */
 function modelConfigFile(model: string, env: NodeJS.ProcessEnv): string | undefined {
   if (fs.existsSync(model)) return path.join(model, 'config.json');
@@ -103,15 +101,7 @@ export function modelPositions(model: string, env: NodeJS.ProcessEnv = process.e
   const file = modelConfigFile(model, env);
   let conf: Record<string, unknown>;
   try { conf = JSON.parse(fs.readFileSync(file ?? '', 'utf8')) as Record<string, unknown>; } catch { return undefined; }
-  // multimodal configs keep the language model's under text_config (transformers' get_text_config)
-  for (const c of [conf.text_config, conf]) {
-    if (!c || typeof c !== 'object') continue;
-    for (const key of POSITION_KEYS) {
-      const v = (c as Record<string, unknown>)[key];
-      if (typeof v === 'number' && Number.isInteger(v) && v > 0) return { positions: v, key };
-    }
-  }
-  return undefined;
+  return positionsOf(conf);
 }
 
 /** The preset's prompt length with a real model (data.max_prompt_tokens): Table 1's 1024 prompt + 1024 response. */

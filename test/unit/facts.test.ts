@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { PANELS } from '../../src/core/charts/data';
 import { ESTIMATORS } from '../../src/core/compare';
+import { POSITION_KEYS } from '../../src/core/modelPositions';
 import { GROUPED_ESTIMATORS } from '../../src/core/presets';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -40,4 +41,8 @@ test('metric names: every dashboard panel of training metrics plots a metric eve
   const plotted = PANELS.filter((p) => !p.eval).flatMap((p) => p.keys);
   assert.ok(plotted.length > 0);
   assert.deepEqual(plotted.filter((k) => !required.has(k)), []);
+});
+
+test("a model's context-length keys: the TypeScript readers' list is preflight.py's, in its order", () => {
+  assert.deepEqual([...POSITION_KEYS], pythonTuple('trainer/rlhf_trainer/preflight.py', 'POSITION_KEYS'));
 });

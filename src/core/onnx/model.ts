@@ -3,6 +3,7 @@
 // the CLI (`rlhf try`), the extension host's playground and the tests share it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { positionsOf } from '../modelPositions';
 import { ort, type Ort } from './runtime';
 import { Tokenizer } from '@huggingface/tokenizers';
 
@@ -26,9 +27,6 @@ export interface OnnxCausalLM {
   /** Positions the model has (prompt + generated tokens), and the config.json key it comes from; null when config.json names none. */
   positions: { count: number; key: string } | null;
 }
-
-/** config.json keys that give a model's positions, in the trainer's order (preflight.py POSITION_KEYS). */
-const POSITION_KEYS = ['max_position_embeddings', 'n_positions', 'max_sequence_length', 'seq_length', 'n_ctx'];
 
 export interface LoadOptions {
   /** Use onnx/model_quantized.onnx (int8) instead of onnx/model.onnx. */
@@ -123,9 +121,9 @@ export async function loadOnnxCausalLM(dir: string, opts: LoadOptions = {}): Pro
   const [session, device] = await openSession(graph, opts.device ?? 'auto');
   const missing = ['input_ids', 'attention_mask', 'past_key_values.0.key'].filter((n) => !session.inputNames.includes(n));
   if (missing.length) throw new OnnxModelError(`${graph}: not a causal-LM graph with a KV cache (no input ${missing.join(', ')}); export it with python -m rlhf_trainer.onnx_export`);
-  const key = POSITION_KEYS.find((k) => (num(config[k]) ?? 0) > 0);
+  const found = positionsOf(config);
   return { dir, session, tokenizer, cache, eos: eosIds(config, generation), graph, device, takesPositionIds: session.inputNames.includes('position_ids'),
-    positions: key ? { count: num(config[key])!, key } : null };
+    positions: found ? { count: found.positions, key: found.key } : null };
 }
 
 /** The one-line instruction to export a checkpoint folder (next to it, so `try DIR` finds it). */
