@@ -49,6 +49,12 @@ def log_probs_from_logits(logits: torch.Tensor, tokens: torch.Tensor, temperatur
     return logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
 
 
+def entropy_from_log_probs(logp: torch.Tensor, probs: torch.Tensor | None = None) -> torch.Tensor:
+    """H_t = -sum pi log pi from log pi (log_softmax of the raw logits; `probs`: its exp, when the caller has
+    it); a masked token (log pi = -inf) adds 0."""
+    return -((logp.exp() if probs is None else probs) * logp).nansum(dim=-1)
+
+
 def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
     """H_t = logsumexp(z) - sum softmax(z) * z, on the raw logits (before temperature)."""
     z = logits.float()

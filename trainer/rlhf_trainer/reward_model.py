@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from .rewards import RewardItem, SourceResult
+from .update import mixed_precision
 
 
 def reward_model_problem(path: str, trust_remote_code: bool = False) -> str | None:
@@ -79,12 +80,12 @@ def load_reward_model(path: str, device: torch.device, dtype: torch.dtype, trust
     return model.to(device), tokenizer
 
 
-def score_texts(model, tokenizer, texts: list[str], max_length: int | None, autocast: bool) -> torch.Tensor:
+def score_texts(model, tokenizer, texts: list[str], max_length: int | None, autocast: str | bool) -> torch.Tensor:
     """[B] float32 scores of `texts` in one forward (gradients flow when the caller allows them)."""
     device = next(model.parameters()).device
     enc = tokenizer(texts, return_tensors="pt", padding=True, truncation=max_length is not None,
                     max_length=max_length).to(device)
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+    with mixed_precision(autocast):
         return model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[:, 0].float()
 
 

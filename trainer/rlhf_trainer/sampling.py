@@ -55,9 +55,10 @@ def draw(logits: torch.Tensor, keys: torch.Tensor | None, position: int, tempera
     token whose cumulative probability (float64, in vocabulary order) exceeds u * total. An exact draw from
     that distribution, for the cost of one softmax and one cumulative sum over the vocabulary."""
     z = logits.float()
+    from .algorithms import entropy_from_log_probs
     raw = torch.log_softmax(z, dim=-1)
     p_raw = raw.exp()
-    entropy = -(p_raw * raw).nansum(-1)  # H of the raw logits (0 * -inf of a masked token counts 0)
+    entropy = entropy_from_log_probs(raw, p_raw)  # H of the raw logits, from the softmax computed once here
     scaled = z / temperature if temperature != 1.0 else z  # as algorithms.log_probs_from_logits scales them
     logp_all = torch.log_softmax(scaled, dim=-1) if temperature != 1.0 else raw
     if keys is None:

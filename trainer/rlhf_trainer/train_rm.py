@@ -184,7 +184,7 @@ class RewardModelTrainer:
         torch.manual_seed(cfg["seed"])
         self.device = self.dist.device(pick_device(cfg))
         self.dist.init(self.device)
-        self.autocast = self.device.type == "cuda"
+        self.autocast = "cuda" if self.device.type == "cuda" else False  # bf16 autocast on CUDA (update.mixed_precision)
         mcfg = cfg["model"]
         if mcfg["create_if_missing"] and not Path(mcfg["base"]).exists() and self.dist.is_main:
             from .bootstrap import create_model

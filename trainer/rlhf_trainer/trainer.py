@@ -145,7 +145,7 @@ class Trainer:
             self.webhook = Webhook.from_env(self.rc.signals.notify.webhook_env, self.rc.name,
                                             lambda msg: self.log(msg, "warning"))
         if self.watchdog:
-            run.on_progress = lambda phase, done, total, step, message: self.watchdog.touch(phase, done, total, step, message)
+            run.on_progress = self.watchdog.touch
         seed = self.rc.seed
         random.seed(seed)
         np.random.seed(seed)

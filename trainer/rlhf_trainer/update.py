@@ -46,11 +46,11 @@ def autocast_for(precision: str, device: torch.device) -> str | bool:
 
 
 def mixed_precision(autocast: str | bool):
-    """bf16 autocast for every forward pass (rollout, log-probs, critic) on the device type `autocast` names
-    ('cuda' or 'cpu'; True means 'cuda'); False: fp32, a no-op."""
+    """bf16 autocast for every forward pass (rollout, log-probs, critic, reward model) on the device type
+    `autocast` names ('cuda' or 'cpu'); False: fp32, a no-op."""
     if not autocast:
         return contextlib.nullcontext()
-    return torch.autocast("cuda" if autocast is True else autocast, dtype=torch.bfloat16)
+    return torch.autocast(autocast, dtype=torch.bfloat16)
 
 
 def forward_logits(model, ids, attn, autocast: str | bool, keep: int = 0):
