@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { Estimator } from './presets';
+import { type ChatMessage, promptSettings, PromptFileError, readPromptRows } from './prompts';
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -193,24 +194,17 @@ function hydraValue(v: OverrideValue): string {
 }
 const shellQuote = (s: string) => (/^[\w./=\-+:@,[\]]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
 
-interface Prompt { prompt: string; label: unknown }
+interface Prompt { prompt: string | ChatMessage[]; label: unknown }
 
 function readPrompts(file: string, c: Obj, limit: number): Prompt[] {
   let text: string;
   try { text = fs.readFileSync(file, 'utf8'); } catch { throw new ExportError(`${file}: cannot read the prompts file (data.prompts / data.eval_prompts)`); }
-  const promptKey = get(c, 'data.prompt_key') as string;
-  const labelKey = get(c, 'data.label_key') as string | null;
-  const template = get(c, 'data.input_template') as string | null;
-  const out: Prompt[] = [];
-  for (const [i, line] of text.split('\n').entries()) {
-    if (!line.trim() || out.length >= limit) continue;
-    let row: unknown;
-    try { row = JSON.parse(line); } catch { throw new ExportError(`${file}:${i + 1}: not a JSON object`); }
-    if (!isObj(row) || typeof row[promptKey] !== 'string') throw new ExportError(`${file}:${i + 1}: no string "${promptKey}" (data.prompt_key)`);
-    const prompt = template ? template.replace(/\{\}/, row[promptKey]).replace(/\{\{/g, '{').replace(/\}\}/g, '}') : row[promptKey];
-    out.push({ prompt, label: labelKey ? row[labelKey] ?? null : null });
+  try {
+    return readPromptRows(text, file, promptSettings(c.data), limit);
+  } catch (e) {
+    if (e instanceof PromptFileError) throw new ExportError(e.message);
+    throw e;
   }
-  return out;
 }
 
 /**
@@ -223,10 +217,10 @@ export function verlParquet(prompts: Prompt[], dataSource: string, split: string
   return parquetWriteBuffer({
     columnData: [
       { name: 'data_source', data: prompts.map(() => dataSource) },
-      { name: 'prompt', data: prompts.map((p) => [{ role: 'user', content: p.prompt }]) },
+      { name: 'prompt', data: prompts.map((p) => (typeof p.prompt === 'string' ? [{ role: 'user', content: p.prompt }] : p.prompt)) },
       { name: 'ability', data: prompts.map(() => 'rlhf-studio') },
       { name: 'reward_model', data: prompts.map((p) => ({ style: 'rule', ground_truth: p.label === null || p.label === undefined ? null : typeof p.label === 'string' ? p.label : JSON.stringify(p.label) })) },
-      { name: 'extra_info', data: prompts.map((p, index) => ({ split, index: BigInt(index), prompt_text: p.prompt })) },
+      { name: 'extra_info', data: prompts.map((p, index) => ({ split, index: BigInt(index), prompt_text: typeof p.prompt === 'string' ? p.prompt : JSON.stringify(p.prompt) })) },
     ],
     schema: [
       { name: 'root', num_children: 5 },

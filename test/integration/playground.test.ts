@@ -208,11 +208,18 @@ test('Stop during generation ends the answer within a few tokens; a model withou
   await s.dispose();
 });
 
-test('the dataset prefill reads the run config the trainer writes (absolute data.prompts, prompt_key, label_key)', () => {
+test('the dataset prefill reads the run config the trainer writes (absolute data.prompts, prompt_key, label_key) with the trainer\'s reader', () => {
   const dir = tempDir('playground-run');
-  fs.writeFileSync(path.join(dir, 'q.jsonl'), '{"q": "2+2=", "a": "4"}\nnot json\n{"q": "3+3=", "a": "6"}\n');
+  fs.writeFileSync(path.join(dir, 'q.jsonl'), '{"q": "2+2=", "a": "4"}\n\n{"q": "3+3=", "a": "6"}\n');
   fs.writeFileSync(path.join(dir, 'config.yaml'), `data:\n  prompts: ${path.join(dir, 'q.jsonl')}\n  prompt_key: q\n  label_key: a\n`);
   assert.deepEqual(runDatasetPrompts(dir), [{ prompt: '2+2=', label: '4' }, { prompt: '3+3=', label: '6' }]);
+  // label_key left out: the schema's default 'label' (this reader once defaulted to 'answer'), input_template applied
+  fs.writeFileSync(path.join(dir, 'r.jsonl'), '{"prompt": "1+1", "label": "2", "answer": "x"}\n');
+  fs.writeFileSync(path.join(dir, 'config.yaml'), `data:\n  prompts: ${path.join(dir, 'r.jsonl')}\n  input_template: "Q: {} A:"\n`);
+  assert.deepEqual(runDatasetPrompts(dir), [{ prompt: 'Q: 1+1 A:', label: '2' }]);
+  // a file the trainer refuses (a line that is not JSON) prefills nothing rather than a guess
+  fs.writeFileSync(path.join(dir, 'r.jsonl'), '{"prompt": "1+1", "label": "2"}\nnot json\n');
+  assert.deepEqual(runDatasetPrompts(dir), []);
   assert.deepEqual(runDatasetPrompts(path.join(dir, 'missing')), []);
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { PANELS } from '../../src/core/charts/data';
 import { ESTIMATORS } from '../../src/core/compare';
 import { POSITION_KEYS } from '../../src/core/modelPositions';
+import { PROMPT_DEFAULTS } from '../../src/core/prompts';
 import { GROUPED_ESTIMATORS } from '../../src/core/presets';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -45,4 +46,9 @@ test('metric names: every dashboard panel of training metrics plots a metric eve
 
 test("a model's context-length keys: the TypeScript readers' list is preflight.py's, in its order", () => {
   assert.deepEqual([...POSITION_KEYS], pythonTuple('trainer/rlhf_trainer/preflight.py', 'POSITION_KEYS'));
+});
+
+test("a prompt file's reader settings: src/core/prompts.ts's defaults are config.schema.json's data defaults", () => {
+  const data = ((schema('config.schema.json').properties as Obj).data as { properties: Record<string, { default?: unknown }> }).properties;
+  for (const [key, value] of Object.entries(PROMPT_DEFAULTS)) assert.deepEqual(value, data[key].default, `data.${key}`);
 });

@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { CONFIG_FILE, readGuarded } from '../run/files';
+import { type PromptRow, promptSettings, readPromptRows } from '../prompts';
 import {
   COLUMNS, decodeRate, isPlaygroundToHost, type GenerateSettings, type HostToPlayground, type ModelChoice, type PlaygroundToHost,
 } from '../playgroundProtocol';
@@ -266,21 +267,21 @@ export interface DatasetPrompt { prompt: string; label?: unknown }
  * writes the config with absolute paths), at most `limit`; empty when the run has none readable.
  */
 export function runDatasetPrompts(runDir: string, limit = 1000): DatasetPrompt[] {
-  let data: { prompts?: unknown; prompt_key?: unknown; label_key?: unknown } | undefined;
+  let data: { prompts?: unknown } | undefined;
   // through the run folder's guard: a config.yaml, or a dataset it names, that is a FIFO or a link to a device is never read
   try { data = (YAML.parse(readGuarded(path.join(runDir, CONFIG_FILE), 'config') ?? '') as { data?: typeof data } | null)?.data; } catch { return []; }
   if (!data || typeof data.prompts !== 'string') return [];
-  const promptKey = typeof data.prompt_key === 'string' ? data.prompt_key : 'prompt';
-  const labelKey = typeof data.label_key === 'string' ? data.label_key : 'answer';
+  const file = path.resolve(runDir, data.prompts);
   let text: string;
-  try { text = readGuarded(path.resolve(runDir, data.prompts), 'dataset') ?? ''; } catch { return []; }
-  const out: DatasetPrompt[] = [];
-  for (const line of text.split('\n')) {
-    if (out.length >= limit) break;
-    try {
-      const row = JSON.parse(line) as Record<string, unknown>;
-      if (typeof row[promptKey] === 'string') out.push({ prompt: row[promptKey], label: row[labelKey] });
-    } catch { /* not a JSON line (blank, or the trainer reports it) */ }
-  }
-  return out;
+  try { text = readGuarded(file, 'dataset') ?? ''; } catch { return []; }
+  const d = promptSettings(data);
+  let rows: PromptRow[];
+  // the trainer's reader: a file it refuses (it names the line when the run starts) gives no prompts here
+  try { rows = readPromptRows(text, file, d, limit); } catch { return []; }
+  return rows.map((r) => ({ prompt: typeof r.prompt === 'string' ? r.prompt : chatText(r.prompt), label: r.label ?? undefined }));
+}
+
+/** Chat messages as one prompt for a model without a chat template: the contents, one per line. */
+function chatText(messages: { content: unknown }[]): string {
+  return messages.map((m) => String(m.content)).join('\n');
 }
