@@ -2,12 +2,13 @@
 // verl.trainer.main_ppo with Hydra overrides), its data as the Parquet files verl's RLHFDataset
 // reads, and a reward function file verl loads (reward.custom_reward_function). The job logs with
 // verl's `file` logger and dumps rollouts inside the output folder, so `rlhf watch OUT` follows it.
-// docs/verl-export.md has the mapping table; options with no verl equivalent become warnings.
+// src/core/exportMapping.ts has the mapping tables (docs/verl-export.md is generated from them); options with no verl equivalent become warnings.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { Estimator } from './presets';
+import { type CopyHow, OPENRLHF_MAPPING, VERL_MAPPING } from './exportMapping';
 import { type ChatMessage, promptSettings, PromptFileError, readPromptRows } from './prompts';
 
 type Obj = Record<string, unknown>;
@@ -65,6 +66,13 @@ export function withDefaults(schema: Obj, value: unknown): unknown {
   return v;
 }
 
+/** A config value as a copy row writes it. */
+function copied(v: unknown, how: CopyHow = 'same'): unknown {
+  if (how === 'float') return new Float(v as number);
+  if (typeof how === 'object') return v ?? how.nullAs;
+  return v;
+}
+
 const get = (c: Obj, dotted: string): unknown => dotted.split('.').reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), c);
 
 /**
@@ -80,6 +88,9 @@ export function verlOverrides(c: Obj, p: { modelPath: string; trainFile: string;
   const estimator = get(c, 'algorithm.estimator') as string;
 
   set('algorithm.adv_estimator', ESTIMATORS[estimator as Estimator] ?? estimator);
+  // the table's one-to-one rows (src/core/exportMapping.ts), with the rows whose value depends on more than one key
+  for (const row of VERL_MAPPING) for (const [from, to, how] of row.copy ?? []) set(to, copied(get(c, from), how) as OverrideValue);
+
   if (estimator === 'dr_grpo') { set('algorithm.norm_adv_by_std_in_grpo', false); set(`${A}.loss_agg_mode`, 'seq-mean-token-sum-norm'); }
   else if (estimator === 'grpo') set('algorithm.norm_adv_by_std_in_grpo', get(c, 'algorithm.std_norm') as boolean);
   else {
@@ -87,8 +98,6 @@ export function verlOverrides(c: Obj, p: { modelPath: string; trainFile: string;
     if (get(c, 'algorithm.std_norm') === false) warn.push('algorithm.std_norm: false has a verl equivalent only for grpo (norm_adv_by_std_in_grpo); verl whitens with the std');
   }
   if (estimator === 'ppo') { set('critic.optim.lr', new Float(get(c, 'train.critic_lr') as number)); set('critic.model.path', p.modelPath); }
-  set('algorithm.gamma', new Float(get(c, 'algorithm.gamma') as number));
-  set('algorithm.lam', new Float(get(c, 'algorithm.lambd') as number));
 
   const kl = get(c, 'algorithm.kl') as Obj;
   const klCoef = kl.coef as number;
@@ -108,31 +117,16 @@ export function verlOverrides(c: Obj, p: { modelPath: string; trainFile: string;
   set('data.train_files', p.trainFile);
   set('data.val_files', p.valFile ?? p.trainFile);
   set('data.prompt_key', 'prompt');
-  set('data.max_prompt_length', get(c, 'data.max_prompt_tokens') as number);
-  set('data.max_response_length', get(c, 'rollout.max_new_tokens') as number);
-  set('data.train_batch_size', get(c, 'rollout.batch_size') as number);
-  set('data.train_max_samples', get(c, 'data.max_samples') as number);
-  set('data.seed', get(c, 'seed') as number);
   set('data.truncation', 'left');
   if (get(c, 'data.apply_chat_template') !== true) warn.push('data.apply_chat_template: false: verl always applies the tokenizer\'s chat template to the prompt (a list of messages); the model needs one');
 
   set('actor_rollout_ref.model.path', p.modelPath);
-  set('actor_rollout_ref.model.enable_gradient_checkpointing', get(c, 'model.gradient_checkpointing') as boolean);
-  set('actor_rollout_ref.model.trust_remote_code', get(c, 'model.trust_remote_code') as boolean);
 
   // verl counts ppo_mini_batch_size in prompts (it multiplies by rollout.n); ours counts samples.
   const trainBatch = get(c, 'train.batch_size') as number;
   if (trainBatch % n !== 0) warn.push(`train.batch_size ${trainBatch} is not a multiple of rollout.n_samples_per_prompt ${n}: verl's ppo_mini_batch_size counts prompts, so it is rounded up to ${Math.ceil(trainBatch / n)} prompts`);
   set(`${A}.ppo_mini_batch_size`, Math.max(1, Math.ceil(trainBatch / n)));
-  set(`${A}.ppo_micro_batch_size_per_gpu`, get(c, 'train.micro_batch_size') as number);
-  set(`${A}.ppo_epochs`, get(c, 'train.max_epochs') as number);
-  set(`${A}.optim.lr`, new Float(get(c, 'train.lr') as number));
-  set(`${A}.optim.lr_warmup_steps_ratio`, new Float(get(c, 'train.warmup_ratio') as number));
   set(`${A}.optim.lr_scheduler_type`, 'cosine');
-  set(`${A}.optim.min_lr_ratio`, new Float(get(c, 'train.min_lr_ratio') as number));
-  set(`${A}.optim.weight_decay`, new Float(get(c, 'train.weight_decay') as number));
-  set(`${A}.optim.betas`, (get(c, 'train.adam_betas') as number[]).map((b) => b));
-  set(`${A}.grad_clip`, new Float(get(c, 'train.max_grad_norm') as number));
   const eps = get(c, 'algorithm.eps_clip') as number;
   const epsHigh = get(c, 'algorithm.eps_clip_high') as number | null;
   set(`${A}.clip_ratio`, new Float(eps));
@@ -141,35 +135,23 @@ export function verlOverrides(c: Obj, p: { modelPath: string; trainFile: string;
   const dual = get(c, 'algorithm.dual_clip') as number | null;
   if (dual !== null) set(`${A}.clip_ratio_c`, new Float(dual));
   else warn.push('algorithm.dual_clip: null (off) has no verl equivalent: verl always applies dual clip (actor.clip_ratio_c, default 3.0)');
-  set(`${A}.entropy_coeff`, new Float((get(c, 'algorithm.entropy_coef') as number | null) ?? 0));
   const rc = get(c, 'algorithm.reward_clip') as number[];
   warn.push(`algorithm.reward_clip [${rc.join(', ')}]: no verl equivalent (verl does not clip the scalar reward)`);
 
   set(`${R}.name`, p.rolloutEngine);
-  set(`${R}.n`, n);
-  set(`${R}.temperature`, new Float(get(c, 'rollout.temperature') as number));
-  set(`${R}.top_p`, new Float(get(c, 'rollout.top_p') as number));
-  set(`${R}.top_k`, (get(c, 'rollout.top_k') as number | null) ?? -1);
   set(`${R}.tensor_model_parallel_size`, 1);
-  set(`${R}.log_prob_micro_batch_size_per_gpu`, get(c, 'rollout.micro_batch_size') as number);
-  set('actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu', get(c, 'rollout.micro_batch_size') as number);
-  set(`${R}.val_kwargs.n`, get(c, 'eval.k') as number);
   set(`${R}.val_kwargs.do_sample`, get(c, 'eval.greedy') !== true);
 
   set('reward.custom_reward_function.path', p.rewardFile);
   set('reward.custom_reward_function.name', 'compute_score');
 
   set('trainer.project_name', PROJECT_NAME);
-  set('trainer.experiment_name', get(c, 'name') as string);
   set('trainer.logger', ['console', 'file']);
   set('trainer.rollout_data_dir', path.join(p.outDir, 'rollouts'));
   set('trainer.validation_data_dir', path.join(p.outDir, 'validation'));
   set('trainer.default_local_dir', path.join(p.outDir, 'checkpoints'));
-  set('trainer.total_epochs', get(c, 'train.num_episodes') as number);
   const maxSteps = get(c, 'train.max_steps') as number | null;
   if (maxSteps !== null) set('trainer.total_training_steps', maxSteps);
-  set('trainer.save_freq', (get(c, 'checkpoint.every_steps') as number | null) ?? -1);
-  set('trainer.max_actor_ckpt_to_keep', get(c, 'checkpoint.keep_last') as number);
   set('trainer.test_freq', p.valFile ? get(c, 'eval.every_steps') as number : -1);
   set('trainer.val_before_train', p.valFile !== null);
   set('trainer.nnodes', p.nnodes);
@@ -387,42 +369,27 @@ export function openRlhfArgs(c: Obj, p: { modelPath: string; configDir: string; 
   const flag = (k: string, ...v: (string | number)[]) => a.push(`--${k}`, ...v.map(String));
   const on = (k: string, b: unknown) => { if (b === true) a.push(`--${k}`); };
   const estimator = get(c, 'algorithm.estimator') as string;
+  // the table's one-to-one rows (src/core/exportMapping.ts), then the rows whose value depends on more than one key
+  for (const row of OPENRLHF_MAPPING) {
+    for (const [from, to, how] of row.copy ?? []) {
+      const v = copied(get(c, from), how);
+      if (how === 'switch') on(to, v);
+      else flag(to, ...(Array.isArray(v) ? v as (string | number)[] : [v as string | number]));
+    }
+  }
   flag('actor.model_name_or_path', p.modelPath);
-  on('actor.gradient_checkpointing_enable', get(c, 'model.gradient_checkpointing'));
   if (estimator === 'ppo') { flag('critic.model_name_or_path', p.modelPath); flag('critic.adam.lr', get(c, 'train.critic_lr') as number); }
   if (get(c, 'model.reference')) warn.push('model.reference: OpenRLHF\'s reference model is the initial policy; the reference given is not used');
   flag('data.prompt_dataset', path.resolve(p.configDir, get(c, 'data.prompts') as string));
-  flag('data.input_key', get(c, 'data.prompt_key') as string);
   const label = get(c, 'data.label_key');
   if (typeof label === 'string') flag('data.label_key', label);
   const template = get(c, 'data.input_template');
   if (typeof template === 'string') flag('data.input_template', template);
-  on('data.apply_chat_template', get(c, 'data.apply_chat_template'));
-  flag('data.max_samples', get(c, 'data.max_samples') as number);
   flag('data.max_len', (get(c, 'data.max_prompt_tokens') as number) + (get(c, 'rollout.max_new_tokens') as number));
-  flag('rollout.batch_size', get(c, 'rollout.batch_size') as number);
-  flag('rollout.n_samples_per_prompt', get(c, 'rollout.n_samples_per_prompt') as number);
-  flag('rollout.max_new_tokens', get(c, 'rollout.max_new_tokens') as number);
-  flag('rollout.micro_batch_size', get(c, 'rollout.micro_batch_size') as number);
-  flag('rollout.temperature', get(c, 'rollout.temperature') as number);
-  flag('rollout.top_p', get(c, 'rollout.top_p') as number);
   if (get(c, 'rollout.top_k') !== null) warn.push('rollout.top_k: no OpenRLHF flag (vLLM samples from the full softmax)');
-  flag('train.batch_size', get(c, 'train.batch_size') as number);
-  flag('train.micro_batch_size', get(c, 'train.micro_batch_size') as number);
-  flag('train.max_epochs', get(c, 'train.max_epochs') as number);
-  flag('train.num_episodes', get(c, 'train.num_episodes') as number);
-  flag('train.seed', get(c, 'seed') as number);
   if (get(c, 'train.max_steps') !== null) warn.push('train.max_steps: no OpenRLHF flag (it trains train.num_episodes passes over the prompts)');
-  flag('actor.adam.lr', get(c, 'train.lr') as number);
-  flag('actor.adam.betas', ...(get(c, 'train.adam_betas') as number[]));
-  flag('actor.adam.weight_decay', get(c, 'train.weight_decay') as number);
-  flag('actor.lr_warmup_ratio', get(c, 'train.warmup_ratio') as number);
-  flag('actor.min_lr_ratio', get(c, 'train.min_lr_ratio') as number);
-  flag('actor.max_norm', get(c, 'train.max_grad_norm') as number);
   flag('actor.loss_agg_mode', LOSS_AGG[get(c, 'train.loss_aggregation') as string]);
   flag('algo.advantage.estimator', OPENRLHF_ESTIMATORS[estimator as Estimator] ?? estimator);
-  flag('algo.advantage.gamma', get(c, 'algorithm.gamma') as number);
-  flag('algo.advantage.lambd', get(c, 'algorithm.lambd') as number);
   if (get(c, 'algorithm.std_norm') === false) a.push('--algo.advantage.no_std_norm');
   const eps = get(c, 'algorithm.eps_clip') as number;
   const epsHigh = get(c, 'algorithm.eps_clip_high') as number | null;
@@ -431,10 +398,7 @@ export function openRlhfArgs(c: Obj, p: { modelPath: string; configDir: string; 
   if (typeof dual === 'number') flag('actor.dual_clip', dual);
   const ent = get(c, 'algorithm.entropy_coef');
   if (typeof ent === 'number') flag('actor.entropy_coef', ent);
-  flag('reward.clip_range', ...(get(c, 'algorithm.reward_clip') as number[]));
   const kl = get(c, 'algorithm.kl') as Obj;
-  flag('algo.kl.init_coef', kl.coef as number);
-  flag('algo.kl.estimator', kl.estimator as string);
   if (kl.mode === 'loss') a.push('--algo.kl.use_loss');
   flag('reward.remote_url', p.rewardUrl);
   const evalPrompts = get(c, 'data.eval_prompts');
@@ -445,11 +409,8 @@ export function openRlhfArgs(c: Obj, p: { modelPath: string; configDir: string; 
     if (get(c, 'eval.greedy') === true) flag('eval.temperature', 0);
   }
   flag('ckpt.path', path.join(p.outDir, 'checkpoints'));
-  flag('ckpt.save_steps', (get(c, 'checkpoint.every_steps') as number | null) ?? -1);
-  flag('ckpt.max_num', get(c, 'checkpoint.keep_last') as number);
   // TensorBoard events at OUT/tensorboard/<name>: what `rlhf watch OUT` reads for OpenRLHF.
   flag('logger.tensorboard_dir', path.join(p.outDir, 'tensorboard'));
-  flag('logger.wandb.run_name', get(c, 'name') as string);
   flag('actor.num_nodes', p.nnodes);
   flag('actor.num_gpus_per_node', p.gpusPerNode);
   flag('ref.num_nodes', p.nnodes);

@@ -52,3 +52,8 @@ test("a prompt file's reader settings: src/core/prompts.ts's defaults are config
   const data = ((schema('config.schema.json').properties as Obj).data as { properties: Record<string, { default?: unknown }> }).properties;
   for (const [key, value] of Object.entries(PROMPT_DEFAULTS)) assert.deepEqual(value, data[key].default, `data.${key}`);
 });
+
+test("the export mapping: docs/verl-export.md's tables are generated from src/core/exportMapping.ts", () => {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'export-mapping-doc.mjs'), '--check'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `${r.stderr}${r.stdout}`);
+});
