@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
@@ -14,6 +13,7 @@ import { readRayInfo, writeRayInfo } from '../../src/core/launch/rayMirror';
 import { readSchedulerView } from '../../src/core/launch/target';
 import { parseEventLine, type TrainerEvent } from '../../src/core/protocol';
 import { listCheckpoints, readStatus } from '../../src/core/runStore';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const VENV = path.join(ROOT, '.venv-ray');
@@ -23,7 +23,7 @@ const skip = fs.existsSync(path.join(VENV, 'bin', 'ray')) ? false
   : '.venv-ray is absent: run scripts/setup-ray.sh (ray pinned in a test venv, a local head on 127.0.0.1) to run the Ray tests';
 
 let address = '';
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-ray-'));
+const tmp = tempDir('ray');
 const storage = path.join(tmp, 'cluster-storage');
 const runsDir = path.join(tmp, 'runs');
 

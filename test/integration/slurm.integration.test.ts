@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { tempDir, until as waitUntil } from '../helpers';
 import Ajv from 'ajv';
 import YAML from 'yaml';
 
@@ -22,7 +21,7 @@ const skip = sinfo.status === 0 && /idle|mixed|allocated/.test(sinfo.stdout) ? f
 
 /** A workspace with the embedded example's config: absolute paths (the job runs from the config's folder), no eval. */
 function workspace(maxSteps: number, everySteps: number | null = null): string {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-slurm-'));
+  const ws = tempDir('slurm');
   const cfg = YAML.parse(fs.readFileSync(path.join(EX, 'config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
   cfg.model.policy = path.join(EX, 'model');
   cfg.data.prompts = path.join(EX, 'data', 'train.jsonl');
@@ -41,17 +40,11 @@ const statusOf = (dir: string): Record<string, unknown> & { state?: string; step
   try { return JSON.parse(fs.readFileSync(path.join(dir, 'status.json'), 'utf8')) as ReturnType<typeof statusOf>; } catch { return {}; }
 };
 
+/** The run's last log lines (the trainer's and Slurm's), for a failure message. */
+const logsOf = (dir?: string) => (dir ? ['trainer.log', ...fs.readdirSync(dir).filter((f) => f.startsWith('slurm-'))]
+  .map((f) => { try { return fs.readFileSync(path.join(dir, f), 'utf8').slice(-2000); } catch { return ''; } }).join('\n') : '');
 /** Polls until `cond` holds (generous deadline; no fixed sleeps), failing with `what` and the run's last log lines. */
-async function until(what: string, cond: () => boolean, dir?: string, ms = 600_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) {
-      const log = dir ? ['trainer.log', ...fs.readdirSync(dir).filter((f) => f.startsWith('slurm-'))].map((f) => { try { return fs.readFileSync(path.join(dir, f), 'utf8').slice(-2000); } catch { return ''; } }).join('\n') : '';
-      assert.fail(`timed out waiting for ${what}\n${log}`);
-    }
-    await sleep(500);
-  }
-}
+const until = (what: string, cond: () => boolean, dir?: string, ms = 600_000) => waitUntil(() => `${what}\n${logsOf(dir)}`, cond, ms, 500);
 
 /** `rlhf train --slurm` in the background (it follows the job); resolves the new run folder once it has its job id. */
 async function submit(ws: string, extra: string[] = []): Promise<{ dir: string; child: ChildProcess; out: () => string }> {
@@ -180,7 +173,7 @@ test('a Slurm job cancelled with scancel is recorded failed with Slurm\'s state 
 test('bad Slurm input: one line naming what to fix, and no run folder left behind', { skip, timeout: 600_000 }, () => {
   const ws = workspace(3);
   // a PATH without Slurm's clients (node itself is started by its absolute path)
-  const noSbatch = cli(ws, ['train', 'config.yaml', '--slurm'], { env: { ...env, PATH: fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-empty-path-')) } });
+  const noSbatch = cli(ws, ['train', 'config.yaml', '--slurm'], { env: { ...env, PATH: tempDir('empty-path') } });
   assert.equal(noSbatch.status, 2);
   assert.equal(noSbatch.stderr, 'rlhf train: no sbatch on the PATH: run this on a Slurm login node (in VS Code: Remote-SSH into it), or add Slurm\'s bin folder to PATH\n');
   const partition = cli(ws, ['train', 'config.yaml', '--slurm', '--partition', 'nosuch']);

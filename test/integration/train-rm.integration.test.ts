@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import Ajv from 'ajv';
 import YAML from 'yaml';
 import { addRewardModelSource } from '../../src/core/rewardModel';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -32,7 +32,7 @@ function pairs(file: string, from: number, n: number): void {
 
 test('rlhf train-rm trains a reward model as a run, ends with reward model: PATH, and the folder is a reward source a policy config validates with',
   { timeout: 900_000 }, () => {
-    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-train-rm-'));
+    const ws = tempDir('train-rm');
     pairs(path.join(ws, 'prefs.jsonl'), 0, 24);
     pairs(path.join(ws, 'held-out.jsonl'), 3, 8);
     const r = cli(ws, 'train-rm', '--data', 'prefs.jsonl', '--eval', 'held-out.jsonl', '--max-steps', '3', '--batch-size', '8');
@@ -82,7 +82,7 @@ test('rlhf train-rm trains a reward model as a run, ends with reward model: PATH
   });
 
 test('rlhf train-rm on bad input: a missing file or a pair without a field is one line naming it, and no run folder is left', { timeout: 300_000 }, () => {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-train-rm-bad-'));
+  const ws = tempDir('train-rm-bad');
   const missing = cli(ws, 'train-rm', '--data', 'nope.jsonl');
   assert.equal(missing.status, 2);
   assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);

@@ -17,6 +17,7 @@ import { readNotes, updateNotes } from '../../src/core/runNotes';
 import { EventTail } from '../../src/core/eventTail';
 import { SampleIndex } from '../../src/core/samples/index';
 import { Labels } from '../../src/core/samples/labels';
+import { tempDir } from '../helpers';
 
 // a child of the concurrent-notes test: edits notes.json in a loop, then exits (before any test is registered)
 if (process.env.RLHF_NOTES_CHILD) {
@@ -31,7 +32,7 @@ const CLI = process.env.RLHF_TEST_CLI ?? path.join(ROOT, 'dist', 'cli.js');
 /** The CLI with a deadline and a capped heap: a regression is killed or aborts instead of eating the machine. */
 const rlhf = (args: string[], timeout = 60_000) =>
   spawnSync(process.execPath, ['--max-old-space-size=768', CLI, ...args], { encoding: 'utf8', timeout, cwd: ROOT, killSignal: 'SIGKILL' });
-const tmp = (tag: string) => fs.mkdtempSync(path.join(os.tmpdir(), `rlhf-hostile-${tag}-`));
+const tmp = (tag: string) => tempDir(`hostile-${tag}`);
 const mkfifo = (p: string) => { const r = spawnSync('mkfifo', [p]); assert.equal(r.status, 0, String(r.stderr)); };
 const zeroLink = (p: string) => fs.symlinkSync('/dev/zero', p);
 /** A sparse file of `bytes` (a hole: no disk blocks) followed by `tail`. */

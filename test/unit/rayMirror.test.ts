@@ -8,12 +8,13 @@ import { test } from 'node:test';
 import { RayError, checkConfigPaths, normalizeAddress, packageEntries, rayCheckpoints, remoteOnlyCheckpoints, zipEntries } from '../../src/core/launch/ray';
 import { announcedCheckpointsAsync } from '../../src/core/checkpoints';
 import { applyLog, readRayInfo, writeRayInfo } from '../../src/core/launch/rayMirror';
+import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 function runDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-mirror-'));
+  const dir = tempDir('mirror');
   writeRayInfo(dir, { address: 'http://127.0.0.1:8265', submission_id: 'raysubmit_x', cluster_run_dir: '/c/run', workers: 2, gpus_per_worker: 0, log_offset: 0, complete: false });
   return dir;
 }
@@ -41,7 +42,7 @@ test('tagged lines rebuild the files; a log applied again or re-read from 0 chan
 });
 
 test('the package: trainer, schemas, rule engine and the config folder; the same files give the same zip', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-pkg-'));
+  const dir = tempDir('pkg');
   fs.writeFileSync(path.join(dir, 'config.yaml'), 'data: {prompts: data/train.jsonl}\n');
   fs.mkdirSync(path.join(dir, 'data'));
   fs.writeFileSync(path.join(dir, 'data', 'train.jsonl'), '{"prompt":"1+1=","answer":"2"}\n');
@@ -66,7 +67,7 @@ test('the package: trainer, schemas, rule engine and the config folder; the same
 });
 
 test('config paths that leave the folder and bad addresses are one line each', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-paths-'));
+  const dir = tempDir('paths');
   fs.writeFileSync(path.join(dir, 'c.yaml'), 'model: {policy: /models/llama}\ndata: {prompts: ../x.jsonl}\n');
   assert.throws(() => checkConfigPaths(path.join(dir, 'c.yaml')), (e: unknown) => e instanceof RayError && /data\.prompts: \.\.\/x\.jsonl is outside the config's folder/.test(e.message));
   assert.equal(normalizeAddress('127.0.0.1:8265/'), 'http://127.0.0.1:8265');
