@@ -4,6 +4,8 @@
 // window, watch an OpenRLHF run folder (TensorBoard files written by OpenRLHF's own logger).
 // Every wait is for a condition with a generous deadline (a busy 2-core machine is slow, not wrong); a
 // failure prints what was seen: screenshots, the notifications, the trainer's and the extension's logs.
+// Issue #22's scenario is replayed along the way, a screenshot per step in test-results/e2e/22-<n>-*.png: (1) section 1,
+// (2) 3b, (5) 3e, (4) 5d, (8) and (3) test/e2e/feedback.mjs, (6) and (7) 7c.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
