@@ -25,11 +25,18 @@ export async function feedbackSection(h) {
   const shot = (name) => page.screenshot({ path: path.join(SHOTS, name) });
   const statusOf = (id) => { try { return JSON.parse(fs.readFileSync(path.join(WS, 'runs', id, 'status.json'), 'utf8')); } catch { return null; } };
 
-  // a short policy run of its own: 3 steps, two responses per prompt (a preference needs two), no evals
-  const cfgText = fs.readFileSync(path.join(ROOT, 'examples', 'arithmetic', 'config.yaml'), 'utf8')
+  // a short policy run of its own: 3 steps, two responses per prompt (a preference needs two), no evals; responses cut at
+  // 2 tokens, so that nearly every one is truncated (a two-digit answer and its end of sequence take 3) and the truncation
+  // watchdog alerts at step 2 (#22 (8)); the short answers also give a prompt two responses with the same text (#22 (3))
+  const cfgText = `${fs.readFileSync(path.join(ROOT, 'examples', 'arithmetic', 'config.yaml'), 'utf8')
     .replace('name: arithmetic', 'name: feedback').replace('max_steps: 200', 'max_steps: 3')
     .replace(/batch_size: 128\n(\s+)n_samples_per_prompt: 1/, 'batch_size: 64\n$1n_samples_per_prompt: 2')
-    .replace('eval_prompts: data/eval.jsonl', 'eval_prompts: null');
+    .replace('max_new_tokens: 6', 'max_new_tokens: 2')
+    .replace('eval_prompts: data/eval.jsonl', 'eval_prompts: null')}signals:
+  # the truncation watchdog: at least half of a step's responses cut, two steps in a row
+  truncation_share: 0.5
+  patience: 2
+`;
   const cfg = path.join(WS, 'feedback.yaml');
   fs.writeFileSync(cfg, cfgText);
   const before = runIds(WS);
@@ -48,6 +55,44 @@ export async function feedbackSection(h) {
     return s?.state === 'completed';
   }, 600_000);
   await cliDone;
+  const samplesOf = (id) => fs.readFileSync(path.join(WS, 'runs', id, 'samples.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+  // #22 (8): the watchdog's alert is a notification; its *Show samples* opens the sample browser at the alert's step, showing
+  // the truncated samples only. A toast hides after a while: the notification center keeps it
+  const alert = fs.readFileSync(path.join(WS, 'runs', policyId, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'alert').pop();
+  if (alert?.kind !== 'truncation') throw new h.Fatal(`the feedback policy run raised no truncation alert (last alert: ${JSON.stringify(alert)})`);
+  const alertItem = page.locator('.notification-list-item', { hasText: `${policyId}: truncation at step` });
+  let centerOpened = false;
+  await until('the alert\'s notification', async () => {
+    if (await alertItem.first().isVisible()) return true;
+    if (!centerOpened) { centerOpened = true; await runCommand('Notifications: Show Notifications'); }
+    return false;
+  }, 60_000);
+  const alertText = await alertItem.first().innerText();
+  await shot('22-8-alert-notification.png');
+  const showSamples = alertItem.first().locator('.monaco-button', { hasText: 'Show samples' });
+  await until('Show samples on the notification', async () => {
+    // a notification shows its buttons while expanded (a toast is; in the notification center it may be collapsed)
+    if (!(await showSamples.count())) await alertItem.first().locator('.codicon-notifications-expand').click({ timeout: 2000 }).catch(() => undefined);
+    await showSamples.first().click({ timeout: 2000 });
+    return true;
+  }, 30_000);
+  const sbAlert = page.frameLocator('iframe.webview >> visible=true').frameLocator('iframe#active-frame');
+  const alertStep = alert.steps[1];
+  const truncatedAtStep = samplesOf(policyId).filter((r) => r.step === alertStep && r.truncated).length;
+  const alertRows = sbAlert.locator('#rows .row[data-row]');
+  const shown = await until(`the sample browser with the ${truncatedAtStep} truncated samples of step ${alertStep}`, async () => {
+    const rs = await alertRows.evaluateAll((els) => els.map((e) => ({ step: Number(e.children[0].textContent), truncated: e.children[8].textContent })));
+    return rs.length === truncatedAtStep && rs.every((r) => r.step === alertStep && r.truncated === 'yes') ? rs : null;
+  }, 60_000).catch(async () => alertRows.evaluateAll((els) => els.map((e) => e.textContent)));
+  const filterOn = await sbAlert.locator('#truncated').isChecked() && !(await sbAlert.locator('#all-steps').isChecked())
+    && Number(await sbAlert.locator('#slider').inputValue()) === alertStep && (await sbAlert.locator('body').getAttribute('data-run-id')) === policyId;
+  check('a watchdog alert is a notification whose Show samples opens the sample browser at its step, filtered to the truncated samples',
+    filterOn && truncatedAtStep > 0 && shown.length === truncatedAtStep && shown.every((r) => r.truncated === 'yes'),
+    `(${alertText.replace(/\s*\n\s*/g, ' | ').slice(0, 120)}; ${truncatedAtStep} truncated at step ${alertStep}; shown ${JSON.stringify(shown).slice(0, 200)}; filter ${filterOn ? 'on' : 'off'}; ${await sbAlert.locator('#count').innerText()})`);
+  await shot('22-8-alert-show-samples.png');
+  if (centerOpened) await runCommand('Notifications: Hide Notifications');
+  await runCommand('View: Close All Editors');
 
   // the sample browser of that run: the two responses of one prompt, the first preferred over the second.
   // Its row in the Runs view first (a click opens its dashboard and makes it the active run: after the other
@@ -68,8 +113,39 @@ export async function feedbackSection(h) {
   }, 120_000, 1000);
   await rows.first().click();
   await until('the sample detail', async () => (await sb.locator('#detail [data-action="group"]').count()) > 0, 30_000);
-  await preferFirstResponse(sb, path.join(WS, 'runs', policyId, 'labels.jsonl'), until);
+  const labelsFile = path.join(WS, 'runs', policyId, 'labels.jsonl');
+  await preferFirstResponse(sb, labelsFile, until);
   await shot('f1-feedback-labelled.png');
+
+  // #22 (3): a preference between two responses with the same text is refused, and the browser says why
+  const groups = new Map();
+  for (const r of samplesOf(policyId)) { const k = `${r.step}\n${r.prompt}`; groups.set(k, [...(groups.get(k) ?? []), r]); }
+  const twin = [...groups.values()].find((g) => g.some((a, i) => g.some((b, j) => j > i && a.response === b.response)));
+  if (!twin) throw new h.Fatal(`no prompt of the feedback run got two responses with the same text (${groups.size} prompt groups): nothing to try the refusal on`);
+  await sb.locator('#step-min').fill(String(twin[0].step));
+  await sb.locator('#step-max').fill(String(twin[0].step));
+  await sb.locator('#search').fill(twin[0].prompt);
+  const twinAt = await until(`the rows of ${twin[0].prompt} at step ${twin[0].step}`, async () => {
+    const rs = await rows.evaluateAll((els) => els.map((e) => [Number(e.children[0].textContent), e.children[2].textContent]));
+    const i = rs.findIndex(([st, p]) => st === twin[0].step && p === twin[0].prompt);
+    return i >= 0 && rs.every(([st]) => st === twin[0].step) ? i + 1 : 0;
+  }, 30_000);
+  await rows.nth(twinAt - 1).click();
+  await until('the twin\'s detail', async () => (await sb.locator('#detail [data-action="group"]').count()) > 0 && (await sb.locator('#prompt').innerText()) === twin[0].prompt, 30_000);
+  const prefsBefore = fs.readFileSync(labelsFile, 'utf8').split('\n').filter((l) => l.includes('"chosen"')).length;
+  await sb.locator('#detail [data-action="group"]').click();
+  const preferTwin = sb.locator('#group [data-prefer]');
+  await until('the group of the two same responses', async () => (await preferTwin.count()) === twin.length, 30_000);
+  await preferTwin.nth(0).click();
+  await until('the first pick to be held', async () => /chosen/.test(await preferTwin.nth(0).innerText()), 30_000);
+  await preferTwin.nth(1).click();
+  const notice = sb.locator('#notice');
+  const refusal = await until('the refusal in the sample browser', async () => ((await notice.getAttribute('class')) === 'error' ? notice.innerText() : null), 30_000).catch(() => null);
+  const prefsAfter = fs.readFileSync(labelsFile, 'utf8').split('\n').filter((l) => l.includes('"chosen"')).length;
+  const noticeText = refusal ?? `(no error; the notice reads: ${await notice.innerText().catch(() => '')})`;
+  check('a preference between two responses with the same text is refused, the sample browser saying why', /same text/.test(noticeText) && prefsAfter === prefsBefore,
+    `(${twin[0].prompt} -> ${JSON.stringify(twin.map((r) => r.response))}: ${noticeText}; preferences ${prefsBefore} -> ${prefsAfter})`);
+  await shot('22-3-identical-preference-refused.png');
 
   // Train Reward Model from the browser: the labels exported, the base model picked (the run's policy is first)
   const rmBefore = runIds(WS);

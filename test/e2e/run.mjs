@@ -4,6 +4,8 @@
 // window, watch an OpenRLHF run folder (TensorBoard files written by OpenRLHF's own logger).
 // Every wait is for a condition with a generous deadline (a busy 2-core machine is slow, not wrong); a
 // failure prints what was seen: screenshots, the notifications, the trainer's and the extension's logs.
+// Issue #22's scenario is replayed along the way, a screenshot per step in test-results/e2e/22-<n>-*.png: (1) section 1,
+// (2) 3b, (5) 3e, (4) 5d, (8) and (3) test/e2e/feedback.mjs, (6) and (7) 7c.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -182,6 +184,9 @@ try {
   const dash = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
   await until('the dashboard', async () => { await failOnProblemToast(); return (await dash.locator('[data-panel="reward"]').count()) > 0; }, 240_000);
   const points = async () => Number(await dash.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 2000 }) ?? 0);
+  // #22 (1): Start Training -> the first point on the reward chart
+  await until('the first reward point', async () => { await failOnProblemToast(); return (await points()) >= 1; }, 300_000);
+  await page.screenshot({ path: path.join(SHOTS, '22-1-first-point.png') });
   const first = await until('reward points from the trainer', async () => { await failOnProblemToast(); const n = await points(); return n >= 3 ? n : 0; }, 300_000);
   const second = await until(`the reward chart to grow past ${first} points`, async () => { await failOnProblemToast(); const n = await points(); return n > first ? n : 0; }, 300_000);
   check('reward chart gains points from the real trainer', second > first, `(${first} -> ${second})`);
@@ -352,6 +357,7 @@ try {
   const xFrom = async () => Number(((await dash.locator('[data-panel="reward"]').getAttribute('data-x-range', { timeout: 2000 })) ?? '').split(',')[0]);
   const childPoints = await until('the continuation\'s dashboard with the parent\'s steps before its own', async () => { const n = await points(); return n > saved.step && (await xFrom()) <= saved.step ? n : 0; }, 120_000);
   check('the continuation\'s dashboard draws the parent\'s steps up to the checkpoint first', childPoints > saved.step, `(${childPoints} points, x from step ${await xFrom()})`);
+  await page.screenshot({ path: path.join(SHOTS, '22-2-resume-parent-history.png') }); // #22 (2)
   const childRow = page.locator('.pane-body .monaco-list-row', { hasText: childId });
   const lineage = await until('the lineage in the Runs view', async () => { const t = await childRow.first().innerText({ timeout: 1000 }); return t.includes(`${runId}@${saved.step}`) ? t : null; }, 60_000);
   check('the Runs view shows which run and step the continuation resumed from', !!lineage, lineage.replace(/\n/g, ' '));
@@ -396,6 +402,40 @@ try {
   const legend = ovd.locator('#legend [data-run]');
   const legendIds = await until('both runs in the overlay\'s legend', async () => { await failOnProblemToast(); const ids = await legend.evaluateAll((els) => els.map((e) => e.dataset.run)); return ids.length === 2 ? ids : null; }, 120_000);
   check('Overlay Runs draws the selected runs on the same charts, a legend entry each', legendIds.includes(runId) && legendIds.includes(childId), legendIds.join(', '));
+  // #22 (5): the read-out under the cursor gives each run's value at that step; the CSV export holds both runs, a run column first.
+  // The cursor goes to the continuation's first step, where both runs have a value (the parent ran on past its checkpoint)
+  const rewardPanel = ovd.locator('[data-panel="reward"]');
+  const hoverRuns = rewardPanel.locator('.hover .hover-run[data-run]');
+  const readOut = await until('a read-out with a value of each run', async () => {
+    const [lo, hi] = ((await rewardPanel.getAttribute('data-x-range', { timeout: 2000 })) ?? '').split(',').map(Number);
+    const area = await rewardPanel.locator('.u-over').boundingBox();
+    if (!area || !(hi > lo)) return null;
+    for (const step of [saved.step + 1, saved.step + 2, saved.step]) {
+      await page.mouse.move(area.x + area.width * Math.min(Math.max((step - lo) / (hi - lo), 0), 1), area.y + area.height / 2);
+      const entries = await until('the read-out at the cursor', async () => {
+        const es = await hoverRuns.evaluateAll((els) => els.map((e) => ({ run: e.dataset.run, text: e.textContent ?? '' })));
+        return es.length === 2 && es.every((e) => /\d/.test(e.text)) ? es : null;
+      }, 1500, 100).catch(() => null);
+      if (entries) return { head: await rewardPanel.locator('.hover').innerText(), entries };
+    }
+    return null;
+  }, 30_000).catch(async (e) => ({ error: e.message, entries: await hoverRuns.evaluateAll((els) => els.map((el) => ({ run: el.dataset.run, text: el.textContent ?? '' }))) }));
+  check('the overlay\'s hover read-out shows the value of each run at the step under the cursor', !readOut.error && readOut.entries.map((e) => e.run).sort().join() === [runId, childId].sort().join(),
+    JSON.stringify(readOut));
+  await page.screenshot({ path: path.join(SHOTS, '22-5-overlay-hover.png') });
+  await page.mouse.move(0, 0);
+  await ovd.locator('#export-csv').click();
+  const qiCsv = page.locator('.quick-input-widget input');
+  const csvToast = page.locator('.notifications-toasts .notification-list-item', { hasText: /exported .*\.csv/ });
+  const csvPath = await until('the exported CSV', async () => {
+    if (await csvToast.count()) return /exported (\S+\.csv)/.exec(await csvToast.first().innerText())[1];
+    if (await qiCsv.isVisible()) await qiCsv.press('Enter'); // the save dialog, prefilled with the default name
+    return null;
+  }, 60_000, 2000);
+  const csvLines = fs.readFileSync(csvPath, 'utf8').split(/\r?\n/).filter(Boolean);
+  const csvRuns = [...new Set(csvLines.slice(1).map((l) => l.split(',')[0]))].sort();
+  check('the overlay\'s CSV export has a run column with both runs\' rows', csvLines[0].split(',')[0] === 'run' && csvRuns.join() === [runId, childId].sort().join(),
+    `${csvPath}: ${csvLines[0].slice(0, 80)} | runs ${csvRuns.join(', ')} | ${csvLines.length - 1} rows`);
   await ovd.locator('#xaxis').evaluate((el) => { el.value = 'kl'; el.dispatchEvent(new Event('change')); });
   const panelsOf = async () => ovd.locator('[data-panel]').evaluateAll((els) => els.map((e) => ({ key: e.dataset.panel, x: e.dataset.x, points: Number(e.dataset.points) })));
   const klPanels = await until('every chart with data redrawn against cumulative KL', async () => {
@@ -503,6 +543,37 @@ try {
   await runCommand('RLHF: Stop Training');
   await until('the preset run to stop', () => JSON.parse(fs.readFileSync(path.join(WS, 'runs', presetRun, 'status.json'), 'utf8')).state === 'stopped', 180_000);
 
+  // 5d. #22 (4): the paper-math preset (Table 1 for mathematics) for the embedded model and prompts opens clean: the
+  // trainer's validate, run on open, finds it valid (its estimate lens shows) and the Problems view lists nothing for it
+  await runCommand('RLHF: New Training Config');
+  await qi.waitFor({ timeout: 30_000 });
+  await qi.fill('paper-math');
+  await until('the paper-math preset picked', async () => {
+    if (await qi.isVisible() && /Preset/.test(await qi.getAttribute('placeholder') ?? '')) await page.keyboard.press('Enter');
+    return /Model to train/.test(await qi.getAttribute('placeholder') ?? '');
+  }, 30_000, 1000);
+  await page.keyboard.press('Enter'); // the embedded model
+  await until('the prompts picker', async () => /Prompts to train on/.test(await qi.getAttribute('placeholder') ?? ''), 30_000);
+  await page.keyboard.press('Enter'); // the embedded prompts
+  const mathConfig = path.join(WS, 'paper-math.yaml');
+  await until('the paper-math preset file', async () => { if (fs.existsSync(mathConfig)) return true; if (await qi.isVisible()) await qi.press('Enter'); return false; }, 60_000, 2000);
+  const mathTab = page.locator('.tabs-container .tab', { hasText: 'paper-math.yaml' });
+  await until('paper-math.yaml in the editor', async () => (await mathTab.count()) > 0, 60_000);
+  const estimateLens = page.locator('.contentWidgets .codelens-decoration', { hasText: 'estimate:' });
+  const lensSeen = await until('the trainer\'s estimate lens on paper-math.yaml (validate found it valid)', async () => (await estimateLens.count()) > 0, 180_000).catch(() => false);
+  await runCommand('Focus Problems (Errors, Warnings, Infos)');
+  const markers = page.locator('.markers-panel');
+  await until('the Problems view', async () => (await markers.count()) > 0 && markers.first().isVisible(), 30_000);
+  const mathProblems = await page.locator('.markers-panel .monaco-list-row', { hasText: 'paper-math' }).allInnerTexts();
+  const allProblems = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+  const mathText = fs.readFileSync(mathConfig, 'utf8');
+  check('the paper-math preset for the embedded model opens clean: validated, no diagnostics', lensSeen && mathProblems.length === 0
+    && mathText.includes("preset 'paper-math'") && mathText.includes('create_if_missing: arithmetic'),
+    `(estimate lens ${lensSeen ? 'shown' : 'missing'}; problems: ${JSON.stringify(mathProblems.length ? mathProblems : allProblems.slice(0, 5))})`);
+  await page.screenshot({ path: path.join(SHOTS, '22-4-paper-math-preset-clean.png') });
+  await runCommand('View: Hide Panel');
+  await runCommand('View: Close All Editors');
+
   // 5c. label -> reward model -> policy config (test/e2e/feedback.mjs)
   await feedbackSection(sectionHelpers);
 
@@ -527,9 +598,22 @@ try {
   const openrlhfExpected = JSON.parse(fs.readFileSync(path.join(OPENRLHF_RUN, 'expected.json'), 'utf8'));
   const openrlhfSteps = Object.keys(openrlhfExpected.metrics).length;
   const lastSampleText = Object.entries(openrlhfExpected.samples).sort((a, b) => Number(b[0]) - Number(a[0]))[0][1].text;
+  // a verl run folder for step 7c (#22 (6), (7)), as verl writes it: its file logger's logs/<project>/<experiment>.jsonl and the
+  // rollout dumps of trainer.rollout_data_dir=rollouts (test/fixtures/frameworks/gen_verl.py ran verl's own code), last changed
+  // an hour ago (the watch calls a run idle when its files have not changed for 10 minutes)
+  const VERL_RUN = path.join(WS2, 'verl-run');
+  const VERL_LOG = path.join(VERL_RUN, 'logs', 'arith', 'grpo_tiny.jsonl');
+  fs.mkdirSync(path.dirname(VERL_LOG), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'test/fixtures/frameworks/verl/arith/grpo_tiny.jsonl'), VERL_LOG);
+  fs.cpSync(path.join(ROOT, 'test/fixtures/frameworks/verl/rollout_data'), path.join(VERL_RUN, 'rollouts'), { recursive: true });
+  const verlExpected = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/frameworks/verl/expected.json'), 'utf8'));
+  const anHourAgo = new Date(Date.now() - 3600_000);
+  const age = (p) => { if (fs.statSync(p).isDirectory()) for (const n of fs.readdirSync(p)) age(path.join(p, n)); fs.utimesSync(p, anHourAgo, anHourAgo); };
+  age(VERL_RUN);
   // The fallback route into "Watch Run Folder..." if the folder picker cannot be driven: a keybinding
-  // with the folder as the command's argument (a user keybinding's "args", as VS Code passes them).
-  fs.writeFileSync(path.join(STATE2, 'udd/User/keybindings.json'), JSON.stringify([{ key: 'ctrl+alt+shift+f9', command: 'rlhf.watchRunFolder', args: OPENRLHF_RUN }]));
+  // with the folder as the command's argument (a user keybinding's "args", as VS Code passes them); the verl folder's is its route
+  fs.writeFileSync(path.join(STATE2, 'udd/User/keybindings.json'), JSON.stringify([{ key: 'ctrl+alt+shift+f9', command: 'rlhf.watchRunFolder', args: OPENRLHF_RUN },
+    { key: 'ctrl+alt+shift+f10', command: 'rlhf.watchRunFolder', args: VERL_RUN }]));
   const PORT2 = PORT + 1;
   const env2 = { ...env, XDG_CONFIG_HOME: path.join(STATE2, 'xdg-config'), XDG_DATA_HOME: path.join(STATE2, 'xdg-data') };
   fs.writeFileSync(path.join(STATE2, 'config.yaml'), `bind-addr: 127.0.0.1:${PORT2}\nauth: none\ncert: false\n`);
@@ -548,7 +632,8 @@ try {
   check('starting a trainer is refused in an untrusted workspace, saying why', /disabled in an untrusted workspace/.test(await toast.first().innerText()));
   await runCommand('RLHF: Open Dashboard', page2);
   const dash2 = page2.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
-  await until('read-only dashboard', async () => Number(await dash2.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 2000 })) > 0, 120_000);
+  // the newest run's dashboard: without a Slurm section that is the feedback section's reward-model run, which has no reward chart
+  await until('read-only dashboard', async () => Math.max(0, ...await dash2.locator('[data-panel]').evaluateAll((els) => els.map((e) => Number(e.dataset.points) || 0))) > 0, 120_000);
   const stopDisabled = await dash2.locator('#stop').evaluate((el) => el.disabled === true && /Read-only/.test(el.title));
   check('charts of existing runs stay viewable, read-only', stopDisabled && fs.readdirSync(path.join(WS2, 'runs')).length === runIds(WS).length);
   await page2.screenshot({ path: path.join(SHOTS, '6-untrusted-read-only.png') });
@@ -591,6 +676,41 @@ try {
   await page2.screenshot({ path: path.join(SHOTS, '7-watched-openrlhf-run.png') });
   await dash3.locator('#samples').scrollIntoViewIfNeeded({ timeout: 5000 });
   await page2.screenshot({ path: path.join(SHOTS, '7b-watched-openrlhf-samples.png') });
+
+  // 7c. #22 (6), (7): Watch Run Folder on a verl folder as verl writes it: its metrics and rollouts; its state idle (files an hour
+  // old), then running once its logger writes another step
+  await runCommand('View: Close All Editors', page2);
+  await until('no webview left open', async () => (await page2.locator('iframe.webview').count()) === 0, 30_000);
+  await page2.keyboard.press('Control+Alt+Shift+F10');
+  const dashV = page2.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+  const verlPoints = async () => Number(await dashV.locator('[data-panel="reward"]').getAttribute('data-points', { timeout: 1000 }) ?? 0);
+  const verlSteps = Object.keys(verlExpected.metrics).length;
+  const verlN = await until(`the verl run's reward chart with ${verlSteps} points`, async () => { await failOnProblemToast(page2); const n = await verlPoints(); return n >= verlSteps ? n : 0; }, 120_000);
+  const verlLastStep = Math.max(...Object.keys(verlExpected.samples).map(Number));
+  const verlRollouts = verlExpected.samples[verlLastStep];
+  const verlTable = await until(`the rollouts of step ${verlLastStep} in the samples table`, async () => {
+    const t = await dashV.locator('#samples tbody').innerText({ timeout: 1000 });
+    return verlRollouts.every((r) => t.includes(r.input) && t.includes(r.output)) ? t : null;
+  }, 60_000).catch(() => null);
+  const verlTitle = await dashV.locator('#run-id').textContent({ timeout: 5000 });
+  check('Watch Run Folder shows a verl folder as verl writes it (logs/<project>/<experiment>.jsonl, rollouts/): its metrics and its samples',
+    verlN === verlSteps && !!verlTable && /^verl:arith/.test(verlTitle ?? ''), `(${verlN} points, expected ${verlSteps}; ${verlTitle}; samples ${JSON.stringify((verlTable ?? '').slice(0, 120))})`);
+  const watchedState = () => dashV.locator('#state').getAttribute('data-state', { timeout: 1000 });
+  const idle = await until('the verl run shown idle', async () => (await watchedState()) === 'idle', 30_000).catch(() => false);
+  await runCommand('RLHF Studio: Focus on Runs View', page2);
+  await page2.screenshot({ path: path.join(SHOTS, '22-6-verl-run-metrics.png') });
+  fs.copyFileSync(path.join(SHOTS, '22-6-verl-run-metrics.png'), path.join(SHOTS, '22-7-watched-run-idle.png')); // the same view: its state reads idle
+  await dashV.locator('#samples').scrollIntoViewIfNeeded({ timeout: 5000 });
+  await page2.screenshot({ path: path.join(SHOTS, '22-6b-verl-run-samples.png') });
+  // verl's FileLogger writes a line {"step", "data"} per step: a next step, as the trainer would write it
+  const lastLine = JSON.parse(fs.readFileSync(VERL_LOG, 'utf8').trim().split('\n').pop());
+  const nextData = Object.fromEntries(Object.entries(lastLine.data).filter(([k]) => !k.startsWith('val'))); // training metrics only
+  fs.appendFileSync(VERL_LOG, `${JSON.stringify({ step: lastLine.step + 1, data: { ...nextData, 'training/global_step': lastLine.step + 1 } })}\n`);
+  const running = await until('the verl run shown running after its log grew', async () => (await watchedState()) === 'running' && (await verlPoints()) === verlSteps + 1, 60_000).catch(() => false);
+  check('a watched run\'s state shows: idle while its files stay unchanged, running once they change', idle === true && running === true,
+    `(idle ${idle}, then running ${running}; now ${await watchedState().catch(() => '?')}, ${await verlPoints().catch(() => '?')} points)`);
+  await dashV.locator('#run-id').scrollIntoViewIfNeeded({ timeout: 5000 });
+  await page2.screenshot({ path: path.join(SHOTS, '22-7-watched-run-running.png') });
 
   // 8. The watched folder is remembered by the workspace: after a reload it is listed again
   await runCommand('Developer: Reload Window', page2);
