@@ -2,7 +2,7 @@
 // stay text. The page is parsed the way a browser tokenizes it, and no attribute or element is injected.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dashboardHtml, escapeHtml } from '../../src/extension/dashboardHtml';
+import { dashboardHtml, escapeHtml } from '../../webview/dashboard/html';
 
 const base = { nonce: 'abc123', cspSource: 'https://file+.vscode-resource.vscode-cdn.net', uplotCss: 'u.css', dashboardCss: 'd.css', script: 'w.js' };
 

@@ -6,15 +6,16 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import uPlot from 'uplot';
-import { downsample, extent, type Columns, type M4Cache } from '../src/core/downsample';
-import { formatNumber, formatTicks } from '../src/core/format';
-import { joinColumns } from '../src/core/overlay';
-import { hoverAt } from '../src/core/charts/hover';
-import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../src/core/protocol';
-import { escapeHtml } from '../src/extension/dashboardHtml';
-import { PANELS, X_AXES, emptyNote, panelsFor, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from '../src/core/charts/data';
+import { downsample, extent, type Columns, type M4Cache } from '../../src/core/downsample';
+import { formatNumber, formatTicks } from '../../src/core/format';
+import { joinColumns } from '../../src/core/overlay';
+import { hoverAt } from '../../src/core/charts/hover';
+import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../../src/core/protocol';
+import { $ } from '../shared/dom';
+import { escapeHtml } from '../shared/html';
+import { PANELS, X_AXES, emptyNote, panelsFor, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from '../../src/core/charts/data';
 import { logTickLabels, yAxisWidth, yRange } from './scale';
-import { chartSvg, type SvgSeries } from '../src/core/charts/svg';
+import { chartSvg, type SvgSeries } from '../../src/core/charts/svg';
 
 const CHART_HEIGHT = 190;
 const MIN_CHART_WIDTH = 260;
@@ -22,7 +23,7 @@ const SYNC_KEY = 'rlhf-x';
 /** Share of the data's x span a live run's range reaches past its last point. */
 const LIVE_HEADROOM = 0.05;
 
-export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+export { $ };
 
 export function mountLayout(app: HTMLElement): void {
   const axes = X_AXES.map((a) => `<vscode-option value="${a.key}">${a.title}</vscode-option>`).join('');

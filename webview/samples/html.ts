@@ -1,8 +1,8 @@
-// The sample browser page's HTML, without vscode so that a unit test can check it. Every value from
-// the workspace (the run id is a folder name) is escaped; the styles and the script carry the nonce.
-import { escapeHtml } from './dashboardHtml';
+// The sample browser page's HTML, without vscode so that a unit test can check it: the shared page
+// shell (webview/shared/html.ts: CSP, nonce, script tag, escaping) with the page's own styles.
+import { pageShell } from '../shared/html';
 
-export interface SamplesHtmlInput { runId: string; nonce: string; cspSource: string; script: string; focusStep?: number }
+export interface SamplesHtmlInput { runId: string; nonce?: string; cspSource: string; script: string; focusStep?: number }
 
 const STYLE = `
 body{font-family:var(--vscode-font-family,sans-serif);font-size:13px;color:var(--vscode-foreground,#ccc);background:var(--vscode-editor-background,#1e1e1e);margin:0;padding:8px}
@@ -36,18 +36,7 @@ pre{white-space:pre-wrap;word-break:break-word;margin:2px 0 6px;padding:4px;back
 `;
 
 export function samplesHtml(o: SamplesHtmlInput): string {
-  const e = escapeHtml;
-  const csp = [`default-src 'none'`, `img-src ${o.cspSource} data:`, `font-src ${o.cspSource}`,
-    `style-src 'nonce-${o.nonce}'`, `script-src 'nonce-${o.nonce}'`].join('; ');
-  const focus = o.focusStep !== undefined && Number.isInteger(o.focusStep) ? ` data-focus-step="${o.focusStep}"` : '';
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${e(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<style nonce="${e(o.nonce)}">${STYLE}</style>
-<title>RLHF samples: ${e(o.runId)}</title></head>
-<body data-run-id="${e(o.runId)}"${focus}>
-<div id="app"></div>
-<script nonce="${e(o.nonce)}" src="${e(o.script)}"></script>
-</body></html>`;
+  const data: Record<string, string> = { 'run-id': o.runId };
+  if (o.focusStep !== undefined && Number.isInteger(o.focusStep)) data['focus-step'] = String(o.focusStep);
+  return pageShell({ title: `RLHF samples: ${o.runId}`, nonce: o.nonce, cspSource: o.cspSource, script: o.script, style: STYLE, images: true, data });
 }
