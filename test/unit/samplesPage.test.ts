@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  countText, filterOf, groupCards, histogramBars, listView, MAX_SCROLL_PX, nextSort, onGrown, preferClick, ROW_H, rulesText, tokenColor, windowToFetch,
+  countText, filterOf, groupCards, histogramAxis, histogramBars, listView, MAX_SCROLL_PX, nextSort, onGrown, preferClick, ROW_H, rulesText, tokenColor, tokenLegend, windowToFetch,
   type FilterInputs, type GroupRow,
 } from '../../webview/samples/data';
 
@@ -46,11 +46,22 @@ test('the count line', () => {
   assert.equal(countText(10000, true, 20000), '10,000+ of 20,000 samples');
 });
 
-test('a grown run: the slider on the newest step follows the new one; elsewhere (or all steps) it stays', () => {
-  assert.deepEqual(onGrown([1, 2, 3], 2, false), { followTo: 3 });
-  assert.equal(onGrown([1, 2, 3], 1, false), null);
-  assert.equal(onGrown([1, 2, 3], 2, true), null);
-  assert.equal(onGrown([1], 1, false), null);
+test('a grown run: the slider on the newest step follows the new one; on an older step only the total changes', () => {
+  const before: [number, number][] = [[1, 8], [2, 8], [3, 8]];
+  assert.deepEqual(onGrown(before, [...before, [4, 8]], { allSteps: false, sliderStep: 3 }), { followTo: 4 });
+  assert.equal(onGrown(before, [...before, [4, 8]], { allSteps: false, sliderStep: 1 }), 'redraw');
+});
+
+test('a grown run: the matched count follows new samples of a step shown (it lagged: only the total moved)', () => {
+  const before: [number, number][] = [[1, 8], [2, 8], [3, 4]];
+  // all steps shown: every batch is in the query, so the query runs again (keeping the list's place)
+  assert.equal(onGrown(before, [...before, [4, 8]], { allSteps: true, sliderStep: 3 }), 'refresh');
+  // the newest step still being written while the slider shows it
+  assert.equal(onGrown(before, [[1, 8], [2, 8], [3, 8]], { allSteps: false, sliderStep: 3 }), 'refresh');
+  // a step range that ends before the new samples: nothing shown changed
+  assert.equal(onGrown(before, [...before, [4, 8]], { allSteps: true, sliderStep: 3, stepMax: 3 }), 'redraw');
+  assert.equal(onGrown(before, [...before, [4, 8]], { allSteps: true, sliderStep: 3, stepMin: 2 }), 'refresh');
+  assert.equal(onGrown([], [[1, 8]], { allSteps: true, sliderStep: 1 }), 'refresh');
 });
 
 const g = (row: number, index: number, reward: number, extra: Partial<GroupRow> = {}): GroupRow => ({
@@ -98,4 +109,27 @@ test('token colours: log-probs shade unlikely tokens red, KL/advantage by sign, 
   assert.equal(tokenColor(1, 'advantages', 2), 'hsla(120,60%,40%,0.4)');
   assert.equal(tokenColor(-2, 'kl', 2), 'hsla(0,80%,50%,0.8)');
   assert.equal(tokenColor(1, 'entropy', 1), 'hsla(270,70%,55%,0.8)');
+});
+
+test('the reward histogram has axes: reward ticks at both ends and the middle, the tallest bar\'s count', () => {
+  const a = histogramAxis({ lo: -1, hi: 1, counts: [3, 12, 0, 5] }, 120);
+  assert.deepEqual(a.xTicks, [{ x: 0, label: '-1' }, { x: 60, label: '0' }, { x: 120, label: '1' }]);
+  assert.equal(a.yMax, 12);
+  assert.equal(a.yLabel, '12 samples');
+  const one = histogramAxis({ lo: 0.5, hi: 0.5, counts: [1] }, 120);
+  assert.deepEqual(one.xTicks, [{ x: 60, label: '0.5' }]);
+  assert.equal(one.yLabel, '1 sample');
+});
+
+test('the per-token colour scale: numeric ends and the colours between them, for the quantity shown', () => {
+  const kl = tokenLegend('kl', 0.25);
+  assert.equal(kl.name, 'KL');
+  assert.deepEqual([kl.lo, kl.hi, kl.labels], [-0.25, 0.25, ['-0.25', '0.25']]);
+  assert.deepEqual(kl.colors, [tokenColor(-0.25, 'kl', 0.25), tokenColor(-0.125, 'kl', 0.25), tokenColor(0, 'kl', 0.25), tokenColor(0.125, 'kl', 0.25), tokenColor(0.25, 'kl', 0.25)]);
+  const lp = tokenLegend('logprobs', 3.5);
+  assert.deepEqual([lp.lo, lp.hi, lp.labels], [-3.5, 0, ['-3.5', '0']]);
+  assert.equal(lp.colors[0], 'hsla(0,80%,50%,0.8)', 'the unlikely end is the strongest red');
+  assert.equal(lp.colors[lp.colors.length - 1], 'hsla(0,80%,50%,0)');
+  const ent = tokenLegend('entropy', 2);
+  assert.deepEqual([ent.lo, ent.hi, ent.labels], [0, 2, ['0', '2']]);
 });

@@ -3,7 +3,7 @@
 // the texts of the count line, a row, a sample and a prompt's group, the reward histogram's bars and
 // the per-token colours. render.ts builds the DOM from these; main.ts wires the messages and events.
 import type { RewardHistogram, SampleFilter, SampleRecord, SampleSort, SampleSummary } from './protocol';
-import { fixed } from '../shared/format';
+import { fixed, formatTicks } from '../shared/format';
 
 export type Verdict = 'good' | 'bad' | null;
 export type Row = SampleSummary & { verdict: Verdict };
@@ -79,12 +79,24 @@ export function countText(matched: number, capped: boolean, total: number): stri
 
 // ---- following a growing run -------------------------------------------------------------------
 
+/** What the page shows of the run's steps: one (the slider's) or all within the step fields' bounds. */
+export interface StepView { allSteps: boolean; sliderStep: number; stepMin?: number; stepMax?: number }
+/** On a grown run: move the slider to the new newest step, re-run the query where it keeps the list's place, or only redraw. */
+export type GrowAction = { followTo: number } | 'refresh' | 'redraw';
+
 /**
- * What the page does when the host says the run grew: with the slider on the step that was newest (and one
- * step shown), it moves to the new newest step and queries again; otherwise it only redraws (the count line).
+ * What the page does when the host says the run grew (`steps`: [step, samples] before and after). With
+ * the slider on the step that was newest it moves to the new newest step. Otherwise, when a step the
+ * page shows got samples (the newest step still being written, or a new step inside an all-steps range),
+ * it re-runs the query so that the matched count and the rows include them; else only the total changed.
  */
-export function onGrown(steps: number[], sliderStep: number, allSteps: boolean): { followTo: number } | null {
-  return !allSteps && steps.length >= 2 && sliderStep === steps[steps.length - 2] ? { followTo: steps[steps.length - 1] } : null;
+export function onGrown(before: readonly (readonly [number, number])[], after: readonly (readonly [number, number])[], view: StepView): GrowAction {
+  const newestBefore = before.length ? before[before.length - 1][0] : undefined;
+  const newestAfter = after.length ? after[after.length - 1][0] : undefined;
+  if (!view.allSteps && newestAfter !== undefined && newestBefore !== undefined && view.sliderStep === newestBefore && newestAfter > newestBefore) return { followTo: newestAfter };
+  const had = new Map(before.map(([step, n]) => [step, n]));
+  const shown = (step: number) => (view.allSteps ? (view.stepMin === undefined || step >= view.stepMin) && (view.stepMax === undefined || step <= view.stepMax) : step === view.sliderStep);
+  return after.some(([step, n]) => n !== (had.get(step) ?? 0) && shown(step)) ? 'refresh' : 'redraw';
 }
 
 // ---- rows, samples, groups -----------------------------------------------------------------------
@@ -139,6 +151,19 @@ export function histogramBars(h: RewardHistogram, width: number, height: number)
   });
 }
 
+/** The histogram's axes: reward ticks under the bars (both ends and the middle) and the tallest bar's count. */
+export interface HistogramAxis { xTicks: { x: number; label: string }[]; yMax: number; yLabel: string }
+
+export function histogramAxis(h: RewardHistogram, width: number): HistogramAxis {
+  const values = h.hi > h.lo ? [h.lo, (h.lo + h.hi) / 2, h.hi] : [h.lo];
+  const labels = formatTicks(values);
+  const yMax = Math.max(0, ...h.counts);
+  return {
+    xTicks: values.map((v, i) => ({ x: h.hi > h.lo ? ((v - h.lo) / (h.hi - h.lo)) * width : width / 2, label: labels[i] })),
+    yMax, yLabel: `${yMax.toLocaleString('en-US')} sample${yMax === 1 ? '' : 's'}`,
+  };
+}
+
 // ---- per-token values ---------------------------------------------------------------------------
 
 export type TokenMetric = 'logprobs' | 'ref_logprobs' | 'kl' | 'advantages' | 'entropy';
@@ -159,4 +184,17 @@ export function tokenColor(v: number, metric: TokenMetric, max: number): string 
 export function tokenTitle(rec: SampleRecord, i: number): string {
   const parts = METRICS.filter(([k]) => Array.isArray(rec[k]) && rec[k][i] !== undefined).map(([k, n]) => `${n}: ${rec[k]![i]}`);
   return `token ${i}: ${JSON.stringify(rec.tokens![i])}\n${parts.join('\n')}`;
+}
+
+/** The colour scale of the shown per-token quantity: its numeric ends and the colours between them (left to right). */
+export interface TokenLegend { name: string; lo: number; hi: number; labels: [string, string]; colors: string[]; note: string }
+
+export function tokenLegend(metric: TokenMetric, max: number): TokenLegend {
+  const name = METRICS.find(([k]) => k === metric)?.[1] ?? metric;
+  const m = Math.max(max, 0);
+  const [lo, hi, note] = metric === 'logprobs' || metric === 'ref_logprobs' ? [-m, 0, 'unlikely tokens red']
+    : metric === 'entropy' ? [0, m, 'uncertain tokens purple'] : [-m, m, 'negative red, positive green'];
+  const colors = (lo < 0 && hi > 0 ? [lo, lo / 2, 0, hi / 2, hi] : [lo, (lo + hi) / 2, hi]).map((v) => tokenColor(v, metric, m));
+  const [a, b] = formatTicks([lo, hi]);
+  return { name, lo, hi, labels: [a, b], colors, note };
 }

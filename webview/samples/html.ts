@@ -9,6 +9,7 @@ body{font-family:var(--vscode-font-family,sans-serif);font-size:13px;color:var(-
 #bar{display:flex;flex-wrap:wrap;gap:6px 12px;align-items:center;margin-bottom:6px}
 #bar label{display:flex;gap:4px;align-items:center}
 #histogram{display:inline-flex;align-items:flex-end;gap:4px}#histogram rect{fill:var(--vscode-charts-blue,#3794ff)}
+#histogram text{fill:currentColor;font-size:8px;opacity:.8}#histogram line.axis{stroke:currentColor;stroke-width:1;opacity:.5}
 input,select,button{font:inherit;color:inherit;background:var(--vscode-input-background,#333);border:1px solid var(--vscode-input-border,#555);padding:1px 4px}
 button{cursor:pointer;background:var(--vscode-button-secondaryBackground,#3a3d41)}
 input[type=number]{width:5em}
@@ -28,6 +29,7 @@ input[type=number]{width:5em}
 #detail{margin-top:8px}
 pre{white-space:pre-wrap;word-break:break-word;margin:2px 0 6px;padding:4px;background:var(--vscode-textCodeBlock-background,#2b2b2b)}
 .tokens span{padding:1px 0;margin-right:2px;border-radius:2px;white-space:pre-wrap}
+#token-legend{display:flex;gap:4px;align-items:center;margin:4px 0}.legend-bar{display:inline-block;width:120px;height:10px;border:1px solid var(--vscode-panel-border,#555)}
 .cards{display:flex;gap:8px;overflow-x:auto}
 .card{flex:1 0 220px;border:1px solid var(--vscode-panel-border,#555);padding:4px}
 .card.best{border-color:#89d185}.card.worst{border-color:#f48771}

@@ -33,10 +33,13 @@ const filter = () => filterOf({ stepMin: stepMin.value, stepMax: stepMax.value, 
   rule: rule.value, truncatedOnly: trunc.checked, allSteps: allSteps.checked, slider: slider.value });
 
 let queryTimer: number | undefined;
-function requery(delay = 0): void {
+/** The query whose result keeps the list where it is (the same query over a grown run), by its seq. */
+let keepPlace = -1;
+function requery(delay = 0, keepScroll = false): void {
   clearTimeout(queryTimer);
   queryTimer = window.setTimeout(() => {
     state.seq++;
+    keepPlace = keepScroll ? state.seq : -1;
     state.cache.clear(); state.pending.clear();
     send({ type: 'query', seq: state.seq, filter: filter(), sort: state.sort });
   }, delay);
@@ -81,6 +84,7 @@ function onMessage(m: SamplesHostToWebview): void {
   switch (m.type) {
     case 'init': case 'grown': {
       const first = state.info === null;
+      const before = state.info?.steps ?? [];
       state.info = m.info;
       trainRmBtn.disabled = m.info.readOnly;
       const steps = m.info.steps.map((s) => s[0]);
@@ -94,8 +98,11 @@ function onMessage(m: SamplesHostToWebview): void {
         sliderLabel.textContent = slider.value;
         requery();
       } else {
-        const follow = onGrown(steps, Number(slider.value), allSteps.checked);
-        if (follow) { slider.value = String(follow.followTo); sliderLabel.textContent = slider.value; requery(); } else draw();
+        const f = filter();
+        const next = onGrown(before, m.info.steps, { allSteps: allSteps.checked, sliderStep: Number(slider.value), stepMin: f.stepMin, stepMax: f.stepMax });
+        if (next === 'refresh') requery(0, true);
+        else if (next === 'redraw') draw();
+        else { slider.value = String(next.followTo); sliderLabel.textContent = slider.value; requery(); }
       }
       break;
     }
@@ -103,7 +110,7 @@ function onMessage(m: SamplesHostToWebview): void {
       if (m.seq !== state.seq) return;
       state.matched = m.matched; state.capped = m.capped;
       drawHistogram(hist, m.histogram);
-      list.scrollTop = 0;
+      if (m.seq !== keepPlace) list.scrollTop = 0;
       draw();
       break;
     case 'rows':

@@ -1,8 +1,8 @@
-// The sample browser's DOM: the bar of filters, the windowed list's rows, the reward histogram, one
-// sample's detail with its per-token view, and a prompt's group. What to show comes from data.ts;
+// The sample browser's DOM: the bar of filters, the windowed list's rows, the reward histogram (with
+// its axes), one sample's detail with its per-token view (and its colour scale), and a prompt's group. What to show comes from data.ts;
 // every workspace string goes in through textContent (el) or an attribute value.
 import type { RewardHistogram, SampleRecord } from './protocol';
-import { groupCards, histogramBars, METRICS, rewardsLine, rulesText, scaleMax, tokenColor, tokenTitle, type GroupRow, type Row, type TokenMetric, type Verdict } from './data';
+import { groupCards, histogramAxis, histogramBars, METRICS, rewardsLine, rulesText, scaleMax, tokenColor, tokenLegend, tokenTitle, type GroupRow, type Row, type TokenMetric, type Verdict } from './data';
 import { el, labelled, svg } from '../shared/dom';
 import { fixed } from '../shared/format';
 
@@ -59,20 +59,48 @@ export function rowEl(r: Row, pos: number, selected: boolean): HTMLElement {
   return d;
 }
 
-const HIST_W = 120, HIST_H = 22;
+const HIST_W = 120, HIST_H = 22, TICK_H = 10;
 
+/** The reward histogram: bars (each with its count), an x axis with reward ticks, and the tallest bar's count on the y axis. */
 export function drawHistogram(box: HTMLElement, h: RewardHistogram | null): void {
   box.replaceChildren();
   if (!h) return;
-  const chart = svg('svg', { width: HIST_W, height: HIST_H, role: 'img' });
+  const axis = histogramAxis(h, HIST_W);
+  const left = 4 + 5 * String(axis.yMax).length; // room for the y label
+  const ticks = axis.xTicks;
+  const chart = svg('svg', { width: left + HIST_W + 10, height: HIST_H + TICK_H + 3, role: 'img',
+    'aria-label': `rewards of the samples shown, ${ticks[0].label} to ${ticks[ticks.length - 1].label}; the tallest bar ${axis.yLabel}` });
+  const plot = svg('g', { transform: `translate(${left},1)` });
   for (const b of histogramBars(h, HIST_W, HIST_H)) {
     const r = svg('rect', { x: b.x, y: b.y, width: b.width, height: b.height, 'data-count': b.count });
     const t = svg('title');
     t.textContent = b.title;
     r.append(t);
-    chart.append(r);
+    plot.append(r);
   }
-  box.append(chart, el('span', { class: 'muted' }, ` ${fixed(h.lo, 2)}…${fixed(h.hi, 2)}`));
+  const text = (attrs: Record<string, string | number>, label: string) => { const t = svg('text', attrs); t.textContent = label; return t; };
+  plot.append(svg('line', { class: 'axis', x1: 0, y1: HIST_H, x2: HIST_W, y2: HIST_H }), svg('line', { class: 'axis', x1: 0, y1: 0, x2: 0, y2: HIST_H }),
+    text({ class: 'y-tick', x: -2, y: 7, 'text-anchor': 'end', 'data-y-max': axis.yMax }, String(axis.yMax)),
+    text({ class: 'y-tick', x: -2, y: HIST_H, 'text-anchor': 'end' }, '0'));
+  ticks.forEach((t, i) => {
+    const anchor = ticks.length === 1 ? 'middle' : i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle';
+    plot.append(svg('line', { class: 'axis', x1: t.x, y1: HIST_H, x2: t.x, y2: HIST_H + 2 }),
+      text({ class: 'x-tick', x: t.x, y: HIST_H + TICK_H, 'text-anchor': anchor }, t.label));
+  });
+  const title = svg('title');
+  title.textContent = `rewards of the samples shown (x) and how many fall in each bar (y: the tallest ${axis.yLabel})`;
+  chart.append(title, plot);
+  box.append(chart);
+}
+
+/** The colour scale of the shown per-token quantity, with its numeric ends (this sample's largest |value|). */
+function tokenLegendEl(metric: TokenMetric, max: number): HTMLElement {
+  const lg = tokenLegend(metric, max);
+  const legend = el('div', { id: 'token-legend', class: 'muted', title: `${lg.name}: ${lg.note}; the scale's ends are this sample's largest |value|` });
+  const bar = el('span', { class: 'legend-bar' });
+  bar.style.background = `linear-gradient(to right, ${lg.colors.join(', ')})`;
+  legend.append(el('span', {}, lg.name), el('span', { class: 'legend-lo num' }, lg.labels[0]), bar, el('span', { class: 'legend-hi num' }, lg.labels[1]));
+  return legend;
 }
 
 function tokensView(rec: SampleRecord, metric: TokenMetric): HTMLElement {
@@ -90,7 +118,7 @@ function tokensView(rec: SampleRecord, metric: TokenMetric): HTMLElement {
     if (values[i] !== undefined) s.style.background = tokenColor(values[i], metric, max);
     toks.append(s);
   });
-  box.append(toggle, toks);
+  box.append(toggle, ...(values.length ? [tokenLegendEl(metric, max)] : []), toks);
   return box;
 }
 
