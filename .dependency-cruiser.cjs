@@ -13,9 +13,24 @@ module.exports = {
     {
       name: 'core-not-pages',
       severity: 'error',
-      comment: 'src/core never imports a webview page; what a page and the core share lives in src/core (charts/ for the compare report)',
+      comment: 'src/core never imports a webview page, its protocol included; what a page and the core share lives in src/core '
+        + '(charts/ for the compare report, the run shapes of protocol.ts). A page\'s host half (its session) is src/sessions/.',
       from: { path: '^src/core/' },
-      to: { path: '^(webview|samples-webview|playground-webview)/' },
+      to: { path: '^(webview|src/sessions)/' },
+    },
+    {
+      name: 'protocol-is-a-leaf',
+      severity: 'error',
+      comment: 'a page\'s protocol (the message union and its validators, imported by the page and the host) imports only src/core',
+      from: { path: '^webview/[^/]+/protocol\\.ts$' },
+      to: { path: '^(webview|src/(extension|sessions))/' },
+    },
+    {
+      name: 'pages-apart',
+      severity: 'error',
+      comment: 'a page imports only its own folder, webview/shared/ and src/core (never another page, the host (src/extension, src/sessions) or vscode)',
+      from: { path: '^webview/([^/]+)/' },
+      to: { path: '^(webview/|src/(extension|sessions)/|src/cli|vscode$|node_modules/@types/vscode/)', pathNot: '^webview/($1|shared)/' },
     },
     {
       name: 'no-circular',
@@ -35,7 +50,7 @@ module.exports = {
   ],
   options: {
     // the project's folders, and vscode (so that an import of it is seen; it is types and a host module, never bundled)
-    includeOnly: '^(src|webview|samples-webview|playground-webview)/|^vscode$|node_modules/@types/vscode/',
+    includeOnly: '^(src|webview)/|^vscode$|node_modules/@types/vscode/',
     doNotFollow: { path: 'node_modules' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,

@@ -1,4 +1,5 @@
-// Builds: dist/extension.js (extension host), dist/cli.js (rlhf), dist/webview.js (dashboard),
+// Builds: dist/extension.js (extension host), dist/cli.js (rlhf), the pages of webview/<page>/main.ts
+// (dist/webview.js: the dashboard, dist/samples.js, dist/playground.js),
 // and with --tests / --bench the tests (both tiers) and benchmarks into out/.
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
@@ -16,9 +17,9 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: ['src/reward-worker.ts'], outfile: 'dist/reward-worker.js', platform: 'node', format: 'cjs', external: ['esbuild'] }),
   esbuild.build({ ...common, entryPoints: ['src/core/rewards/evalWorker.ts'], outfile: 'dist/reward-eval-worker.js', platform: 'node', format: 'cjs',
     banner: { js: "'use strict';" }, define: { RLHF_SANDBOX_SOURCE: JSON.stringify(sandbox.outputFiles[0].text) } }),
-  esbuild.build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
-  esbuild.build({ ...common, entryPoints: ['samples-webview/main.ts'], outfile: 'dist/samples.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
-  esbuild.build({ ...common, entryPoints: ['playground-webview/main.ts'], outfile: 'dist/playground.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
+  esbuild.build({ ...common, entryPoints: ['webview/dashboard/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
+  esbuild.build({ ...common, entryPoints: ['webview/samples/main.ts'], outfile: 'dist/samples.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
+  esbuild.build({ ...common, entryPoints: ['webview/playground/main.ts'], outfile: 'dist/playground.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true }),
   esbuild.build({ ...common, entryPoints: ['src/core/onnx/worker.ts'], outfile: 'dist/onnx-worker.js', platform: 'node', format: 'cjs' }),
 ]);
 fs.copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/uPlot.min.css');

@@ -168,7 +168,7 @@ async function dashboardPage(): Promise<{ open(): Promise<import('playwright-cor
   if (!fs.existsSync('/usr/bin/chromium')) return null;
   const esbuild = await import('esbuild');
   const bundle = await esbuild.build({ stdin: { resolveDir: process.cwd(), loader: 'ts', contents:
-    `import { Charts, mountLayout, renderAlerts, renderLegend } from './webview/render'; import { DashboardData, PANELS } from './src/core/charts/data';
+    `import { Charts, mountLayout, renderAlerts, renderLegend } from './webview/dashboard/render'; import { DashboardData, PANELS } from './src/core/charts/data';
      import { RUN_PALETTE } from './src/core/overlay';
      /** Rows [from, from + n) of a run of N steps logging 4 of the 11 panels' metrics; variant shifts its curves. */
      const chunk = (from: number, n: number, N: number, variant = 0) => {

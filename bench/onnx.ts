@@ -10,8 +10,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { exportOnnx } from '../src/core/onnx/exportOnnx';
-import { PlaygroundSession } from '../src/core/onnx/playgroundSession';
-import type { HostToPlayground } from '../src/core/playgroundProtocol';
+import { PlaygroundSession } from '../src/sessions/playgroundSession';
+import type { HostToPlayground } from '../webview/playground/protocol';
 import { installLayout } from '../src/core/training';
 
 const ROOT = path.resolve(__dirname, '../..');

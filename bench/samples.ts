@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SampleIndex } from '../src/core/samples/index';
-import { SamplesSession } from '../src/core/samples/session';
-import { samplesHtml } from '../src/extension/samplesHtml';
+import { SamplesSession } from '../src/sessions/samplesSession';
+import { samplesHtml } from '../webview/samples/html';
 
 const N = 1_000_000;
 const GOAL_MS = 1000;

@@ -51,3 +51,23 @@ export function formatWhen(when: Date, now: Date = new Date()): string {
   if (when.getFullYear() === now.getFullYear()) return `${months[when.getMonth()]} ${when.getDate()} ${hm}`;
   return `${when.getFullYear()}-${String(when.getMonth() + 1).padStart(2, '0')}-${String(when.getDate()).padStart(2, '0')}`;
 }
+
+/** A run id as newRunId (runStore.ts) makes it: `YYYYMMDD-HHMMSS-name`, the start in local time. */
+const RUN_ID = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-(.+)$/;
+
+/**
+ * A run's row label in the Runs view: what tells runs apart first, so that a narrow sidebar cuts nothing
+ * that matters. For an id of newRunId's form, the name and a short start time (the time with seconds today,
+ * month and day with the time this year, else the date: the id's date prefix is the same for a day's runs,
+ * so cutting the id showed only that); any other folder name is its own label. `id` is the full id (the
+ * description ends with it, the tooltip names it) when the label is not the id itself.
+ */
+export function runRowLabel(id: string, now: Date = new Date()): { label: string; id?: string } {
+  const m = RUN_ID.exec(id);
+  if (!m) return { label: id };
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
+  const started = new Date(y, mo - 1, d, h, mi, s);
+  if (started.getMonth() !== mo - 1 || started.getDate() !== d || started.getHours() !== h) return { label: id };
+  const when = started.toDateString() === now.toDateString() ? `${formatWhen(started, now)}:${String(s).padStart(2, '0')}` : formatWhen(started, now);
+  return { label: `${m[7]} · ${when}`, id };
+}

@@ -2,7 +2,6 @@
 // 'append' messages (4 a second at most) while the run writes events. A dashboard can overlay
 // other runs (native, in any folder, or watched runs of other frameworks): they are sent whole in
 // an 'overlay' message, then appended to like the dashboard's own run.
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -10,12 +9,13 @@ import { saveExport } from './exportHandler';
 import { AdapterError } from '../core/adapters';
 import { concatChunks, inheritedHistory, lineageOf } from '../core/checkpoints';
 import { configDiff, configDiffMarkdown, runLabels, type OverlayRunConfig } from '../core/overlay';
-import { isWebviewToHost, type HostToWebview, type OverlayRun, type RunInfo } from '../core/protocol';
+import type { RunInfo } from '../core/protocol';
+import { isWebviewToHost, type HostToWebview, type OverlayRun } from '../../webview/dashboard/protocol';
 import type { RunModel } from '../core/runModel';
 import { isLiveState } from '../core/runStore';
 import { RunWatcher } from '../core/runWatcher';
 import type { Ctx, RunSource } from './ctx';
-import { dashboardHtml } from './dashboardHtml';
+import { dashboardHtml } from '../../webview/dashboard/html';
 import { SamplesPanel } from './samplesPanel';
 
 const FLUSH_MS = 250;
@@ -262,7 +262,7 @@ export class DashboardPanel {
 
   private html(webview: vscode.Webview): string {
     const uri = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.ctx.ext.extensionUri, ...p)).toString();
-    return dashboardHtml({ runId: this.runId, nonce: crypto.randomBytes(16).toString('base64'), cspSource: webview.cspSource,
+    return dashboardHtml({ runId: this.runId, cspSource: webview.cspSource,
       uplotCss: uri('dist', 'uPlot.min.css'), dashboardCss: uri('media', 'dashboard.css'), script: uri('dist', 'webview.js') });
   }
 

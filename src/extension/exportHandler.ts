@@ -1,7 +1,7 @@
 // The host half of the dashboard's exports: the webview sends a chart, the dashboard or the metrics
 // ({type: 'export'}, validated by protocol.ts), and this saves it where the user picks.
 import * as vscode from 'vscode';
-import type { ExportFormat, ExportMessage } from '../core/protocol';
+import type { ExportFormat, ExportMessage } from '../../webview/dashboard/protocol';
 
 const FILTERS: Record<ExportFormat, Record<string, string[]>> = {
   png: { 'PNG image': ['png'] }, svg: { 'SVG image': ['svg'] }, csv: { 'CSV table': ['csv'] },

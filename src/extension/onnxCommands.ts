@@ -11,7 +11,7 @@ import { checkpointInfos } from '../core/checkpoints';
 import { exportOnnx } from '../core/onnx/exportOnnx';
 import { onnxGraphPath } from '../core/onnx/model';
 import { cachedChoice, exportCacheDir, runChoices } from '../core/onnx/playgroundRun';
-import { exportName, type PlaygroundChoice } from '../core/onnx/playgroundSession';
+import { exportName, type PlaygroundChoice } from '../sessions/playgroundSession';
 import { isCheckpointNode } from './checkpointCommands';
 import type { Ctx } from './ctx';
 import { PlaygroundPanel } from './playground';

@@ -1,16 +1,15 @@
 // The playground panel ("RLHF: Try Checkpoint"): the webview shell around PlaygroundSession
-// (src/core/onnx/playgroundSession.ts), which loads the models, streams tokens and scores answers.
+// (src/sessions/playgroundSession.ts), which loads the models, streams tokens and scores answers.
 // This file adds the webview, the run's dataset prompts and reward rules, and the cleanup.
-import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { playgroundSettings } from '../core/onnx/playgroundRun';
-import { PlaygroundSession, runDatasetPrompts, type PlaygroundOptions } from '../core/onnx/playgroundSession';
+import { PlaygroundSession, runDatasetPrompts, type PlaygroundOptions } from '../sessions/playgroundSession';
 import { RewardEngine } from '../core/rewards/engine';
 import { loadRules } from '../core/rewards/load';
 import { chooseNode } from '../core/trainerEnv';
 import type { Ctx } from './ctx';
-import { playgroundHtml } from './playgroundHtml';
+import { playgroundHtml } from '../../webview/playground/html';
 
 export interface PlaygroundRequest extends Pick<PlaygroundOptions, 'title' | 'choices' | 'selected' | 'prepare'> {
   /** The run the models come from: its dataset fills the prompt and its reward rules score answers. */
@@ -39,7 +38,7 @@ export class PlaygroundPanel {
       log: (m) => ctx.log.error(m),
     }, (m) => void panel.webview.postMessage(m));
     const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(ctx.ext.extensionUri, 'dist', 'playground.js')).toString();
-    panel.webview.html = playgroundHtml({ title: req.title, nonce: crypto.randomBytes(16).toString('base64'), cspSource: panel.webview.cspSource, script });
+    panel.webview.html = playgroundHtml({ title: req.title, cspSource: panel.webview.cspSource, script });
     this.disposables.push(panel.webview.onDidReceiveMessage((m) => this.session?.handle(m)), panel.onDidDispose(() => void this.dispose()));
   }
 

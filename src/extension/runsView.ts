@@ -1,6 +1,6 @@
-// The Runs view: one row per run folder. The row says what fits at the default sidebar width (state
-// icon and word, step, reward, checkpoints, the run it was resumed from); everything else is in the
-// tooltip. A run's checkpoints are its children (step, time, size, reward when saved; kept ones marked).
+// The Runs view: one row per run folder. The row says what fits at the default sidebar width (the run's
+// name and start time as its label, then state icon and word, step, reward, checkpoints, the run it was
+// resumed from, and the full run id last); everything else is in the tooltip. A run's checkpoints are its children (step, time, size, reward when saved; kept ones marked).
 // A run's tags show in its row and its note in the tooltip (notes.json in the run folder); the view
 // can be filtered by a tag. The commands over the selection (overlay, config diff, notes) live here too.
 // Nothing here reads a file on the extension host's thread: the rows come from the Ctx's asynchronous
@@ -9,7 +9,7 @@
 // file) shows a warning with the problem beside the good runs.
 import * as vscode from 'vscode';
 import { announcedCheckpointsAsync, checkpointInfosAsync, formatBytes, type CheckpointInfo } from '../core/checkpoints';
-import { formatNumber, formatWhen } from '../core/format';
+import { formatNumber, formatWhen, runRowLabel } from '../core/format';
 import { isRewardModelRun } from '../core/rewardModel';
 import type { RunEntry } from '../core/run/listing';
 import { remoteOnlyCheckpoints } from '../core/launch/ray';
@@ -90,7 +90,9 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     const state = displayState(run);
     // a Ray run's checkpoints are on the cluster (listed from its mirrored events) until downloaded
     const expandable = run.checkpoints.length > 0 || run.job?.target === 'ray';
-    const item = new vscode.TreeItem(run.id, expandable ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    // the label leads with what tells runs apart (name, start time); the full id ends the description (cut first) and heads the tooltip
+    const name = runRowLabel(run.id);
+    const item = new vscode.TreeItem(name.label, expandable ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `run:${run.id}`;
     const parent = run.parent;
     const s = run.status;
@@ -104,7 +106,7 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     // short tokens, no labels: the tooltip spells them out
     item.description = [state, step, reward ?? acc, run.jobLabel || undefined, run.checkpoints.length ? `${run.checkpoints.length} ckpt` : undefined,
       parent ? `↳ ${parent.parentId}@${parent.step}` : undefined, notes.tags.map((t) => `#${t}`).join(' ') || undefined,
-      notes.note ? '✎' : undefined, problems.length ? `⚠ ${problems.length} bad file${problems.length === 1 ? '' : 's'}` : undefined].filter(Boolean).join(' · ');
+      notes.note ? '✎' : undefined, problems.length ? `⚠ ${problems.length} bad file${problems.length === 1 ? '' : 's'}` : undefined, name.id].filter(Boolean).join(' · ');
     const [icon, color] = problems.length ? ['warning', 'charts.orange'] : ICONS[state] ?? ICONS.unknown;
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     // `-rm`: a reward-model run (Use as Reward Model); `run-live…` for Stop and Save Checkpoint Now

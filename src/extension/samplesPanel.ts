@@ -1,12 +1,11 @@
-// The sample browser panel: host side. A thin shell around SamplesSession (src/core/samples/session.ts),
+// The sample browser panel: host side. A thin shell around SamplesSession (src/sessions/samplesSession.ts),
 // which answers the webview from the run's sample index and labels; this file adds the webview, the
 // poll while the run writes, and the jump to a prompt's line in its dataset.
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { SamplesSession } from '../core/samples/session';
-import { samplesHtml } from './samplesHtml';
+import { SamplesSession } from '../sessions/samplesSession';
+import { samplesHtml } from '../../webview/samples/html';
 
 /** What the panel needs of the extension's context (Ctx satisfies it). */
 export interface SamplesCtxLike { ext: { extensionUri: vscode.Uri }; trusted: boolean; log: { warn(m: string): void } }
@@ -41,7 +40,7 @@ export class SamplesPanel {
         exportPreferences: () => void vscode.commands.executeCommand('rlhf.exportPreferences', path.basename(runDir)),
         trainRewardModel: () => void vscode.commands.executeCommand('rlhf.trainRewardModel', { runDir }) });
     const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(ctx.ext.extensionUri, 'dist', 'samples.js')).toString();
-    panel.webview.html = samplesHtml({ runId: path.basename(runDir), nonce: crypto.randomBytes(16).toString('base64'), cspSource: panel.webview.cspSource, script, focusStep: step });
+    panel.webview.html = samplesHtml({ runId: path.basename(runDir), cspSource: panel.webview.cspSource, script, focusStep: step });
     this.disposables.push(panel.webview.onDidReceiveMessage((m) => this.session.handle(m)), panel.onDidDispose(() => this.dispose()));
     this.timer = setInterval(() => { if (panel.visible) this.session.poll(); }, POLL_MS);
   }

@@ -176,7 +176,9 @@ export async function feedbackSection(h) {
 
   // Use as Reward Model on the finished run (Runs view context menu), into feedback.yaml
   await runCommand('RLHF Studio: Focus on Runs View');
-  const rmRow = page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${rmId}$`) }) });
+  // the run's row by the full id that ends its description (its label is the name and start time; a
+  // folder not named by newRunId is its own label)
+  const rmRow = page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-description', { hasText: new RegExp(`(^| )${rmId}$`) }).or(page.locator('.label-name', { hasText: new RegExp(`^${rmId}$`) })) });
   const menu = page.locator('.context-view .monaco-menu');
   await until('Use as Reward Model from the run\'s context menu', async () => {
     if (!(await menu.count())) await rmRow.first().click({ button: 'right', timeout: 5000 });

@@ -392,8 +392,9 @@ try {
   // 3e. Overlay: the run and its continuation selected in the Runs view and drawn on the same charts;
   // x by cumulative KL; a zoom on one chart moves every chart; a chart exported as PNG
   await until('no editor left open', async () => (await page.locator('iframe.webview').count()) === 0, 30_000);
-  // a run row by its exact label (the continuation's row also names the parent run, in its lineage)
-  const parentRow = page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${runId}$`) }) });
+  // a run row by the full id that ends its description (the label is name and start time; the
+  // continuation's row also names the parent run, in its lineage, but ends with its own id)
+  const parentRow = page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-description', { hasText: new RegExp(`(^| )${runId}$`) }).or(page.locator('.label-name', { hasText: new RegExp(`^${runId}$`) })) });
   await parentRow.first().click();
   await childRow.first().click({ modifiers: ['Control'] });
   // a click on a run opens its dashboard too: the overlay is the webview in front

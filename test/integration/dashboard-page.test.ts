@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { HostToWebview, SeriesChunk, WebviewToHost } from '../../src/core/protocol';
-import { dashboardHtml } from '../../src/extension/dashboardHtml';
+import type { SeriesChunk } from '../../src/core/protocol';
+import type { HostToWebview, WebviewToHost } from '../../webview/dashboard/protocol';
+import { dashboardHtml } from '../../webview/dashboard/html';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CHROMIUM = '/usr/bin/chromium';

@@ -11,11 +11,11 @@ import type { Page } from 'playwright-core';
 import { exportOnnx } from '../../src/core/onnx/exportOnnx';
 import { encodePrompt, generate } from '../../src/core/onnx/generate';
 import { loadOnnxCausalLM } from '../../src/core/onnx/model';
-import { PlaygroundSession } from '../../src/core/onnx/playgroundSession';
+import { PlaygroundSession } from '../../src/sessions/playgroundSession';
 import { RewardEngine } from '../../src/core/rewards/engine';
 import { rulesFromSpecs } from '../../src/core/rewards/load';
 import { installLayout } from '../../src/core/training';
-import { playgroundHtml } from '../../src/extension/playgroundHtml';
+import { playgroundHtml } from '../../webview/playground/html';
 import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -81,7 +81,7 @@ test('the page streams a greedy answer from the session, shows tokens/s and the 
     const [expected] = await engine.evaluate([{ prompt: '30+12=', response: reference.text, label: '42' }]);
     for (const c of [0, 1]) {
       assert.equal(await page.textContent(`[data-column="${c}"] .output`), reference.text);
-      // a rate from 8 decode tokens on, else "n tokens in X ms" (playgroundProtocol.ts decodeRate)
+      // a rate from 8 decode tokens on, else "n tokens in X ms" (webview/playground/protocol.ts decodeRate)
       assert.match((await page.textContent(`[data-column="${c}"] .tps`)) ?? '', /^([\d.]+ tokens\/s|\d+ tokens? in \d+ ms)$/);
       assert.match((await page.textContent(`[data-column="${c}"] .ttft`)) ?? '', /^first token [\d.]+ ms$/);
       assert.equal(await page.textContent(`[data-column="${c}"] .reward`), `reward ${expected.reward.toFixed(3)} (correct ${expected.breakdown.correct.toFixed(3)})`);

@@ -9,14 +9,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { playgroundHtml } from '../../src/extension/playgroundHtml';
+import { playgroundHtml } from '../../webview/playground/html';
 import {
   isHostToPlayground, isPlaygroundToHost, MAX_NEW_TOKENS_LIMIT, MAX_PROMPT_CHARS, type HostToPlayground,
-} from '../../src/core/playgroundProtocol';
+} from '../../webview/playground/protocol';
 import { exportOnnx, OnnxExportError } from '../../src/core/onnx/exportOnnx';
 import { encodePrompt, generate } from '../../src/core/onnx/generate';
 import { loadOnnxCausalLM, type OnnxCausalLM } from '../../src/core/onnx/model';
-import { PlaygroundSession, runDatasetPrompts, type PlaygroundChoice } from '../../src/core/onnx/playgroundSession';
+import { PlaygroundSession, runDatasetPrompts, type PlaygroundChoice } from '../../src/sessions/playgroundSession';
 import { RewardEngine } from '../../src/core/rewards/engine';
 import { rulesFromSpecs } from '../../src/core/rewards/load';
 import { installLayout } from '../../src/core/training';

@@ -2,7 +2,8 @@
 // stay text. The page is parsed the way a browser tokenizes it, and no attribute or element is injected.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dashboardHtml, escapeHtml } from '../../src/extension/dashboardHtml';
+import { dashboardHtml, escapeHtml } from '../../webview/dashboard/html';
+import { newNonce, pageCsp } from '../../webview/shared/html';
 
 const base = { nonce: 'abc123', cspSource: 'https://file+.vscode-resource.vscode-cdn.net', uplotCss: 'u.css', dashboardCss: 'd.css', script: 'w.js' };
 
@@ -32,4 +33,16 @@ test('a run id like <img src=x onerror=alert(1)> is inert in the dashboard page'
 
 test('escapeHtml covers the five HTML-significant characters', () => {
   assert.equal(escapeHtml(`<a href="x" title='y'>&</a>`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+});
+
+test('the shared page shell: a fresh 16-byte nonce per page unless given, on the CSP, the styles and the script', () => {
+  const nonces = new Set(Array.from({ length: 20 }, () => newNonce()));
+  assert.equal(nonces.size, 20);
+  for (const n of nonces) assert.equal(Buffer.from(n, 'base64').length, 16);
+  const html = dashboardHtml({ ...base, nonce: undefined, runId: 'r' });
+  const nonce = /script-src 'nonce-([^']+)'/.exec(html.replace(/&#39;/g, "'"))![1];
+  assert.equal(Buffer.from(nonce, 'base64').length, 16);
+  assert.equal([...html.matchAll(new RegExp(`nonce="${nonce.replace(/[+/]/g, '\\$&')}"`, 'g'))].length, 3, 'two stylesheets and the script');
+  assert.equal(pageCsp({ nonce: 'n', cspSource: 'S' }), "default-src 'none'; font-src S; style-src 'nonce-n'; script-src 'nonce-n'");
+  assert.equal(pageCsp({ nonce: 'n', cspSource: 'S', stylesheets: ['a.css'], images: true }), "default-src 'none'; img-src S data:; font-src S; style-src S 'nonce-n'; script-src 'nonce-n'");
 });

@@ -8,10 +8,10 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { sampleTopP } from '../../src/core/onnx/generate';
 import { exportCacheDir, playgroundSettings, runChoices, runSampling } from '../../src/core/onnx/playgroundRun';
-import { DEFAULT_SETTINGS, PlaygroundSession, type PlaygroundChoice } from '../../src/core/onnx/playgroundSession';
+import { DEFAULT_SETTINGS, PlaygroundSession, type PlaygroundChoice } from '../../src/sessions/playgroundSession';
 import {
   addToTally, decodeRate, isHostToPlayground, isPlaygroundToHost, MIN_RATE_TOKENS, speedText, tallyRate, type HostToPlayground,
-} from '../../src/core/playgroundProtocol';
+} from '../../webview/playground/protocol';
 import { tempDir } from '../helpers';
 
 const tmp = tempDir('playground-unit');

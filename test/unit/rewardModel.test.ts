@@ -11,8 +11,8 @@ import { diagnoseConfig, looksLikeRunConfig } from '../../src/core/configDiagnos
 import { withDefaults } from '../../src/core/exportJob';
 import { findPreset, renderPreset } from '../../src/core/presets';
 import { addRewardModelSource, isRewardModelConfig, RewardModelError, schemaFileFor } from '../../src/core/rewardModel';
-import { isSamplesWebviewToHost } from '../../src/core/samplesProtocol';
-import { SamplesSession } from '../../src/core/samples/session';
+import { isSamplesWebviewToHost } from '../../webview/samples/protocol';
+import { SamplesSession } from '../../src/sessions/samplesSession';
 import { PANELS, panelsFor } from '../../src/core/charts/data';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { samplesHtml } from '../../src/extension/samplesHtml';
-import { isSamplesHostToWebview, isSamplesWebviewToHost, MAX_WINDOW, type SamplesHostToWebview } from '../../src/core/samplesProtocol';
-import { SamplesSession } from '../../src/core/samples/session';
+import { samplesHtml } from '../../webview/samples/html';
+import { isSamplesHostToWebview, isSamplesWebviewToHost, MAX_WINDOW, type SamplesHostToWebview } from '../../webview/samples/protocol';
+import { SamplesSession } from '../../src/sessions/samplesSession';
 import { SAME_TEXT } from '../../src/core/samples/labels';
 import { tempDir } from '../helpers';
 

@@ -7,7 +7,7 @@ import { formatDuration, formatNumber, formatTicks, formatWhen } from '../../src
 import type { MetricsEvent } from '../../src/core/protocol';
 import { RunModel } from '../../src/core/runModel';
 import { DashboardData, emptyNote, PANELS, type Panel, type XAxis } from '../../src/core/charts/data';
-import { logTickLabels, yAxisWidth, yRange } from '../../webview/scale';
+import { logTickLabels, yAxisWidth, yRange } from '../../webview/dashboard/scale';
 import { ema, EmaColumn } from '../../src/core/charts/smoothing';
 import { hoverAt, valueAt } from '../../src/core/charts/hover';
 

@@ -8,10 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { checkpointInfos } from '../checkpoints';
-import { MAX_NEW_TOKENS_LIMIT, type GenerateSettings } from '../playgroundProtocol';
 import { CONFIG_FILE, EVENTS_FILE, readGuarded, readLines, RunFileError } from '../run/files';
 import { onnxGraphPath } from './model';
-import { DEFAULT_SETTINGS, type PlaygroundChoice } from './playgroundSession';
+import { DEFAULT_SETTINGS, MAX_NEW_TOKENS_LIMIT, type GenerateSettings, type PlaygroundChoice } from './sampling';
 
 /** The trainer's defaults of rollout.temperature / top_p / top_k (schemas/config.schema.json). */
 const TRAINER_ROLLOUT = { temperature: 1, top_p: 1, top_k: 0 };

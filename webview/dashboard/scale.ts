@@ -1,6 +1,6 @@
 // The y axis of a chart: its range (uPlot's own pads a flat series, clip fraction 0 for 100 steps,
 // to 0..100), its width (labels of a slowly decaying learning rate need more digits) and log labels.
-import { formatTicks } from '../src/core/format';
+import { formatTicks } from '../../src/core/format';
 
 /** A span below this share of the values' magnitude is float noise (an EMA of a constant), not a trend. */
 const FLAT = 1e-9;

@@ -1,10 +1,11 @@
 // Dashboard webview: uPlot charts of the paper's Figure 1 panels and more, live. This file wires the
 // host's messages and the controls to data.ts (what is shown) and render.ts (how), and keeps the
 // view (x axis, smoothing, panels, log scales, zoom) in the webview state.
-import { metricsCsv, runsCsv } from '../src/core/csv';
-import { assignColors, RUN_PALETTE } from '../src/core/overlay';
-import { isHostToWebview, type AlertEvent, type ExportFormat, type HostToWebview, type RunInfo, type WebviewToHost } from '../src/core/protocol';
-import { DashboardData, isXAxis, PANELS, type Panel } from '../src/core/charts/data';
+import { metricsCsv, runsCsv } from '../../src/core/csv';
+import { assignColors, RUN_PALETTE } from '../../src/core/overlay';
+import type { AlertEvent, RunInfo } from '../../src/core/protocol';
+import { isHostToWebview, type ExportFormat, type HostToWebview, type WebviewToHost } from './protocol';
+import { DashboardData, isXAxis, PANELS, type Panel } from '../../src/core/charts/data';
 import { $, availablePanels, Charts, mountLayout, renderAlerts, renderLegend, renderPanelPicker, renderProgress, renderRun, renderSamples, type ChartRun, type ChartView } from './render';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewToHost): void; getState(): unknown; setState(s: unknown): void };

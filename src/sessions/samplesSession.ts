@@ -2,10 +2,10 @@
 // SampleIndex and Labels. The panel (src/extension/samplesPanel.ts), the benchmark and the tests
 // all drive this one class.
 import * as path from 'node:path';
-import { RunFileError } from '../run/files';
-import { isSamplesWebviewToHost, MAX_WINDOW, type SamplesHostToWebview, type SamplesInfo } from '../samplesProtocol';
-import { SampleIndex } from './index';
-import { Labels, SAME_TEXT } from './labels';
+import { RunFileError } from '../core/run/files';
+import { isSamplesWebviewToHost, MAX_WINDOW, type SamplesHostToWebview, type SamplesInfo } from '../../webview/samples/protocol';
+import { SampleIndex } from '../core/samples/index';
+import { Labels, SAME_TEXT } from '../core/samples/labels';
 
 export class SamplesSession {
   readonly index: SampleIndex;

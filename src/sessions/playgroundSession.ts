@@ -2,29 +2,21 @@
 // the webview shell): it answers the page's validated messages, loads each column's ONNX export once
 // (exporting it first through `prepare` when it has none), streams every token to the page as
 // generate() chooses it, and scores each finished answer with the run's reward rules. The models
-// load and generate in a worker thread (worker.ts), so the extension host's event loop is never
+// load and generate in a worker thread (src/core/onnx/worker.ts), so the extension host's event loop is never
 // held by onnxruntime; Stop (or a new Generate) aborts between two tokens.
 import * as path from 'node:path';
 import YAML from 'yaml';
-import { CONFIG_FILE, readGuarded } from '../run/files';
-import { type PromptRow, promptSettings, readPromptRows } from '../prompts';
+import { CONFIG_FILE, readGuarded } from '../core/run/files';
+import { type PromptRow, promptSettings, readPromptRows } from '../core/prompts';
 import {
-  COLUMNS, decodeRate, isPlaygroundToHost, type GenerateSettings, type HostToPlayground, type ModelChoice, type PlaygroundToHost,
-} from '../playgroundProtocol';
+  COLUMNS, decodeRate, isPlaygroundToHost, type GenerateSettings, type HostToPlayground, type PlaygroundToHost,
+} from '../../webview/playground/protocol';
 import { Worker } from 'node:worker_threads';
-import { onnxGraphPath, OnnxModelError, type LoadOptions } from './model';
-import type { WorkerIn, WorkerOut } from './worker';
+import { onnxGraphPath, OnnxModelError, type LoadOptions } from '../core/onnx/model';
+import { DEFAULT_SETTINGS, type PlaygroundChoice } from '../core/onnx/sampling';
+import type { WorkerIn, WorkerOut } from '../core/onnx/worker';
 
-/** A model a column can run; `dir` is (or will be, after `prepare`) an ONNX export folder. */
-export interface PlaygroundChoice extends ModelChoice {
-  dir: string;
-  /** The checkpoint (or Hugging Face model folder) `prepare` exports into `dir`; default `dir` itself (in place). */
-  source?: string;
-  /** Run the int8 graph (onnx/model_quantized.onnx). */
-  quantized?: boolean;
-  /** The run's initial policy (the second column starts on it). */
-  initial?: boolean;
-}
+export { DEFAULT_SETTINGS, type PlaygroundChoice };
 
 /**
  * The reward engine as the playground scores with it: rewards/engine's RewardEngine fits it. Written out
@@ -58,9 +50,6 @@ export interface PlaygroundOptions {
   /** Written to for failures the page also shows (the extension's log). */
   log?: (message: string) => void;
 }
-
-/** The page's settings when there is no run to take them from (an ONNX folder picked by hand). */
-export const DEFAULT_SETTINGS: GenerateSettings = { temperature: 0.7, topP: 0.95, topK: 0, maxNewTokens: 64, greedy: false };
 
 export class PlaygroundSession {
   /** Each choice's model, loaded in the generation thread (resolves to the device it runs on). */

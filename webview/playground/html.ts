@@ -1,9 +1,10 @@
 // The playground page's HTML ("RLHF: Try Checkpoint"), without vscode so that a unit test can check
-// it: a strict CSP (nothing but the nonce'd style and script), and the title escaped (it names a run
-// folder). The page itself is built by dist/playground.js from the host's `init` message.
-import { escapeHtml } from './dashboardHtml';
+// it: the shared page shell (webview/shared/html.ts) with a strict CSP (nothing but the nonce'd style
+// and script), and the title escaped (it names a run folder). The page itself is built by
+// dist/playground.js from the host's `init` message.
+import { pageShell } from '../shared/html';
 
-export interface PlaygroundHtmlInput { title: string; nonce: string; cspSource: string; script: string }
+export interface PlaygroundHtmlInput { title: string; nonce?: string; cspSource: string; script: string }
 
 const STYLE = `
 body{font-family:var(--vscode-font-family,sans-serif);font-size:13px;color:var(--vscode-foreground,#ccc);background:var(--vscode-editor-background,#1e1e1e);margin:0;padding:8px}
@@ -28,16 +29,5 @@ button.link{background:none;border:none;padding:0;color:var(--vscode-textLink-fo
 `;
 
 export function playgroundHtml(o: PlaygroundHtmlInput): string {
-  const e = escapeHtml;
-  const csp = [`default-src 'none'`, `font-src ${o.cspSource}`, `style-src 'nonce-${o.nonce}'`, `script-src 'nonce-${o.nonce}'`].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${e(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<style nonce="${e(o.nonce)}">${STYLE}</style>
-<title>Try: ${e(o.title)}</title></head>
-<body>
-<div id="app"></div>
-<script nonce="${e(o.nonce)}" src="${e(o.script)}"></script>
-</body></html>`;
+  return pageShell({ title: `Try: ${o.title}`, nonce: o.nonce, cspSource: o.cspSource, script: o.script, style: STYLE });
 }

@@ -1,8 +1,8 @@
 // Host <-> sample browser webview: one typed union each way, validated on receipt on both sides
 // (the same style as protocol.ts). The host never sends the whole selection: the webview asks for
 // windows of rows as it scrolls.
-import type { RewardHistogram, SampleFilter, SampleSort, SampleSummary } from './samples/index';
-import type { SampleRecord } from './samples/record';
+import type { RewardHistogram, SampleFilter, SampleSort, SampleSummary } from '../../src/core/samples/index';
+import type { SampleRecord } from '../../src/core/samples/record';
 
 export type { RewardHistogram, SampleFilter, SampleSort, SampleSummary, SampleRecord };
 export type Verdict = 'good' | 'bad' | 'none';

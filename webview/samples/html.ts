@@ -1,14 +1,15 @@
-// The sample browser page's HTML, without vscode so that a unit test can check it. Every value from
-// the workspace (the run id is a folder name) is escaped; the styles and the script carry the nonce.
-import { escapeHtml } from './dashboardHtml';
+// The sample browser page's HTML, without vscode so that a unit test can check it: the shared page
+// shell (webview/shared/html.ts: CSP, nonce, script tag, escaping) with the page's own styles.
+import { pageShell } from '../shared/html';
 
-export interface SamplesHtmlInput { runId: string; nonce: string; cspSource: string; script: string; focusStep?: number }
+export interface SamplesHtmlInput { runId: string; nonce?: string; cspSource: string; script: string; focusStep?: number }
 
 const STYLE = `
 body{font-family:var(--vscode-font-family,sans-serif);font-size:13px;color:var(--vscode-foreground,#ccc);background:var(--vscode-editor-background,#1e1e1e);margin:0;padding:8px}
 #bar{display:flex;flex-wrap:wrap;gap:6px 12px;align-items:center;margin-bottom:6px}
 #bar label{display:flex;gap:4px;align-items:center}
 #histogram{display:inline-flex;align-items:flex-end;gap:4px}#histogram rect{fill:var(--vscode-charts-blue,#3794ff)}
+#histogram text{fill:currentColor;font-size:8px;opacity:.8}#histogram line.axis{stroke:currentColor;stroke-width:1;opacity:.5}
 input,select,button{font:inherit;color:inherit;background:var(--vscode-input-background,#333);border:1px solid var(--vscode-input-border,#555);padding:1px 4px}
 button{cursor:pointer;background:var(--vscode-button-secondaryBackground,#3a3d41)}
 input[type=number]{width:5em}
@@ -28,6 +29,7 @@ input[type=number]{width:5em}
 #detail{margin-top:8px}
 pre{white-space:pre-wrap;word-break:break-word;margin:2px 0 6px;padding:4px;background:var(--vscode-textCodeBlock-background,#2b2b2b)}
 .tokens span{padding:1px 0;margin-right:2px;border-radius:2px;white-space:pre-wrap}
+#token-legend{display:flex;gap:4px;align-items:center;margin:4px 0}.legend-bar{display:inline-block;width:120px;height:10px;border:1px solid var(--vscode-panel-border,#555)}
 .cards{display:flex;gap:8px;overflow-x:auto}
 .card{flex:1 0 220px;border:1px solid var(--vscode-panel-border,#555);padding:4px}
 .card.best{border-color:#89d185}.card.worst{border-color:#f48771}
@@ -36,18 +38,7 @@ pre{white-space:pre-wrap;word-break:break-word;margin:2px 0 6px;padding:4px;back
 `;
 
 export function samplesHtml(o: SamplesHtmlInput): string {
-  const e = escapeHtml;
-  const csp = [`default-src 'none'`, `img-src ${o.cspSource} data:`, `font-src ${o.cspSource}`,
-    `style-src 'nonce-${o.nonce}'`, `script-src 'nonce-${o.nonce}'`].join('; ');
-  const focus = o.focusStep !== undefined && Number.isInteger(o.focusStep) ? ` data-focus-step="${o.focusStep}"` : '';
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${e(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<style nonce="${e(o.nonce)}">${STYLE}</style>
-<title>RLHF samples: ${e(o.runId)}</title></head>
-<body data-run-id="${e(o.runId)}"${focus}>
-<div id="app"></div>
-<script nonce="${e(o.nonce)}" src="${e(o.script)}"></script>
-</body></html>`;
+  const data: Record<string, string> = { 'run-id': o.runId };
+  if (o.focusStep !== undefined && Number.isInteger(o.focusStep)) data['focus-step'] = String(o.focusStep);
+  return pageShell({ title: `RLHF samples: ${o.runId}`, nonce: o.nonce, cspSource: o.cspSource, script: o.script, style: STYLE, images: true, data });
 }

@@ -6,15 +6,16 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import uPlot from 'uplot';
-import { downsample, extent, type Columns, type M4Cache } from '../src/core/downsample';
-import { formatNumber, formatTicks } from '../src/core/format';
-import { joinColumns } from '../src/core/overlay';
-import { hoverAt } from '../src/core/charts/hover';
-import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../src/core/protocol';
-import { escapeHtml } from '../src/extension/dashboardHtml';
-import { PANELS, X_AXES, emptyNote, panelsFor, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from '../src/core/charts/data';
+import { downsample, extent, type Columns, type M4Cache } from '../../src/core/downsample';
+import { formatNumber, formatTicks } from '../../src/core/format';
+import { joinColumns } from '../../src/core/overlay';
+import { hoverAt } from '../../src/core/charts/hover';
+import type { AlertEvent, ProgressInfo, RunInfo, SamplesEvent } from '../../src/core/protocol';
+import { $, el } from '../shared/dom';
+import { escapeHtml } from '../shared/html';
+import { PANELS, X_AXES, emptyNote, panelsFor, xTitle, type Changed, type DashboardData, type Panel, type XAxis } from '../../src/core/charts/data';
 import { logTickLabels, yAxisWidth, yRange } from './scale';
-import { chartSvg, type SvgSeries } from '../src/core/charts/svg';
+import { chartSvg, type SvgSeries } from '../../src/core/charts/svg';
 
 const CHART_HEIGHT = 190;
 const MIN_CHART_WIDTH = 260;
@@ -22,7 +23,7 @@ const SYNC_KEY = 'rlhf-x';
 /** Share of the data's x span a live run's range reaches past its last point. */
 const LIVE_HEADROOM = 0.05;
 
-export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+export { $ };
 
 export function mountLayout(app: HTMLElement): void {
   const axes = X_AXES.map((a) => `<vscode-option value="${a.key}">${a.title}</vscode-option>`).join('');
@@ -111,28 +112,15 @@ export function renderLegend(runs: { id: string; label: string; color: string; h
   legend.hidden = runs.length < 2;
   $('config-diff').hidden = runs.length < 2;
   legend.replaceChildren(...runs.map((r) => {
-    const entry = document.createElement('span');
-    entry.className = 'legend-entry';
-    entry.dataset.run = r.id;
-    entry.dataset.hidden = String(r.hidden);
-    const b = document.createElement('button');
-    b.className = 'legend-run';
-    b.setAttribute('aria-pressed', String(!r.hidden));
-    b.title = `${r.id}\n${r.hidden ? 'Hidden: click to show' : 'Click to hide'}`;
-    const swatch = document.createElement('span');
-    swatch.className = 'swatch';
+    const entry = el('span', { class: 'legend-entry', 'data-run': r.id, 'data-hidden': String(r.hidden) });
+    const b = el('button', { class: 'legend-run', 'aria-pressed': String(!r.hidden), title: `${r.id}\n${r.hidden ? 'Hidden: click to show' : 'Click to hide'}` });
+    const swatch = el('span', { class: 'swatch' });
     swatch.style.background = r.color;
-    const text = document.createElement('span');
-    text.textContent = r.label; // labels come from run configs: text, never HTML
-    b.append(swatch, text);
+    b.append(swatch, el('span', {}, r.label)); // labels come from run configs: text, never HTML
     b.addEventListener('click', () => on.toggle(r.id));
     entry.appendChild(b);
     if (r.removable) {
-      const x = document.createElement('button');
-      x.className = 'legend-remove';
-      x.dataset.removeRun = r.id;
-      x.title = `Remove ${r.id} from these charts`;
-      x.textContent = '×';
+      const x = el('button', { class: 'legend-remove', 'data-remove-run': r.id, title: `Remove ${r.id} from these charts` }, '×');
       x.addEventListener('click', () => on.remove(r.id));
       entry.appendChild(x);
     }
@@ -144,18 +132,10 @@ export function renderLegend(runs: { id: string; label: string; color: string; h
 export function renderAlerts(alerts: { runId: string; who: string; alert: AlertEvent }[], open: (runId: string, step: number, truncatedOnly?: boolean) => void): void {
   const box = $('alerts');
   box.replaceChildren(...alerts.map(({ runId, who, alert }) => {
-    const div = document.createElement('div');
-    div.className = 'alert';
-    div.dataset.alert = alert.kind;
-    div.dataset.run = runId;
-    const text = document.createElement('span');
-    text.textContent = `${who}${alert.kind.replace(/_/g, ' ')} (steps ${alert.steps[0]}–${alert.steps[1]}): ${alert.message}`;
-    const link = document.createElement('a');
-    link.href = '#';
-    link.dataset.alertSamples = String(alert.steps[1]);
-    link.textContent = 'Show samples';
+    const div = el('div', { class: 'alert', 'data-alert': alert.kind, 'data-run': runId });
+    const link = el('a', { href: '#', 'data-alert-samples': String(alert.steps[1]) }, 'Show samples');
     link.addEventListener('click', (e) => { e.preventDefault(); open(runId, alert.steps[1], alert.filter?.truncated_only); });
-    div.append(text, ' ', link);
+    div.append(el('span', {}, `${who}${alert.kind.replace(/_/g, ' ')} (steps ${alert.steps[0]}–${alert.steps[1]}): ${alert.message}`), ' ', link);
     return div;
   }));
 }
@@ -490,12 +470,8 @@ export function renderSamples(s: SamplesEvent | null): void {
   $('samples-step').textContent = `(step ${s.step})`;
   const body = document.querySelector('#samples tbody')!;
   body.replaceChildren(...s.items.slice(0, 16).map((it) => {
-    const tr = document.createElement('tr');
-    for (const text of [it.prompt, it.response, labelText(it.label), formatNumber(it.reward)]) {
-      const td = document.createElement('td');
-      td.textContent = text;
-      tr.appendChild(td);
-    }
+    const tr = el('tr');
+    tr.append(...[it.prompt, it.response, labelText(it.label), formatNumber(it.reward)].map((text) => el('td', {}, text)));
     if (it.reward_errors) tr.title = Object.entries(it.reward_errors).map(([k, v]) => `${k}: ${v}`).join('\n');
     tr.className = it.reward > 0 ? 'good' : '';
     return tr;

@@ -1,17 +1,13 @@
 // Host <-> playground webview ("RLHF: Try Checkpoint"): one typed union each way, validated on
-// receipt on both sides (like src/core/protocol.ts for the dashboard). A column is one model on the
+// receipt on both sides (like webview/dashboard/protocol.ts); the settings and model choices it carries are src/core/onnx/sampling.ts's. A column is one model on the
 // shared prompt; the page has two.
 
 export const COLUMNS = 2;
 /** Upper bounds the host enforces whatever the page sends (a prompt is text, not a file). */
 export const MAX_PROMPT_CHARS = 100_000;
-export const MAX_NEW_TOKENS_LIMIT = 4096;
+import { MAX_NEW_TOKENS_LIMIT, type GenerateSettings, type ModelChoice } from '../../src/core/onnx/sampling';
 
-/** A model a column can run: a checkpoint, the run's initial policy, or an ONNX folder picked by hand. */
-export interface ModelChoice { id: string; label: string; detail?: string }
-
-/** The sampler's settings; `topK` absent or 0 is off (as the trainer's rollout.top_k null or 0). */
-export interface GenerateSettings { temperature: number; topP: number; topK?: number; maxNewTokens: number; greedy: boolean }
+export { MAX_NEW_TOKENS_LIMIT, type GenerateSettings, type ModelChoice } from '../../src/core/onnx/sampling';
 
 /**
  * One answer's speed. `firstTokenMs`: prefill + first token. `totalMs`: the whole generation.

@@ -7,7 +7,9 @@
 import {
   addToTally, COLUMNS, isHostToPlayground, SPEED_TOOLTIP, speedText,
   type GenerateSettings, type HostToPlayground, type PlaygroundToHost, type SpeedTally,
-} from '../src/core/playgroundProtocol';
+} from './protocol';
+import { el, labelled } from '../shared/dom';
+import { fixed as fmt } from '../shared/format';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
 declare global { interface Window { playgroundHost?: (m: unknown) => void } }
@@ -15,20 +17,6 @@ declare global { interface Window { playgroundHost?: (m: unknown) => void } }
 const api = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : { postMessage: (m: unknown) => window.playgroundHost?.(m) };
 const send = (m: PlaygroundToHost) => api.postMessage(m);
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-function labelled(text: string, input: HTMLElement): HTMLLabelElement {
-  const l = el('label', {}, text);
-  l.append(input);
-  return l;
-}
-
-// ---- layout ---------------------------------------------------------------------------------
 const app = document.getElementById('app')!;
 const title = el('div', { class: 'muted', id: 'title' });
 const prompt = el('textarea', { id: 'prompt', 'aria-label': 'Prompt', spellcheck: 'false' });
@@ -133,7 +121,6 @@ for (const input of [temperature, topP, topK, maxTokens, greedy]) input.addEvent
 greedy.addEventListener('change', noteSettings);
 resetBtn.addEventListener('click', () => { if (initial) showSettings(initial); noteSettings(); });
 
-const fmt = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
 function finish(c: Column): void { c.busy = false; c.status.classList.remove('busy'); setBusy(); }
 
