@@ -13,8 +13,8 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { RewardEngine } from '../src/core/rewards/engine';
 import { rulesFromSpecs } from '../src/core/rewards/load';
-import type { RunModel } from '../src/core/runModel';
-import { RunWatcher } from '../src/core/runWatcher';
+import type { RunModel } from '../src/core/run/runModel';
+import { RunWatcher } from '../src/core/run/runWatcher';
 import { DashboardData, PANELS } from '../src/core/charts/data';
 
 const GOAL_EVENTS_PER_S = 250_000;

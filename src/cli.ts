@@ -8,12 +8,12 @@ import type { SlurmOptions } from './core/launch/slurm';
 import { RayError, downloadRayCheckpoint, rayTarget, type RayOptions } from './core/launch/ray';
 import type { RunHandle } from './core/launch/target';
 import { resolvePython } from './core/python';
-import { displayState, listRuns, listCheckpoints, newRunId, readStatus, summarize } from './core/runStore';
-import { RunWatcher } from './core/runWatcher';
+import { displayState, listRuns, listCheckpoints, newRunId, readStatus, summarize } from './core/run/runStore';
+import { RunWatcher } from './core/run/runWatcher';
 import { formatDuration, formatNumber } from './core/format';
 import { StartError, installLayout, runNameOf, runTrainerModule, slurmDryRun, startOnTarget, startTraining } from './core/training';
 import { PRESETS, embeddedExample, findPreset, renderPreset } from './core/presets';
-import { checkpointInfos, formatBytes } from './core/checkpoints';
+import { checkpointInfos, formatBytes } from './core/run/checkpoints';
 import { chooseNode } from './core/trainerEnv';
 import { formatProblem, parseTrainerProblem, schemaProblems, trainerValidate } from './core/configCheck';
 import { RewardEngine, type EngineOptions } from './core/rewards/engine';
@@ -27,9 +27,9 @@ import { ExportError, exportOpenRlhfJob, exportVerlJob } from './core/exportJob'
 import { tryCommand } from './core/onnx/tryCommand';
 import { labelsExportCommand, parseStepRange, samplesCommand } from './core/samples/samplesCommand';
 import { metricsCsv } from './core/csv';
-import { hasTag, tagCommand } from './core/runNotes';
+import { hasTag, tagCommand } from './core/run/runNotes';
 import { listRunEntries, type RunEntry } from './core/run/listing';
-import { saveCommand } from './core/control';
+import { saveCommand } from './core/run/control';
 import { ConfigSchemas, RM_SCHEMA_FILE, RewardModelError, isRewardModelConfig, rewardModelOf, startRewardModelTraining } from './core/rewardModel';
 import { CompareError, DEFAULT_ESTIMATORS, DEFAULT_SEEDS, ESTIMATORS, compareCli, parseEstimators } from './core/compare';
 

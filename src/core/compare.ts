@@ -13,8 +13,8 @@ import { createRunDir, launchTrainer, stopRun, type TrainerHandle } from './laun
 import { probePython } from './python';
 import type { SeriesChunk } from './protocol';
 import type { Estimator } from './presets';
-import { RunModel } from './runModel';
-import { RunWatcher } from './runWatcher';
+import { RunModel } from './run/runModel';
+import { RunWatcher } from './run/runWatcher';
 import { layoutEnv, validateConfig, type InstallLayout } from './training';
 import { chooseNode, type NodeCommand } from './trainerEnv';
 

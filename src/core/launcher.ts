@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StopOutcome as TargetStopOutcome, TrainerStart } from './launch/target';
 import { chooseNode, trainerEnv } from './trainerEnv';
-import { isAlive, isExiting, isRunProcess, newRunId, noteKillReason, readStatus, recordUnreportedEnd, runProcesses } from './runStore';
+import { isAlive, isExiting, isRunProcess, newRunId, noteKillReason, readStatus, recordUnreportedEnd, runProcesses } from './run/runStore';
 
 /**
  * Creates a new run folder in `parent` and returns its path: `STAMP-NAME`, or `STAMP-NAME-2`, `-3`, ... when

@@ -8,7 +8,7 @@ import YAML, { isMap, isScalar, isSeq } from 'yaml';
 import { withDefaults } from './exportJob';
 import type { TrainerHandle } from './launcher';
 import { CONFIG_FILE, readGuarded } from './run/files';
-import { readStatus, newRunId } from './runStore';
+import { readStatus, newRunId } from './run/runStore';
 import { pyYamlNumber } from './presets';
 import { startTraining, type StartOptions } from './training';
 

@@ -6,7 +6,7 @@ import { looksLikeRunConfig } from '../core/configDiagnostics';
 import { stopRun, type TrainerHandle } from '../core/launcher';
 import { targetOfRun } from '../core/launch';
 import type { RunHandle } from '../core/launch/target';
-import { listCheckpoints, readStatus, type RunSummary } from '../core/runStore';
+import { listCheckpoints, readStatus, type RunSummary } from '../core/run/runStore';
 import { StartError, startOnTarget, startTraining } from '../core/training';
 import type { Ctx } from './ctx';
 import { DashboardPanel } from './dashboard';

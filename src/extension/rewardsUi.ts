@@ -9,7 +9,7 @@ import { ConfigSchemas } from '../core/rewardModel';
 import { RewardEngine } from '../core/rewards/engine';
 import { ModuleCompileError, compileModule, rulesFromText } from '../core/rewards/load';
 import { formatReport, replayRun, type ReplayReport } from '../core/rewards/replay';
-import { listRuns } from '../core/runStore';
+import { listRuns } from '../core/run/runStore';
 import { chooseNode } from '../core/trainerEnv';
 import type { Ctx } from './ctx';
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { csvField, metricsCsv, runsCsv } from '../../src/core/csv';
 import { downsample, m4Rows, visibleRows } from '../../src/core/downsample';
 import { isWebviewToHost, parseEventLine, type MetricsEvent } from '../../src/core/protocol';
-import { RunModel, SeriesColumns } from '../../src/core/runModel';
+import { RunModel, SeriesColumns } from '../../src/core/run/runModel';
 import { chartSvg, niceTicks } from '../../src/core/charts/svg';
 import { tempDir } from '../helpers';
 

@@ -13,8 +13,8 @@ import { test } from 'node:test';
 import { listRunEntriesAsync } from '../../src/core/run/listing';
 import { appendGuarded, openGuarded, readGuarded, readLines, RunFileError } from '../../src/core/run/files';
 import { withLock, LockError } from '../../src/core/run/lock';
-import { readNotes, updateNotes } from '../../src/core/runNotes';
-import { EventTail } from '../../src/core/eventTail';
+import { readNotes, updateNotes } from '../../src/core/run/runNotes';
+import { EventTail } from '../../src/core/run/eventTail';
 import { SampleIndex } from '../../src/core/samples/index';
 import { Labels } from '../../src/core/samples/labels';
 

@@ -3,7 +3,7 @@
 // then SIGKILL of the group; liveness is the recorded pid, checked to still be this run's trainer.
 import * as path from 'node:path';
 import { launchTrainer, stopRun } from '../launcher';
-import { isRunProcess, readStatus } from '../runStore';
+import { isRunProcess, readStatus } from '../run/runStore';
 import { followRun } from './follow';
 import type { LaunchTarget, RunHandle, TargetKind } from './target';
 

@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeControlRequest, isLiveRun } from '../control';
-import { readStatus, recordUnreportedEnd } from '../runStore';
+import { writeControlRequest, isLiveRun } from '../run/control';
+import { readStatus, recordUnreportedEnd } from '../run/runStore';
 import { followRun } from './follow';
 import {
   heartbeatFresh, noteStopRequested, readSchedulerView, writeSchedulerView,

@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
-import { checkpointInfos } from '../checkpoints';
+import { checkpointInfos } from '../run/checkpoints';
 import { MAX_NEW_TOKENS_LIMIT, type GenerateSettings } from '../playgroundProtocol';
 import { CONFIG_FILE, EVENTS_FILE, readGuarded, readLines, RunFileError } from '../run/files';
 import { onnxGraphPath } from './model';

@@ -5,10 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseStatus, type RunStatus } from './protocol';
+import { parseStatus, type RunStatus } from '../protocol';
 import { CHECKPOINTS_DIR, COMPLETE_MARKER, EVENTS_FILE, KILL_REASON_FILE, STATUS_FILE, appendGuarded, openGuarded, readGuarded,
-  readGuardedAsync, runFolderProblems, runFolderProblemsAsync, RunFileError } from './run/files';
-import { isRemoteTarget, jobLabel, jobOf, readSchedulerView, remoteAlive, type JobInfo } from './launch/target';
+  readGuardedAsync, runFolderProblems, runFolderProblemsAsync, RunFileError } from './files';
+import { isRemoteTarget, jobLabel, jobOf, readSchedulerView, remoteAlive, type JobInfo } from '../launch/target';
 
 export interface RunSummary {
   id: string;          // folder name, e.g. 20261124-181500-arithmetic

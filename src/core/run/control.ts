@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventTail } from './eventTail';
-import type { CheckpointEvent, TrainerEvent } from './protocol';
+import type { CheckpointEvent, TrainerEvent } from '../protocol';
 import { isRunProcess, readStatus } from './runStore';
-import { isRemoteTarget, jobOf, remoteAlive } from './launch/target';
+import { isRemoteTarget, jobOf, remoteAlive } from '../launch/target';
 
 export const CONTROL_DIR = 'control';
 

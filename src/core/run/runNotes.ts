@@ -6,8 +6,8 @@
 // a notes.json that is a link, a FIFO or a giant file is refused with a message, never read.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NOTES_FILE, readGuarded, readGuardedAsync, RunFileError } from './run/files';
-import { LockError, withLock } from './run/lock';
+import { NOTES_FILE, readGuarded, readGuardedAsync, RunFileError } from './files';
+import { LockError, withLock } from './lock';
 import { isRunFolder } from './runStore';
 
 export { NOTES_FILE };

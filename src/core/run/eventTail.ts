@@ -4,8 +4,8 @@
 // waited on); the refusal is delivered once as an error log event, so the dashboard and the CLI say it.
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { parseEventLine, type TrainerEvent } from './protocol';
-import { openGuarded, RunFileError } from './run/files';
+import { parseEventLine, type TrainerEvent } from '../protocol';
+import { openGuarded, RunFileError } from './files';
 
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 const CHUNK = 1 << 20;

@@ -3,7 +3,7 @@
 // resume writes a new run folder, so nothing more will come.
 import * as path from 'node:path';
 import { EventTail } from './eventTail';
-import type { TrainerEvent } from './protocol';
+import type { TrainerEvent } from '../protocol';
 import { RunModel } from './runModel';
 
 export class RunWatcher {

@@ -5,8 +5,8 @@
 // still shows the rewards; a link or a FIFO in its place is refused with a problem line). No vscode here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseEventLine, type SeriesChunk, type TrainerEvent } from './protocol';
-import { CONFIG_FILE, EVENTS_FILE, KEEP_MARKER, RESUME_FILE, readGuarded, readLines, readLinesAsync, RunFileError, type LineBytes, type LinesRead } from './run/files';
+import { parseEventLine, type SeriesChunk, type TrainerEvent } from '../protocol';
+import { CONFIG_FILE, EVENTS_FILE, KEEP_MARKER, RESUME_FILE, readGuarded, readLines, readLinesAsync, RunFileError, type LineBytes, type LinesRead } from './files';
 import { RunModel } from './runModel';
 import { listCheckpoints } from './runStore';
 
