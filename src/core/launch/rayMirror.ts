@@ -10,6 +10,7 @@
 // reads the local folder as it reads a local run's. No vscode here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { atomicWrite } from '../run/atomic';
 
 export const MIRROR_TAG = '@@rlhf1';
 const APPENDED = new Set(['events.jsonl', 'samples.jsonl', 'eval_samples.jsonl']);
@@ -39,12 +40,8 @@ export function readRayInfo(runDir: string): RayRunInfo | undefined {
   } catch { return undefined; }
 }
 
-/** Replaces a file through a temporary name and a rename, as the trainer writes status.json. */
-export function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
+/** Replaces a file through a temporary name and a rename, as the trainer writes status.json (src/core/run/atomic.ts). */
+export const writeAtomic = atomicWrite;
 
 export function writeRayInfo(runDir: string, info: RayRunInfo): void {
   writeAtomic(path.join(runDir, RAY_INFO_FILE), JSON.stringify(info, null, 1));

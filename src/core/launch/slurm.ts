@@ -15,6 +15,8 @@ import {
   heartbeatFresh, noteStopRequested, readSchedulerView, writeSchedulerView,
   type JobInfo, type LaunchTarget, type Liveness, type SchedulerView, type StartRequest, type StopOutcome,
 } from './target';
+import { atomicWrite } from '../run/atomic';
+import { STATUS_FILE } from '../run/names';
 
 export interface SlurmOptions {
   /** --nodes (default 1). */
@@ -155,9 +157,7 @@ async function submit(req: StartRequest, o: SlurmOptions): Promise<string> {
   fs.mkdirSync(runDir, { recursive: true });
   const job: JobInfo = { target: 'slurm', id: null, nodes: o.nodes ?? 1, procs_per_node: procsPerNode(o), address: o.partition ?? null };
   const writeStatus = (j: JobInfo) => {
-    const tmp = path.join(runDir, `.status.json.tmp-${process.pid}`);
-    fs.writeFileSync(tmp, JSON.stringify({ state: 'starting', pid: null, step: 0, updated: Date.now() / 1000, error: null, job: j }, null, 1));
-    fs.renameSync(tmp, path.join(runDir, 'status.json'));
+    atomicWrite(path.join(runDir, STATUS_FILE), JSON.stringify({ state: 'starting', pid: null, step: 0, updated: Date.now() / 1000, error: null, job: j }, null, 1));
   };
   const script = path.join(runDir, SBATCH_FILE);
   fs.writeFileSync(script, renderSbatch(req, o));
@@ -172,9 +172,7 @@ async function submit(req: StartRequest, o: SlurmOptions): Promise<string> {
   const s = readStatus(runDir);
   if (s && !s.job) writeStatus({ ...job, id });
   else if (s) {
-    const tmp = path.join(runDir, `.status.json.tmp-${process.pid}`);
-    fs.writeFileSync(tmp, JSON.stringify({ ...s, job: { ...job, id } }, null, 1));
-    fs.renameSync(tmp, path.join(runDir, 'status.json'));
+    atomicWrite(path.join(runDir, STATUS_FILE), JSON.stringify({ ...s, job: { ...job, id } }, null, 1));
   }
   writeSchedulerView(runDir, { state: 'PENDING', reason: 'submitted', nodes: null, checked: Date.now() / 1000, ended: false });
   return id;

@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventTail } from './eventTail';
 import type { CheckpointEvent, TrainerEvent } from '../protocol';
 import { isRunProcess, readStatus } from './runStore';
-import { isRemoteTarget, jobOf, remoteAlive } from '../launch/target';
+import { isRemoteTarget, jobOf, remoteAlive } from './job';
+import { atomicWrite } from './atomic';
 
 export const CONTROL_DIR = 'control';
 
@@ -39,10 +40,8 @@ export function writeControlRequest(runDir: string, req: ControlRequest): string
   fs.mkdirSync(dir, { recursive: true });
   // names sort by time, so the trainer applies requests in the order they were made
   const name = `${Date.now().toString().padStart(15, '0')}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  const tmp = path.join(dir, `.${name}.tmp`);
-  fs.writeFileSync(tmp, JSON.stringify(req) + '\n');
   const file = path.join(dir, `${name}.json`);
-  fs.renameSync(tmp, file);
+  atomicWrite(file, JSON.stringify(req) + '\n');
   return file;
 }
 
