@@ -32,6 +32,7 @@ import { listRunEntries, type RunEntry } from './core/run/listing';
 import { saveCommand } from './core/run/control';
 import { ConfigSchemas, RM_SCHEMA_FILE, RewardModelError, isRewardModelConfig, rewardModelOf, startRewardModelTraining } from './core/rewardModel';
 import { CompareError, DEFAULT_ESTIMATORS, DEFAULT_SEEDS, ESTIMATORS, compareCli, parseEstimators } from './core/compare';
+import { EVENTS_FILE, SAMPLES_FILE, TRAINER_LOG } from './core/run/names';
 
 interface Command {
   usage: string;
@@ -312,7 +313,7 @@ async function startAndFollow(cmd: string, rm: boolean, start: () => Promise<Tra
   // to print the summary, and its watcher stops polling at run_finished, before the trainer exits
   handle.child.ref();
   const tty = process.stdout.isTTY;
-  process.stdout.write(`run ${rel(handle.runDir)} (pid ${handle.pid}); log: ${path.join(handle.runDir, 'trainer.log')}\n`);
+  process.stdout.write(`run ${rel(handle.runDir)} (pid ${handle.pid}); log: ${path.join(handle.runDir, TRAINER_LOG)}\n`);
   const watcher = new RunWatcher(handle.runDir);
   const m = watcher.model;
   // the headline metric: the reward for a policy, the pair accuracy for a reward model
@@ -375,7 +376,7 @@ async function startAndFollow(cmd: string, rm: boolean, start: () => Promise<Tra
 
 /** Follows a submitted remote run until its job ends, a line every 10 steps; Ctrl-C leaves the job running. */
 async function followRemote(h: RunHandle, submitted: string): Promise<number> {
-  process.stdout.write(`run ${path.relative(process.cwd(), h.runDir)}: ${submitted}; log: ${path.join(h.runDir, 'trainer.log')}\n` +
+  process.stdout.write(`run ${path.relative(process.cwd(), h.runDir)}: ${submitted}; log: ${path.join(h.runDir, TRAINER_LOG)}\n` +
     `following it (Ctrl-C leaves the job running; rlhf stop ${path.basename(h.runDir)} stops it)\n`);
   const watcher = new RunWatcher(h.runDir).start(1000);
   let last = '';
@@ -492,7 +493,7 @@ async function cmdRewardsTest(args: Args): Promise<number> {
     const runsDir = runsDirOf(args);
     const run = str(args.flags.run);
     const dir = run ? runDirOf(run, runsDir) : listRuns(runsDir)[0]?.dir;
-    if (!dir || !fs.existsSync(path.join(dir, 'samples.jsonl'))) {
+    if (!dir || !fs.existsSync(path.join(dir, SAMPLES_FILE))) {
       process.stderr.write(`rlhf rewards test: no samples.jsonl for ${run ?? `the newest run in ${runsDir}`}; pass --run RUN\n`);
       return 2;
     }
@@ -618,7 +619,7 @@ function cmdTag(args: Args): number {
 
 function cmdMetrics(args: Args): number {
   const dir = runDirOf(args._[1], runsDirOf(args));
-  if (!fs.existsSync(path.join(dir, 'events.jsonl'))) { process.stderr.write(`rlhf metrics: ${args._[1]}: no events.jsonl there (see rlhf runs)\n`); return 2; }
+  if (!fs.existsSync(path.join(dir, EVENTS_FILE))) { process.stderr.write(`rlhf metrics: ${args._[1]}: no events.jsonl there (see rlhf runs)\n`); return 2; }
   const w = new RunWatcher(dir);
   w.poll();
   w.dispose();
@@ -695,7 +696,7 @@ function cmdCheckpoints(args: Args): number {
   if (!infos.length) { process.stdout.write(`${path.basename(dir)} has no complete checkpoints\n`); return 0; }
   const rows = infos.map((c) => [c.name, String(c.step), new Date(c.time).toISOString().replace('T', ' ').slice(0, 19), formatBytes(c.bytes),
     fmt(c.metrics.reward_mean ?? null), c.evalValues ? Object.entries(c.evalValues).map(([k, v]) => `${k}=${fmt(v)}`).join(' ') : '', c.kept ? 'kept' : '', c.dir]);
-  const head = ['CHECKPOINT', 'STEP', 'SAVED', 'SIZE', 'REWARD', 'EVAL', 'KEEP', 'PATH'];
+  const head = ['CHECKPOINT', 'STEP', 'SAVED', 'SIZE', 'REWARD', 'EVAL', 'KEEP', 'PATH']; // not a run-folder name: a column header
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n');
   return 0;
@@ -742,7 +743,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'config presets': return cmdConfigPresets();
       case 'config new': return cmdConfigNew(args);
       case 'validate': return await cmdValidate(args);
-      case 'checkpoints': return cmdCheckpoints(args);
+      case 'checkpoints': return cmdCheckpoints(args); // not a run-folder name: the command
       case 'export': return await cmdExport(args);
       case 'try': return await cmdTry(args);
       case 'samples': return cmdSamples(args);

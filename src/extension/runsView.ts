@@ -117,7 +117,7 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     line('step', step);
     if (run.jobLabel) line('job', run.jobLabel);
     if (reward) line('reward (mean)', reward);
-    line('checkpoints', String(run.checkpoints.length));
+    line('checkpoints', String(run.checkpoints.length)); // not a run-folder name: a tooltip label
     if (s?.last_checkpoint) line('last checkpoint', s.last_checkpoint);
     if (s?.error) line('error', s.error);
     if (parent) line('resumed from', `${parent.parentId}, step ${parent.step} (its steps before ${parent.step} are this run's history)`);

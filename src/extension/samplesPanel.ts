@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SamplesSession } from '../core/samples/session';
 import { samplesHtml } from './samplesHtml';
+import { CONFIG_FILE } from '../core/run/names';
 
 /** What the panel needs of the extension's context (Ctx satisfies it). */
 export interface SamplesCtxLike { ext: { extensionUri: vscode.Uri }; trusted: boolean; log: { warn(m: string): void } }
@@ -66,7 +67,7 @@ export class SamplesPanel {
 /** The line of the run's prompt dataset (config.yaml data.prompts) whose "prompt" field is `prompt`, for runs that do not record it. */
 function findPromptLine(runDir: string, prompt: string): { file: string; line: number } | undefined {
   let cfg: string;
-  try { cfg = fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8'); } catch { return undefined; }
+  try { cfg = fs.readFileSync(path.join(runDir, CONFIG_FILE), 'utf8'); } catch { return undefined; }
   const m = /^\s+prompts:\s*(\S.*)$/m.exec(cfg);
   if (!m) return undefined;
   const file = m[1].trim().replace(/^['"]|['"]$/g, '');

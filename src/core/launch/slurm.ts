@@ -16,7 +16,7 @@ import {
   type JobInfo, type LaunchTarget, type Liveness, type SchedulerView, type StartRequest, type StopOutcome,
 } from './target';
 import { atomicWrite } from '../run/atomic';
-import { STATUS_FILE } from '../run/names';
+import { CHECKPOINT_PREFIX, CHECKPOINTS_DIR, COMPLETE_MARKER, STATUS_FILE, TRAINER_LOG } from '../run/names';
 
 export interface SlurmOptions {
   /** --nodes (default 1). */
@@ -109,7 +109,7 @@ export function renderSbatch(req: StartRequest, o: SlurmOptions): string {
     `resume=(${req.resume ? `--resume ${sh(path.resolve(req.resume))}` : ''})`,
     '# a requeued job (preemption, node failure) resumes from the newest complete checkpoint of this run',
     'if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then',
-    `  latest=$(ls -d ${sh(path.join(runDir, 'checkpoints'))}/step-*/COMPLETE 2>/dev/null | sort | tail -n 1 || true)`,
+    `  latest=$(ls -d ${sh(path.join(runDir, CHECKPOINTS_DIR))}/${CHECKPOINT_PREFIX}*/${COMPLETE_MARKER} 2>/dev/null | sort | tail -n 1 || true)`,
     '  if [ -n "$latest" ]; then resume=(--resume "$(dirname "$latest")"); fi',
     'fi',
     '',
@@ -332,7 +332,7 @@ export const slurmTarget: LaunchTarget = {
   liveness: slurmLiveness,
   logs(runDir) {
     const id = jobIdOf(runDir);
-    return [path.join(runDir, 'trainer.log'), ...(id ? [slurmOutFile(runDir, id)] : [])];
+    return [path.join(runDir, TRAINER_LOG), ...(id ? [slurmOutFile(runDir, id)] : [])];
   },
   reattach: (runDir, pollMs) => followRun(slurmTarget, runDir, pollMs, jobIdOf(runDir)),
 };

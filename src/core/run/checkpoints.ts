@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseEventLine, type SeriesChunk, type TrainerEvent } from '../protocol';
+import { readEvents } from './events';
 import { CONFIG_FILE, EVENTS_FILE, KEEP_MARKER, RESUME_FILE, readGuarded, readLines, readLinesAsync, RunFileError, type LineBytes, type LinesRead } from './files';
 import { RunModel } from './runModel';
 import { listCheckpoints } from './runStore';
@@ -58,20 +59,7 @@ function eventCollector(types: ReadonlySet<string>, out: TrainerEvent[]): LineBy
   };
 }
 
-/**
- * The events of a run of the given types (a checkpoint list needs a few kinds, not the samples), streamed:
- * the file is never held whole. None when events.jsonl is missing; RunFileError when the guard refuses it.
- */
-export function readEventsChecked(runDir: string, types: ReadonlySet<string>): TrainerEvent[] {
-  const out: TrainerEvent[] = [];
-  readLines(path.join(runDir, EVENTS_FILE), 'events', eventCollector(types, out), { lastLine: true });
-  return out;
-}
-
-/** readEventsChecked; none when events.jsonl is refused (a link, a FIFO) or unreadable. */
-export function readEvents(runDir: string, types: ReadonlySet<string>): TrainerEvent[] {
-  try { return readEventsChecked(runDir, types); } catch (e) { if (e instanceof RunFileError) return []; throw e; }
-}
+export { readEvents, readEventsChecked } from './events';
 
 // the Runs view redraws every 2 s: a run's events are read once, then only the bytes appended since
 interface EventCache { end: number; events: TrainerEvent[]; problem?: string }

@@ -11,6 +11,7 @@ import type { CheckpointEvent, TrainerEvent } from '../protocol';
 import { isRunProcess, readStatus } from './runStore';
 import { isRemoteTarget, jobOf, remoteAlive } from './job';
 import { atomicWrite } from './atomic';
+import { eventsFileOf } from './events';
 
 export const CONTROL_DIR = 'control';
 
@@ -53,7 +54,7 @@ export function writeControlRequest(runDir: string, req: ControlRequest): string
  */
 export async function requestCheckpoint(runDir: string, o: { timeoutMs?: number; onRequested?: () => void } = {}): Promise<CheckpointEvent> {
   const appended: TrainerEvent[] = [];
-  const tail = new EventTail(path.join(runDir, 'events.jsonl'), (es) => appended.push(...es)).skipToEnd();
+  const tail = new EventTail(eventsFileOf(runDir), (es) => appended.push(...es)).skipToEnd();
   const file = writeControlRequest(runDir, { type: 'save' });
   o.onRequested?.();
   const deadline = Date.now() + (o.timeoutMs ?? 600_000);
