@@ -33,6 +33,7 @@ import { saveCommand } from './core/run/control';
 import { ConfigSchemas, RM_SCHEMA_FILE, RewardModelError, isRewardModelConfig, rewardModelOf, startRewardModelTraining } from './core/rewardModel';
 import { CompareError, DEFAULT_ESTIMATORS, DEFAULT_SEEDS, ESTIMATORS, compareCli, parseEstimators } from './core/compare';
 import { EVENTS_FILE, SAMPLES_FILE, TRAINER_LOG } from './core/run/names';
+import { loadSchema, POLICY_SCHEMA_FILE } from './core/schemas';
 
 interface Command {
   usage: string;
@@ -545,8 +546,7 @@ function cmdExportJob(args: Args): number {
   if (rollout && engine !== 'verl') throw new UsageError('rlhf export-job: --rollout is a verl option');
   const configFile = args._[1];
   if (!fs.existsSync(configFile)) { process.stderr.write(`rlhf export-job: ${configFile}: no such file\n`); return 2; }
-  const schemaFile = path.join(installLayout(path.resolve(__dirname, '..')).schemasDir, 'config.schema.json');
-  const common = { configFile, schema: JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as Record<string, unknown>, outDir,
+  const common = { configFile, schema: loadSchema(POLICY_SCHEMA_FILE, installLayout(path.resolve(__dirname, '..')).schemasDir), outDir,
     nnodes: intFlag(args, 'nnodes', 1, 1, 100_000), gpusPerNode: intFlag(args, 'gpus-per-node', 1, 1, 1024) };
   let job: { command: string; warnings: string[]; files: string[] };
   try {

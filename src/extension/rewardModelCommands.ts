@@ -15,7 +15,8 @@ import { launchRun, pickConfig, refuseUntrusted } from './commands';
 import { cachedModels } from './configCommands';
 import type { Ctx } from './ctx';
 import { runIdOf } from './runsView';
-import { CONFIG_FILE, LABELS_FILE } from '../core/run/names';
+import { LABELS_FILE } from '../core/run/names';
+import { readRunConfig } from '../core/run/config';
 
 const PREFERENCES = 'preferences.jsonl';
 
@@ -83,7 +84,7 @@ async function pickBaseModel(ctx: Ctx, runDir: string | undefined): Promise<{ mo
 
 /** A run's policy model (its resolved config.yaml `model.policy`), when it names one. */
 function policyOf(runDir: string): string | undefined {
-  try { return /^\s+policy:\s*['"]?([^'"\n#]+?)['"]?\s*$/m.exec(fs.readFileSync(path.join(runDir, CONFIG_FILE), 'utf8'))?.[1]; } catch { return undefined; }
+  try { const p = readRunConfig(runDir)?.model?.policy; return typeof p === 'string' && p ? p : undefined; } catch { return undefined; }
 }
 
 async function trainRewardModel(ctx: Ctx, schemas: ConfigSchemas, arg: unknown): Promise<void> {

@@ -5,14 +5,14 @@
 // load and generate in a worker thread (worker.ts), so the extension host's event loop is never
 // held by onnxruntime; Stop (or a new Generate) aborts between two tokens.
 import * as path from 'node:path';
-import YAML from 'yaml';
-import { CONFIG_FILE, readGuarded } from '../run/files';
+import { readGuarded } from '../run/files';
 import {
   COLUMNS, decodeRate, isPlaygroundToHost, type GenerateSettings, type HostToPlayground, type ModelChoice, type PlaygroundToHost,
 } from '../playgroundProtocol';
 import { Worker } from 'node:worker_threads';
 import { onnxGraphPath, OnnxModelError, type LoadOptions } from './model';
 import type { WorkerIn, WorkerOut } from './worker';
+import { readRunConfig } from '../run/config';
 
 /** A model a column can run; `dir` is (or will be, after `prepare`) an ONNX export folder. */
 export interface PlaygroundChoice extends ModelChoice {
@@ -268,7 +268,7 @@ export interface DatasetPrompt { prompt: string; label?: unknown }
 export function runDatasetPrompts(runDir: string, limit = 1000): DatasetPrompt[] {
   let data: { prompts?: unknown; prompt_key?: unknown; label_key?: unknown } | undefined;
   // through the run folder's guard: a config.yaml, or a dataset it names, that is a FIFO or a link to a device is never read
-  try { data = (YAML.parse(readGuarded(path.join(runDir, CONFIG_FILE), 'config') ?? '') as { data?: typeof data } | null)?.data; } catch { return []; }
+  try { data = readRunConfig(runDir)?.data; } catch { return []; }
   if (!data || typeof data.prompts !== 'string') return [];
   const promptKey = typeof data.prompt_key === 'string' ? data.prompt_key : 'prompt';
   const labelKey = typeof data.label_key === 'string' ? data.label_key : 'answer';
