@@ -32,5 +32,5 @@ export function readRunConfig(runDir: string): RunConfig | undefined {
   if (text === undefined) return undefined;
   let cfg: unknown;
   try { cfg = YAML.parse(text); } catch { return undefined; }
-  return typeof cfg === 'object' && cfg !== null && !Array.isArray(cfg) ? cfg as RunConfig : undefined;
+  return typeof cfg === 'object' && cfg !== null && !Array.isArray(cfg) ? cfg : undefined;
 }

@@ -53,6 +53,11 @@ export const SCHEDULER_FILE = 'scheduler.json';
 /** When the user asked a remote run to stop (its own file: scheduler.json is rewritten by several writers). */
 export const STOP_NOTE = '.stop-requested';
 
+/** What runfolder.py names in a run folder (the unit test keeps this list equal to it). */
+export const TRAINER_NAMES = [
+  STATUS_FILE, EVENTS_FILE, SAMPLES_FILE, EVAL_SAMPLES_FILE, CONFIG_FILE, HEARTBEAT_FILE, CHECKPOINTS_DIR, TRAINER_LOCK, SPACE_RESERVE_FILE,
+] as const;
+
 /** The files a run folder holds that readers open: each must be a regular file when present. */
 export const RUN_FILES = [STATUS_FILE, EVENTS_FILE, SAMPLES_FILE, EVAL_SAMPLES_FILE, LABELS_FILE, NOTES_FILE, CONFIG_FILE] as const;
 
