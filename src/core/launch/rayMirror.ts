@@ -32,7 +32,8 @@ export interface RayRunInfo {
   complete: boolean;
 }
 
-export const RAY_INFO_FILE = 'ray.json';
+export { RAY_INFO_FILE } from '../run/names';
+import { RAY_INFO_FILE } from '../run/names';
 
 export function readRayInfo(runDir: string): RayRunInfo | undefined {
   try {

@@ -43,9 +43,10 @@ declare module './target' {
 /** A mistake that is the user's or the cluster's to fix: its message is the whole line to show. */
 export class SlurmError extends Error {}
 
-export const SBATCH_FILE = 'job.sbatch';
+export { SBATCH_FILE } from '../run/names';
+import { SBATCH_FILE, slurmOutName } from '../run/names';
 /** Slurm's own output of the job (the trainer's is in trainer.log). */
-export const slurmOutFile = (runDir: string, jobId: string): string => path.join(runDir, `slurm-${jobId}.out`);
+export const slurmOutFile = (runDir: string, jobId: string): string => path.join(runDir, slurmOutName(jobId));
 
 interface Cmd { code: number | null; stdout: string; stderr: string; missing: boolean }
 
@@ -92,7 +93,7 @@ export function renderSbatch(req: StartRequest, o: SlurmOptions): string {
     ...(o.partition ? [opt(`--partition=${o.partition}`, 'the partition (queue)')] : []),
     ...(o.time ? [opt(`--time=${o.time}`, 'the time limit: Slurm stops the job then (SIGTERM: the trainer checkpoints)')] : []),
     ...(o.account ? [opt(`--account=${o.account}`, 'charged to this account')] : []),
-    opt(`--output=${path.join(runDir, 'slurm-%j.out')}`, 'srun\'s and torchrun\'s own output; the trainer\'s is trainer.log'),
+    opt(`--output=${path.join(runDir, slurmOutName('%j'))}`, 'srun\'s and torchrun\'s own output; the trainer\'s is trainer.log'),
     o.requeue ? opt('--requeue', 'preempted or failed nodes: Slurm requeues the job, which resumes from its newest checkpoint')
       : opt('--no-requeue', 'a preempted job ends (recorded as failed with Slurm\'s reason)'),
     opt('--signal=TERM@120', 'SIGTERM 2 minutes before the time limit: the trainer finishes its step and checkpoints'),

@@ -46,10 +46,18 @@ export const CONTROL_DIR = 'control';
 export const LABELS_FILE = 'labels.jsonl';
 /** The run's note and tags (src/core/run/runNotes.ts). */
 export const NOTES_FILE = 'notes.json';
+/** Held (created exclusively) while notes.json is read, changed and written (src/core/run/lock.ts). */
+export const NOTES_LOCK = `${NOTES_FILE}.lock`;
 /** Who kills a trainer notes why here, just before the SIGKILL (runStore). */
 export const KILL_REASON_FILE = '.kill-reason';
 /** What the scheduler last said about a remote run's job (src/core/run/job.ts). */
 export const SCHEDULER_FILE = 'scheduler.json';
+/** A Ray run's submission id, address and mirror offset (src/core/launch/rayMirror.ts). */
+export const RAY_INFO_FILE = 'ray.json';
+/** A Slurm run's batch script (src/core/launch/slurm.ts). */
+export const SBATCH_FILE = 'job.sbatch';
+/** Slurm's own output of job ID (srun's and torchrun's; the trainer's is trainer.log). */
+export const slurmOutName = (jobId: string): string => `slurm-${jobId}.out`;
 /** When the user asked a remote run to stop (its own file: scheduler.json is rewritten by several writers). */
 export const STOP_NOTE = '.stop-requested';
 
@@ -65,7 +73,7 @@ export const RUN_FILES = [STATUS_FILE, EVENTS_FILE, SAMPLES_FILE, EVAL_SAMPLES_F
 export const RUN_FOLDER_NAMES = [
   STATUS_FILE, EVENTS_FILE, SAMPLES_FILE, EVAL_SAMPLES_FILE, CONFIG_FILE, HEARTBEAT_FILE, CHECKPOINTS_DIR, TRAINER_LOCK,
   SPACE_RESERVE_FILE, COMPLETE_MARKER, KEEP_MARKER, RESUME_FILE, TRAINER_LOG, CONTROL_DIR, LABELS_FILE, NOTES_FILE,
-  KILL_REASON_FILE, SCHEDULER_FILE, STOP_NOTE,
+  NOTES_LOCK, KILL_REASON_FILE, SCHEDULER_FILE, STOP_NOTE, RAY_INFO_FILE, SBATCH_FILE,
 ] as const;
 
 // ---- temporary files (runfolder.py atomic_write_text) ----------------------------------------------------

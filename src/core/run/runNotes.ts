@@ -10,6 +10,7 @@ import { NOTES_FILE, readGuarded, readGuardedAsync, RunFileError } from './files
 import { atomicWrite } from './atomic';
 import { LockError, withLock } from './lock';
 import { isRunFolder } from './runStore';
+import { NOTES_LOCK } from './names';
 
 export { NOTES_FILE };
 
@@ -95,7 +96,7 @@ function checkNotes(runDir: string, notes: RunNotes): RunNotes {
 }
 
 function locked<T>(runDir: string, fn: () => T): T {
-  try { return withLock(path.join(runDir, `${NOTES_FILE}.lock`), fn); } catch (e) {
+  try { return withLock(path.join(runDir, NOTES_LOCK), fn); } catch (e) {
     if (e instanceof LockError) throw new NotesError(e.message);
     throw e;
   }
