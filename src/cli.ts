@@ -32,7 +32,7 @@ import { listRunEntries, type RunEntry } from './core/run/listing';
 import { saveCommand } from './core/run/control';
 import { ConfigSchemas, RM_SCHEMA_FILE, RewardModelError, isRewardModelConfig, rewardModelOf, startRewardModelTraining } from './core/rewardModel';
 import { CompareError, DEFAULT_ESTIMATORS, DEFAULT_SEEDS, ESTIMATORS, compareCli, parseEstimators } from './core/compare';
-import { EVENTS_FILE, SAMPLES_FILE, TRAINER_LOG } from './core/run/names';
+import { EVENTS_FILE, SAMPLES_FILE, SBATCH_FILE, TRAINER_LOG } from './core/run/names';
 import { loadSchema, POLICY_SCHEMA_FILE } from './core/schemas';
 
 interface Command {
@@ -435,7 +435,7 @@ async function cmdTrainSlurm(args: Args, start: Parameters<typeof startTraining>
   try {
     if (args.flags['dry-run']) { process.stdout.write(await slurmDryRun({ ...start, slurm })); return 0; }
     const h = await startOnTarget({ ...start, target: 'slurm', slurm });
-    return await followRemote(h, `slurm job ${h.jobId} submitted; script ${path.join(h.runDir, 'job.sbatch')}`);
+    return await followRemote(h, `slurm job ${h.jobId} submitted; script ${path.join(h.runDir, SBATCH_FILE)}`);
   } catch (e) {
     if (e instanceof StartError) { process.stderr.write(`rlhf train: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`); return 2; }
     throw e;
