@@ -13,9 +13,10 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { RewardEngine } from '../src/core/rewards/engine';
 import { rulesFromSpecs } from '../src/core/rewards/load';
-import type { RunModel } from '../src/core/runModel';
-import { RunWatcher } from '../src/core/runWatcher';
+import type { RunModel } from '../src/core/run/runModel';
+import { RunWatcher } from '../src/core/run/runWatcher';
 import { DashboardData, PANELS } from '../src/core/charts/data';
+import { EVENTS_FILE } from '../src/core/run/names';
 
 const GOAL_EVENTS_PER_S = 250_000;
 const GOAL_DRAW_MS = 1000;
@@ -91,7 +92,7 @@ function writeEvents(file: string, n: number): number {
 function benchTail(): RunModel {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-bench-'));
   const N = 1_000_000;
-  const size = writeEvents(path.join(dir, 'events.jsonl'), N);
+  const size = writeEvents(path.join(dir, EVENTS_FILE), N);
   global.gc?.();
   const before = process.memoryUsage();
   const w = new RunWatcher(dir);

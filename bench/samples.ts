@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { SampleIndex } from '../src/core/samples/index';
 import { SamplesSession } from '../src/sessions/samplesSession';
 import { samplesHtml } from '../webview/samples/html';
+import { SAMPLES_FILE } from '../src/core/run/names';
 
 const N = 1_000_000;
 const GOAL_MS = 1000;
@@ -16,7 +17,7 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
 /** A run's samples.jsonl shaped like the trainer's: 8 samples a step, 2 prompts x 4, every 8th with per-token data. */
 function generate(dir: string, n: number): string {
-  const file = path.join(dir, 'samples.jsonl');
+  const file = path.join(dir, SAMPLES_FILE);
   const fd = fs.openSync(file, 'w');
   let buf: string[] = [];
   for (let i = 0; i < n; i++) {

@@ -8,12 +8,12 @@ import type { SlurmOptions } from './core/launch/slurm';
 import { RayError, downloadRayCheckpoint, rayTarget, type RayOptions } from './core/launch/ray';
 import type { RunHandle } from './core/launch/target';
 import { resolvePython } from './core/python';
-import { displayState, listRuns, listCheckpoints, newRunId, readStatus, summarize } from './core/runStore';
-import { RunWatcher } from './core/runWatcher';
+import { displayState, listRuns, listCheckpoints, newRunId, readStatus, summarize } from './core/run/runStore';
+import { RunWatcher } from './core/run/runWatcher';
 import { formatDuration, formatNumber } from './core/format';
 import { StartError, installLayout, runNameOf, runTrainerModule, slurmDryRun, startOnTarget, startTraining } from './core/training';
 import { PRESETS, embeddedExample, findPreset, renderPreset } from './core/presets';
-import { checkpointInfos, formatBytes } from './core/checkpoints';
+import { checkpointInfos, formatBytes } from './core/run/checkpoints';
 import { chooseNode } from './core/trainerEnv';
 import { formatProblem, parseTrainerProblem, schemaProblems, trainerValidate } from './core/configCheck';
 import { RewardEngine, type EngineOptions } from './core/rewards/engine';
@@ -27,11 +27,13 @@ import { ExportError, exportOpenRlhfJob, exportVerlJob } from './core/exportJob'
 import { tryCommand } from './core/onnx/tryCommand';
 import { labelsExportCommand, parseStepRange, samplesCommand } from './core/samples/samplesCommand';
 import { metricsCsv } from './core/csv';
-import { hasTag, tagCommand } from './core/runNotes';
+import { hasTag, tagCommand } from './core/run/runNotes';
 import { listRunEntries, type RunEntry } from './core/run/listing';
-import { saveCommand } from './core/control';
+import { saveCommand } from './core/run/control';
 import { ConfigSchemas, RM_SCHEMA_FILE, RewardModelError, isRewardModelConfig, rewardModelOf, startRewardModelTraining } from './core/rewardModel';
 import { CompareError, DEFAULT_ESTIMATORS, DEFAULT_SEEDS, ESTIMATORS, compareCli, parseEstimators } from './core/compare';
+import { EVENTS_FILE, SAMPLES_FILE, SBATCH_FILE, TRAINER_LOG } from './core/run/names';
+import { loadSchema, POLICY_SCHEMA_FILE } from './core/schemas';
 
 interface Command {
   usage: string;
@@ -312,7 +314,7 @@ async function startAndFollow(cmd: string, rm: boolean, start: () => Promise<Tra
   // to print the summary, and its watcher stops polling at run_finished, before the trainer exits
   handle.child.ref();
   const tty = process.stdout.isTTY;
-  process.stdout.write(`run ${rel(handle.runDir)} (pid ${handle.pid}); log: ${path.join(handle.runDir, 'trainer.log')}\n`);
+  process.stdout.write(`run ${rel(handle.runDir)} (pid ${handle.pid}); log: ${path.join(handle.runDir, TRAINER_LOG)}\n`);
   const watcher = new RunWatcher(handle.runDir);
   const m = watcher.model;
   // the headline metric: the reward for a policy, the pair accuracy for a reward model
@@ -375,7 +377,7 @@ async function startAndFollow(cmd: string, rm: boolean, start: () => Promise<Tra
 
 /** Follows a submitted remote run until its job ends, a line every 10 steps; Ctrl-C leaves the job running. */
 async function followRemote(h: RunHandle, submitted: string): Promise<number> {
-  process.stdout.write(`run ${path.relative(process.cwd(), h.runDir)}: ${submitted}; log: ${path.join(h.runDir, 'trainer.log')}\n` +
+  process.stdout.write(`run ${path.relative(process.cwd(), h.runDir)}: ${submitted}; log: ${path.join(h.runDir, TRAINER_LOG)}\n` +
     `following it (Ctrl-C leaves the job running; rlhf stop ${path.basename(h.runDir)} stops it)\n`);
   const watcher = new RunWatcher(h.runDir).start(1000);
   let last = '';
@@ -433,7 +435,7 @@ async function cmdTrainSlurm(args: Args, start: Parameters<typeof startTraining>
   try {
     if (args.flags['dry-run']) { process.stdout.write(await slurmDryRun({ ...start, slurm })); return 0; }
     const h = await startOnTarget({ ...start, target: 'slurm', slurm });
-    return await followRemote(h, `slurm job ${h.jobId} submitted; script ${path.join(h.runDir, 'job.sbatch')}`);
+    return await followRemote(h, `slurm job ${h.jobId} submitted; script ${path.join(h.runDir, SBATCH_FILE)}`);
   } catch (e) {
     if (e instanceof StartError) { process.stderr.write(`rlhf train: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`); return 2; }
     throw e;
@@ -492,7 +494,7 @@ async function cmdRewardsTest(args: Args): Promise<number> {
     const runsDir = runsDirOf(args);
     const run = str(args.flags.run);
     const dir = run ? runDirOf(run, runsDir) : listRuns(runsDir)[0]?.dir;
-    if (!dir || !fs.existsSync(path.join(dir, 'samples.jsonl'))) {
+    if (!dir || !fs.existsSync(path.join(dir, SAMPLES_FILE))) {
       process.stderr.write(`rlhf rewards test: no samples.jsonl for ${run ?? `the newest run in ${runsDir}`}; pass --run RUN\n`);
       return 2;
     }
@@ -544,8 +546,7 @@ function cmdExportJob(args: Args): number {
   if (rollout && engine !== 'verl') throw new UsageError('rlhf export-job: --rollout is a verl option');
   const configFile = args._[1];
   if (!fs.existsSync(configFile)) { process.stderr.write(`rlhf export-job: ${configFile}: no such file\n`); return 2; }
-  const schemaFile = path.join(installLayout(path.resolve(__dirname, '..')).schemasDir, 'config.schema.json');
-  const common = { configFile, schema: JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as Record<string, unknown>, outDir,
+  const common = { configFile, schema: loadSchema(POLICY_SCHEMA_FILE, installLayout(path.resolve(__dirname, '..')).schemasDir), outDir,
     nnodes: intFlag(args, 'nnodes', 1, 1, 100_000), gpusPerNode: intFlag(args, 'gpus-per-node', 1, 1, 1024) };
   let job: { command: string; warnings: string[]; files: string[] };
   try {
@@ -618,7 +619,7 @@ function cmdTag(args: Args): number {
 
 function cmdMetrics(args: Args): number {
   const dir = runDirOf(args._[1], runsDirOf(args));
-  if (!fs.existsSync(path.join(dir, 'events.jsonl'))) { process.stderr.write(`rlhf metrics: ${args._[1]}: no events.jsonl there (see rlhf runs)\n`); return 2; }
+  if (!fs.existsSync(path.join(dir, EVENTS_FILE))) { process.stderr.write(`rlhf metrics: ${args._[1]}: no events.jsonl there (see rlhf runs)\n`); return 2; }
   const w = new RunWatcher(dir);
   w.poll();
   w.dispose();
@@ -695,7 +696,7 @@ function cmdCheckpoints(args: Args): number {
   if (!infos.length) { process.stdout.write(`${path.basename(dir)} has no complete checkpoints\n`); return 0; }
   const rows = infos.map((c) => [c.name, String(c.step), new Date(c.time).toISOString().replace('T', ' ').slice(0, 19), formatBytes(c.bytes),
     fmt(c.metrics.reward_mean ?? null), c.evalValues ? Object.entries(c.evalValues).map(([k, v]) => `${k}=${fmt(v)}`).join(' ') : '', c.kept ? 'kept' : '', c.dir]);
-  const head = ['CHECKPOINT', 'STEP', 'SAVED', 'SIZE', 'REWARD', 'EVAL', 'KEEP', 'PATH'];
+  const head = ['CHECKPOINT', 'STEP', 'SAVED', 'SIZE', 'REWARD', 'EVAL', 'KEEP', 'PATH']; // not a run-folder name: a column header
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n');
   return 0;
@@ -742,7 +743,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'config presets': return cmdConfigPresets();
       case 'config new': return cmdConfigNew(args);
       case 'validate': return await cmdValidate(args);
-      case 'checkpoints': return cmdCheckpoints(args);
+      case 'checkpoints': return cmdCheckpoints(args); // not a run-folder name: the command
       case 'export': return await cmdExport(args);
       case 'try': return await cmdTry(args);
       case 'samples': return cmdSamples(args);

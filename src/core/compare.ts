@@ -13,10 +13,11 @@ import { createRunDir, launchTrainer, stopRun, type TrainerHandle } from './laun
 import { probePython } from './python';
 import type { SeriesChunk } from './protocol';
 import type { Estimator } from './presets';
-import { RunModel } from './runModel';
-import { RunWatcher } from './runWatcher';
+import { RunModel } from './run/runModel';
+import { RunWatcher } from './run/runWatcher';
 import { layoutEnv, validateConfig, type InstallLayout } from './training';
 import { chooseNode, type NodeCommand } from './trainerEnv';
+import { loadSchema, POLICY_SCHEMA_FILE } from './schemas';
 
 /** The estimators the trainer knows (schemas/config.schema.json, algorithm.estimator). */
 export const ESTIMATORS = ['reinforce_pp', 'reinforce_pp_baseline', 'grpo', 'rloo', 'dr_grpo', 'ppo'] as const satisfies readonly Estimator[];
@@ -86,8 +87,8 @@ function readBase(config: string, schemasDir: string, maxSteps?: number): BaseCo
   const doc = YAML.parseDocument(text);
   if (doc.errors.length) throw new CompareError(`${config}: ${doc.errors[0].message.split('\n')[0]}; fix the YAML (rlhf validate ${config})`);
   // the schema holds the defaults (one config definition): a config without seed or max_steps gets them
-  const schema = JSON.parse(fs.readFileSync(path.join(schemasDir, 'config.schema.json'), 'utf8')) as
-    { properties: { seed: { default: number }; train: { properties: { max_steps: { default: number | null } } } } };
+  const schema = loadSchema<
+    { properties: { seed: { default: number }; train: { properties: { max_steps: { default: number | null } } } } }>(POLICY_SCHEMA_FILE, schemasDir);
   const num = (v: unknown, d: number | null): number | null => (typeof v === 'number' ? v : d);
   const name = doc.get('name');
   const steps = maxSteps ?? num(doc.getIn(['train', 'max_steps']), schema.properties.train.properties.max_steps.default);

@@ -1,7 +1,7 @@
 // A run's metric columns as CSV (RFC 4180: comma-separated, CRLF line ends, a field with a comma,
 // quote or line break quoted and its quotes doubled): what the dashboard's CSV export and
 // `rlhf metrics RUN --csv` write. Numbers print as JavaScript's shortest round-trip form.
-import type { SeriesColumns } from './runModel';
+import type { SeriesColumns } from './run/runModel';
 
 /** One CSV field. */
 export function csvField(s: string): string {

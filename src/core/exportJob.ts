@@ -149,7 +149,7 @@ export function verlOverrides(c: Obj, p: { modelPath: string; trainFile: string;
   set('trainer.logger', ['console', 'file']);
   set('trainer.rollout_data_dir', path.join(p.outDir, 'rollouts'));
   set('trainer.validation_data_dir', path.join(p.outDir, 'validation'));
-  set('trainer.default_local_dir', path.join(p.outDir, 'checkpoints'));
+  set('trainer.default_local_dir', path.join(p.outDir, 'checkpoints')); // not a run-folder name: verl's output folder
   const maxSteps = get(c, 'train.max_steps') as number | null;
   if (maxSteps !== null) set('trainer.total_training_steps', maxSteps);
   set('trainer.test_freq', p.valFile ? get(c, 'eval.every_steps') as number : -1);
@@ -408,7 +408,7 @@ export function openRlhfArgs(c: Obj, p: { modelPath: string; configDir: string; 
     flag('eval.n_samples_per_prompt', get(c, 'eval.k') as number);
     if (get(c, 'eval.greedy') === true) flag('eval.temperature', 0);
   }
-  flag('ckpt.path', path.join(p.outDir, 'checkpoints'));
+  flag('ckpt.path', path.join(p.outDir, 'checkpoints')); // not a run-folder name: OpenRLHF's output folder
   // TensorBoard events at OUT/tensorboard/<name>: what `rlhf watch OUT` reads for OpenRLHF.
   flag('logger.tensorboard_dir', path.join(p.outDir, 'tensorboard'));
   flag('actor.num_nodes', p.nnodes);

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StopOutcome as TargetStopOutcome, TrainerStart } from './launch/target';
 import { chooseNode, trainerEnv } from './trainerEnv';
-import { isAlive, isExiting, isRunProcess, newRunId, noteKillReason, readStatus, recordUnreportedEnd, runProcesses } from './runStore';
+import { isAlive, isExiting, isRunProcess, newRunId, noteKillReason, readStatus, recordUnreportedEnd, runProcesses } from './run/runStore';
+import { TRAINER_LOG } from './run/names';
 
 /**
  * Creates a new run folder in `parent` and returns its path: `STAMP-NAME`, or `STAMP-NAME-2`, `-3`, ... when
@@ -49,7 +50,7 @@ export interface TrainerHandle {
 
 export function launchTrainer(o: LaunchOptions): TrainerHandle {
   fs.mkdirSync(o.runDir, { recursive: true });
-  const log = fs.openSync(path.join(o.runDir, 'trainer.log'), 'a');
+  const log = fs.openSync(path.join(o.runDir, TRAINER_LOG), 'a');
   // absolute: the trainer runs in the config's folder, and its --run-dir is how its process is recognised
   const args = [...torchrunArgs(o.nproc), '-m', 'rlhf_trainer', 'run', '--config', path.resolve(o.config), '--run-dir', path.resolve(o.runDir)];
   if (o.resume) args.push('--resume', o.resume);

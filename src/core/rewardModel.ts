@@ -7,13 +7,13 @@ import * as path from 'node:path';
 import YAML, { isMap, isScalar, isSeq } from 'yaml';
 import { withDefaults } from './exportJob';
 import type { TrainerHandle } from './launcher';
-import { CONFIG_FILE, readGuarded } from './run/files';
-import { readStatus, newRunId } from './runStore';
+import { readStatus, newRunId } from './run/runStore';
 import { pyYamlNumber } from './presets';
 import { startTraining, type StartOptions } from './training';
+import { loadSchema, POLICY_SCHEMA_FILE, RM_SCHEMA_FILE, type SchemaName } from './schemas';
+import { readRunConfigText } from './run/config';
 
-export const RM_SCHEMA_FILE = 'reward-model-config.schema.json';
-export const POLICY_SCHEMA_FILE = 'config.schema.json';
+export { POLICY_SCHEMA_FILE, RM_SCHEMA_FILE } from './schemas';
 
 export class RewardModelError extends Error {}
 
@@ -26,17 +26,12 @@ export function isRewardModelConfig(config: unknown): boolean {
 }
 
 /** The schema file a config text is checked against: the reward-model schema for `kind: reward_model`, else the policy one. */
-export const schemaFileFor = (text: string): string => (isRewardModelConfig(text) ? RM_SCHEMA_FILE : POLICY_SCHEMA_FILE);
+export const schemaFileFor = (text: string): SchemaName => (isRewardModelConfig(text) ? RM_SCHEMA_FILE : POLICY_SCHEMA_FILE);
 
 /** Both config schemas of an install, read once per folder; `schemaFor(text)` picks a config's. */
 export class ConfigSchemas {
-  private readonly cache = new Map<string, object>();
   constructor(readonly schemasDir: string) {}
-  get(file: string): object {
-    let s = this.cache.get(file);
-    if (!s) { s = JSON.parse(fs.readFileSync(path.join(this.schemasDir, file), 'utf8')) as object; this.cache.set(file, s); }
-    return s;
-  }
+  get(file: SchemaName): object { return loadSchema(file, this.schemasDir); }
   schemaFor(text: string): object { return this.get(schemaFileFor(text)); }
 }
 
@@ -133,7 +128,7 @@ export async function startRewardModelTraining(schema: object, o: RewardModelOpt
 /** Whether a run folder holds a reward-model run (status.json's `kind`, else its config.yaml says `kind: reward_model`). */
 export function isRewardModelRun(runDir: string): boolean {
   if ((readStatus(runDir) as { kind?: unknown } | undefined)?.kind === 'reward_model') return true;
-  try { const text = readGuarded(path.join(runDir, CONFIG_FILE), 'config'); return text !== undefined && isRewardModelConfig(text); } catch { return false; }
+  try { const text = readRunConfigText(runDir); return text !== undefined && isRewardModelConfig(text); } catch { return false; }
 }
 
 /** The finished reward model of a run (status.json `reward_model`), when it exists. */

@@ -11,7 +11,7 @@ import { checkSlurm, renderSbatch, SlurmError, type SlurmOptions } from './launc
 import type { RunHandle, StartRequest, TargetKind } from './launch/target';
 import { probePython } from './python';
 import { chooseNode, trainerEnv, type NodeCommand } from './trainerEnv';
-import { newRunId } from './runStore';
+import { newRunId } from './run/runStore';
 
 export interface InstallLayout { root: string; trainerDir: string; schemasDir: string; rewardWorker: string; requirements: string }
 

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { AlertNotice } from '../core/alertNotices';
 import type { Ctx } from './ctx';
 import { SamplesPanel } from './samplesPanel';
+import { SAMPLES_FILE } from '../core/run/names';
 
 const SHOW_SAMPLES = 'Show samples';
 const SHOW_LOG = 'Show log';
@@ -25,7 +26,7 @@ async function notify(ctx: Ctx, n: AlertNotice): Promise<void> {
   const choice = await vscode.window.showWarningMessage(n.text, samples ? SHOW_SAMPLES : SHOW_LOG);
   if (choice === SHOW_LOG) { void vscode.commands.executeCommand('rlhf.showTrainerLog', n.runId); return; }
   if (choice !== SHOW_SAMPLES || !dir) return;
-  if (!fs.existsSync(path.join(dir, 'samples.jsonl'))) {
+  if (!fs.existsSync(path.join(dir, SAMPLES_FILE))) {
     void vscode.window.showInformationMessage(`RLHF: ${n.runId} has no samples.jsonl to browse (logging.samples_per_step: 0?).`);
     return;
   }

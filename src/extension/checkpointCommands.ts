@@ -4,8 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import YAML from 'yaml';
-import { checkpointConfig, deleteCheckpoint, setKept } from '../core/checkpoints';
-import { requestCheckpoint } from '../core/control';
+import { checkpointConfig, deleteCheckpoint, setKept } from '../core/run/checkpoints';
+import { requestCheckpoint } from '../core/run/control';
 import { sendControl } from '../core/launcher';
 import { runTrainerModule } from '../core/training';
 import type { Ctx } from './ctx';
@@ -90,7 +90,7 @@ export async function exportCheckpointHf(ctx: Ctx, arg: unknown): Promise<void> 
 
 /**
  * Asks a live run to checkpoint after its current step: through the trainer's stdin when this window started it,
- * else through a request file in its run folder (core/control.ts), which works for a run started by another
+ * else through a request file in its run folder (core/run/control.ts), which works for a run started by another
  * window or the CLI. Says where the checkpoint landed once its event arrives.
  */
 export async function saveCheckpointNow(ctx: Ctx, id: string | undefined): Promise<void> {

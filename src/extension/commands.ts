@@ -6,7 +6,7 @@ import { looksLikeRunConfig } from '../core/configDiagnostics';
 import { stopRun, type TrainerHandle } from '../core/launcher';
 import { targetOfRun } from '../core/launch';
 import type { RunHandle } from '../core/launch/target';
-import { listCheckpoints, readStatus, type RunSummary } from '../core/runStore';
+import { listCheckpoints, readStatus, type RunSummary } from '../core/run/runStore';
 import { StartError, startOnTarget, startTraining } from '../core/training';
 import type { Ctx } from './ctx';
 import { DashboardPanel } from './dashboard';
@@ -20,6 +20,7 @@ import { newConfig, validateConfigCommand } from './configCommands';
 import { exportCheckpointOnnx, tryCheckpoint } from './onnxCommands';
 import { compareEstimators } from './compareCommand';
 import type { ConfigValidation } from './configValidation';
+import { CONFIG_FILE, LABELS_FILE, SAMPLES_FILE, TRAINER_LOG } from '../core/run/names';
 
 export function registerCommands(ctx: Ctx, rewards: RewardsUi, validation: ConfigValidation): void {
   const reg = (id: string, fn: (...a: unknown[]) => unknown) => ctx.ext.subscriptions.push(vscode.commands.registerCommand(id, fn));
@@ -35,7 +36,7 @@ export function registerCommands(ctx: Ctx, rewards: RewardsUi, validation: Confi
   reg('rlhf.showTrainerLog', async (arg) => {
     const id = await pickRun(ctx, arg, () => true, 'Run whose log to show');
     if (id && refuseExternal(ctx, id, 'has no trainer log of RLHF Studio: its own files are in')) return;
-    if (id) void vscode.window.showTextDocument(vscode.Uri.file(path.join(ctx.runDir(id)!, 'trainer.log')), { preview: true });
+    if (id) void vscode.window.showTextDocument(vscode.Uri.file(path.join(ctx.runDir(id)!, TRAINER_LOG)), { preview: true });
   });
   reg('rlhf.refreshRuns', () => ctx.refresh());
   reg('rlhf.setUpPython', () => !refuseUntrusted(ctx, 'Setting up the Python environment') && ctx.interpreters.setUp(ctx.layout.requirements));
@@ -234,18 +235,18 @@ async function pickRun(ctx: Ctx, arg: unknown, filter: (r: RunSummary) => boolea
   return pick?.label;
 }
 
-const hasSamples = (r: RunSummary) => fs.existsSync(path.join(r.dir, 'samples.jsonl'));
+const hasSamples = (r: RunSummary) => fs.existsSync(path.join(r.dir, SAMPLES_FILE));
 
 async function openSampleBrowser(ctx: Ctx, arg: unknown, step?: number): Promise<void> {
   const id = runIdOf(arg) ?? (ctx.activeRun && ctx.runs().some((r) => r.id === ctx.activeRun && hasSamples(r)) ? ctx.activeRun : undefined)
     ?? await pickRun(ctx, undefined, hasSamples, 'Run whose samples to browse');
   const dir = id && ctx.runDir(id);
-  if (!dir || !fs.existsSync(path.join(dir, 'samples.jsonl'))) { void vscode.window.showInformationMessage('RLHF: no run with recorded samples yet; train once first.'); return; }
+  if (!dir || !fs.existsSync(path.join(dir, SAMPLES_FILE))) { void vscode.window.showInformationMessage('RLHF: no run with recorded samples yet; train once first.'); return; }
   SamplesPanel.show(ctx, dir, { step });
 }
 
 async function exportPreferences(ctx: Ctx, arg: unknown): Promise<void> {
-  const id = await pickRun(ctx, arg, (r) => fs.existsSync(path.join(r.dir, 'labels.jsonl')), 'Run whose preference labels to export');
+  const id = await pickRun(ctx, arg, (r) => fs.existsSync(path.join(r.dir, LABELS_FILE)), 'Run whose preference labels to export');
   const dir = id && ctx.runDir(id);
   if (!dir) { void vscode.window.showInformationMessage('RLHF: no run has preference labels yet; label samples in the sample browser first.'); return; }
   const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(dir, 'preferences.jsonl')), filters: { 'JSON Lines': ['jsonl'] } });
@@ -281,7 +282,7 @@ async function resumeFromCheckpoint(ctx: Ctx, arg: unknown): Promise<void> {
   if (refuseUntrusted(ctx, 'Resuming a run')) return;
   if (isCheckpointNode(arg)) { // Resume From Here: a new run folder linked to this one (lineage)
     if (arg.alive) { void vscode.window.showInformationMessage(`RLHF: ${arg.runId} is still training; stop it before resuming from its checkpoint.`); return; }
-    await startRun(ctx, path.join(arg.runDir, 'config.yaml'), arg.checkpoint.dir);
+    await startRun(ctx, path.join(arg.runDir, CONFIG_FILE), arg.checkpoint.dir);
     return;
   }
   const id = await pickRun(ctx, arg, (r) => r.checkpoints.length > 0 && !r.alive, 'Run to resume');
@@ -290,5 +291,5 @@ async function resumeFromCheckpoint(ctx: Ctx, arg: unknown): Promise<void> {
   const ckpts = listCheckpoints(dir).reverse();
   const ck = ckpts.length === 1 ? ckpts[0] : (await vscode.window.showQuickPick(ckpts.map((c) => ({ label: path.basename(c), c })), { placeHolder: 'Checkpoint' }))?.c;
   if (!ck) return;
-  await startRun(ctx, path.join(dir, 'config.yaml'), ck);
+  await startRun(ctx, path.join(dir, CONFIG_FILE), ck);
 }

@@ -7,16 +7,17 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { saveExport } from './exportHandler';
 import { AdapterError } from '../core/adapters';
-import { concatChunks, inheritedHistory, lineageOf } from '../core/checkpoints';
+import { concatChunks, inheritedHistory, lineageOf } from '../core/run/checkpoints';
 import { configDiff, configDiffMarkdown, runLabels, type OverlayRunConfig } from '../core/overlay';
 import type { RunInfo } from '../core/protocol';
 import { isWebviewToHost, type HostToWebview, type OverlayRun } from '../../webview/dashboard/protocol';
-import type { RunModel } from '../core/runModel';
-import { isLiveState } from '../core/runStore';
-import { RunWatcher } from '../core/runWatcher';
+import type { RunModel } from '../core/run/runModel';
+import { isLiveState } from '../core/run/runStore';
+import { RunWatcher } from '../core/run/runWatcher';
 import type { Ctx, RunSource } from './ctx';
 import { dashboardHtml } from '../../webview/dashboard/html';
 import { SamplesPanel } from './samplesPanel';
+import { EVENTS_FILE, SAMPLES_FILE } from '../core/run/names';
 
 const FLUSH_MS = 250;
 
@@ -245,7 +246,7 @@ export class DashboardPanel {
   private openSamples(runId: string, step: number, truncatedOnly?: boolean): void {
     const s = this.shown(runId);
     if (!s) return;
-    if (!s.dir || s.framework || !fs.existsSync(path.join(s.dir, 'samples.jsonl'))) {
+    if (!s.dir || s.framework || !fs.existsSync(path.join(s.dir, SAMPLES_FILE))) {
       void vscode.window.showInformationMessage(`RLHF: ${runId} has no samples.jsonl to browse${s.framework ? ` (a ${s.framework} run: its latest samples are in the dashboard's table)` : ''}.`);
       return;
     }
@@ -317,7 +318,7 @@ function resolveRuns(ctx: Ctx, refs: string[], must = false): Shown[] {
     const watched = ctx.external.list().find((w) => w.run.dir === dir)?.id;
     if (inRuns && ctx.hasRun(inRuns)) known(inRuns);
     else if (watched) known(watched);
-    else if (path.isAbsolute(ref) && fs.existsSync(path.join(dir, 'events.jsonl'))) {
+    else if (path.isAbsolute(ref) && fs.existsSync(path.join(dir, EVENTS_FILE))) {
       // a native run folder outside the runs folder (a comparison's output folder): its own watcher
       const w = new RunWatcher(dir).start(250);
       let id = path.basename(dir).replace(/\.\.+/g, '.');

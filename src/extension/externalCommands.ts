@@ -1,7 +1,6 @@
 // Commands for other frameworks' runs: watch a run folder of verl, OpenRLHF, TRL, prime-rl or NeMo-RL
 // (read-only: works in an untrusted workspace, nothing of the workspace is run), and export a
 // config of this project as a verl or OpenRLHF job.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AdapterError } from '../core/adapters';
@@ -10,6 +9,7 @@ import { pickConfig } from './commands';
 import { runIdOf } from './runsView';
 import type { Ctx } from './ctx';
 import { DashboardPanel } from './dashboard';
+import { loadSchema, POLICY_SCHEMA_FILE } from '../core/schemas';
 
 type Engine = 'verl' | 'openrlhf';
 const ENGINE_NAME: Record<Engine, string> = { verl: 'verl', openrlhf: 'OpenRLHF' };
@@ -57,7 +57,7 @@ async function exportJob(ctx: Ctx, engine: Engine, config: string | undefined): 
   if (!out) return;
   let job: { command: string; warnings: string[]; files: string[] };
   try {
-    const schema = JSON.parse(fs.readFileSync(path.join(ctx.layout.schemasDir, 'config.schema.json'), 'utf8')) as Record<string, unknown>;
+    const schema = loadSchema(POLICY_SCHEMA_FILE, ctx.layout.schemasDir);
     const opts = { configFile: config, schema, outDir: out };
     job = engine === 'verl' ? exportVerlJob(opts) : exportOpenRlhfJob(opts);
   } catch (e) {

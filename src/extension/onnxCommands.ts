@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { checkpointInfos } from '../core/checkpoints';
+import { checkpointInfos } from '../core/run/checkpoints';
 import { exportOnnx } from '../core/onnx/exportOnnx';
 import { onnxGraphPath } from '../core/onnx/model';
 import { cachedChoice, exportCacheDir, runChoices } from '../core/onnx/playgroundRun';

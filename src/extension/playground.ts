@@ -10,6 +10,7 @@ import { loadRules } from '../core/rewards/load';
 import { chooseNode } from '../core/trainerEnv';
 import type { Ctx } from './ctx';
 import { playgroundHtml } from '../../webview/playground/html';
+import { CONFIG_FILE } from '../core/run/names';
 
 export interface PlaygroundRequest extends Pick<PlaygroundOptions, 'title' | 'choices' | 'selected' | 'prepare'> {
   /** The run the models come from: its dataset fills the prompt and its reward rules score answers. */
@@ -46,7 +47,7 @@ export class PlaygroundPanel {
   private rewards(runDir: string | undefined): PlaygroundOptions['rewards'] {
     if (!runDir || !this.ctx.trusted) return undefined;
     try {
-      const rules = loadRules(path.join(runDir, 'config.yaml'));
+      const rules = loadRules(path.join(runDir, CONFIG_FILE));
       this.engine = new RewardEngine(rules, { workers: 1, node: chooseNode({ setting: this.ctx.config.nodePath }) });
       return { engine: this.engine, describe: rules.rules.map((r) => r.name).join(' + ') };
     } catch (e) {

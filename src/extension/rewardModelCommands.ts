@@ -15,6 +15,8 @@ import { launchRun, pickConfig, refuseUntrusted } from './commands';
 import { cachedModels } from './configCommands';
 import type { Ctx } from './ctx';
 import { runIdOf } from './runsView';
+import { LABELS_FILE } from '../core/run/names';
+import { readRunConfig } from '../core/run/config';
 
 const PREFERENCES = 'preferences.jsonl';
 
@@ -48,7 +50,7 @@ function exportLabels(runDir: string): string | undefined {
 async function pickPreferences(ctx: Ctx, arg: unknown): Promise<string | undefined> {
   const given = runDirOf(ctx, arg);
   if (given) return exportLabels(given);
-  const runs = ctx.runs().filter((r) => fs.existsSync(path.join(r.dir, PREFERENCES)) || fs.existsSync(path.join(r.dir, 'labels.jsonl')));
+  const runs = ctx.runs().filter((r) => fs.existsSync(path.join(r.dir, PREFERENCES)) || fs.existsSync(path.join(r.dir, LABELS_FILE)));
   runs.sort((a, b) => Number(b.id === ctx.activeRun) - Number(a.id === ctx.activeRun)); // the current run first: the default
   const items: Item<string | { run: string } | null>[] = [
     ...runs.map((r) => ({ label: `${r.id}/${PREFERENCES}`, description: fs.existsSync(path.join(r.dir, PREFERENCES)) ? 'exported preferences' : 'export the run\'s labels now',
@@ -82,7 +84,7 @@ async function pickBaseModel(ctx: Ctx, runDir: string | undefined): Promise<{ mo
 
 /** A run's policy model (its resolved config.yaml `model.policy`), when it names one. */
 function policyOf(runDir: string): string | undefined {
-  try { return /^\s+policy:\s*['"]?([^'"\n#]+?)['"]?\s*$/m.exec(fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8'))?.[1]; } catch { return undefined; }
+  try { const p = readRunConfig(runDir)?.model?.policy; return typeof p === 'string' && p ? p : undefined; } catch { return undefined; }
 }
 
 async function trainRewardModel(ctx: Ctx, schemas: ConfigSchemas, arg: unknown): Promise<void> {

@@ -9,9 +9,10 @@ import { ConfigSchemas } from '../core/rewardModel';
 import { RewardEngine } from '../core/rewards/engine';
 import { ModuleCompileError, compileModule, rulesFromText } from '../core/rewards/load';
 import { formatReport, replayRun, type ReplayReport } from '../core/rewards/replay';
-import { listRuns } from '../core/runStore';
+import { listRuns } from '../core/run/runStore';
 import { chooseNode } from '../core/trainerEnv';
 import type { Ctx } from './ctx';
+import { SAMPLES_FILE } from '../core/run/names';
 
 const LAST_N = 200;
 const isRuleModule = (doc: vscode.TextDocument) => /\.reward\.(ts|js)$/.test(doc.fileName);
@@ -92,7 +93,7 @@ export class RewardsUi implements vscode.CodeLensProvider {
   }
 
   private newestRunWithSamples(): string | undefined {
-    return this.ctx.runsDir ? listRuns(this.ctx.runsDir).find((r) => fs.existsSync(path.join(r.dir, 'samples.jsonl')))?.dir : undefined;
+    return this.ctx.runsDir ? listRuns(this.ctx.runsDir).find((r) => fs.existsSync(path.join(r.dir, SAMPLES_FILE)))?.dir : undefined;
   }
 
   private retestSoon(doc: vscode.TextDocument): void {

@@ -8,13 +8,13 @@
 // asynchronously when it is expanded, and a run whose files were refused (a link, a FIFO, a giant
 // file) shows a warning with the problem beside the good runs.
 import * as vscode from 'vscode';
-import { announcedCheckpointsAsync, checkpointInfosAsync, formatBytes, type CheckpointInfo } from '../core/checkpoints';
+import { announcedCheckpointsAsync, checkpointInfosAsync, formatBytes, type CheckpointInfo } from '../core/run/checkpoints';
 import { formatNumber, formatWhen, runRowLabel } from '../core/format';
 import { isRewardModelRun } from '../core/rewardModel';
 import type { RunEntry } from '../core/run/listing';
 import { remoteOnlyCheckpoints } from '../core/launch/ray';
-import { displayState, type RunSummary } from '../core/runStore';
-import { hasTag, NotesError, parseTagList, readNotes, updateNotes } from '../core/runNotes';
+import { displayState, type RunSummary } from '../core/run/runStore';
+import { hasTag, NotesError, parseTagList, readNotes, updateNotes } from '../core/run/runNotes';
 import type { Ctx } from './ctx';
 import { configDiffCommand, DashboardPanel, pickItems } from './dashboard';
 import type { WatchedRun } from './externalRuns';
@@ -119,7 +119,7 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     line('step', step);
     if (run.jobLabel) line('job', run.jobLabel);
     if (reward) line('reward (mean)', reward);
-    line('checkpoints', String(run.checkpoints.length));
+    line('checkpoints', String(run.checkpoints.length)); // not a run-folder name: a tooltip label
     if (s?.last_checkpoint) line('last checkpoint', s.last_checkpoint);
     if (s?.error) line('error', s.error);
     if (parent) line('resumed from', `${parent.parentId}, step ${parent.step} (its steps before ${parent.step} are this run's history)`);

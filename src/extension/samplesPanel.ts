@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SamplesSession } from '../sessions/samplesSession';
 import { samplesHtml } from '../../webview/samples/html';
+import { readRunConfig } from '../core/run/config';
 
 /** What the panel needs of the extension's context (Ctx satisfies it). */
 export interface SamplesCtxLike { ext: { extensionUri: vscode.Uri }; trusted: boolean; log: { warn(m: string): void } }
@@ -64,11 +65,9 @@ export class SamplesPanel {
 
 /** The line of the run's prompt dataset (config.yaml data.prompts) whose "prompt" field is `prompt`, for runs that do not record it. */
 function findPromptLine(runDir: string, prompt: string): { file: string; line: number } | undefined {
-  let cfg: string;
-  try { cfg = fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8'); } catch { return undefined; }
-  const m = /^\s+prompts:\s*(\S.*)$/m.exec(cfg);
-  if (!m) return undefined;
-  const file = m[1].trim().replace(/^['"]|['"]$/g, '');
+  let file: unknown;
+  try { file = readRunConfig(runDir)?.data?.prompts; } catch { return undefined; }
+  if (typeof file !== 'string' || !file) return undefined;
   let text: string;
   try { text = fs.readFileSync(path.resolve(runDir, file), 'utf8'); } catch { return undefined; }
   const needle = JSON.stringify(prompt);

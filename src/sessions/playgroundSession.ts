@@ -5,8 +5,7 @@
 // load and generate in a worker thread (src/core/onnx/worker.ts), so the extension host's event loop is never
 // held by onnxruntime; Stop (or a new Generate) aborts between two tokens.
 import * as path from 'node:path';
-import YAML from 'yaml';
-import { CONFIG_FILE, readGuarded } from '../core/run/files';
+import { readGuarded } from '../core/run/files';
 import { type PromptRow, promptSettings, readPromptRows } from '../core/prompts';
 import {
   COLUMNS, decodeRate, isPlaygroundToHost, type GenerateSettings, type HostToPlayground, type PlaygroundToHost,
@@ -15,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { onnxGraphPath, OnnxModelError, type LoadOptions } from '../core/onnx/model';
 import { DEFAULT_SETTINGS, type PlaygroundChoice } from '../core/onnx/sampling';
 import type { WorkerIn, WorkerOut } from '../core/onnx/worker';
+import { readRunConfig } from '../core/run/config';
 
 export { DEFAULT_SETTINGS, type PlaygroundChoice };
 
@@ -258,7 +258,7 @@ export interface DatasetPrompt { prompt: string; label?: unknown }
 export function runDatasetPrompts(runDir: string, limit = 1000): DatasetPrompt[] {
   let data: { prompts?: unknown } | undefined;
   // through the run folder's guard: a config.yaml, or a dataset it names, that is a FIFO or a link to a device is never read
-  try { data = (YAML.parse(readGuarded(path.join(runDir, CONFIG_FILE), 'config') ?? '') as { data?: typeof data } | null)?.data; } catch { return []; }
+  try { data = readRunConfig(runDir)?.data; } catch { return []; }
   if (!data || typeof data.prompts !== 'string') return [];
   const file = path.resolve(runDir, data.prompts);
   let text: string;

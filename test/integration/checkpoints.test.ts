@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
-import { checkpointInfos, deleteCheckpoint, inheritedHistory, lineageOf, setKept, type CheckpointInfo } from '../../src/core/checkpoints';
-import { listCheckpoints } from '../../src/core/runStore';
+import { checkpointInfos, deleteCheckpoint, inheritedHistory, lineageOf, setKept, type CheckpointInfo } from '../../src/core/run/checkpoints';
+import { listCheckpoints } from '../../src/core/run/runStore';
 import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');

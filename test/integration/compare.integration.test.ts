@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
 import { tempDir, until } from '../helpers';
-import { runProcesses } from '../../src/core/runStore';
+import { runProcesses } from '../../src/core/run/runStore';
 
 // sax is the strict XML parser already in node_modules (via @vscode/vsce's xml2js); strict mode throws on any malformed XML
 // eslint-disable-next-line @typescript-eslint/no-require-imports

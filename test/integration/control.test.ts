@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
-import { CONTROL_DIR, requestCheckpoint, NotLiveError } from '../../src/core/control';
-import { checkpointInfos } from '../../src/core/checkpoints';
+import { CONTROL_DIR, requestCheckpoint, NotLiveError } from '../../src/core/run/control';
+import { checkpointInfos } from '../../src/core/run/checkpoints';
 import { tempDir, until } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -10,8 +10,8 @@ import { tempDir, until } from '../helpers';
 import Ajv from 'ajv';
 import YAML from 'yaml';
 import { createRunDir, killRun, launchTrainer, sendControl, stopRun, type TrainerHandle } from '../../src/core/launcher';
-import { displayState, isAlive, readStatus, runProcesses, summarize } from '../../src/core/runStore';
-import { RunWatcher } from '../../src/core/runWatcher';
+import { displayState, isAlive, readStatus, runProcesses, summarize } from '../../src/core/run/runStore';
+import { RunWatcher } from '../../src/core/run/runWatcher';
 import { installLayout } from '../../src/core/training';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -12,7 +12,7 @@ import { RayError, RayJobs, downloadRayCheckpoint, rayTarget } from '../../src/c
 import { readRayInfo, writeRayInfo } from '../../src/core/launch/rayMirror';
 import { readSchedulerView } from '../../src/core/launch/target';
 import { parseEventLine, type TrainerEvent } from '../../src/core/protocol';
-import { listCheckpoints, readStatus } from '../../src/core/runStore';
+import { listCheckpoints, readStatus } from '../../src/core/run/runStore';
 import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -7,7 +7,7 @@ import { csvField, metricsCsv, runsCsv } from '../../src/core/csv';
 import { downsample, m4Rows, visibleRows } from '../../src/core/downsample';
 import { parseEventLine, type MetricsEvent } from '../../src/core/protocol';
 import { isWebviewToHost } from '../../webview/dashboard/protocol';
-import { RunModel, SeriesColumns } from '../../src/core/runModel';
+import { RunModel, SeriesColumns } from '../../src/core/run/runModel';
 import { chartSvg, niceTicks } from '../../src/core/charts/svg';
 import { tempDir } from '../helpers';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompareError, evaluateClaims, MIN_STEPS, parseEstimators, planJobs, runStats, TELL_STEPS, verdictText, type Claim } from '../../src/core/compare';
-import { RunModel } from '../../src/core/runModel';
+import { RunModel } from '../../src/core/run/runModel';
 
 /** A run of `steps` steps whose metrics go linearly from `from` to `to` (per key). */
 function run(steps: number, from: Record<string, number>, to: Record<string, number>): RunModel {

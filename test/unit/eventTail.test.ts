@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { EventTail, MAX_LINE_BYTES } from '../../src/core/eventTail';
+import { EventTail, MAX_LINE_BYTES } from '../../src/core/run/eventTail';
 import { parseEventLine, type TrainerEvent } from '../../src/core/protocol';
-import { RunModel, runSetup } from '../../src/core/runModel';
-import { RunWatcher } from '../../src/core/runWatcher';
+import { RunModel, runSetup } from '../../src/core/run/runModel';
+import { RunWatcher } from '../../src/core/run/runWatcher';
 import { tempDir, until } from '../helpers';
 
 const tmp = () => tempDir('tail');

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { RayError, checkConfigPaths, normalizeAddress, packageEntries, rayCheckpoints, remoteOnlyCheckpoints, zipEntries } from '../../src/core/launch/ray';
-import { announcedCheckpointsAsync } from '../../src/core/checkpoints';
+import { announcedCheckpointsAsync } from '../../src/core/run/checkpoints';
 import { applyLog, readRayInfo, writeRayInfo } from '../../src/core/launch/rayMirror';
 import { tempDir } from '../helpers';
 

@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseEventLine } from '../../src/core/protocol';
 import { isHostToWebview, isWebviewToHost } from '../../webview/dashboard/protocol';
-import { RunModel } from '../../src/core/runModel';
-import { applyTagEdits, NotesError, parseTagList, readNotes, writeNotes } from '../../src/core/runNotes';
+import { RunModel } from '../../src/core/run/runModel';
+import { applyTagEdits, NotesError, parseTagList, readNotes, writeNotes } from '../../src/core/run/runNotes';
 import { tempDir } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '../..');

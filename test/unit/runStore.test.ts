@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { displayState, isRunProcess, listCheckpoints, listRuns, newRunId, readStatus, recordUnreportedEnd } from '../../src/core/runStore';
+import { displayState, isRunProcess, listCheckpoints, listRuns, newRunId, readStatus, recordUnreportedEnd } from '../../src/core/run/runStore';
 import { resolvePython, probePython } from '../../src/core/python';
 import { tempDir } from '../helpers';
 

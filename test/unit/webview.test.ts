@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { downsample } from '../../src/core/downsample';
 import { formatDuration, formatNumber, formatTicks, formatWhen } from '../../src/core/format';
 import type { MetricsEvent } from '../../src/core/protocol';
-import { RunModel } from '../../src/core/runModel';
+import { RunModel } from '../../src/core/run/runModel';
 import { DashboardData, emptyNote, PANELS, type Panel, type XAxis } from '../../src/core/charts/data';
 import { logTickLabels, yAxisWidth, yRange } from '../../webview/dashboard/scale';
 import { ema, EmaColumn } from '../../src/core/charts/smoothing';

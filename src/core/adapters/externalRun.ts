@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import type { EvalEvent, MetricsEvent, SampleItem, SamplesEvent, TrainerEvent, WatchedState } from '../protocol';
-import { RunModel } from '../runModel';
+import { RunModel } from '../run/runModel';
 import { mapEval, mapTrain, splitMetrics, type Framework } from './metricNames';
 import { isStep, StepMerger, type Row } from './stepMerger';
 

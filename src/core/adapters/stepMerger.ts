@@ -3,7 +3,7 @@
 // series take whole rows in ascending steps (a re-reported step truncates what follows), so the
 // pieces are merged here and, when a piece lands on an older step, every row from that step on is
 // sent again in order. Raw rows of the newest WINDOW steps are kept to re-map merged names.
-import type { SeriesColumns } from '../runModel';
+import type { SeriesColumns } from '../run/runModel';
 
 export interface Row { step: number; time: number; values: Record<string, number | null> }
 type Values = Record<string, number | null>;

@@ -5,7 +5,7 @@
 // anything else (a FIFO, /dev/zero, a folder) is refused with a one-line `problem`, never read or waited on.
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { MAX_LINE_BYTES } from '../eventTail';
+import { MAX_LINE_BYTES } from '../run/eventTail';
 import { openGuarded, RunFileError, type FileKind } from '../run/files';
 
 const HEAD_BYTES = 64;

@@ -4,7 +4,7 @@
 // costs the new tail, not the run's length.
 import type { SeriesChunk } from '../protocol';
 import { lowerBound, M4Summary, rowAtOrBefore } from '../downsample';
-import { SeriesColumns } from '../runModel';
+import { SeriesColumns } from '../run/runModel';
 import { EmaColumn } from './smoothing';
 
 export type XAxis = 'step' | 'samples' | 'tokens' | 'time' | 'kl';

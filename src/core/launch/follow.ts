@@ -1,7 +1,7 @@
 // Following a run that this process did not start (a reload, `rlhf train --slurm`): a handle whose `exited`
 // resolves once the target says the run is over and its end is in the run folder.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readStatus } from '../runStore';
+import { readStatus } from '../run/runStore';
 import type { LaunchTarget, RunHandle } from './target';
 
 /** The exit code a finished run reads as: 0 completed or stopped, 1 failed (or no status). */

@@ -1,5 +1,5 @@
 // The targets by kind, and which one a run folder belongs to (status.json's job). No vscode here.
-import { readStatus, type RunSummary } from '../runStore';
+import { readStatus, type RunSummary } from '../run/runStore';
 import { localTarget } from './local';
 import { rayTarget } from './ray';
 import { slurmTarget } from './slurm';

@@ -3,9 +3,10 @@
 // then SIGKILL of the group; liveness is the recorded pid, checked to still be this run's trainer.
 import * as path from 'node:path';
 import { launchTrainer, stopRun } from '../launcher';
-import { isRunProcess, readStatus } from '../runStore';
+import { isRunProcess, readStatus } from '../run/runStore';
 import { followRun } from './follow';
 import type { LaunchTarget, RunHandle, TargetKind } from './target';
+import { TRAINER_LOG } from '../run/names';
 
 export function localTarget(kind: Extract<TargetKind, 'local' | 'torchrun'>): LaunchTarget {
   const target: LaunchTarget = {
@@ -17,7 +18,7 @@ export function localTarget(kind: Extract<TargetKind, 'local' | 'torchrun'>): La
     },
     stop: (runDir, o) => stopRun(runDir, undefined, o.timeoutMs, o.onStage, o.by),
     liveness: (runDir) => Promise.resolve({ alive: isRunProcess(readStatus(runDir)?.pid, runDir) }),
-    logs: (runDir) => [path.join(runDir, 'trainer.log')],
+    logs: (runDir) => [path.join(runDir, TRAINER_LOG)],
     reattach: (runDir, pollMs): Promise<RunHandle | undefined> => followRun(target, runDir, pollMs),
   };
   return target;

@@ -22,11 +22,13 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
 import { ZipFile } from 'yazl';
-import { announcedCheckpoints, readEvents } from '../checkpoints';
-import { readStatus, recordUnreportedEnd } from '../runStore';
+import { announcedCheckpoints } from '../run/checkpoints';
+import { readEvents } from '../run/events';
+import { readStatus, recordUnreportedEnd } from '../run/runStore';
 import { followRun } from './follow';
 import { applyFileLines, applyLog, readRayInfo, writeAtomic, writeRayInfo, type RayRunInfo } from './rayMirror';
 import { noteStopRequested, writeSchedulerView, type LaunchTarget, type Liveness, type RunHandle, type SchedulerView, type StartRequest, type StopOutcome } from './target';
+import { CHECKPOINTS_DIR, COMPLETE_MARKER, STATUS_FILE, TRAINER_LOG } from '../run/names';
 
 /** rlhf train --ray ADDRESS [--workers N] [--gpus-per-worker G] [--ray-storage DIR]; rlhf.ray.* settings. */
 export interface RayOptions {
@@ -54,7 +56,7 @@ export const DEFAULT_RAY_STORAGE = '~/rlhf-runs';
 const ENDED = new Set(['SUCCEEDED', 'FAILED', 'STOPPED']);
 /** The most a working_dir may hold: Ray keeps packages in its GCS, whose messages stop at 512 MiB. */
 const MAX_PACKAGE_BYTES = 450 << 20;
-const SKIP_DIRS = new Set(['runs', 'node_modules', '.git', '__pycache__', '.venv', '.venv-ray', '.pytest_cache', 'checkpoints']);
+const SKIP_DIRS = new Set(['runs', 'node_modules', '.git', '__pycache__', '.venv', '.venv-ray', '.pytest_cache', CHECKPOINTS_DIR]);
 
 export interface RayJobInfo { status: string; message?: string | null; submission_id?: string }
 
@@ -289,7 +291,7 @@ async function startRay(req: StartRequest): Promise<RunHandle> {
     const info: RayRunInfo = { address: jobs.base, submission_id: submissionId, cluster_run_dir: `${storage.replace(/\/+$/, '')}/${runId}`,
       workers, gpus_per_worker: gpus, log_offset: 0, complete: false };
     writeRayInfo(req.runDir, info);
-    writeAtomic(path.join(req.runDir, 'status.json'), JSON.stringify({ state: 'starting', pid: null, step: 0, total_steps: null, updated: Date.now() / 1000,
+    writeAtomic(path.join(req.runDir, STATUS_FILE), JSON.stringify({ state: 'starting', pid: null, step: 0, total_steps: null, updated: Date.now() / 1000,
       error: null, last_checkpoint: null, reward_mean: null, job: { target: 'ray', id: submissionId, nodes: workers, procs_per_node: 1, address: jobs.base } }, null, 1));
     writeSchedulerView(req.runDir, { state: 'PENDING', checked: Date.now() / 1000, ended: false });
   } catch (e) { // the job must not run without a folder to show it: take it back
@@ -308,7 +310,7 @@ function endReason(job: RayJobInfo, info: RayRunInfo, runDir: string): string {
   }
   let detail = '';
   try { // the trainer's own one-line error (a config error on the cluster, say) beats Ray's summary
-    const log = fs.readFileSync(path.join(runDir, 'trainer.log'), 'utf8').split('\n');
+    const log = fs.readFileSync(path.join(runDir, TRAINER_LOG), 'utf8').split('\n');
     detail = log.reverse().find((l) => /^(config error|error): /.test(l.trim()))?.trim() ?? '';
   } catch { /* no log */ }
   const ray = firstLine(job.message ?? '');
@@ -350,7 +352,7 @@ export function rayCheckpoints(runDir: string): { step: number; path: string }[]
 
 /** The checkpoints of a Ray run (`all`: its announced ones) that are on the cluster only (not downloaded into RUN/checkpoints yet), newest first. */
 export function remoteOnlyCheckpoints(runDir: string, all = rayCheckpoints(runDir)): { step: number; path: string }[] {
-  return all.filter((c) => !fs.existsSync(path.join(runDir, 'checkpoints', path.posix.basename(c.path), 'COMPLETE'))).reverse();
+  return all.filter((c) => !fs.existsSync(path.join(runDir, CHECKPOINTS_DIR, path.posix.basename(c.path), COMPLETE_MARKER))).reverse();
 }
 
 const CHECKPOINT_EVENTS: ReadonlySet<string> = new Set(['checkpoint']);
@@ -370,8 +372,8 @@ export async function downloadRayCheckpoint(runDir: string, layout: { trainerDir
   if (!pick) throw new RayError(all.length ? `${path.basename(runDir)} has no checkpoint at step ${step}; its checkpoints: steps ${all.map((c) => c.step).join(', ')}`
     : `${path.basename(runDir)} has no checkpoint yet (none in its mirrored events)`);
   const name = path.posix.basename(pick.path);
-  const local = path.join(runDir, 'checkpoints', name);
-  if (fs.existsSync(path.join(local, 'COMPLETE'))) return local;
+  const local = path.join(runDir, CHECKPOINTS_DIR, name);
+  if (fs.existsSync(path.join(local, COMPLETE_MARKER))) return local;
   const jobs = jobsOf(info);
   const pkgDir = path.join(layout.trainerDir, 'rlhf_trainer');
   const { zip, name: pkg } = await zipEntries(new Map(['__init__.py', 'ray_mirror.py'].map((f) => [`rlhf_trainer/${f}`, path.join(pkgDir, f)])));
@@ -395,8 +397,8 @@ export async function downloadRayCheckpoint(runDir: string, layout: { trainerDir
   const tmp = path.join(runDir, `.tmp-download-${id}`);
   try {
     const end = applyFileLines(tmp, logs);
-    const got = path.join(tmp, 'checkpoints', name);
-    if (!end || !fs.existsSync(path.join(got, 'COMPLETE'))) throw new RayError(`the download job ${id} ended without the whole checkpoint in its log`);
+    const got = path.join(tmp, CHECKPOINTS_DIR, name);
+    if (!end || !fs.existsSync(path.join(got, COMPLETE_MARKER))) throw new RayError(`the download job ${id} ended without the whole checkpoint in its log`);
     fs.mkdirSync(path.dirname(local), { recursive: true });
     fs.renameSync(got, local);
   } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
@@ -408,6 +410,6 @@ export const rayTarget: LaunchTarget = {
   start: startRay,
   stop: rayStop,
   liveness: rayLiveness,
-  logs: (runDir) => [path.join(runDir, 'trainer.log')],
+  logs: (runDir) => [path.join(runDir, TRAINER_LOG)],
   reattach: (runDir, pollMs) => followRun(rayTarget, runDir, pollMs ?? 1000, readRayInfo(runDir)?.submission_id),
 };

@@ -10,10 +10,12 @@
 // reads the local folder as it reads a local run's. No vscode here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { atomicWrite } from '../run/atomic';
+import { CONFIG_FILE, EVAL_SAMPLES_FILE, EVENTS_FILE, HEARTBEAT_FILE, SAMPLES_FILE, STATUS_FILE, TRAINER_LOG } from '../run/names';
 
 export const MIRROR_TAG = '@@rlhf1';
-const APPENDED = new Set(['events.jsonl', 'samples.jsonl', 'eval_samples.jsonl']);
-const REPLACED = new Set(['status.json', 'config.yaml', 'heartbeat.json']);
+const APPENDED = new Set([EVENTS_FILE, SAMPLES_FILE, EVAL_SAMPLES_FILE]);
+const REPLACED = new Set([STATUS_FILE, CONFIG_FILE, HEARTBEAT_FILE]);
 
 /** What the local side keeps about a Ray run: RUN/ray.json. No credentials (the address is stored without them). */
 export interface RayRunInfo {
@@ -30,7 +32,8 @@ export interface RayRunInfo {
   complete: boolean;
 }
 
-export const RAY_INFO_FILE = 'ray.json';
+export { RAY_INFO_FILE } from '../run/names';
+import { RAY_INFO_FILE } from '../run/names';
 
 export function readRayInfo(runDir: string): RayRunInfo | undefined {
   try {
@@ -39,12 +42,8 @@ export function readRayInfo(runDir: string): RayRunInfo | undefined {
   } catch { return undefined; }
 }
 
-/** Replaces a file through a temporary name and a rename, as the trainer writes status.json. */
-export function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
+/** Replaces a file through a temporary name and a rename, as the trainer writes status.json (src/core/run/atomic.ts). */
+export const writeAtomic = atomicWrite;
 
 export function writeRayInfo(runDir: string, info: RayRunInfo): void {
   writeAtomic(path.join(runDir, RAY_INFO_FILE), JSON.stringify(info, null, 1));
@@ -77,7 +76,7 @@ export function applyLogLine(runDir: string, line: string, job: unknown): 'end' 
   }
   if (parts[0] === 'W' && parts.length === 3 && REPLACED.has(parts[1])) {
     let data: string = Buffer.from(parts[2], 'base64').toString('utf8');
-    if (parts[1] === 'status.json') {
+    if (parts[1] === STATUS_FILE) {
       try {
         // the cluster's pid means nothing here: liveness asks the Jobs API and reads the heartbeat
         data = JSON.stringify({ ...(JSON.parse(data) as object), pid: null, job }, null, 1);
@@ -94,7 +93,7 @@ export function applyLogLine(runDir: string, line: string, job: unknown): 'end' 
 const ANSI = /\x1b\[[0-9;]*m/g;
 /** A line of the job's own output into trainer.log, without the colour codes Ray puts around worker names. */
 function appendLog(runDir: string, line: string): void {
-  fs.appendFileSync(path.join(runDir, 'trainer.log'), line.replace(ANSI, '') + '\n');
+  fs.appendFileSync(path.join(runDir, TRAINER_LOG), line.replace(ANSI, '') + '\n');
 }
 
 /**
@@ -108,7 +107,7 @@ export function applyLog(runDir: string, logs: string): boolean {
   const end = logs.lastIndexOf('\n');
   if (end < info.log_offset) return info.complete;
   let job: unknown;
-  try { job = (JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8')) as { job?: unknown }).job; } catch { /* the first status */ }
+  try { job = (JSON.parse(fs.readFileSync(path.join(runDir, STATUS_FILE), 'utf8')) as { job?: unknown }).job; } catch { /* the first status */ }
   job ??= { target: 'ray', id: info.submission_id, nodes: info.workers, procs_per_node: 1, address: info.address };
   for (const line of logs.slice(info.log_offset, end).split('\n')) {
     if (applyLogLine(runDir, line, job) === 'end') info.complete = true;

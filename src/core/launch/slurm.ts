@@ -8,13 +8,15 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeControlRequest, isLiveRun } from '../control';
-import { readStatus, recordUnreportedEnd } from '../runStore';
+import { writeControlRequest, isLiveRun } from '../run/control';
+import { readStatus, recordUnreportedEnd } from '../run/runStore';
 import { followRun } from './follow';
 import {
   heartbeatFresh, noteStopRequested, readSchedulerView, writeSchedulerView,
   type JobInfo, type LaunchTarget, type Liveness, type SchedulerView, type StartRequest, type StopOutcome,
 } from './target';
+import { atomicWrite } from '../run/atomic';
+import { CHECKPOINT_PREFIX, CHECKPOINTS_DIR, COMPLETE_MARKER, STATUS_FILE, TRAINER_LOG } from '../run/names';
 
 export interface SlurmOptions {
   /** --nodes (default 1). */
@@ -41,9 +43,10 @@ declare module './target' {
 /** A mistake that is the user's or the cluster's to fix: its message is the whole line to show. */
 export class SlurmError extends Error {}
 
-export const SBATCH_FILE = 'job.sbatch';
+export { SBATCH_FILE } from '../run/names';
+import { SBATCH_FILE, slurmOutName } from '../run/names';
 /** Slurm's own output of the job (the trainer's is in trainer.log). */
-export const slurmOutFile = (runDir: string, jobId: string): string => path.join(runDir, `slurm-${jobId}.out`);
+export const slurmOutFile = (runDir: string, jobId: string): string => path.join(runDir, slurmOutName(jobId));
 
 interface Cmd { code: number | null; stdout: string; stderr: string; missing: boolean }
 
@@ -90,7 +93,7 @@ export function renderSbatch(req: StartRequest, o: SlurmOptions): string {
     ...(o.partition ? [opt(`--partition=${o.partition}`, 'the partition (queue)')] : []),
     ...(o.time ? [opt(`--time=${o.time}`, 'the time limit: Slurm stops the job then (SIGTERM: the trainer checkpoints)')] : []),
     ...(o.account ? [opt(`--account=${o.account}`, 'charged to this account')] : []),
-    opt(`--output=${path.join(runDir, 'slurm-%j.out')}`, 'srun\'s and torchrun\'s own output; the trainer\'s is trainer.log'),
+    opt(`--output=${path.join(runDir, slurmOutName('%j'))}`, 'srun\'s and torchrun\'s own output; the trainer\'s is trainer.log'),
     o.requeue ? opt('--requeue', 'preempted or failed nodes: Slurm requeues the job, which resumes from its newest checkpoint')
       : opt('--no-requeue', 'a preempted job ends (recorded as failed with Slurm\'s reason)'),
     opt('--signal=TERM@120', 'SIGTERM 2 minutes before the time limit: the trainer finishes its step and checkpoints'),
@@ -107,7 +110,7 @@ export function renderSbatch(req: StartRequest, o: SlurmOptions): string {
     `resume=(${req.resume ? `--resume ${sh(path.resolve(req.resume))}` : ''})`,
     '# a requeued job (preemption, node failure) resumes from the newest complete checkpoint of this run',
     'if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then',
-    `  latest=$(ls -d ${sh(path.join(runDir, 'checkpoints'))}/step-*/COMPLETE 2>/dev/null | sort | tail -n 1 || true)`,
+    `  latest=$(ls -d ${sh(path.join(runDir, CHECKPOINTS_DIR))}/${CHECKPOINT_PREFIX}*/${COMPLETE_MARKER} 2>/dev/null | sort | tail -n 1 || true)`,
     '  if [ -n "$latest" ]; then resume=(--resume "$(dirname "$latest")"); fi',
     'fi',
     '',
@@ -155,9 +158,7 @@ async function submit(req: StartRequest, o: SlurmOptions): Promise<string> {
   fs.mkdirSync(runDir, { recursive: true });
   const job: JobInfo = { target: 'slurm', id: null, nodes: o.nodes ?? 1, procs_per_node: procsPerNode(o), address: o.partition ?? null };
   const writeStatus = (j: JobInfo) => {
-    const tmp = path.join(runDir, `.status.json.tmp-${process.pid}`);
-    fs.writeFileSync(tmp, JSON.stringify({ state: 'starting', pid: null, step: 0, updated: Date.now() / 1000, error: null, job: j }, null, 1));
-    fs.renameSync(tmp, path.join(runDir, 'status.json'));
+    atomicWrite(path.join(runDir, STATUS_FILE), JSON.stringify({ state: 'starting', pid: null, step: 0, updated: Date.now() / 1000, error: null, job: j }, null, 1));
   };
   const script = path.join(runDir, SBATCH_FILE);
   fs.writeFileSync(script, renderSbatch(req, o));
@@ -172,9 +173,7 @@ async function submit(req: StartRequest, o: SlurmOptions): Promise<string> {
   const s = readStatus(runDir);
   if (s && !s.job) writeStatus({ ...job, id });
   else if (s) {
-    const tmp = path.join(runDir, `.status.json.tmp-${process.pid}`);
-    fs.writeFileSync(tmp, JSON.stringify({ ...s, job: { ...job, id } }, null, 1));
-    fs.renameSync(tmp, path.join(runDir, 'status.json'));
+    atomicWrite(path.join(runDir, STATUS_FILE), JSON.stringify({ ...s, job: { ...job, id } }, null, 1));
   }
   writeSchedulerView(runDir, { state: 'PENDING', reason: 'submitted', nodes: null, checked: Date.now() / 1000, ended: false });
   return id;
@@ -334,7 +333,7 @@ export const slurmTarget: LaunchTarget = {
   liveness: slurmLiveness,
   logs(runDir) {
     const id = jobIdOf(runDir);
-    return [path.join(runDir, 'trainer.log'), ...(id ? [slurmOutFile(runDir, id)] : [])];
+    return [path.join(runDir, TRAINER_LOG), ...(id ? [slurmOutFile(runDir, id)] : [])];
   },
   reattach: (runDir, pollMs) => followRun(slurmTarget, runDir, pollMs, jobIdOf(runDir)),
 };

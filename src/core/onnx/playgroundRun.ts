@@ -6,9 +6,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import YAML from 'yaml';
-import { checkpointInfos } from '../checkpoints';
-import { CONFIG_FILE, EVENTS_FILE, readGuarded, readLines, RunFileError } from '../run/files';
+import { checkpointInfos } from '../run/checkpoints';
+import { EVENTS_FILE, readLines, RunFileError } from '../run/files';
+import { readRunConfig } from '../run/config';
 import { onnxGraphPath } from './model';
 import { DEFAULT_SETTINGS, MAX_NEW_TOKENS_LIMIT, type GenerateSettings, type PlaygroundChoice } from './sampling';
 
@@ -64,7 +64,7 @@ export function describeSettings(s: GenerateSettings): string {
  */
 export function runSampling(runDir: string): PlaygroundSettings | undefined {
   let rollout: unknown;
-  try { rollout = (YAML.parse(readGuarded(path.join(runDir, CONFIG_FILE), 'config') ?? '') as { rollout?: unknown } | null)?.rollout; } catch { rollout = undefined; }
+  try { rollout = readRunConfig(runDir)?.rollout; } catch { rollout = undefined; }
   const fromConfig = isObj(rollout) ? fromRollout(rollout) : undefined;
   if (fromConfig) return { settings: fromConfig, source: `from the run's rollout settings (config.yaml rollout: ${describeSettings(fromConfig)})` };
   const started = runStartedSampling(runDir);
@@ -108,7 +108,7 @@ export function exportCacheDir(cacheRoot: string, source: string): string {
 /** The initial policy of a run (config.yaml model.policy: the trainer writes it as an absolute path), when it is a local model folder. */
 export function initialPolicy(runDir: string): string | undefined {
   try {
-    const cfg = YAML.parse(readGuarded(path.join(runDir, CONFIG_FILE), 'config') ?? '') as { model?: { policy?: unknown } } | null;
+    const cfg = readRunConfig(runDir);
     const p = cfg?.model?.policy;
     return typeof p === 'string' && path.isAbsolute(p) && fs.existsSync(path.join(p, 'config.json')) ? p : undefined;
   } catch { return undefined; }

@@ -12,26 +12,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-// ---- the run folder's names (trainer/rlhf_trainer/runfolder.py is the Python side) -------------------
-export const STATUS_FILE = 'status.json';
-export const EVENTS_FILE = 'events.jsonl';
-export const SAMPLES_FILE = 'samples.jsonl';
-export const EVAL_SAMPLES_FILE = 'eval_samples.jsonl';
-export const LABELS_FILE = 'labels.jsonl';
-export const NOTES_FILE = 'notes.json';
-export const CONFIG_FILE = 'config.yaml';
-export const TRAINER_LOG = 'trainer.log';
-export const CHECKPOINTS_DIR = 'checkpoints';
-export const CONTROL_DIR = 'control';
-/** Who kills a trainer notes why here, just before the SIGKILL (runStore). */
-export const KILL_REASON_FILE = '.kill-reason';
-/** In a checkpoint folder: written last (a checkpoint without it is incomplete), and the keep marker. */
-export const COMPLETE_MARKER = 'COMPLETE';
-export const KEEP_MARKER = 'KEEP';
-export const RESUME_FILE = 'resume.json';
-
-/** The files a run folder holds that readers open: each must be a regular file when present. */
-export const RUN_FILES = [STATUS_FILE, EVENTS_FILE, SAMPLES_FILE, EVAL_SAMPLES_FILE, LABELS_FILE, NOTES_FILE, CONFIG_FILE] as const;
+// the run folder's names are names.ts's (re-exported: the readers that import them from here keep working)
+export {
+  CHECKPOINTS_DIR, COMPLETE_MARKER, CONFIG_FILE, CONTROL_DIR, EVAL_SAMPLES_FILE, EVENTS_FILE, KEEP_MARKER, KILL_REASON_FILE,
+  LABELS_FILE, NOTES_FILE, RESUME_FILE, RUN_FILES, SAMPLES_FILE, STATUS_FILE, TRAINER_LOG,
+} from './names';
+import { RUN_FILES } from './names';
 
 const KiB = 1024, MiB = 1024 * KiB;
 

@@ -3,9 +3,9 @@
 // line each: a file the guard refused is named with what it is and what to do). A bad run is listed
 // beside the good ones, never in their way. The view lists asynchronously (nothing on the extension
 // host's thread waits on a file); the CLI synchronously, through the same guard.
-import { lineageOf, lineageOfAsync, type Lineage } from '../checkpoints';
-import { readNotesAsync, readNotesChecked, type RunNotes } from '../runNotes';
-import { listRuns, listRunsAsync, type RunSummary } from '../runStore';
+import { lineageOf, lineageOfAsync, type Lineage } from './checkpoints';
+import { readNotesAsync, readNotesChecked, type RunNotes } from './runNotes';
+import { listRuns, listRunsAsync, type RunSummary } from './runStore';
 
 export interface RunEntry extends RunSummary {
   notes: RunNotes;

@@ -5,7 +5,7 @@
 // that hung or a host that rebooted) is broken; the updates it guards take milliseconds.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { isAlive } from '../runStore';
+import { isAlive } from './runStore';
 import { readGuarded } from './files';
 
 export class LockError extends Error {}

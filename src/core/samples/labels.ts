@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { appendGuarded, LABELS_FILE, readLines, RunFileError } from '../run/files';
+import { atomicWrite } from '../run/atomic';
 
 export type Verdict = 'good' | 'bad' | 'none';
 /** A sample as labels name it: its step, index in the step and byte offset in samples.jsonl (unique in the file). */
@@ -190,10 +191,8 @@ export class Labels {
    */
   export(outFile: string): number {
     if (this.problem) throw new RunFileError(this.file, this.problem, 'not-a-file');
-    const tmp = `${outFile}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w');
-    let n: number;
-    try {
+    let n = 0;
+    atomicWrite(outFile, (fd) => {
       let buf: string[] = [], held = 0;
       const flush = () => { if (buf.length) fs.writeSync(fd, buf.join('')); buf = []; held = 0; };
       n = this.forEachPair((p) => {
@@ -202,13 +201,7 @@ export class Labels {
         if (held >= 1 << 20) flush();
       });
       flush();
-    } catch (e) {
-      fs.closeSync(fd);
-      fs.rmSync(tmp, { force: true });
-      throw e;
-    }
-    fs.closeSync(fd);
-    fs.renameSync(tmp, outFile);
+    });
     return n;
   }
 }

@@ -8,7 +8,8 @@ import { SampleIndex } from './index';
 import { Labels, type Verdict } from './labels';
 import { datasetsOfRunConfig, historyMarkdown, lensTitle } from './promptHistory';
 import type { SampleRecord } from './record';
-import { CONFIG_FILE, EVAL_SAMPLES_FILE, readGuarded, SAMPLES_FILE } from '../run/files';
+import { EVAL_SAMPLES_FILE, SAMPLES_FILE } from '../run/files';
+import { readRunConfigText } from '../run/config';
 
 export type SampleKind = 'train' | 'eval';
 export const SAMPLE_KINDS: readonly SampleKind[] = ['train', 'eval'];
@@ -64,7 +65,7 @@ export class PromptLenses {
     let d = this.datasets.get(dir);
     if (!d) {
       // through the run folder's guard: a config.yaml that is a link or a FIFO is not read (the editor's thread never waits on it)
-      try { d = datasetsOfRunConfig(readGuarded(path.join(dir, CONFIG_FILE), 'config') ?? '', dir); } catch { return []; }
+      try { d = datasetsOfRunConfig(readRunConfigText(dir) ?? '', dir); } catch { return []; }
       this.datasets.set(dir, d);
     }
     return d;

@@ -4,9 +4,9 @@
 //   rlhf labels export RUN -o FILE
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
-import { parseEventLine, type AlertEvent } from '../protocol';
-import { EVENTS_FILE, openGuarded, RunFileError, SAMPLES_FILE } from '../run/files';
+import type { AlertEvent } from '../protocol';
+import { readEvents } from '../run/events';
+import { SAMPLES_FILE } from '../run/files';
 import { SampleIndex, type SampleFilter } from './index';
 import { Labels } from './labels';
 
@@ -70,33 +70,11 @@ export function samplesCommand(o: SamplesOptions, out: Out, err: Out): number {
   return 0;
 }
 
-/** The reward-hacking alerts in a run's events.jsonl, read in chunks (only alert lines are parsed, as the dashboard parses them). */
+/** The reward-hacking alerts in a run's events.jsonl, streamed (only alert lines are parsed, as the dashboard parses them). */
 export function runAlerts(run: string): AlertEvent[] {
-  let fd: number;
-  try {
-    const opened = openGuarded(path.join(run, EVENTS_FILE), 'events');
-    if (!opened) return [];
-    fd = opened.fd;
-  } catch (e) { if (e instanceof RunFileError) return []; throw e; }
-  const out: AlertEvent[] = [];
-  const buf = Buffer.allocUnsafe(4 * 2 ** 20);
-  const decoder = new StringDecoder('utf8'); // a character split between two chunks stays whole
-  let rest = '';
-  const take = (line: string) => {
-    if (!line.includes('"type":"alert"')) return;
-    const e = parseEventLine(line); // a torn or bad line: skipped, as every reader does
-    if (e?.type === 'alert') out.push(e);
-  };
-  try {
-    for (let n = fs.readSync(fd, buf); n > 0; n = fs.readSync(fd, buf)) {
-      const lines = (rest + decoder.write(buf.subarray(0, n))).split('\n');
-      rest = lines.pop() ?? '';
-      lines.forEach(take);
-    }
-  } finally { fs.closeSync(fd); }
-  take(rest + decoder.end());
-  return out;
+  return readEvents<AlertEvent>(run, ALERT_EVENTS);
 }
+const ALERT_EVENTS = new Set(['alert']);
 
 export interface LabelsExportOptions { run: string; output: string }
 

@@ -5,10 +5,11 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseStatus, type RunStatus } from './protocol';
+import { parseStatus, type RunStatus } from '../protocol';
 import { CHECKPOINTS_DIR, COMPLETE_MARKER, EVENTS_FILE, KILL_REASON_FILE, STATUS_FILE, appendGuarded, openGuarded, readGuarded,
-  readGuardedAsync, runFolderProblems, runFolderProblemsAsync, RunFileError } from './run/files';
-import { isRemoteTarget, jobLabel, jobOf, readSchedulerView, remoteAlive, type JobInfo } from './launch/target';
+  readGuardedAsync, runFolderProblems, runFolderProblemsAsync, RunFileError } from './files';
+import { isRemoteTarget, jobLabel, jobOf, readSchedulerView, remoteAlive, type JobInfo } from './job';
+import { atomicWrite } from './atomic';
 
 export interface RunSummary {
   id: string;          // folder name, e.g. 20261124-181500-arithmetic
@@ -163,9 +164,7 @@ export function recordUnreportedEnd(runDir: string, end: UnreportedEnd, o: { ove
   const status = { ...old, state: 'failed', pid: old?.pid ?? end.pid ?? null, step: old?.step ?? 0, updated: Date.now() / 1000,
     error: reason, exit_code: end.exitCode ?? null, exit_signal: end.signal ?? null };
   const file = path.join(runDir, STATUS_FILE);
-  const tmp = path.join(runDir, `.status.json.tmp-${process.pid}`);
-  fs.writeFileSync(tmp, JSON.stringify(status, null, 1));
-  fs.renameSync(tmp, file);
+  atomicWrite(file, JSON.stringify(status, null, 1));
   const events = path.join(runDir, EVENTS_FILE);
   // a trainer killed mid-write leaves a partial last line: start on a fresh line so this event stays whole
   let sep = '';

@@ -1,6 +1,6 @@
 // What a reader knows about one run, built from its events: metric columns, evals, last samples,
 // progress and state. Columns are plain arrays so a chunk can be posted to a webview as is.
-import type { AlertEvent, EvalEvent, MetricsEvent, ProgressInfo, RunStartedEvent, RunState, SamplesEvent, SeriesChunk, TrainerEvent } from './protocol';
+import type { AlertEvent, EvalEvent, MetricsEvent, ProgressInfo, RunStartedEvent, RunState, SamplesEvent, SeriesChunk, TrainerEvent } from '../protocol';
 
 export class SeriesColumns {
   step: number[] = [];
@@ -159,7 +159,7 @@ export class RunModel {
 export const ETA_WINDOW_S = 120;
 
 // Moved to ./format with the other formatters; re-exported until cli.ts and extension.ts import it from there.
-export { formatDuration } from './format';
+export { formatDuration } from '../format';
 
 /** run_started's precision, rollout engine and micro-batch choice in a few words: 'bf16 · rollout static (eager) · micro-batches ≤ 4 × longest'. */
 export function runSetup(e: RunStartedEvent): string | undefined {

@@ -7,9 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventTail } from './eventTail';
-import type { CheckpointEvent, TrainerEvent } from './protocol';
+import type { CheckpointEvent, TrainerEvent } from '../protocol';
 import { isRunProcess, readStatus } from './runStore';
-import { isRemoteTarget, jobOf, remoteAlive } from './launch/target';
+import { isRemoteTarget, jobOf, remoteAlive } from './job';
+import { atomicWrite } from './atomic';
+import { eventsFileOf } from './events';
 
 export const CONTROL_DIR = 'control';
 
@@ -39,10 +41,8 @@ export function writeControlRequest(runDir: string, req: ControlRequest): string
   fs.mkdirSync(dir, { recursive: true });
   // names sort by time, so the trainer applies requests in the order they were made
   const name = `${Date.now().toString().padStart(15, '0')}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  const tmp = path.join(dir, `.${name}.tmp`);
-  fs.writeFileSync(tmp, JSON.stringify(req) + '\n');
   const file = path.join(dir, `${name}.json`);
-  fs.renameSync(tmp, file);
+  atomicWrite(file, JSON.stringify(req) + '\n');
   return file;
 }
 
@@ -54,7 +54,7 @@ export function writeControlRequest(runDir: string, req: ControlRequest): string
  */
 export async function requestCheckpoint(runDir: string, o: { timeoutMs?: number; onRequested?: () => void } = {}): Promise<CheckpointEvent> {
   const appended: TrainerEvent[] = [];
-  const tail = new EventTail(path.join(runDir, 'events.jsonl'), (es) => appended.push(...es)).skipToEnd();
+  const tail = new EventTail(eventsFileOf(runDir), (es) => appended.push(...es)).skipToEnd();
   const file = writeControlRequest(runDir, { type: 'save' });
   o.onRequested?.();
   const deadline = Date.now() + (o.timeoutMs ?? 600_000);

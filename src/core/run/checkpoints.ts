@@ -5,8 +5,9 @@
 // still shows the rewards; a link or a FIFO in its place is refused with a problem line). No vscode here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseEventLine, type SeriesChunk, type TrainerEvent } from './protocol';
-import { CONFIG_FILE, EVENTS_FILE, KEEP_MARKER, RESUME_FILE, readGuarded, readLines, readLinesAsync, RunFileError, type LineBytes, type LinesRead } from './run/files';
+import { parseEventLine, type RunStartedEvent, type SeriesChunk, type TrainerEvent } from '../protocol';
+import { readEvents, readRunStarted, readRunStartedAsync } from './events';
+import { CONFIG_FILE, EVENTS_FILE, KEEP_MARKER, RESUME_FILE, readGuarded, readLines, readLinesAsync, RunFileError, type LineBytes, type LinesRead } from './files';
 import { RunModel } from './runModel';
 import { listCheckpoints } from './runStore';
 
@@ -58,20 +59,7 @@ function eventCollector(types: ReadonlySet<string>, out: TrainerEvent[]): LineBy
   };
 }
 
-/**
- * The events of a run of the given types (a checkpoint list needs a few kinds, not the samples), streamed:
- * the file is never held whole. None when events.jsonl is missing; RunFileError when the guard refuses it.
- */
-export function readEventsChecked(runDir: string, types: ReadonlySet<string>): TrainerEvent[] {
-  const out: TrainerEvent[] = [];
-  readLines(path.join(runDir, EVENTS_FILE), 'events', eventCollector(types, out), { lastLine: true });
-  return out;
-}
-
-/** readEventsChecked; none when events.jsonl is refused (a link, a FIFO) or unreadable. */
-export function readEvents(runDir: string, types: ReadonlySet<string>): TrainerEvent[] {
-  try { return readEventsChecked(runDir, types); } catch (e) { if (e instanceof RunFileError) return []; throw e; }
-}
+export { readEvents, readEventsChecked } from './events';
 
 // the Runs view redraws every 2 s: a run's events are read once, then only the bytes appended since
 interface EventCache { end: number; events: TrainerEvent[]; problem?: string }
@@ -245,43 +233,25 @@ export function lineageOf(runDir: string): Lineage | undefined {
 // run_started never changes once written: views that redraw every 2 s read it once per run folder
 const lineageCache = new Map<string, Lineage | null>();
 
-/** A run_started line's lineage; undefined for any other line. */
-function lineageLine(line: string): Lineage | null | undefined {
-  if (!line.includes('"run_started"')) return undefined;
-  const e = parseEventLine(line);
-  if (e?.type !== 'run_started') return undefined;
+/** A run_started event's lineage: null for a run that resumed nothing. */
+function lineageOfStarted(e: RunStartedEvent): Lineage | null {
   if (!e.resumed_from) return null;
   const parentDir = path.dirname(path.dirname(e.resumed_from));
   return { parentDir, parentId: path.basename(parentDir), step: stepOf(path.basename(e.resumed_from)), checkpoint: e.resumed_from };
 }
 
-// run_started is among the first lines; 1 MiB holds it with a large config
-const HEAD_BYTES = 1 << 20;
-
 function readLineage(runDir: string): Lineage | null | 'unknown' {
-  let found: Lineage | null | undefined;
-  try {
-    readLines(path.join(runDir, EVENTS_FILE), 'events', (buf, start, end) => {
-      found = lineageLine(buf.toString('utf8', start, end));
-      return found === undefined;
-    }, { limit: HEAD_BYTES, maxLine: HEAD_BYTES });
-  } catch (e) { if (!(e instanceof RunFileError)) throw e; }
-  return found === undefined ? 'unknown' : found; // not written yet, or refused
+  const e = readRunStarted(runDir);
+  return e ? lineageOfStarted(e) : 'unknown'; // not written yet, or refused
 }
 
 /** lineageOf with an async read (the Runs view's listing). */
 export async function lineageOfAsync(runDir: string): Promise<Lineage | undefined> {
   const key = path.resolve(runDir);
   if (!lineageCache.has(key)) {
-    let found: Lineage | null | undefined;
-    try {
-      await readLinesAsync(path.join(runDir, EVENTS_FILE), 'events', (buf, start, end) => {
-        found = lineageLine(buf.toString('utf8', start, end));
-        return found === undefined;
-      }, { limit: HEAD_BYTES, maxLine: HEAD_BYTES });
-    } catch (e) { if (!(e instanceof RunFileError)) throw e; }
-    if (found === undefined) return undefined;
-    lineageCache.set(key, found);
+    const e = await readRunStartedAsync(runDir);
+    if (!e) return undefined;
+    lineageCache.set(key, lineageOfStarted(e));
   }
   return lineageCache.get(key) ?? undefined;
 }

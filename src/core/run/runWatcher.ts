@@ -1,10 +1,10 @@
 // Follows one run folder: tails events.jsonl into a RunModel and tells listeners what changed.
 // It stops polling once the run has finished: run_finished is the trainer's last event, and a
 // resume writes a new run folder, so nothing more will come.
-import * as path from 'node:path';
 import { EventTail } from './eventTail';
-import type { TrainerEvent } from './protocol';
+import type { TrainerEvent } from '../protocol';
 import { RunModel } from './runModel';
+import { eventsFileOf } from './events';
 
 export class RunWatcher {
   readonly model = new RunModel();
@@ -12,7 +12,7 @@ export class RunWatcher {
   private listeners = new Set<(events: TrainerEvent[]) => void>();
 
   constructor(readonly runDir: string) {
-    this.tail = new EventTail(path.join(runDir, 'events.jsonl'), (events) => {
+    this.tail = new EventTail(eventsFileOf(runDir), (events) => {
       this.model.ingest(events);
       for (const l of this.listeners) l(events);
       if (this.finished) this.tail.stop();

@@ -6,9 +6,11 @@
 // a notes.json that is a link, a FIFO or a giant file is refused with a message, never read.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NOTES_FILE, readGuarded, readGuardedAsync, RunFileError } from './run/files';
-import { LockError, withLock } from './run/lock';
+import { NOTES_FILE, readGuarded, readGuardedAsync, RunFileError } from './files';
+import { atomicWrite } from './atomic';
+import { LockError, withLock } from './lock';
 import { isRunFolder } from './runStore';
+import { NOTES_LOCK } from './names';
 
 export { NOTES_FILE };
 
@@ -94,7 +96,7 @@ function checkNotes(runDir: string, notes: RunNotes): RunNotes {
 }
 
 function locked<T>(runDir: string, fn: () => T): T {
-  try { return withLock(path.join(runDir, `${NOTES_FILE}.lock`), fn); } catch (e) {
+  try { return withLock(path.join(runDir, NOTES_LOCK), fn); } catch (e) {
     if (e instanceof LockError) throw new NotesError(e.message);
     throw e;
   }
@@ -102,14 +104,10 @@ function locked<T>(runDir: string, fn: () => T): T {
 
 function writeUnlocked(runDir: string, notes: RunNotes): RunNotes {
   const file = path.join(runDir, NOTES_FILE);
-  // not `.tmp-*`: the trainer removes leftovers of that name when it opens a run folder
-  const tmp = path.join(runDir, `${NOTES_FILE}.${process.pid}.${Date.now()}.partial`);
   try {
-    const fd = fs.openSync(tmp, 'wx');
-    try { fs.writeSync(fd, JSON.stringify(notes, null, 2) + '\n'); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-    fs.renameSync(tmp, file);
+    // the trainer's temporary-file rule (a trainer taking the folder may sweep it: atomicWrite writes it again)
+    atomicWrite(file, JSON.stringify(notes, null, 2) + '\n');
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
     throw new NotesError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return notes;
