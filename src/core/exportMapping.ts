@@ -80,7 +80,7 @@ export const VERL_MAPPING: readonly MappingRow[] = [
   { ours: 'eval.k, eval.greedy', theirs: `${R}.val_kwargs.n, val_kwargs.do_sample=!greedy`, copy: [['eval.k', `${R}.val_kwargs.n`]], keys: [`${R}.val_kwargs.do_sample`] },
   { ours: 'eval.max_prompts', theirs: 'rows of data/val.parquet', note: 'warning' },
   {
-    ours: 'checkpoint.every_steps (null), keep_last', theirs: 'trainer.save_freq (-1), trainer.max_actor_ckpt_to_keep', note: 'trainer.default_local_dir=OUT/checkpoints',
+    ours: 'checkpoint.every_steps (null), keep_last', theirs: 'trainer.save_freq (-1), trainer.max_actor_ckpt_to_keep', note: 'trainer.default_local_dir=OUT/checkpoints', // not a run-folder name: verl's output folder
     copy: [['checkpoint.every_steps', 'trainer.save_freq', { nullAs: -1 }], ['checkpoint.keep_last', 'trainer.max_actor_ckpt_to_keep']], keys: ['trainer.default_local_dir'],
   },
   { ours: 'logging.samples_per_step', theirs: '–', note: 'warning: verl dumps every rollout' },
