@@ -80,6 +80,27 @@ interface ProbeAnswer { version?: string; missing?: string[]; torch?: string; tr
 
 const PIP_NAMES: Record<string, string> = { torch: 'torch==2.13.0', transformers: 'transformers', yaml: 'PyYAML', jsonschema: 'jsonschema' };
 
+const probed = new Map<string, { key: string; result: ProbeResult }>();
+const interpreterKey = (python: string): string | undefined => {
+  try { const real = fs.realpathSync(python); return `${real}:${fs.statSync(real).mtimeMs}`; } catch { return undefined; }
+};
+
+/**
+ * probePython, answered from memory when this interpreter (its real file, unchanged) passed before in this
+ * process: a start does not pay for a Python start to import torch again (~2 s). Only a pass is kept.
+ */
+export async function probePythonCached(python: string, timeoutMs = 60_000, origin?: string): Promise<ProbeResult> {
+  const key = interpreterKey(python);
+  const known = probed.get(python);
+  if (key && known?.key === key) return known.result;
+  const result = await probePython(python, timeoutMs, origin);
+  if (result.ok && key) probed.set(python, { key, result });
+  return result;
+}
+
+/** Whether probePythonCached would answer at once for this interpreter. */
+export const probeKnown = (python: string): boolean => { const k = interpreterKey(python); return !!k && probed.get(python)?.key === k; };
+
 /** `origin` says where the interpreter came from (describePythonChoice); problems name it. */
 export function probePython(python: string, timeoutMs = 60_000, origin?: string): Promise<ProbeResult> {
   const who = origin ? `${python} (${origin})` : python;
