@@ -60,7 +60,10 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
   const child = spawn(o.python, args, { cwd: path.dirname(o.config), env, detached: true, stdio: ['pipe', log, log] });
   fs.closeSync(log);
   child.stdin?.on('error', () => undefined); // the trainer may exit before it reads
-  if (child.pid === undefined) throw new Error(`could not start ${o.python}`);
+  if (child.pid === undefined) {
+    child.once('error', () => undefined); // ENOENT and the like: said by the throw below, not an uncaught error event
+    throw new Error(`could not start ${o.python}`);
+  }
   writeStartingStatus(o.runDir, child.pid);
   const handle: TrainerHandle = { pid: child.pid, runDir: o.runDir, child, exited: Promise.resolve(null) };
   handle.exited = new Promise<number | null>((resolve) => {
