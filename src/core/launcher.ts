@@ -107,7 +107,7 @@ export function writeStartingStatus(runDir: string, pid: number): void {
  * exit 2; under torchrun once per rank), from the end of trainer.log; empty when there are none.
  */
 export function refusedConfigProblems(runDir: string, code: number | null): string[] {
-  let text = '';
+  let text: string;
   try {
     const fd = fs.openSync(path.join(runDir, TRAINER_LOG), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     try {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { batchProblems, batchSizesOf } from './batches';
-import { lineAt, schemaProblems, valueRange, type ConfigLineProblem } from './configCheck';
+import { lineAt, schemaProblems, valueRange, type ConfigLineProblem, type ModelFacts } from './configCheck';
 
 /** The batch problems of this config text, at the line of the value they are about (line 1 when it is a default). */
 export function batchLineProblems(text: string, schema: object): ConfigLineProblem[] {
@@ -25,6 +25,56 @@ export function batchLineProblems(text: string, schema: object): ConfigLineProbl
 export function quickProblems(text: string, schema: object): ConfigLineProblem[] {
   const schemaFound = schemaProblems(text, schema);
   return schemaFound.length ? schemaFound : batchLineProblems(text, schema);
+}
+
+/** preflight.py length_fixes: the splits of the positions that work, each a `set|lower FIELD to N` (a Quick Fix). */
+export function lengthFixes(prompt: number, newTokens: number, positions: number): string {
+  const fixes: string[] = [];
+  if (positions - prompt >= 1) fixes.push(`lower rollout.max_new_tokens to ${positions - prompt}`);
+  if (positions - newTokens >= Math.max(1, Math.ceil(prompt / 2))) fixes.push(`lower data.max_prompt_tokens to ${positions - newTokens}`);
+  if (fixes.length) return fixes.join(' or ');
+  const keep = Math.max(1, Math.min(prompt, Math.floor(positions / 2), positions - 1));
+  return `set data.max_prompt_tokens to ${keep} and set rollout.max_new_tokens to ${positions - keep}`;
+}
+
+/**
+ * preflight.py check_model_limits from kept facts: the longest prompt (after data.max_prompt_tokens) plus
+ * rollout.max_new_tokens must fit the model's positions; the trainer's message, at rollout.max_new_tokens.
+ */
+export function positionProblems(text: string, schema: object, facts: ModelFacts): ConfigLineProblem[] {
+  if (facts.positions === null) return [];
+  let cfg: { rollout?: { max_new_tokens?: unknown }; data?: { max_prompt_tokens?: unknown } } | null;
+  try { cfg = YAML.parse(text) as typeof cfg; } catch { return []; }
+  const props = (schema as { properties?: Record<string, { properties?: Record<string, { default?: unknown }> }> }).properties ?? {};
+  const newTokens = cfg?.rollout?.max_new_tokens ?? props.rollout?.properties?.max_new_tokens?.default;
+  const cap = cfg?.data?.max_prompt_tokens ?? props.data?.properties?.max_prompt_tokens?.default;
+  if (typeof newTokens !== 'number' || typeof cap !== 'number') return [];
+  const longest = facts.longest_prompt;
+  const prompt = Math.min(longest, cap);
+  if (prompt + newTokens <= facts.positions) return [];
+  const r = valueRange(text, ['rollout', 'max_new_tokens']);
+  return [{ line: r ? lineAt(text, r[0]) : undefined, field: 'rollout.max_new_tokens',
+    message: `the longest prompt has ${prompt} tokens${longest > prompt ? ' (after data.max_prompt_tokens)' : ''}; with max_new_tokens ${newTokens} ` +
+      `that is ${prompt + newTokens}, beyond the model's ${facts.positions} positions (${facts.positions_key} in config.json); ` +
+      lengthFixes(prompt, newTokens, facts.positions) }];
+}
+
+/**
+ * What the kept model facts depend on: the model folder (modelStamp), the data section (prompt key, template,
+ * files) and the prompt files' modification times; '' when there is no model folder to key on.
+ */
+export function factsKey(text: string, configFile: string): string {
+  const model = modelStamp(text, configFile);
+  if (!model) return '';
+  let data: Record<string, unknown> = {};
+  try { data = ((YAML.parse(text) as { data?: Record<string, unknown> } | null)?.data) ?? {}; } catch { return ''; }
+  const { max_prompt_tokens: _cap, ...rest } = data; // the cap is applied to the kept raw length, not part of the key
+  const files = ['prompts', 'eval_prompts'].map((k) => {
+    const f = data[k];
+    if (typeof f !== 'string') return '';
+    try { return String(fs.statSync(path.resolve(path.dirname(configFile), f)).mtimeMs); } catch { return 'missing'; }
+  });
+  return `${model}|${JSON.stringify(rest)}|${files.join(',')}`;
 }
 
 /**

@@ -16,10 +16,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { applyFix, estimateHead, fixesOf, parseTrainerProblem, schemaProblems, trainerValidate, valueRange, type ConfigLineProblem } from '../core/configCheck';
+import { applyFix, estimateHead, fixesOf, parseTrainerProblem, schemaProblems, trainerValidate, valueRange, type ConfigLineProblem, type ModelFacts } from '../core/configCheck';
 import { batchQuickFixes } from '../core/batches';
 import { looksLikeRunConfig } from '../core/configDiagnostics';
-import { batchLineProblems, ValidationCache } from '../core/quickCheck';
+import { batchLineProblems, factsKey, positionProblems, ValidationCache } from '../core/quickCheck';
 import { ConfigSchemas } from '../core/rewardModel';
 import { chooseNode } from '../core/trainerEnv';
 import type { Ctx } from './ctx';
@@ -41,6 +41,8 @@ export class ConfigValidation implements vscode.CodeActionProvider, vscode.CodeL
   private readonly estimates = new Map<string, string[]>();
   private readonly answers = new ValidationCache<{ problems: string[]; estimates: string[] }>();
   private readonly quickTimers = new Map<string, NodeJS.Timeout>();
+  /** The model facts of the last valid check, by model folder and prompt files (quickCheck.ts factsKey). */
+  private readonly facts = new ValidationCache<ModelFacts>(16);
   private readonly lensesChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
 
@@ -91,7 +93,8 @@ export class ConfigValidation implements vscode.CodeActionProvider, vscode.CodeL
       const text = doc.getText();
       const schema = this.schemas.schemaFor(text);
       if (schemaProblems(text, schema).length) { this.diagnostics.set(doc.uri, []); return; } // rewardsUi shows those
-      this.show(doc, batchLineProblems(text, schema));
+      const facts = this.facts.get(factsKey(text, doc.fileName));
+      this.show(doc, [...batchLineProblems(text, schema), ...(facts ? positionProblems(text, schema, facts) : [])]);
     }, QUICK_DELAY_MS));
   }
 
@@ -117,8 +120,10 @@ export class ConfigValidation implements vscode.CodeActionProvider, vscode.CodeL
     try {
       if (dirty) fs.writeFileSync(file, text);
       const python = await this.ctx.interpreters.resolve();
-      const { problems: lines, estimates } = await trainerValidate(python.path, this.ctx.layout, file,
-        { node: chooseNode({ setting: this.ctx.config.nodePath }), signal: abort.signal, runsDir: this.ctx.runsDir });
+      const { problems: lines, estimates, facts } = await trainerValidate(python.path, this.ctx.layout, file,
+        { node: chooseNode({ setting: this.ctx.config.nodePath }), signal: abort.signal, runsDir: this.ctx.runsDir, facts: true });
+      const kept = facts && factsKey(text, doc.fileName);
+      if (facts && kept) this.facts.set(kept, facts);
       if (abort.signal.aborted) return undefined;
       // an answer that is only a crash line (no problem lines) is not kept: the next check asks again
       if (!lines.length || lines.some((l) => /^(config error|error): /.test(l))) this.answers.set(cacheKey, { problems: lines, estimates });
