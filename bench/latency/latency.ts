@@ -21,7 +21,7 @@ import { runCompare } from '../../src/core/compare';
 import { trainerValidate } from '../../src/core/configCheck';
 import { stopRun, type TrainerHandle } from '../../src/core/launcher';
 import { ConfigSchemas } from '../../src/core/rewardModel';
-import { quickProblems, ValidationCache } from '../../src/core/quickCheck';
+import { factsKey, positionProblems, quickProblems, ValidationCache } from '../../src/core/quickCheck';
 import { listRunsAsync } from '../../src/core/runStore';
 import { installLayout, startTraining } from '../../src/core/training';
 
@@ -119,16 +119,32 @@ async function editBudget(): Promise<void> {
   times.sort((a, b) => a - b);
   report('config edit → diagnostics (batch rules, schema; no Python)', QUICK_DELAY_MS + times[25], BUDGET.edit);
   info(`of which the check itself (median of 50)`, times[25]);
-  // the trainer's validate of an edited text (what needs the model: positions, tokenizer; paths, reward code)
-  const { config } = workspace((cfg) => { cfg.train.batch_size = 60; });
-  const edited = fs.readFileSync(config, 'utf8');
+  // the trainer's validate (what needs the model: positions, tokenizer; paths, reward code): a Python start, once
+  // per text; its model facts are kept per model folder and prompt files
+  const { config } = workspace();
+  const valid = fs.readFileSync(config, 'utf8');
   const cache = new ValidationCache<Awaited<ReturnType<typeof trainerValidate>>>();
   let t = performance.now();
-  const key = cache.key(config, edited);
-  cache.set(key, await trainerValidate(PY, layout, config, { runsDir: path.dirname(config) }));
-  info('the trainer\'s validate of that text, a Python start (after typing stops: +1500 ms)', performance.now() - t);
+  const answer = await trainerValidate(PY, layout, config, { runsDir: path.dirname(config), facts: true });
+  cache.set(cache.key(config, valid), answer);
+  info('the trainer\'s validate of a text (after typing stops: +1500 ms; a Python start)', performance.now() - t);
+  if (!answer.facts) throw new Error('validate printed no facts');
+  const facts = new Map([[factsKey(valid, config), answer.facts]]);
+  // an edit the model decides: max_new_tokens beyond the model's positions, checked from the kept facts
+  const pTimes: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const edited = valid.replace(/^( {2}max_new_tokens:) \d+$/m, `$1 ${60 + (i % 3)}`);
+    const t1 = performance.now();
+    const kept = facts.get(factsKey(edited, config));
+    const found = kept ? [...quickProblems(edited, schema), ...positionProblems(edited, schema, kept)] : [];
+    pTimes.push(performance.now() - t1);
+    if (!found.some((p) => p.field === 'rollout.max_new_tokens')) throw new Error('the length edit was not diagnosed');
+  }
+  pTimes.sort((a, b) => a - b);
+  report('config edit → diagnostics (prompt length vs the model\'s positions, from kept model facts; no Python)', QUICK_DELAY_MS + pTimes[25], BUDGET.edit);
+  info('of which the check itself (median of 50)', pTimes[25]);
   t = performance.now();
-  if (!cache.get(cache.key(config, edited))) throw new Error('not cached');
+  if (!cache.get(cache.key(config, valid))) throw new Error('not cached');
   report('config edit → diagnostics, the trainer\'s answer for a text already checked against an unchanged model folder', performance.now() - t, BUDGET.edit);
 }
 
@@ -175,7 +191,9 @@ async function main(): Promise<void> {
   info('old ▷ → first metrics line', before.metrics!);
   await editBudget().catch((e: unknown) => console.error(`config edit part failed: ${String(e)}`));
   await compareBudget().catch((e: unknown) => console.error(`compare part failed: ${String(e)}`));
-  console.log(`\nsummary (${load}):`);
+  let after = '';
+  try { after = execFileSync('uptime', { encoding: 'utf8' }).trim(); } catch { /* no uptime */ }
+  console.log(`\nsummary (at the start: ${load}; at the end: ${after}):`);
   for (const r of rows) console.log(`  ${r}`);
 }
 
