@@ -81,6 +81,7 @@ interface ProbeAnswer { version?: string; missing?: string[]; torch?: string; tr
 const PIP_NAMES: Record<string, string> = { torch: 'torch==2.13.0', transformers: 'transformers', yaml: 'PyYAML', jsonschema: 'jsonschema' };
 
 const probed = new Map<string, { key: string; result: ProbeResult }>();
+const probing = new Map<string, Promise<ProbeResult>>();
 const interpreterKey = (python: string): string | undefined => {
   try { const real = fs.realpathSync(python); return `${real}:${fs.statSync(real).mtimeMs}`; } catch { return undefined; }
 };
@@ -93,9 +94,15 @@ export async function probePythonCached(python: string, timeoutMs = 60_000, orig
   const key = interpreterKey(python);
   const known = probed.get(python);
   if (key && known?.key === key) return known.result;
-  const result = await probePython(python, timeoutMs, origin);
-  if (result.ok && key) probed.set(python, { key, result });
-  return result;
+  // one probe at a time per interpreter: a start while the editor's background probe runs waits for that one
+  const running = probing.get(python);
+  if (running) return running;
+  const p = probePython(python, timeoutMs, origin).then((result) => {
+    if (result.ok && key) probed.set(python, { key, result });
+    return result;
+  }).finally(() => probing.delete(python));
+  probing.set(python, p);
+  return p;
 }
 
 /** Whether probePythonCached would answer at once for this interpreter. */

@@ -21,6 +21,7 @@ import { batchQuickFixes } from '../core/batches';
 import { looksLikeRunConfig } from '../core/configDiagnostics';
 import { batchLineProblems, factsKey, positionProblems, ValidationCache } from '../core/quickCheck';
 import { ConfigSchemas } from '../core/rewardModel';
+import { probeKnown, probePythonCached } from '../core/python';
 import { chooseNode } from '../core/trainerEnv';
 import type { Ctx } from './ctx';
 
@@ -124,6 +125,8 @@ export class ConfigValidation implements vscode.CodeActionProvider, vscode.CodeL
         { node: chooseNode({ setting: this.ctx.config.nodePath }), signal: abort.signal, runsDir: this.ctx.runsDir, facts: true });
       const kept = facts && factsKey(text, doc.fileName);
       if (facts && kept) this.facts.set(kept, facts);
+      // once per interpreter, after its first check: the probe a ▷ needs is then already remembered (training.ts)
+      if (!probeKnown(python.path)) void probePythonCached(python.path, undefined, python.origin);
       if (abort.signal.aborted) return undefined;
       // an answer that is only a crash line (no problem lines) is not kept: the next check asks again
       if (!lines.length || lines.some((l) => /^(config error|error): /.test(l))) this.answers.set(cacheKey, { problems: lines, estimates });
