@@ -51,6 +51,7 @@ export interface TrainerHandle {
 export function launchTrainer(o: LaunchOptions): TrainerHandle {
   fs.mkdirSync(o.runDir, { recursive: true });
   const log = fs.openSync(path.join(o.runDir, 'trainer.log'), 'a');
+  const logStart = fs.fstatSync(log).size; // what this trainer writes follows (a folder started again keeps the older lines)
   // absolute: the trainer runs in the config's folder, and its --run-dir is how its process is recognised
   const args = [...torchrunArgs(o.nproc), '-m', 'rlhf_trainer', 'run', '--config', path.resolve(o.config), '--run-dir', path.resolve(o.runDir)];
   if (o.resume) args.push('--resume', o.resume);
@@ -72,7 +73,7 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
       // unless another live trainer holds the folder (this one was refused: two trainers never share a folder)
       const holder = readStatus(o.runDir)?.pid;
       const other = !!holder && holder !== handle.pid && isRunProcess(holder, o.runDir);
-      try { if (!other) recordUnreportedEnd(o.runDir, { reason: exitReason(code, signal, o.runDir), exitCode: code, signal, pid: handle.pid }); } catch { /* folder gone */ }
+      try { if (!other) recordUnreportedEnd(o.runDir, { reason: exitReason(code, signal, o.runDir, logStart), exitCode: code, signal, pid: handle.pid }); } catch { /* folder gone */ }
       resolve(code);
     });
     child.once('error', () => resolve(null));
@@ -104,15 +105,16 @@ export function writeStartingStatus(runDir: string, pid: number): void {
 
 /**
  * The config problems a trainer printed before it refused to start (`config error: FILE:LINE: field: message`,
- * exit 2; under torchrun once per rank), from the end of trainer.log; empty when there are none.
+ * exit 2; under torchrun once per rank), from the end of trainer.log after byte `from` (where this trainer's
+ * lines begin); empty when there are none.
  */
-export function refusedConfigProblems(runDir: string, code: number | null): string[] {
+export function refusedConfigProblems(runDir: string, code: number | null, from = 0): string[] {
   let text: string;
   try {
     const fd = fs.openSync(path.join(runDir, TRAINER_LOG), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     try {
       const size = fs.fstatSync(fd).size;
-      const n = Math.min(size, 64 * 1024);
+      const n = Math.max(0, Math.min(size - from, 64 * 1024));
       const buf = Buffer.alloc(n);
       fs.readSync(fd, buf, 0, n, size - n);
       text = buf.toString('utf8');
@@ -123,8 +125,8 @@ export function refusedConfigProblems(runDir: string, code: number | null): stri
 }
 
 /** One line on an exit the trainer did not report (it records its own ends, failures included). */
-function exitReason(code: number | null, signal: NodeJS.Signals | null, runDir: string): string {
-  const refused = signal ? [] : refusedConfigProblems(runDir, code);
+function exitReason(code: number | null, signal: NodeJS.Signals | null, runDir: string, logFrom: number): string {
+  const refused = signal ? [] : refusedConfigProblems(runDir, code, logFrom);
   if (refused.length) {
     return `the trainer refused the config: ${refused[0]}${refused.length > 1 ? ` (and ${refused.length - 1} more: rlhf validate, or the editor, lists them all)` : ''}`;
   }

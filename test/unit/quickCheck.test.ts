@@ -99,4 +99,7 @@ test('a config the trainer refused is read back from trainer.log: its problems o
   assert.deepEqual(refusedConfigProblems(run, 1), ['/w/config.yaml:20: rollout.n_samples_per_prompt: estimator \'grpo\' needs n_samples_per_prompt >= 2',
     '/w/config.yaml:9: data.prompts: no such file']);
   assert.equal(refusedConfigProblems(run, 2).length, 3, 'exit 2: an argument error is a refusal too');
+  const size = fs.statSync(path.join(run, 'trainer.log')).size;
+  fs.appendFileSync(path.join(run, 'trainer.log'), 'Traceback (most recent call last):\nRuntimeError: boom\n');
+  assert.deepEqual(refusedConfigProblems(run, 1, size), [], 'an earlier start\'s lines are not this trainer\'s');
 });
