@@ -39,4 +39,5 @@ if (args.has('--bench')) {
   await esbuild.build({ ...common, entryPoints: ['bench/bench.ts'], outfile: 'out/bench/bench.js', platform: 'node', format: 'cjs', external: ['playwright-core', 'esbuild'] });
   await esbuild.build({ ...common, entryPoints: ['bench/samples.ts'], outfile: 'out/bench/samples.js', platform: 'node', format: 'cjs', external: ['playwright-core', 'esbuild'] });
   await esbuild.build({ ...common, entryPoints: ['bench/onnx.ts'], outfile: 'out/bench/onnx.js', platform: 'node', format: 'cjs', external: ['esbuild'] });
+  await esbuild.build({ ...common, entryPoints: ['bench/latency/latency.ts'], outfile: 'out/bench/latency.js', platform: 'node', format: 'cjs', external: ['esbuild'] });
 }

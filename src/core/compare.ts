@@ -10,7 +10,7 @@ import { chartSvg, type SvgSeries } from './charts/svg';
 import { DashboardData, PANELS, type XAxis } from './charts/data';
 import { formatDuration, formatNumber } from './format';
 import { createRunDir, launchTrainer, stopRun, type TrainerHandle } from './launcher';
-import { probePython } from './python';
+import { probePythonCached } from './python';
 import type { SeriesChunk } from './protocol';
 import type { Estimator } from './presets';
 import { RunModel } from './run/runModel';
@@ -184,10 +184,13 @@ interface Launch { python: string; node: NodeCommand }
  */
 async function checkFirst(o: CompareOptions, base: BaseConfig, config: string, say: (l: string) => void): Promise<Launch> {
   const python = typeof o.python === 'string' ? o.python : o.python.path;
-  const probe = await probePython(python, undefined, typeof o.python === 'string' ? undefined : o.python.origin);
+  // each check takes a Python start (seconds): each is said as it begins, so the compare is never silent
+  say(`checking ${python}…`);
+  const probe = await probePythonCached(python, undefined, typeof o.python === 'string' ? undefined : o.python.origin);
   if (!probe.ok) throw new CompareError(`${probe.problem ?? 'Python is not usable'}${probe.fix ? `; fix: ${probe.fix}` : ''}`);
   const node = chooseNode({ setting: o.nodePath });
-  for (const estimator of o.estimators) {
+  for (const [i, estimator] of o.estimators.entries()) {
+    say(`checking ${path.basename(config)} with estimator ${estimator} (${i + 1}/${o.estimators.length})…`);
     const file = writeRunConfig(base, config, estimator, base.seed);
     try {
       await validateConfig(python, o.layout, file, node);

@@ -78,11 +78,26 @@ export function applyFix(text: string, fix: ValueFix): string | undefined {
   return r && text.slice(0, r[0]) + fix.value + text.slice(r[1]);
 }
 
+/** The model facts the trainer's `validate --facts` prints (__main__.py model_facts). */
+export interface ModelFacts { positions: number | null; positions_key: string | null; longest_prompt: number }
+
+/** A `validate --facts` stdout's facts, when it printed some. */
+export function parseFacts(stdout: string): ModelFacts | undefined {
+  const line = stdout.split('\n').find((l) => l.startsWith('facts: '));
+  if (!line) return undefined;
+  try {
+    const f = JSON.parse(line.slice('facts: '.length)) as Partial<ModelFacts> | null;
+    return f && typeof f.longest_prompt === 'number' ? { positions: f.positions ?? null, positions_key: f.positions_key ?? null, longest_prompt: f.longest_prompt } : undefined;
+  } catch { return undefined; }
+}
+
 export interface TrainerValidation {
   /** Every problem line of `validate` (`config error: FILE:LINE: FIELD: MESSAGE`), all at once; empty: valid. */
   problems: string[];
   /** Its `estimate: ...` lines without the prefix (memory per device; time per step from an earlier run). */
   estimates: string[];
+  /** With `facts`: the model's positions and the longest prompt's tokens (a valid config whose model folder exists). */
+  facts?: ModelFacts;
 }
 
 /**
@@ -90,11 +105,11 @@ export interface TrainerValidation {
  * `runsDir` is where it looks for an earlier run of the same model (the time-per-step estimate).
  */
 export async function trainerValidate(python: string, layout: InstallLayout, config: string,
-  o: { node?: NodeCommand; signal?: AbortSignal; runsDir?: string } = {}): Promise<TrainerValidation> {
-  const r = await runTrainerModule(python, layout, 'rlhf_trainer', ['validate', '--config', config, ...(o.runsDir ? ['--runs-dir', o.runsDir] : [])],
-    { node: o.node, signal: o.signal, timeoutMs: 120_000 });
+  o: { node?: NodeCommand; signal?: AbortSignal; runsDir?: string; facts?: boolean } = {}): Promise<TrainerValidation> {
+  const r = await runTrainerModule(python, layout, 'rlhf_trainer', ['validate', '--config', config, ...(o.runsDir ? ['--runs-dir', o.runsDir] : []),
+    ...(o.facts ? ['--facts'] : [])], { node: o.node, signal: o.signal, timeoutMs: 120_000 });
   const estimates = r.stdout.split('\n').filter((l) => l.startsWith('estimate: ')).map((l) => l.slice('estimate: '.length));
-  if (r.code === 0) return { problems: [], estimates };
+  if (r.code === 0) return { problems: [], estimates, facts: o.facts ? parseFacts(r.stdout) : undefined };
   return { problems: validateProblems(r.stderr, `the trainer's validate exited with code ${r.code}`), estimates };
 }
 

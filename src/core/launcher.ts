@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { StopOutcome as TargetStopOutcome, TrainerStart } from './launch/target';
 import { chooseNode, trainerEnv } from './trainerEnv';
 import { isAlive, isExiting, isRunProcess, newRunId, noteKillReason, readStatus, recordUnreportedEnd, runProcesses } from './run/runStore';
-import { TRAINER_LOG } from './run/names';
+import { STATUS_FILE, TRAINER_LOG } from './run/names';
 
 /**
  * Creates a new run folder in `parent` and returns its path: `STAMP-NAME`, or `STAMP-NAME-2`, `-3`, ... when
@@ -51,6 +51,7 @@ export interface TrainerHandle {
 export function launchTrainer(o: LaunchOptions): TrainerHandle {
   fs.mkdirSync(o.runDir, { recursive: true });
   const log = fs.openSync(path.join(o.runDir, TRAINER_LOG), 'a');
+  const logStart = fs.fstatSync(log).size; // what this trainer writes follows (a folder started again keeps the older lines)
   // absolute: the trainer runs in the config's folder, and its --run-dir is how its process is recognised
   const args = [...torchrunArgs(o.nproc), '-m', 'rlhf_trainer', 'run', '--config', path.resolve(o.config), '--run-dir', path.resolve(o.runDir)];
   if (o.resume) args.push('--resume', o.resume);
@@ -60,7 +61,11 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
   const child = spawn(o.python, args, { cwd: path.dirname(o.config), env, detached: true, stdio: ['pipe', log, log] });
   fs.closeSync(log);
   child.stdin?.on('error', () => undefined); // the trainer may exit before it reads
-  if (child.pid === undefined) throw new Error(`could not start ${o.python}`);
+  if (child.pid === undefined) {
+    child.once('error', () => undefined); // ENOENT and the like: said by the throw below, not an uncaught error event
+    throw new Error(`could not start ${o.python}`);
+  }
+  writeStartingStatus(o.runDir, child.pid);
   const handle: TrainerHandle = { pid: child.pid, runDir: o.runDir, child, exited: Promise.resolve(null) };
   handle.exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -68,7 +73,7 @@ export function launchTrainer(o: LaunchOptions): TrainerHandle {
       // unless another live trainer holds the folder (this one was refused: two trainers never share a folder)
       const holder = readStatus(o.runDir)?.pid;
       const other = !!holder && holder !== handle.pid && isRunProcess(holder, o.runDir);
-      try { if (!other) recordUnreportedEnd(o.runDir, { reason: exitReason(code, signal), exitCode: code, signal, pid: handle.pid }); } catch { /* folder gone */ }
+      try { if (!other) recordUnreportedEnd(o.runDir, { reason: exitReason(code, signal, o.runDir, logStart), exitCode: code, signal, pid: handle.pid }); } catch { /* folder gone */ }
       resolve(code);
     });
     child.once('error', () => resolve(null));
@@ -88,8 +93,43 @@ export function torchrunArgs(nproc: number | undefined): string[] {
   return ['-u', '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', String(nproc)];
 }
 
+/**
+ * status.json `starting` with the trainer's pid, written the moment it is spawned: the Runs view lists the run
+ * (alive: the pid is this run's trainer) before the trainer has imported anything; the trainer's own status
+ * replaces it. Created exclusively, so a status the trainer (or anyone) wrote first is never overwritten.
+ */
+export function writeStartingStatus(runDir: string, pid: number): void {
+  const status = { state: 'starting', pid, step: 0, total_steps: null, updated: Date.now() / 1000, error: null };
+  try { fs.writeFileSync(path.join(runDir, STATUS_FILE), JSON.stringify(status, null, 1), { flag: 'wx' }); } catch { /* already written */ }
+}
+
+/**
+ * The config problems a trainer printed before it refused to start (`config error: FILE:LINE: field: message`,
+ * exit 2; under torchrun once per rank), from the end of trainer.log after byte `from` (where this trainer's
+ * lines begin); empty when there are none.
+ */
+export function refusedConfigProblems(runDir: string, code: number | null, from = 0): string[] {
+  let text: string;
+  try {
+    const fd = fs.openSync(path.join(runDir, TRAINER_LOG), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    try {
+      const size = fs.fstatSync(fd).size;
+      const n = Math.max(0, Math.min(size - from, 64 * 1024));
+      const buf = Buffer.alloc(n);
+      fs.readSync(fd, buf, 0, n, size - n);
+      text = buf.toString('utf8');
+    } finally { fs.closeSync(fd); }
+  } catch { return []; }
+  const lines = text.split('\n').filter((l) => l.startsWith('config error: ') || (code === 2 && l.startsWith('error: ')));
+  return [...new Set(lines.map((l) => l.replace(/^(config )?error: /, '')))];
+}
+
 /** One line on an exit the trainer did not report (it records its own ends, failures included). */
-function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
+function exitReason(code: number | null, signal: NodeJS.Signals | null, runDir: string, logFrom: number): string {
+  const refused = signal ? [] : refusedConfigProblems(runDir, code, logFrom);
+  if (refused.length) {
+    return `the trainer refused the config: ${refused[0]}${refused.length > 1 ? ` (and ${refused.length - 1} more: rlhf validate, or the editor, lists them all)` : ''}`;
+  }
   if (signal === 'SIGKILL') return 'the trainer was killed (SIGKILL) before it could record its end: out of memory, or killed from outside; trainer.log has its last lines';
   if (signal) return `the trainer was ended by ${signal} before it could record its end; trainer.log has its last lines`;
   return `the trainer exited with code ${code} without recording its end; trainer.log says why`;

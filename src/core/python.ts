@@ -80,6 +80,34 @@ interface ProbeAnswer { version?: string; missing?: string[]; torch?: string; tr
 
 const PIP_NAMES: Record<string, string> = { torch: 'torch==2.13.0', transformers: 'transformers', yaml: 'PyYAML', jsonschema: 'jsonschema' };
 
+const probed = new Map<string, { key: string; result: ProbeResult }>();
+const probing = new Map<string, Promise<ProbeResult>>();
+const interpreterKey = (python: string): string | undefined => {
+  try { const real = fs.realpathSync(python); return `${real}:${fs.statSync(real).mtimeMs}`; } catch { return undefined; }
+};
+
+/**
+ * probePython, answered from memory when this interpreter (its real file, unchanged) passed before in this
+ * process: a start does not pay for a Python start to import torch again (~2 s). Only a pass is kept.
+ */
+export async function probePythonCached(python: string, timeoutMs = 60_000, origin?: string): Promise<ProbeResult> {
+  const key = interpreterKey(python);
+  const known = probed.get(python);
+  if (key && known?.key === key) return known.result;
+  // one probe at a time per interpreter: a start while the editor's background probe runs waits for that one
+  const running = probing.get(python);
+  if (running) return running;
+  const p = probePython(python, timeoutMs, origin).then((result) => {
+    if (result.ok && key) probed.set(python, { key, result });
+    return result;
+  }).finally(() => probing.delete(python));
+  probing.set(python, p);
+  return p;
+}
+
+/** Whether probePythonCached would answer at once for this interpreter. */
+export const probeKnown = (python: string): boolean => { const k = interpreterKey(python); return !!k && probed.get(python)?.key === k; };
+
 /** `origin` says where the interpreter came from (describePythonChoice); problems name it. */
 export function probePython(python: string, timeoutMs = 60_000, origin?: string): Promise<ProbeResult> {
   const who = origin ? `${python} (${origin})` : python;

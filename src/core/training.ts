@@ -1,17 +1,20 @@
 // Starting a run, shared by the extension and the CLI: check the interpreter, validate the config
-// with the trainer itself (one source of truth), pick the run folder, launch.
+// with the trainer itself (one source of truth), pick the run folder, launch. The editor's ▷ starts at
+// once instead (checks 'in-trainer'): the run folder and the trainer first, the trainer's own checks (it
+// runs every one of them before training) decide, and a config it refuses marks that run failed with its
+// message (issue #22: the run row within a second, one Python start instead of three).
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
-import { createRunDir, launchTrainer, type TrainerHandle } from './launcher';
+import { createRunDir, killRun, launchTrainer, type TrainerHandle } from './launcher';
 import { targetFor } from './launch';
 import type { RayOptions } from './launch/ray';
 import { checkSlurm, renderSbatch, SlurmError, type SlurmOptions } from './launch/slurm';
 import type { RunHandle, StartRequest, TargetKind } from './launch/target';
-import { probePython } from './python';
+import { probePython, probePythonCached } from './python';
 import { chooseNode, trainerEnv, type NodeCommand } from './trainerEnv';
-import { newRunId } from './run/runStore';
+import { newRunId, recordUnreportedEnd } from './run/runStore';
 
 export interface InstallLayout { root: string; trainerDir: string; schemasDir: string; rewardWorker: string; requirements: string }
 
@@ -91,11 +94,50 @@ export interface StartOptions {
   nproc?: number;
   /** The run folder; default: a new one in runsDir named after the config's `name`. */
   runDir?: string;
+  /**
+   * 'first' (default; rlhf train): the interpreter and the config are checked before anything is created, so
+   * a config that cannot train leaves no run folder. 'in-trainer' (the editor's ▷): the run folder and the
+   * trainer start at once, the trainer checks the config itself (the same checks, before any weights load)
+   * and a refused config marks the run failed with its message; the interpreter's probe runs meanwhile
+   * (remembered once it passed), and a failed probe stops the trainer and rejects with the probe's StartError.
+   */
+  checks?: 'first' | 'in-trainer';
+  /** Called the moment the trainer is spawned, before the start resolves (a view lists the run then). */
+  onLaunched?: (handle: TrainerHandle) => void;
 }
 
 export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
+  if (o.checks === 'in-trainer') return startAtOnce(o);
   const req = await prepareStart(o);
   return launchTrainer({ ...req, nproc: o.nproc });
+}
+
+/** The 'in-trainer' start: folder and trainer first, the interpreter's probe alongside. */
+async function startAtOnce(o: StartOptions): Promise<TrainerHandle> {
+  const python = typeof o.python === 'string' ? o.python : o.python.path;
+  const probe = probePythonCached(python, undefined, typeof o.python === 'string' ? undefined : o.python.origin);
+  const node = chooseNode({ setting: o.nodePath });
+  const runDir = o.runDir ?? createRunDir(o.runsDir, runNameOf(o.config));
+  let handle: TrainerHandle | undefined;
+  let spawnError: unknown;
+  try {
+    handle = launchTrainer({ python, trainerDir: o.layout.trainerDir, schemasDir: o.layout.schemasDir, config: path.resolve(o.config), runDir,
+      resume: o.resume, rewardWorker: o.layout.rewardWorker, env: layoutEnv(o.layout, node), nproc: o.nproc });
+    o.onLaunched?.(handle);
+  } catch (e) { spawnError = e; }
+  const p = await probe;
+  if (!p.ok) {
+    const why = `not started: ${p.problem ?? 'Python is not usable'}${p.fix ? `; fix: ${p.fix}` : ''}`;
+    if (handle) await killRun(runDir, handle, why);
+    try { recordUnreportedEnd(runDir, { reason: why, exitCode: null, signal: null }); } catch { /* folder gone */ }
+    throw new StartError(p.problem ?? 'Python is not usable', p.fix, 'python');
+  }
+  if (!handle) {
+    const why = `could not start ${python}: ${spawnError instanceof Error ? spawnError.message : String(spawnError)}`;
+    try { recordUnreportedEnd(runDir, { reason: why, exitCode: null, signal: null }); } catch { /* folder gone */ }
+    throw new StartError(why, undefined, 'python');
+  }
+  return handle;
 }
 
 /** The checks before any start (the interpreter, the config with the trainer itself), then what a target starts with. */

@@ -111,7 +111,9 @@ async function startRun(ctx: Ctx, config: string | undefined, resume?: string): 
   if (!config || !ctx.runsDir) return;
   const file = config;
   const common = { layout: ctx.layout, config: file, runsDir: ctx.runsDir, resume, nodePath: ctx.config.nodePath, nproc: ctx.config.trainingProcesses };
-  await launchRun(ctx, (python) => startTraining({ python, ...common }), () => startRun(ctx, file, resume),
+  // the run folder and the trainer at once (the trainer checks the config; a refused one fails the run with its
+  // message): the Runs view lists the run the moment the trainer is spawned, before the start resolves
+  await launchRun(ctx, (python) => startTraining({ python, ...common, checks: 'in-trainer', onLaunched: () => ctx.refresh() }), () => startRun(ctx, file, resume),
     (python) => startOnTarget({ python, ...common, target: ctx.config.launchTarget, slurm: ctx.config.slurm, ray: ctx.config.ray }));
 }
 

@@ -67,7 +67,8 @@ def _load(path: str, resume: str | None, max_steps: int | None = None, kind: str
     no model weights, or None after printing the one-line error."""
     from .preflight import preflight
     from .resume import check_resume, resume_error
-    from .train_rm import check_rm_resume, load_rm_config, preflight_rm
+    if kind == "reward_model":  # train_rm imports torch.distributed (~1 s): a policy config's check does without it
+        from .train_rm import check_rm_resume, load_rm_config, preflight_rm
     try:
         found: list = []  # every problem of the config and of what it names, reported together
         cfg = load_rm_config(path) if kind == "reward_model" else load_config(path, found=found)
@@ -211,7 +212,28 @@ def cmd_validate(args) -> int:
     if not args.no_estimates:
         for line in estimates(cfg, _rows, args.runs_dir):
             print(f"estimate: {line}")
+    if args.facts:
+        import json
+        print(f"facts: {json.dumps(model_facts(cfg, _rows))}")
     return 0
+
+
+def model_facts(cfg: dict, rows: dict) -> dict | None:
+    """What the model-dependent check of the prompt lengths reads (preflight.check_model_limits): the model's
+    positions and the longest prompt's tokens before data.max_prompt_tokens. The editor keeps them per model
+    folder and prompt files and checks rollout.max_new_tokens and data.max_prompt_tokens against them as you
+    type, without a Python start (src/core/quickCheck.ts). None when the model folder is not there yet."""
+    from .preflight import load_tokenizer, longest_prompt, model_positions
+    mcfg = cfg["model"]
+    if not Path(mcfg["policy"]).exists():
+        return None
+    try:
+        found = model_positions(cfg)
+        _, longest = longest_prompt(cfg, rows, load_tokenizer(mcfg["policy"], mcfg["trust_remote_code"]))
+    except Exception:  # the check itself reports what cannot be read
+        return None
+    return {"positions": found[0] if found else None, "positions_key": found[1] if found else None,
+            "longest_prompt": longest}
 
 
 def validate_rm(args) -> int:
@@ -271,6 +293,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--resume", help="also check the config against this checkpoint's run (changed keys)")
     v.add_argument("--no-estimates", action="store_true",
                    help="only check (the check before a start reads no estimates: it skips loading the tokenizer again)")
+    v.add_argument("--facts", action="store_true",
+                   help="also print `facts: {json}` (the model's positions and the longest prompt's tokens) for the editor")
     v.add_argument("--runs-dir", help="where to look for an earlier run of the same model for the time estimate "
                                       "(default: ./runs)")
     return ap

@@ -234,3 +234,20 @@ def test_preset_length_for_the_example_model_suggests_fewer_new_tokens(tmp_path,
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert "beyond the model's 64 positions" in r.stderr and "lower rollout.max_new_tokens to " in r.stderr, r.stderr
     assert "max_prompt_tokens to" not in r.stderr, r.stderr
+
+
+def test_facts_are_what_the_prompt_length_check_reads(tmp_path, example_model):
+    """`validate --facts` (the editor keeps them per model folder and checks prompt lengths as you type,
+    src/core/quickCheck.ts): the model's positions and the longest prompt's tokens before the cap; the length
+    check fails exactly where those facts say it must."""
+    config = write_config(tmp_path, example_config(**{"data.max_prompt_tokens": 1024}))
+    r = validate(config, "--facts", "--no-estimates")
+    assert r.returncode == 0, r.stderr
+    facts = json.loads(next(line for line in r.stdout.splitlines() if line.startswith("facts: "))[len("facts: "):])
+    assert facts["positions"] == 64 and facts["positions_key"] == "max_position_embeddings"
+    assert 0 < facts["longest_prompt"] < 64
+    fits = facts["positions"] - facts["longest_prompt"]
+    assert validate(write_config(tmp_path, example_config(**{"rollout.max_new_tokens": fits}))).returncode == 0
+    over = validate(write_config(tmp_path, example_config(**{"rollout.max_new_tokens": fits + 1})))
+    assert over.returncode == 2 and "rollout.max_new_tokens" in over.stderr
+    assert "facts: " not in validate(config).stdout  # only when asked
