@@ -32,6 +32,33 @@ module.exports = {
       from: { path: '^webview/([^/]+)/' },
       to: { path: '^(webview/|src/(extension|sessions)/|src/cli|vscode$|node_modules/@types/vscode/)', pathNot: '^webview/($1|shared)/' },
     },
+    // src/extension in three floors under extension.ts: commands.ts registers every command; the command modules
+    // (*Command.ts, *Commands.ts) hold their bodies and share pickers.ts and launch.ts (the command helpers); the
+    // views (runsView, dashboard, samplesPanel, playground, datasetLens, ...) and ctx.ts sit below them all.
+    {
+      name: 'extension-commands-apart',
+      severity: 'error',
+      comment: 'a command module (src/extension/*Command(s).ts) never imports another command module, commands.ts or extension.ts: '
+        + 'what command modules share (quick picks, refusals, the launch notification) is in pickers.ts or launch.ts',
+      from: { path: '^src/extension/[^/]+Commands?\\.ts$' },
+      to: { path: '^src/extension/([^/]+Commands?|commands|extension)\\.ts$' },
+    },
+    {
+      name: 'extension-views-below-commands',
+      severity: 'error',
+      comment: 'below the command modules (views, ctx, pickers.ts, launch.ts) nothing imports a command module, commands.ts '
+        + '(the one registry: only extension.ts calls it) or extension.ts',
+      from: { path: '^src/extension/', pathNot: '^src/extension/([^/]+Commands?|commands|extension)\\.ts$' },
+      to: { path: '^src/extension/([^/]+Commands?|commands|extension)\\.ts$' },
+    },
+    {
+      name: 'extension-command-helpers',
+      severity: 'error',
+      comment: 'pickers.ts and launch.ts are the command modules\' helpers: a view, ctx or anything outside src/extension never imports them '
+        + '(a view needs no quick pick of a command; what a view offers lives in the view)',
+      from: { pathNot: '^src/extension/([^/]+Commands?|commands|pickers|launch)\\.ts$' },
+      to: { path: '^src/extension/(pickers|launch)\\.ts$' },
+    },
     {
       name: 'no-circular',
       severity: 'error',

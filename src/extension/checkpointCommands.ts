@@ -9,10 +9,9 @@ import { requestCheckpoint } from '../core/run/control';
 import { sendControl } from '../core/launcher';
 import { runTrainerModule } from '../core/training';
 import type { Ctx } from './ctx';
+import { isCheckpointNode } from './pickers';
 import type { CheckpointNode, RemoteCheckpointNode } from './runsView';
 import { downloadRayCheckpoint, RayError } from '../core/launch/ray';
-
-export const isCheckpointNode = (arg: unknown): arg is CheckpointNode => !!arg && typeof arg === 'object' && 'checkpoint' in arg && 'runDir' in arg;
 
 function need(arg: unknown): CheckpointNode | undefined {
   if (isCheckpointNode(arg)) return arg;

@@ -8,14 +8,7 @@ import { PRESETS, guessKeys, jsonlKeys, renderPreset } from '../core/presets';
 import { formatProblem } from '../core/configCheck';
 import type { ConfigValidation } from './configValidation';
 import type { Ctx } from './ctx';
-
-/** Model ids in the local Hugging Face cache (`models--org--name` folders), as from_pretrained names them. */
-export function cachedModels(env: NodeJS.ProcessEnv = process.env): string[] {
-  const hub = env.HF_HUB_CACHE ?? path.join(env.HF_HOME ?? path.join(os.homedir(), '.cache', 'huggingface'), 'hub');
-  try {
-    return fs.readdirSync(hub).filter((n) => n.startsWith('models--')).map((n) => n.slice('models--'.length).split('--').join('/')).sort();
-  } catch { return []; }
-}
+import { cachedModels } from './pickers';
 
 type Pick<T> = vscode.QuickPickItem & { value: T };
 

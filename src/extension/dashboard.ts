@@ -354,8 +354,8 @@ export async function showConfigDiff(ctx: Ctx, runs: OverlayRunConfig[]): Promis
   await vscode.window.showTextDocument(doc, { preview: true });
 }
 
-/** "RLHF: Config Diff of Runs" for run ids or folders (the Runs view's selection, or picked). */
-export async function configDiffCommand(ctx: Ctx, refs: string[]): Promise<void> {
+/** The config diff of runs given by id or folder (what "RLHF: Config Diff of Runs" shows). */
+export async function showRunsConfigDiff(ctx: Ctx, refs: string[]): Promise<void> {
   const shown = resolveRuns(ctx, refs); // each source has read its events (a watcher's start polls at once)
   await showConfigDiff(ctx, shown.map(configOf));
   for (const s of shown) s.release();

@@ -20,6 +20,7 @@ const POLL_MS = 2000;
 /** Lenses of a file beyond this many sampled lines are not drawn (the hover and history still work). */
 const MAX_LENSES = 20_000;
 
+/** The hover's label links run this command (registered in commands.ts, body in datasetCommands.ts). */
 const LABEL_COMMAND = 'rlhf.labelSample';
 
 /** "good · bad" links per response (command links run only the label command: isTrusted names it alone). */
@@ -34,8 +35,15 @@ function labelLinks(run: string, records: SampleRecord[], rows: number[]): vscod
 
 interface HistoryQuery { run: string; file: string; line: number; which: 'first' | 'last'; kind?: SampleKind }
 
+/** The read-only document of a dataset line's responses at its first or last sampled step (the two sides of "Show history"). */
+export function historyUri(q: Required<HistoryQuery>, step: number): vscode.Uri {
+  return vscode.Uri.from({ scheme: SCHEME, path: `/${path.basename(q.file)}:${q.line} ${q.kind === 'eval' ? 'eval ' : ''}step ${step}.txt`,
+    query: JSON.stringify(q satisfies HistoryQuery) });
+}
+
 export class DatasetLens implements vscode.CodeLensProvider, vscode.HoverProvider, vscode.TextDocumentContentProvider {
-  private readonly lenses: PromptLenses;
+  /** The runs' samples by dataset line (the label and history commands, datasetCommands.ts, read and label through it). */
+  readonly lenses: PromptLenses;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
 
@@ -48,17 +56,7 @@ export class DatasetLens implements vscode.CodeLensProvider, vscode.HoverProvide
       vscode.languages.registerCodeLensProvider(selector, this),
       vscode.languages.registerHoverProvider(selector, this),
       vscode.workspace.registerTextDocumentContentProvider(SCHEME, this),
-      vscode.commands.registerCommand(LABEL_COMMAND, (run: string, row: number, verdict: Verdict) => this.label(run, row, verdict)),
-      vscode.commands.registerCommand('rlhf.showPromptHistory',
-        (run: string, file: string, line: number, kind: SampleKind = 'train') => this.showHistory(run, file, line, kind)),
       this.changed, { dispose: () => clearInterval(timer) });
-  }
-
-  private label(run: string, row: number, verdict: Verdict): void {
-    if (!vscode.workspace.isTrusted || typeof run !== 'string' || !Number.isInteger(row) || !['good', 'bad', 'none'].includes(verdict)) return;
-    const done = this.lenses.label(run, row, verdict);
-    void vscode.window.showInformationMessage(done ? `RLHF: ${verdict === 'none' ? 'label cleared' : `marked ${verdict}`} in ${path.basename(run)}/labels.jsonl (Export Preference Dataset pairs good with bad of one prompt).`
-      : `RLHF: that sample is no longer in ${path.basename(run)}.`);
   }
 
   /** Reads what the runs of the visible dataset files appended (only the new bytes); redraws on news. */
@@ -97,15 +95,5 @@ export class DatasetLens implements vscode.CodeLensProvider, vscode.HoverProvide
     try { q = JSON.parse(uri.query) as HistoryQuery; } catch { return `not a prompt history address: ${uri.toString()}\n`; }
     const got = this.lenses.records(q.run, q.kind ?? 'train', q.file, q.line, q.which);
     return got ? historyText(got.records, got.step) : `no samples of ${q.file}:${q.line} in ${q.run}\n`;
-  }
-
-  private async showHistory(run: string, file: string, line: number, kind: SampleKind): Promise<void> {
-    const h = this.lenses.index(run, kind).historyOf(file, line);
-    const what = kind === 'eval' ? 'eval samples' : 'samples';
-    if (!h) { void vscode.window.showInformationMessage(`RLHF: no ${what} of ${path.basename(file)}:${line} in ${path.basename(run)}`); return; }
-    const uri = (which: 'first' | 'last', step: number) => vscode.Uri.from({ scheme: SCHEME, path: `/${path.basename(file)}:${line} ${kind === 'eval' ? 'eval ' : ''}step ${step}.txt`,
-      query: JSON.stringify({ run, file, line, which, kind } satisfies HistoryQuery) });
-    await vscode.commands.executeCommand('vscode.diff', uri('first', h.firstStep), uri('last', h.lastStep),
-      `${path.basename(file)}:${line}: ${kind === 'eval' ? 'eval ' : ''}step ${h.firstStep} ↔ step ${h.lastStep}`);
   }
 }

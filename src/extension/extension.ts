@@ -6,18 +6,15 @@ import { ConfigValidation } from './configValidation';
 import { Ctx } from './ctx';
 import { DatasetLens } from './datasetLens';
 import { DashboardPanel } from './dashboard';
-import { registerExternalCommands } from './externalCommands';
-import { registerRewardModelCommands } from './rewardModelCommands';
 import { RewardsUi } from './rewardsUi';
 import { RunsView } from './runsView';
 
 export function activate(ext: vscode.ExtensionContext): void {
   const ctx = new Ctx(ext);
   const runsView = new RunsView(ctx);
-  registerCommands(ctx, new RewardsUi(ctx), new ConfigValidation(ctx));
-  registerExternalCommands(ctx);
-  registerRewardModelCommands(ctx);
-  ext.subscriptions.push(new DatasetLens(ctx).register());
+  const datasetLens = new DatasetLens(ctx);
+  registerCommands(ctx, { rewards: new RewardsUi(ctx), validation: new ConfigValidation(ctx), datasetLens });
+  ext.subscriptions.push(datasetLens.register());
   ext.subscriptions.push(registerAlertNotifications(ctx));
   // folders watched before a reload, before the dashboards that show them are revived
   ctx.external.restore();

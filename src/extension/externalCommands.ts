@@ -1,34 +1,28 @@
 // Commands for other frameworks' runs: watch a run folder of verl, OpenRLHF, TRL, prime-rl or NeMo-RL
 // (read-only: works in an untrusted workspace, nothing of the workspace is run), and export a
-// config of this project as a verl or OpenRLHF job.
+// config of this project as a verl or OpenRLHF job. Registered in commands.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AdapterError } from '../core/adapters';
 import { ExportError, exportOpenRlhfJob, exportVerlJob } from '../core/exportJob';
-import { pickConfig } from './commands';
-import { runIdOf } from './runsView';
 import type { Ctx } from './ctx';
 import { DashboardPanel } from './dashboard';
+import { pickConfig, runIdOf } from './pickers';
 import { loadSchema, POLICY_SCHEMA_FILE } from '../core/schemas';
 
-type Engine = 'verl' | 'openrlhf';
+export type Engine = 'verl' | 'openrlhf';
 const ENGINE_NAME: Record<Engine, string> = { verl: 'verl', openrlhf: 'OpenRLHF' };
 
-export function registerExternalCommands(ctx: Ctx): void {
-  const reg = (id: string, fn: (...a: unknown[]) => unknown) => ctx.ext.subscriptions.push(vscode.commands.registerCommand(id, fn));
-  reg('rlhf.watchRunFolder', (arg) => watchRunFolder(ctx, arg));
-  reg('rlhf.unwatchRun', (arg) => {
-    const id = runIdOf(arg);
-    if (!id || !ctx.external.has(id)) return;
-    DashboardPanel.close(id);
-    ctx.external.remove(id);
-  });
-  reg('rlhf.exportVerlJob', (uri) => exportJob(ctx, 'verl', uri instanceof vscode.Uri ? uri.fsPath : undefined));
-  reg('rlhf.exportOpenRlhfJob', (uri) => exportJob(ctx, 'openrlhf', uri instanceof vscode.Uri ? uri.fsPath : undefined));
+/** Stops watching a run of another framework (its dashboard closes). */
+export function unwatchRun(ctx: Ctx, arg: unknown): void {
+  const id = runIdOf(arg);
+  if (!id || !ctx.external.has(id)) return;
+  DashboardPanel.close(id);
+  ctx.external.remove(id);
 }
 
 /** Watches a folder (given as a path or a Uri, e.g. from the Explorer, else picked); opens its dashboard. */
-async function watchRunFolder(ctx: Ctx, arg: unknown): Promise<void> {
+export async function watchRunFolder(ctx: Ctx, arg: unknown): Promise<void> {
   const dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : (await vscode.window.showOpenDialog({
     canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Watch',
     title: 'Run folder of verl, OpenRLHF, TRL, prime-rl or NeMo-RL (the framework is detected from its files)',
@@ -46,7 +40,7 @@ async function watchRunFolder(ctx: Ctx, arg: unknown): Promise<void> {
 }
 
 /** Exports a config as a job of `engine` into a picked folder; shows run.sh (the command) and the warnings. */
-async function exportJob(ctx: Ctx, engine: Engine, config: string | undefined): Promise<void> {
+export async function exportJob(ctx: Ctx, engine: Engine, config: string | undefined): Promise<void> {
   const name = ENGINE_NAME[engine];
   config ??= await pickConfig(`Config to export as a ${name} job`);
   if (!config) return;

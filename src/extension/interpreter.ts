@@ -6,7 +6,12 @@ import * as vscode from 'vscode';
 import { PythonExtension } from '@vscode/python-extension';
 import { describePythonChoice, resolvePython, type ResolveInput } from '../core/python';
 import { setUpVenv, venvPython } from '../core/pythonSetup';
-import type { Config } from './config';
+
+/** The rlhf.pythonPath setting (Config has it): its value and level, and where a pick is written. */
+export interface PythonPathSetting {
+  readonly pythonPath: { value: string; level?: string };
+  setPythonPath(value: string): Promise<void>;
+}
 
 export interface Interpreter { path: string; /** where it came from, for messages */ origin: string }
 
@@ -16,7 +21,7 @@ export class Interpreters implements vscode.Disposable {
   private api: Promise<PythonExtension | undefined> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly config: Config, private readonly log: vscode.LogOutputChannel) {}
+  constructor(private readonly config: PythonPathSetting, private readonly log: vscode.LogOutputChannel) {}
 
   private get folder(): vscode.WorkspaceFolder | undefined { return vscode.workspace.workspaceFolders?.[0]; }
 

@@ -12,8 +12,8 @@ import { exportOnnx } from '../core/onnx/exportOnnx';
 import { onnxGraphPath } from '../core/onnx/model';
 import { cachedChoice, exportCacheDir, runChoices } from '../core/onnx/playgroundRun';
 import { exportName, type PlaygroundChoice } from '../sessions/playgroundSession';
-import { isCheckpointNode } from './checkpointCommands';
 import type { Ctx } from './ctx';
+import { isCheckpointNode } from './pickers';
 import { PlaygroundPanel } from './playground';
 
 /** Exports `source` into `out` with the trainer's exporter, in a cancellable progress notification; resolves to whether it succeeded. */

@@ -1,7 +1,7 @@
 // Reward models in the editor: "Train Reward Model" (palette, and the sample browser's button: its run's
 // labels exported, then a reward-model run started like any run) and "Use as Reward Model" (on a
 // reward-model run or one of its checkpoints: a `reward_model` source added to a config the user picks,
-// comments kept). The logic is in core/rewardModel.ts; this file asks and shows.
+// comments kept). The logic is in core/rewardModel.ts; this file asks and shows. Registered in commands.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -10,22 +10,13 @@ import { ConfigSchemas, RM_SCHEMA_FILE, RewardModelError, addRewardModelSource, 
   startRewardModelTraining } from '../core/rewardModel';
 import { embeddedExample } from '../core/presets';
 import { StartError } from '../core/training';
-import { isCheckpointNode } from './checkpointCommands';
-import { launchRun, pickConfig, refuseUntrusted } from './commands';
-import { cachedModels } from './configCommands';
 import type { Ctx } from './ctx';
-import { runIdOf } from './runsView';
+import { launchRun } from './launch';
+import { cachedModels, isCheckpointNode, pickConfig, refuseUntrusted, runIdOf } from './pickers';
 import { LABELS_FILE } from '../core/run/names';
 import { readRunConfig } from '../core/run/config';
 
 const PREFERENCES = 'preferences.jsonl';
-
-export function registerRewardModelCommands(ctx: Ctx): void {
-  const schemas = new ConfigSchemas(ctx.layout.schemasDir);
-  const reg = (id: string, fn: (...a: unknown[]) => unknown) => ctx.ext.subscriptions.push(vscode.commands.registerCommand(id, fn));
-  reg('rlhf.trainRewardModel', (arg) => trainRewardModel(ctx, schemas, arg));
-  reg('rlhf.useAsRewardModel', (arg, target) => useAsRewardModel(ctx, arg, typeof target === 'string' ? target : undefined));
-}
 
 type Item<T> = vscode.QuickPickItem & { value: T };
 
@@ -87,7 +78,7 @@ function policyOf(runDir: string): string | undefined {
   try { const p = readRunConfig(runDir)?.model?.policy; return typeof p === 'string' && p ? p : undefined; } catch { return undefined; }
 }
 
-async function trainRewardModel(ctx: Ctx, schemas: ConfigSchemas, arg: unknown): Promise<void> {
+export async function trainRewardModel(ctx: Ctx, schemas: ConfigSchemas, arg: unknown): Promise<void> {
   if (refuseUntrusted(ctx, 'Training a reward model') || !ctx.runsDir) return;
   const data = await pickPreferences(ctx, arg);
   if (!data) return;
@@ -114,7 +105,7 @@ function modelOf(ctx: Ctx, arg: unknown): { dir: string; name: string } | undefi
 }
 
 /** Adds the reward model as a `reward_model` source of a policy config the user picks (or `target`), through the editor (undo keeps working). */
-async function useAsRewardModel(ctx: Ctx, arg: unknown, target: string | undefined): Promise<void> {
+export async function useAsRewardModel(ctx: Ctx, arg: unknown, target: string | undefined): Promise<void> {
   const model = modelOf(ctx, arg);
   if (!model) {
     void vscode.window.showInformationMessage('RLHF: Use as Reward Model is for a finished reward-model run (rlhf train-rm, Train Reward Model) or one of its checkpoints.');

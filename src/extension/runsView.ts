@@ -2,7 +2,7 @@
 // name and start time as its label, then state icon and word, step, reward, checkpoints, the run it was
 // resumed from, and the full run id last); everything else is in the tooltip. A run's checkpoints are its children (step, time, size, reward when saved; kept ones marked).
 // A run's tags show in its row and its note in the tooltip (notes.json in the run folder); the view
-// can be filtered by a tag. The commands over the selection (overlay, config diff, notes) live here too.
+// can be filtered by a tag (the commands over the selection, notes and the filter are in runCommands.ts).
 // Nothing here reads a file on the extension host's thread: the rows come from the Ctx's asynchronous
 // listing (status, notes, lineage, through the run folder's guard), a run's checkpoints are read
 // asynchronously when it is expanded, and a run whose files were refused (a link, a FIFO, a giant
@@ -13,10 +13,9 @@ import { formatNumber, formatWhen, runRowLabel } from '../core/format';
 import { isRewardModelRun } from '../core/rewardModel';
 import type { RunEntry } from '../core/run/listing';
 import { remoteOnlyCheckpoints } from '../core/launch/ray';
-import { displayState, type RunSummary } from '../core/run/runStore';
-import { hasTag, NotesError, parseTagList, readNotes, updateNotes } from '../core/run/runNotes';
+import { displayState } from '../core/run/runStore';
+import { hasTag } from '../core/run/runNotes';
 import type { Ctx } from './ctx';
-import { configDiffCommand, DashboardPanel, pickItems } from './dashboard';
 import type { WatchedRun } from './externalRuns';
 
 /** A native run folder, or a watched run of another framework. */
@@ -35,6 +34,16 @@ const ICONS: Record<string, [string, string?]> = {
 /** The tag the Runs view is filtered by ("RLHF: Filter Runs by Tag"); undefined: every run. */
 let tagFilter: string | undefined;
 const filterChanged = new vscode.EventEmitter<void>();
+
+/** The tag the Runs view is filtered by; undefined: none. */
+export function runsTagFilter(): string | undefined { return tagFilter; }
+
+/** Filters the Runs view by a tag (undefined: every run); the `rlhf.tagFilter` context key follows it (the view's title shows the clear action). */
+export function setRunsTagFilter(tag: string | undefined): void {
+  tagFilter = tag;
+  void vscode.commands.executeCommand('setContext', 'rlhf.tagFilter', tagFilter ?? '');
+  filterChanged.fire();
+}
 
 export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Disposable {
   private emitter = new vscode.EventEmitter<RunNode[] | undefined>();
@@ -134,101 +143,6 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
   }
 
   dispose(): void { this.sub.dispose(); this.filterSub.dispose(); this.emitter.dispose(); }
-}
-
-// ---- commands over runs: overlay, config diff, notes and tags --------------------------------
-/** A run id from a Runs view node, a run id, or nothing. */
-export function runIdOf(arg: unknown): string | undefined {
-  if (typeof arg === 'string') return arg;
-  if (arg && typeof arg === 'object' && 'run' in arg) return (arg as { run: RunSummary }).run.id;
-  if (arg && typeof arg === 'object' && 'external' in arg) return (arg as { external: WatchedRun }).external.id;
-  return undefined;
-}
-
-/**
- * The runs a command is about: a list given by another command (run folders or ids), the Runs
- * view's selection (VS Code passes the clicked node and the selected nodes), or one node.
- */
-export function runRefsOf(arg: unknown, selection: unknown): string[] {
-  if (Array.isArray(arg)) return arg.filter((a): a is string => typeof a === 'string');
-  const picked = Array.isArray(selection) ? selection.map(runIdOf) : [runIdOf(arg)];
-  return picked.filter((id): id is string => id !== undefined);
-}
-
-async function pickRuns(ctx: Ctx, placeHolder: string, preselect: string[]): Promise<string[] | undefined> {
-  const items = pickItems(ctx).map((i) => ({ ...i, picked: preselect.includes(i.id) }));
-  if (!items.length) { void vscode.window.showInformationMessage('RLHF: no runs yet. Start one with "RLHF: Start Training".'); return undefined; }
-  return (await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder }))?.map((i) => i.id);
-}
-
-/**
- * "RLHF: Overlay Runs": several runs on one dashboard. `executeCommand('rlhf.overlayRuns', runDirs)`
- * opens them without asking (native run folders anywhere, or other frameworks' run folders); from
- * the Runs view, the selected runs (one selected run: the others are asked for); from the palette,
- * a pick. The ids of the runs shown.
- */
-export async function overlayRunsCommand(ctx: Ctx, arg: unknown, selection: unknown): Promise<string[] | undefined> {
-  let refs = runRefsOf(arg, selection);
-  if (!Array.isArray(arg) && refs.length < 2) refs = await pickRuns(ctx, 'Runs to draw on the same charts', refs) ?? [];
-  return refs.length ? DashboardPanel.showOverlay(ctx, refs) : undefined;
-}
-
-/** "RLHF: Config Diff of Runs": the keys that differ between the selected (or picked) runs, a column per run. */
-export async function configDiffRunsCommand(ctx: Ctx, arg: unknown, selection: unknown): Promise<void> {
-  let refs = runRefsOf(arg, selection);
-  if (!Array.isArray(arg) && refs.length < 2) refs = await pickRuns(ctx, 'Runs whose configs to compare', refs) ?? [];
-  if (refs.length) await configDiffCommand(ctx, refs);
-}
-
-/** The run folder a notes command edits: the node's run, or one picked. Watched runs of other frameworks are not ours to write into. */
-async function notesRun(ctx: Ctx, arg: unknown): Promise<{ id: string; dir: string } | undefined> {
-  const id = runIdOf(arg) ?? (await vscode.window.showQuickPick(ctx.runs().map((r) => r.id), { placeHolder: 'Run' }));
-  if (!id) return undefined;
-  const dir = ctx.runDir(id);
-  if (ctx.external.has(id) || !dir) { void vscode.window.showInformationMessage(`RLHF: ${id} is watched read-only; notes and tags are for runs of this workspace.`); return undefined; }
-  return { id, dir };
-}
-
-function writeNotesOrSay(ctx: Ctx, dir: string, edit: Parameters<typeof updateNotes>[1]): void {
-  try { updateNotes(dir, edit); } catch (e) {
-    if (!(e instanceof NotesError)) throw e;
-    void vscode.window.showErrorMessage(`RLHF: ${e.message}`);
-  }
-  ctx.refresh();
-}
-
-/** "Add Note…": the run's note (one text, replaced), kept in its folder's notes.json. */
-export async function addNoteCommand(ctx: Ctx, arg: unknown): Promise<void> {
-  const run = await notesRun(ctx, arg);
-  if (!run) return;
-  const note = await vscode.window.showInputBox({ title: `Note for ${run.id}`, value: readNotes(run.dir).note, prompt: 'Saved in the run folder (notes.json); empty removes it' });
-  if (note !== undefined) writeNotesOrSay(ctx, run.dir, (n) => ({ ...n, note: note.trim() }));
-}
-
-/** "Edit Tags…": the run's tags as a comma- or space-separated list. */
-export async function editTagsCommand(ctx: Ctx, arg: unknown): Promise<void> {
-  const run = await notesRun(ctx, arg);
-  if (!run) return;
-  const text = await vscode.window.showInputBox({ title: `Tags of ${run.id}`, value: readNotes(run.dir).tags.join(', '), prompt: 'Comma- or space-separated, e.g. baseline, kl-sweep',
-    validateInput: (v) => { try { parseTagList(v); return undefined; } catch (e) { return (e as Error).message; } } });
-  if (text !== undefined) writeNotesOrSay(ctx, run.dir, (n) => ({ ...n, tags: parseTagList(text) }));
-}
-
-/** "RLHF: Filter Runs by Tag": the Runs view keeps the runs with the picked tag; "All runs" clears it. */
-export async function filterRunsByTagCommand(ctx: Ctx, tag?: unknown): Promise<void> {
-  let next: string | undefined;
-  if (typeof tag === 'string') next = tag || undefined;
-  else {
-    const tags = [...new Set(ctx.runs().flatMap((r) => r.notes.tags))].sort();
-    if (!tags.length && !tagFilter) { void vscode.window.showInformationMessage('RLHF: no run has tags yet; add some with "Edit Tags…" in the Runs view.'); return; }
-    const all = 'All runs (no filter)';
-    const pick = await vscode.window.showQuickPick([all, ...tags.map((t) => `#${t}`)], { placeHolder: tagFilter ? `Filtered by #${tagFilter}` : 'Show only the runs with this tag' });
-    if (pick === undefined) return;
-    next = pick === all ? undefined : pick.slice(1);
-  }
-  tagFilter = next;
-  void vscode.commands.executeCommand('setContext', 'rlhf.tagFilter', tagFilter ?? '');
-  filterChanged.fire();
 }
 
 function checkpointItem(node: CheckpointNode): vscode.TreeItem {
