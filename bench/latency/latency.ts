@@ -46,14 +46,14 @@ const info = (what: string, ms: number): void => { console.log(`  ${what}: ${Mat
 /** The example's config with absolute paths, in a workspace of its own; `edit` changes the parsed config. */
 function workspace(edit: (cfg: Record<string, Record<string, unknown>>) => void = () => undefined): { ws: string; config: string; runs: string } {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'rlhf-latency-'));
-  const cfg = YAML.parse(fs.readFileSync(path.join(EX, 'config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+  const cfg = YAML.parse(fs.readFileSync(path.join(EX, 'config.yaml'), 'utf8')) as Record<string, Record<string, unknown>>; // not a run-folder name: the example's config
   cfg.model.policy = path.join(EX, 'model');
   cfg.data.prompts = path.join(EX, 'data', 'train.jsonl');
   cfg.data.eval_prompts = path.join(EX, 'data', 'eval.jsonl');
   cfg.train.max_steps = 3;
   cfg.checkpoint.every_steps = null;
   edit(cfg);
-  const config = path.join(ws, 'config.yaml');
+  const config = path.join(ws, 'config.yaml'); // not a run-folder name: the example's config
   fs.writeFileSync(config, YAML.stringify(cfg));
   return { ws, config, runs: path.join(ws, 'runs') };
 }
@@ -106,7 +106,7 @@ async function start(label: string, checks: 'first' | 'in-trainer', measureChart
 }
 
 async function editBudget(): Promise<void> {
-  const text = fs.readFileSync(path.join(EX, 'config.yaml'), 'utf8');
+  const text = fs.readFileSync(path.join(EX, 'config.yaml'), 'utf8'); // not a run-folder name: the example's config
   const schema = new ConfigSchemas(layout.schemasDir).schemaFor(text);
   const times: number[] = [];
   for (let i = 0; i < 50; i++) {
