@@ -81,6 +81,7 @@ function eventTypes(runDir: string): string[] {
 async function start(label: string, checks: 'first' | 'in-trainer', measureChart: boolean): Promise<{ row: number; chart?: number; metrics?: number }> {
   const { config, runs } = workspace();
   const t0 = performance.now();
+  const wall0 = Date.now();
   let rowAt: number | undefined;
   // the Runs view's listing, polled while the start runs (the extension also lists at once when the trainer is spawned)
   const listing = waitFor(async () => {
@@ -100,6 +101,12 @@ async function start(label: string, checks: 'first' | 'in-trainer', measureChart
       if (types.includes('metrics')) metrics = performance.now() - t0;
       return metrics;
     }, 300_000, 10);
+  }
+  if (measureChart) {
+    // where the trainer's part went: its own event times (wall clock) from the ▷
+    const events = fs.readFileSync(path.join(handle.runDir, EVENTS_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; time: number; message?: string });
+    const at = (pick: (e: { type: string; message?: string }) => boolean) => { const e = events.find(pick); return e ? `${Math.round(e.time * 1000 - wall0)} ms` : '–'; };
+    console.log(`  trainer: run_started ${at((e) => e.type === 'run_started')}, models loaded ${at((e) => e.message === 'loading prompts and reward sources')}, ready ${at((e) => e.message === 'ready')}, eval at step 0 ${at((e) => e.type === 'eval')}, step 1 ${at((e) => e.type === 'metrics')}`);
   }
   await stopRun(handle.runDir, handle, 30_000);
   return { row, chart, metrics };
@@ -178,6 +185,10 @@ async function main(): Promise<void> {
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
   if (only === 'edit') { await editBudget(); return; }
   if (only === 'compare') { await compareBudget(); return; }
+  if (only === 'start') {
+    for (let i = 0; i < 3; i++) { const r = await start(`▷ ${i + 1}`, 'in-trainer', true); report(`▷ ${i + 1} → first chart point`, r.chart!, BUDGET.chart); }
+    return;
+  }
   const before = await start('old ▷ (probe + validate, then the folder)', 'first', true);
   const cold = await start('▷, first of a session (probe not yet remembered)', 'in-trainer', true);
   const warm = await start('▷, a later one', 'in-trainer', true);

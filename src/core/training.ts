@@ -12,7 +12,7 @@ import { targetFor } from './launch';
 import type { RayOptions } from './launch/ray';
 import { checkSlurm, renderSbatch, SlurmError, type SlurmOptions } from './launch/slurm';
 import type { RunHandle, StartRequest, TargetKind } from './launch/target';
-import { probePython, probePythonCached } from './python';
+import { probeKnown, probePython, probePythonCached } from './python';
 import { chooseNode, trainerEnv, type NodeCommand } from './trainerEnv';
 import { newRunId, recordUnreportedEnd } from './run/runStore';
 
@@ -115,7 +115,9 @@ export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
 /** The 'in-trainer' start: folder and trainer first, the interpreter's probe alongside. */
 async function startAtOnce(o: StartOptions): Promise<TrainerHandle> {
   const python = typeof o.python === 'string' ? o.python : o.python.path;
-  const probe = probePythonCached(python, undefined, typeof o.python === 'string' ? undefined : o.python.origin);
+  const origin = typeof o.python === 'string' ? undefined : o.python.origin;
+  // a remembered full probe, else the light one (no imports): it runs beside the trainer's own imports of torch
+  const probe = probeKnown(python) ? probePythonCached(python, undefined, origin) : probePython(python, undefined, origin, true);
   const node = chooseNode({ setting: o.nodePath });
   const runDir = o.runDir ?? createRunDir(o.runsDir, runNameOf(o.config));
   let handle: TrainerHandle | undefined;

@@ -2,6 +2,7 @@
 // local wheel-less requirement set), re-runs are no-ops, and a failing pip says what failed.
 // Also: which interpreter is chosen and how errors say where it came from.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -68,4 +69,23 @@ test('the "cannot import" error names the interpreter and where it came from', a
   const fallback = resolvePython({ workspaceRoots: [dir] });
   assert.equal(describePythonChoice(fallback, { workspaceRoots: [dir] }),
     `python3 on PATH: rlhf.pythonPath is not set for this window, the Python extension gave no interpreter, no .venv or venv in ${dir}`);
+});
+
+test('the light probe (a start beside the trainer) finds missing packages and versions without importing them, as the full probe does', async () => {
+  const venv = path.resolve(__dirname, '../..', '.venv', 'bin', 'python');
+  const bare = venvPython(tmp()); // not a Python: not found
+  assert.equal((await probePython(bare, undefined, undefined, true)).kind, 'not-found');
+  if (fs.existsSync(venv)) {
+    const [light, full] = await Promise.all([probePython(venv, undefined, undefined, true), probePython(venv)]);
+    assert.ok(light.ok && full.ok, `${light.problem ?? ''} ${full.problem ?? ''}`);
+    assert.equal(light.torch?.split('+')[0], full.torch?.split('+')[0]);
+    assert.equal(light.transformers, full.transformers);
+  }
+  // an interpreter without torch (the machine's python3, which the project never installs into) is missing it
+  const system = spawnSync('python3', ['-c', 'import importlib.util, sys; print(sys.executable if importlib.util.find_spec("torch") is None else "")'], { encoding: 'utf8' }).stdout.trim();
+  if (system) {
+    const r = await probePython(system, undefined, undefined, true);
+    assert.equal(r.kind, 'packages');
+    assert.match(r.problem ?? '', /cannot import torch/);
+  }
 });
