@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from . import __version__
-from . import algorithms as A
 from .checkpoint import KEEP, consolidated, load_state, restore_training_state, save_state, set_rng_state, training_state
 from .config import locator
 from .control import Control
@@ -35,12 +34,9 @@ from .runfolder import RunFolder
 from .sample_log import training_samples, write_training_samples
 from .sampling import sample_seed
 from .setup_notes import setup_notes
-from .signals import SignalWatch, StallWatch, StepNumbers
 from .update import autocast_for
 from .update import update as update_policy
-from .watchdog import Watchdog, Webhook
-
-ROLLOUT_PROGRESS_EVERY_S = 2.0  # a training rollout's progress event (samples finished) at most this often
+from .watchdog import RunWatch
 
 
 class Trainer:
@@ -51,13 +47,7 @@ class Trainer:
         self.prompt_rows = prompt_rows
         self.resume = Path(resume) if resume else None
         self.dist = Dist.from_env()
-        sig = self.rc.signals
-        self.signals = SignalWatch(sig, grouped=self.rc.algorithm.estimator in A.GROUPED_ESTIMATORS) if sig.enabled else None
-        # rank 0 only: the stall watchdog's thread (started by fit) and the alert webhook
-        self.watchdog = Watchdog(StallWatch(sig), self.raise_alerts) if sig.enabled and sig.stall_factor and self.dist.is_main else None
-        self.webhook = None
-        self.watch_extra: dict = {}  # the last step's sample indices and non-finite gradient count, for the watch
-        self._rollout_emitted = 0.0
+        self.watch = RunWatch(self.rc, run, self.dist, self.log)  # signals, stall watchdog, alert webhook
 
     def log(self, msg: str, level: str = "info"):
         if self.dist.is_main:  # one copy of every message, not one per rank
@@ -67,10 +57,7 @@ class Trainer:
     # ---- setup ---------------------------------------------------------------------------
     def setup(self):
         rc, run = self.rc, self.run
-        if self.signals and self.dist.is_main:
-            self.webhook = Webhook.from_env(rc.signals.notify.webhook_env, rc.name, lambda msg: self.log(msg, "warning"))
-        if self.watchdog:
-            run.on_progress = self.watchdog.touch
+        self.watch.open()
         random.seed(rc.seed)
         np.random.seed(rc.seed)
         torch.manual_seed(rc.seed)
@@ -142,7 +129,7 @@ class Trainer:
         roll = self.rc.rollout
         self.engine = make_engine(roll.engine, self.policy, self.tokenizer, self.device,
                                   settings_for(self.rc, self.autocast), self.dist.sharded)
-        self.engine.on_token = self.on_token if self.watchdog else None
+        self.engine.on_token = self.watch.on_token if self.watch.watchdog else None
         self.run.progress("load", 2, 3, message=f"rollout engine {self.engine.name}: warming up")
         with self.dist.gathered(self.policy):
             self.compile_s = self.engine.warm_up([p.text for p in self.prompts[:roll.batch_size]])
@@ -172,7 +159,7 @@ class Trainer:
         ptexts, responses, queries = decode(self.tokenizer, rollout.sequences, rollout.attention_mask, rollout.prompt_length)
         items = [RewardItem(prompt=pt, response=r, label=lab, query=q, metadata=self.reward_metadata(prompts[k // n], first * n + k))
                  for k, (pt, r, lab, q) in enumerate(zip(ptexts, responses, labels, queries))]
-        scored = self.rewards.score(items, on_source=lambda name, k, m: self.tick(
+        scored = self.rewards.score(items, on_source=lambda name, k, m: self.watch.tick(
             "reward", 0, len(items), step, f"waiting for reward source {name} ({k + 1} of {m})"))
         scores = torch.tensor(scored.total, dtype=torch.float32, device=self.device)
         t_rew = time.time()
@@ -189,7 +176,7 @@ class Trainer:
             total, tokens = self.dist.all_sum(mismatch).tolist()
             stats["logprob_mismatch"] = total / max(tokens, 1)
         t_train = time.time()
-        self.watch_extra = {"nonfinite_grads": int(stats.pop("nonfinite_grad_steps", 0)), **watched_samples(exp, n)}
+        self.watch.extra = {"nonfinite_grads": int(stats.pop("nonfinite_grad_steps", 0)), **watched_samples(exp, n)}
         values = experience_metrics(exp, scored, stats, rc, [src.name for src, _ in self.rewards.sources], self.device)
         values.update({"rollout_s": t_gen - t0, "reward_s": t_rew - t_gen, "experience_s": t_exp - t_rew,
                        "train_s": t_train - t_exp, "step_s": t_train - t0,
@@ -221,51 +208,8 @@ class Trainer:
             if not self.dist.is_main:
                 return
             values = evaluate(step, self.rc, self.eval_prompts, self.generate, self.tokenizer, self.rewards, self.run)
-        if self.signals:
-            self.raise_alerts(self.signals.on_eval(step, values["eval_reward_mean"]))
+        self.watch.eval_done(step, values["eval_reward_mean"])
         self.log(f"eval at step {step}: " + ", ".join(f"{k}={v:.3f}" for k, v in values.items()))
-
-    # ---- watchdogs -------------------------------------------------------------------------
-    def raise_alerts(self, alerts: list[dict]):
-        """signals.py's alerts: an alert event each (the dashboard's banner, VS Code's notification), a warning
-        in the log, and a POST to signals.notify's webhook. Called by the stall watchdog's thread too."""
-        for a in alerts:
-            self.run.emit("alert", **a)  # other ranks' run folder writes go nowhere (runfolder.py)
-            self.log(f"{a['kind']}: {a['message']}", "warning")
-            if self.webhook is not None:
-                self.webhook.post(a)
-
-    def watch_step(self, step: int, values: dict):
-        """A finished step's numbers to the watchdogs."""
-        if self.watchdog:
-            self.watchdog.step_done(step, values["step_s"])
-        if self.signals:
-            self.raise_alerts(self.signals.on_step(step, StepNumbers.of(values, self.watch_extra, self.ref is not None)))
-
-    def tick(self, phase: str, done: float, total: float, step: int | None = None, message: str | None = None):
-        """Progress the stall watchdog sees, without an event (a reward source called, a micro-batch done)."""
-        if self.watchdog:
-            self.watchdog.touch(phase, done, total, step, message)
-
-    def on_token(self, tokens: int, finished: int | None, batch: int):
-        """The rollout engine decoded `tokens` positions, `finished` of its `batch` samples have ended (None:
-        not counted): progress for the stall watchdog; in a training rollout also a progress event every 2 s."""
-        w = self.watchdog
-        last = w.last if w else None
-        if last is None:
-            return
-        max_new = self.rc.rollout.max_new_tokens
-        who = "rank 0: " if self.dist.enabled else ""
-        if last.phase != "rollout" or finished is None:
-            w.touch(message=f"{who}token {tokens} of {max_new}")
-            return
-        message = f"{who}{finished} of {batch} samples finished, token {tokens} of {max_new}"
-        now = time.monotonic()
-        if now - self._rollout_emitted >= ROLLOUT_PROGRESS_EVERY_S:
-            self._rollout_emitted = now
-            self.run.progress("rollout", finished, batch, step=last.step, message=message)
-        else:
-            w.touch("rollout", finished, batch, last.step, message)
 
     # ---- checkpoints -----------------------------------------------------------------------
     def save_checkpoint(self, reason: str) -> Path | None:
@@ -298,8 +242,7 @@ class Trainer:
     # ---- main loop -------------------------------------------------------------------------
     def fit(self) -> str:
         run = self.run
-        if self.watchdog:
-            self.watchdog.start()
+        self.watch.start()
         run.set_status(state="running", step=self.step, total_steps=self.total_steps)
         if self.step == 0:
             self.evaluate(0)
@@ -314,7 +257,7 @@ class Trainer:
             self.step = step
             run.emit("metrics", step=step, samples_seen=self.samples_seen, total_steps=self.total_steps, values=values)
             run.set_status(step=step, reward_mean=values["reward_mean"])
-            self.watch_step(step, values)
+            self.watch.step_done(step, values, has_kl=self.ref is not None)
             if self.dist.is_main:
                 print(f"step {step}/{self.total_steps} reward {values['reward_mean']:.3f} kl {values['kl']:.4f} "
                       f"loss {values['policy_loss']:.4f} {values['step_s']:.2f}s", flush=True)
@@ -338,10 +281,7 @@ class Trainer:
         return self.dist.broadcast_flags(self.control.stop.is_set(), self.control.save.is_set())
 
     def close(self):
-        if self.watchdog:
-            self.watchdog.stop()
-        if self.webhook is not None:
-            self.webhook.close()  # the alerts still queued get a few seconds
+        self.watch.close()
         if hasattr(self, "rewards"):
             self.rewards.close()
         self.dist.close()

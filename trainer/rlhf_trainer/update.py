@@ -199,7 +199,7 @@ def update(t, exp) -> dict:
                 with t.dist.accumulating(t.train_policy, t.train_critic, sync=m == len(plan) - 1):
                     acc += micro_step(t, exp, mb, max(lengths[r] for r in mb), step_tokens, entropy,
                                       first_pass=epoch == 0)
-                t.tick("train", opt_steps, total_opt_steps, None,  # the stall watchdog's progress
+                t.watch.tick("train", opt_steps, total_opt_steps, None,  # the stall watchdog's progress
                        f"micro-batch {m + 1} of {len(plan)} of optimizer step {opt_steps + 1} of {total_opt_steps}")
             gn = t.dist.clip_grad_norm(t.policy.parameters(), tr.max_grad_norm)
             grad_norms.append(gn.detach())
