@@ -154,8 +154,9 @@ def cmd_run(args, control=None) -> int:
         _KEEP_UNTIL_EXIT.append(trainer)
     status, error = "failed", None
     try:
-        device = pick_device(cfg["device"])
-        rc = None if reward_model else RunConfig.from_dict(cfg)
+        typed = RewardModelRunConfig.from_dict(cfg) if reward_model else RunConfig.from_dict(cfg)
+        device = pick_device(typed.device)
+        rc = None if reward_model else typed
         run.emit("run_started", config={k: v for k, v in cfg.items() if not k.startswith("_")},
                  device=describe_device(device), world_size=int(os.environ.get("WORLD_SIZE", "1")), versions=versions(), run_dir=str(run_dir.resolve()),
                  resumed_from=str(Path(args.resume).resolve()) if args.resume else None, pid=os.getpid(),

@@ -4,7 +4,6 @@ changed config applies or refuses each key (never half-applies it)."""
 import json
 import math
 import shutil
-import subprocess
 
 import pytest
 import torch
@@ -13,7 +12,7 @@ from rlhf_trainer.config import load_config
 from rlhf_trainer.rollout import generation_config, logits_processors, own_generation_defaults
 from rlhf_trainer.runfolder import RunFolder
 from rlhf_trainer.trainer import Trainer
-from conftest import EXAMPLE, PY, ROOT, example_config, metrics, read_events, run_trainer, write_config
+from conftest import EXAMPLE, example_config, metrics, read_events, run_trainer, validate_here, write_config
 
 
 def _trainer(tmp_path, **overrides) -> Trainer:
@@ -94,8 +93,8 @@ def base_run(tmp_path_factory, example_model):
 
 
 def _validate_resume(tmp_path, cfg, ckpt):
-    return subprocess.run([PY, "-m", "rlhf_trainer", "validate", "--config", str(write_config(tmp_path, cfg)),
-                           "--resume", str(ckpt)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    """`validate --resume` in this process (validate_here: no interpreter start per call)."""
+    return validate_here("--config", write_config(tmp_path, cfg), "--resume", ckpt)
 
 
 @pytest.mark.parametrize("key,value,old", [
