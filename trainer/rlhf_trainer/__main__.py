@@ -17,6 +17,7 @@ from .cpu_threads import configure as _configure_cpu_threads
 _configure_cpu_threads()  # before anything imports torch (config imports algorithms)
 
 from .config import ConfigError, load_config  # noqa: E402
+from .runconfig import RewardModelRunConfig, RunConfig  # noqa: E402
 
 
 def _tee_to_log(run_dir: Path):
@@ -72,7 +73,7 @@ def _load(path: str, resume: str | None, max_steps: int | None = None, kind: str
     try:
         found: list = []  # every problem of the config and of what it names, reported together
         cfg = load_rm_config(path) if kind == "reward_model" else load_config(path, found=found)
-        if max_steps:
+        if max_steps:  # --max-steps overrides the file's train.max_steps (the dict is what the run records)
             cfg["train"]["max_steps"] = max_steps
         error = resume_error(resume)
         if error:
@@ -127,8 +128,9 @@ def cmd_run(args, control=None) -> int:
     from .runfolder import RunFolder, RunFolderTaken
     from .control import Control
     from .train_rm import RewardModelTrainer
-    from .trainer import Trainer, describe_device, pick_device, sampling_parameters, versions
-    from .rollout import describe_engine
+    from .models import describe_device, pick_device, versions
+    from .rollout import describe_engine, sampling_parameters
+    from .trainer import Trainer
     from .update import describe_micro_batches, resolve_precision
 
     run_dir = Path(args.run_dir)
@@ -153,15 +155,17 @@ def cmd_run(args, control=None) -> int:
         _KEEP_UNTIL_EXIT.append(trainer)
     status, error = "failed", None
     try:
-        device = pick_device(cfg)
+        typed = RewardModelRunConfig.from_dict(cfg) if reward_model else RunConfig.from_dict(cfg)
+        device = pick_device(typed.device)
+        rc = None if reward_model else typed
         run.emit("run_started", config={k: v for k, v in cfg.items() if not k.startswith("_")},
                  device=describe_device(device), world_size=int(os.environ.get("WORLD_SIZE", "1")), versions=versions(), run_dir=str(run_dir.resolve()),
                  resumed_from=str(Path(args.resume).resolve()) if args.resume else None, pid=os.getpid(),
-                 **({} if reward_model else {"sampling": sampling_parameters(cfg),
-                                             "precision": resolve_precision(cfg["precision"], device),
-                                             "rollout": describe_engine(cfg["rollout"]["engine"], device,
-                                                                        resolve_precision(cfg["precision"], device)),
-                                             "micro_batches": describe_micro_batches(cfg)}))
+                 **({} if rc is None else {"sampling": sampling_parameters(rc),
+                                           "precision": resolve_precision(rc.precision, device),
+                                           "rollout": describe_engine(rc.rollout.engine, device,
+                                                                      resolve_precision(rc.precision, device)),
+                                           "micro_batches": describe_micro_batches(rc.train)}))
         for message in applied:
             trainer.log(message, "warning")
         trainer.setup()
@@ -207,8 +211,9 @@ def cmd_validate(args) -> int:
     cfg, _rows, applied = loaded
     for message in applied:
         print(f"warning: {message}")
-    print(f"{args.config}: ok ({cfg['algorithm']['estimator']}, {cfg['rollout']['batch_size']} prompts x "
-          f"{cfg['rollout']['n_samples_per_prompt']} samples per step)")
+    rc = RunConfig.from_dict(cfg)
+    print(f"{args.config}: ok ({rc.algorithm.estimator}, {rc.rollout.batch_size} prompts x "
+          f"{rc.rollout.n_samples_per_prompt} samples per step)")
     if not args.no_estimates:
         for line in estimates(cfg, _rows, args.runs_dir):
             print(f"estimate: {line}")
@@ -241,12 +246,13 @@ def validate_rm(args) -> int:
     if loaded is None:
         return 2
     cfg, rows, _ = loaded
+    rm = RewardModelRunConfig.from_dict(cfg)
     print(f"{args.config}: ok (reward model, {len(rows['train'])} training pairs, {len(rows['eval'])} held out, "
-          f"{cfg['train']['batch_size']} pairs per step)")
-    if not args.no_estimates and Path(cfg["model"]["base"]).exists():
+          f"{rm.train.batch_size} pairs per step)")
+    if not args.no_estimates and Path(rm.model.base).exists():
         from .estimate import estimate_rm_memory, rm_memory_line
         try:
-            print(f"estimate: {rm_memory_line(cfg, estimate_rm_memory(cfg))}")
+            print(f"estimate: {rm_memory_line(rm, estimate_rm_memory(rm))}")
         except Exception as e:  # an estimate is no reason to refuse a valid config
             print(f"estimate: memory per device: not estimated ({type(e).__name__})")
     return 0
@@ -257,15 +263,15 @@ def estimates(cfg: dict, rows: dict, runs_dir: str | None) -> list[str]:
     it is no reason to refuse a valid config."""
     from .estimate import estimate_memory, estimate_step_time, memory_line, step_time_line
     from .preflight import load_tokenizer, longest_prompt
-    out = []
-    mcfg = cfg["model"]
-    if Path(mcfg["policy"]).exists():  # the embedded model is built at its first start
+    out, rc = [], RunConfig.from_dict(cfg)
+    mcfg = rc.model
+    if Path(mcfg.policy).exists():  # the embedded model is built at its first start
         try:
-            prompt, _ = longest_prompt(cfg, rows, load_tokenizer(mcfg["policy"], mcfg["trust_remote_code"]))
-            out.append(memory_line(cfg, estimate_memory(cfg, prompt)))
+            prompt, _ = longest_prompt(rc, rows, load_tokenizer(mcfg.policy, mcfg.trust_remote_code))
+            out.append(memory_line(estimate_memory(rc, prompt)))
         except Exception as e:  # a config.json the meta-device build cannot take (remote code, say)
             out.append(f"memory per device: not estimated ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
-    step = estimate_step_time(cfg, runs_dir if runs_dir is not None else "runs")
+    step = estimate_step_time(rc, runs_dir if runs_dir is not None else "runs")
     if step:
         out.append(step_time_line(step))
     return out

@@ -163,7 +163,7 @@ def training_state(step: int, samples_seen: int, steps_per_episode: int, rollout
                    scheduler, lr_schedule: str, critic=None, critic_opt=None, whole: dict | None = None,
                    **extra) -> dict:
     """Everything a resume needs beyond the weights: optimizer and LR schedule, RNG, step and data position
-    (`whole`: consolidated()'s states, used instead of the objects' own; `extra`: kl_coef, reference_path,
+    (`whole`: consolidated()'s states, used instead of the objects' own; `extra`: reference_path,
     version, recorded as they are)."""
     whole = whole or {}
 

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 
 from .config import ConfigError
+from .runconfig import DataConfig, RunConfig
 
 
 @dataclass
@@ -44,11 +45,11 @@ def jsonl_objects(path: str, like: str):
             yield lineno, row
 
 
-def read_rows(path: str, d: dict, limit: int | None) -> PromptRows:
+def read_rows(path: str, d: DataConfig, limit: int | None) -> PromptRows:
     """The first `limit` prompt rows of a JSONL file; ConfigError on the first bad line."""
-    key, chat = d["prompt_key"], d["apply_chat_template"]
+    key, chat = d.prompt_key, d.apply_chat_template
     rows: list[tuple[int, dict]] = []
-    h = hashlib.sha256(json.dumps([key, d["input_template"], chat]).encode())
+    h = hashlib.sha256(json.dumps([key, d.input_template, chat]).encode())
     for lineno, row in jsonl_objects(path, "{\"" + key + "\": \"...\"}"):
         where = f"{path}:{lineno}"
         if key not in row:
@@ -69,42 +70,41 @@ def read_rows(path: str, d: dict, limit: int | None) -> PromptRows:
     return PromptRows(path, rows, h.hexdigest())
 
 
-def prompt_text(row: dict, d: dict, tokenizer=None) -> str:
-    p = row[d["prompt_key"]]
-    if d["apply_chat_template"]:
+def prompt_text(row: dict, d: DataConfig, tokenizer=None) -> str:
+    p = row[d.prompt_key]
+    if d.apply_chat_template:
         messages = p if isinstance(p, list) else [{"role": "user", "content": str(p)}]
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return d["input_template"].format(p) if d["input_template"] else p
+    return d.input_template.format(p) if d.input_template else p
 
 
-def check_prompt_files(cfg: dict, fail) -> dict[str, PromptRows]:
+def check_prompt_files(rc: RunConfig, fail) -> dict[str, PromptRows]:
     """Reads and checks the training and eval prompt files; fail(path, msg) makes a ConfigError at a
     config key. Returns the rows by role ('train', 'eval')."""
-    d, roll = cfg["data"], cfg["rollout"]
-    out = {"train": read_rows(d["prompts"], d, d["max_samples"])}
-    if d["eval_prompts"]:
-        out["eval"] = read_rows(d["eval_prompts"], d, cfg["eval"]["max_prompts"])
+    d, roll = rc.data, rc.rollout
+    out = {"train": read_rows(d.prompts, d, d.max_samples)}
+    if d.eval_prompts:
+        out["eval"] = read_rows(d.eval_prompts, d, rc.eval.max_prompts)
     for role, pr in out.items():
         field = ("data", "prompts") if role == "train" else ("data", "eval_prompts")
         if not pr.rows:
             raise fail(field, f"{pr.path} has no prompts (the file is empty); put one JSON object per line, "
-                              f"e.g. {{\"{d['prompt_key']}\": \"2+3=\", \"{d['label_key'] or 'label'}\": \"5\"}}")
-        if d["label_key"] and not any(d["label_key"] in row for _, row in pr.rows):
+                              f"e.g. {{\"{d.prompt_key}\": \"2+3=\", \"{d.label_key or 'label'}\": \"5\"}}")
+        if d.label_key and not any(d.label_key in row for _, row in pr.rows):
             fields = ", ".join(sorted(pr.rows[0][1]))
-            raise fail(("data", "label_key"), f"no row of {pr.path} has the field '{d['label_key']}' (fields: "
+            raise fail(("data", "label_key"), f"no row of {pr.path} has the field '{d.label_key}' (fields: "
                                               f"{fields}); set data.label_key to the reference answer's field, or "
                                               "to null if the reward needs no label")
     n = len(out["train"].rows)
-    if n < roll["batch_size"]:
-        raise fail(("rollout", "batch_size"), f"{d['prompts']} has {n} prompts"
-                   + (f" (data.max_samples {d['max_samples']})" if d["max_samples"] < 10**8 else "")
-                   + f", fewer than one rollout batch of {roll['batch_size']}: no step could run; lower "
+    if n < roll.batch_size:
+        raise fail(("rollout", "batch_size"), f"{d.prompts} has {n} prompts"
+                   + (f" (data.max_samples {d.max_samples})" if d.max_samples < 10**8 else "")
+                   + f", fewer than one rollout batch of {roll.batch_size}: no step could run; lower "
                      f"rollout.batch_size to at most {n}, or add prompts")
     return out
 
 
-def load_prompts(rows: PromptRows, cfg: dict, tokenizer) -> list[Prompt]:
-    d = cfg["data"]
-    return [Prompt(prompt_text(row, d, tokenizer), row.get(d["label_key"]) if d["label_key"] else None, row,
+def load_prompts(rows: PromptRows, d: DataConfig, tokenizer) -> list[Prompt]:
+    return [Prompt(prompt_text(row, d, tokenizer), row.get(d.label_key) if d.label_key else None, row,
                    rows.path, lineno)
             for lineno, row in rows.rows]

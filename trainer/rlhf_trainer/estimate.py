@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from .runconfig import LoraConfig, RewardModelRunConfig, RunConfig
 from .update import LOGITS_BUDGET
 
 # bytes per parameter: fp32 weights (4) + fp32 gradients (4) + AdamW exp_avg and exp_avg_sq (4 + 4). The trainer
@@ -41,7 +42,7 @@ class ModelSize:
     adapters: int = 0  # LoRA's parameters (model.lora), the only trained ones then
 
 
-def model_size(path: str, trust_remote_code: bool, lora: dict | None = None) -> ModelSize:
+def model_size(path: str, trust_remote_code: bool, lora: LoraConfig | None = None) -> ModelSize:
     """Exact parameter count (tied embeddings counted once), hidden size and layers, without reading weights;
     with `lora`, also the parameters its adapters add."""
     import torch
@@ -68,61 +69,62 @@ class MemoryEstimate:
     policy: ModelSize
 
 
-def activation_bytes(cfg: dict) -> int:
+def activation_bytes(device: str, precision: str = "auto") -> int:
+    """Bytes per activation value for the config's `device` and `precision` (a reward-model run has no precision: auto)."""
     import torch
 
     from .update import resolve_precision
-    cuda = cfg["device"] == "cuda" or (cfg["device"] == "auto" and torch.cuda.is_available())
-    return 2 if resolve_precision(cfg.get("precision", "auto"), torch.device("cuda" if cuda else "cpu")) == "bf16" else 4
+    cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    return 2 if resolve_precision(precision, torch.device("cuda" if cuda else "cpu")) == "bf16" else 4
 
 
-def estimate_memory(cfg: dict, prompt_tokens: int) -> MemoryEstimate:
-    mcfg = cfg["model"]
-    lora = mcfg.get("lora")
-    policy = model_size(mcfg["policy"], mcfg["trust_remote_code"], lora)
-    ppo = cfg["algorithm"]["estimator"] == "ppo"
+def estimate_memory(rc: RunConfig, prompt_tokens: int) -> MemoryEstimate:
+    mcfg = rc.model
+    lora = mcfg.lora
+    policy = model_size(mcfg.policy, mcfg.trust_remote_code, lora)
+    ppo = rc.algorithm.estimator == "ppo"
     # LoRA: the base is frozen (fp32 weights only), the adapters are trained
     parts = {"policy": policy.params * BYTES_FROZEN + policy.adapters * BYTES_TRAINED if lora
              else policy.params * BYTES_TRAINED}
-    if cfg["algorithm"]["kl"]["coef"] > 0 and not (lora and not mcfg["reference"]):  # LoRA's reference: no copy
-        ref = model_size(mcfg["reference"], mcfg["trust_remote_code"]) if mcfg["reference"] else policy
+    if rc.algorithm.kl.coef > 0 and not (lora and not mcfg.reference):  # LoRA's reference: no copy
+        ref = model_size(mcfg.reference, mcfg.trust_remote_code) if mcfg.reference else policy
         parts["reference"] = ref.params * BYTES_FROZEN
-    parts.update(reward_model_parts(cfg))
+    parts.update(reward_model_parts(rc))
     if ppo:  # the policy's architecture with a scalar value head (hidden weights + bias)
         parts["critic"] = (policy.params + policy.hidden + 1) * BYTES_TRAINED
-    tokens = prompt_tokens + cfg["rollout"]["max_new_tokens"]
-    pass_tokens = cfg["train"].get("micro_batch_tokens") or cfg["train"]["micro_batch_size"] * tokens
+    tokens = prompt_tokens + rc.rollout.max_new_tokens
+    pass_tokens = rc.train.micro_batch_tokens or rc.train.micro_batch_size * tokens
     per_model = pass_tokens * policy.hidden * policy.layers * ACTIVATION_VALUES
-    act = activation_bytes(cfg)
+    act = activation_bytes(rc.device, rc.precision)
     parts["activations"] = per_model * act * (2 if ppo else 1)
     rows = max(1, pass_tokens // tokens)
-    parts["logits"] = min(rows * cfg["rollout"]["max_new_tokens"] * policy.vocab * 4, LOGITS_BUDGET) * LOGIT_COPIES
+    parts["logits"] = min(rows * rc.rollout.max_new_tokens * policy.vocab * 4, LOGITS_BUDGET) * LOGIT_COPIES
     return MemoryEstimate(sum(parts.values()), parts, tokens, pass_tokens, act, policy)
 
 
-def reward_model_parts(cfg: dict) -> dict[str, int]:
+def reward_model_parts(rc: RunConfig) -> dict[str, int]:
     """Weights of each reward.sources[i].reward_model (frozen: bf16 on CUDA, fp32 on CPU), by source name."""
-    per_param = 2 if activation_bytes(cfg) == 2 else BYTES_FROZEN
-    return {f"reward model {s['name']}": model_size(s["reward_model"], cfg["model"]["trust_remote_code"]).params * per_param
-            for s in cfg["reward"]["sources"] if s.get("reward_model")}
+    per_param = 2 if activation_bytes(rc.device, rc.precision) == 2 else BYTES_FROZEN
+    return {f"reward model {s.name}": model_size(s.reward_model, rc.model.trust_remote_code).params * per_param
+            for s in rc.reward.sources if s.reward_model}
 
 
-def estimate_rm_memory(cfg: dict) -> MemoryEstimate:
+def estimate_rm_memory(rm: RewardModelRunConfig) -> MemoryEstimate:
     """Reward-model training (kind: reward_model): the base's weights, gradients and AdamW moments, and the
     activations of one micro-batch of pairs (chosen and rejected: 2 sequences of data.max_length tokens each)."""
-    mcfg = cfg["model"]
-    size = model_size(mcfg["base"], mcfg["trust_remote_code"])
-    act = activation_bytes(cfg)
-    tokens = cfg["data"]["max_length"]
+    size = model_size(rm.model.base, rm.model.trust_remote_code)
+    act = activation_bytes(rm.device)
+    tokens = rm.data.max_length
+    pass_tokens = 2 * rm.train.micro_batch_size * tokens
     parts = {"reward model": (size.params + size.hidden) * BYTES_TRAINED,
-             "activations": 2 * cfg["train"]["micro_batch_size"] * tokens * size.hidden * size.layers * ACTIVATION_VALUES * act}
-    return MemoryEstimate(sum(parts.values()), parts, tokens, act, size)
+             "activations": pass_tokens * size.hidden * size.layers * ACTIVATION_VALUES * act}
+    return MemoryEstimate(sum(parts.values()), parts, tokens, pass_tokens, act, size)
 
 
-def rm_memory_line(cfg: dict, est: MemoryEstimate) -> str:
+def rm_memory_line(rm: RewardModelRunConfig, est: MemoryEstimate) -> str:
     parts = ", ".join(f"{k} {_gib(v)}" for k, v in est.parts.items())
     return (f"memory per device ~ {_gib(est.total)} ({parts}): {est.policy.params:,} parameters x {BYTES_TRAINED} B "
-            f"(fp32 weights, gradients, AdamW moments); activations 2 x {cfg['train']['micro_batch_size']} sequences x "
+            f"(fp32 weights, gradients, AdamW moments); activations 2 x {rm.train.micro_batch_size} sequences x "
             f"{est.tokens} tokens (data.max_length) x hidden {est.policy.hidden} x {est.policy.layers} layers x "
             f"{ACTIVATION_VALUES} values x {est.activation_bytes} B")
 
@@ -131,7 +133,7 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.3g} GiB" if n >= 2**26 else f"{n / 2**20:.3g} MiB"
 
 
-def memory_line(cfg: dict, est: MemoryEstimate) -> str:
+def memory_line(est: MemoryEstimate) -> str:
     size = est.policy
     parts = ", ".join(f"{k} {_gib(v)}" for k, v in est.parts.items())
     trained = "policy and critic" if "critic" in est.parts else "policy"
@@ -158,8 +160,9 @@ class StepTime:
     our_samples: int
 
 
-def _samples_per_step(cfg: dict) -> int:
-    return cfg["rollout"]["batch_size"] * cfg["rollout"]["n_samples_per_prompt"]
+def _samples_per_step(rollout: dict) -> int:
+    """A run's samples per step from its recorded config.yaml's rollout section (read as it is: any version's)."""
+    return rollout["batch_size"] * rollout["n_samples_per_prompt"]
 
 
 def _step_times(events: Path) -> list[float]:
@@ -181,7 +184,7 @@ def _step_times(events: Path) -> list[float]:
     return out
 
 
-def estimate_step_time(cfg: dict, runs_dir: str | Path | None) -> StepTime | None:
+def estimate_step_time(rc: RunConfig, runs_dir: str | Path | None) -> StepTime | None:
     """From the newest run (by its events' last write) whose config trained the same model.policy, with steps."""
     if not runs_dir or not Path(runs_dir).is_dir():
         return None
@@ -193,14 +196,14 @@ def estimate_step_time(cfg: dict, runs_dir: str | Path | None) -> StepTime | Non
     for _, d in sorted(runs, reverse=True):
         try:
             theirs = yaml.safe_load((d / "config.yaml").read_text())
-            if theirs["model"]["policy"] != cfg["model"]["policy"]:
+            if theirs["model"]["policy"] != rc.model.policy:
                 continue
-            their_samples = _samples_per_step(theirs)
+            their_samples = _samples_per_step(theirs["rollout"])
         except (OSError, yaml.YAMLError, KeyError, TypeError):
             continue
         times = _step_times(d / "events.jsonl")
         if times:
-            ours = _samples_per_step(cfg)
+            ours = rc.rollout.batch_size * rc.rollout.n_samples_per_prompt
             return StepTime(statistics.median(times) * ours / their_samples, d.name, len(times), their_samples, ours)
     return None
 

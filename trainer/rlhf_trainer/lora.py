@@ -17,6 +17,8 @@ import copy
 import json
 from pathlib import Path
 
+from .runconfig import LoraConfig
+
 ADAPTER_CONFIG = "adapter_config.json"
 
 
@@ -29,17 +31,17 @@ def adapter_base(path: str | Path) -> str:
     return json.loads((Path(path) / ADAPTER_CONFIG).read_text())["base_model_name_or_path"]
 
 
-def peft_config(lora: dict):
-    from peft import LoraConfig, TaskType
-    targets = lora["target_modules"]
-    return LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora["rank"], lora_alpha=lora["alpha"],
-                      lora_dropout=lora["dropout"], target_modules=targets if isinstance(targets, str) else list(targets))
+def peft_config(lora: LoraConfig):
+    from peft import LoraConfig as PeftLoraConfig, TaskType
+    targets = lora.target_modules
+    return PeftLoraConfig(task_type=TaskType.CAUSAL_LM, r=lora.rank, lora_alpha=lora.alpha,
+                      lora_dropout=lora.dropout, target_modules=targets if isinstance(targets, str) else list(targets))
 
 
-def target_problem(model, lora: dict) -> str | None:
+def target_problem(model, lora: LoraConfig) -> str | None:
     """Why model.lora.target_modules does not fit `model` (a name matching no module), or None. Names match
     as peft matches them: the whole module name or its last dotted parts."""
-    targets = lora["target_modules"]
+    targets = lora.target_modules
     if isinstance(targets, str):
         if targets == "all-linear":
             return None
@@ -53,7 +55,7 @@ def target_problem(model, lora: dict) -> str | None:
             f"layers are {', '.join(linear) or 'none'} (or use all-linear)")
 
 
-def check_targets(policy_path: str, lora: dict, trust_remote_code: bool) -> str | None:
+def check_targets(policy_path: str, lora: LoraConfig, trust_remote_code: bool) -> str | None:
     """target_problem for the model at policy_path, built on the meta device from its config (no weights)."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -63,10 +65,10 @@ def check_targets(policy_path: str, lora: dict, trust_remote_code: bool) -> str 
     return target_problem(model, lora)
 
 
-def apply_lora(base, lora: dict, adapters: str | None = None):
+def apply_lora(base, lora: LoraConfig, adapters: str | None = None):
     """The policy as a PeftModel: new adapters (B = 0, so it starts equal to the base), or trainable ones
     loaded from a checkpoint folder. The base's generation_config.json no longer fills in sampling defaults
-    (the trainer passes every sampling parameter; see Trainer.own_generation_defaults)."""
+    (the trainer passes every sampling parameter; see rollout.own_generation_defaults)."""
     from peft import PeftModel, get_peft_model
     from transformers import GenerationConfig
     problem = target_problem(base, lora)
@@ -81,7 +83,7 @@ def apply_lora(base, lora: dict, adapters: str | None = None):
     return get_peft_model(base, peft_config(lora))
 
 
-def load_policy(load_from: str, base_path: str, lora: dict | None, **kwargs):
+def load_policy(load_from: str, base_path: str, lora: LoraConfig | None, **kwargs):
     """The policy in fp32: the model folder as it is; with model.lora, the base with new adapters, or with a
     LoRA checkpoint's adapters (the base is the folder the checkpoint names)."""
     import torch
@@ -94,16 +96,16 @@ def load_policy(load_from: str, base_path: str, lora: dict | None, **kwargs):
     return apply_lora(base, lora, adapters)
 
 
-def adapter_parameters(model, lora: dict) -> int:
+def adapter_parameters(model, lora: LoraConfig) -> int:
     """Parameters LoRA adds to `model` (r x (in + out) per adapted linear layer); `model` may be on the meta device."""
-    targets = lora["target_modules"]
+    targets = lora.target_modules
     out_head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     total = 0
     for name, m in model.named_modules():
         if type(m).__name__ != "Linear" or m is out_head:
             continue
         if targets == "all-linear" or any(name == t or name.endswith("." + t) for t in ([targets] if isinstance(targets, str) else targets)):
-            total += lora["rank"] * (m.in_features + m.out_features)
+            total += lora.rank * (m.in_features + m.out_features)
     return total
 
 

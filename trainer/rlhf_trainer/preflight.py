@@ -12,13 +12,14 @@ from pathlib import Path
 
 from .config import ConfigError, Problems, locator
 from .data import PromptRows, check_prompt_files, prompt_text
+from .runconfig import ModelConfig, RunConfig
 
 POSITION_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx")
 
 
 def preflight(cfg: dict, found: list | None = None) -> dict[str, PromptRows]:
     """The prompt rows; ConfigError with every problem: `found` (load_config's, when it collected them) and these."""
-    fail = locator(cfg)
+    fail, rc = locator(cfg), RunConfig.from_dict(cfg)  # the schema holds by now: only semantic problems are found
     p = Problems("", {}, found)
 
     def attempt(path: tuple, check):
@@ -28,44 +29,44 @@ def preflight(cfg: dict, found: list | None = None) -> dict[str, PromptRows]:
             p.add(path, e)
             return None
 
-    rows = None if p.has("data") else attempt(("data",), lambda: check_prompt_files(cfg, fail))
-    for i, _ in enumerate(cfg["reward"]["sources"]):
+    rows = None if p.has("data") else attempt(("data",), lambda: check_prompt_files(rc, fail))
+    for i, source in enumerate(rc.reward.sources):
         if not p.has("reward", "sources", i):
-            attempt(("reward", "sources", i), lambda i=i: check_reward_function(cfg, i, fail))
-            if "reward_model" in cfg["reward"]["sources"][i]:
-                attempt(("reward", "sources", i), lambda i=i: check_reward_model(cfg, i, fail))
+            attempt(("reward", "sources", i), lambda i=i: check_reward_function(rc, i, fail))
+            if source.reward_model is not None:
+                attempt(("reward", "sources", i), lambda i=i: check_reward_model(rc, i, fail))
     if not p.has("reward", "rules"):
-        attempt(("reward", "rules"), lambda: check_rules(cfg, fail))
+        attempt(("reward", "rules"), lambda: check_rules(rc, cfg.get("_base_dir"), fail))
     if rows is not None and not p.has("model"):
-        attempt(("model", "policy"), lambda: check_model_limits(cfg, rows, fail))
-    if cfg["model"]["lora"] and not p.has("model") and Path(cfg["model"]["policy"]).exists():
-        attempt(("model", "lora"), lambda: check_lora_targets(cfg, fail))
+        attempt(("model", "policy"), lambda: check_model_limits(rc, rows, fail))
+    if rc.model.lora and not p.has("model") and Path(rc.model.policy).exists():
+        attempt(("model", "lora"), lambda: check_lora_targets(rc, fail))
     p.raise_any()
     return rows
 
 
-def check_lora_targets(cfg: dict, fail):
+def check_lora_targets(rc: RunConfig, fail):
     from .lora import check_targets
-    problem = check_targets(cfg["model"]["policy"], cfg["model"]["lora"], cfg["model"]["trust_remote_code"])
+    problem = check_targets(rc.model.policy, rc.model.lora, rc.model.trust_remote_code)
     if problem:
         raise fail(("model", "lora", "target_modules"), problem)
 
 
-def check_reward_model(cfg: dict, i: int, fail):
+def check_reward_model(rc: RunConfig, i: int, fail):
     """A reward_model source: a sequence-classification model with one label (its config.json, no weights)."""
     from .reward_model import reward_model_problem
-    problem = reward_model_problem(cfg["reward"]["sources"][i]["reward_model"], cfg["model"]["trust_remote_code"])
+    problem = reward_model_problem(rc.reward.sources[i].reward_model, rc.model.trust_remote_code)
     if problem:
         raise fail(("reward", "sources", i, "reward_model"), problem)
 
 
-def check_reward_function(cfg: dict, i: int, fail):
+def check_reward_function(rc: RunConfig, i: int, fail):
     """Reward source i's file.py:fn must parse and define fn at top level (read, not run: importing may
     load a model)."""
-    s = cfg["reward"]["sources"][i]
-    if "function" not in s:
+    function = rc.reward.sources[i].function
+    if function is None:
         return
-    file, fn = s["function"].rsplit(":", 1)
+    file, fn = function.rsplit(":", 1)
     field = ("reward", "sources", i, "function")
     try:
         tree = ast.parse(Path(file).read_text(), filename=file)
@@ -85,14 +86,14 @@ def check_reward_function(cfg: dict, i: int, fail):
         raise fail(field, f"{file} defines no function '{fn}' (top-level names: {defined}); fix the name after ':'")
 
 
-def check_rules(cfg: dict, fail):
+def check_rules(rc: RunConfig, base_dir: str | None, fail):
     """Has the rule engine compile reward.rules (regexes, module files, TypeScript) exactly as training will."""
-    rules = cfg["reward"]["rules"]
+    rules = rc.reward.rules
     if not rules:
         return
     from .rewards import rule_worker
     try:
-        rule_worker(cfg).close()
+        rule_worker(rc.reward, base_dir).close()
     except Exception as e:
         msg = str(e).removeprefix("reward worker rules failed to start: ")
         m = re.search(r"reward\.rules\[(\d+)\]", msg)
@@ -106,11 +107,10 @@ def check_rules(cfg: dict, fail):
         raise fail(field, f"{msg}; fix the rule") from None
 
 
-def model_positions(cfg: dict):
+def model_positions(mcfg: ModelConfig):
     """(positions, where the number comes from) from the model's config.json, or None; no weights load."""
     from transformers import AutoConfig
-    mcfg = cfg["model"]
-    conf = AutoConfig.from_pretrained(mcfg["policy"], trust_remote_code=mcfg["trust_remote_code"], local_files_only=True)
+    conf = AutoConfig.from_pretrained(mcfg.policy, trust_remote_code=mcfg.trust_remote_code, local_files_only=True)
     conf = conf.get_text_config() if hasattr(conf, "get_text_config") else conf
     for key in POSITION_KEYS:
         value = getattr(conf, key, None)
@@ -133,33 +133,33 @@ def prompt_token_lengths(texts: list[str], tokenizer) -> list[int]:
     return [len(ids) for ids in tokenizer(texts)["input_ids"]]
 
 
-def longest_prompt(cfg: dict, rows: dict[str, PromptRows], tok) -> tuple[int, int]:
+def longest_prompt(rc: RunConfig, rows: dict[str, PromptRows], tok) -> tuple[int, int]:
     """(tokens the longest prompt takes in a rollout, after data.max_prompt_tokens; its tokens before that)."""
-    longest = max(prompt_token_lengths([prompt_text(r, cfg["data"], tok) for pr in rows.values() for _, r in pr.rows], tok))
-    return min(longest, cfg["data"]["max_prompt_tokens"]), longest
+    longest = max(prompt_token_lengths([prompt_text(r, rc.data, tok) for pr in rows.values() for _, r in pr.rows], tok))
+    return min(longest, rc.data.max_prompt_tokens), longest
 
 
-def check_model_limits(cfg: dict, rows: dict[str, PromptRows], fail):
+def check_model_limits(rc: RunConfig, rows: dict[str, PromptRows], fail):
     """Prompt (after data.max_prompt_tokens) + rollout.max_new_tokens must fit the model's positions."""
-    mcfg = cfg["model"]
-    if not Path(mcfg["policy"]).exists() and mcfg["create_if_missing"]:
+    mcfg = rc.model
+    if not Path(mcfg.policy).exists() and mcfg.create_if_missing:
         return  # the embedded model is built at start; its positions fit its own example
     try:
-        found = model_positions(cfg)
-        tok = load_tokenizer(mcfg["policy"], mcfg["trust_remote_code"])
+        found = model_positions(mcfg)
+        tok = load_tokenizer(mcfg.policy, mcfg.trust_remote_code)
     except Exception as e:
-        raise fail(("model", "policy"), f"cannot read the model's config.json and tokenizer from {mcfg['policy']} "
+        raise fail(("model", "policy"), f"cannot read the model's config.json and tokenizer from {mcfg.policy} "
                                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
                                         "point it at a save_pretrained folder") from None
     if tok.pad_token_id is None:  # load_tokenizer pads with eos when there is no pad token: neither is there
-        raise fail(("model", "policy"), f"the tokenizer in {mcfg['policy']} has neither a pad token nor an eos token; "
+        raise fail(("model", "policy"), f"the tokenizer in {mcfg.policy} has neither a pad token nor an eos token; "
                                         "rollouts pad batches and stop at eos: set eos_token (and pad_token) in its "
                                         "tokenizer_config.json")
     if found is None:
         return
     positions, key = found
-    prompt, longest = longest_prompt(cfg, rows, tok)
-    new = cfg["rollout"]["max_new_tokens"]
+    prompt, longest = longest_prompt(rc, rows, tok)
+    new = rc.rollout.max_new_tokens
     if prompt + new > positions:
         raise fail(("rollout", "max_new_tokens"),
                    f"the longest prompt has {prompt} tokens" + (" (after data.max_prompt_tokens)" if longest > prompt else "")

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .runconfig import RewardConfig
+
 
 @dataclass
 class RewardItem:
@@ -247,11 +249,10 @@ def rule_engine_command() -> tuple[str, str]:
     return node, worker
 
 
-def rule_worker(cfg: dict) -> WorkerSource:
+def rule_worker(reward: RewardConfig, base_dir: str | None) -> WorkerSource:
     """The rule engine with reward.rules compiled (its init fails on a bad regex or module)."""
-    rcfg = cfg["reward"]
-    options = {"rules": rcfg["rules"], "base_dir": cfg.get("_base_dir"), "time_budget_ms": rcfg["rule_time_budget_ms"]}
-    return WorkerSource("rules", list(rule_engine_command()), options, float(rcfg["timeout_s"]), cwd=cfg.get("_base_dir"))
+    options = {"rules": list(reward.rules), "base_dir": base_dir, "time_budget_ms": reward.rule_time_budget_ms}
+    return WorkerSource("rules", list(rule_engine_command()), options, float(reward.timeout_s), cwd=base_dir)
 
 
 @dataclass
@@ -262,30 +263,37 @@ class Scored:
     extra: dict[str, list[float]]
 
 
+def merge_scored(parts: list[Scored]) -> Scored:
+    """The ranks' reward results as one, in rank order (an extra a rank lacks counts as NaN there)."""
+    keys = {k for p in parts for k in p.extra}
+    return Scored(total=[x for p in parts for x in p.total], per_source=[x for p in parts for x in p.per_source],
+                  errors=[x for p in parts for x in p.errors],
+                  extra={k: [x for p in parts for x in p.extra.get(k, [float("nan")] * len(p.total))] for k in keys})
+
+
 class RewardHub:
-    def __init__(self, cfg: dict, device=None):
-        """`device`: where reward-model sources run (the training device; default CPU)."""
-        rcfg = cfg["reward"]
-        self.fallback = float(rcfg["fallback"])
+    def __init__(self, reward: RewardConfig, base_dir: str | None = None, trust_remote_code: bool = False, device=None):
+        """reward: the config's reward section; base_dir: where the config's relative paths start (the worker
+        sources' and the rule engine's working folder); device: where reward-model sources run (the training
+        device; default CPU); trust_remote_code: model.trust_remote_code, for reward-model sources."""
+        self.fallback = float(reward.fallback)
         self.sources: list[tuple[Any, float]] = []
-        timeout = float(rcfg["timeout_s"])
-        for s in rcfg["sources"]:
-            if "function" in s:
-                src = FunctionSource(s["name"], s["function"])
-            elif "reward_model" in s:
+        timeout = float(reward.timeout_s)
+        for s in reward.sources:
+            if s.function is not None:
+                src = FunctionSource(s.name, s.function)
+            elif s.reward_model is not None:
                 import torch
                 from .reward_model import RewardModelSource
-                src = RewardModelSource(s["name"], s["reward_model"], device or torch.device("cpu"),
-                                        s.get("batch_size") or 16, bool(s.get("normalize")),
-                                        cfg["model"]["trust_remote_code"])
-            elif "worker" in s:
-                src = WorkerSource(s["name"], s["worker"]["command"], dict(s["worker"].get("options", {})), timeout,
-                                   cwd=cfg.get("_base_dir"))
+                src = RewardModelSource(s.name, s.reward_model, device or torch.device("cpu"),
+                                        s.batch_size or 16, bool(s.normalize), trust_remote_code)
+            elif s.worker is not None:
+                src = WorkerSource(s.name, list(s.worker.command), dict(s.worker.options or {}), timeout, cwd=base_dir)
             else:
-                src = HttpSource(s["name"], s["http"]["url"], s["http"].get("token_env"), s["http"]["retries"], timeout)
-            self.sources.append((src, float(s.get("weight", 1.0))))
-        if rcfg.get("rules"):
-            self.sources.append((rule_worker(cfg), 1.0))
+                src = HttpSource(s.name, s.http.url, s.http.token_env, s.http.retries, timeout)
+            self.sources.append((src, float(s.weight)))
+        if reward.rules:
+            self.sources.append((rule_worker(reward, base_dir), 1.0))
 
     def score(self, items: list[RewardItem], on_source=None) -> Scored:
         """Every source on every item; `on_source(name, k, count)` before source k is called (progress)."""

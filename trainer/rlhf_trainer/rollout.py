@@ -346,3 +346,57 @@ def make_engine(engine: str, policy, tokenizer, device: torch.device, settings: 
     if name == "static":
         return StaticEngine(policy, tokenizer, device, settings, sharded=sharded)
     return {"hf": HFEngine, "paged": PagedEngine}[name](policy, tokenizer, device, settings)
+
+
+# ---- around the engines: the step's prompts, the sampling settings, samples as text ----------------------
+
+def settings_for(rc, autocast: str | bool) -> Settings:
+    """The rollout settings of a RunConfig."""
+    roll = rc.rollout
+    return Settings(max_new_tokens=roll.max_new_tokens, temperature=roll.temperature, top_p=roll.top_p,
+                    top_k=roll.top_k, max_prompt_tokens=rc.data.max_prompt_tokens, autocast=autocast)
+
+
+def batch_prompts(prompts: list, step: int, seed: int, batch_size: int) -> list:
+    """Prompts of global step `step` (1-based): a seeded permutation per episode, no state needed."""
+    episode, pos = divmod(step - 1, len(prompts) // batch_size)
+    g = torch.Generator().manual_seed(seed * 1000 + episode)
+    perm = torch.randperm(len(prompts), generator=g)
+    return [prompts[i] for i in perm[pos * batch_size:(pos + 1) * batch_size].tolist()]
+
+
+def decode(tokenizer, full, attn, P: int, mask=None) -> tuple[list[str], list[str], list[str]]:
+    """(prompts, responses, queries = prompt + response with special tokens) of a rollout's sequences."""
+    rows, keep = full.cpu().tolist(), attn.bool().cpu().tolist()
+    p_ids = [[t for t, k in zip(r[:P], m[:P]) if k] for r, m in zip(rows, keep)]
+    r_ids = [[t for t, k in zip(r[P:], m[P:]) if k] for r, m in zip(rows, keep)]
+    prompts = tokenizer.batch_decode(p_ids, skip_special_tokens=True)
+    responses = tokenizer.batch_decode(r_ids, skip_special_tokens=True)
+    queries = tokenizer.batch_decode([p + r for p, r in zip(p_ids, r_ids)], skip_special_tokens=False)
+    return prompts, responses, queries
+
+
+def generation_config(roll, tokenizer, greedy: bool = False):
+    """transformers' GenerationConfig of rollout config `roll`: every sampling parameter from the config; what
+    is not in it is off, so the samples come from softmax(logits / temperature), the distribution pi_old and
+    the loss are computed from."""
+    from transformers import GenerationConfig
+    sampling = {} if greedy else {"temperature": roll.temperature, "top_p": roll.top_p,
+                                  "top_k": roll.top_k or 0}  # 0 = off; None would become 50
+    return GenerationConfig(do_sample=not greedy, max_new_tokens=roll.max_new_tokens,
+                            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **sampling)
+
+
+def logits_processors(policy, gen) -> list[str]:
+    """Names of the logits processors and warpers generate() applies with GenerationConfig `gen`."""
+    with own_generation_defaults(policy):
+        prepared, _ = policy._prepare_generation_config(gen)
+        return [type(p).__name__ for p in policy._get_logits_processor(prepared, input_ids_seq_length=1)]
+
+
+def sampling_parameters(rc) -> dict:
+    """Everything that decides the rollout distribution, for run_started."""
+    roll = rc.rollout
+    return {"do_sample": True, "temperature": roll.temperature, "top_p": roll.top_p, "top_k": roll.top_k or 0,
+            "max_new_tokens": roll.max_new_tokens, "max_prompt_tokens": rc.data.max_prompt_tokens,
+            "prompt_truncation": "left", "other_logits_processors": "none (the model's generation_config.json is not used)"}

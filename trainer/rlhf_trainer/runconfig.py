@@ -197,6 +197,69 @@ class RunConfig:
         return _build(cls, {k: v for k, v in cfg.items() if not k.startswith("_")})
 
 
+# ---- a reward-model run (kind: reward_model, schemas/reward-model-config.schema.json) ----------------
+
+@dataclass(frozen=True)
+class RMModelConfig:
+    base: str
+    create_if_missing: str | None
+    trust_remote_code: bool
+    gradient_checkpointing: bool
+
+
+@dataclass(frozen=True)
+class RMDataConfig:
+    train: str
+    eval: str | None
+    eval_share: float
+    prompt_key: str
+    chosen_key: str
+    rejected_key: str
+    margin_key: str
+    max_length: int
+    max_samples: int
+
+
+@dataclass(frozen=True)
+class RMTrainConfig:
+    batch_size: int
+    micro_batch_size: int
+    epochs: int
+    max_steps: int | None
+    lr: float
+    warmup_ratio: float
+    min_lr_ratio: float
+    weight_decay: float
+    adam_betas: tuple[float, ...]
+    max_grad_norm: float
+    margin: float
+    strategy: str
+
+
+@dataclass(frozen=True)
+class RMEvalConfig:
+    every_steps: int
+
+
+@dataclass(frozen=True)
+class RewardModelRunConfig:
+    kind: str
+    name: str
+    seed: int
+    device: str
+    output: str | None
+    model: RMModelConfig
+    data: RMDataConfig
+    train: RMTrainConfig
+    eval: RMEvalConfig
+    checkpoint: CheckpointConfig
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> RewardModelRunConfig:
+        """From a resolved reward-model config dict (train_rm.load_rm_config's)."""
+        return _build(cls, {k: v for k, v in cfg.items() if not k.startswith("_")})
+
+
 def field_types(cls) -> dict[str, object]:
     return typing.get_type_hints(cls)
 

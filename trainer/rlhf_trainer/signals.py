@@ -67,6 +67,19 @@ class StepNumbers:
     truncated: tuple[int, ...] = ()  # sample indices, for the alert's link to the sample browser
     zero_variance: tuple[int, ...] = ()
 
+    @classmethod
+    def of(cls, values: dict, extra: dict, has_kl: bool) -> StepNumbers:
+        """A step's metrics (`values`), its sample indices and non-finite gradient count (`extra`); `has_kl`:
+        the run has a reference model (else its KL is not watched)."""
+        def num(key):  # a metric the step has (None where it has not), NaN kept: nonfinite looks for it
+            v = values.get(key)
+            return None if v is None else float(v)
+        return cls(reward=values["reward_mean"], length=values["response_length_mean"],
+                   truncated_share=num("truncated_rate"), zero_variance_share=num("zero_std_group_frac"),
+                   loss=num("policy_loss"), grad_norm=num("grad_norm"), nonfinite_grads=extra.get("nonfinite_grads", 0),
+                   entropy=num("entropy"), kl=num("kl") if has_kl else None,
+                   truncated=tuple(extra.get("truncated", ())), zero_variance=tuple(extra.get("zero_variance", ())))
+
 
 class SignalWatch:
     def __init__(self, t: SignalsConfig, grouped: bool = True):

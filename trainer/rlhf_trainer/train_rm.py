@@ -34,6 +34,7 @@ from .control import Control
 from .data import jsonl_objects
 from .distributed import Dist
 from .reward_model import load_reward_model, sequence_text
+from .runconfig import RewardModelRunConfig, RMDataConfig
 from .runfolder import RunFolder
 
 SCHEMA = "reward-model-config.schema.json"
@@ -90,9 +91,9 @@ def _is_text(v) -> bool:
         isinstance(m, dict) and isinstance(m.get("content"), str) for m in v))
 
 
-def read_pairs(path: str, data: dict, limit: int | None = None) -> tuple[list[Pair], str]:
+def read_pairs(path: str, data: RMDataConfig, limit: int | None = None) -> tuple[list[Pair], str]:
     """(pairs, digest) of a preference file; ConfigError naming file:line and the field at the first bad line."""
-    pk, ck, rk, mk = data["prompt_key"], data["chosen_key"], data["rejected_key"], data["margin_key"]
+    pk, ck, rk, mk = data.prompt_key, data.chosen_key, data.rejected_key, data.margin_key
     pairs: list[Pair] = []
     h = hashlib.sha256()
     for lineno, row in jsonl_objects(path, f"{{\"{pk}\": ..., \"{ck}\": ..., \"{rk}\": ...}}"):
@@ -120,30 +121,30 @@ def read_pairs(path: str, data: dict, limit: int | None = None) -> tuple[list[Pa
     return pairs, h.hexdigest()
 
 
-def split_pairs(cfg: dict, pairs: list[Pair]) -> tuple[list[Pair], list[Pair]]:
+def split_pairs(rm: RewardModelRunConfig, pairs: list[Pair]) -> tuple[list[Pair], list[Pair]]:
     """(train, eval): data.eval's pairs, or a seeded data.eval_share of data.train held out."""
-    data = cfg["data"]
-    if data["eval"]:
-        return pairs, read_pairs(data["eval"], data)[0]
-    n_eval = int(len(pairs) * data["eval_share"])
-    order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(cfg["seed"])).tolist()
+    data = rm.data
+    if data.eval:
+        return pairs, read_pairs(data.eval, data)[0]
+    n_eval = int(len(pairs) * data.eval_share)
+    order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(rm.seed)).tolist()
     return [pairs[i] for i in order[n_eval:]], [pairs[i] for i in order[:n_eval]]
 
 
 def preflight_rm(cfg: dict) -> dict:
     """Every check before weights load: the pairs (file:line: field), pairs left to train on, and a
     sequence-classification base with one label. Returns {"train", "eval", "digest"}."""
-    fail = locator(cfg)
-    data = cfg["data"]
-    pairs, digest = read_pairs(data["train"], data, data["max_samples"])
-    train_pairs, eval_pairs = split_pairs(cfg, pairs)
+    fail, rm = locator(cfg), RewardModelRunConfig.from_dict(cfg)
+    data = rm.data
+    pairs, digest = read_pairs(data.train, data, data.max_samples)
+    train_pairs, eval_pairs = split_pairs(rm, pairs)
     if not train_pairs:
-        raise fail(("data", "eval_share"), f"data.eval_share {data['eval_share']} holds out all {len(pairs)} pairs; "
+        raise fail(("data", "eval_share"), f"data.eval_share {data.eval_share} holds out all {len(pairs)} pairs; "
                                            "lower it, or give held-out pairs in data.eval")
-    base = Path(cfg["model"]["base"])
+    base = Path(rm.model.base)
     if (base / "config.json").is_file():
         from transformers import AutoConfig
-        conf = AutoConfig.from_pretrained(base, trust_remote_code=cfg["model"]["trust_remote_code"])
+        conf = AutoConfig.from_pretrained(base, trust_remote_code=rm.model.trust_remote_code)
         if any(a.endswith("ForSequenceClassification") for a in conf.architectures or []) and conf.num_labels != 1:
             raise fail(("model", "base"), f"{base} is a sequence-classification model with {conf.num_labels} labels; "
                                           "a reward model has one: start from its causal LM, or from a one-label checkpoint")
@@ -161,6 +162,7 @@ class RewardModelTrainer:
     def __init__(self, cfg: dict, run: RunFolder, resume: str | None = None, control: Control | None = None,
                  rows: dict | None = None):
         self.cfg, self.run, self.control = cfg, run, control or Control()
+        self.rm = RewardModelRunConfig.from_dict(cfg)  # typed view; the dict is what the run folder records
         self.rows = rows or preflight_rm(cfg)
         self.resume = Path(resume) if resume else None
         self.dist = Dist.from_env()
@@ -176,43 +178,43 @@ class RewardModelTrainer:
     def setup(self):
         from transformers.utils import logging as hf_logging
 
-        from .trainer import LR_SCHEDULE, make_scheduler, pick_device
+        from .models import LR_SCHEDULE, make_scheduler, pick_device
         hf_logging.disable_progress_bar()  # trainer.log gets our lines, not tqdm's
-        cfg, run, tr = self.cfg, self.run, self.cfg["train"]
-        random.seed(cfg["seed"])
-        np.random.seed(cfg["seed"])
-        torch.manual_seed(cfg["seed"])
-        self.device = self.dist.device(pick_device(cfg))
+        rm, run, tr = self.rm, self.run, self.rm.train
+        random.seed(rm.seed)
+        np.random.seed(rm.seed)
+        torch.manual_seed(rm.seed)
+        self.device = self.dist.device(pick_device(rm.device))
         self.dist.init(self.device)
         self.autocast = "cuda" if self.device.type == "cuda" else False  # bf16 autocast on CUDA (update.mixed_precision)
-        mcfg = cfg["model"]
-        if mcfg["create_if_missing"] and not Path(mcfg["base"]).exists() and self.dist.is_main:
+        mcfg = rm.model
+        if mcfg.create_if_missing and not Path(mcfg.base).exists() and self.dist.is_main:
             from .bootstrap import create_model
-            self.log(f"building the embedded model at {mcfg['base']}")
-            create_model(mcfg["create_if_missing"], mcfg["base"], on_progress=lambda s, n, loss: run.progress(
+            self.log(f"building the embedded model at {mcfg.base}")
+            create_model(mcfg.create_if_missing, mcfg.base, on_progress=lambda s, n, loss: run.progress(
                 "prepare", s, n, message=f"warm start loss {loss:.3f}"))
         self.dist.barrier()
         state = load_state(self.resume) if self.resume else None
-        load_from = str(self.resume) if self.resume else mcfg["base"]
+        load_from = str(self.resume) if self.resume else mcfg.base
         run.progress("load", 0, 1, message=f"loading {load_from}")
-        self.model, self.tokenizer = load_reward_model(load_from, self.device, torch.float32, mcfg["trust_remote_code"])
-        if mcfg["gradient_checkpointing"] and self.device.type == "cuda":
+        self.model, self.tokenizer = load_reward_model(load_from, self.device, torch.float32, mcfg.trust_remote_code)
+        if mcfg.gradient_checkpointing and self.device.type == "cuda":
             self.model.gradient_checkpointing_enable()
         self.train_pairs, self.eval_pairs = self.rows["train"], self.rows["eval"]
         # a handful of pairs labelled in the sample browser train as one batch rather than not at all
-        self.batch_size = min(tr["batch_size"], len(self.train_pairs))
-        if self.batch_size < tr["batch_size"]:
-            self.log(f"{len(self.train_pairs)} training pairs are fewer than train.batch_size {tr['batch_size']}: "
+        self.batch_size = min(tr.batch_size, len(self.train_pairs))
+        if self.batch_size < tr.batch_size:
+            self.log(f"{len(self.train_pairs)} training pairs are fewer than train.batch_size {tr.batch_size}: "
                      f"each step trains on all {self.batch_size}", "warning")
         self.dist.check_divisible("train.batch_size", self.batch_size)
         self.steps_per_epoch = len(self.train_pairs) // self.batch_size
-        self.total_steps = self.steps_per_epoch * tr["epochs"]
-        if tr["max_steps"]:
-            self.total_steps = min(self.total_steps, tr["max_steps"])
+        self.total_steps = self.steps_per_epoch * tr.epochs
+        if tr.max_steps:
+            self.total_steps = min(self.total_steps, tr.max_steps)
         self.train_model = self.dist.wrap(self.model, "ddp")
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=tr["lr"], betas=tuple(tr["adam_betas"]),
-                                           eps=1e-8, weight_decay=tr["weight_decay"])
-        self.scheduler = make_scheduler(self.optimizer, self.total_steps, tr["warmup_ratio"], tr["min_lr_ratio"])
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=tr.lr, betas=tuple(tr.adam_betas),
+                                           eps=1e-8, weight_decay=tr.weight_decay)
+        self.scheduler = make_scheduler(self.optimizer, self.total_steps, tr.warmup_ratio, tr.min_lr_ratio)
         self.lr_schedule = LR_SCHEDULE
         self.pairs_seen = 0
         if state is not None:
@@ -223,7 +225,7 @@ class RewardModelTrainer:
     # ---- data order: a seeded permutation per epoch, a pure function of (seed, step) -------------
     def batch(self, step: int) -> list[Pair]:
         epoch, pos = divmod(step - 1, self.steps_per_epoch)
-        perm = torch.randperm(len(self.train_pairs), generator=torch.Generator().manual_seed(self.cfg["seed"] * 1000 + epoch))
+        perm = torch.randperm(len(self.train_pairs), generator=torch.Generator().manual_seed(self.rm.seed * 1000 + epoch))
         b = self.batch_size
         return [self.train_pairs[i] for i in perm[pos * b:(pos + 1) * b].tolist()]
 
@@ -236,18 +238,18 @@ class RewardModelTrainer:
         """Chosen and rejected scores of `pairs` in one forward (the two halves of one batch)."""
         from .reward_model import score_texts
         chosen, rejected = self.texts(pairs)
-        s = score_texts(model, self.tokenizer, chosen + rejected, self.cfg["data"]["max_length"], self.autocast)
+        s = score_texts(model, self.tokenizer, chosen + rejected, self.rm.data.max_length, self.autocast)
         return s[:len(pairs)], s[len(pairs):]
 
     def train_step(self, step: int) -> dict:
-        from .trainer import peak_memory_mb
-        tr = self.cfg["train"]
+        from .models import peak_memory_mb
+        tr = self.rm.train
         t0 = time.time()
         pairs = self.batch(step)
         world, rank = self.dist.world_size, self.dist.rank
         local = len(pairs) // world
         mine = pairs[rank * local:(rank + 1) * local]
-        micro = min(tr["micro_batch_size"], local)
+        micro = min(tr.micro_batch_size, local)
         chunks = [mine[i:i + micro] for i in range(0, local, micro)]
         # [loss sum, correct, margin sum, chosen sum, rejected sum, pairs]
         acc = torch.zeros(6, dtype=torch.float64, device=self.device)
@@ -256,13 +258,13 @@ class RewardModelTrainer:
         for k, chunk in enumerate(chunks):
             with self.dist.accumulating(self.train_model, sync=k == len(chunks) - 1):
                 rc, rr = self.scores(self.train_model, chunk)
-                margin = torch.tensor([tr["margin"] + p.margin for p in chunk], device=self.device)
+                margin = torch.tensor([tr.margin + p.margin for p in chunk], device=self.device)
                 loss = bradley_terry_loss(rc, rr, margin)
                 (loss.sum() / local).backward()  # the step's mean over this rank's pairs; DDP averages the ranks
             with torch.no_grad():
                 acc += torch.stack([loss.sum(), (rc > rr).sum(), (rc - rr).sum(), rc.sum(), rr.sum(),
                                     torch.tensor(float(len(chunk)), device=self.device)]).double()
-        grad_norm = self.dist.clip_grad_norm(self.model.parameters(), tr["max_grad_norm"])
+        grad_norm = self.dist.clip_grad_norm(self.model.parameters(), tr.max_grad_norm)
         self.optimizer.step()
         self.scheduler.step()
         self.model.eval()
@@ -279,7 +281,7 @@ class RewardModelTrainer:
         """Held-out accuracy, margin and loss on rank 0 (the others wait at the next collective)."""
         if not self.eval_pairs or not self.dist.is_main:
             return {}
-        mb = self.cfg["train"]["micro_batch_size"]
+        mb = self.rm.train.micro_batch_size
         rc, rr = [], []
         self.run.progress("eval", 0, len(self.eval_pairs), step=step)
         for s in range(0, len(self.eval_pairs), mb):
@@ -311,7 +313,7 @@ class RewardModelTrainer:
             if reason == "requested":
                 (tmp / KEEP).write_text("saved on request: never pruned\n")
             final = run.commit_checkpoint(tmp, self.step)
-            run.prune_checkpoints(self.cfg["checkpoint"]["keep_last"])
+            run.prune_checkpoints(self.rm.checkpoint.keep_last)
             run.emit("checkpoint", step=self.step, path=str(final), reason=reason)
             run.set_status(last_checkpoint=str(final))
             run.progress("checkpoint", 1, 1, step=self.step)
@@ -329,8 +331,8 @@ class RewardModelTrainer:
             self.model.save_pretrained(tmp, safe_serialization=True)
             self.tokenizer.save_pretrained(tmp)
             commit(tmp, out)
-            if self.cfg["output"]:  # the config's fixed place for it (a policy config's reward source points there)
-                copy = Path(self.cfg["output"])
+            if self.rm.output:  # the config's fixed place for it (a policy config's reward source points there)
+                copy = Path(self.rm.output)
                 staged = copy.with_name(f".{copy.name}.tmp-{os.getpid()}")
                 shutil.rmtree(staged, ignore_errors=True)
                 shutil.copytree(out, staged)
@@ -341,8 +343,8 @@ class RewardModelTrainer:
         return out
 
     def fit(self) -> str:
-        run, every_eval = self.run, self.cfg["eval"]["every_steps"]
-        every = self.cfg["checkpoint"]["every_steps"]
+        run, every_eval = self.run, self.rm.eval.every_steps
+        every = self.rm.checkpoint.every_steps
         run.set_status(state="running", step=self.step, total_steps=self.total_steps)
         if self.step == 0:
             self.evaluate(0)
@@ -391,7 +393,8 @@ def check_rm_resume(cfg: dict, ckpt: Path, digest: str) -> list[str]:
     if old.get("prompts_digest") not in (None, digest):
         raise fail(("data", "train"), "the preference pairs differ from the checkpoint's run: the pair order cannot "
                                       "continue; resume with the same data.train, or start a new run")
-    if old["config"].get("seed") != cfg["seed"]:
-        raise fail(("seed",), f"seed {cfg['seed']} differs from the checkpoint's run ({old['config'].get('seed')}): "
+    seed = RewardModelRunConfig.from_dict(cfg).seed
+    if old["config"].get("seed") != seed:
+        raise fail(("seed",), f"seed {seed} differs from the checkpoint's run ({old['config'].get('seed')}): "
                               "the pair order cannot continue; set it back")
     return []

@@ -159,13 +159,12 @@ def token_budget(t, prompt_width: int, longest: int) -> int:
     return tokens if tokens else t.rc.train.micro_batch_size * (prompt_width + max(longest, 1))
 
 
-def describe_micro_batches(cfg: dict) -> dict:
-    """What run_started records of the update's micro-batches."""
-    tr = cfg["train"]
-    tokens = tr.get("micro_batch_tokens")
-    return {"micro_batch_tokens": tokens, "micro_batch_size": tr["micro_batch_size"],
+def describe_micro_batches(tr) -> dict:
+    """What run_started records of the update's micro-batches (`tr`: the RunConfig's train section)."""
+    tokens = tr.micro_batch_tokens
+    return {"micro_batch_tokens": tokens, "micro_batch_size": tr.micro_batch_size,
             "rule": (f"sorted by length, packed to {tokens} tokens" if tokens else
-                     f"sorted by length, packed to {tr['micro_batch_size']} x the step's longest sequence"),
+                     f"sorted by length, packed to {tr.micro_batch_size} x the step's longest sequence"),
             "logits_chunk_mib": LOGITS_BUDGET // 2**20}
 
 
@@ -200,7 +199,7 @@ def update(t, exp) -> dict:
                 with t.dist.accumulating(t.train_policy, t.train_critic, sync=m == len(plan) - 1):
                     acc += micro_step(t, exp, mb, max(lengths[r] for r in mb), step_tokens, entropy,
                                       first_pass=epoch == 0)
-                t.tick("train", opt_steps, total_opt_steps, None,  # the stall watchdog's progress
+                t.watch.tick("train", opt_steps, total_opt_steps, None,  # the stall watchdog's progress
                        f"micro-batch {m + 1} of {len(plan)} of optimizer step {opt_steps + 1} of {total_opt_steps}")
             gn = t.dist.clip_grad_norm(t.policy.parameters(), tr.max_grad_norm)
             grad_norms.append(gn.detach())
@@ -257,10 +256,10 @@ def micro_step(t, exp, mb: list[int], width: int, step_tokens, entropy: str, fir
     loss = agg(per_tok)
     out[0] = loss.detach()
     ref_lp = exp.base_action_log_probs
-    if algo.kl.mode == "loss" and t.kl_coef > 0 and ref_lp is not None:
+    if algo.kl.mode == "loss" and algo.kl.coef > 0 and ref_lp is not None:
         kl_loss = agg(A.approx_kl(logp, ref_lp[mb][:, :width], algo.kl.estimator, mk))
         out[1] = kl_loss.detach()
-        loss = loss + t.kl_coef * kl_loss
+        loss = loss + algo.kl.coef * kl_loss
     ent_term = agg(ent)
     out[2] = ent_term.detach()
     if algo.entropy_coef:

@@ -2,12 +2,14 @@
 
 Watchdog: the trainer touches it on every bit of progress (a progress event, a decoded token, a reward
 source's answer, a micro-batch); a daemon thread asks signals.StallWatch every second whether the last
-touch is too old, and raises what it says through the trainer's raise_alerts.
+touch is too old, and raises what it says through RunWatch.raise_alerts.
 
 Webhook: signals.notify.webhook_env names an environment variable holding a Slack or Discord incoming-webhook
 URL; each alert is POSTed there as {"text": ..., "content": ...} (Slack reads text, Discord content) from a
 background thread, a few seconds' timeout each. A failing POST is logged once as a warning, without the URL,
 and never stops training.
+
+RunWatch: what the trainer holds of all this (signals.SignalWatch, the Watchdog, the Webhook), one object.
 """
 
 from __future__ import annotations
@@ -139,3 +141,87 @@ class Webhook:
     def close(self, wait_s: float = POST_TIMEOUT_S + 1):
         self._queue.put(None)
         self._thread.join(timeout=wait_s)
+
+
+ROLLOUT_PROGRESS_EVERY_S = 2.0  # a training rollout's progress event (samples finished) at most this often
+
+
+class RunWatch:
+    """A run's watch: signals.py's SignalWatch over each step and eval, the stall Watchdog (rank 0 only) and
+    the alert webhook. Alerts become an alert event each (the dashboard's banner, VS Code's notification), a
+    warning in the log, and a POST to signals.notify's webhook."""
+
+    def __init__(self, rc, run, dist, log: Callable[[str, str], None]):
+        from .algorithms import GROUPED_ESTIMATORS
+        from .signals import SignalWatch
+        sig = rc.signals
+        self.rc, self.run, self.dist, self.log = rc, run, dist, log
+        self.signals = SignalWatch(sig, grouped=rc.algorithm.estimator in GROUPED_ESTIMATORS) if sig.enabled else None
+        # rank 0 only: the stall watchdog's thread (started by start) and the alert webhook (opened by open)
+        self.watchdog = Watchdog(StallWatch(sig), self.raise_alerts) if sig.enabled and sig.stall_factor and dist.is_main else None
+        self.webhook: Webhook | None = None
+        self.extra: dict = {}  # the last step's sample indices and non-finite gradient count
+        self._rollout_emitted = 0.0
+
+    def open(self):
+        """At setup: the webhook, and the run folder's progress events touch the stall watchdog."""
+        if self.signals and self.dist.is_main:
+            self.webhook = Webhook.from_env(self.rc.signals.notify.webhook_env, self.rc.name,
+                                            lambda msg: self.log(msg, "warning"))
+        if self.watchdog:
+            self.run.on_progress = self.watchdog.touch
+
+    def start(self):
+        if self.watchdog:
+            self.watchdog.start()
+
+    def raise_alerts(self, alerts: list[dict]):
+        """Called by the stall watchdog's thread too."""
+        for a in alerts:
+            self.run.emit("alert", **a)  # other ranks' run folder writes go nowhere (runfolder.py)
+            self.log(f"{a['kind']}: {a['message']}", "warning")
+            if self.webhook is not None:
+                self.webhook.post(a)
+
+    def step_done(self, step: int, values: dict, has_kl: bool):
+        """A finished step's metrics (with self.extra, the step's sample indices) to the watchdogs."""
+        from .signals import StepNumbers
+        if self.watchdog:
+            self.watchdog.step_done(step, values["step_s"])
+        if self.signals:
+            self.raise_alerts(self.signals.on_step(step, StepNumbers.of(values, self.extra, has_kl)))
+
+    def eval_done(self, step: int, reward_mean: float):
+        if self.signals:
+            self.raise_alerts(self.signals.on_eval(step, reward_mean))
+
+    def tick(self, phase: str, done: float, total: float, step: int | None = None, message: str | None = None):
+        """Progress the stall watchdog sees, without an event (a reward source called, a micro-batch done)."""
+        if self.watchdog:
+            self.watchdog.touch(phase, done, total, step, message)
+
+    def on_token(self, tokens: int, finished: int | None, batch: int):
+        """The rollout engine decoded `tokens` positions, `finished` of its `batch` samples have ended (None:
+        not counted): progress for the stall watchdog; in a training rollout also a progress event every 2 s."""
+        w = self.watchdog
+        last = w.last if w else None
+        if last is None:
+            return
+        max_new = self.rc.rollout.max_new_tokens
+        who = "rank 0: " if self.dist.enabled else ""
+        if last.phase != "rollout" or finished is None:
+            w.touch(message=f"{who}token {tokens} of {max_new}")
+            return
+        message = f"{who}{finished} of {batch} samples finished, token {tokens} of {max_new}"
+        now = time.monotonic()
+        if now - self._rollout_emitted >= ROLLOUT_PROGRESS_EVERY_S:
+            self._rollout_emitted = now
+            self.run.progress("rollout", finished, batch, step=last.step, message=message)
+        else:
+            w.touch("rollout", finished, batch, last.step, message)
+
+    def close(self):
+        if self.watchdog:
+            self.watchdog.stop()
+        if self.webhook is not None:
+            self.webhook.close()  # the alerts still queued get a few seconds

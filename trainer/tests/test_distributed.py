@@ -61,15 +61,32 @@ CASES = {
 }
 
 
+def case_config(estimator: str, strategy: str) -> dict:
+    return example_config(**{"train.max_steps": 3, "checkpoint.every_steps": 2, "logging.samples_per_step": 6,
+                             "train.strategy": strategy, **CASES[estimator]})
+
+
+@pytest.fixture(scope="module")
+def one_process_run(tmp_path_factory, example_model):
+    """The one-process run of a CASES estimator, made once and compared with both strategies' two-rank runs:
+    with one process train.strategy wraps nothing (Dist.wrap), so it is the same run for ddp and fsdp2."""
+    done = {}
+
+    def get(estimator: str):
+        if estimator not in done:
+            tmp = tmp_path_factory.mktemp(f"one-{estimator}")
+            r = run_trainer(write_config(tmp, case_config(estimator, "ddp")), tmp / "one")
+            assert r.returncode == 0, r.stderr[-3000:]
+            done[estimator] = tmp / "one"
+        return done[estimator]
+    return get
+
+
 @pytest.mark.parametrize("strategy", ["ddp", "fsdp2"])
 @pytest.mark.parametrize("estimator", sorted(CASES))
-def test_two_ranks_train_like_one_and_their_checkpoint_resumes_with_one(tmp_path, example_model, estimator, strategy):
-    cfg = example_config(**{"train.max_steps": 3, "checkpoint.every_steps": 2, "logging.samples_per_step": 6,
-                            "train.strategy": strategy, **CASES[estimator]})
-    config = write_config(tmp_path, cfg)
-    one, two, resumed = tmp_path / "one", tmp_path / "two", tmp_path / "resumed"
-    r = run_trainer(config, one)
-    assert r.returncode == 0, r.stderr[-3000:]
+def test_two_ranks_train_like_one_and_their_checkpoint_resumes_with_one(tmp_path, one_process_run, estimator, strategy):
+    config = write_config(tmp_path, case_config(estimator, strategy))
+    one, two, resumed = one_process_run(estimator), tmp_path / "two", tmp_path / "resumed"
     run_ranks(2, config, two)
 
     a, b = metrics(one), metrics(two)

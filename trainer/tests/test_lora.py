@@ -9,6 +9,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rlhf_trainer.lora import ReferenceView, apply_lora, is_adapter_checkpoint, merged_copy
+from rlhf_trainer.runconfig import LoraConfig
 from rlhf_trainer.runfolder import complete_checkpoints
 from conftest import PY, ROOT, example_config, run_trainer, write_config
 from test_export_hf import greedy
@@ -23,7 +24,7 @@ def tiny_llama(seed=0):
 
 def test_lora_trains_the_adapters_only_and_its_reference_is_the_base_model():
     base_copy = tiny_llama()
-    policy = apply_lora(tiny_llama(), LORA)
+    policy = apply_lora(tiny_llama(), LoraConfig(**LORA))
     before = {n: p.detach().clone() for n, p in policy.named_parameters()}
     trained = [n for n, p in policy.named_parameters() if p.requires_grad]
     assert trained and all("lora_" in n for n in trained), trained

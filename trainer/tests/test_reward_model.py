@@ -9,6 +9,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
 
 from rlhf_trainer.rewards import RewardHub, RewardItem
+from rlhf_trainer.runconfig import RewardConfig, RewardSourceConfig
 from rlhf_trainer.reward_model import RunningMoments, sequence_text
 from conftest import PY, ROOT, example_config, write_config
 
@@ -34,12 +35,11 @@ def tiny_rm(tmp_path_factory):
 
 
 def test_a_reward_model_source_scores_what_transformers_scores(tiny_rm):
-    cfg = {"reward": {"fallback": 0.0, "timeout_s": 60, "rules": [],
-                      "sources": [{"name": "rm", "weight": 1.0, "reward_model": str(tiny_rm), "batch_size": 3}]},
-           "model": {"trust_remote_code": False}}
+    reward = RewardConfig(fallback=0.0, timeout_s=60, rules=(), rule_time_budget_ms=1000, sources=(
+        RewardSourceConfig(name="rm", weight=1.0, reward_model=str(tiny_rm), batch_size=3),))
     items = [RewardItem(prompt=p, response=r) for p, r in
              [("12+7=", "19"), ("3+45=", "48??"), ("1+1=", "2?"), ("40+2=", "42"), ("9+9=", "1")]]
-    hub = RewardHub(cfg)
+    hub = RewardHub(reward)
     try:
         scored = hub.score(items)
     finally:

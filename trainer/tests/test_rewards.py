@@ -43,7 +43,9 @@ def hub(tmp_path, source, fallback=-1.0, timeout=5):
     cfg = example_config(**{"reward.fallback": fallback, "reward.timeout_s": timeout})
     cfg["reward"]["sources"] = [source]
     from rlhf_trainer.config import resolve_config
-    return RewardHub(resolve_config(cfg, tmp_path, check_files=False))
+    from rlhf_trainer.runconfig import RunConfig
+    resolved = resolve_config(cfg, tmp_path, check_files=False)
+    return RewardHub(RunConfig.from_dict(resolved).reward, resolved["_base_dir"])
 
 
 def test_function_failing_on_one_sample_gets_fallback_and_error(tmp_path):

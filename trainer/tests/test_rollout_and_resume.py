@@ -4,15 +4,15 @@ changed config applies or refuses each key (never half-applies it)."""
 import json
 import math
 import shutil
-import subprocess
 
 import pytest
 import torch
 
 from rlhf_trainer.config import load_config
+from rlhf_trainer.rollout import generation_config, logits_processors, own_generation_defaults
 from rlhf_trainer.runfolder import RunFolder
 from rlhf_trainer.trainer import Trainer
-from conftest import EXAMPLE, PY, ROOT, example_config, metrics, read_events, run_trainer, write_config
+from conftest import EXAMPLE, example_config, metrics, read_events, run_trainer, validate_here, write_config
 
 
 def _trainer(tmp_path, **overrides) -> Trainer:
@@ -26,7 +26,7 @@ def test_default_rollout_samples_from_the_full_softmax(tmp_path, example_model):
     t = _trainer(tmp_path)
     try:
         # the default config (temperature 1, no top_p/top_k): generate() applies no processor at all
-        assert t.logits_processors() == []
+        assert logits_processors(t.policy, generation_config(t.rc.rollout, t.tokenizer)) == []
         # with a vocabulary wider than transformers' default top-k of 50, nothing is masked out
         from transformers import LlamaConfig, LlamaForCausalLM
         torch.manual_seed(0)
@@ -36,8 +36,9 @@ def test_default_rollout_samples_from_the_full_softmax(tmp_path, example_model):
         wide.generation_config.top_k = 20  # a model's own generation_config.json must not leak into rollouts
         t.policy = wide
         ids = torch.tensor([[1, 5, 6, 7]])
-        with t.own_generation_defaults():
-            out = wide.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=t.generation_config(),
+        with own_generation_defaults(wide):
+            out = wide.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                generation_config=generation_config(t.rc.rollout, t.tokenizer),
                                 output_scores=True, output_logits=True, return_dict_in_generate=True)
         for scores, logits in zip(out.scores, out.logits):
             assert torch.isfinite(scores).all()  # top-k would set all but k logits to -inf
@@ -54,7 +55,7 @@ def test_default_rollout_samples_from_the_full_softmax(tmp_path, example_model):
 def test_only_the_configured_sampling_parameters_apply(tmp_path, example_model, overrides, expected):
     t = _trainer(tmp_path, **overrides)
     try:
-        assert t.logits_processors() == expected
+        assert logits_processors(t.policy, generation_config(t.rc.rollout, t.tokenizer)) == expected
     finally:
         t.close()
 
@@ -92,8 +93,8 @@ def base_run(tmp_path_factory, example_model):
 
 
 def _validate_resume(tmp_path, cfg, ckpt):
-    return subprocess.run([PY, "-m", "rlhf_trainer", "validate", "--config", str(write_config(tmp_path, cfg)),
-                           "--resume", str(ckpt)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    """`validate --resume` in this process (validate_here: no interpreter start per call)."""
+    return validate_here("--config", write_config(tmp_path, cfg), "--resume", ckpt)
 
 
 @pytest.mark.parametrize("key,value,old", [
@@ -165,6 +166,8 @@ def test_checkpoint_from_before_the_transformers_schedule_resumes_on_its_own_sch
     shutil.copytree(ckpt, old)
     state = torch.load(old / "trainer_state.pt", weights_only=True)
     del state["lr_schedule"]
+    assert "kl_coef" not in state  # algorithm.kl.coef is the one value; older versions also stored it here
+    state["kl_coef"] = 0.5  # as they did (never read: the config's kl.coef holds)
     torch.save(state, old / "trainer_state.pt")
     changed = json.loads(json.dumps(cfg))
     changed["train"].update(max_steps=4, warmup_ratio=0.5)  # 4 x 2 optimizer steps: warmup 4, step 4 ends at 8
@@ -173,8 +176,9 @@ def test_checkpoint_from_before_the_transformers_schedule_resumes_on_its_own_sch
     assert r.returncode == 0, r.stderr[-3000:]
     resumed = torch.load(run_dir / "checkpoints" / "step-000004" / "trainer_state.pt", weights_only=True)
     assert resumed["lr_schedule"] == "legacy_cosine"
-    assert resumed["scheduler"]["last_epoch"] == 8
+    assert resumed["scheduler"]["last_epoch"] == 8 and "kl_coef" not in resumed
     assert metrics(run_dir)[4]["lr"] == pytest.approx(2e-4 * 0.1)
+    assert metrics(run_dir)[4]["kl_coef"] == cfg["algorithm"]["kl"]["coef"]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not-utf8", "no-config"])

@@ -29,7 +29,7 @@ def test_mixed_precision_on_cuda():
 
 def test_training_state_round_trips_through_trainer_state_pt(tmp_path):
     from rlhf_trainer.checkpoint import COMPLETE, load_state, restore_training_state, save_state, training_state
-    from rlhf_trainer.trainer import make_scheduler
+    from rlhf_trainer.models import make_scheduler
 
     def build():
         torch.manual_seed(0)
@@ -43,7 +43,7 @@ def test_training_state_round_trips_through_trainer_state_pt(tmp_path):
         opt.step()
         copt.step()
         sched.step()
-    state = training_state(6, 60, 4, 10, opt, sched, "cosine_with_min_lr", critic, copt, kl_coef=0.01)
+    state = training_state(6, 60, 4, 10, opt, sched, "cosine_with_min_lr", critic, copt, reference_path="ref")
     assert (state["episode"], state["data_position"], state["consumed_prompts"]) == (1, 2, 60)
     save_state(state, tmp_path)
     (tmp_path / COMPLETE).write_text("")
@@ -95,6 +95,8 @@ def _schema_types(sub: dict) -> set[str]:
     t = sub.get("type")
     if t is None and "enum" in sub:  # enum-only keys: the types of their values
         return {"null" if v is None else {str: "string", int: "integer"}[type(v)] for v in sub["enum"]}
+    if t is None and "const" in sub:  # a const key (a reward-model config's kind): its value's type
+        return {{str: "string", int: "integer"}[type(sub["const"])]}
     return {t} if isinstance(t, str) else set(t or ())
 
 
@@ -153,6 +155,15 @@ def test_run_config_dataclasses_match_the_schema_both_ways():
     # top-level model and data are required without defaults; everything else has one
     problems: list[str] = []
     _walk("config", {**schema, "required": list(schema["properties"])}, RunConfig, problems)
+    assert problems == []
+
+
+def test_reward_model_run_config_dataclasses_match_the_schema_both_ways():
+    from rlhf_trainer.config import load_schema
+    from rlhf_trainer.runconfig import RewardModelRunConfig
+    schema = load_schema("reward-model-config.schema.json")
+    problems: list[str] = []
+    _walk("config", {**schema, "required": list(schema["properties"])}, RewardModelRunConfig, problems)
     assert problems == []
 
 

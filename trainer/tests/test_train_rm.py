@@ -16,10 +16,12 @@ from safetensors.torch import load_file
 from rlhf_trainer.config import load_schema
 from rlhf_trainer.reward_model import sequence_text
 from rlhf_trainer.runfolder import complete_checkpoints
+from rlhf_trainer.runconfig import RMDataConfig
 from rlhf_trainer.train_rm import bradley_terry_loss, read_pairs
 from conftest import PY, ROOT, read_events, run_trainer
 
-DATA = {"prompt_key": "prompt", "chosen_key": "chosen", "rejected_key": "rejected", "margin_key": "margin"}
+DATA = RMDataConfig(train="", eval=None, eval_share=0.1, prompt_key="prompt", chosen_key="chosen", rejected_key="rejected",
+                    margin_key="margin", max_length=512, max_samples=10**6)
 
 
 def save_tiny_lm(folder):
@@ -85,9 +87,9 @@ def test_train_rm_learns_a_preference_and_its_run_folder_is_a_run(tmp_path):
 
     # the output is what a reward source loads (and transformers: one label)
     from rlhf_trainer.rewards import RewardHub, RewardItem
-    hub = RewardHub({"reward": {"fallback": 0.0, "timeout_s": 60, "rules": [],
-                                "sources": [{"name": "rm", "weight": 1.0, "reward_model": str(out)}]},
-                     "model": {"trust_remote_code": False}})
+    from rlhf_trainer.runconfig import RewardConfig, RewardSourceConfig
+    hub = RewardHub(RewardConfig(fallback=0.0, timeout_s=60, rules=(), rule_time_budget_ms=1000,
+                                 sources=(RewardSourceConfig(name="rm", weight=1.0, reward_model=str(out)),)))
     s = hub.score([RewardItem(prompt="3+4=", response="7?12"), RewardItem(prompt="3+4=", response="7312")]).total
     hub.close()
     assert s[0] > s[1]

@@ -247,8 +247,8 @@ def test_pi_old_is_recomputed_only_when_the_policy_moves_before_the_last_update(
     t = _setup_trainer(tmp_path, **{"rollout.batch_size": 16, "train.batch_size": train_batch,
                                     "train.micro_batch_size": 8})
     forwards, checked = [], []
-    batched, update = t.batched_logprobs, t.update
-    t.batched_logprobs = lambda model, *a, **kw: (forwards.append(model), batched(model, *a, **kw))[1]
+    batched, update = t.experience.logprobs, t.update
+    t.experience.logprobs = lambda model, *a, **kw: (forwards.append(model), batched(model, *a, **kw))[1]
 
     def observed_update(exp):  # before the update changes the policy: recompute pi_old and compare
         again = batched(t.policy, exp.sequences, exp.attention_mask, exp.prompt_length)[0] * exp.action_mask
@@ -270,7 +270,7 @@ def test_pi_old_is_recomputed_only_when_the_policy_moves_before_the_last_update(
 def test_response_logits_only_and_entropy_without_gradient_give_the_full_forwards_numbers(example_model):
     from transformers import AutoModelForCausalLM
     from rlhf_trainer import algorithms as A
-    from rlhf_trainer.trainer import response_logprobs
+    from rlhf_trainer.update import response_logprobs
     model = AutoModelForCausalLM.from_pretrained(example_model)
     torch.manual_seed(0)
     ids = torch.randint(3, 20, (4, 11))
@@ -288,16 +288,16 @@ def test_response_logits_only_and_entropy_without_gradient_give_the_full_forward
 
 
 def test_a_sample_depends_on_its_seed_not_on_the_batch_it_was_generated_in(tmp_path, example_model):
+    from rlhf_trainer.rollout import decode
     t = _setup_trainer(tmp_path, **{"rollout.max_new_tokens": 6})
     try:
         texts = [p.text for p in t.prompts[:6]]
         seeds = list(range(100, 112))
-        g = t.generate(texts, 2, seeds)
-        whole = t.decode(*g[:4])[1]
-        part = t.generate(texts[3:5], 2, seeds[6:10])
-        assert t.decode(*part[:4])[1] == whole[6:10]
-        other = t.generate(texts, 2, [s + 1000 for s in seeds])
-        assert t.decode(*other[:4])[1] != whole  # the seed does choose the sample
+        def responses(out):
+            return decode(t.tokenizer, out.sequences, out.attention_mask, out.prompt_length)[1]
+        whole = responses(t.generate(texts, 2, seeds))
+        assert responses(t.generate(texts[3:5], 2, seeds[6:10])) == whole[6:10]
+        assert responses(t.generate(texts, 2, [s + 1000 for s in seeds])) != whole  # the seed does choose the sample
     finally:
         t.close()
 
