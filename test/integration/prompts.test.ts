@@ -44,13 +44,14 @@ test("src/core/prompts.ts reads prompt files as the trainer's data.py does", (t)
   const script = `import json, sys
 from rlhf_trainer.config import ConfigError
 from rlhf_trainer.data import read_rows, prompt_text
+from rlhf_trainer.runconfig import DataConfig
 out = []
 for c in json.load(sys.stdin):
-    d = c["d"]
+    d = DataConfig(prompts=c["file"], max_prompt_tokens=64, max_samples=10**8, eval_prompts=None, **c["d"])
     try:
         rows = read_rows(c["file"], d, c["limit"]).rows
-        out.append({"rows": [[n, row[d["prompt_key"]] if d["apply_chat_template"] else prompt_text(row, d),
-                              row.get(d["label_key"]) if d["label_key"] else None] for n, row in rows]})
+        out.append({"rows": [[n, row[d.prompt_key] if d.apply_chat_template else prompt_text(row, d),
+                              row.get(d.label_key) if d.label_key else None] for n, row in rows]})
     except ConfigError as e:
         out.append({"error": str(e)})
 print(json.dumps(out))`;

@@ -219,22 +219,21 @@ def cmd_validate(args) -> int:
             print(f"estimate: {line}")
     if args.facts:
         import json
-        print(f"facts: {json.dumps(model_facts(cfg, _rows))}")
+        print(f"facts: {json.dumps(model_facts(rc, _rows))}")
     return 0
 
 
-def model_facts(cfg: dict, rows: dict) -> dict | None:
+def model_facts(rc: RunConfig, rows: dict) -> dict | None:
     """What the model-dependent check of the prompt lengths reads (preflight.check_model_limits): the model's
     positions and the longest prompt's tokens before data.max_prompt_tokens. The editor keeps them per model
     folder and prompt files and checks rollout.max_new_tokens and data.max_prompt_tokens against them as you
     type, without a Python start (src/core/quickCheck.ts). None when the model folder is not there yet."""
     from .preflight import load_tokenizer, longest_prompt, model_positions
-    mcfg = cfg["model"]
-    if not Path(mcfg["policy"]).exists():
+    if not Path(rc.model.policy).exists():
         return None
     try:
-        found = model_positions(cfg)
-        _, longest = longest_prompt(cfg, rows, load_tokenizer(mcfg["policy"], mcfg["trust_remote_code"]))
+        found = model_positions(rc.model)
+        _, longest = longest_prompt(rc, rows, load_tokenizer(rc.model.policy, rc.model.trust_remote_code))
     except Exception:  # the check itself reports what cannot be read
         return None
     return {"positions": found[0] if found else None, "positions_key": found[1] if found else None,
