@@ -10,7 +10,7 @@ import { chartSvg, type SvgSeries } from './charts/svg';
 import { DashboardData, PANELS, type XAxis } from './charts/data';
 import { formatDuration, formatNumber } from './format';
 import { createRunDir, launchTrainer, stopRun, type TrainerHandle } from './launcher';
-import { probePythonCached } from './python';
+import { probeBeforeTorch } from './python';
 import type { SeriesChunk } from './protocol';
 import type { Estimator } from './presets';
 import { RunModel } from './run/runModel';
@@ -186,7 +186,7 @@ async function checkFirst(o: CompareOptions, base: BaseConfig, config: string, s
   const python = typeof o.python === 'string' ? o.python : o.python.path;
   // each check takes a Python start (seconds): each is said as it begins, so the compare is never silent
   say(`checking ${python}…`);
-  const probe = await probePythonCached(python, undefined, typeof o.python === 'string' ? undefined : o.python.origin);
+  const probe = await probeBeforeTorch(python, typeof o.python === 'string' ? undefined : o.python.origin);
   if (!probe.ok) throw new CompareError(`${probe.problem ?? 'Python is not usable'}${probe.fix ? `; fix: ${probe.fix}` : ''}`);
   const node = chooseNode({ setting: o.nodePath });
   for (const [i, estimator] of o.estimators.entries()) {

@@ -125,6 +125,13 @@ export async function probePythonCached(python: string, timeoutMs = 60_000, orig
   return p;
 }
 
+/**
+ * The probe before a Python process that imports torch itself (the trainer at once, a validate): a remembered full
+ * probe, else the light one, which does not import torch beside that process's own import of it.
+ */
+export const probeBeforeTorch = (python: string, origin?: string): Promise<ProbeResult> =>
+  (probeKnown(python) ? probePythonCached(python, undefined, origin) : probePython(python, undefined, origin, true));
+
 /** Whether probePythonCached would answer at once for this interpreter. */
 export const probeKnown = (python: string): boolean => { const k = interpreterKey(python); return !!k && probed.get(python)?.key === k; };
 

@@ -12,7 +12,7 @@ import { targetFor } from './launch';
 import type { RayOptions } from './launch/ray';
 import { checkSlurm, renderSbatch, SlurmError, type SlurmOptions } from './launch/slurm';
 import type { RunHandle, StartRequest, TargetKind } from './launch/target';
-import { probeKnown, probePython, probePythonCached } from './python';
+import { probeBeforeTorch, probePython } from './python';
 import { chooseNode, trainerEnv, type NodeCommand } from './trainerEnv';
 import { newRunId, recordUnreportedEnd } from './run/runStore';
 
@@ -116,8 +116,8 @@ export async function startTraining(o: StartOptions): Promise<TrainerHandle> {
 async function startAtOnce(o: StartOptions): Promise<TrainerHandle> {
   const python = typeof o.python === 'string' ? o.python : o.python.path;
   const origin = typeof o.python === 'string' ? undefined : o.python.origin;
-  // a remembered full probe, else the light one (no imports): it runs beside the trainer's own imports of torch
-  const probe = probeKnown(python) ? probePythonCached(python, undefined, origin) : probePython(python, undefined, origin, true);
+  // it runs beside the trainer's own imports of torch
+  const probe = probeBeforeTorch(python, origin);
   const node = chooseNode({ setting: o.nodePath });
   const runDir = o.runDir ?? createRunDir(o.runsDir, runNameOf(o.config));
   let handle: TrainerHandle | undefined;
