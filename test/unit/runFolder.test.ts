@@ -24,23 +24,25 @@ function pyConst(file: string, name: string): string {
   return m[1];
 }
 
-test('run-folder names: what runfolder.py names in a run folder is names.ts\'s TRAINER_NAMES, no more, no less', () => {
-  const src = py('runfolder.py');
-  // the names it joins to a folder (`self.path / "events.jsonl"`) and the ones it keeps as constants
-  const joined = [...src.matchAll(/\/ "([^"{}]+)"/g)].map((m) => m[1]);
-  const consts = [...src.matchAll(/^[A-Z_]+_FILE = "([^"]+)"/gm)].map((m) => m[1]);
-  const python = [...new Set([...joined, ...consts])].sort();
-  assert.ok(python.includes('events.jsonl') && python.includes('status.json'), `parsed runfolder.py's names: ${python.join(', ')}`);
+test('run-folder names: what the trainer names in a run folder (names.py) is names.ts\'s TRAINER_NAMES, no more, no less', () => {
+  const src = py('names.py');
+  // names.py's first block: the names runfolder.py writes, as constants (`EVENTS_FILE = "events.jsonl"`)
+  const start = src.indexOf('# what the trainer writes');
+  const block = src.slice(start, src.indexOf('\n\n', start));
+  const python = [...block.matchAll(/^[A-Z_]+ = "([^"]+)"/gm)].map((m) => m[1]).sort();
+  assert.ok(python.includes('events.jsonl') && python.includes('status.json'), `parsed names.py's names: ${python.join(', ')}`);
   assert.deepEqual([...TRAINER_NAMES].sort(), python);
+  // and runfolder.py joins no name of its own to a run folder: it writes through those constants
+  assert.deepEqual([...py('runfolder.py').matchAll(/\/ "([^"{}]+)"/g)].map((m) => m[1]), []);
 });
 
 test('run-folder names: the checkpoint markers, the request folder, resume.json and trainer.log are the trainer\'s', () => {
-  assert.equal(COMPLETE_MARKER, pyConst('checkpoint.py', 'COMPLETE'));
+  assert.equal(COMPLETE_MARKER, pyConst('names.py', 'COMPLETE'));
   assert.equal(KEEP_MARKER, pyConst('checkpoint.py', 'KEEP'));
   assert.equal(CHECKPOINT_TMP_PREFIX, pyConst('checkpoint.py', 'TMP_PREFIX'));
   assert.equal(CONTROL_DIR, pyConst('control.py', 'CONTROL_DIR'));
   assert.equal(RESUME_FILE, pyConst('resume.py', 'RESUME_FILE'));
-  assert.match(py('__main__.py'), new RegExp(`/ "${TRAINER_LOG.replace('.', '\\.')}"`));
+  assert.equal(TRAINER_LOG, pyConst('names.py', 'TRAINER_LOG'));
   // checkpoint_dir: f"step-{step:06d}"
   assert.match(py('runfolder.py'), /f"step-\{step:06d\}"/);
   assert.equal(checkpointDirName(120), 'step-000120');

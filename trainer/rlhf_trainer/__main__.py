@@ -18,11 +18,12 @@ _configure_cpu_threads()  # before anything imports torch (config imports algori
 
 from .config import ConfigError, load_config  # noqa: E402
 from .runconfig import RewardModelRunConfig, RunConfig  # noqa: E402
+from .names import TRAINER_LOG  # noqa: E402
 
 
 def _tee_to_log(run_dir: Path):
     """Mirror stdout/stderr into trainer.log unless the launcher already points them there."""
-    log = run_dir / "trainer.log"
+    log = run_dir / TRAINER_LOG
     try:
         if log.exists() and os.fstat(1).st_ino == log.stat().st_ino:
             return

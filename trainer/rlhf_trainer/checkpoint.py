@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .names import COMPLETE  # noqa: E402, F401  (re-exported: checkpoint.COMPLETE)
+
 STATE_FILE = "trainer_state.pt"
-COMPLETE = "COMPLETE"
 KEEP = "KEEP"  # written by the user (Checkpoints view: Keep): such a checkpoint is never pruned
 TMP_PREFIX = ".tmp-"
 

@@ -21,6 +21,7 @@ import yaml
 
 from .runconfig import LoraConfig, RewardModelRunConfig, RunConfig
 from .update import LOGITS_BUDGET
+from .names import CONFIG_FILE, EVENTS_FILE
 
 # bytes per parameter: fp32 weights (4) + fp32 gradients (4) + AdamW exp_avg and exp_avg_sq (4 + 4). The trainer
 # keeps fp32 weights on every device (on CUDA the forward passes run under bf16 autocast).
@@ -190,18 +191,18 @@ def estimate_step_time(rc: RunConfig, runs_dir: str | Path | None) -> StepTime |
         return None
     runs = []
     for d in Path(runs_dir).iterdir():
-        events = d / "events.jsonl"
-        if (d / "config.yaml").is_file() and events.is_file():
+        events = d / EVENTS_FILE
+        if (d / CONFIG_FILE).is_file() and events.is_file():
             runs.append((events.stat().st_mtime, d))
     for _, d in sorted(runs, reverse=True):
         try:
-            theirs = yaml.safe_load((d / "config.yaml").read_text())
+            theirs = yaml.safe_load((d / CONFIG_FILE).read_text())
             if theirs["model"]["policy"] != rc.model.policy:
                 continue
             their_samples = _samples_per_step(theirs["rollout"])
         except (OSError, yaml.YAMLError, KeyError, TypeError):
             continue
-        times = _step_times(d / "events.jsonl")
+        times = _step_times(d / EVENTS_FILE)
         if times:
             ours = rc.rollout.batch_size * rc.rollout.n_samples_per_prompt
             return StepTime(statistics.median(times) * ours / their_samples, d.name, len(times), their_samples, ours)

@@ -20,11 +20,13 @@ import sys
 from pathlib import Path
 
 from .checkpoint import COMPLETE
+from .names import EVENTS_FILE
+from .resume import RESUME_FILE
 
 
 def _events(run_dir: Path):
     try:
-        with open(run_dir / "events.jsonl") as f:
+        with open(run_dir / EVENTS_FILE) as f:
             for line in f:
                 try:
                     yield json.loads(line)
@@ -100,8 +102,8 @@ def export(ckpt: Path, out: Path) -> Path:
     if out.exists():
         raise ValueError(f"{out}: already exists; choose a new folder or delete it first")
     info = {}
-    if (ckpt / "resume.json").is_file():
-        info = json.loads((ckpt / "resume.json").read_text()).get("config") or {}
+    if (ckpt / RESUME_FILE).is_file():
+        info = json.loads((ckpt / RESUME_FILE).read_text()).get("config") or {}
     step = int(ckpt.name.rsplit("-", 1)[-1])
     tmp = out.with_name(f".{out.name}.export-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -27,6 +27,7 @@ import warnings
 from pathlib import Path
 
 import torch
+from .names import CHECKPOINTS_DIR
 
 # The files a tokenizer folder may hold; whichever exist are copied next to config.json.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
@@ -385,7 +386,7 @@ def check_complete(checkpoint: Path):
     """A trainer checkpoint (a trainer_state.pt, or a folder under checkpoints/) must carry COMPLETE: one
     without it is half-written (a kill mid-save) or being written; a plain model folder needs no marker."""
     from .checkpoint import COMPLETE, STATE_FILE
-    looks_like_checkpoint = (checkpoint / STATE_FILE).exists() or checkpoint.resolve().parent.name == "checkpoints"
+    looks_like_checkpoint = (checkpoint / STATE_FILE).exists() or checkpoint.resolve().parent.name == CHECKPOINTS_DIR
     if checkpoint.is_dir() and looks_like_checkpoint and not (checkpoint / COMPLETE).is_file():
         raise ExportError(f"{checkpoint}: not a complete checkpoint (no {COMPLETE} marker: it was cut short or is still "
                           "being written); export one listed by rlhf checkpoints RUN")

@@ -23,10 +23,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from .names import (CHECKPOINTS_DIR, COMPLETE, CONFIG_FILE, EVAL_SAMPLES_FILE, EVENTS_FILE, HEARTBEAT_FILE, SAMPLES_FILE,
+                    STATUS_FILE)
+
 TAG = "@@rlhf1"
 END_LINE = f"{TAG} END"
-APPENDED = ("events.jsonl", "samples.jsonl", "eval_samples.jsonl")
-REPLACED = ("config.yaml", "status.json", "heartbeat.json")
+APPENDED = (EVENTS_FILE, SAMPLES_FILE, EVAL_SAMPLES_FILE)
+REPLACED = (CONFIG_FILE, STATUS_FILE, HEARTBEAT_FILE)
 CHUNK = 48 * 1024  # raw bytes a line (64 KiB of base64): far below any log line limit
 POLL_S = 0.25
 
@@ -97,7 +100,7 @@ def send_folder(folder: Path, as_name: str, write=print):
     """Every file of `folder` as `A AS_NAME/REL 0.. BASE64` lines (COMPLETE last, so a reader that stops early never
     has a folder that looks whole), then END: a checkpoint fetched through a job's log (`rlhf download`)."""
     files = sorted(p for p in folder.rglob("*") if p.is_file())
-    files.sort(key=lambda p: p.name == "COMPLETE")
+    files.sort(key=lambda p: p.name == COMPLETE)
     for p in files:
         rel = f"{as_name}/{p.relative_to(folder).as_posix()}"
         with open(p, "rb") as f:
@@ -114,8 +117,8 @@ if __name__ == "__main__":  # python -m rlhf_trainer.ray_mirror CHECKPOINT_DIR: 
     import sys
 
     src = Path(sys.argv[1])
-    if not (src / "COMPLETE").is_file():
+    if not (src / COMPLETE).is_file():
         print(f"error: {src} is not a complete checkpoint on this node (no COMPLETE marker); is the storage path "
               "shared with the head node?", file=sys.stderr)
         sys.exit(2)
-    send_folder(src, f"checkpoints/{src.name}")
+    send_folder(src, f"{CHECKPOINTS_DIR}/{src.name}")

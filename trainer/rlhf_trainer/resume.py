@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from .config import load_schema, locator
+from .names import CONFIG_FILE
 
 RESUME_FILE = "resume.json"
 MISSING = object()
@@ -43,7 +44,7 @@ def _resume_json(ckpt: Path) -> dict:
 def _read_resume_info(ckpt: Path) -> dict | None:
     if (ckpt / RESUME_FILE).is_file():
         return _resume_json(ckpt)
-    run_config = ckpt.parent.parent / "config.yaml"  # checkpoints written before resume.json existed
+    run_config = ckpt.parent.parent / CONFIG_FILE  # checkpoints written before resume.json existed
     if run_config.is_file():
         return {"config": yaml.safe_load(run_config.read_text()), "prompts_digest": None}
     return None

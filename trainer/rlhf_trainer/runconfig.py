@@ -174,8 +174,18 @@ class SignalsConfig:
     notify: NotifyConfig = NotifyConfig()
 
 
+class _FromResolved:
+    """from_dict for a whole run's config (RunConfig, RewardModelRunConfig)."""
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> typing.Self:
+        """From a resolved config dict (load_config's, train_rm.load_rm_config's; keys starting with '_' are
+        the loader's bookkeeping)."""
+        return _build(cls, {k: v for k, v in cfg.items() if not k.startswith("_")})
+
+
 @dataclass(frozen=True)
-class RunConfig:
+class RunConfig(_FromResolved):
     name: str
     seed: int
     device: str
@@ -191,10 +201,6 @@ class RunConfig:
     logging: LoggingConfig
     signals: SignalsConfig
 
-    @classmethod
-    def from_dict(cls, cfg: dict) -> RunConfig:
-        """From a resolved config dict (keys starting with '_' are load_config's bookkeeping)."""
-        return _build(cls, {k: v for k, v in cfg.items() if not k.startswith("_")})
 
 
 # ---- a reward-model run (kind: reward_model, schemas/reward-model-config.schema.json) ----------------
@@ -242,7 +248,7 @@ class RMEvalConfig:
 
 
 @dataclass(frozen=True)
-class RewardModelRunConfig:
+class RewardModelRunConfig(_FromResolved):
     kind: str
     name: str
     seed: int
@@ -254,10 +260,6 @@ class RewardModelRunConfig:
     eval: RMEvalConfig
     checkpoint: CheckpointConfig
 
-    @classmethod
-    def from_dict(cls, cfg: dict) -> RewardModelRunConfig:
-        """From a resolved reward-model config dict (train_rm.load_rm_config's)."""
-        return _build(cls, {k: v for k, v in cfg.items() if not k.startswith("_")})
 
 
 def field_types(cls) -> dict[str, object]:

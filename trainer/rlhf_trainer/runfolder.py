@@ -21,6 +21,8 @@ import yaml
 
 from . import checkpoint
 from .distributed import env_rank
+from .names import (CHECKPOINTS_DIR, CONFIG_FILE, EVAL_SAMPLES_FILE, EVENTS_FILE, HEARTBEAT_FILE, SAMPLES_FILE,  # noqa: F401
+                    SPACE_RESERVE_FILE, STATUS_FILE, TRAINER_LOCK_FILE)
 
 PROTOCOL_VERSION = 1
 HEARTBEAT_S = 5.0  # heartbeat.json is rewritten this often while the run lives (src/core/launch/target.ts reads it)
@@ -48,7 +50,7 @@ def launch_job(existing: dict | None) -> dict | None:
 def read_status(run_dir: str | os.PathLike) -> dict | None:
     """A run folder's status.json, or None when it has none (or it cannot be read)."""
     try:
-        status = json.loads((Path(run_dir) / "status.json").read_text())
+        status = json.loads((Path(run_dir) / STATUS_FILE).read_text())
     except (OSError, ValueError):
         return None
     return status if isinstance(status, dict) else None
@@ -89,7 +91,6 @@ def atomic_write_text(path: Path, text: str):
 
 # bytes held in RUN/.space-reserve while a trainer writes the folder, released to record a failure on a full disk
 SPACE_RESERVE = 256 * 1024
-SPACE_RESERVE_FILE = ".space-reserve"
 
 
 class RunFolderTaken(Exception):
@@ -101,7 +102,7 @@ class RunFolder:
         """`writer`: whether this process writes the folder; by default rank 0 of a torchrun launch (or the
         only process). The other ranks' events, samples and status are dropped: one writer per file."""
         self.path = Path(path)
-        self.checkpoints = self.path / "checkpoints"
+        self.checkpoints = self.path / CHECKPOINTS_DIR
         self.writer = env_rank() == 0 if writer is None else writer
         self._eval_samples = None  # opened by the first eval: a run without an eval set has no such file
         self.status: dict[str, Any] = {"state": "starting", "pid": os.getpid(), "step": 0, "total_steps": None,
@@ -119,7 +120,7 @@ class RunFolder:
             return
         # the folder is this trainer's alone while it lives: a second trainer started on it is refused before
         # it writes anything (the lock goes with the process, SIGKILL included, so a later start may reuse it)
-        self._lock = os.open(self.path / ".trainer.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock = os.open(self.path / TRAINER_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -130,8 +131,8 @@ class RunFolder:
         checkpoint.remove_stale(self.checkpoints)
         for stale in self.path.glob(".*.tmp-*"):  # a status/config write a kill interrupted
             stale.unlink(missing_ok=True)
-        self._events = open(self.path / "events.jsonl", "a", buffering=1)
-        self._samples = open(self.path / "samples.jsonl", "a", buffering=1)
+        self._events = open(self.path / EVENTS_FILE, "a", buffering=1)
+        self._samples = open(self.path / SAMPLES_FILE, "a", buffering=1)
         self._reserve_space()
 
     # a full disk ----------------------------------------------------------------------------------
@@ -172,7 +173,7 @@ class RunFolder:
     def write_eval_samples(self, step: int, items: list[dict]):
         """An eval's responses (schemas/eval-sample.schema.json): step 0 is the eval before training."""
         if self._eval_samples is None:
-            self._eval_samples = open(self.path / "eval_samples.jsonl" if self.writer else os.devnull, "a", buffering=1)
+            self._eval_samples = open(self.path / EVAL_SAMPLES_FILE if self.writer else os.devnull, "a", buffering=1)
         self._append_samples(self._eval_samples, step, items)
 
     @staticmethod
@@ -186,19 +187,19 @@ class RunFolder:
         self.status.update(fields)
         self.status["updated"] = time.time()
         if self.writer:
-            atomic_write_text(self.path / "status.json", json.dumps(_clean(self.status), indent=1))
+            atomic_write_text(self.path / STATUS_FILE, json.dumps(_clean(self.status), indent=1))
 
     def write_config(self, cfg: dict):
         public = {k: v for k, v in cfg.items() if not k.startswith("_")}
         if self.writer:
-            atomic_write_text(self.path / "config.yaml", yaml.safe_dump(public, sort_keys=False))
+            atomic_write_text(self.path / CONFIG_FILE, yaml.safe_dump(public, sort_keys=False))
 
     # heartbeat --------------------------------------------------------------------------------
     def beat(self):
         """heartbeat.json: {time, host, pid, job_id}; how a launcher on another machine knows this trainer lives."""
         if self.writer:
             job = self.status.get("job") or {}
-            atomic_write_text(self.path / "heartbeat.json", json.dumps(
+            atomic_write_text(self.path / HEARTBEAT_FILE, json.dumps(
                 {"time": time.time(), "host": socket.gethostname(), "pid": os.getpid(), "job_id": job.get("id")}))
 
     def start_heartbeat(self, every_s: float = HEARTBEAT_S):
@@ -248,7 +249,7 @@ class RunFolder:
 
 def complete_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
     """A run's complete checkpoints, oldest first (half-written ones have no COMPLETE marker)."""
-    return checkpoint.complete(Path(run_dir) / "checkpoints")
+    return checkpoint.complete(Path(run_dir) / CHECKPOINTS_DIR)
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:

@@ -36,6 +36,7 @@ from .distributed import Dist
 from .reward_model import load_reward_model, sequence_text
 from .runconfig import RewardModelRunConfig, RMDataConfig
 from .runfolder import RunFolder
+from .resume import RESUME_FILE
 
 SCHEMA = "reward-model-config.schema.json"
 OUTPUT = "reward_model"  # RUN/reward_model: the trained model's save_pretrained folder
@@ -307,7 +308,7 @@ class RewardModelTrainer:
             save_state(training_state(self.step, self.pairs_seen, self.steps_per_epoch, self.batch_size,
                                       self.optimizer, self.scheduler, self.lr_schedule, version=__version__,
                                       kind="reward_model"), tmp)
-            (tmp / "resume.json").write_text(json.dumps({"config": {k: v for k, v in self.cfg.items()
+            (tmp / RESUME_FILE).write_text(json.dumps({"config": {k: v for k, v in self.cfg.items()
                                                                     if not k.startswith("_")},
                                                          "prompts_digest": self.rows["digest"]}))
             if reason == "requested":
@@ -382,7 +383,7 @@ class RewardModelTrainer:
 
 def check_rm_resume(cfg: dict, ckpt: Path, digest: str) -> list[str]:
     """A reward-model checkpoint resumes on the same pairs and seed (the data order continues); other keys apply."""
-    info = ckpt / "resume.json"
+    info = ckpt / RESUME_FILE
     if not info.is_file():
         return []
     old = json.loads(info.read_text())
