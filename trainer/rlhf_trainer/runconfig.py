@@ -56,19 +56,24 @@ class RolloutConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    batch_size: int
-    micro_batch_size: int
-    micro_batch_tokens: int | None
-    max_epochs: int
-    num_episodes: int
-    max_steps: int | None
+class OptimizerConfig:
+    """The optimizer's keys, the same in train (policy runs) and in a reward-model run's train."""
     lr: float
     warmup_ratio: float
     min_lr_ratio: float
     weight_decay: float
     adam_betas: tuple[float, ...]
     max_grad_norm: float
+
+
+@dataclass(frozen=True)
+class TrainConfig(OptimizerConfig):
+    batch_size: int
+    micro_batch_size: int
+    micro_batch_tokens: int | None
+    max_epochs: int
+    num_episodes: int
+    max_steps: int | None
     loss_aggregation: str
     critic_lr: float
     strategy: str
@@ -227,17 +232,11 @@ class RMDataConfig:
 
 
 @dataclass(frozen=True)
-class RMTrainConfig:
+class RMTrainConfig(OptimizerConfig):
     batch_size: int
     micro_batch_size: int
     epochs: int
     max_steps: int | None
-    lr: float
-    warmup_ratio: float
-    min_lr_ratio: float
-    weight_decay: float
-    adam_betas: tuple[float, ...]
-    max_grad_norm: float
     margin: float
     strategy: str
 
