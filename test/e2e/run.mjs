@@ -485,7 +485,8 @@ try {
   const testLens = lens.locator('a', { hasText: 'Test on last 200 samples' });
   await until('the Test CodeLens on reward.rules', async () => (await testLens.count()) > 0, 60_000);
   await testLens.first().click();
-  const resultText = async () => { const t = await lens.first().innerText(); return /mean reward (-?\d+\.\d+)/.exec(t) ? t : null; };
+  // the rules lens, wherever it is among the file's lenses (the trainer's estimate lens can be drawn first)
+  const resultText = async () => (await lens.allInnerTexts()).find((t) => /mean reward (-?\d+\.\d+)/.test(t)) ?? null;
   const before = await until('CodeLens result', resultText, 60_000);
   const meanOf = (t) => Number(/mean reward (-?\d+\.\d+)/.exec(t)[1]);
   const recordedOf = (t) => Number(/recorded (-?\d+\.\d+)/.exec(t)[1]);
