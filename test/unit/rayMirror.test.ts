@@ -5,7 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { RayError, checkConfigPaths, normalizeAddress, packageEntries, rayCheckpoints, remoteOnlyCheckpoints, zipEntries } from '../../src/core/launch/ray';
+import { DOWNLOAD_JOB_FILES, RayError, checkConfigPaths, normalizeAddress, packageEntries, rayCheckpoints, remoteOnlyCheckpoints, zipEntries } from '../../src/core/launch/ray';
+import { COMPLETE_MARKER } from '../../src/core/run/names';
+import { spawnSync } from 'node:child_process';
 import { announcedCheckpointsAsync } from '../../src/core/run/checkpoints';
 import { applyLog, readRayInfo, writeRayInfo } from '../../src/core/launch/rayMirror';
 import { tempDir } from '../helpers';
@@ -87,4 +89,22 @@ test('a Ray run\'s checkpoints on the cluster are the announced ones not downloa
   assert.deepEqual(announced.map((c) => c.step), [2, 4, 6]);
   assert.deepEqual(rayCheckpoints(run), announced);
   assert.deepEqual(remoteOnlyCheckpoints(run, announced).map((c) => c.step), [6, 2]);
+});
+
+test("a checkpoint download job's package is enough: python -m rlhf_trainer.ray_mirror runs from those files alone", (t) => {
+  const probe = spawnSync('python3', ['--version'], { encoding: 'utf8' });
+  if (probe.status !== 0) { t.skip('no python3 on PATH'); return; }
+  const dir = tempDir('download-job');
+  fs.mkdirSync(path.join(dir, 'rlhf_trainer'));
+  for (const f of DOWNLOAD_JOB_FILES) fs.copyFileSync(path.join(ROOT, 'trainer', 'rlhf_trainer', f), path.join(dir, 'rlhf_trainer', f));
+  const ckpt = path.join(dir, 'step-000001');
+  fs.mkdirSync(ckpt);
+  fs.writeFileSync(path.join(ckpt, 'weights.bin'), 'w');
+  fs.writeFileSync(path.join(ckpt, COMPLETE_MARKER), '');
+  const r = spawnSync('python3', ['-m', 'rlhf_trainer.ray_mirror', ckpt], { cwd: dir, encoding: 'utf8', env: { ...process.env, PYTHONPATH: dir } });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0], /^@@rlhf1 A checkpoints\/step-000001\/weights\.bin 0 /);
+  assert.match(lines.at(-2) ?? '', /step-000001\/COMPLETE/);
+  assert.equal(lines.at(-1), '@@rlhf1 END');
 });

@@ -357,6 +357,9 @@ export function remoteOnlyCheckpoints(runDir: string, all = rayCheckpoints(runDi
 
 const CHECKPOINT_EVENTS: ReadonlySet<string> = new Set(['checkpoint']);
 
+/** The trainer files a checkpoint download job ships (ray_mirror.py runs alone: no torch, only these; a unit test runs them). */
+export const DOWNLOAD_JOB_FILES = ['__init__.py', 'ray_mirror.py', 'names.py'] as const;
+
 /**
  * Fetches one checkpoint of a Ray run into RUN/checkpoints/step-N (then every local checkpoint action works on it):
  * a small job (`python -m rlhf_trainer.ray_mirror CHECKPOINT`, on the node the Jobs API picks, which must see the
@@ -376,7 +379,7 @@ export async function downloadRayCheckpoint(runDir: string, layout: { trainerDir
   if (fs.existsSync(path.join(local, COMPLETE_MARKER))) return local;
   const jobs = jobsOf(info);
   const pkgDir = path.join(layout.trainerDir, 'rlhf_trainer');
-  const { zip, name: pkg } = await zipEntries(new Map(['__init__.py', 'ray_mirror.py'].map((f) => [`rlhf_trainer/${f}`, path.join(pkgDir, f)])));
+  const { zip, name: pkg } = await zipEntries(new Map(DOWNLOAD_JOB_FILES.map((f) => [`rlhf_trainer/${f}`, path.join(pkgDir, f)])));
   await jobs.uploadPackage(pkg, zip);
   const id = await jobs.submit({ entrypoint: ['python', '-m', 'rlhf_trainer.ray_mirror', pick.path].map(shellQuote).join(' '),
     submission_id: `raysubmit_${randomBytes(8).toString('hex')}`, metadata: { rlhf_download: path.basename(runDir) },
