@@ -398,10 +398,25 @@ try {
   await parentRow.first().click();
   await childRow.first().click({ modifiers: ['Control'] });
   // a click on a run opens its dashboard too: the overlay is the webview in front
-  const ovd = visibleWebview();
   await rowAction(childRow.first(), 'Overlay Runs');
+  const ovd = visibleWebview();
   const legend = ovd.locator('#legend [data-run]');
-  const legendIds = await until('both runs in the overlay\'s legend', async () => { await failOnProblemToast(); const ids = await legend.evaluateAll((els) => els.map((e) => e.dataset.run)); return ids.length === 2 ? ids : null; }, 120_000);
+  const runsPicker = page.locator('.quick-input-widget input[placeholder="Runs to draw on the same charts"]');
+  // a context menu opened while the Runs view redraws its rows (a run's state changing) can lose its row: VS Code
+  // then runs the command without one, and the command asks which runs. That is not the selection path this
+  // checks: close the picker, select again and take the row's menu again
+  const legendIds = await until('both runs in the overlay\'s legend', async () => {
+    await failOnProblemToast();
+    if (await runsPicker.isVisible()) {
+      await page.keyboard.press('Escape');
+      await parentRow.first().click();
+      await childRow.first().click({ modifiers: ['Control'] });
+      await rowAction(childRow.first(), 'Overlay Runs');
+      return null;
+    }
+    const ids = await legend.evaluateAll((els) => els.map((e) => e.dataset.run));
+    return ids.length === 2 ? ids : null;
+  }, 120_000, 1000);
   check('Overlay Runs draws the selected runs on the same charts, a legend entry each', legendIds.includes(runId) && legendIds.includes(childId), legendIds.join(', '));
   // #22 (5): the read-out under the cursor gives each run's value at that step; the CSV export holds both runs, a run column first.
   // The cursor goes to the continuation's first step, where both runs have a value (the parent ran on past its checkpoint)
