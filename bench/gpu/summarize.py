@@ -9,12 +9,14 @@ import statistics
 import sys
 from pathlib import Path
 
+from rlhf_trainer.names import EVENTS_FILE  # run.sh puts trainer/ on PYTHONPATH
+
 run = Path(sys.argv[1])
 model, peaks = json.loads(Path(sys.argv[2]).read_text()), json.loads(Path(sys.argv[3]).read_text())
 params, peak_tflops, copy_tb_s = float(model["params"]), float(peaks["bf16_tflops"]), float(peaks["copy_tb_s"])
 N = params - model.get("vocab", 32000) * model.get("hidden", 1024)
 rows, started = [], {}
-for line in (run / "events.jsonl").read_text().splitlines():
+for line in (run / EVENTS_FILE).read_text().splitlines():
     e = json.loads(line)
     if e.get("type") == "metrics":
         rows.append(e)

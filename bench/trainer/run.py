@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import torch
+from rlhf_trainer.names import EVENTS_FILE
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -82,7 +83,7 @@ def ours(steps: int) -> dict:
     shutil.rmtree(run_dir, ignore_errors=True)
     rss = run_measured([sys.executable, "-m", "rlhf_trainer", "run", "--config", str(WORK / "config.yaml"),
                         "--run-dir", str(run_dir), "--no-stdin", "--max-steps", str(steps)], WORK / "ours.log")
-    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    events = [json.loads(line) for line in (run_dir / EVENTS_FILE).read_text().splitlines()]
     values = [e["values"] for e in events if e["type"] == "metrics"]
     return {"steps": [{k: v[k] for k in ("step_s", *PHASES)} for v in values],
             "completion_length": [v["response_length_mean"] for v in values], "peak_rss_mb": rss}
