@@ -4,14 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
- * Polls `probe` every `everyMs` until it returns something other than undefined, null or false, and
+ * Polls `probe` (sync or async) every `everyMs` until it returns something other than undefined, null or false, and
  * returns that. Fails after `ms` naming what it waited for (deadlines are generous: the machine may be
  * busy; no test measures how long it took).
  */
-export async function until<T>(what: string | (() => string), probe: () => T | undefined | null | false, ms = 60_000, everyMs = 50): Promise<T> {
+export async function until<T>(what: string | (() => string), probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 60_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v !== undefined && v !== null && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, everyMs));

@@ -24,7 +24,9 @@ import { ConfigSchemas } from '../../src/core/rewardModel';
 import { factsKey, positionProblems, quickProblems, ValidationCache } from '../../src/core/quickCheck';
 import { listRunsAsync } from '../../src/core/run/runStore';
 import { installLayout, startTraining } from '../../src/core/training';
-import { EVENTS_FILE } from '../../src/core/run/names';
+import { readEvents } from '../../src/core/run/events';
+import type { TrainerEvent } from '../../src/core/protocol';
+import { until } from '../../test/helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = process.env.RLHF_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
@@ -58,24 +60,9 @@ function workspace(edit: (cfg: Record<string, Record<string, unknown>>) => void 
   return { ws, config, runs: path.join(ws, 'runs') };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 300_000, every = 10): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(every);
-  }
-}
-
-function eventTypes(runDir: string): string[] {
-  try {
-    return fs.readFileSync(path.join(runDir, EVENTS_FILE), 'utf8').split('\n').filter(Boolean).map((l) => {
-      try { return (JSON.parse(l) as { type: string }).type; } catch { return ''; }
-    });
-  } catch { return []; }
-}
+const TYPES = new Set(['run_started', 'progress', 'eval', 'metrics']);
+/** The trainer's events so far (the chart's kinds and the progress lines that time its phases). */
+const trainerEvents = (runDir: string) => readEvents(runDir, TYPES);
 
 /** One ▷: ms to the run row, to the first chart point and to the first metrics line; the run is stopped after. */
 async function start(label: string, checks: 'first' | 'in-trainer', measureChart: boolean): Promise<{ row: number; chart?: number; metrics?: number }> {
@@ -84,7 +71,7 @@ async function start(label: string, checks: 'first' | 'in-trainer', measureChart
   const wall0 = Date.now();
   let rowAt: number | undefined;
   // the Runs view's listing, polled while the start runs (the extension also lists at once when the trainer is spawned)
-  const listing = waitFor(async () => {
+  const listing = until('the run row', async () => {
     const found = (await listRunsAsync(runs)).find((r) => r.alive && (r.status?.state === 'starting' || r.status?.state === 'running'));
     return found ? (rowAt = performance.now() - t0) : undefined;
   }, 300_000, 5);
@@ -95,8 +82,8 @@ async function start(label: string, checks: 'first' | 'in-trainer', measureChart
   let chart: number | undefined;
   let metrics: number | undefined;
   if (measureChart) {
-    await waitFor(() => {
-      const types = eventTypes(handle.runDir);
+    await until('the first metrics line', () => {
+      const types = trainerEvents(handle.runDir).map((e) => e.type);
       if (chart === undefined && (types.includes('eval') || types.includes('metrics'))) chart = performance.now() - t0;
       if (types.includes('metrics')) metrics = performance.now() - t0;
       return metrics;
@@ -104,9 +91,10 @@ async function start(label: string, checks: 'first' | 'in-trainer', measureChart
   }
   if (measureChart) {
     // where the trainer's part went: its own event times (wall clock) from the ▷
-    const events = fs.readFileSync(path.join(handle.runDir, EVENTS_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; time: number; message?: string });
-    const at = (pick: (e: { type: string; message?: string }) => boolean) => { const e = events.find(pick); return e ? `${Math.round(e.time * 1000 - wall0)} ms` : '–'; };
-    console.log(`  trainer: run_started ${at((e) => e.type === 'run_started')}, models loaded ${at((e) => e.message === 'loading prompts and reward sources')}, ready ${at((e) => e.message === 'ready')}, eval at step 0 ${at((e) => e.type === 'eval')}, step 1 ${at((e) => e.type === 'metrics')}`);
+    const events = trainerEvents(handle.runDir);
+    const logged = (message: string) => (e: TrainerEvent) => e.type === 'progress' && e.message === message;
+    const at = (pick: (e: TrainerEvent) => boolean) => { const e = events.find(pick); return e ? `${Math.round(e.time * 1000 - wall0)} ms` : '–'; };
+    console.log(`  trainer: run_started ${at((e) => e.type === 'run_started')}, models loaded ${at(logged('loading prompts and reward sources'))}, ready ${at(logged('ready'))}, eval at step 0 ${at((e) => e.type === 'eval')}, step 1 ${at((e) => e.type === 'metrics')}`);
   }
   await stopRun(handle.runDir, handle, 30_000);
   return { row, chart, metrics };

@@ -10,6 +10,8 @@ interface EventBase { v: 1; time: number }
 export interface RunStartedEvent extends EventBase { type: 'run_started'; config: Record<string, unknown>; device: string; world_size: number; versions: Record<string, string>; run_dir: string; resumed_from?: string | null; pid?: number;
   /** The config's precision resolved on the device (bf16 autocast or fp32); older runs lack it. */
   precision?: 'fp32' | 'bf16';
+  /** Every parameter that decides the rollout distribution (temperature, top_p, top_k: 0 = off, ...); older runs lack it. */
+  sampling?: Record<string, unknown>;
   /** The rollout engine that ran (rollout.engine resolved) and how; older runs lack it. */
   rollout?: { engine: string; requested?: string; compile?: string; weights?: string };
   /** The update's micro-batch choice (train.micro_batch_tokens). */

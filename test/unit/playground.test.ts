@@ -39,8 +39,8 @@ test('a run\'s playground starts from its rollout sampling (config.yaml rollout)
 });
 
 test('without a rollout in config.yaml the settings come from run_started.sampling; without either, the defaults say so', () => {
-  const started = { type: 'run_started', time: 1, config: {}, sampling: { do_sample: true, temperature: 0.8, top_p: 1, top_k: 0, max_new_tokens: 16 } };
-  const s = playgroundSettings(run('events', null, [{ type: 'log', time: 0, message: 'x' }, started]));
+  const started = { v: 1, type: 'run_started', time: 1, config: {}, sampling: { do_sample: true, temperature: 0.8, top_p: 1, top_k: 0, max_new_tokens: 16 } };
+  const s = playgroundSettings(run('events', null, [{ v: 1, type: 'log', time: 0, level: 'info', message: 'x' }, started]));
   assert.deepEqual(s.settings, { temperature: 0.8, topP: 1, topK: 0, maxNewTokens: 16, greedy: false });
   assert.match(s.source, /^from the run's rollout settings \(run_started sampling: /);
   const none = playgroundSettings(run('none', 'model: {policy: x}\n'));

@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkpointInfos } from '../run/checkpoints';
-import { EVENTS_FILE, readLines, RunFileError } from '../run/files';
+import { readRunStarted } from '../run/events';
 import { readRunConfig } from '../run/config';
 import { onnxGraphPath } from './model';
 import { DEFAULT_SETTINGS, MAX_NEW_TOKENS_LIMIT, type GenerateSettings, type PlaygroundChoice } from './sampling';
@@ -36,22 +36,6 @@ function fromRollout(r: Record<string, unknown>): GenerateSettings | undefined {
   return { temperature, topP, topK: topK as number, maxNewTokens, greedy: temperature === 0 };
 }
 
-/** The sampling of run_started (events.jsonl's first lines: `sampling`, every parameter the rollout used). */
-function runStartedSampling(runDir: string): Record<string, unknown> | undefined {
-  let found: Record<string, unknown> | undefined;
-  const limit = 1 << 20; // run_started is among the first lines; 1 MiB holds it with a large config
-  try {
-    readLines(path.join(runDir, EVENTS_FILE), 'events', (buf, start, end) => {
-      try {
-        const e = JSON.parse(buf.toString('utf8', start, end)) as unknown;
-        if (isObj(e) && e.type === 'run_started') { found = isObj(e.sampling) ? e.sampling : {}; return false; }
-      } catch { /* a partial line */ }
-      return true;
-    }, { limit, maxLine: limit });
-  } catch (e) { if (!(e instanceof RunFileError)) throw e; }
-  return found && Object.keys(found).length ? found : undefined;
-}
-
 /** "temperature 1, top-p 0.9, top-k 40, 32 tokens". */
 export function describeSettings(s: GenerateSettings): string {
   return `temperature ${s.temperature}, top-p ${s.topP}, top-k ${s.topK ? s.topK : 'off'}, ${s.maxNewTokens} tokens`;
@@ -67,8 +51,8 @@ export function runSampling(runDir: string): PlaygroundSettings | undefined {
   try { rollout = readRunConfig(runDir)?.rollout; } catch { rollout = undefined; }
   const fromConfig = isObj(rollout) ? fromRollout(rollout) : undefined;
   if (fromConfig) return { settings: fromConfig, source: `from the run's rollout settings (config.yaml rollout: ${describeSettings(fromConfig)})` };
-  const started = runStartedSampling(runDir);
-  const fromEvents = started ? fromRollout(started) : undefined;
+  const started = readRunStarted(runDir)?.sampling;
+  const fromEvents = isObj(started) && Object.keys(started).length ? fromRollout(started) : undefined;
   if (fromEvents) return { settings: fromEvents, source: `from the run's rollout settings (run_started sampling: ${describeSettings(fromEvents)})` };
   return undefined;
 }
