@@ -501,7 +501,9 @@ try {
   await until('the Test CodeLens on reward.rules', async () => (await testLens.count()) > 0, 60_000);
   await testLens.first().click();
   // the rules lens, wherever it is among the file's lenses (the trainer's estimate lens can be drawn first)
-  const resultText = async () => (await lens.allInnerTexts()).find((t) => /mean reward (-?\d+\.\d+)/.test(t)) ?? null;
+  // only the rules lens's own words, spaces collapsed: a redraw can join the row's lenses with other whitespace
+  const resultText = async () => (await lens.allInnerTexts()).flatMap((t) => t.replace(/\s+/g, ' ').split('|')).map((t) => t.trim())
+    .find((t) => /mean reward (-?\d+\.\d+)/.test(t)) ?? null;
   const before = await until('CodeLens result', resultText, 60_000);
   const meanOf = (t) => Number(/mean reward (-?\d+\.\d+)/.exec(t)[1]);
   const recordedOf = (t) => Number(/recorded (-?\d+\.\d+)/.exec(t)[1]);
