@@ -2,6 +2,12 @@
 // src/extension/alertNotifications.ts). A watcher reads a run's events.jsonl from its start, so a reload
 // would replay every alert the run ever raised: only alerts younger than maxAgeS are told, each once.
 import type { AlertEvent, TrainerEvent } from './protocol';
+import { readEvents } from './run/events';
+
+const ALERT_EVENTS: ReadonlySet<string> = new Set(['alert']);
+
+/** A run as the Runs view's listing has it (the fields of src/core/run/listing.ts RunEntry read here). */
+export interface ListedRun { id: string; dir: string; alive: boolean; status?: { updated: number } | null }
 
 export interface AlertNotice {
   runId: string;
@@ -26,9 +32,31 @@ export function alertNoticeText(runId: string, a: AlertEvent): string {
 
 export class AlertNotices {
   private readonly told = new Set<string>();
+  private readonly listed = new Set<string>();
 
   /** maxAgeS: older alerts (replayed from the file) are not told; now: Unix seconds. */
   constructor(private readonly maxAgeS = 300, private readonly now: () => number = () => Date.now() / 1000) {}
+
+  /** Whether something at `time` (Unix seconds; a run's last status update) is young enough for its alerts to be told. */
+  recent(time: number | undefined): boolean { return time !== undefined && time >= this.now() - this.maxAgeS; }
+
+  /**
+   * The notifications of a listing's runs that it lists for the first time already over, each run's
+   * apart: a short run from the terminal can start and end between two listings, so no watcher saw it
+   * live. Their alerts are read once, if the run changed within maxAgeS. `watched`: runs a watcher
+   * follows (it tells their alerts as it reads them).
+   */
+  fromListing(runs: readonly ListedRun[], watched: (id: string) => boolean): { notices: AlertNotice[]; more: number }[] {
+    const out: { notices: AlertNotice[]; more: number }[] = [];
+    for (const r of runs) {
+      if (this.listed.has(r.id)) continue;
+      this.listed.add(r.id);
+      if (r.alive || watched(r.id) || !this.recent(r.status?.updated)) continue;
+      const told = this.take(r.id, readEvents(r.dir, ALERT_EVENTS));
+      if (told.notices.length) out.push(told);
+    }
+    return out;
+  }
 
   /**
    * The notifications for a batch of a run's events, at most `max` (the rest counted in `more`: a
@@ -37,9 +65,8 @@ export class AlertNotices {
   take(runId: string, events: readonly TrainerEvent[], max = 3): { notices: AlertNotice[]; more: number } {
     const notices: AlertNotice[] = [];
     let more = 0;
-    const oldest = this.now() - this.maxAgeS;
     for (const e of events) {
-      if (e.type !== 'alert' || e.time < oldest) continue;
+      if (e.type !== 'alert' || !this.recent(e.time)) continue;
       const key = `${runId}\u0000${e.kind}\u0000${e.step}\u0000${e.time}`;
       if (this.told.has(key)) continue;
       this.told.add(key);

@@ -110,14 +110,14 @@ export class Ctx {
     let w = this.watchers.get(id);
     const dir = this.runDir(id);
     if (!w && dir) {
-      w = new RunWatcher(dir).start(250);
+      w = new RunWatcher(dir);
       w.model.onLog = (level, message) => this.log.appendLine(`[${id}] ${level}: ${message}`);
       w.onEvents((events) => {
         this.updateStatusBar();
-        const told = this.alertNotices.take(id, events);
-        if (told.notices.length) this.alerted.fire(told);
+        this.tellAlerts(id, events);
       });
       this.watchers.set(id, w);
+      w.start(250); // its first read is synchronous: the listeners above hear what the run wrote before it was watched
     }
     return w;
   }
@@ -166,6 +166,8 @@ export class Ctx {
     const runs = this.runs();
     for (const r of runs) for (const p of r.problems) this.warnOnce(p);
     for (const r of runs) if (r.alive) { this.watcher(r.id); if (!this.activeRun) this.activeRun = r.id; }
+    // runs that started and ended between two listings (no watcher saw them live): their recent alerts
+    for (const told of this.alertNotices.fromListing(runs, (id) => this.watchers.has(id))) this.alerted.fire(told);
     // watchers of runs that are over (finished, lost or gone) and that nothing shows are let go: a long
     // session with many runs keeps only what is live or on screen
     for (const [id, w] of this.watchers) {
@@ -185,6 +187,11 @@ export class Ctx {
     this.shownList = list;
     this.shownRuns = each;
     this.updateStatusBar();
+  }
+
+  private tellAlerts(id: string, events: readonly TrainerEvent[]): void {
+    const told = this.alertNotices.take(id, events);
+    if (told.notices.length) this.alerted.fire(told);
   }
 
   private shownList = '';

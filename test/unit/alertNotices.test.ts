@@ -2,7 +2,11 @@
 // replay of old ones, a flood capped), what it says, where Show samples goes; the alert event's new fields.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AlertNotices, alertNoticeText } from '../../src/core/alertNotices';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AlertNotices, alertNoticeText, type ListedRun } from '../../src/core/alertNotices';
+import { EVENTS_FILE } from '../../src/core/run/names';
+import { tempDir } from '../helpers';
 import { isAlert, parseEventLine, type AlertEvent, type TrainerEvent } from '../../src/core/protocol';
 
 const NOW = 1_800_000_000;
@@ -41,4 +45,34 @@ test('alert events: the sample filter, sample indices and a stall\'s progress ar
   assert.equal(parseEventLine(line({ samples: Array.from({ length: 257 }, (_, i) => i) })), undefined);
   assert.ok(isAlert(alert('zero_variance', [1, 3])));
   assert.equal(alertNoticeText('r', alert('entropy_collapse', [5, 5])), 'RLHF r: entropy collapse at step 5. entropy_collapse message');
+});
+
+test('a run first listed already over (it started and ended between two listings) has its recent alerts told once; live, watched and old runs are left to their watchers', () => {
+  const root = tempDir('alerts');
+  const run = (id: string, alive: boolean, updated: number, events: TrainerEvent[]): ListedRun => {
+    const dir = path.join(root, id);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, EVENTS_FILE), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    return { id, dir, alive, status: { updated } };
+  };
+  const trunc = alert('truncation', [1, 2], NOW - 20, { filter: { truncated_only: true } });
+  const log: TrainerEvent = { v: 1, type: 'log', time: NOW - 30, level: 'info', message: 'x' };
+  const runs = [
+    run('short', false, NOW - 10, [log, trunc]),
+    run('live', true, NOW - 1, [trunc]),
+    run('watched', false, NOW - 10, [trunc]),
+    run('old', false, NOW - 3600, [alert('truncation', [1, 2], NOW - 3700)]),
+    run('recent-status-old-alert', false, NOW - 10, [alert('nonfinite', [1, 1], NOW - 3600)]),
+  ];
+  const n = new AlertNotices(300, () => NOW);
+  const told = n.fromListing(runs, (id) => id === 'watched');
+  assert.deepEqual(told.map((t) => t.notices.map((x) => [x.runId, x.alert.kind, x.step, x.filter])), [[['short', 'truncation', 2, { truncatedOnly: true }]]]);
+  assert.deepEqual(n.fromListing(runs, () => false), []); // the next listing: every run was listed before
+  // a run the listing meets later is read then; one whose events.jsonl is a link (the guard refuses it) is read as none
+  const later = run('later', false, NOW - 5, [alert('kl_blowup', [3, 3], NOW - 6)]);
+  const linked = path.join(root, 'linked');
+  fs.mkdirSync(linked);
+  fs.symlinkSync(path.join(root, 'short', EVENTS_FILE), path.join(linked, EVENTS_FILE));
+  assert.deepEqual(n.fromListing([...runs, later, { id: 'linked', dir: linked, alive: false, status: { updated: NOW } }], () => false)
+    .map((t) => t.notices.map((x) => x.text)), [['RLHF later: kl blowup at step 3. kl_blowup message']]);
 });
