@@ -677,12 +677,21 @@ try {
   let route = 'folder picker';
   const viaPicker = await until('the watched run\'s dashboard (folder picker)', async () => {
     if ((await page2.locator('iframe.webview').count()) > 0) return true;
-    // Enter takes a typed folder (the first may only open it in the picker; the next accepts it)
-    if (await pickerInput.isVisible()) await pickerInput.press('Enter');
+    // Enter takes a typed folder (the first may only open it in the picker; the next accepts it). The dialog can put its
+    // own starting folder (the workspace) in the box after the fill above: the path is typed again before Enter
+    if (await pickerInput.isVisible()) {
+      if (!(await pickerInput.inputValue()).startsWith(OPENRLHF_RUN)) await pickerInput.fill(OPENRLHF_RUN);
+      await pickerInput.press('Enter');
+    }
     return false;
   }, 30_000, 2000).catch(() => false);
-  if (!viaPicker) {
-    route = 'keybinding with the folder as argument';
+  const pickedTitle = viaPicker ? await until('the watched run\'s title', async () => (await dash3.locator('#run-id').textContent({ timeout: 1000 }).catch(() => '')) || null, 30_000).catch(() => '') : '';
+  if (!viaPicker || !/^openrlhf:/.test(pickedTitle)) {
+    route = viaPicker ? `keybinding with the folder as argument; the picker took another folder: ${pickedTitle}` : 'keybinding with the folder as argument';
+    if (viaPicker) {
+      await runCommand('View: Close All Editors', page2);
+      await until('no webview left open', async () => (await page2.locator('iframe.webview').count()) === 0, 30_000);
+    }
     await page2.keyboard.press('Escape');
     await page2.keyboard.press('Control+Alt+Shift+F9');
   }
