@@ -192,6 +192,25 @@ test('x axes: samples, generated tokens, wall time and cumulative KL (running su
   assert.deepEqual(Array.from(data.columns(panel('eval'), 'tokens').x), [240]);
 });
 
+test('the x range every chart shows holds the evals too: the eval at step 0 (before any update; a continuation\'s from its parent) is not cut off', () => {
+  const host = new RunModel();
+  const ev = (step: number): MetricsEvent => ({ v: 1, type: 'metrics', time: step, step, samples_seen: step * 8, values: { reward_mean: step / 10 } });
+  host.ingest([{ v: 1, type: 'eval', time: 0, step: 0, values: { eval_reward_mean: 0.3 } }, ...[1, 2, 3, 11, 12, 13].map(ev)]);
+  const data = new DashboardData();
+  data.reset(host.metrics.slice(0), host.evals.slice(0));
+  assert.deepEqual(data.xExtent('step'), [0, 13]);
+  assert.deepEqual(data.xExtent('samples'), [8, 104]); // on other axes an eval sits at its step's metrics row
+  host.ingest([{ v: 1, type: 'eval', time: 20, step: 20, values: { eval_reward_mean: 0.4 } }]); // an eval past the last metrics row
+  data.append(host.metrics.slice(6), host.evals.slice(1));
+  assert.deepEqual(data.xExtent('step'), [0, 20]);
+  const none = new DashboardData();
+  assert.equal(none.xExtent('step'), null);
+  const first = new RunModel();
+  first.ingest([{ v: 1, type: 'eval', time: 0, step: 0, values: { eval_reward_mean: 0.3 } }]);
+  none.reset(first.metrics.slice(0), first.evals.slice(0));
+  assert.deepEqual(none.xExtent('step'), [0, 0]); // only the step-0 eval so far
+});
+
 test('a live append marks only the panels whose series got values', () => {
   const data = new DashboardData();
   data.reset(new RunModel().metrics.slice(0), new RunModel().evals.slice(0));

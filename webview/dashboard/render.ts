@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import uPlot from 'uplot';
-import { downsample, extent, type Columns, type M4Cache } from '../../src/core/downsample';
+import { downsample, type Columns, type M4Cache } from '../../src/core/downsample';
 import { formatNumber, formatTicks } from '../../src/core/format';
 import { joinColumns } from '../../src/core/overlay';
 import { hoverAt } from '../../src/core/charts/hover';
@@ -334,9 +334,9 @@ export class Charts {
     }
   }
 
-  /** The x extent of every run shown (the full range when not zoomed). */
+  /** The x extent of every run shown, its evals included (the full range when not zoomed). */
   private extent(): [number, number] | null {
-    const all = this.runs.map((r) => extent(r.data.x(this.view.x))).filter((e): e is [number, number] => e !== null);
+    const all = this.runs.map((r) => r.data.xExtent(this.view.x)).filter((e): e is [number, number] => e !== null);
     return all.length ? [Math.min(...all.map((e) => e[0])), Math.max(...all.map((e) => e[1]))] : null;
   }
 

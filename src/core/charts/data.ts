@@ -3,7 +3,7 @@
 // series. Everything derived is kept up to date from the first changed row only, so a live update
 // costs the new tail, not the run's length.
 import type { SeriesChunk } from '../protocol';
-import { lowerBound, M4Summary, rowAtOrBefore } from '../downsample';
+import { extent, lowerBound, M4Summary, rowAtOrBefore } from '../downsample';
 import { SeriesColumns } from '../run/runModel';
 import { EmaColumn } from './smoothing';
 
@@ -162,6 +162,15 @@ export class DashboardData {
       case 'kl': return this.cumKl.out;
       case 'time': return this.wall.out;
     }
+  }
+
+  /**
+   * The x extent of the metrics and the evals on an axis: the eval at step 0 (the policy before any update, and a
+   * continuation's first eval point from its parent) is inside the range every chart shows.
+   */
+  xExtent(axis: XAxis): [number, number] | null {
+    const m = extent(this.x(axis)), e = extent(this.evalX(axis));
+    return m && e ? [Math.min(m[0], e[0]), Math.max(m[1], e[1])] : m ?? e;
   }
 
   /** The evals' x column: an eval at step s sits where the metrics put step s on that axis. */
