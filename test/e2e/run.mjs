@@ -733,6 +733,14 @@ try {
   const watchedState = () => dashV.locator('#state').getAttribute('data-state', { timeout: 1000 });
   const idle = await until('the verl run shown idle', async () => (await watchedState()) === 'idle', 30_000).catch(() => false);
   await runCommand('RLHF Studio: Focus on Runs View', page2);
+  // its held-out eval (val-core/<data>/reward/mean@1, shown as eval_reward_mean) has its value in the panel's title
+  const verlVal = Object.values(verlExpected.metrics).flatMap((m) => Object.entries(m).filter(([k]) => /^val-core\/.*\/reward\/mean@\d+$/.test(k)).map(([, v]) => v)).pop();
+  const verlEvalTitle = await until('the verl run\'s Held-out eval title with its value', async () => {
+    const t = (await dashV.locator('[data-panel="eval"] [data-last]').textContent({ timeout: 1000 }))?.trim();
+    return t ? t : null;
+  }, 30_000).catch(() => '');
+  check('a watched verl run\'s Held-out eval panel shows its val score in the title', verlVal !== undefined && Math.abs(Number(verlEvalTitle) - verlVal) < 1e-3,
+    `(title value "${verlEvalTitle}", the log's val-core reward ${verlVal})`);
   await page2.screenshot({ path: path.join(SHOTS, '22-6-verl-run-metrics.png') });
   fs.copyFileSync(path.join(SHOTS, '22-6-verl-run-metrics.png'), path.join(SHOTS, '22-7-watched-run-idle.png')); // the same view: its state reads idle
   await dashV.locator('#samples').scrollIntoViewIfNeeded({ timeout: 5000 });

@@ -211,6 +211,21 @@ test('the x range every chart shows holds the evals too: the eval at step 0 (bef
   assert.deepEqual(none.xExtent('step'), [0, 0]); // only the step-0 eval so far
 });
 
+test('a panel\'s title value is its first logged key\'s value in the newest row: a verl eval (eval_reward_mean only) has one', () => {
+  const host = new RunModel();
+  host.ingest([{ v: 1, type: 'eval', time: 0, step: 0, values: { eval_reward_mean: 0.3 } }, metrics(1, { reward_mean: 0.1, kl: 0.2 }), metrics(2, { reward_mean: 0.2 }),
+    { v: 1, type: 'eval', time: 5, step: 5, values: { eval_reward_mean: 0.45 } }]);
+  const data = new DashboardData();
+  data.reset(host.metrics.slice(0), host.evals.slice(0));
+  assert.equal(data.last(panel('eval')), 0.45);
+  assert.equal(data.last(panel('reward')), 0.2);
+  assert.equal(data.last(panel('entropy')), null);
+  const own = new RunModel();
+  own.ingest([{ v: 1, type: 'eval', time: 0, step: 0, values: { 'eval_pass@1': 0.5, eval_reward_mean: 0.7 } }]);
+  data.reset(own.metrics.slice(0), own.evals.slice(0));
+  assert.equal(data.last(panel('eval')), 0.5); // the panel's first key wins where both are logged
+});
+
 test('a live append marks only the panels whose series got values', () => {
   const data = new DashboardData();
   data.reset(new RunModel().metrics.slice(0), new RunModel().evals.slice(0));

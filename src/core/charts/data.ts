@@ -236,8 +236,15 @@ export class DashboardData {
   /** Whether the run logged any of the panel's keys (a chart of keys never logged stays empty). */
   logged(panel: Panel): boolean { return panel.keys.some((k) => (panel.eval ? this.evals : this.metrics).values[k] !== undefined); }
 
-  /** The newest value of a panel's first key, for its title. */
-  last(panel: Panel): number | null { return (panel.eval ? this.evals : this.metrics).last(panel.keys[0]); }
+  /**
+   * The value the panel's title shows: its first logged key's value in the newest row (a verl or TRL run's held-out
+   * eval logs eval_reward_mean, not eval_pass@1).
+   */
+  last(panel: Panel): number | null {
+    const cols = panel.eval ? this.evals : this.metrics;
+    const key = panel.keys.find((k) => cols.values[k] !== undefined);
+    return key === undefined ? null : cols.last(key);
+  }
 
   points(panel: Panel): number { return (panel.eval ? this.evals : this.metrics).length; }
 }
