@@ -32,7 +32,8 @@ export function alertNoticeText(runId: string, a: AlertEvent): string {
 
 export class AlertNotices {
   private readonly told = new Set<string>();
-  private readonly listed = new Set<string>();
+  /** Runs a listing has shown over: their alerts were read then. */
+  private readonly over = new Set<string>();
 
   /** maxAgeS: older alerts (replayed from the file) are not told; now: Unix seconds. */
   constructor(private readonly maxAgeS = 300, private readonly now: () => number = () => Date.now() / 1000) {}
@@ -41,17 +42,18 @@ export class AlertNotices {
   recent(time: number | undefined): boolean { return time !== undefined && time >= this.now() - this.maxAgeS; }
 
   /**
-   * The notifications of a listing's runs that it lists for the first time already over, each run's
-   * apart: a short run from the terminal can start and end between two listings, so no watcher saw it
-   * live. Their alerts are read once, if the run changed within maxAgeS. `watched`: runs a watcher
-   * follows (it tells their alerts as it reads them).
+   * The notifications of a listing's runs that are over and were not over in an earlier listing, each run's
+   * apart: a short run from the terminal can start and end between two listings (no watcher saw it live), and
+   * the watcher of a run seen live may be let go when the run ends before it read its last lines. Their alerts
+   * are read once, when the run is first listed over, if it changed within maxAgeS; alerts a watcher told
+   * already are not told again.
    */
-  fromListing(runs: readonly ListedRun[], watched: (id: string) => boolean): { notices: AlertNotice[]; more: number }[] {
+  fromListing(runs: readonly ListedRun[]): { notices: AlertNotice[]; more: number }[] {
     const out: { notices: AlertNotice[]; more: number }[] = [];
     for (const r of runs) {
-      if (this.listed.has(r.id)) continue;
-      this.listed.add(r.id);
-      if (r.alive || watched(r.id) || !this.recent(r.status?.updated)) continue;
+      if (r.alive || !r.status || this.over.has(r.id)) continue; // no status yet: not started, not over
+      this.over.add(r.id);
+      if (!this.recent(r.status?.updated)) continue;
       const told = this.take(r.id, readEvents(r.dir, ALERT_EVENTS));
       if (told.notices.length) out.push(told);
     }

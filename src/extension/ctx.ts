@@ -166,8 +166,9 @@ export class Ctx {
     const runs = this.runs();
     for (const r of runs) for (const p of r.problems) this.warnOnce(p);
     for (const r of runs) if (r.alive) { this.watcher(r.id); if (!this.activeRun) this.activeRun = r.id; }
-    // runs that started and ended between two listings (no watcher saw them live): their recent alerts
-    for (const told of this.alertNotices.fromListing(runs, (id) => this.watchers.has(id))) this.alerted.fire(told);
+    // runs listed over for the first time (one that started and ended between two listings, or whose watcher
+    // is let go below before it read its last lines): their recent alerts not told yet
+    for (const told of this.alertNotices.fromListing(runs)) this.alerted.fire(told);
     // watchers of runs that are over (finished, lost or gone) and that nothing shows are let go: a long
     // session with many runs keeps only what is live or on screen
     for (const [id, w] of this.watchers) {

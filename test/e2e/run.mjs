@@ -354,7 +354,8 @@ try {
     `(checkpoint step ${saved.step}, first step ${firstStep}, resumed_from ${started.resumed_from})`);
   // the dashboard opened before the continuation wrote run_started: it must still draw the parent's steps (x from
   // the parent's first step), not only the new run's own (x from the checkpoint's step + 1)
-  const xFrom = async () => Number(((await dash.locator('[data-panel="reward"]').getAttribute('data-x-range', { timeout: 2000 })) ?? '').split(',')[0]);
+  // (NaN while the webview is being replaced: the probe is tried again)
+  const xFrom = async () => Number(((await dash.locator('[data-panel="reward"]').getAttribute('data-x-range', { timeout: 2000 }).catch(() => null)) ?? 'NaN').split(',')[0]);
   const childPoints = await until('the continuation\'s dashboard with the parent\'s steps before its own', async () => { const n = await points(); return n > saved.step && (await xFrom()) <= saved.step ? n : 0; }, 120_000);
   check('the continuation\'s dashboard draws the parent\'s steps up to the checkpoint first', childPoints > saved.step, `(${childPoints} points, x from step ${await xFrom()})`);
   await page.screenshot({ path: path.join(SHOTS, '22-2-resume-parent-history.png') }); // #22 (2)

@@ -47,32 +47,40 @@ test('alert events: the sample filter, sample indices and a stall\'s progress ar
   assert.equal(alertNoticeText('r', alert('entropy_collapse', [5, 5])), 'RLHF r: entropy collapse at step 5. entropy_collapse message');
 });
 
-test('a run first listed already over (it started and ended between two listings) has its recent alerts told once; live, watched and old runs are left to their watchers', () => {
+test('a run listed over for the first time has its recent alerts told once: one that started and ended between two listings, one whose end a watcher may have missed; what a watcher told, live and old runs are not told', () => {
   const root = tempDir('alerts');
-  const run = (id: string, alive: boolean, updated: number, events: TrainerEvent[]): ListedRun => {
+  const run = (id: string, alive: boolean, updated: number | null, events: TrainerEvent[]): ListedRun => {
     const dir = path.join(root, id);
-    fs.mkdirSync(dir);
+    fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, EVENTS_FILE), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    return { id, dir, alive, status: { updated } };
+    return { id, dir, alive, status: updated === null ? null : { updated } };
   };
   const trunc = alert('truncation', [1, 2], NOW - 20, { filter: { truncated_only: true } });
   const log: TrainerEvent = { v: 1, type: 'log', time: NOW - 30, level: 'info', message: 'x' };
   const runs = [
     run('short', false, NOW - 10, [log, trunc]),
-    run('live', true, NOW - 1, [trunc]),
+    run('live', true, NOW - 1, [log]),
     run('watched', false, NOW - 10, [trunc]),
     run('old', false, NOW - 3600, [alert('truncation', [1, 2], NOW - 3700)]),
     run('recent-status-old-alert', false, NOW - 10, [alert('nonfinite', [1, 1], NOW - 3600)]),
+    run('no-status-yet', false, null, [log]),
   ];
   const n = new AlertNotices(300, () => NOW);
-  const told = n.fromListing(runs, (id) => id === 'watched');
+  assert.equal(n.take('watched', [trunc]).notices.length, 1); // its watcher read and told it
+  const told = n.fromListing(runs);
   assert.deepEqual(told.map((t) => t.notices.map((x) => [x.runId, x.alert.kind, x.step, x.filter])), [[['short', 'truncation', 2, { truncatedOnly: true }]]]);
-  assert.deepEqual(n.fromListing(runs, () => false), []); // the next listing: every run was listed before
+  assert.deepEqual(n.fromListing(runs), []); // the next listing: every run over was read before
+  // the live run ends with an alert its watcher never read (let go at the end): the listing that shows it over tells it
+  const ended = run('live', false, NOW - 1, [log, alert('kl_blowup', [2, 3], NOW - 2)]);
+  // the run without a status yet starts, raises an alert and ends: it is read when its status says it is over
+  const started = run('no-status-yet', false, NOW - 1, [log, alert('nonfinite', [4, 4], NOW - 2)]);
+  assert.deepEqual(n.fromListing([ended, started, ...runs.slice(2, 5)]).map((t) => t.notices.map((x) => x.text)),
+    [['RLHF live: kl blowup at steps 2–3. kl_blowup message'], ['RLHF no-status-yet: nonfinite at step 4. nonfinite message']]);
   // a run the listing meets later is read then; one whose events.jsonl is a link (the guard refuses it) is read as none
   const later = run('later', false, NOW - 5, [alert('kl_blowup', [3, 3], NOW - 6)]);
   const linked = path.join(root, 'linked');
   fs.mkdirSync(linked);
   fs.symlinkSync(path.join(root, 'short', EVENTS_FILE), path.join(linked, EVENTS_FILE));
-  assert.deepEqual(n.fromListing([...runs, later, { id: 'linked', dir: linked, alive: false, status: { updated: NOW } }], () => false)
+  assert.deepEqual(n.fromListing([...runs, later, { id: 'linked', dir: linked, alive: false, status: { updated: NOW } }])
     .map((t) => t.notices.map((x) => x.text)), [['RLHF later: kl blowup at step 3. kl_blowup message']]);
 });
