@@ -21,13 +21,14 @@ PARTITION=${RLHF_SLURM_PARTITION:-debug}
 
 # the pid a daemon recorded, only while that pid is still that daemon: a pid file outlives its process when the
 # machine (or container) restarts, and the number is soon another process's
-pid_of() { # pid_file daemon_name
-  local p; [ -s "$1" ] || return 1; p=$(cat "$1")
-  kill -0 "$p" 2>/dev/null && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ] && echo "$p"
+pid_file() { case $1 in munged) echo /run/munge/munged.pid ;; *) echo "$STATE/$1.pid" ;; esac; }
+pid_of() { # daemon_name
+  local f p; f=$(pid_file "$1"); [ -s "$f" ] || return 1; p=$(cat "$f")
+  kill -0 "$p" 2>/dev/null && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$1" ] && echo "$p"
 }
 
 stop() {
-  for d in "$STATE/slurmd.pid slurmd" "$STATE/slurmctld.pid slurmctld" "/run/munge/munged.pid munged"; do
+  for d in slurmd slurmctld munged; do
     if p=$(pid_of $d); then
       kill "$p"
       for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -90,15 +91,15 @@ if [ ! -f "$CONF" ] || [ "$(cat "$CONF")" != "$conf" ]; then printf '%s\n' "$con
 
 # 3. daemons
 if [ $changed = 1 ]; then stop >/dev/null; fi
-if ! pid_of /run/munge/munged.pid munged >/dev/null; then
+if ! pid_of munged >/dev/null; then
   [ -s /etc/munge/munge.key ] || mungekey --create --keyfile=/etc/munge/munge.key
   chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key
   mkdir -p /run/munge /var/log/munge /var/lib/munge; chown munge:munge /run/munge /var/log/munge /var/lib/munge
   # --force: a socket left by a munged that died with its machine does not stop this one
   runuser -u munge -- /usr/sbin/munged --force
 fi
-pid_of "$STATE/slurmctld.pid" slurmctld >/dev/null || slurmctld
-pid_of "$STATE/slurmd.pid" slurmd >/dev/null || slurmd
+pid_of slurmctld >/dev/null || slurmctld
+pid_of slurmd >/dev/null || slurmd
 
 # 4. wait until the node takes jobs (a node that was down before a restart is resumed)
 for i in $(seq 120); do
@@ -112,8 +113,7 @@ done
 {
   echo "setup-slurm.sh: the node did not become idle within 60 s (sinfo says: ${st:-nothing})."
   for d in munged slurmctld slurmd; do
-    case $d in munged) f=/run/munge/munged.pid ;; *) f=$STATE/$d.pid ;; esac
-    if p=$(pid_of "$f" $d); then echo "  $d: running, pid $p"; else echo "  $d: NOT running"; fi
+    if p=$(pid_of $d); then echo "  $d: running, pid $p"; else echo "  $d: NOT running"; fi
   done
   for f in "$STATE/slurmctld.log" "$STATE/slurmd.log"; do echo "--- last lines of $f"; tail -n 15 "$f" 2>/dev/null || echo "(none)"; done
   echo "Stop it with: bash scripts/setup-slurm.sh --stop, then run this script again."

@@ -53,7 +53,7 @@ export class AlertNotices {
     for (const r of runs) {
       if (r.alive || !r.status || this.over.has(r.id)) continue; // no status yet: not started, not over
       this.over.add(r.id);
-      if (!this.recent(r.status?.updated)) continue;
+      if (!this.recent(r.status.updated)) continue;
       const told = this.take(r.id, readEvents(r.dir, ALERT_EVENTS));
       if (told.notices.length) out.push(told);
     }
