@@ -126,9 +126,10 @@ export async function feedbackSection(h) {
   await sb.locator('#step-max').fill(String(twin[0].step));
   await sb.locator('#search').fill(twin[0].prompt);
   const twinAt = await until(`the rows of ${twin[0].prompt} at step ${twin[0].step}`, async () => {
-    const rs = await rows.evaluateAll((els) => els.map((e) => [Number(e.children[0].textContent), e.children[2].textContent]));
+    // every row at the step and holding the searched text: the last of the three debounced queries has answered
+    const rs = await rows.evaluateAll((els) => els.map((e) => [Number(e.children[0].textContent), e.children[2].textContent, e.children[3].textContent]));
     const i = rs.findIndex(([st, p]) => st === twin[0].step && p === twin[0].prompt);
-    return i >= 0 && rs.every(([st]) => st === twin[0].step) ? i + 1 : 0;
+    return i >= 0 && rs.every(([st, p, r]) => st === twin[0].step && (p.includes(twin[0].prompt) || r.includes(twin[0].prompt))) ? i + 1 : 0;
   }, 30_000);
   await rows.nth(twinAt - 1).click();
   await until('the twin\'s detail', async () => (await sb.locator('#detail [data-action="group"]').count()) > 0 && (await sb.locator('#prompt').innerText()) === twin[0].prompt, 30_000);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  countText, filterOf, groupCards, histogramAxis, histogramBars, listView, MAX_SCROLL_PX, nextSort, onGrown, preferClick, ROW_H, rulesText, tokenColor, tokenLegend, windowToFetch,
+  countText, filterOf, groupCards, histogramAxis, histogramBars, listView, MAX_SCROLL_PX, nextSort, onGrown, preferClick, ROW_H, rowKey, rulesText, tokenColor, tokenLegend, windowToFetch,
   type FilterInputs, type GroupRow,
 } from '../../webview/samples/data';
 
@@ -32,6 +32,14 @@ test('the list shows the rows under the scroll position; past the height cap it 
   assert.equal(top.first, 0);
   assert.equal(bottom.last, huge, 'the last row is reachable');
   assert.equal(bottom.offset, MAX_SCROLL_PX - h);
+});
+
+test('a row\'s key changes with what it shows (position, sample, selection, label), so the list redraws only those', () => {
+  const r = { row: 7, offset: 0, step: 1, index: 3, prompt: 'p', response: 'r', reward: 1, rewards: {}, failing: [], advantage: 0, length: 1, truncated: false, hasTokens: false, group: 0, verdict: null };
+  const key = rowKey(2, r, -1);
+  assert.equal(rowKey(2, { ...r }, 5), key, 'the same sample again (a new query over a grown run) keeps its key');
+  const others = [rowKey(3, r, -1), rowKey(2, { ...r, row: 8 }, -1), rowKey(2, r, 7), rowKey(2, { ...r, verdict: 'good' as const }, -1), rowKey(2, undefined, -1)];
+  assert.equal(new Set([key, ...others]).size, 6, others.join(' '));
 });
 
 test('a window asks from the first unknown row, at most the cap; none when all are known', () => {

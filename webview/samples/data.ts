@@ -65,6 +65,12 @@ export function listView(matched: number, height: number, scrollTop: number): Li
   return { spacerHeight, first, last, offset: s === 1 ? first * ROW_H : scrollTop };
 }
 
+/** What a list row shows, as a key (its position, the sample, whether it is selected, its label; `r` undefined: not fetched yet).
+ *  The list keeps a row's element while its key stays the same. */
+export function rowKey(pos: number, r: Row | undefined, selected: number): string {
+  return r ? `${pos}:${r.row}:${r.row === selected ? 'sel' : ''}:${r.verdict ?? ''}` : `${pos}:pending`;
+}
+
 /** The window to ask the host for, of [start, end): from the first row neither cached nor pending, at most `max` rows; null when none is missing. */
 export function windowToFetch(start: number, end: number, known: (row: number) => boolean, max: number): { start: number; count: number } | null {
   while (start < end && known(start)) start++;

@@ -3,7 +3,7 @@
 // group of its prompt side by side. This file holds the page's state and wires the host's messages
 // and the user's events; data.ts decides what to show (pure, unit-tested), render.ts builds the DOM.
 import { isSamplesHostToWebview, MAX_WINDOW, type SampleRecord, type SampleSort, type SamplesHostToWebview, type SamplesInfo, type SamplesWebviewToHost } from './protocol';
-import { countText, filterOf, listView, nextSort, onGrown, preferClick, windowToFetch, PAD, type GroupRow, type Row, type TokenMetric, type Verdict } from './data';
+import { countText, filterOf, listView, nextSort, onGrown, preferClick, rowKey, windowToFetch, PAD, type GroupRow, type Row, type TokenMetric, type Verdict } from './data';
 import { drawHistogram, mountLayout, pendingRowEl, rowEl, showGroup as renderGroup, showSample as renderSample } from './render';
 import { el } from '../shared/dom';
 
@@ -17,6 +17,8 @@ const state = {
   info: null as SamplesInfo | null,
   seq: 0, matched: 0, capped: false,
   cache: new Map<number, Row>(),
+  /** The rows of the query before, shown where the same query over a grown run has not sent its own yet. */
+  stale: new Map<number, Row>(),
   pending: new Set<number>(),
   selected: -1,
   sort: { key: 'step', desc: false } as SampleSort,
@@ -40,12 +42,16 @@ function requery(delay = 0, keepScroll = false): void {
   queryTimer = window.setTimeout(() => {
     state.seq++;
     keepPlace = keepScroll ? state.seq : -1;
-    state.cache.clear(); state.pending.clear();
+    // the same query over a grown run shows its last rows until the new ones come (each kept while it is the same)
+    state.stale = keepScroll ? state.cache : new Map<number, Row>();
+    state.cache = new Map<number, Row>(); state.pending.clear();
     send({ type: 'query', seq: state.seq, filter: filter(), sort: state.sort });
   }, delay);
 }
 
 let drawQueued = false;
+/** The list's row elements as last drawn, by rowKey. */
+let drawn = new Map<string, HTMLElement>();
 function draw(): void {
   if (drawQueued) return;
   drawQueued = true;
@@ -57,13 +63,19 @@ function render(): void {
   spacer.style.height = `${v.spacerHeight}px`;
   rowsEl.style.transform = `translateY(${v.offset}px)`;
   let missing = false;
-  const frag = document.createDocumentFragment();
+  const next = new Map<string, HTMLElement>();
+  const els: HTMLElement[] = [];
   for (let i = v.first; i < v.last; i++) {
-    const r = state.cache.get(i);
-    if (!r) { missing = true; frag.append(pendingRowEl()); continue; }
-    frag.append(rowEl(r, i, r.row === state.selected));
+    const r = state.cache.get(i) ?? state.stale.get(i);
+    if (!state.cache.has(i)) missing = true;
+    const key = rowKey(i, r, state.selected);
+    const e = drawn.get(key) ?? (r ? rowEl(r, i, r.row === state.selected) : pendingRowEl());
+    next.set(key, e); els.push(e);
   }
-  rowsEl.replaceChildren(frag);
+  // a row that shows the same keeps its element: a scroll, a grown run or a fetched window redraws the list,
+  // and a row replaced by its copy between a pointer's press and release loses the click
+  if (els.length !== rowsEl.children.length || els.some((e, k) => rowsEl.children[k] !== e)) rowsEl.replaceChildren(...els);
+  drawn = next;
   if (missing) fetchWindow(Math.max(0, v.first - PAD), Math.min(state.matched, v.last + PAD));
   count.textContent = countText(state.matched, state.capped, state.info?.total ?? 0);
 }
@@ -122,7 +134,7 @@ function onMessage(m: SamplesHostToWebview): void {
     case 'group': showGroup(m.rows); break;
     case 'labeled':
       if (state.record?.row === m.row) { state.record.verdict = m.verdict; showSample(); }
-      for (const r of state.cache.values()) if (r.row === m.row) r.verdict = m.verdict;
+      for (const rows of [state.cache, state.stale]) for (const r of rows.values()) if (r.row === m.row) r.verdict = m.verdict;
       count.title = `${m.pairs} preference pairs so far`;
       if (m.preferred) {
         notice.className = 'saved';
