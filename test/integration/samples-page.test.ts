@@ -100,6 +100,14 @@ test('the list keeps a row\'s element across redraws (scroll, grown run, fetched
     assert.ok(await row2.evaluate((e) => e.isConnected), 'row 2 was replaced when the query over the grown run ran again');
     assert.equal(await page.$$eval('#rows .row.muted', (els) => els.length), 0, 'no placeholder rows');
 
+    // a short list (a small editor group) and a row partly below its bottom: the click scrolls it into view first,
+    // which redraws the list (Playwright's retries scroll it to other alignments, each a redraw; the CI's e2e timed out so)
+    await page.$eval('#list', (l) => { l.style.height = `${4.5 * 26}px`; l.scrollTop = 0; });
+    await frames(3);
+    await page.locator('#rows .row[data-row]').nth(5).click({ timeout: 20_000 });
+    await page.waitForFunction(() => (window as unknown as { sent: { type: string; row?: number }[] }).sent.some((m) => m.type === 'open' && m.row === 5));
+    assert.deepEqual(await page.$$eval('#rows .row.sel', (els) => els.map((e) => e.getAttribute('data-row'))), ['5']);
+
     // a scroll past a row's height still moves the window (the list is not frozen by the kept elements)
     await page.$eval('#list', (l, h) => { l.scrollTop = 10 * h; }, ROW_H);
     await page.waitForFunction(() => document.querySelector('#rows .row[data-row]')?.getAttribute('data-pos') === '10');
