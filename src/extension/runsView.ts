@@ -5,10 +5,12 @@
 // can be filtered by a tag (the commands over the selection, notes and the filter are in runCommands.ts).
 // Nothing here reads a file on the extension host's thread: the rows come from the Ctx's asynchronous
 // listing (status, notes, lineage, through the run folder's guard), a run's checkpoints are read
-// asynchronously when it is expanded, and a run whose files were refused (a link, a FIFO, a giant
-// file) shows a warning with the problem beside the good runs.
+// asynchronously when it is expanded (a redraw of its row is answered at once from the last read while
+// its checkpoint folders are the same, and read again behind: CheckpointRows), and a run whose files
+// were refused (a link, a FIFO, a giant file) shows a warning with the problem beside the good runs.
 import * as vscode from 'vscode';
 import { announcedCheckpointsAsync, checkpointInfosAsync, formatBytes, type CheckpointInfo } from '../core/run/checkpoints';
+import { CheckpointRows } from '../core/run/checkpointRows';
 import { formatNumber, formatWhen, runRowLabel } from '../core/format';
 import { isRewardModelRun } from '../core/rewardModel';
 import type { RunEntry } from '../core/run/listing';
@@ -22,6 +24,8 @@ import type { WatchedRun } from './externalRuns';
 export type RunNode = { run: RunEntry } | { external: WatchedRun } | CheckpointNode | RemoteCheckpointNode;
 /** A checkpoint of a Ray run that is in the cluster's storage only: *Download Checkpoint* fetches it (then it is a CheckpointNode). */
 export interface RemoteCheckpointNode { remote: { step: number; path: string }; runId: string; runDir: string }
+/** What a run's checkpoint row is read from: a checkpoint folder, or a Ray run's checkpoint on the cluster only. */
+type CheckpointRow = { checkpoint: CheckpointInfo } | { remote: RemoteCheckpointNode['remote'] };
 /** A checkpoint under its run (commands get this node: Resume From Here, Keep, Export, …). */
 export interface CheckpointNode { checkpoint: CheckpointInfo; runId: string; runDir: string; alive: boolean; rewardModel?: boolean }
 
@@ -52,11 +56,14 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
   private readonly filterSub: vscode.Disposable;
   /** The run rows last given to the tree, by id: the same object each time, so that one row can be redrawn alone. */
   private readonly rows = new Map<string, { run: RunEntry }>();
+  /** Each expanded run's checkpoint rows as last read; a read behind an answer that differs redraws that run. */
+  private readonly checkpointRows = new CheckpointRows<CheckpointRow>((id) => { const row = this.rows.get(id); if (row) this.emitter.fire([row]); });
   constructor(private readonly ctx: Ctx) {
     this.sub = ctx.onDidChange((ids) => {
       const rows = ids?.map((id) => this.rows.get(id));
       // a row the tree has not been given yet (or a whole-list change): the whole tree
-      if (!rows || rows.some((r) => r === undefined)) { this.emitter.fire(undefined); return; }
+      // (a whole-view change, after a command that may have changed checkpoints: their rows are read again)
+      if (!rows || rows.some((r) => r === undefined)) { this.checkpointRows.clear(); this.emitter.fire(undefined); return; }
       const fresh = new Map(this.ctx.runs().map((r) => [r.id, r]));
       for (const row of rows as { run: RunEntry }[]) row.run = fresh.get(row.run.id) ?? row.run;
       this.emitter.fire(rows as RunNode[]);
@@ -81,9 +88,14 @@ export class RunsView implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
       const { run } = node;
       const ray = run.job?.target === 'ray';
       const rewardModel = isRewardModelRun(run.dir); // once per run, not once per checkpoint row
-      return Promise.all([checkpointInfosAsync(run.dir), ray ? announcedCheckpointsAsync(run.dir) : []]).then(([infos, announced]) => [
-        ...remoteOnlyCheckpoints(run.dir, announced).map((remote) => ({ remote, runId: run.id, runDir: run.dir })),
-        ...infos.reverse().map((checkpoint) => ({ checkpoint, runId: run.id, runDir: run.dir, alive: run.alive, rewardModel }))]);
+      const read = () => Promise.all([checkpointInfosAsync(run.dir), ray ? announcedCheckpointsAsync(run.dir) : []]).then(([infos, announced]): CheckpointRow[] => [
+        ...remoteOnlyCheckpoints(run.dir, announced).map((remote) => ({ remote })), ...infos.reverse().map((checkpoint) => ({ checkpoint }))]);
+      const nodes = (rows: CheckpointRow[]): RunNode[] => rows.map((r) => ('remote' in r ? { remote: r.remote, runId: run.id, runDir: run.dir }
+        : { checkpoint: r.checkpoint, runId: run.id, runDir: run.dir, alive: run.alive, rewardModel }));
+      // at once from the last read while the checkpoint folders are the same (see CheckpointRows: VS Code forgets
+      // these rows' handles until the answer comes, and a context-menu command picked meanwhile gets no row)
+      const rows = this.checkpointRows.rows(run.id, run.checkpoints.join('\n'), read);
+      return Array.isArray(rows) ? nodes(rows) : rows.then(nodes);
     }
     if (node) return [];
     // a tag filter keeps the runs that carry it (watched runs of other frameworks have no tags)
