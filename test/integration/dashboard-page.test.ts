@@ -10,10 +10,9 @@ import { test } from 'node:test';
 import type { SeriesChunk } from '../../src/core/protocol';
 import type { HostToWebview, WebviewToHost } from '../../webview/dashboard/protocol';
 import { dashboardHtml } from '../../webview/dashboard/html';
+import { CHROMIUM, launchChromium, type Browser } from './browser';
 
 const ROOT = path.resolve(__dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
-const PLAYWRIGHT = 'playwright-core';
 const BASE = 'https://webview.test';
 const FILES: Record<string, string> = {
   '/webview.js': path.join(ROOT, 'dist', 'webview.js'), '/uPlot.min.css': path.join(ROOT, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'),
@@ -31,8 +30,6 @@ const chunk = (n: number, reward: (i: number) => number): SeriesChunk => ({
 });
 const EMPTY: SeriesChunk = { step: [], samples: [], time: [], values: {} };
 const info = (id: string, live: boolean) => ({ id, name: id, state: live ? 'running' as const : 'completed' as const, step: 200, totalSteps: 400, live });
-
-type Browser = Awaited<ReturnType<typeof import('playwright-core')['chromium']['launch']>>;
 
 /** The dashboard page of run `a` in Chromium, with the VS Code webview API stubbed: what it posts is collected, its state kept. */
 async function openDashboard(browser: Browser) {
@@ -57,8 +54,7 @@ async function openDashboard(browser: Browser) {
 }
 
 test('overlay: legend by differing keys, hide by click, live append, chart click and alert link open samples at a step', { skip: missing(), timeout: 120_000 }, async () => {
-  const { chromium } = await import(PLAYWRIGHT) as typeof import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await launchChromium();
   try {
     const { page, post, sent } = await openDashboard(browser);
     await post({ type: 'reset', run: info('a', true), series: chunk(200, (i) => Math.tanh(i / 50)), evals: EMPTY, samples: null, readOnly: false,
@@ -114,8 +110,7 @@ test('overlay: legend by differing keys, hide by click, live append, chart click
 });
 
 test('a reward-model run: its rm_* panels appear when its first metrics arrive, the policy panels it never logs go, one step is drawn', { skip: missing(), timeout: 120_000 }, async () => {
-  const { chromium } = await import(PLAYWRIGHT) as typeof import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await launchChromium();
   try {
     const { page, post } = await openDashboard(browser);
     const panels = () => page.$$eval('[data-panel]', (els) => els.map((e) => (e as HTMLElement).dataset.panel));

@@ -17,12 +17,11 @@ import { rulesFromSpecs } from '../../src/core/rewards/load';
 import { installLayout } from '../../src/core/training';
 import { playgroundHtml } from '../../webview/playground/html';
 import { tempDir } from '../helpers';
+import { CHROMIUM, launchChromium } from './browser';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
 const EX = path.join(ROOT, 'examples', 'arithmetic');
-const CHROMIUM = '/usr/bin/chromium';
-const PLAYWRIGHT = 'playwright-core';
 const DIST = path.join(ROOT, 'dist');
 
 function missing(): string | undefined {
@@ -38,10 +37,7 @@ test('the page streams a greedy answer from the session, shows tokens/s and the 
   const dir = path.join(tmp, 'onnx');
   await exportOnnx({ python: PY, layout: installLayout(ROOT), checkpoint: path.join(EX, 'model'), out: dir });
   const engine = new RewardEngine(rulesFromSpecs([{ name: 'correct', kind: 'answer_match', extract: 'full' }], EX), { workers: 1, workerScript: path.join(DIST, 'reward-eval-worker.js') });
-  // required at run time (the test bundle would otherwise inline playwright-core, which reads its own package.json)
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { chromium } = require(PLAYWRIGHT) as typeof import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  const browser = await launchChromium();
   let page: Page | undefined;
   const session = new PlaygroundSession({
     title: 'arithmetic <b>x</b>', prompt: '30+12=', device: 'cpu', workerScript: path.join(DIST, 'onnx-worker.js'),

@@ -10,10 +10,9 @@ import { test } from 'node:test';
 import type { SamplesHostToWebview, SamplesInfo, SamplesWebviewToHost } from '../../webview/samples/protocol';
 import { samplesHtml } from '../../webview/samples/html';
 import { ROW_H } from '../../webview/samples/data';
+import { CHROMIUM, launchChromium } from './browser';
 
 const ROOT = path.resolve(__dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
-const PLAYWRIGHT = 'playwright-core'; // by name: the bundle must not inline it
 const BASE = 'https://webview.test';
 const SCRIPT = path.join(ROOT, 'dist', 'samples.js');
 
@@ -27,8 +26,7 @@ const info = (steps: number): SamplesInfo => ({
 });
 
 test('the list keeps a row\'s element across redraws (scroll, grown run, fetched window), and a click opens the row under it', { skip: missing(), timeout: 120_000 }, async () => {
-  const { chromium } = await import(PLAYWRIGHT) as typeof import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.route(`${BASE}/**`, (route) => {
